@@ -1,0 +1,2 @@
+import { placeholder } from '@gatehouse/testing';
+test('toolchain', () => { expect(placeholder).toBe(1); });
