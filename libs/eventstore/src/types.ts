@@ -1,0 +1,117 @@
+/**
+ * The event store contract shared by every adapter (PostgreSQL, PGlite, in-memory)
+ * and shaped so a KurrentDB adapter can implement it later.
+ */
+
+/** Expected-version sentinel: the stream must not exist yet. */
+export const NO_STREAM = 'no_stream' as const;
+/** Expected-version sentinel: the stream must already exist (any version). */
+export const STREAM_EXISTS = 'stream_exists' as const;
+/** Expected-version sentinel: no concurrency check. */
+export const ANY = 'any' as const;
+
+/** Stream versions start at 0 for the first event; a missing stream has no version. */
+export type ExpectedVersion = bigint | typeof NO_STREAM | typeof STREAM_EXISTS | typeof ANY;
+
+/** Global position before the first event: reading "from START" yields everything. */
+export const START = 0n;
+
+export const DEFAULT_BATCH_SIZE = 1_000;
+
+export interface EventMetadata {
+  /** Id shared by every event caused, directly or not, by one user request. */
+  correlationId?: string;
+  /** Id of the command or event that caused this event. */
+  causationId?: string;
+  /** Who did it: user id, service name or "system". */
+  actor?: string;
+  /** Content hash of the policy that was applied, when a policy decided. */
+  policyVersion?: string;
+  [key: string]: unknown;
+}
+
+/** An event to be appended; id defaults to a fresh UUIDv7. */
+export interface NewEvent<Type extends string = string, Data = unknown> {
+  id?: string;
+  type: Type;
+  data: Data;
+  metadata?: EventMetadata;
+}
+
+export interface StoredEvent<Type extends string = string, Data = unknown> {
+  /** UUIDv7 */
+  id: string;
+  type: Type;
+  streamId: string;
+  /** 0-based position of the event within its stream. */
+  streamVersion: bigint;
+  /** Position in the global log; unique, increasing in commit order as read by readAll. */
+  globalPosition: bigint;
+  recordedAt: Date;
+  data: Data;
+  metadata: EventMetadata;
+  /** SHA-256 (hex) over the event's content and the previous event's hash in the same stream. */
+  hash: string;
+  /** Hash of the previous event in the stream; all zeros for the first. */
+  previousHash: string;
+}
+
+export interface AppendResult {
+  /** Stream version of the last appended event. */
+  nextExpectedVersion: bigint;
+  /** Global position of the last appended event. */
+  lastGlobalPosition: bigint;
+  events: StoredEvent[];
+}
+
+export interface ReadStreamOptions {
+  /** First stream version to return. @defaultValue 0n */
+  fromVersion?: bigint;
+  /** Maximum number of events. @defaultValue unlimited */
+  maxCount?: number;
+}
+
+export interface ReadAllOptions {
+  /** Exclusive: return events with global position greater than this. @defaultValue START */
+  after?: bigint;
+  /** Events fetched per round trip. @defaultValue DEFAULT_BATCH_SIZE */
+  batchSize?: number;
+  /** Stop at this global position (inclusive): "the log as of position P". */
+  untilPosition?: bigint;
+  /** Stop at events recorded after this instant: "the log as of time T". */
+  untilRecordedAt?: Date;
+  /** Only these event types. */
+  eventTypes?: readonly string[];
+}
+
+export interface SubscribeOptions {
+  /** Durable checkpoint name; the subscription resumes after the stored position. */
+  subscriptionId: string;
+  batchSize?: number;
+  /** Polling interval when caught up, in ms. @defaultValue 100 */
+  pollIntervalMs?: number;
+}
+
+/** A running catch-up-then-live subscription. */
+export interface Subscription {
+  /** Resolves once stopped; the last handled position is checkpointed. */
+  stop(): Promise<void>;
+  /** Settles when the subscription ends: resolves on stop(), rejects if a handler threw. */
+  readonly done: Promise<void>;
+}
+
+export type EventHandler = (event: StoredEvent) => Promise<void> | void;
+
+export interface EventStore {
+  /** Create or upgrade the schema (idempotent); called by the factory, safe to call again. */
+  migrate(): Promise<void>;
+  appendToStream(streamId: string, events: readonly NewEvent[], options?: { expectedVersion?: ExpectedVersion }): Promise<AppendResult>;
+  readStream(streamId: string, options?: ReadStreamOptions): Promise<StoredEvent[]>;
+  /** Every committed event in commit order, gap-safe: an event that commits late is never skipped. */
+  readAll(options?: ReadAllOptions): AsyncIterable<StoredEvent>;
+  /** Catch-up then live delivery from a durable, named checkpoint; the checkpoint advances after each handled batch. */
+  subscribe(handler: EventHandler, options: SubscribeOptions): Subscription;
+  readCheckpoint(name: string): Promise<bigint | undefined>;
+  storeCheckpoint(name: string, position: bigint): Promise<void>;
+  close(): Promise<void>;
+}

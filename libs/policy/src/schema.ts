@@ -1,0 +1,287 @@
+/**
+ * The environment policy file format (`deploy/policies/*.yaml`): one file per environment.
+ * Every rule of the seeds must be expressible here; evaluation code lives beside it.
+ */
+import { z } from 'zod';
+
+export const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
+export const Weekday = z.enum(WEEKDAYS);
+export type Weekday = z.infer<typeof Weekday>;
+
+/** Roles Gatehouse knows; approvals and access rules refer to them. */
+export const ROLES = [
+  'developer',
+  'qa',
+  'product',
+  'code_reviewer',
+  'tech_lead',
+  'sre',
+  'release_engineer',
+  'dba',
+  'vp_engineering',
+  'security',
+  'auditor',
+] as const;
+export const Role = z.enum(ROLES);
+export type Role = z.infer<typeof Role>;
+
+export const DEPLOYMENT_STRATEGIES = ['rolling-update', 'blue-green', 'canary', 'feature-flag', 'big-bang'] as const;
+export const DeploymentStrategy = z.enum(DEPLOYMENT_STRATEGIES);
+export type DeploymentStrategy = z.infer<typeof DeploymentStrategy>;
+
+const HH_MM = /^([01]\d|2[0-3]):[0-5]\d$/;
+/** Wall-clock time "HH:mm" (24 h) in the window's time zone. */
+export const WallTime = z.string().regex(HH_MM, 'must be HH:mm (24-hour), e.g. "10:00"');
+/** "MM-DD", a day of every year. */
+export const MonthDay = z.string().regex(/^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/, 'must be MM-DD, e.g. "11-20"');
+/** IANA time zone name, validated against the runtime's tz database. */
+export const TimeZone = z.string().refine(isValidTimeZone, { message: 'must be an IANA time zone, e.g. "UTC" or "Europe/Berlin"' });
+export const IsoInstant = z.iso.datetime({ offset: true });
+const Id = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'must be lower-case kebab-case, e.g. "black-friday-week"');
+
+function isValidTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A recurring deployment window; `end` must be after `start` (windows do not cross midnight). */
+export const DeploymentWindow = z
+  .strictObject({
+    id: Id,
+    name: z.string().min(1),
+    /** Days the window opens; omitted means every day. */
+    days: z.array(Weekday).min(1).optional(),
+    start: WallTime,
+    end: WallTime,
+    timeZone: TimeZone.default('UTC'),
+  })
+  .refine((w) => w.end > w.start, { message: 'window end must be after its start', path: ['end'] });
+export type DeploymentWindow = z.infer<typeof DeploymentWindow>;
+
+export const Frequency = z.strictObject({
+  /** continuous: any time (subject to blackouts/freezes); windowed: only inside `windows`. */
+  mode: z.enum(['continuous', 'windowed']),
+  /** Human description from the seeds, e.g. "Tuesday and Thursday at 10:00 UTC". */
+  description: z.string().min(1),
+  /** Deployments of one service per window (conflict rule for scheduling). @defaultValue 1 */
+  maxDeploymentsPerServicePerWindow: z.number().int().positive().default(1),
+  /** What triggers a deployment, e.g. "on every merge to develop". */
+  trigger: z.string().optional(),
+});
+
+const BlackoutBase = { id: Id, name: z.string().min(1), reason: z.string().optional() };
+export const Blackout = z.discriminatedUnion('kind', [
+  /** A fixed period [from, to). */
+  z
+    .strictObject({ ...BlackoutBase, kind: z.literal('fixed'), from: IsoInstant, to: IsoInstant })
+    .refine((b) => Date.parse(b.to) > Date.parse(b.from), { message: 'blackout end must be after its start', path: ['to'] }),
+  /** Every year from `from` 00:00 to the end of `to` (inclusive day) in `timeZone`; may wrap the year end. */
+  z.strictObject({ ...BlackoutBase, kind: z.literal('yearly'), from: MonthDay, to: MonthDay, timeZone: TimeZone.default('UTC') }),
+  /** The last `lastDays` calendar days of every quarter (Mar, Jun, Sep, Dec), whole days in `timeZone`. */
+  z.strictObject({ ...BlackoutBase, kind: z.literal('quarter_end'), lastDays: z.number().int().min(1).max(31), timeZone: TimeZone.default('UTC') }),
+  /**
+   * The long weekends around the named public holidays of a holiday calendar (date-holidays):
+   * the holiday and the weekend days and bridge days contiguous with it.
+   */
+  z.strictObject({
+    ...BlackoutBase,
+    kind: z.literal('holiday_weekends'),
+    calendar: z.strictObject({ country: z.string().length(2), state: z.string().optional(), region: z.string().optional() }),
+    /** Holiday names as date-holidays gives them in English, e.g. "Thanksgiving Day". */
+    holidays: z.array(z.string().min(1)).min(1),
+    timeZone: TimeZone.default('UTC'),
+  }),
+]);
+export type Blackout = z.infer<typeof Blackout>;
+
+/** A freeze relative to an event, e.g. staging: 2 days before a major release is scheduled. */
+export const Freeze = z.strictObject({
+  id: Id,
+  name: z.string().min(1),
+  kind: z.literal('before_event'),
+  event: z.enum(['major_release']),
+  /** The freeze runs from `daysBefore` days before the event until the event. */
+  daysBefore: z.number().int().positive(),
+  /** Change types the freeze does not stop. @defaultValue ['emergency'] */
+  exempt: z.array(z.enum(['standard', 'normal', 'emergency'])).default(['emergency']),
+});
+export type Freeze = z.infer<typeof Freeze>;
+
+export const RoleRequirement = z.strictObject({
+  role: Role,
+  count: z.number().int().positive().default(1),
+  /** Must the approver be the on-call person for the role (hotfix lane)? */
+  onCall: z.boolean().default(false),
+});
+export type RoleRequirement = z.infer<typeof RoleRequirement>;
+
+export const ApprovalMatrix = z.strictObject({
+  /** Approvals a normal change needs before it may deploy (may be empty: no approval required). */
+  required: z.array(RoleRequirement),
+  separationOfDuties: z
+    .strictObject({
+      /** The author of a change cannot approve it. */
+      authorCannotApprove: z.boolean().default(true),
+      /** One person's approval counts for one required role only. */
+      distinctApproverPerRole: z.boolean().default(true),
+    })
+    .default({ authorCannotApprove: true, distinctApproverPerRole: true }),
+  /** Database migrations need their own approval by this role; omitted: no separate approval. */
+  migrationApproval: RoleRequirement.optional(),
+  /** Standard (pre-approved) changes skip the matrix when true. */
+  standardChangesPreApproved: z.boolean().default(true),
+});
+export type ApprovalMatrix = z.infer<typeof ApprovalMatrix>;
+
+export const EmergencyPath = z.strictObject({
+  allowed: z.boolean(),
+  /** Expedited approvals for emergency changes (seeds: Tech Lead + SRE on-call). */
+  approvals: z.array(RoleRequirement),
+  /** Role whose approval lets an emergency change bypass windows, blackouts and freezes (seeds: VP Engineering). */
+  windowBypassRole: Role.optional(),
+  /** Staging validation of a hotfix is capped at this many minutes. */
+  stagingValidationMaxMinutes: z.number().int().positive().optional(),
+  /** Post-incident review due within this many hours of the deployment. */
+  postIncidentReviewWithinHours: z.number().positive().optional(),
+  /** SLA from issue identification to production fix, in minutes (critical severity). */
+  slaMinutes: z.number().int().positive().optional(),
+  enhancedMonitoring: z.boolean().default(false),
+  /** Hotfix branches must start from the production tag. */
+  branchFromProductionTag: z.boolean().default(false),
+});
+export type EmergencyPath = z.infer<typeof EmergencyPath>;
+
+export const COMPARISON_OPERATORS = ['>', '<', '>=', '<=', '==', '!='] as const;
+export const RollbackTrigger = z.strictObject({
+  id: Id,
+  metric: z.string().min(1),
+  operator: z.enum(COMPARISON_OPERATORS),
+  threshold: z.number(),
+  /** Seconds the condition must hold before the trigger fires. */
+  durationSeconds: z.number().int().nonnegative(),
+  action: z.enum(['rollback', 'alert', 'scale_up']),
+  /** Minutes before the trigger may fire again. */
+  cooldownMinutes: z.number().int().nonnegative(),
+  /** PromQL (or similar) the metric source evaluates; optional for pushed samples. */
+  query: z.string().optional(),
+});
+export type RollbackTrigger = z.infer<typeof RollbackTrigger>;
+
+export const RollbackPolicy = z.strictObject({
+  automatic: z.strictObject({
+    /** Roll back when health checks fail (development). */
+    onHealthCheckFailure: z.boolean().default(false),
+    triggers: z.array(RollbackTrigger).default([]),
+  }),
+  /** Manual rollback is available for this many minutes after deployment; omitted: any time. */
+  manualWindowMinutes: z.number().int().positive().optional(),
+  /** What a rollback beyond the manual window requires. */
+  beyondWindow: z.enum(['incident_review', 'forbidden', 'allowed']).default('allowed'),
+});
+export type RollbackPolicy = z.infer<typeof RollbackPolicy>;
+
+export const StrategyPolicy = z.strictObject({
+  default: DeploymentStrategy,
+  allowed: z.array(DeploymentStrategy).min(1),
+  canary: z
+    .strictObject({
+      /** Traffic percentages, ascending, ending at 100. */
+      steps: z.array(z.number().int().min(1).max(100)).min(1),
+      totalMinutes: z.number().int().positive(),
+    })
+    .refine((c) => c.steps.every((s, i) => i === 0 || s > c.steps[i - 1]!) && c.steps.at(-1) === 100, {
+      message: 'canary steps must ascend and end at 100',
+      path: ['steps'],
+    })
+    .optional(),
+  blueGreen: z.strictObject({ warmupMinutes: z.number().int().nonnegative(), verifyMinutes: z.number().int().nonnegative() }).optional(),
+  rollingUpdate: z.strictObject({ batches: z.number().int().positive(), minutesPerBatch: z.number().int().positive() }).optional(),
+  bigBang: z.strictObject({ minutes: z.number().int().positive() }).optional(),
+  featureFlag: z.strictObject({ steps: z.array(z.number().int().min(0).max(100)).min(1), totalMinutes: z.number().int().positive() }).optional(),
+});
+export type StrategyPolicy = z.infer<typeof StrategyPolicy>;
+
+export const TestingGate = z.strictObject({
+  id: Id,
+  name: z.string().min(1),
+  /** Environment the tests run in. */
+  environment: z.string().min(1),
+  tests: z.array(z.string().min(1)).min(1),
+  required: z.boolean(),
+  timeoutMinutes: z.number().int().positive(),
+  onFailure: z.enum(['block', 'warn', 'ignore']),
+});
+export type TestingGate = z.infer<typeof TestingGate>;
+
+export const AlertRule = z.strictObject({
+  id: Id,
+  name: z.string().min(1),
+  description: z.string().optional(),
+  condition: z.string().min(1),
+  severity: z.enum(['critical', 'warning', 'info']),
+  channels: z.array(z.string().min(1)),
+  cooldownMinutes: z.number().int().nonnegative(),
+  enabled: z.boolean().default(true),
+});
+export type AlertRule = z.infer<typeof AlertRule>;
+
+export const EnvironmentPolicy = z.strictObject({
+  apiVersion: z.literal('gatehouse/v1'),
+  kind: z.literal('EnvironmentPolicy'),
+  environment: z.string().regex(/^[a-z][a-z0-9-]*$/),
+  /** Optional environments (local, qa, dr) are not part of the promotion path. */
+  optional: z.boolean().default(false),
+  purpose: z.string().min(1),
+  /** The environment a release must have been deployed to successfully first (same version). */
+  promotesFrom: z.string().optional(),
+  clusters: z.array(z.strictObject({ name: z.string().min(1), nodes: z.number().int().positive().optional(), region: z.string().optional() })),
+  regions: z.array(z.string().min(1)),
+  access: z.strictObject({
+    /** Roles allowed to deploy / operate the environment. */
+    deploy: z.array(Role).min(1),
+    /** Roles with read access. */
+    read: z.array(Role).default([]),
+    description: z.string().optional(),
+  }),
+  frequency: Frequency,
+  windows: z.array(DeploymentWindow).default([]),
+  blackouts: z.array(Blackout).default([]),
+  freezes: z.array(Freeze).default([]),
+  approvals: ApprovalMatrix,
+  emergency: EmergencyPath,
+  rollback: RollbackPolicy,
+  strategy: StrategyPolicy,
+  /** Gates that must have passed (per their onFailure) before a release deploys to this environment. */
+  testingGates: z.array(TestingGate).default([]),
+  monitoring: z.strictObject({
+    postDeploymentHours: z.number().nonnegative(),
+    alertRules: z.array(AlertRule).default([]),
+  }),
+  requirements: z.strictObject({
+    runbook: z.boolean().default(false),
+    migrationApproval: z.boolean().default(false),
+  }),
+  data: z
+    .strictObject({
+      source: z.string().optional(),
+      retention: z.string().optional(),
+      backup: z.string().optional(),
+      /** Recurring data resets, e.g. development's nightly reset at 02:00 UTC. */
+      resets: z.array(z.strictObject({ at: WallTime, timeZone: TimeZone.default('UTC'), description: z.string() })).default([]),
+    })
+    .default({ resets: [] }),
+  notes: z.array(z.string()).default([]),
+})
+  .refine((p) => p.frequency.mode !== 'windowed' || p.windows.length > 0, {
+    message: 'a windowed environment needs at least one window',
+    path: ['windows'],
+  })
+  .refine((p) => p.strategy.allowed.includes(p.strategy.default), {
+    message: 'the default strategy must be one of the allowed strategies',
+    path: ['strategy', 'default'],
+  });
+export type EnvironmentPolicy = z.infer<typeof EnvironmentPolicy>;
