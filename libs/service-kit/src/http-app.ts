@@ -1,0 +1,66 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { type INestApplication, type Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { loadPackage } from '@nestjs/common/utils/load-package.util.js';
+import { Logger as PinoNestLogger } from 'nestjs-pino';
+import { cleanupOpenApiDoc } from 'nestjs-zod';
+import { DEFAULT_ERROR_STATUS, type ErrorStatusMap } from './errors.js';
+import { HttpErrorFilter } from './http-error.filter.js';
+import { ZodRequestValidationPipe } from './validation.js';
+
+/** Requests larger than this are refused with 413 before any handler runs. */
+export const DEFAULT_BODY_LIMIT_BYTES = 256 * 1024;
+export const CORRELATION_HEADER = 'x-correlation-id';
+const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export interface HttpAppOptions {
+  /** Title and version shown at /docs. */
+  title: string;
+  version: string;
+  description?: string;
+  /** Maps named errors to statuses, on top of the defaults. */
+  errorStatus?: ErrorStatusMap;
+  /** @defaultValue DEFAULT_BODY_LIMIT_BYTES */
+  bodyLimitBytes?: number;
+  /** Use the module's nestjs-pino logger (the module must import LoggerModule). @defaultValue true */
+  pinoLogger?: boolean;
+}
+
+/** A client's correlation id is kept when well-formed, so one id follows a request across services. */
+export function correlationIdOf(request: IncomingMessage): string {
+  const given = request.headers[CORRELATION_HEADER];
+  return typeof given === 'string' && CORRELATION_ID.test(given) ? given : randomUUID();
+}
+
+/** Builds a Fastify-backed Nest app with Gatehouse's HTTP conventions: JSON errors, zod validation, /docs. */
+export async function createHttpApp(module: Type<unknown>, options: HttpAppOptions): Promise<NestFastifyApplication> {
+  const { bodyLimitBytes = DEFAULT_BODY_LIMIT_BYTES, errorStatus = {}, pinoLogger = true } = options;
+  const adapter = new FastifyAdapter({ bodyLimit: bodyLimitBytes, genReqId: correlationIdOf });
+  const app = await NestFactory.create<NestFastifyApplication>(module, adapter, { bufferLogs: pinoLogger });
+  if (pinoLogger) app.useLogger(app.get(PinoNestLogger));
+  app.useGlobalPipes(new ZodRequestValidationPipe());
+  app.useGlobalFilters(new HttpErrorFilter({ ...DEFAULT_ERROR_STATUS, ...errorStatus }));
+  app.getHttpAdapter().getInstance().addHook('onSend', async (request, reply) => {
+    reply.header(CORRELATION_HEADER, request.id);
+  });
+  await setupOpenApi(app, options);
+  app.enableShutdownHooks();
+  return app;
+}
+
+async function setupOpenApi(app: INestApplication, options: HttpAppOptions): Promise<void> {
+  const config = new DocumentBuilder()
+    .setTitle(options.title)
+    .setVersion(options.version)
+    .setDescription(options.description ?? '')
+    .addBearerAuth()
+    .build();
+  const document = SwaggerModule.createDocument(app, config);
+  // Swagger loads its static-file plugin with a dynamic import that fails inside jest's VM;
+  // loading it here first fills Nest's package cache, so the same module serves both.
+  await loadPackage('@fastify/static', 'SwaggerModule', () => import('@fastify/static'));
+  SwaggerModule.setup('docs', app, cleanupOpenApiDoc(document), { jsonDocumentUrl: 'docs/openapi.json' });
+}
