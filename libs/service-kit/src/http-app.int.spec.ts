@@ -31,6 +31,8 @@ class ProbeController {
 }
 
 let dependencyUp = true;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies are asserted field by field
+const json = (response: Response): Promise<any> => response.json() as Promise<any>;
 
 @Module({
   imports: [
@@ -59,13 +61,13 @@ describe('createHttpApp', () => {
   it('passes a valid body through', async () => {
     const response = await post(JSON.stringify({ environment: 'staging', count: 2 }));
     expect(response.status).toBe(201);
-    expect(await response.json()).toEqual({ accepted: { environment: 'staging', count: 2 } });
+    expect(await json(response)).toEqual({ accepted: { environment: 'staging', count: 2 } });
   });
 
   it('refuses a body that breaks the schema with 400 naming every field and reason', async () => {
     const response = await post(JSON.stringify({ environment: 'prod', count: -1, extra: true }));
     expect(response.status).toBe(400);
-    const body = await response.json();
+    const body = await json(response);
     expect(body.error).toBe('ValidationError');
     const fields = body.issues.map((i: { field: string }) => i.field);
     expect(fields).toEqual(expect.arrayContaining(['environment', 'count', '']));
@@ -78,13 +80,13 @@ describe('createHttpApp', () => {
     expect((await post('environment=staging', { 'content-type': 'text/csv' })).status).toBe(415);
     const big = await post(JSON.stringify({ environment: 'staging', count: 1, pad: 'x'.repeat(2048) }));
     expect(big.status).toBe(413);
-    expect((await big.json()).error).toBe('PayloadTooLarge');
+    expect((await json(big)).error).toBe('PayloadTooLarge');
   });
 
   it('maps named errors to their status with their facts', async () => {
     const response = await fetch(`${base}/probe/conflict`);
     expect(response.status).toBe(HttpStatus.CONFLICT);
-    const body = await response.json();
+    const body = await json(response);
     expect(body).toMatchObject({ error: 'WrongExpectedVersionError', details: { streamId: 'release-1' } });
   });
 
@@ -92,7 +94,7 @@ describe('createHttpApp', () => {
     const response = await fetch(`${base}/probe/crash`, { headers: { 'x-correlation-id': 'corr-123' } });
     expect(response.status).toBe(500);
     expect(response.headers.get('x-correlation-id')).toBe('corr-123');
-    const body = await response.json();
+    const body = await json(response);
     expect(body).toEqual({ error: 'InternalError', message: expect.any(String), correlationId: 'corr-123' });
     expect(JSON.stringify(body)).not.toContain('secret');
   });
@@ -103,7 +105,7 @@ describe('createHttpApp', () => {
     dependencyUp = false;
     const notReady = await fetch(`${base}/health/ready`);
     expect(notReady.status).toBe(503);
-    expect((await notReady.json()).message).toBe('store: connection refused');
+    expect((await json(notReady)).message).toBe('store: connection refused');
     dependencyUp = true;
     const metrics = await (await fetch(`${base}/metrics`)).text();
     expect(metrics).toMatch(/gatehouse_http_requests_total\{method="POST",route="\/probe",status="201",service="probe"\} \d+/);
