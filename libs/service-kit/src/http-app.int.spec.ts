@@ -112,7 +112,7 @@ describe('createHttpApp', () => {
   });
 
   it('serves the OpenAPI document', async () => {
-    const doc = await (await fetch(`${base}/docs/openapi.json`)).json();
+    const doc = await json(await fetch(`${base}/docs/openapi.json`));
     expect(Object.keys(doc.paths)).toContain('/probe');
   });
 });
