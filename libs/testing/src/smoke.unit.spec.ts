@@ -1,2 +1,0 @@
-import { placeholder } from '@gatehouse/testing';
-test('toolchain', () => { expect(placeholder).toBe(1); });
