@@ -3,6 +3,8 @@ export type { BusLogger } from './logger.js';
 export { silentLogger } from './logger.js';
 export * from './subjects.js';
 export * from './envelope.js';
+export * from './stream.js';
+export * from './events/consumer.js';
 export * from './commands/types.js';
 export * from './commands/reply.js';
 export * from './commands/in-process.js';

@@ -1,0 +1,171 @@
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager, type StoredMsg } from '@nats-io/jetstream';
+import { natsUrl, requireNats } from '@gatehouse/testing';
+import type { StoredEvent } from '@gatehouse/eventstore';
+import { z } from 'zod';
+import { encodeEnvelope, toEnvelope } from '../envelope.js';
+import { ensureEventStream } from '../stream.js';
+import { eventFilter, eventSubjectFor } from '../subjects.js';
+import { storedEvent, uniqueSuffix, waitFor } from '../test-support/events.js';
+import { DeadLetterHeaders, consumeEvents, type EventConsumer, type ReceivedEvent } from './consumer.js';
+
+const describeNats = (await requireNats()) ? describe : describe.skip;
+
+describeNats('consumeEvents (JetStream)', () => {
+  const suffix = uniqueSuffix();
+  const subjectPrefix = `t${suffix}`;
+  const streamName = `T_EVENTS_${suffix}`;
+  const deadLetterStreamName = `T_DLQ_${suffix}`;
+  let nc: NatsConnection;
+  let js: JetStreamClient;
+  let jsm: JetStreamManager;
+  const running: EventConsumer[] = [];
+
+  beforeAll(async () => {
+    nc = await connect({ servers: natsUrl() });
+    js = jetstream(nc);
+    jsm = await jetstreamManager(nc);
+    await ensureEventStream(jsm, { subjectPrefix, streamName, deadLetterStreamName });
+  });
+
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((consumer) => consumer.stop()));
+  });
+
+  afterAll(async () => {
+    await jsm?.streams.delete(streamName).catch(() => undefined);
+    await jsm?.streams.delete(deadLetterStreamName).catch(() => undefined);
+    await nc?.close();
+  });
+
+  async function publish(event: StoredEvent): Promise<void> {
+    await js.publish(eventSubjectFor(event.streamId, event.type, subjectPrefix), encodeEnvelope(toEnvelope(event)), { msgID: event.id });
+  }
+
+  async function start(options: Omit<Parameters<typeof consumeEvents>[0], 'js' | 'jsm' | 'streamName' | 'subjectPrefix'>): Promise<EventConsumer> {
+    const consumer = await consumeEvents({ js, jsm, streamName, subjectPrefix, ackWaitMs: 5_000, retryDelayMs: () => 50, ...options } as Parameters<typeof consumeEvents>[0]);
+    running.push(consumer);
+    return consumer;
+  }
+
+  async function deadLetters(): Promise<StoredMsg[]> {
+    const info = await jsm.streams.info(deadLetterStreamName);
+    const out: StoredMsg[] = [];
+    for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq += 1) {
+      const msg = await jsm.streams.getMessage(deadLetterStreamName, { seq });
+      if (msg) out.push(msg);
+    }
+    return out;
+  }
+
+  it('hands each event, parsed and in stream order, to the handler and acks it', async () => {
+    const events = [1, 2, 3].map((n) => storedEvent(`happy-${n}`, 'ChangeRequested', { n }));
+    for (const event of events) await publish(event);
+    const received: ReceivedEvent[] = [];
+    await start({ durableName: 'happy', filterSubjects: [eventFilter({ category: 'happy' }, subjectPrefix)], handler: (r) => void received.push(r) });
+    await waitFor(() => received.length === 3, { what: '3 events' });
+    expect(received.map((r) => r.event.id)).toEqual(events.map((e) => e.id));
+    expect(received[0]!.event).toEqual(events[0]);
+    expect(received[0]!.event.globalPosition).toBe(events[0]!.globalPosition);
+    expect(received.every((r) => r.deliveryCount === 1)).toBe(true);
+  });
+
+  it('redelivers after a handler failure and succeeds on the next attempt', async () => {
+    const event = storedEvent('retry-1', 'ChangeRequested');
+    await publish(event);
+    const attempts: number[] = [];
+    await start({
+      durableName: 'retry',
+      filterSubjects: [eventFilter({ category: 'retry' }, subjectPrefix)],
+      handler: ({ deliveryCount }) => {
+        attempts.push(deliveryCount);
+        if (deliveryCount === 1) throw new Error('transient: database busy');
+      },
+    });
+    await waitFor(() => attempts.length === 2, { what: 'the redelivery' });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(attempts).toEqual([1, 2]);
+    expect(await deadLetters()).toHaveLength(0);
+  });
+
+  it('parks poison messages in the DLQ with the reason while later messages still flow', async () => {
+    const schemas = { ChangeRequested: z.object({ title: z.string() }) };
+    const garbageSubject = `${subjectPrefix}.evt.poison.ChangeRequested`;
+    await js.publish(garbageSubject, new TextEncoder().encode('{not json'), { msgID: `garbage-${suffix}` });
+    const badData = storedEvent('poison-1', 'ChangeRequested', { title: 42 });
+    const alwaysFails = storedEvent('poison-2', 'ChangeRequested', { title: 'explodes' });
+    const fine = [storedEvent('poison-3', 'ChangeRequested', { title: 'ok 1' }), storedEvent('poison-4', 'ChangeRequested', { title: 'ok 2' })];
+    for (const event of [badData, alwaysFails, ...fine]) await publish(event);
+
+    const handled: string[] = [];
+    const titles: string[] = [];
+    const attemptsOfPoison: number[] = [];
+    await start({
+      durableName: 'poison',
+      filterSubjects: [eventFilter({ category: 'poison' }, subjectPrefix)],
+      maxDeliver: 3,
+      dataSchemas: schemas,
+      handler: ({ event, deliveryCount }) => {
+        if (event.id === alwaysFails.id) {
+          attemptsOfPoison.push(deliveryCount);
+          throw new TypeError('cannot schedule: window table corrupt');
+        }
+        titles.push(event.data.title); // typed as string by the schema
+        handled.push(event.id);
+      },
+    });
+    await waitFor(() => handled.length === 2, { what: 'the healthy events' });
+    expect(handled).toEqual(fine.map((e) => e.id));
+    expect(titles).toEqual(['ok 1', 'ok 2']);
+    await waitFor(() => attemptsOfPoison.length === 3, { what: 'three attempts of the poison event' });
+
+    let parked: StoredMsg[] = [];
+    for (let i = 0; i < 100 && parked.length < 3; i += 1) {
+      parked = await deadLetters();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const byReason = new Map(parked.map((m) => [m.header.get(DeadLetterHeaders.Reason), m]));
+    expect([...byReason.keys()].sort()).toEqual(['handler_failed', 'invalid_data', 'invalid_envelope']);
+
+    const garbage = byReason.get('invalid_envelope')!;
+    expect(garbage.subject).toBe(`${subjectPrefix}.dlq.poison.ChangeRequested`);
+    expect(garbage.header.get(DeadLetterHeaders.OriginalSubject)).toBe(garbageSubject);
+    expect(garbage.header.get(DeadLetterHeaders.DeliveryCount)).toBe('1');
+    expect(new TextDecoder().decode(garbage.data)).toBe('{not json');
+
+    const failed = byReason.get('handler_failed')!;
+    expect(failed.header.get(DeadLetterHeaders.DeliveryCount)).toBe('3');
+    expect(failed.header.get(DeadLetterHeaders.ErrorName)).toBe('TypeError');
+    expect(failed.header.get(DeadLetterHeaders.ErrorMessage)).toBe('cannot schedule: window table corrupt');
+    expect(failed.header.get(DeadLetterHeaders.EventId)).toBe(alwaysFails.id);
+    expect(failed.header.get(DeadLetterHeaders.Consumer)).toBe('poison');
+
+    expect(byReason.get('invalid_data')!.header.get(DeadLetterHeaders.EventId)).toBe(badData.id);
+
+    // Nothing left pending or awaiting an ack: the poison did not block the consumer.
+    let info = await jsm.consumers.info(streamName, 'poison');
+    for (let i = 0; i < 50 && info.num_pending + info.num_ack_pending > 0; i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      info = await jsm.consumers.info(streamName, 'poison');
+    }
+    expect(info.num_pending + info.num_ack_pending).toBe(0);
+  });
+
+  it('resumes a durable after restart without reprocessing acked messages', async () => {
+    const first = [1, 2, 3].map((n) => storedEvent(`resume-${n}`, 'ChangeRequested'));
+    for (const event of first) await publish(event);
+    const seenByFirst: string[] = [];
+    const consumer = await start({ durableName: 'resume', filterSubjects: [eventFilter({ category: 'resume' }, subjectPrefix)], handler: ({ event }) => void seenByFirst.push(event.id) });
+    await waitFor(() => seenByFirst.length === 3, { what: 'first batch' });
+    await consumer.stop();
+
+    const second = [4, 5].map((n) => storedEvent(`resume-${n}`, 'ChangeRequested'));
+    for (const event of second) await publish(event);
+    const seenBySecond: string[] = [];
+    await start({ durableName: 'resume', filterSubjects: [eventFilter({ category: 'resume' }, subjectPrefix)], handler: ({ event }) => void seenBySecond.push(event.id) });
+    await waitFor(() => seenBySecond.length === 2, { what: 'second batch' });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(seenByFirst).toEqual(first.map((e) => e.id));
+    expect(seenBySecond).toEqual(second.map((e) => e.id));
+  });
+});

@@ -1,0 +1,264 @@
+import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError, type ConsumerConfig, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import { headers as natsHeaders, nanos } from '@nats-io/transport-node';
+import type { StoredEvent } from '@gatehouse/eventstore';
+import type { z } from 'zod';
+import { decodeEnvelope, fromEnvelope, type CloudEventEnvelope } from '../envelope.js';
+import { InvalidEnvelopeError } from '../errors.js';
+import { errorFields, silentLogger, type BusLogger } from '../logger.js';
+import { DEFAULT_EVENT_STREAM_NAME } from '../stream.js';
+import { DEFAULT_SUBJECT_PREFIX, EVENT_SEGMENT, allEventsSubject, assertSubjectPrefix, deadLetterSubject } from '../subjects.js';
+
+export const DEFAULT_MAX_DELIVER = 5;
+export const DEFAULT_ACK_WAIT_MS = 30_000;
+export const DEFAULT_PULL_BATCH = 100;
+const FIRST_RETRY_DELAY_MS = 200;
+const MAX_RETRY_DELAY_MS = 30_000;
+/** Header values are single protocol lines; long stack traces would bloat the DLQ. */
+const MAX_ERROR_HEADER_LENGTH = 1_000;
+
+/** Headers a dead-lettered message carries; its body is the original payload, byte for byte, so it can be replayed. */
+export const DeadLetterHeaders = {
+  Reason: 'Gatehouse-Dlq-Reason',
+  OriginalSubject: 'Gatehouse-Dlq-Original-Subject',
+  OriginalStream: 'Gatehouse-Dlq-Original-Stream',
+  OriginalSequence: 'Gatehouse-Dlq-Original-Sequence',
+  DeliveryCount: 'Gatehouse-Dlq-Delivery-Count',
+  Consumer: 'Gatehouse-Dlq-Consumer',
+  ErrorName: 'Gatehouse-Dlq-Error-Name',
+  ErrorMessage: 'Gatehouse-Dlq-Error',
+  EventId: 'Gatehouse-Dlq-Event-Id',
+} as const;
+
+/** Why a message was parked: it could not be parsed, its data failed its schema, or the handler kept failing. */
+export type DeadLetterReason = 'invalid_envelope' | 'invalid_data' | 'handler_failed' | 'max_deliver_exceeded';
+
+export type DataSchemas = Record<string, z.ZodType>;
+/** The StoredEvent union a consumer with these schemas receives. */
+export type EventOfSchemas<S extends DataSchemas> = {
+  [K in keyof S & string]: StoredEvent<K, z.output<S[K]>>;
+}[keyof S & string];
+
+export interface ReceivedEvent<E extends StoredEvent = StoredEvent> {
+  event: E;
+  envelope: CloudEventEnvelope;
+  subject: string;
+  /** 1 on first delivery. */
+  deliveryCount: number;
+  streamSequence: number;
+}
+
+export type ReceivedEventHandler<E extends StoredEvent = StoredEvent> = (received: ReceivedEvent<E>) => Promise<void> | void;
+
+export interface ConsumerHooks {
+  onHandled?(info: { eventId: string; type: string; deliveryCount: number }): void;
+  onRetry?(info: { eventId: string | undefined; deliveryCount: number; delayMs: number; error: unknown }): void;
+  onDeadLetter?(info: { reason: DeadLetterReason; subject: string; deliveryCount: number; error: unknown }): void;
+}
+
+export interface ConsumeEventsOptions<S extends DataSchemas | undefined = undefined> {
+  js: JetStreamClient;
+  /** Used to create or update the durable consumer. @defaultValue `js.jetstreamManager()` */
+  jsm?: JetStreamManager;
+  /** The all-events stream. @defaultValue DEFAULT_EVENT_STREAM_NAME */
+  streamName?: string;
+  /** Durable consumer name: one per process manager / projection; replicas sharing it share the work. */
+  durableName: string;
+  /** @defaultValue DEFAULT_SUBJECT_PREFIX ('gatehouse') */
+  subjectPrefix?: string;
+  /**
+   * Subjects to receive (see `eventFilter()`). One subject works on every
+   * server; several need nats-server ≥ 2.10. @defaultValue [`<prefix>.evt.>`]
+   */
+  filterSubjects?: readonly string[];
+  /**
+   * Optional zod schema per event type: data is validated before the handler
+   * runs and typed accordingly; a failure is dead-lettered as `invalid_data`.
+   * Types without a schema are acked and skipped.
+   */
+  dataSchemas?: S;
+  handler: ReceivedEventHandler<S extends DataSchemas ? EventOfSchemas<S> : StoredEvent>;
+  /**
+   * Handler attempts before a message is dead-lettered. The server consumer
+   * allows one extra delivery so a message whose last attempt crashed or
+   * timed out still reaches the DLQ instead of silently stopping.
+   * @defaultValue DEFAULT_MAX_DELIVER (5)
+   */
+  maxDeliver?: number;
+  /** Server redelivers an unacked message after this; a running handler extends it with progress acks. @defaultValue DEFAULT_ACK_WAIT_MS (30000) */
+  ackWaitMs?: number;
+  /** Delay before redelivering after a handler failure, by delivery count. @defaultValue 200 ms doubling, capped at 30 s */
+  retryDelayMs?: (deliveryCount: number) => number;
+  /** Messages pulled per request. @defaultValue DEFAULT_PULL_BATCH (100) */
+  pullBatch?: number;
+  /** Where a new durable starts. @defaultValue 'all' */
+  deliverPolicy?: 'all' | 'new';
+  hooks?: ConsumerHooks;
+  logger?: BusLogger;
+}
+
+export interface EventConsumer {
+  /** Stops pulling, lets the handler in progress finish, and releases un-handled buffered messages for redelivery. */
+  stop(): Promise<void>;
+  /** Resolves after stop(); rejects if the subscription failed (e.g. the consumer was deleted). */
+  readonly done: Promise<void>;
+}
+
+const defaultRetryDelay = (deliveryCount: number): number =>
+  Math.min(FIRST_RETRY_DELAY_MS * 2 ** Math.max(0, deliveryCount - 1), MAX_RETRY_DELAY_MS);
+
+/**
+ * Starts a durable pull consumer on the events stream with explicit acks:
+ * events are parsed and validated, handled one at a time in stream order,
+ * retried with back-off, and parked in the dead-letter stream when they cannot
+ * be parsed or keep failing, so one poison message never blocks the rest.
+ */
+export async function consumeEvents<S extends DataSchemas | undefined = undefined>(options: ConsumeEventsOptions<S>): Promise<EventConsumer> {
+  const {
+    js,
+    streamName = DEFAULT_EVENT_STREAM_NAME,
+    durableName,
+    subjectPrefix = DEFAULT_SUBJECT_PREFIX,
+    filterSubjects = [allEventsSubject(subjectPrefix)],
+    dataSchemas,
+    maxDeliver = DEFAULT_MAX_DELIVER,
+    ackWaitMs = DEFAULT_ACK_WAIT_MS,
+    retryDelayMs = defaultRetryDelay,
+    pullBatch = DEFAULT_PULL_BATCH,
+    deliverPolicy = 'all',
+    hooks = {},
+    logger = silentLogger,
+  } = options;
+  const handler = options.handler as ReceivedEventHandler;
+  assertSubjectPrefix(subjectPrefix);
+  if (filterSubjects.length === 0) throw new RangeError('filterSubjects must name at least one subject');
+
+  const jsm = options.jsm ?? (await js.jetstreamManager());
+  const config: Partial<ConsumerConfig> & { durable_name: string } = {
+    durable_name: durableName,
+    ack_policy: AckPolicy.Explicit,
+    ack_wait: nanos(ackWaitMs),
+    max_deliver: maxDeliver + 1,
+    deliver_policy: deliverPolicy === 'new' ? DeliverPolicy.New : DeliverPolicy.All,
+    ...(filterSubjects.length === 1 ? { filter_subject: filterSubjects[0] } : { filter_subjects: [...filterSubjects] }),
+  };
+  await ensureDurable(jsm, streamName, config);
+
+  const consumer = await js.consumers.get(streamName, durableName);
+  const messages = await consumer.consume({ max_messages: pullBatch });
+  let stopping = false;
+
+  async function deadLetter(msg: JsMsg, reason: DeadLetterReason, error: unknown, eventId?: string): Promise<void> {
+    const [category, type] = eventTokens(msg.subject, subjectPrefix);
+    const h = natsHeaders();
+    h.set(DeadLetterHeaders.Reason, reason);
+    h.set(DeadLetterHeaders.OriginalSubject, msg.subject);
+    h.set(DeadLetterHeaders.OriginalStream, msg.info.stream);
+    h.set(DeadLetterHeaders.OriginalSequence, String(msg.info.streamSequence));
+    h.set(DeadLetterHeaders.DeliveryCount, String(msg.info.deliveryCount));
+    h.set(DeadLetterHeaders.Consumer, durableName);
+    h.set(DeadLetterHeaders.ErrorName, error instanceof Error ? error.name : typeof error);
+    h.set(DeadLetterHeaders.ErrorMessage, headerSafe(error instanceof Error ? error.message : String(error)));
+    if (eventId !== undefined) h.set(DeadLetterHeaders.EventId, eventId);
+    // Deterministic id: parking the same delivery twice (crash before term) stores it once.
+    await js.publish(deadLetterSubject(category, type, subjectPrefix), msg.data, {
+      headers: h,
+      msgID: `${durableName}:${msg.info.stream}:${msg.info.streamSequence}`,
+    });
+    // No term reason: nats-server < 2.10 ignores "+TERM <reason>" entirely and would redeliver; the DLQ headers carry it.
+    msg.term();
+    hooks.onDeadLetter?.({ reason, subject: msg.subject, deliveryCount: msg.info.deliveryCount, error });
+    logger.warn({ ...errorFields(error), reason, subject: msg.subject, deliveryCount: msg.info.deliveryCount, durableName }, 'event dead-lettered');
+  }
+
+  async function handle(msg: JsMsg): Promise<void> {
+    const deliveryCount = msg.info.deliveryCount;
+    let envelope: CloudEventEnvelope;
+    let event: StoredEvent;
+    try {
+      envelope = decodeEnvelope(msg.data);
+      event = fromEnvelope(envelope);
+    } catch (error) {
+      return deadLetter(msg, 'invalid_envelope', error);
+    }
+    if (deliveryCount > maxDeliver) {
+      return deadLetter(msg, 'max_deliver_exceeded', new Error(`no handler attempt succeeded within ${maxDeliver} deliveries`), event.id);
+    }
+    if (dataSchemas !== undefined) {
+      const schema = dataSchemas[event.type];
+      if (schema === undefined) return msg.ack();
+      const parsed = schema.safeParse(event.data);
+      if (!parsed.success) return deadLetter(msg, 'invalid_data', new InvalidEnvelopeError(`data of ${event.type} fails its schema`, parsed.error.issues), event.id);
+      event = { ...event, data: parsed.data };
+    }
+    // Progress acks keep a slow but live handler from being redelivered to another replica.
+    const keepAlive = setInterval(() => msg.working(), Math.max(1, Math.floor(ackWaitMs / 2)));
+    try {
+      await handler({ event, envelope, subject: msg.subject, deliveryCount, streamSequence: msg.info.streamSequence });
+    } catch (error) {
+      if (deliveryCount >= maxDeliver) return deadLetter(msg, 'handler_failed', error, event.id);
+      const delayMs = retryDelayMs(deliveryCount);
+      msg.nak(delayMs);
+      hooks.onRetry?.({ eventId: event.id, deliveryCount, delayMs, error });
+      logger.debug({ ...errorFields(error), eventId: event.id, deliveryCount, delayMs }, 'event handler failed; will retry');
+      return;
+    } finally {
+      clearInterval(keepAlive);
+    }
+    msg.ack();
+    hooks.onHandled?.({ eventId: event.id, type: event.type, deliveryCount });
+  }
+
+  async function run(): Promise<void> {
+    for await (const msg of messages) {
+      // Buffered messages after stop(): hand them back now instead of after ack_wait.
+      if (stopping) {
+        msg.nak();
+        continue;
+      }
+      try {
+        await handle(msg);
+      } catch (error) {
+        // Dead-lettering itself failed (DLQ stream missing, NATS down): retry later rather than lose it.
+        logger.error({ ...errorFields(error), subject: msg.subject }, 'could not dead-letter event; will retry');
+        msg.nak(retryDelayMs(msg.info.deliveryCount));
+      }
+    }
+  }
+
+  const done = run();
+  done.catch(() => undefined);
+  return {
+    async stop() {
+      stopping = true;
+      await messages.close();
+      await done;
+    },
+    done,
+  };
+}
+
+async function ensureDurable(jsm: JetStreamManager, streamName: string, config: Partial<ConsumerConfig> & { durable_name: string }): Promise<void> {
+  try {
+    await jsm.consumers.info(streamName, config.durable_name);
+  } catch (error) {
+    if (error instanceof JetStreamApiError && error.code === JetStreamApiCodes.ConsumerNotFound) {
+      await jsm.consumers.add(streamName, config);
+      return;
+    }
+    throw error;
+  }
+  const { durable_name, ack_policy: _ackPolicy, deliver_policy: _deliverPolicy, ...mutable } = config;
+  await jsm.consumers.update(streamName, durable_name, mutable);
+}
+
+/** [category, type] of an event subject; placeholders when a foreign message does not follow the layout. */
+function eventTokens(subject: string, prefix: string): [string, string] {
+  const head = `${prefix}.${EVENT_SEGMENT}.`;
+  const rest = subject.startsWith(head) ? subject.slice(head.length).split('.') : [];
+  return rest.length === 2 ? [rest[0]!, rest[1]!] : ['unknown', 'unknown'];
+}
+
+function headerSafe(text: string): string {
+  const oneLine = text.replace(/[\r\n]+/g, ' ');
+  return oneLine.length > MAX_ERROR_HEADER_LENGTH ? `${oneLine.slice(0, MAX_ERROR_HEADER_LENGTH)}…` : oneLine;
+}
