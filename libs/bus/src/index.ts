@@ -8,3 +8,4 @@ export * from './events/consumer.js';
 export * from './commands/types.js';
 export * from './commands/reply.js';
 export * from './commands/in-process.js';
+export * from './commands/nats.js';
