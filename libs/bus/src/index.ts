@@ -9,3 +9,4 @@ export * from './commands/types.js';
 export * from './commands/reply.js';
 export * from './commands/in-process.js';
 export * from './commands/nats.js';
+export * from './relay/relay.js';

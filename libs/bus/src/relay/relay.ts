@@ -1,0 +1,281 @@
+import type { JetStreamClient, PubAck } from '@nats-io/jetstream';
+import type { EventStore, StoredEvent } from '@gatehouse/eventstore';
+import { encodeEnvelope, toEnvelope, DEFAULT_EVENT_SOURCE } from '../envelope.js';
+import { RelayPublishError } from '../errors.js';
+import { errorFields, silentLogger, sleep, type BusLogger } from '../logger.js';
+import { DEFAULT_SUBJECT_PREFIX, eventSubjectFor } from '../subjects.js';
+
+/** Global position before the first event (the store's START): a relay without a checkpoint publishes everything. */
+const START = 0n;
+export const DEFAULT_RELAY_MAX_IN_FLIGHT = 256;
+export const DEFAULT_RELAY_POLL_INTERVAL_MS = 100;
+export const DEFAULT_RELAY_CHECKPOINT_EVERY = 1_000;
+export const DEFAULT_RELAY_PUBLISH_TIMEOUT_MS = 5_000;
+export const DEFAULT_RELAY_RETRY_DELAY_MS = 1_000;
+
+export interface RelayHooks {
+  /** After each contiguous run of acknowledged events (called often: keep it cheap). */
+  onAcked?(info: { count: number; duplicates: number; lastPosition: bigint }): void;
+  /** After the checkpoint was stored. */
+  onCheckpoint?(position: bigint): void;
+  /** The relay read everything committed so far and is now polling. */
+  onCaughtUp?(position: bigint): void;
+  /** A publish or store failure; the relay backs off and resumes from its checkpoint. */
+  onError?(error: unknown): void;
+}
+
+export interface RelayOptions {
+  store: EventStore;
+  js: JetStreamClient;
+  /** Name of the store checkpoint holding the last global position known to be in JetStream. */
+  checkpointName: string;
+  /** @defaultValue DEFAULT_SUBJECT_PREFIX ('gatehouse') */
+  subjectPrefix?: string;
+  /** CloudEvents `source` of the published envelopes. @defaultValue DEFAULT_EVENT_SOURCE */
+  source?: string;
+  /**
+   * Publishes awaiting their JetStream ack at once. Publishes of one connection
+   * reach the server in order, so pipelining keeps commit order while hiding
+   * the round trip. @defaultValue DEFAULT_RELAY_MAX_IN_FLIGHT (256)
+   */
+  maxInFlight?: number;
+  /** Events read from the store per round trip. @defaultValue the store's DEFAULT_BATCH_SIZE */
+  batchSize?: number;
+  /** How often to look for new events once caught up. @defaultValue DEFAULT_RELAY_POLL_INTERVAL_MS (100) */
+  pollIntervalMs?: number;
+  /** Store the checkpoint after this many acknowledged events (and whenever caught up or stopping). @defaultValue DEFAULT_RELAY_CHECKPOINT_EVERY (1000) */
+  checkpointEvery?: number;
+  /** Wait this long for each PubAck. @defaultValue DEFAULT_RELAY_PUBLISH_TIMEOUT_MS (5000) */
+  publishTimeoutMs?: number;
+  /** Back-off after a failure before resuming from the checkpoint. @defaultValue DEFAULT_RELAY_RETRY_DELAY_MS (1000) */
+  retryDelayMs?: number;
+  /**
+   * Send `Nats-Expected-Last-Msg-Id` = previous event's id with every publish
+   * but the first after (re)start. When one publish in the window fails, the
+   * server then rejects every later one instead of storing them ahead of the
+   * failed event, so the stream stays in commit order even across retries.
+   * (JetStream checks duplicates before expectations, so re-published
+   * duplicates are still absorbed.) Requires that only the relay publishes
+   * into the events stream. @defaultValue true
+   */
+  enforceOrder?: boolean;
+  hooks?: RelayHooks;
+  logger?: BusLogger;
+}
+
+export interface RelayMetrics {
+  /** Events JetStream acknowledged as newly stored. */
+  published: number;
+  /** Events JetStream acknowledged as duplicates (re-published after a restart). */
+  duplicates: number;
+  /** Publish or store failures since start. */
+  errors: number;
+  /** Publishes awaiting their ack right now. */
+  inFlight: number;
+  /** Global position of the last contiguously acknowledged event. */
+  ackedPosition: bigint;
+  /** Last position stored as the checkpoint. */
+  checkpointPosition: bigint;
+  /** Age of the last acknowledged event (ms between its recordedAt and its ack); 0 when idle and caught up. */
+  lagMs: number;
+  caughtUp: boolean;
+}
+
+export interface Relay {
+  metrics(): RelayMetrics;
+  /** Resolves when every event committed before the call is acknowledged and checkpointed (test and shutdown aid). */
+  waitUntilCaughtUp(options?: { timeoutMs?: number }): Promise<void>;
+  /** Stops reading, waits for in-flight acks, stores the checkpoint. */
+  stop(): Promise<void>;
+  /** Settles when the relay ends: resolves after stop(). The relay never ends by itself on errors: it retries. */
+  readonly done: Promise<void>;
+}
+
+type Settled = { ok: true; ack: PubAck } | { ok: false; error: unknown };
+interface Pending {
+  event: StoredEvent;
+  result: Promise<Settled>;
+}
+
+/**
+ * Starts the outbox relay: every stored event, in commit order, to JetStream
+ * with `Nats-Msg-Id` = event id; the checkpoint advances only past events
+ * JetStream acknowledged. At-least-once: a crash between ack and checkpoint
+ * re-publishes events JetStream drops as duplicates (within its duplicate window).
+ */
+export function startRelay({
+  store,
+  js,
+  checkpointName,
+  subjectPrefix = DEFAULT_SUBJECT_PREFIX,
+  source = DEFAULT_EVENT_SOURCE,
+  maxInFlight = DEFAULT_RELAY_MAX_IN_FLIGHT,
+  batchSize,
+  pollIntervalMs = DEFAULT_RELAY_POLL_INTERVAL_MS,
+  checkpointEvery = DEFAULT_RELAY_CHECKPOINT_EVERY,
+  publishTimeoutMs = DEFAULT_RELAY_PUBLISH_TIMEOUT_MS,
+  retryDelayMs = DEFAULT_RELAY_RETRY_DELAY_MS,
+  enforceOrder = true,
+  hooks = {},
+  logger = silentLogger,
+}: RelayOptions): Relay {
+  const stopController = new AbortController();
+  const metrics: RelayMetrics = {
+    published: 0,
+    duplicates: 0,
+    errors: 0,
+    inFlight: 0,
+    ackedPosition: START,
+    checkpointPosition: START,
+    lagMs: 0,
+    caughtUp: false,
+  };
+  const caughtUpWaiters = new Set<() => void>();
+  let passesStarted = 0;
+  let passesCaughtUp = 0;
+
+  function publish(event: StoredEvent, previousId: string | undefined): Promise<Settled> {
+    const options = {
+      msgID: event.id,
+      timeout: publishTimeoutMs,
+      ...(enforceOrder && previousId !== undefined ? { expect: { lastMsgID: previousId } } : {}),
+    };
+    let payload: Uint8Array;
+    let subject: string;
+    try {
+      subject = eventSubjectFor(event.streamId, event.type, subjectPrefix);
+      payload = encodeEnvelope(toEnvelope(event, { source }));
+    } catch (error) {
+      return Promise.resolve({ ok: false, error });
+    }
+    return js.publish(subject, payload, options).then(
+      (ack): Settled => ({ ok: true, ack }),
+      (error: unknown): Settled => ({ ok: false, error }),
+    );
+  }
+
+  async function storeCheckpoint(): Promise<void> {
+    if (metrics.ackedPosition === metrics.checkpointPosition) return;
+    const position = metrics.ackedPosition;
+    await store.storeCheckpoint(checkpointName, position);
+    metrics.checkpointPosition = position;
+    hooks.onCheckpoint?.(position);
+  }
+
+  /** One catch-up pass: read after the acked position until the log is exhausted. */
+  async function pass(): Promise<number> {
+    passesStarted += 1;
+    const passNumber = passesStarted;
+    const window: Pending[] = [];
+    let previousId: string | undefined;
+    let sinceCheckpoint = 0;
+    let ackedRun = 0;
+    let duplicateRun = 0;
+
+    const settleOldest = async (): Promise<void> => {
+      const pending = window.shift()!;
+      const settled = await pending.result;
+      metrics.inFlight = window.length;
+      if (!settled.ok) throw new RelayPublishError(pending.event.id, pending.event.globalPosition, settled.error);
+      if (settled.ack.duplicate) {
+        metrics.duplicates += 1;
+        duplicateRun += 1;
+      } else {
+        metrics.published += 1;
+      }
+      ackedRun += 1;
+      metrics.ackedPosition = pending.event.globalPosition;
+      metrics.lagMs = Date.now() - pending.event.recordedAt.getTime();
+      if (++sinceCheckpoint >= checkpointEvery) {
+        flushAcked();
+        await storeCheckpoint();
+        sinceCheckpoint = 0;
+      }
+    };
+    const flushAcked = (): void => {
+      if (ackedRun === 0) return;
+      hooks.onAcked?.({ count: ackedRun, duplicates: duplicateRun, lastPosition: metrics.ackedPosition });
+      ackedRun = 0;
+      duplicateRun = 0;
+    };
+
+    try {
+      for await (const event of store.readAll({ after: metrics.ackedPosition, ...(batchSize !== undefined ? { batchSize } : {}) })) {
+        if (stopController.signal.aborted) break;
+        metrics.caughtUp = false;
+        if (window.length >= maxInFlight) await settleOldest();
+        window.push({ event, result: publish(event, previousId) });
+        metrics.inFlight = window.length;
+        previousId = event.id;
+      }
+      while (window.length > 0) await settleOldest();
+    } finally {
+      // Later publishes may still be pending; their results are settled promises, so dropping them leaks nothing.
+      window.length = 0;
+      metrics.inFlight = 0;
+      flushAcked();
+      await storeCheckpoint();
+    }
+    return passNumber;
+  }
+
+  async function run(): Promise<void> {
+    let resumed = false;
+    while (!stopController.signal.aborted) {
+      try {
+        if (!resumed) {
+          metrics.ackedPosition = (await store.readCheckpoint(checkpointName)) ?? START;
+          metrics.checkpointPosition = metrics.ackedPosition;
+          resumed = true;
+          logger.info({ checkpointName, position: metrics.ackedPosition.toString() }, 'relay resuming from checkpoint');
+        }
+        const passNumber = await pass();
+        if (stopController.signal.aborted) break;
+        if (!metrics.caughtUp) hooks.onCaughtUp?.(metrics.ackedPosition);
+        metrics.caughtUp = true;
+        metrics.lagMs = 0;
+        passesCaughtUp = passNumber;
+        for (const wake of caughtUpWaiters) wake();
+        await sleep(pollIntervalMs, stopController.signal);
+      } catch (error) {
+        metrics.errors += 1;
+        metrics.caughtUp = false;
+        hooks.onError?.(error);
+        logger.warn({ ...errorFields(error), checkpointName, position: metrics.ackedPosition.toString() }, 'relay pass failed; resuming from the last acknowledged event');
+        await sleep(retryDelayMs, stopController.signal);
+      }
+    }
+    logger.info({ checkpointName, position: metrics.ackedPosition.toString() }, 'relay stopped');
+  }
+
+  const done = run();
+  // `done` is awaited by stop(); keep an unobserved rejection from crashing the process.
+  done.catch(() => undefined);
+
+  return {
+    metrics: () => ({ ...metrics }),
+    waitUntilCaughtUp({ timeoutMs = 30_000 } = {}) {
+      // A pass already running may have read past the log's end before the caller's commit: wait for the next one.
+      const target = passesStarted + 1;
+      return new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          caughtUpWaiters.delete(check);
+          reject(new Error(`relay '${checkpointName}' did not catch up within ${timeoutMs} ms`));
+        }, timeoutMs);
+        function check(): void {
+          if (passesCaughtUp >= target) {
+            clearTimeout(timer);
+            caughtUpWaiters.delete(check);
+            resolve();
+          }
+        }
+        caughtUpWaiters.add(check);
+      });
+    },
+    async stop() {
+      stopController.abort();
+      await done;
+    },
+    done,
+  };
+}
