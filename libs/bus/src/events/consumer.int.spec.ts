@@ -8,6 +8,7 @@ import { ensureEventStream } from '../stream.js';
 import { eventFilter, eventSubjectFor } from '../subjects.js';
 import { storedEvent, uniqueSuffix, waitFor } from '../test-support/events.js';
 import { DeadLetterHeaders, consumeEvents, type EventConsumer, type ReceivedEvent } from './consumer.js';
+import { createJetStreamEventConsumerFactory } from './factory.js';
 
 const describeNats = (await requireNats()) ? describe : describe.skip;
 
@@ -167,5 +168,17 @@ describeNats('consumeEvents (JetStream)', () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(seenByFirst).toEqual(first.map((e) => e.id));
     expect(seenBySecond).toEqual(second.map((e) => e.id));
+  });
+
+  it('the JetStream EventConsumerFactory subscribes by category and type like the in-process one', async () => {
+    const wanted = storedEvent('factory-1', 'ChangeApproved');
+    await publish(storedEvent('factory-1', 'ChangeRequested'));
+    await publish(wanted);
+    const factory = createJetStreamEventConsumerFactory({ js, jsm, streamName, subjectPrefix, ackWaitMs: 5_000 });
+    const received: string[] = [];
+    running.push(await factory.consume({ name: 'factory', categories: ['factory'], eventTypes: ['ChangeApproved'], handler: ({ event }) => void received.push(event.id) }));
+    await waitFor(() => received.length === 1, { what: 'the filtered event' });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(received).toEqual([wanted.id]);
   });
 });

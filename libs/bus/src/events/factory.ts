@@ -1,0 +1,132 @@
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+import type { EventStore, StoredEvent } from '@gatehouse/eventstore';
+import { toEnvelope, type ToEnvelopeOptions } from '../envelope.js';
+import { errorFields, silentLogger, type BusLogger } from '../logger.js';
+import { DEFAULT_SUBJECT_PREFIX, categoryOf, eventFilter, eventSubjectFor } from '../subjects.js';
+import {
+  DEFAULT_MAX_DELIVER,
+  consumeEvents,
+  type ConsumerHooks,
+  type DataSchemas,
+  type EventConsumer,
+  type EventOfSchemas,
+  type ReceivedEventHandler,
+} from './consumer.js';
+
+/** What a process manager or projection subscribes to, independent of the transport. */
+export interface EventSubscriptionOptions<S extends DataSchemas | undefined = undefined> {
+  /** Durable name (JetStream consumer / store checkpoint): resumes where it stopped. */
+  name: string;
+  /** Only these categories (stream id prefixes); all when omitted. */
+  categories?: readonly string[];
+  /** Only these event types; all when omitted. */
+  eventTypes?: readonly string[];
+  dataSchemas?: S;
+  handler: ReceivedEventHandler<S extends DataSchemas ? EventOfSchemas<S> : StoredEvent>;
+}
+
+/** Services subscribe through this, so the same code runs on JetStream or in one process. */
+export interface EventConsumerFactory {
+  consume<S extends DataSchemas | undefined = undefined>(options: EventSubscriptionOptions<S>): Promise<EventConsumer>;
+}
+
+export interface JetStreamEventConsumerFactoryOptions {
+  js: JetStreamClient;
+  jsm?: JetStreamManager;
+  streamName?: string;
+  subjectPrefix?: string;
+  maxDeliver?: number;
+  ackWaitMs?: number;
+  hooks?: ConsumerHooks;
+  logger?: BusLogger;
+}
+
+/** Durable JetStream pull consumers (see {@link consumeEvents}). Several categories × types need nats-server ≥ 2.10. */
+export function createJetStreamEventConsumerFactory({ subjectPrefix = DEFAULT_SUBJECT_PREFIX, ...shared }: JetStreamEventConsumerFactoryOptions): EventConsumerFactory {
+  return {
+    consume({ name, categories, eventTypes, dataSchemas, handler }) {
+      const filterSubjects = (categories ?? [undefined]).flatMap((category) =>
+        (eventTypes ?? [undefined]).map((eventType) => eventFilter({ ...(category !== undefined ? { category } : {}), ...(eventType !== undefined ? { eventType } : {}) }, subjectPrefix)),
+      );
+      return consumeEvents({ ...shared, subjectPrefix, durableName: name, filterSubjects, dataSchemas, handler } as Parameters<typeof consumeEvents>[0]);
+    },
+  };
+}
+
+export interface InProcessEventConsumerFactoryOptions extends ToEnvelopeOptions {
+  store: EventStore;
+  subjectPrefix?: string;
+  /** Handler attempts per event before it is skipped and reported through `hooks.onDeadLetter`. @defaultValue DEFAULT_MAX_DELIVER (5) */
+  maxDeliver?: number;
+  /** Polling interval of the store subscription. @defaultValue the store's (100 ms) */
+  pollIntervalMs?: number;
+  hooks?: ConsumerHooks;
+  logger?: BusLogger;
+}
+
+/**
+ * Embedded mode: fed directly by the store's checkpointed subscription, with
+ * the same envelope, filtering, schema validation and bounded retries as the
+ * JetStream consumer. There is no dead-letter stream in process: a message
+ * that exhausts its attempts is reported via `hooks.onDeadLetter` and the
+ * logger, then skipped so the subscription keeps flowing.
+ */
+export function createInProcessEventConsumerFactory({
+  store,
+  subjectPrefix = DEFAULT_SUBJECT_PREFIX,
+  maxDeliver = DEFAULT_MAX_DELIVER,
+  pollIntervalMs,
+  hooks = {},
+  logger = silentLogger,
+  ...envelopeOptions
+}: InProcessEventConsumerFactoryOptions): EventConsumerFactory {
+  return {
+    async consume({ name, categories, eventTypes, dataSchemas, handler }) {
+      const categorySet = categories === undefined ? undefined : new Set(categories);
+      const typeSet = eventTypes === undefined ? undefined : new Set(eventTypes);
+      const run = handler as ReceivedEventHandler;
+
+      const subscription = store.subscribe(
+        async (stored) => {
+          if (categorySet !== undefined && !categorySet.has(categoryOf(stored.streamId))) return;
+          if (typeSet !== undefined && !typeSet.has(stored.type)) return;
+          let event = stored;
+          if (dataSchemas !== undefined) {
+            const schema = dataSchemas[stored.type];
+            if (schema === undefined) return;
+            const parsed = schema.safeParse(stored.data);
+            if (!parsed.success) {
+              report('invalid_data', stored, 1, parsed.error);
+              return;
+            }
+            event = { ...stored, data: parsed.data };
+          }
+          const envelope = toEnvelope(stored, envelopeOptions);
+          const subject = eventSubjectFor(stored.streamId, stored.type, subjectPrefix);
+          for (let deliveryCount = 1; ; deliveryCount += 1) {
+            try {
+              await run({ event, envelope, subject, deliveryCount, streamSequence: Number(stored.globalPosition) });
+              hooks.onHandled?.({ eventId: stored.id, type: stored.type, deliveryCount });
+              return;
+            } catch (error) {
+              if (deliveryCount >= maxDeliver) {
+                report('handler_failed', stored, deliveryCount, error);
+                return;
+              }
+              hooks.onRetry?.({ eventId: stored.id, deliveryCount, delayMs: 0, error });
+            }
+          }
+        },
+        { subscriptionId: name, ...(pollIntervalMs !== undefined ? { pollIntervalMs } : {}) },
+      );
+
+      function report(reason: 'invalid_data' | 'handler_failed', stored: StoredEvent, deliveryCount: number, error: unknown): void {
+        const subject = eventSubjectFor(stored.streamId, stored.type, subjectPrefix);
+        hooks.onDeadLetter?.({ reason, subject, deliveryCount, error });
+        logger.error({ ...errorFields(error), reason, subject, eventId: stored.id, deliveryCount, consumer: name }, 'event skipped after failed handling');
+      }
+
+      return { stop: () => subscription.stop(), done: subscription.done };
+    },
+  };
+}

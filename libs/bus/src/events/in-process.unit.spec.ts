@@ -1,0 +1,57 @@
+import { z } from 'zod';
+import { createFakeEventStore } from '../test-support/fake-store.js';
+import { waitFor } from '../test-support/events.js';
+import type { ReceivedEvent } from './consumer.js';
+import { createInProcessEventConsumerFactory } from './factory.js';
+
+describe('in-process event consumers (embedded mode)', () => {
+  it('delivers store events in commit order with the same envelope as JetStream, filtered by category and type', async () => {
+    const store = createFakeEventStore();
+    await store.appendToStream('changeRequest-1', [{ type: 'ChangeRequested', data: { title: 'a' } }]);
+    await store.appendToStream('release-1', [{ type: 'ReleaseBuilt', data: {} }]);
+    await store.appendToStream('changeRequest-2', [{ type: 'ChangeRequested', data: { title: 'b' } }, { type: 'ChangeApproved', data: {} }]);
+    const factory = createInProcessEventConsumerFactory({ store, pollIntervalMs: 5, source: 'gatehouse/test' });
+    const received: ReceivedEvent[] = [];
+    const consumer = await factory.consume({ name: 'pm', categories: ['changeRequest'], eventTypes: ['ChangeRequested'], handler: (r) => void received.push(r) });
+    await waitFor(() => received.length === 2);
+    await store.appendToStream('changeRequest-3', [{ type: 'ChangeRequested', data: { title: 'c' } }]);
+    await waitFor(() => received.length === 3);
+    await consumer.stop();
+    expect(received.map((r) => (r.event.data as { title: string }).title)).toEqual(['a', 'b', 'c']);
+    expect(received[0]).toMatchObject({ subject: 'gatehouse.evt.changeRequest.ChangeRequested', deliveryCount: 1, envelope: { source: 'gatehouse/test', type: 'ChangeRequested' } });
+  });
+
+  it('retries a failing handler up to maxDeliver, reports the dead letter, and keeps flowing', async () => {
+    const store = createFakeEventStore();
+    await store.appendToStream('changeRequest-1', [{ type: 'ChangeRequested', data: { title: 'poison' } }, { type: 'ChangeRequested', data: { title: 'fine' } }]);
+    const deadLetters: { reason: string; deliveryCount: number }[] = [];
+    const factory = createInProcessEventConsumerFactory({ store, pollIntervalMs: 5, maxDeliver: 3, hooks: { onDeadLetter: (d) => deadLetters.push(d) } });
+    const attempts: string[] = [];
+    const consumer = await factory.consume({
+      name: 'pm',
+      dataSchemas: { ChangeRequested: z.object({ title: z.string() }) },
+      handler: ({ event, deliveryCount }) => {
+        attempts.push(`${event.data.title}#${deliveryCount}`);
+        if (event.data.title === 'poison') throw new Error('boom');
+      },
+    });
+    await waitFor(() => attempts.includes('fine#1'));
+    await consumer.stop();
+    expect(attempts).toEqual(['poison#1', 'poison#2', 'poison#3', 'fine#1']);
+    expect(deadLetters).toEqual([expect.objectContaining({ reason: 'handler_failed', deliveryCount: 3 })]);
+  });
+
+  it('dead-letters data that fails its schema without calling the handler', async () => {
+    const store = createFakeEventStore();
+    await store.appendToStream('changeRequest-1', [{ type: 'ChangeRequested', data: { title: 7 } }]);
+    const reasons: string[] = [];
+    const factory = createInProcessEventConsumerFactory({ store, pollIntervalMs: 5, hooks: { onDeadLetter: (d) => reasons.push(d.reason) } });
+    let handled = 0;
+    const handler = () => void (handled += 1);
+    const consumer = await factory.consume({ name: 'pm', dataSchemas: { ChangeRequested: z.object({ title: z.string() }) }, handler });
+    await waitFor(() => reasons.length === 1);
+    await consumer.stop();
+    expect(reasons).toEqual(['invalid_data']);
+    expect(handled).toBe(0);
+  });
+});
