@@ -25,6 +25,11 @@ export const ROLES = [
 export const Role = z.enum(ROLES);
 export type Role = z.infer<typeof Role>;
 
+/** standard: pre-approved routine change; normal: goes through the matrix; emergency: the hotfix lane. */
+export const CHANGE_TYPES = ['standard', 'normal', 'emergency'] as const;
+export const ChangeType = z.enum(CHANGE_TYPES);
+export type ChangeType = z.infer<typeof ChangeType>;
+
 export const DEPLOYMENT_STRATEGIES = ['rolling-update', 'blue-green', 'canary', 'feature-flag', 'big-bang'] as const;
 export const DeploymentStrategy = z.enum(DEPLOYMENT_STRATEGIES);
 export type DeploymentStrategy = z.infer<typeof DeploymentStrategy>;
@@ -33,11 +38,22 @@ const HH_MM = /^([01]\d|2[0-3]):[0-5]\d$/;
 /** Wall-clock time "HH:mm" (24 h) in the window's time zone. */
 export const WallTime = z.string().regex(HH_MM, 'must be HH:mm (24-hour), e.g. "10:00"');
 /** "MM-DD", a day of every year. */
-export const MonthDay = z.string().regex(/^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/, 'must be MM-DD, e.g. "11-20"');
+export const MonthDay = z
+  .string()
+  .regex(/^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/, 'must be MM-DD, e.g. "11-20"')
+  .refine(isRealMonthDay, { message: 'must be a day that exists (02-29 is allowed, 02-30 is not)' });
 /** IANA time zone name, validated against the runtime's tz database. */
 export const TimeZone = z.string().refine(isValidTimeZone, { message: 'must be an IANA time zone, e.g. "UTC" or "Europe/Berlin"' });
 export const IsoInstant = z.iso.datetime({ offset: true });
 const Id = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'must be lower-case kebab-case, e.g. "black-friday-week"');
+
+/** Longest each month can be (leap February), so "04-31" is refused and "02-29" accepted. */
+const MAX_DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31] as const;
+
+function isRealMonthDay(monthDay: string): boolean {
+  const [month, day] = monthDay.split('-').map(Number);
+  return month !== undefined && day !== undefined && day <= (MAX_DAYS_IN_MONTH[month - 1] ?? 0);
+}
 
 function isValidTimeZone(zone: string): boolean {
   try {
@@ -91,7 +107,7 @@ export const Blackout = z.discriminatedUnion('kind', [
     ...BlackoutBase,
     kind: z.literal('holiday_weekends'),
     calendar: z.strictObject({ country: z.string().length(2), state: z.string().optional(), region: z.string().optional() }),
-    /** Holiday names as date-holidays gives them in English, e.g. "Thanksgiving Day". */
+    /** Holiday names as date-holidays gives them in the calendar's default language, e.g. "Thanksgiving Day" (US). */
     holidays: z.array(z.string().min(1)).min(1),
     timeZone: TimeZone.default('UTC'),
   }),
@@ -107,7 +123,7 @@ export const Freeze = z.strictObject({
   /** The freeze runs from `daysBefore` days before the event until the event. */
   daysBefore: z.number().int().positive(),
   /** Change types the freeze does not stop. @defaultValue ['emergency'] */
-  exempt: z.array(z.enum(['standard', 'normal', 'emergency'])).default(['emergency']),
+  exempt: z.array(ChangeType).default(['emergency']),
 });
 export type Freeze = z.infer<typeof Freeze>;
 
