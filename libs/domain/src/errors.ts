@@ -78,3 +78,32 @@ export class UnknownEnvironmentError extends DomainError {
     super(`unknown environment "${environment}"; known: ${known.join(', ')}`);
   }
 }
+
+/** An action that must be explained (rejection, override, rollback, cancellation) came without a reason. */
+export class ReasonRequiredError extends DomainError {
+  override readonly name = 'ReasonRequiredError';
+  readonly code = 'REASON_REQUIRED' as const;
+  constructor(readonly action: string) {
+    super(`${action} needs a reason; it is recorded in the audit trail`);
+  }
+}
+
+export type SeparationOfDutiesRule = 'author_cannot_approve' | 'one_person_one_role' | 'author_cannot_review';
+
+/** Separation of duties: who may not do what, and why. */
+export class SeparationOfDutiesViolation extends DomainError {
+  override readonly name = 'SeparationOfDutiesViolation';
+  readonly code = 'SEPARATION_OF_DUTIES' as const;
+  constructor(
+    readonly approver: string,
+    readonly rule: SeparationOfDutiesRule,
+    readonly reason: string,
+  ) {
+    super(`separation of duties: ${reason}`);
+  }
+}
+
+export function requireReason(reason: string | undefined, action: string): string {
+  if (reason === undefined || reason.trim() === '') throw new ReasonRequiredError(action);
+  return reason.trim();
+}

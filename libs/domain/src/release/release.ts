@@ -3,7 +3,7 @@ import semver from 'semver';
 import { z } from 'zod';
 import { iso } from '../clock.js';
 import { assertNever, type Decider, type DomainCommand, type DomainEvent } from '../decider.js';
-import { AlreadyExistsError, DomainError, IllegalTransitionError, InvalidVersionError, NotFoundError, ValidationError } from '../errors.js';
+import { AlreadyExistsError, DomainError, IllegalTransitionError, InvalidVersionError, NotFoundError, requireReason } from '../errors.js';
 import { manualRollbackBasis, type ManualRollbackBasis } from '../rollback/manualRollback.js';
 import { parseOrThrow } from '../validation.js';
 
@@ -465,7 +465,7 @@ function activeDeployment(state: ExistingRelease, deploymentId: string): Environ
 function rollBack(command: RollBackRelease, state: ReleaseState): ReleaseEvent[] {
   requireStatus(state, command, 'rolled_back');
   const { environment, requestedBy, reason, initiator, incidentReviewRef, policy, now } = command.data;
-  if (reason.trim() === '') throw new ValidationError('rollback', [{ field: 'reason', reason: 'a rollback needs a reason' }]);
+  requireReason(reason, 'a rollback');
   const deployment = state.deployments[environment];
   if (deployment?.status !== 'succeeded' || deployment.completedAt === null) throw new NotDeployedToEnvironmentError(environment, state.version);
   const basis = initiator === 'automatic' ? 'automatic_trigger' : manualRollbackBasis(environment, deployment.completedAt, now, policy, incidentReviewRef);

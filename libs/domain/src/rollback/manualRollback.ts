@@ -1,7 +1,7 @@
 import type { RollbackPolicy } from '@gatehouse/policy';
 import { iso, MS_PER_MINUTE, toMs } from '../clock.js';
 import type { DomainCommand, DomainEvent } from '../decider.js';
-import { DomainError, ValidationError } from '../errors.js';
+import { DomainError, requireReason } from '../errors.js';
 
 /**
  * Manual rollback windows (seeds: staging 1 h, production 4 h; beyond 4 h a full rollback needs an
@@ -71,7 +71,7 @@ export class RollbackForbiddenError extends DomainError {
 /** Decides whether a manual rollback may happen now, and on which basis. */
 export function decideManualRollback(command: RequestManualRollback): [ManualRollbackAuthorized] {
   const { deploymentId, environment, deployedAt, requestedBy, reason, incidentReviewRef, policy, now } = command.data;
-  if (reason.trim() === '') throw new ValidationError('manual rollback request', [{ field: 'reason', reason: 'a rollback needs a reason' }]);
+  requireReason(reason, 'a manual rollback');
   const basis = manualRollbackBasis(environment, deployedAt, now, policy, incidentReviewRef);
   return [
     {

@@ -1,0 +1,403 @@
+import type { EnvironmentPolicy } from '@gatehouse/policy';
+import { z } from 'zod';
+import { iso, toMs, MS_PER_MINUTE } from '../clock.js';
+import { assertNever, type Decider, type DomainCommand, type DomainEvent } from '../decider.js';
+import { AlreadyExistsError, DomainError, IllegalTransitionError, NotFoundError, requireReason, SeparationOfDutiesViolation, UnknownEnvironmentError } from '../errors.js';
+import { parseOrThrow } from '../validation.js';
+import { assessRisk, CHANGE_SIZES, IMPACTS, LIKELIHOODS, mostExposed, RISK_LEVELS, type EnvironmentExposure, type RiskAssessment } from './riskScore.js';
+
+// ---------------------------------------------------------------- payload
+
+/** standard: pre-approved routine change; normal: full workflow; emergency: fast-track (hotfix lane). */
+export const CHANGE_KINDS = ['standard', 'normal', 'emergency'] as const;
+export type ChangeKind = (typeof CHANGE_KINDS)[number];
+export const CHANGE_REQUEST_TYPES = ['enhancement', 'bug_fix', 'security', 'infrastructure'] as const;
+export const PRIORITIES = ['low', 'medium', 'high', 'critical'] as const;
+
+/** The seeds' ChangeRequest, as submitted (HTTP/CLI input is validated against it). */
+export const ChangeRequestDraft = z.strictObject({
+  title: z.string().trim().min(1, 'a change needs a title'),
+  description: z.string().trim().min(1, 'describe the change'),
+  type: z.enum(CHANGE_REQUEST_TYPES),
+  priority: z.enum(PRIORITIES),
+  impact: z.enum(IMPACTS),
+  /** The author's own risk estimate; Gatehouse computes its own score beside it. */
+  risk: z.enum(RISK_LEVELS),
+  /** Likelihood that the change causes a problem. @defaultValue "medium" */
+  likelihood: z.enum(LIKELIHOODS).default('medium'),
+  /** Size of the change. @defaultValue "medium" */
+  size: z.enum(CHANGE_SIZES).default('medium'),
+  environments: z.array(z.string().min(1)).min(1, 'name at least one environment'),
+  schedule: z.strictObject({
+    planned: z.iso.datetime({ offset: true, error: 'must be an ISO-8601 instant, e.g. "2026-12-01T10:00:00Z"' }),
+    /** Minutes. */
+    duration: z.number().int().positive(),
+    maintenance: z.boolean().default(false),
+  }),
+  implementationPlan: z.string().trim().min(1, 'describe how the change is implemented'),
+  rollbackPlan: z.string().trim().min(1, 'describe how the change is rolled back'),
+  testingPlan: z.string().trim().min(1, 'describe how the change is tested'),
+  /** Runbook documentation; production requires one (policy `requirements.runbook`). */
+  runbookRef: z.string().trim().min(1).optional(),
+  releaseId: z.string().min(1).optional(),
+  includesMigration: z.boolean().default(false),
+  author: z.string().min(1),
+});
+export type ChangeRequestDraft = z.infer<typeof ChangeRequestDraft>;
+
+/** What a change request needs to know about each environment it touches (from its policy). */
+export interface EnvironmentChangeRules {
+  runbookRequired: boolean;
+  standardChangesPreApproved: boolean;
+  exposure: EnvironmentExposure;
+}
+
+/** Derives the change rules from an environment policy (production exposure by name, pre-production when promoted into). */
+export function changeRulesFromPolicy(policy: Pick<EnvironmentPolicy, 'environment' | 'promotesFrom' | 'requirements' | 'approvals'>): EnvironmentChangeRules {
+  return {
+    runbookRequired: policy.requirements.runbook,
+    standardChangesPreApproved: policy.approvals.standardChangesPreApproved,
+    exposure: policy.environment === 'production' ? 'production' : policy.promotesFrom !== undefined ? 'pre_production' : 'internal',
+  };
+}
+
+// ---------------------------------------------------------------- commands
+
+export type SubmitChangeRequest = DomainCommand<
+  'SubmitChangeRequest',
+  {
+    changeRequestId: string;
+    kind: ChangeKind;
+    /** Unvalidated payload; see `ChangeRequestDraft`. */
+    draft: unknown;
+    /** Rules of every known environment, by name. */
+    environmentRules: Readonly<Record<string, EnvironmentChangeRules>>;
+    /** The planned time falls outside the environment's windows (policy evaluation). */
+    outsideWindows: boolean;
+    now: Date;
+  }
+>;
+export type StartChangeReview = DomainCommand<'StartChangeReview', { changeRequestId: string; reviewer: string; now: Date }>;
+export type CompleteChangeReview = DomainCommand<'CompleteChangeReview', { changeRequestId: string; reviewer: string; notes: string; now: Date }>;
+/** Sent by the approvals process manager on `ChangeFullyApproved`. */
+export type RecordChangeApproval = DomainCommand<'RecordChangeApproval', { changeRequestId: string; approvalId: string; now: Date }>;
+export type RejectChangeRequest = DomainCommand<'RejectChangeRequest', { changeRequestId: string; rejectedBy: string; reason: string; now: Date }>;
+export type ScheduleChange = DomainCommand<
+  'ScheduleChange',
+  { changeRequestId: string; window: { start: string; end: string }; scheduledBy: string; now: Date }
+>;
+export type StartChangeImplementation = DomainCommand<'StartChangeImplementation', { changeRequestId: string; implementer: string; now: Date }>;
+export type CompleteChangeImplementation = DomainCommand<'CompleteChangeImplementation', { changeRequestId: string; implementer: string; now: Date }>;
+export type FailChangeImplementation = DomainCommand<'FailChangeImplementation', { changeRequestId: string; reason: string; now: Date }>;
+export type ValidateChange = DomainCommand<'ValidateChange', { changeRequestId: string; validator: string; outcome: 'passed' | 'failed'; notes: string; now: Date }>;
+export type RollBackChange = DomainCommand<'RollBackChange', { changeRequestId: string; requestedBy: string; reason: string; now: Date }>;
+export type CloseChange = DomainCommand<'CloseChange', { changeRequestId: string; closedBy: string; postImplementationReviewRef?: string; now: Date }>;
+export type CancelChange = DomainCommand<'CancelChange', { changeRequestId: string; cancelledBy: string; reason: string; now: Date }>;
+
+export type ChangeRequestCommand =
+  | SubmitChangeRequest
+  | StartChangeReview
+  | CompleteChangeReview
+  | RecordChangeApproval
+  | RejectChangeRequest
+  | ScheduleChange
+  | StartChangeImplementation
+  | CompleteChangeImplementation
+  | FailChangeImplementation
+  | ValidateChange
+  | RollBackChange
+  | CloseChange
+  | CancelChange;
+
+// ---------------------------------------------------------------- events
+
+export type ChangeRequestSubmitted = DomainEvent<
+  'ChangeRequestSubmitted',
+  { changeRequestId: string; kind: ChangeKind; draft: ChangeRequestDraft; riskAssessment: RiskAssessment; submittedAt: string }
+>;
+export type ChangeRequestPreApproved = DomainEvent<'ChangeRequestPreApproved', { changeRequestId: string; basis: 'standard_change'; approvedAt: string }>;
+export type ChangeReviewStarted = DomainEvent<'ChangeReviewStarted', { changeRequestId: string; reviewer: string; startedAt: string }>;
+export type ChangeReviewCompleted = DomainEvent<'ChangeReviewCompleted', { changeRequestId: string; reviewer: string; notes: string; completedAt: string }>;
+export type ChangeRequestApproved = DomainEvent<'ChangeRequestApproved', { changeRequestId: string; approvalId: string; approvedAt: string }>;
+export type ChangeRequestRejected = DomainEvent<'ChangeRequestRejected', { changeRequestId: string; rejectedBy: string; reason: string; stage: ChangeRequestStatus; rejectedAt: string }>;
+export type ChangeScheduled = DomainEvent<'ChangeScheduled', { changeRequestId: string; windowStart: string; windowEnd: string; scheduledBy: string; scheduledAt: string }>;
+export type ChangeImplementationStarted = DomainEvent<'ChangeImplementationStarted', { changeRequestId: string; implementer: string; startedAt: string }>;
+export type ChangeImplemented = DomainEvent<'ChangeImplemented', { changeRequestId: string; implementer: string; completedAt: string }>;
+export type ChangeImplementationFailed = DomainEvent<'ChangeImplementationFailed', { changeRequestId: string; reason: string; failedAt: string }>;
+export type ChangeValidated = DomainEvent<'ChangeValidated', { changeRequestId: string; validator: string; outcome: 'passed' | 'failed'; notes: string; validatedAt: string }>;
+export type ChangeRolledBack = DomainEvent<'ChangeRolledBack', { changeRequestId: string; requestedBy: string; reason: string; rolledBackAt: string }>;
+export type ChangeClosed = DomainEvent<
+  'ChangeClosed',
+  { changeRequestId: string; closedBy: string; outcome: 'successful' | 'rolled_back' | 'failed'; postImplementationReviewRef: string | null; closedAt: string }
+>;
+export type ChangeCancelled = DomainEvent<'ChangeCancelled', { changeRequestId: string; cancelledBy: string; reason: string; cancelledAt: string }>;
+
+export type ChangeRequestEvent =
+  | ChangeRequestSubmitted
+  | ChangeRequestPreApproved
+  | ChangeReviewStarted
+  | ChangeReviewCompleted
+  | ChangeRequestApproved
+  | ChangeRequestRejected
+  | ChangeScheduled
+  | ChangeImplementationStarted
+  | ChangeImplemented
+  | ChangeImplementationFailed
+  | ChangeValidated
+  | ChangeRolledBack
+  | ChangeClosed
+  | ChangeCancelled;
+
+// ---------------------------------------------------------------- state
+
+export const CHANGE_REQUEST_STATUSES = [
+  'submitted',
+  'in_review',
+  'awaiting_approval',
+  'approved',
+  'scheduled',
+  'implementing',
+  'validating',
+  'validated',
+  'validation_failed',
+  'closed',
+  'rejected',
+  'cancelled',
+  'rolled_back',
+  'failed',
+] as const;
+export type ChangeRequestStatus = (typeof CHANGE_REQUEST_STATUSES)[number];
+
+export type ChangeRequestState =
+  | { status: 'not_submitted' }
+  | {
+      status: ChangeRequestStatus;
+      changeRequestId: string;
+      kind: ChangeKind;
+      draft: ChangeRequestDraft;
+      riskAssessment: RiskAssessment;
+      approvalId: string | null;
+      window: { start: string; end: string } | null;
+      /** Closure outcome so far. */
+      outcome: 'successful' | 'rolled_back' | 'failed' | null;
+    };
+type ExistingChange = Exclude<ChangeRequestState, { status: 'not_submitted' }>;
+
+/** The workflow: which statuses each command may start from. */
+export const CHANGE_REQUEST_WORKFLOW: Readonly<Record<Exclude<ChangeRequestCommand['type'], 'SubmitChangeRequest'>, readonly ChangeRequestStatus[]>> = {
+  StartChangeReview: ['submitted'],
+  CompleteChangeReview: ['in_review'],
+  RecordChangeApproval: ['awaiting_approval'],
+  RejectChangeRequest: ['in_review', 'awaiting_approval'],
+  ScheduleChange: ['approved', 'scheduled'],
+  StartChangeImplementation: ['scheduled'],
+  CompleteChangeImplementation: ['implementing'],
+  FailChangeImplementation: ['implementing'],
+  ValidateChange: ['validating'],
+  RollBackChange: ['implementing', 'validating', 'validation_failed'],
+  CloseChange: ['validated', 'rolled_back', 'failed'],
+  CancelChange: ['submitted', 'in_review', 'awaiting_approval', 'approved', 'scheduled'],
+};
+
+// ---------------------------------------------------------------- errors
+
+export class RunbookRequiredError extends DomainError {
+  override readonly name = 'RunbookRequiredError';
+  readonly code = 'RUNBOOK_REQUIRED' as const;
+  constructor(readonly environment: string) {
+    super(`changes to ${environment} must reference runbook documentation (runbookRef)`);
+  }
+}
+
+export class StandardChangeNotEligibleError extends DomainError {
+  override readonly name = 'StandardChangeNotEligibleError';
+  readonly code = 'STANDARD_CHANGE_NOT_ELIGIBLE' as const;
+  constructor(
+    readonly riskLevel: string,
+    readonly score: number,
+  ) {
+    super(`a standard (pre-approved) change must be low or medium risk; this one scores ${score} (${riskLevel}): submit it as a normal change`);
+  }
+}
+
+export class ScheduleOutsideWindowError extends DomainError {
+  override readonly name = 'ScheduleOutsideWindowError';
+  readonly code = 'SCHEDULE_OUTSIDE_WINDOW' as const;
+  constructor(
+    readonly problem: 'window_in_past' | 'window_too_short' | 'not_in_window',
+    readonly window: { start: string; end: string },
+    readonly detail: string,
+  ) {
+    super(detail);
+  }
+}
+
+export class PostImplementationReviewRequiredError extends DomainError {
+  override readonly name = 'PostImplementationReviewRequiredError';
+  readonly code = 'POST_IMPLEMENTATION_REVIEW_REQUIRED' as const;
+  constructor(readonly changeRequestId: string) {
+    super(`emergency change ${changeRequestId} can only close with a post-implementation review reference (postImplementationReviewRef)`);
+  }
+}
+
+// ---------------------------------------------------------------- decide
+
+const AGGREGATE = 'change request';
+
+function existing(state: ChangeRequestState, command: Exclude<ChangeRequestCommand, SubmitChangeRequest>): ExistingChange {
+  if (state.status === 'not_submitted') throw new NotFoundError(AGGREGATE, command.data.changeRequestId);
+  const allowedFrom = CHANGE_REQUEST_WORKFLOW[command.type];
+  if (!allowedFrom.includes(state.status)) throw new IllegalTransitionError(AGGREGATE, command.type, state.status, allowedFrom);
+  return state;
+}
+
+export function decideChangeRequest(command: ChangeRequestCommand, state: ChangeRequestState): ChangeRequestEvent[] {
+  if (command.type === 'SubmitChangeRequest') return submit(command, state);
+  const change = existing(state, command);
+  const id = change.changeRequestId;
+  const at = iso(command.data.now);
+  switch (command.type) {
+    case 'StartChangeReview':
+      if (command.data.reviewer === change.draft.author) {
+        throw new SeparationOfDutiesViolation(command.data.reviewer, 'author_cannot_review', `${command.data.reviewer} wrote the change and cannot review it`);
+      }
+      return [{ type: 'ChangeReviewStarted', data: { changeRequestId: id, reviewer: command.data.reviewer, startedAt: at } }];
+    case 'CompleteChangeReview':
+      return [{ type: 'ChangeReviewCompleted', data: { changeRequestId: id, reviewer: command.data.reviewer, notes: command.data.notes, completedAt: at } }];
+    case 'RecordChangeApproval':
+      return [{ type: 'ChangeRequestApproved', data: { changeRequestId: id, approvalId: command.data.approvalId, approvedAt: at } }];
+    case 'RejectChangeRequest':
+      return [
+        {
+          type: 'ChangeRequestRejected',
+          data: { changeRequestId: id, rejectedBy: command.data.rejectedBy, reason: requireReason(command.data.reason, 'a rejection'), stage: change.status, rejectedAt: at },
+        },
+      ];
+    case 'ScheduleChange':
+      return schedule(command, change);
+    case 'StartChangeImplementation': {
+      const window = change.window;
+      const now = toMs(command.data.now);
+      if (window !== null && (now < toMs(window.start) || now >= toMs(window.end))) {
+        throw new ScheduleOutsideWindowError('not_in_window', window, `implementation may start only inside the scheduled window ${window.start} – ${window.end}; now is ${at}`);
+      }
+      return [{ type: 'ChangeImplementationStarted', data: { changeRequestId: id, implementer: command.data.implementer, startedAt: at } }];
+    }
+    case 'CompleteChangeImplementation':
+      return [{ type: 'ChangeImplemented', data: { changeRequestId: id, implementer: command.data.implementer, completedAt: at } }];
+    case 'FailChangeImplementation':
+      return [{ type: 'ChangeImplementationFailed', data: { changeRequestId: id, reason: requireReason(command.data.reason, 'a failed implementation'), failedAt: at } }];
+    case 'ValidateChange':
+      return [{ type: 'ChangeValidated', data: { changeRequestId: id, validator: command.data.validator, outcome: command.data.outcome, notes: command.data.notes, validatedAt: at } }];
+    case 'RollBackChange':
+      return [{ type: 'ChangeRolledBack', data: { changeRequestId: id, requestedBy: command.data.requestedBy, reason: requireReason(command.data.reason, 'a rollback'), rolledBackAt: at } }];
+    case 'CloseChange': {
+      const reviewRef = command.data.postImplementationReviewRef?.trim() || null;
+      if (change.kind === 'emergency' && reviewRef === null) throw new PostImplementationReviewRequiredError(id);
+      return [{ type: 'ChangeClosed', data: { changeRequestId: id, closedBy: command.data.closedBy, outcome: change.outcome ?? 'successful', postImplementationReviewRef: reviewRef, closedAt: at } }];
+    }
+    case 'CancelChange':
+      return [{ type: 'ChangeCancelled', data: { changeRequestId: id, cancelledBy: command.data.cancelledBy, reason: requireReason(command.data.reason, 'a cancellation'), cancelledAt: at } }];
+    default:
+      return assertNever(command);
+  }
+}
+
+function submit(command: SubmitChangeRequest, state: ChangeRequestState): ChangeRequestEvent[] {
+  const { changeRequestId, kind, environmentRules, outsideWindows, now } = command.data;
+  if (state.status !== 'not_submitted') throw new AlreadyExistsError(AGGREGATE, changeRequestId);
+  const draft = parseOrThrow(ChangeRequestDraft, command.data.draft, 'change request');
+  const rules = draft.environments.map((environment) => {
+    const rule = environmentRules[environment];
+    if (rule === undefined) throw new UnknownEnvironmentError(environment, Object.keys(environmentRules));
+    if (rule.runbookRequired && draft.runbookRef === undefined) throw new RunbookRequiredError(environment);
+    return rule;
+  });
+  const riskAssessment = assessRisk({
+    impact: draft.impact,
+    likelihood: draft.likelihood,
+    includesMigration: draft.includesMigration,
+    exposure: mostExposed(rules.map((r) => r.exposure)),
+    size: draft.size,
+    offWindowOrEmergency: kind === 'emergency' || outsideWindows,
+    security: draft.type === 'security',
+  });
+  const at = iso(now);
+  const submitted: ChangeRequestSubmitted = { type: 'ChangeRequestSubmitted', data: { changeRequestId, kind, draft, riskAssessment, submittedAt: at } };
+  if (kind !== 'standard') return [submitted];
+  if (riskAssessment.level === 'high' || riskAssessment.level === 'critical') throw new StandardChangeNotEligibleError(riskAssessment.level, riskAssessment.score);
+  // Pre-approval holds only if every environment's matrix pre-approves standard changes.
+  if (!rules.every((r) => r.standardChangesPreApproved)) return [submitted];
+  return [submitted, { type: 'ChangeRequestPreApproved', data: { changeRequestId, basis: 'standard_change', approvedAt: at } }];
+}
+
+function schedule(command: ScheduleChange, change: ExistingChange): ChangeRequestEvent[] {
+  const { window, scheduledBy, now } = command.data;
+  const start = toMs(window.start);
+  const end = toMs(window.end);
+  if (Number.isNaN(start) || Number.isNaN(end) || end <= start) {
+    throw new ScheduleOutsideWindowError('window_too_short', window, `the window ${window.start} – ${window.end} is not a valid period`);
+  }
+  // Emergencies may be scheduled to start immediately; everything else must be booked ahead.
+  if (start < toMs(now) && change.kind !== 'emergency') {
+    throw new ScheduleOutsideWindowError('window_in_past', window, `the window starts ${window.start}, before now (${iso(now)}); pick a future window`);
+  }
+  const windowMinutes = (end - start) / MS_PER_MINUTE;
+  if (windowMinutes < change.draft.schedule.duration) {
+    throw new ScheduleOutsideWindowError(
+      'window_too_short',
+      window,
+      `the change needs ${change.draft.schedule.duration} min but the window ${window.start} – ${window.end} has ${windowMinutes} min`,
+    );
+  }
+  return [{ type: 'ChangeScheduled', data: { changeRequestId: change.changeRequestId, windowStart: iso(window.start), windowEnd: iso(window.end), scheduledBy, scheduledAt: iso(now) } }];
+}
+
+// ---------------------------------------------------------------- evolve
+
+export function evolveChangeRequest(state: ChangeRequestState, event: ChangeRequestEvent): ChangeRequestState {
+  if (event.type === 'ChangeRequestSubmitted') {
+    const { changeRequestId, kind, draft, riskAssessment } = event.data;
+    // Emergency changes are fast-tracked: no separate review stage before approval.
+    return { status: kind === 'emergency' ? 'awaiting_approval' : 'submitted', changeRequestId, kind, draft, riskAssessment, approvalId: null, window: null, outcome: null };
+  }
+  if (state.status === 'not_submitted') return state;
+  switch (event.type) {
+    case 'ChangeRequestPreApproved':
+      return { ...state, status: 'approved' };
+    case 'ChangeReviewStarted':
+      return { ...state, status: 'in_review' };
+    case 'ChangeReviewCompleted':
+      return { ...state, status: 'awaiting_approval' };
+    case 'ChangeRequestApproved':
+      return { ...state, status: 'approved', approvalId: event.data.approvalId };
+    case 'ChangeRequestRejected':
+      return { ...state, status: 'rejected' };
+    case 'ChangeScheduled':
+      return { ...state, status: 'scheduled', window: { start: event.data.windowStart, end: event.data.windowEnd } };
+    case 'ChangeImplementationStarted':
+      return { ...state, status: 'implementing' };
+    case 'ChangeImplemented':
+      return { ...state, status: 'validating' };
+    case 'ChangeImplementationFailed':
+      return { ...state, status: 'failed', outcome: 'failed' };
+    case 'ChangeValidated':
+      return event.data.outcome === 'passed' ? { ...state, status: 'validated', outcome: 'successful' } : { ...state, status: 'validation_failed' };
+    case 'ChangeRolledBack':
+      return { ...state, status: 'rolled_back', outcome: 'rolled_back' };
+    case 'ChangeClosed':
+      return { ...state, status: 'closed' };
+    case 'ChangeCancelled':
+      return { ...state, status: 'cancelled' };
+    default:
+      return assertNever(event);
+  }
+}
+
+export const initialChangeRequestState = (): ChangeRequestState => ({ status: 'not_submitted' });
+
+export const changeRequestDecider: Decider<ChangeRequestCommand, ChangeRequestEvent, ChangeRequestState> = {
+  decide: decideChangeRequest,
+  evolve: evolveChangeRequest,
+  initialState: initialChangeRequestState,
+};

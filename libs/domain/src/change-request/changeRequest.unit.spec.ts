@@ -1,0 +1,247 @@
+import { DeciderSpecification } from '@gatehouse/testing';
+import { IllegalTransitionError, ReasonRequiredError, SeparationOfDutiesViolation, UnknownEnvironmentError, ValidationError } from '../errors.js';
+import {
+  changeRequestDecider,
+  changeRulesFromPolicy,
+  PostImplementationReviewRequiredError,
+  RunbookRequiredError,
+  ScheduleOutsideWindowError,
+  StandardChangeNotEligibleError,
+  type ChangeKind,
+  type ChangeRequestDraft,
+  type ChangeRequestEvent,
+  type EnvironmentChangeRules,
+} from './changeRequest.js';
+
+const spec = DeciderSpecification.for(changeRequestDecider);
+const NOW = new Date('2026-11-23T09:00:00Z'); // Monday of Black Friday week 2026
+const rules: Record<string, EnvironmentChangeRules> = {
+  development: { runbookRequired: false, standardChangesPreApproved: true, exposure: 'internal' },
+  staging: { runbookRequired: false, standardChangesPreApproved: true, exposure: 'pre_production' },
+  production: { runbookRequired: true, standardChangesPreApproved: true, exposure: 'production' },
+};
+
+const draft = {
+  title: 'Add campaign time zones',
+  description: 'Schedules campaigns in the recipient time zone',
+  type: 'enhancement',
+  priority: 'medium',
+  impact: 'medium',
+  risk: 'medium',
+  likelihood: 'low',
+  size: 'medium',
+  environments: ['staging', 'production'],
+  schedule: { planned: '2026-12-01T10:00:00Z', duration: 45, maintenance: false },
+  implementationPlan: 'blue-green switch',
+  rollbackPlan: 'switch back to blue',
+  testingPlan: 'E2E suite in staging',
+  runbookRef: 'RB-123',
+  includesMigration: false,
+  author: 'alice',
+};
+
+const submit = (overrides: Record<string, unknown> = {}, kind: ChangeKind = 'normal', outsideWindows = false) =>
+  ({ type: 'SubmitChangeRequest', data: { changeRequestId: 'cr-1', kind, draft: { ...draft, ...overrides }, environmentRules: rules, outsideWindows, now: NOW } }) as const;
+
+function submittedEvent(kind: ChangeKind = 'normal', overrides: Partial<ChangeRequestDraft> = {}): ChangeRequestEvent {
+  const [event] = changeRequestDecider.decide(submit(overrides, kind), changeRequestDecider.initialState());
+  if (event === undefined) throw new Error('no event');
+  return event;
+}
+
+const at = (iso: string) => new Date(iso);
+const ev = {
+  reviewStarted: { type: 'ChangeReviewStarted', data: { changeRequestId: 'cr-1', reviewer: 'bob', startedAt: '2026-11-23T10:00:00.000Z' } },
+  reviewCompleted: { type: 'ChangeReviewCompleted', data: { changeRequestId: 'cr-1', reviewer: 'bob', notes: 'ok', completedAt: '2026-11-23T11:00:00.000Z' } },
+  approved: { type: 'ChangeRequestApproved', data: { changeRequestId: 'cr-1', approvalId: 'apr-1', approvedAt: '2026-11-24T09:00:00.000Z' } },
+  scheduled: { type: 'ChangeScheduled', data: { changeRequestId: 'cr-1', windowStart: '2026-12-01T10:00:00.000Z', windowEnd: '2026-12-01T12:00:00.000Z', scheduledBy: 'sched', scheduledAt: '2026-11-24T09:00:00.000Z' } },
+  implementing: { type: 'ChangeImplementationStarted', data: { changeRequestId: 'cr-1', implementer: 'sre-sam', startedAt: '2026-12-01T10:00:00.000Z' } },
+  implemented: { type: 'ChangeImplemented', data: { changeRequestId: 'cr-1', implementer: 'sre-sam', completedAt: '2026-12-01T10:40:00.000Z' } },
+} satisfies Record<string, ChangeRequestEvent>;
+
+describe('Change request: submission', () => {
+  it('records the validated draft with a computed risk assessment', () => {
+    spec
+      .given([])
+      .when(submit())
+      .thenEvents(([e], state) => {
+        expect(e?.type).toBe('ChangeRequestSubmitted');
+        if (e?.type !== 'ChangeRequestSubmitted') return;
+        expect(e.data.draft.author).toBe('alice');
+        // impact 2×10 + likelihood 1×10 + production 2×5 + medium size 1×5 = 45 → medium
+        expect(e.data.riskAssessment).toMatchObject({ score: 45, level: 'medium' });
+        expect(state.status).toBe('submitted');
+      });
+  });
+
+  it('names every invalid field: unknown enum, missing field, bad instant', () => {
+    const { title: _omitted, ...withoutTitle } = draft;
+    spec
+      .given([])
+      .when({ ...submit(), data: { ...submit().data, draft: { ...withoutTitle, impact: 'huge', schedule: { planned: 'next tuesday', duration: 45 } } } })
+      .thenThrows(ValidationError, (e) => {
+        const fields = e.issues.map((i) => i.field).sort();
+        return fields.join() === 'impact,schedule.planned,title' && e.message.includes('ISO-8601');
+      });
+  });
+
+  it('refuses a production change without a runbook reference', () => {
+    spec
+      .given([])
+      .when(submit({ runbookRef: undefined }))
+      .thenThrows(RunbookRequiredError, (e) => e.environment === 'production');
+  });
+
+  it('accepts a staging-only change without a runbook', () => {
+    spec.given([]).when(submit({ runbookRef: undefined, environments: ['staging'] })).thenEvents((events) => expect(events).toHaveLength(1));
+  });
+
+  it('refuses an unknown environment', () => {
+    spec.given([]).when(submit({ environments: ['qa-east'] })).thenThrows(UnknownEnvironmentError, (e) => e.environment === 'qa-east');
+  });
+
+  it('pre-approves a low-risk standard change', () => {
+    spec
+      .given([])
+      .when(submit({ impact: 'low', size: 'small', environments: ['staging'] }, 'standard'))
+      .thenEvents((events, state) => {
+        expect(events.map((e) => e.type)).toEqual(['ChangeRequestSubmitted', 'ChangeRequestPreApproved']);
+        expect(state.status).toBe('approved');
+      });
+  });
+
+  it('refuses a high-risk change as standard', () => {
+    spec
+      .given([])
+      .when(submit({ impact: 'system_wide', includesMigration: true }, 'standard'))
+      .thenThrows(StandardChangeNotEligibleError, (e) => e.riskLevel === 'high' || e.riskLevel === 'critical');
+  });
+
+  it('fast-tracks an emergency change straight to approval', () => {
+    spec.given([]).when(submit({}, 'emergency')).thenEvents((_, state) => expect(state.status).toBe('awaiting_approval'));
+  });
+
+  it('derives the rules from an environment policy', () => {
+    expect(
+      changeRulesFromPolicy({
+        environment: 'production',
+        promotesFrom: 'staging',
+        requirements: { runbook: true, migrationApproval: true },
+        approvals: { required: [], separationOfDuties: { authorCannotApprove: true, distinctApproverPerRole: true }, standardChangesPreApproved: false },
+      }),
+    ).toEqual({ runbookRequired: true, standardChangesPreApproved: false, exposure: 'production' });
+  });
+});
+
+describe('Change request: workflow', () => {
+  const submitted = submittedEvent();
+
+  it('walks Submission → Review → Approval → Scheduling → Implementation → Validation → Closure', () => {
+    const history: ChangeRequestEvent[] = [submitted];
+    const steps = [
+      { type: 'StartChangeReview', data: { changeRequestId: 'cr-1', reviewer: 'bob', now: at('2026-11-23T10:00:00Z') } },
+      { type: 'CompleteChangeReview', data: { changeRequestId: 'cr-1', reviewer: 'bob', notes: 'ok', now: at('2026-11-23T11:00:00Z') } },
+      { type: 'RecordChangeApproval', data: { changeRequestId: 'cr-1', approvalId: 'apr-1', now: at('2026-11-24T09:00:00Z') } },
+      { type: 'ScheduleChange', data: { changeRequestId: 'cr-1', window: { start: '2026-12-01T10:00:00Z', end: '2026-12-01T12:00:00Z' }, scheduledBy: 'sched', now: at('2026-11-24T09:00:00Z') } },
+      { type: 'StartChangeImplementation', data: { changeRequestId: 'cr-1', implementer: 'sre-sam', now: at('2026-12-01T10:00:00Z') } },
+      { type: 'CompleteChangeImplementation', data: { changeRequestId: 'cr-1', implementer: 'sre-sam', now: at('2026-12-01T10:40:00Z') } },
+      { type: 'ValidateChange', data: { changeRequestId: 'cr-1', validator: 'qa-quinn', outcome: 'passed', notes: 'smoke ok', now: at('2026-12-01T11:00:00Z') } },
+      { type: 'CloseChange', data: { changeRequestId: 'cr-1', closedBy: 'alice', now: at('2026-12-02T09:00:00Z') } },
+    ] as const;
+    const statuses: string[] = [];
+    for (const step of steps) {
+      spec.given(history).when(step).thenEvents((events, state) => {
+        history.push(...events);
+        statuses.push(state.status);
+      });
+    }
+    expect(statuses).toEqual(['in_review', 'awaiting_approval', 'approved', 'scheduled', 'implementing', 'validating', 'validated', 'closed']);
+    expect(history.at(-1)).toMatchObject({ type: 'ChangeClosed', data: { outcome: 'successful' } });
+  });
+
+  it('refuses a review by the author', () => {
+    spec
+      .given([submitted])
+      .when({ type: 'StartChangeReview', data: { changeRequestId: 'cr-1', reviewer: 'alice', now: NOW } })
+      .thenThrows(SeparationOfDutiesViolation, (e) => e.approver === 'alice' && e.rule === 'author_cannot_review');
+  });
+
+  it('refuses scheduling before approval', () => {
+    spec
+      .given([submitted, ev.reviewStarted])
+      .when({ type: 'ScheduleChange', data: { changeRequestId: 'cr-1', window: { start: '2026-12-01T10:00:00Z', end: '2026-12-01T12:00:00Z' }, scheduledBy: 's', now: NOW } })
+      .thenThrows(IllegalTransitionError, (e) => e.status === 'in_review' && e.allowedFrom.includes('approved'));
+  });
+
+  it('rejects with a reason and ends the change', () => {
+    spec
+      .given([submitted, ev.reviewStarted])
+      .when({ type: 'RejectChangeRequest', data: { changeRequestId: 'cr-1', rejectedBy: 'bob', reason: 'no load test', now: NOW } })
+      .thenEvents(([e], state) => {
+        expect(e?.data).toMatchObject({ reason: 'no load test', stage: 'in_review' });
+        expect(state.status).toBe('rejected');
+      });
+  });
+
+  it('refuses a rejection without a reason', () => {
+    spec
+      .given([submitted, ev.reviewStarted])
+      .when({ type: 'RejectChangeRequest', data: { changeRequestId: 'cr-1', rejectedBy: 'bob', reason: '  ', now: NOW } })
+      .thenThrows(ReasonRequiredError, (e) => e.action === 'a rejection');
+  });
+
+  it('refuses a window shorter than the change duration', () => {
+    spec
+      .given([submitted, ev.reviewStarted, ev.reviewCompleted, ev.approved])
+      .when({ type: 'ScheduleChange', data: { changeRequestId: 'cr-1', window: { start: '2026-12-01T11:30:00Z', end: '2026-12-01T12:00:00Z' }, scheduledBy: 's', now: NOW } })
+      .thenThrows(ScheduleOutsideWindowError, (e) => e.problem === 'window_too_short' && e.message.includes('needs 45 min'));
+  });
+
+  it('refuses a window in the past', () => {
+    spec
+      .given([submitted, ev.reviewStarted, ev.reviewCompleted, ev.approved])
+      .when({ type: 'ScheduleChange', data: { changeRequestId: 'cr-1', window: { start: '2026-11-19T10:00:00Z', end: '2026-11-19T12:00:00Z' }, scheduledBy: 's', now: NOW } })
+      .thenThrows(ScheduleOutsideWindowError, (e) => e.problem === 'window_in_past');
+  });
+
+  it('refuses to start implementation outside the scheduled window', () => {
+    spec
+      .given([submitted, ev.reviewStarted, ev.reviewCompleted, ev.approved, ev.scheduled])
+      .when({ type: 'StartChangeImplementation', data: { changeRequestId: 'cr-1', implementer: 'sre-sam', now: at('2026-12-01T12:00:00Z') } })
+      .thenThrows(ScheduleOutsideWindowError, (e) => e.problem === 'not_in_window');
+  });
+
+  it('rolls back after failed validation and closes with that outcome', () => {
+    const base = [submitted, ev.reviewStarted, ev.reviewCompleted, ev.approved, ev.scheduled, ev.implementing, ev.implemented];
+    const failed: ChangeRequestEvent = { type: 'ChangeValidated', data: { changeRequestId: 'cr-1', validator: 'qa', outcome: 'failed', notes: 'checkout broken', validatedAt: '2026-12-01T11:00:00.000Z' } };
+    const rolledBack: ChangeRequestEvent = { type: 'ChangeRolledBack', data: { changeRequestId: 'cr-1', requestedBy: 'sre-sam', reason: 'checkout broken', rolledBackAt: '2026-12-01T11:05:00.000Z' } };
+    spec
+      .given([...base, failed])
+      .when({ type: 'RollBackChange', data: { changeRequestId: 'cr-1', requestedBy: 'sre-sam', reason: 'checkout broken', now: at('2026-12-01T11:05:00Z') } })
+      .then([rolledBack]);
+    spec
+      .given([...base, failed, rolledBack])
+      .when({ type: 'CloseChange', data: { changeRequestId: 'cr-1', closedBy: 'alice', now: at('2026-12-01T12:00:00Z') } })
+      .thenEvents(([e]) => expect(e?.data).toMatchObject({ outcome: 'rolled_back' }));
+  });
+
+  it('refuses cancelling once implementation started', () => {
+    spec
+      .given([submitted, ev.reviewStarted, ev.reviewCompleted, ev.approved, ev.scheduled, ev.implementing])
+      .when({ type: 'CancelChange', data: { changeRequestId: 'cr-1', cancelledBy: 'alice', reason: 'changed my mind', now: NOW } })
+      .thenThrows(IllegalTransitionError, (e) => e.status === 'implementing');
+  });
+
+  it('closes an emergency change only with a post-implementation review', () => {
+    const emergency = submittedEvent('emergency');
+    const history = [emergency, ev.approved, { ...ev.scheduled }, ev.implementing, ev.implemented, { type: 'ChangeValidated', data: { changeRequestId: 'cr-1', validator: 'qa', outcome: 'passed', notes: '', validatedAt: '2026-12-01T11:00:00.000Z' } } as ChangeRequestEvent];
+    spec
+      .given(history)
+      .when({ type: 'CloseChange', data: { changeRequestId: 'cr-1', closedBy: 'alice', now: at('2026-12-01T12:00:00Z') } })
+      .thenThrows(PostImplementationReviewRequiredError, (e) => e.changeRequestId === 'cr-1');
+    spec
+      .given(history)
+      .when({ type: 'CloseChange', data: { changeRequestId: 'cr-1', closedBy: 'alice', postImplementationReviewRef: 'PIR-9', now: at('2026-12-01T12:00:00Z') } })
+      .thenEvents(([e]) => expect(e?.data).toMatchObject({ postImplementationReviewRef: 'PIR-9' }));
+  });
+});
