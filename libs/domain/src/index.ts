@@ -6,3 +6,5 @@ export * from './release/release.js';
 export * from './rollback/manualRollback.js';
 export * from './change-request/riskScore.js';
 export * from './change-request/changeRequest.js';
+export * from './approvals/requiredApprovals.js';
+export * from './approvals/approvals.js';
