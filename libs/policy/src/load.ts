@@ -31,8 +31,8 @@ export function parsePolicyFile(fileName: string, contents: string): Environment
   const document = parseDocument(contents, { lineCounter, prettyErrors: false });
   const syntaxError = document.errors[0];
   if (syntaxError) {
-    const position = syntaxError.linePos?.[0];
-    throw new PolicySyntaxError(fileName, firstLine(syntaxError.message), position?.line, position?.col);
+    const position = lineCounter.linePos(syntaxError.pos[0]);
+    throw new PolicySyntaxError(fileName, firstLine(syntaxError.message), position.line, position.col);
   }
   const parsed = EnvironmentPolicy.safeParse(document.toJS());
   if (!parsed.success) {

@@ -22,7 +22,8 @@ export function windowOccurrences(window: DeploymentWindow, range: Interval): Wi
       start: atWallTime(day, window.start).toJSDate(),
       end: atWallTime(day, window.end).toJSDate(),
     };
-    if (overlaps(occurrence, range)) occurrences.push(occurrence);
+    // A window lost entirely to a spring-forward gap has no instants: skip it.
+    if (occurrence.end > occurrence.start && overlaps(occurrence, range)) occurrences.push(occurrence);
   }
   return occurrences;
 }
