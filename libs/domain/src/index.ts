@@ -8,3 +8,4 @@ export * from './change-request/riskScore.js';
 export * from './change-request/changeRequest.js';
 export * from './approvals/requiredApprovals.js';
 export * from './approvals/approvals.js';
+export * from './hotfix/hotfix.js';
