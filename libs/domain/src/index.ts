@@ -9,3 +9,4 @@ export * from './change-request/changeRequest.js';
 export * from './approvals/requiredApprovals.js';
 export * from './approvals/approvals.js';
 export * from './hotfix/hotfix.js';
+export * from './testing-gates/testingGates.js';
