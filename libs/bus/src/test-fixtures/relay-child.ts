@@ -17,7 +17,7 @@ const emit = (line: Record<string, unknown>): void => {
   process.stdout.write(`${JSON.stringify(line, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}\n`);
 };
 
-const nc = await connect({ servers: env('NATS_URL') });
+const nc = await connect({ servers: env('NATS_URL'), noAsyncTraces: true });
 const store = await openTestStore(env('DATABASE_URL'), env('STORE_SCHEMA'));
 const relay = startRelay({
   store,
