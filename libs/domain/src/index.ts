@@ -10,3 +10,4 @@ export * from './approvals/requiredApprovals.js';
 export * from './approvals/approvals.js';
 export * from './hotfix/hotfix.js';
 export * from './testing-gates/testingGates.js';
+export * from './rollback/rollbackTriggers.js';
