@@ -43,7 +43,8 @@ describe('CloudEvents envelope', () => {
   });
 
   it('keeps non-string known metadata in the JSON bag instead of dropping it', () => {
-    const odd = { ...event, metadata: { actor: { id: 'u1' } } };
+    // Untyped producers (plain JS, old events) can put anything in metadata.
+    const odd = { ...event, metadata: { actor: { id: 'u1' } } } as unknown as StoredEvent;
     expect(fromEnvelope(toEnvelope(odd)).metadata).toEqual({ actor: { id: 'u1' } });
   });
 

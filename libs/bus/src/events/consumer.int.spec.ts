@@ -101,7 +101,14 @@ describeNats('consumeEvents (JetStream)', () => {
     const handled: string[] = [];
     const titles: string[] = [];
     const attemptsOfPoison: number[] = [];
-    await start({
+    // Called directly (not through start()) so the schema types the handler's event.data.
+    const consumer = await consumeEvents({
+      js,
+      jsm,
+      streamName,
+      subjectPrefix,
+      ackWaitMs: 5_000,
+      retryDelayMs: () => 50,
       durableName: 'poison',
       filterSubjects: [eventFilter({ category: 'poison' }, subjectPrefix)],
       maxDeliver: 3,
@@ -115,6 +122,7 @@ describeNats('consumeEvents (JetStream)', () => {
         handled.push(event.id);
       },
     });
+    running.push(consumer);
     await waitFor(() => handled.length === 2, { what: 'the healthy events' });
     expect(handled).toEqual(fine.map((e) => e.id));
     expect(titles).toEqual(['ok 1', 'ok 2']);

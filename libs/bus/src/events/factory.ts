@@ -48,7 +48,7 @@ export function createJetStreamEventConsumerFactory({ subjectPrefix = DEFAULT_SU
       const filterSubjects = (categories ?? [undefined]).flatMap((category) =>
         (eventTypes ?? [undefined]).map((eventType) => eventFilter({ ...(category !== undefined ? { category } : {}), ...(eventType !== undefined ? { eventType } : {}) }, subjectPrefix)),
       );
-      return consumeEvents({ ...shared, subjectPrefix, durableName: name, filterSubjects, dataSchemas, handler } as Parameters<typeof consumeEvents>[0]);
+      return consumeEvents({ ...shared, subjectPrefix, durableName: name, filterSubjects, dataSchemas, handler });
     },
   };
 }
