@@ -11,3 +11,4 @@ export * from './approvals/approvals.js';
 export * from './hotfix/hotfix.js';
 export * from './testing-gates/testingGates.js';
 export * from './rollback/rollbackTriggers.js';
+export * from './feature-flags/featureFlags.js';
