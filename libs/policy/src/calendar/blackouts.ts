@@ -3,6 +3,7 @@ import { DateTime } from 'luxon';
 import type { Blackout } from '../schema.js';
 import { interval, overlaps, type Interval } from '../time.js';
 import { holidayWeekendPeriods } from './holidayWeekends.js';
+import { perYear } from './memo.js';
 import type { BlockedPeriod } from './types.js';
 
 type BlackoutOf<K extends Blackout['kind']> = Extract<Blackout, { kind: K }>;
@@ -31,31 +32,29 @@ function fixedPeriods(blackout: BlackoutOf<'fixed'>, range: Interval): BlockedPe
 
 /** From `from` 00:00 to the end of the `to` day in the blackout's zone; `to` before `from` wraps into the next year. */
 function yearlyPeriods(blackout: BlackoutOf<'yearly'>, range: Interval): BlockedPeriod[] {
+  return yearsAround(range, blackout.timeZone).flatMap((year) => perYear(blackout, year, yearlyPeriodOf)).filter((p) => overlaps(p, range));
+}
+
+function yearlyPeriodOf(blackout: BlackoutOf<'yearly'>, year: number): BlockedPeriod[] {
   const zone = blackout.timeZone;
   const wraps = blackout.to < blackout.from;
-  const periods: BlockedPeriod[] = [];
-  for (const year of yearsAround(range, zone)) {
-    const start = dayInYear(year, blackout.from, zone);
-    const end = dayInYear(wraps ? year + 1 : year, blackout.to, zone).plus({ days: 1 });
-    const period = { ruleId: blackout.id, kind: 'yearly' as const, name: blackout.name, exempt: [], ...interval(start.toJSDate(), end.toJSDate()) };
-    if (overlaps(period, range)) periods.push(period);
-  }
-  return periods;
+  const start = dayInYear(year, blackout.from, zone);
+  const end = dayInYear(wraps ? year + 1 : year, blackout.to, zone).plus({ days: 1 });
+  return [{ ruleId: blackout.id, kind: 'yearly', name: blackout.name, exempt: [], ...interval(start.toJSDate(), end.toJSDate()) }];
 }
 
 /** The last `lastDays` whole days of March, June, September and December in the blackout's zone. */
 function quarterEndPeriods(blackout: BlackoutOf<'quarter_end'>, range: Interval): BlockedPeriod[] {
+  return yearsAround(range, blackout.timeZone).flatMap((year) => perYear(blackout, year, quarterEndsOf)).filter((p) => overlaps(p, range));
+}
+
+function quarterEndsOf(blackout: BlackoutOf<'quarter_end'>, year: number): BlockedPeriod[] {
   const zone = blackout.timeZone;
-  const periods: BlockedPeriod[] = [];
-  for (const year of yearsAround(range, zone)) {
-    for (const month of QUARTER_END_MONTHS) {
-      const end = DateTime.fromObject({ year, month, day: 1 }, { zone }).plus({ months: 1 });
-      const start = end.minus({ days: blackout.lastDays });
-      const period = { ruleId: blackout.id, kind: 'quarter_end' as const, name: blackout.name, exempt: [], ...interval(start.toJSDate(), end.toJSDate()) };
-      if (overlaps(period, range)) periods.push(period);
-    }
-  }
-  return periods;
+  return QUARTER_END_MONTHS.map((month) => {
+    const end = DateTime.fromObject({ year, month, day: 1 }, { zone }).plus({ months: 1 });
+    const start = end.minus({ days: blackout.lastDays });
+    return { ruleId: blackout.id, kind: 'quarter_end' as const, name: blackout.name, exempt: [], ...interval(start.toJSDate(), end.toJSDate()) };
+  });
 }
 
 /** The years touched by `range` in `zone`, plus one before (a period may start in the previous year). */

@@ -12,6 +12,7 @@ import { DateTime } from 'luxon';
 import type { Blackout } from '../schema.js';
 import { overlaps, type Interval } from '../time.js';
 import { yearsAround } from './blackouts.js';
+import { perYear } from './memo.js';
 import type { BlockedPeriod } from './types.js';
 
 type HolidayWeekendBlackout = Extract<Blackout, { kind: 'holiday_weekends' }>;
@@ -64,27 +65,33 @@ export function knownHolidayNames(calendar: HolidayCalendar): Set<string> {
 }
 
 export function holidayWeekendPeriods(blackout: HolidayWeekendBlackout, range: Interval): BlockedPeriod[] {
-  const zone = blackout.timeZone;
-  const years = yearsAround(range, zone);
+  const years = yearsAround(range, blackout.timeZone);
   // One more year after: a New Year's Day observed on Dec 31 belongs to the next year's list.
-  const named = [...years, (years.at(-1) ?? 0) + 1].flatMap((year) => holidayDays(blackout.calendar, year)).filter((h) => blackout.holidays.includes(h.name));
-  const daysOff = new Set(named.map((h) => h.day));
+  const candidates = [...years, (years.at(-1) ?? 0) + 1].flatMap((year) => periodsOfYear(blackout, year));
   const periods = new Map<string, BlockedPeriod>();
-  for (const holiday of named) {
-    const [first, last] = extendOverWeekend(DateTime.fromISO(holiday.day, { zone }), daysOff);
-    const period: BlockedPeriod = {
-      ruleId: blackout.id,
-      kind: 'holiday_weekends',
-      name: `${blackout.name}: ${holiday.name}`,
-      exempt: [],
-      start: first.toJSDate(),
-      end: last.plus({ days: 1 }).toJSDate(),
-    };
+  for (const period of candidates) {
     // An observed day and its holiday produce the same weekend: keep it once.
     const key = `${period.start.getTime()}-${period.end.getTime()}`;
     if (overlaps(period, range) && !periods.has(key)) periods.set(key, period);
   }
   return [...periods.values()].sort((a, b) => a.start.getTime() - b.start.getTime());
+}
+
+/** The long weekends of the holidays listed for `year` (a weekend may spill into the next year). */
+function periodsOfYear(blackout: HolidayWeekendBlackout, year: number): readonly BlockedPeriod[] {
+  return perYear(blackout, year, computePeriodsOfYear);
+}
+
+function computePeriodsOfYear(blackout: HolidayWeekendBlackout, year: number): BlockedPeriod[] {
+  const zone = blackout.timeZone;
+  const named = (y: number) => holidayDays(blackout.calendar, y).filter((h) => blackout.holidays.includes(h.name));
+  // Neighbouring years' holidays count as days off too, so a weekend joins across the year end.
+  const daysOff = new Set([year - 1, year, year + 1].flatMap(named).map((h) => h.day));
+  const periods = named(year).map((holiday): BlockedPeriod => {
+    const [first, last] = extendOverWeekend(DateTime.fromISO(holiday.day, { zone }), daysOff);
+    return { ruleId: blackout.id, kind: 'holiday_weekends', name: `${blackout.name}: ${holiday.name}`, exempt: [], start: first.toJSDate(), end: last.plus({ days: 1 }).toJSDate() };
+  });
+  return periods;
 }
 
 /** First and last day of the long weekend around `holiday`. */

@@ -2,6 +2,7 @@
 import { DateTime } from 'luxon';
 import { WEEKDAYS, type DeploymentWindow } from '../schema.js';
 import { overlaps, type Interval } from '../time.js';
+import { perYear } from './memo.js';
 import type { WindowOccurrence } from './types.js';
 
 /**
@@ -10,20 +11,28 @@ import type { WindowOccurrence } from './types.js';
  * A start or end that does not exist on a spring-forward day moves forward with the clock (luxon's rule).
  */
 export function windowOccurrences(window: DeploymentWindow, range: Interval): WindowOccurrence[] {
+  const zone = window.timeZone;
+  const firstYear = DateTime.fromJSDate(range.start, { zone }).year;
+  const lastYear = DateTime.fromJSDate(range.end, { zone }).year;
+  const occurrences: WindowOccurrence[] = [];
+  for (let year = firstYear; year <= lastYear; year++) {
+    for (const occurrence of perYear(window, year, occurrencesInYear)) {
+      if (overlaps(occurrence, range)) occurrences.push(occurrence);
+    }
+  }
+  return occurrences;
+}
+
+/** All openings on the local days of `year` in the window's zone. */
+function occurrencesInYear(window: DeploymentWindow, year: number): WindowOccurrence[] {
   const occurrences: WindowOccurrence[] = [];
   const zone = window.timeZone;
-  // One day of slack either side: the window's local day may start before range.start in UTC.
-  const lastDay = DateTime.fromJSDate(range.end, { zone }).startOf('day').plus({ days: 1 });
-  for (let day = DateTime.fromJSDate(range.start, { zone }).startOf('day').minus({ days: 1 }); day <= lastDay; day = day.plus({ days: 1 })) {
+  for (let day = DateTime.fromObject({ year, month: 1, day: 1 }, { zone }); day.year === year; day = day.plus({ days: 1 })) {
     if (!opensOn(window, day)) continue;
-    const occurrence: WindowOccurrence = {
-      windowId: window.id,
-      name: window.name,
-      start: atWallTime(day, window.start).toJSDate(),
-      end: atWallTime(day, window.end).toJSDate(),
-    };
+    const start = atWallTime(day, window.start).toJSDate();
+    const end = atWallTime(day, window.end).toJSDate();
     // A window lost entirely to a spring-forward gap has no instants: skip it.
-    if (occurrence.end > occurrence.start && overlaps(occurrence, range)) occurrences.push(occurrence);
+    if (end > start) occurrences.push({ windowId: window.id, name: window.name, start, end });
   }
   return occurrences;
 }
