@@ -62,3 +62,10 @@ export function addMinutes(at: Date | string, minutes: number): string {
 export function iso(at: Date | string): string {
   return new Date(toMs(at)).toISOString();
 }
+
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
+
+/** Strict ISO-8601 instant with a zone ("2026-12-01T10:00:00Z"); `Date.parse` alone accepts "Oct 28". */
+export function isIsoInstant(value: string): boolean {
+  return ISO_INSTANT.test(value) && !Number.isNaN(Date.parse(value));
+}

@@ -12,3 +12,4 @@ export * from './hotfix/hotfix.js';
 export * from './testing-gates/testingGates.js';
 export * from './rollback/rollbackTriggers.js';
 export * from './feature-flags/featureFlags.js';
+export * from './release/releaseNotes.js';

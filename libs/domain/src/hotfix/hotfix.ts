@@ -1,5 +1,5 @@
 import type { EmergencyPath } from '@gatehouse/policy';
-import { addMinutes, iso, MS_PER_MINUTE, toMs } from '../clock.js';
+import { addMinutes, iso, isIsoInstant, MS_PER_MINUTE, toMs } from '../clock.js';
 import { assertNever, type Decider, type DomainCommand, type DomainEvent } from '../decider.js';
 import { AlreadyExistsError, DomainError, IllegalTransitionError, NotFoundError, ValidationError } from '../errors.js';
 import { EmergencyPathNotAllowedError } from '../approvals/requiredApprovals.js';
@@ -216,7 +216,7 @@ function identify(command: IdentifyIncident, state: HotfixState): HotfixEvent[] 
   if (state.status !== 'none') throw new AlreadyExistsError(AGGREGATE, hotfixId);
   if (!policy.allowed) throw new EmergencyPathNotAllowedError('production');
   const identified = toMs(identifiedAt);
-  if (Number.isNaN(identified)) throw new ValidationError('incident', [{ field: 'identifiedAt', reason: 'must be an ISO-8601 instant' }]);
+  if (!isIsoInstant(identifiedAt)) throw new ValidationError('incident', [{ field: 'identifiedAt', reason: 'must be an ISO-8601 instant' }]);
   if (identified > toMs(now)) throw new ValidationError('incident', [{ field: 'identifiedAt', reason: `cannot be in the future (now is ${iso(now)})` }]);
   const slaMinutes = severity === SLA_SEVERITY ? (policy.slaMinutes ?? null) : null;
   return [

@@ -1,5 +1,5 @@
 import type { TestingGate } from '@gatehouse/policy';
-import { iso, MS_PER_MINUTE, toMs } from '../clock.js';
+import { iso, isIsoInstant, MS_PER_MINUTE, toMs } from '../clock.js';
 import { assertNever, type Decider, type DomainCommand, type DomainEvent } from '../decider.js';
 import { DomainError, requireReason, ValidationError } from '../errors.js';
 
@@ -152,7 +152,7 @@ export function decideGate(command: GateCommand, _state: GateRecordState): GateE
     case 'RecordGateResult': {
       const { result } = command.data;
       if (!gates.some((g) => g.id === result.gateId)) throw new UnknownGateError(result.gateId, gates.map((g) => g.id));
-      if (Number.isNaN(toMs(result.startedAt))) throw new ValidationError('gate result', [{ field: 'startedAt', reason: 'must be an ISO-8601 instant' }]);
+      if (!isIsoInstant(result.startedAt)) throw new ValidationError('gate result', [{ field: 'startedAt', reason: 'must be an ISO-8601 instant' }]);
       return [{ type: 'GateResultRecorded', data: { releaseId, environment, result } }];
     }
     case 'OverrideWarnGate': {
