@@ -1,0 +1,39 @@
+/** The `gatehouse` program: one command group per file under commands/, registered here. */
+import { Command, CommanderError } from 'commander';
+import { PolicyError } from '@gatehouse/policy';
+import { registerPolicyCommands } from './commands/policy.js';
+import { CliInputError, EXIT_BAD_INPUT, EXIT_OK, type CliIo } from './io.js';
+
+/** Commander's codes for output the user asked for (help, version): not errors. */
+const INFORMATIONAL_CODES = new Set(['commander.helpDisplayed', 'commander.help', 'commander.version']);
+
+/** Holds the exit code a command decided on (0 allowed/valid, 3 refused). */
+export interface ExitCode {
+  value: number;
+}
+
+export function buildProgram(io: CliIo, exit: ExitCode): Command {
+  const program = new Command('gatehouse')
+    .description('Gatehouse release-governance control plane')
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .showHelpAfterError('(run with --help for usage)');
+  registerPolicyCommands(program, io, exit);
+  return program;
+}
+
+/** Run the CLI with `argv` (without node and script), returning the process exit code. */
+export async function run(argv: readonly string[], io: CliIo): Promise<number> {
+  const exit: ExitCode = { value: EXIT_OK };
+  try {
+    await buildProgram(io, exit).parseAsync([...argv], { from: 'user' });
+    return exit.value;
+  } catch (error) {
+    if (error instanceof CommanderError) return INFORMATIONAL_CODES.has(error.code) ? EXIT_OK : EXIT_BAD_INPUT;
+    if (error instanceof CliInputError || error instanceof PolicyError) {
+      io.stderr(`error: ${error.message}\n`);
+      return EXIT_BAD_INPUT;
+    }
+    throw error;
+  }
+}
