@@ -1,11 +1,12 @@
 /**
  * Iterates `source` while a background loop keeps up to `capacity` items
  * buffered, so the consumer never waits for the source's next round trip
- * (e.g. a database batch) while it still has work. Errors from the source
- * surface at the position they happened. Breaking out stops the producer at
- * its next item and closes the source.
+ * (e.g. a database batch) while it still has work. Yields everything buffered
+ * at once, as an array, so the consumer can act on a burst synchronously.
+ * Errors from the source surface after the items read before them. Breaking
+ * out stops the producer at its next item and closes the source.
  */
-export async function* readAhead<T>(source: AsyncIterable<T>, capacity: number): AsyncGenerator<T> {
+export async function* readAhead<T>(source: AsyncIterable<T>, capacity: number): AsyncGenerator<T[]> {
   const buffer: T[] = [];
   let finished = false;
   let failure: { error: unknown } | undefined;
@@ -36,12 +37,10 @@ export async function* readAhead<T>(source: AsyncIterable<T>, capacity: number):
   try {
     for (;;) {
       if (buffer.length > 0) {
-        const item = buffer.shift()!;
-        if (buffer.length < capacity) {
-          wakeProducer?.();
-          wakeProducer = undefined;
-        }
-        yield item;
+        const burst = buffer.splice(0);
+        wakeProducer?.();
+        wakeProducer = undefined;
+        yield burst;
         continue;
       }
       if (finished) {

@@ -16,8 +16,15 @@ async function* numbers(count: number, log: string[], failAt?: number): AsyncGen
 describe('readAhead', () => {
   it('yields every item in order', async () => {
     const out: number[] = [];
-    for await (const n of readAhead(numbers(50, []), 8)) out.push(n);
+    let largest = 0;
+    for await (const burst of readAhead(numbers(50, []), 8)) {
+      out.push(...burst);
+      largest = Math.max(largest, burst.length);
+      await new Promise((resolve) => setTimeout(resolve, 5)); // a slow consumer lets items pile up
+    }
     expect(out).toEqual(Array.from({ length: 50 }, (_, n) => n));
+    expect(largest).toBeGreaterThan(1);
+    expect(largest).toBeLessThanOrEqual(8);
   });
 
   it('reads ahead while the consumer is busy, but never more than its capacity', async () => {
@@ -37,7 +44,7 @@ describe('readAhead', () => {
     const out: number[] = [];
     await expect(
       (async () => {
-        for await (const n of readAhead(numbers(10, [], 4), 8)) out.push(n);
+        for await (const burst of readAhead(numbers(10, [], 4), 8)) out.push(...burst);
       })(),
     ).rejects.toThrow('source failed at 4');
     expect(out).toEqual([0, 1, 2, 3]);

@@ -8,7 +8,7 @@ import { readAhead } from './read-ahead.js';
 
 /** Global position before the first event (the store's START): a relay without a checkpoint publishes everything. */
 const START = 0n;
-export const DEFAULT_RELAY_MAX_IN_FLIGHT = 256;
+export const DEFAULT_RELAY_MAX_IN_FLIGHT = 512;
 export const DEFAULT_RELAY_POLL_INTERVAL_MS = 100;
 export const DEFAULT_RELAY_CHECKPOINT_EVERY = 1_000;
 export const DEFAULT_RELAY_PUBLISH_TIMEOUT_MS = 5_000;
@@ -43,7 +43,7 @@ export interface RelayOptions {
   /**
    * Publishes awaiting their JetStream ack at once. Publishes of one connection
    * reach the server in order, so pipelining keeps commit order while hiding
-   * the round trip. @defaultValue DEFAULT_RELAY_MAX_IN_FLIGHT (256)
+   * the round trip. @defaultValue DEFAULT_RELAY_MAX_IN_FLIGHT (512)
    */
   maxInFlight?: number;
   /** Events read from the store per round trip. @defaultValue the store's DEFAULT_BATCH_SIZE */
@@ -214,13 +214,25 @@ export function startRelay({
     };
 
     try {
-      for await (const event of readAhead(store.readAll({ after: metrics.ackedPosition, ...(batchSize !== undefined ? { batchSize } : {}) }), readAheadEvents)) {
-        if (stopController.signal.aborted) break;
+      const events = readAhead(store.readAll({ after: metrics.ackedPosition, ...(batchSize !== undefined ? { batchSize } : {}) }), readAheadEvents);
+      reading: for await (const burst of events) {
         metrics.caughtUp = false;
-        if (window.length >= maxInFlight) await settleOldest();
-        window.push({ event, result: publish(event, previousId) });
-        metrics.inFlight = window.length;
-        previousId = event.id;
+        for (let next = 0; next < burst.length; ) {
+          if (stopController.signal.aborted) break reading;
+          if (window.length >= maxInFlight) {
+            // Drain to half before publishing again: nats.js flushes its outbound buffer on a
+            // microtask, so publishing after every single ack would cost a socket write per event.
+            while (window.length > maxInFlight / 2) await settleOldest();
+          }
+          // Synchronous burst: everything published here leaves in one write.
+          const end = Math.min(burst.length, next + maxInFlight - window.length);
+          for (; next < end; next += 1) {
+            const event = burst[next]!;
+            window.push({ event, result: publish(event, previousId) });
+            previousId = event.id;
+          }
+          metrics.inFlight = window.length;
+        }
       }
       while (window.length > 0) await settleOldest();
     } finally {
