@@ -67,12 +67,20 @@ export async function ensureEventStream(
   return { events, deadLetters };
 }
 
+/** JetStream API error: a stream with this name exists (another replica created it first). */
+const STREAM_NAME_IN_USE = 10058;
+
 async function addOrUpdate(jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string }): Promise<StreamInfo> {
   try {
     await jsm.streams.info(config.name);
   } catch (error) {
-    if (error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound) return jsm.streams.add(config);
-    throw error;
+    if (!(error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound)) throw error;
+    try {
+      return await jsm.streams.add(config);
+    } catch (addError) {
+      // Lost a creation race with another replica: fall through to update.
+      if (!(addError instanceof JetStreamApiError && addError.code === STREAM_NAME_IN_USE)) throw addError;
+    }
   }
   // storage and retention are immutable; update only sends what may change.
   const { name, storage: _storage, retention: _retention, ...mutable } = config;

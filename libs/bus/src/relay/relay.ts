@@ -16,7 +16,7 @@ export const DEFAULT_RELAY_RETRY_DELAY_MS = 1_000;
 export const DEFAULT_RELAY_READ_AHEAD = 4_000;
 
 export interface RelayHooks {
-  /** After each contiguous run of acknowledged events (called often: keep it cheap). */
+  /** Acknowledged events since the last call: at each checkpoint and at the end of each pass. */
   onAcked?(info: { count: number; duplicates: number; lastPosition: bigint }): void;
   /** After the checkpoint was stored. */
   onCheckpoint?(position: bigint): void;
