@@ -18,7 +18,8 @@ export function readPolicyFiles(dir: string): PolicyFile[] {
   try {
     names = readdirSync(dir).filter((name) => POLICY_FILE.test(name)).sort();
   } catch (error) {
-    const reason = error instanceof Error && 'code' in error ? String(error.code) : String(error);
+    // Duck-typed: fs errors may come from another realm (e.g. under jest), failing instanceof Error.
+    const reason = typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : String(error);
     throw new CliInputError(`cannot read policies directory ${dir} (${reason}); pass --policies <dir> or set ${POLICIES_ENV_VAR}`);
   }
   if (names.length === 0) throw new CliInputError(`no policy files (*.yaml) in ${dir}`);
