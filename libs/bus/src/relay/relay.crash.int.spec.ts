@@ -114,6 +114,8 @@ describeIf(`relay crash recovery (PostgreSQL → child process relay → JetStre
     jsm = await jetstreamManager(nc);
     await ensureEventStream(jsm, names);
     store = await openTestStore(DATABASE_URL, schema);
+    // Say which store ran: the stand-in only stands in until the real adapter is available.
+    process.stderr.write(`relay crash test: store = ${store.kind ?? 'unknown'}\n`);
   }, 60_000);
 
   afterAll(async () => {
