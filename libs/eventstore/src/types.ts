@@ -115,3 +115,40 @@ export interface EventStore {
   storeCheckpoint(name: string, position: bigint): Promise<void>;
   close(): Promise<void>;
 }
+
+// ---------------------------------------------------------------------------
+// Additions to the original contract (additive; used by the sealer and verifier).
+// ---------------------------------------------------------------------------
+
+/** A checkpoint of the global hash chain written by the sealer. */
+export interface Seal {
+  /** 0, 1, 2, ...: a sealer that loses a race for the same number skips its write. */
+  sealNumber: bigint;
+  /** Global position of the last event covered by this seal. */
+  position: bigint;
+  /** chain_n over every event up to and including `position`, in readAll order. */
+  chainHash: string;
+  /** How many events the chain covers. */
+  eventsSealed: bigint;
+  sealedAt: Date;
+}
+
+/** Current head of a stream as recorded by appends (the `streams` table in SQL adapters). */
+export interface StreamHead {
+  streamId: string;
+  version: bigint;
+  lastHash: string;
+}
+
+/**
+ * An event store that also keeps seals and stream heads, which the sealer and
+ * `verifyEventLog` need. Every adapter in this library returns one.
+ */
+export interface AuditableEventStore extends EventStore {
+  /** Seals in sealNumber order. */
+  readSeals(): Promise<Seal[]>;
+  /** Records a seal; resolves false when a seal with that number already exists (another sealer won). */
+  recordSeal(seal: Omit<Seal, 'sealedAt'>): Promise<boolean>;
+  /** Every stream head, for cross-checking the log's last version per stream. */
+  readStreamHeads(): Promise<StreamHead[]>;
+}

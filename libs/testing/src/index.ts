@@ -1,3 +1,3 @@
-export const placeholder = 1;
 export * from './decider.js';
 export * from './nats.js';
+export * from './postgres.js';

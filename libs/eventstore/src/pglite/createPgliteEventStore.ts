@@ -1,0 +1,74 @@
+import { PGlite, type PGliteOptions, type Transaction } from '@electric-sql/pglite';
+import { DEFAULT_SCHEMA } from '../sql/schema.js';
+import type { SqlExecutor, SqlQueryable } from '../sql/executor.js';
+import { sqlStorage } from '../sql/sqlStorage.js';
+import { storeFromStorage } from '../storeFromStorage.js';
+import type { AuditableEventStore } from '../types.js';
+
+export interface PgliteEventStoreOptions {
+  /** Folder holding the database; omitted: in memory. Ignored when `db` is given. */
+  dataDir?: string;
+  /** A migrated snapshot to start from (see PGlite dumpDataDir); much faster than migrating anew. */
+  loadDataDir?: Blob | File;
+  /** Use this instance instead of creating one; the store then does not close it. */
+  db?: PGlite;
+  /** @defaultValue 'gatehouse' */
+  schema?: string;
+  /** @defaultValue true */
+  migrate?: boolean;
+}
+
+const INT8_OID = 20;
+const XID8_OID = 5069;
+const identity = (value: string): string => value;
+
+/** PGlite parses int8 to a JS number, which loses precision: keep decimal strings like the pg adapter. */
+export const PGLITE_PARSERS: NonNullable<PGliteOptions['parsers']> = { [INT8_OID]: identity, [XID8_OID]: identity };
+
+function queryable(db: PGlite | Transaction): SqlQueryable {
+  return {
+    async query<Row>(text: string, params: readonly unknown[] = []): Promise<Row[]> {
+      const result = await db.query<Row>(text, params as unknown[], { parsers: PGLITE_PARSERS });
+      return result.rows;
+    },
+    async exec(script: string): Promise<void> {
+      await db.exec(script);
+    },
+  };
+}
+
+export function pgliteExecutor(db: PGlite, ownsDb: boolean): SqlExecutor {
+  return {
+    ...queryable(db),
+    transaction: <T>(work: (tx: SqlQueryable) => Promise<T>): Promise<T> => db.transaction((tx) => work(queryable(tx))),
+    async close(): Promise<void> {
+      if (ownsDb) await db.close();
+    },
+  };
+}
+
+/**
+ * Embedded adapter: in-process PostgreSQL (WASM) with the same schema and SQL as the
+ * PostgreSQL adapter. PGlite runs one connection, so its snapshots never see another open
+ * transaction and the gap-safe read is trivially satisfied.
+ */
+export async function createPgliteEventStore(options: PgliteEventStoreOptions = {}): Promise<AuditableEventStore> {
+  const { schema = DEFAULT_SCHEMA, migrate = true } = options;
+  const ownsDb = options.db === undefined;
+  const db =
+    options.db ??
+    (await PGlite.create({
+      ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
+      ...(options.loadDataDir === undefined ? {} : { loadDataDir: options.loadDataDir }),
+    }));
+  const store = storeFromStorage(sqlStorage(pgliteExecutor(db, ownsDb), schema));
+  if (migrate) {
+    try {
+      await store.migrate();
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
+  }
+  return store;
+}

@@ -1,0 +1,25 @@
+/**
+ * The only thing that differs between PostgreSQL (pg Pool) and PGlite: how a statement is
+ * sent. All SQL is shared. Drivers must return int8 and xid8 values as decimal strings
+ * (never JS numbers, which lose precision), jsonb parsed, timestamptz as Date.
+ */
+export interface SqlQueryable {
+  /** `name` lets drivers that support it reuse a prepared statement (hot paths only). */
+  query<Row>(text: string, params?: readonly unknown[], name?: string): Promise<Row[]>;
+  /** Runs a parameterless script that may hold several statements (migrations). */
+  exec(script: string): Promise<void>;
+}
+
+export interface SqlExecutor extends SqlQueryable {
+  /** Runs `work` in one transaction on one connection; rolls back if it throws. */
+  transaction<T>(work: (tx: SqlQueryable) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+/** SQLSTATE of a unique violation. */
+export const UNIQUE_VIOLATION = '23505';
+
+export function sqlStateOf(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}

@@ -1,0 +1,49 @@
+import type { PreparedAppend } from './prepareEvents.js';
+import type { AppendResult, Seal, StoredEvent, StreamHead, ReadStreamOptions } from './types.js';
+
+/**
+ * Position in commit order. SQL adapters order the log by (transactionId, position): the
+ * public API speaks global positions only, and each adapter maps a position back to its
+ * cursor (see `cursorAfter`).
+ */
+export interface LogCursor {
+  /** xid8 as decimal text in SQL adapters; a commit counter in memory. */
+  transactionId: string;
+  position: bigint;
+}
+
+/** Cursor before the first event. */
+export const LOG_START: LogCursor = { transactionId: '0', position: 0n };
+
+export interface ReadPageOptions {
+  limit: number;
+  untilPosition?: bigint | undefined;
+  untilRecordedAt?: Date | undefined;
+  eventTypes?: readonly string[] | undefined;
+}
+
+export interface LogPage {
+  events: StoredEvent[];
+  /** Cursor of the last event returned (unchanged when the page is empty). */
+  next: LogCursor;
+}
+
+/**
+ * What an adapter implements; readAll, subscribe, sealing and verification are built on top
+ * of it once (storeFromStorage.ts), so every adapter behaves the same.
+ */
+export interface EventLogStorage {
+  migrate(): Promise<void>;
+  append(append: PreparedAppend): Promise<AppendResult>;
+  readStream(streamId: string, options: Required<ReadStreamOptions> | { fromVersion: bigint; maxCount?: number }): Promise<StoredEvent[]>;
+  /** Committed events strictly after `after` in commit order, never past a still-open transaction. */
+  readPage(after: LogCursor, options: ReadPageOptions): Promise<LogPage>;
+  /** The cursor of the event at `position`; throws InvalidArgumentError when there is none. */
+  cursorAfter(position: bigint): Promise<LogCursor>;
+  readCheckpoint(name: string): Promise<bigint | undefined>;
+  storeCheckpoint(name: string, position: bigint): Promise<void>;
+  readSeals(): Promise<Seal[]>;
+  recordSeal(seal: Omit<Seal, 'sealedAt'>): Promise<boolean>;
+  readStreamHeads(): Promise<StreamHead[]>;
+  close(): Promise<void>;
+}

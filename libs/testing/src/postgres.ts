@@ -1,0 +1,71 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+
+/** Where integration tests find PostgreSQL unless DATABASE_URL says otherwise. */
+export const DEFAULT_TEST_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
+/** How long to wait for the server before declaring it missing. */
+const CONNECT_TIMEOUT_MS = 3_000;
+const START_COMMAND = 'pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start';
+
+export interface PostgresAvailability {
+  available: boolean;
+  url: string;
+}
+
+export function testDatabaseUrl(): string {
+  return process.env['DATABASE_URL'] ?? DEFAULT_TEST_DATABASE_URL;
+}
+
+/**
+ * Checks that PostgreSQL answers. Under CI a missing server is an error (the suite fails);
+ * locally the suite is skipped with a loud message saying how to start the server.
+ * Use with top-level await: `const pg = await requirePostgres(); const describePg = pg.available ? describe : describe.skip;`
+ */
+export async function requirePostgres(url: string = testDatabaseUrl()): Promise<PostgresAvailability> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+    return { available: true, url };
+  } catch (error) {
+    const message =
+      `PostgreSQL is not reachable at ${redact(url)} (${(error as Error).message}). ` +
+      `Start it with: ${START_COMMAND}  (or set DATABASE_URL).`;
+    if (process.env['CI']) throw new Error(`${message} CI is set, so integration tests fail instead of skipping.`);
+    process.stderr.write(`\n${'!'.repeat(80)}\n!! SKIPPING PostgreSQL integration tests: ${message}\n${'!'.repeat(80)}\n\n`);
+    return { available: false, url };
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+export interface IsolatedSchema {
+  /** Fresh, random schema name (lower case, safe to splice into SQL). */
+  name: string;
+  /** Drops the schema and everything in it. */
+  drop(): Promise<void>;
+}
+
+/**
+ * A random schema name per suite so suites of several packages can run in parallel on one
+ * database. The schema itself is created by whoever migrates it; drop() removes it.
+ */
+export function isolatedSchema(prefix: string, url: string = testDatabaseUrl()): IsolatedSchema {
+  const name = `${prefix}_${randomBytes(6).toString('hex')}`.toLowerCase();
+  return {
+    name,
+    async drop() {
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      try {
+        await client.query(`DROP SCHEMA IF EXISTS "${name}" CASCADE`);
+      } finally {
+        await client.end();
+      }
+    },
+  };
+}
+
+function redact(url: string): string {
+  return url.replace(/:\/\/([^:@/]+):[^@/]+@/, '://$1:***@');
+}
