@@ -269,3 +269,43 @@ describe('bad evaluation input', () => {
     expect(() => when('production', '2026-12-01T10:00:00Z', { strategy: 'yolo' as never })).toThrow("strategy: must be one of rolling-update, blue-green, canary, feature-flag, big-bang; got 'yolo'");
   });
 });
+
+describe('continuous environments and the search horizon', () => {
+  const continuous = (blackouts: string) =>
+    loadPolicySet([
+      {
+        name: 'lab.yaml',
+        contents: `apiVersion: gatehouse/v1
+kind: EnvironmentPolicy
+environment: lab
+purpose: Continuous deployments with blackouts
+clusters: []
+regions: [local]
+access: { deploy: [developer] }
+frequency: { mode: continuous, description: any time }
+approvals: { required: [] }
+emergency: { allowed: true, approvals: [] }
+rollback: { automatic: {} }
+strategy: { default: big-bang, allowed: [big-bang], bigBang: { minutes: 10 } }
+monitoring: { postDeploymentHours: 0 }
+requirements: {}
+blackouts:
+${blackouts}`,
+      },
+    ]);
+
+  it('a plan that would run into a blackout is refused; next allowed is when the blackout ends', () => {
+    const lab = continuous('  - { id: migration, name: Datacenter migration, kind: fixed, from: "2026-05-02T08:00:00Z", to: "2026-05-03T20:00:00Z" }\n');
+    const decision = evaluateDeployment(lab, { environment: 'lab', at: new Date('2026-05-02T07:55:00Z'), changeType: 'normal', strategy: 'big-bang' });
+    expect(denials(decision)[0]?.message).toContain("but 'Datacenter migration' begins at 2026-05-02T08:00Z");
+    expect(decision.nextAllowedAt?.toISOString()).toBe('2026-05-03T20:00:00.000Z');
+  });
+
+  it('when nothing opens within the horizon, there is no next allowed time', () => {
+    const lab = continuous('  - { id: sunset, name: Sunset, kind: fixed, from: "2026-01-01T00:00:00Z", to: "2030-01-01T00:00:00Z" }\n');
+    const decision = evaluateDeployment(lab, { environment: 'lab', at: new Date('2026-05-02T07:55:00Z'), changeType: 'normal' });
+    expect(decision.allowed).toBe(false);
+    expect(decision.nextAllowedAt).toBeUndefined();
+    expect(decision.reasons.find((r) => r.ruleId === 'lab/next-allowed')?.message).toBe('no allowed start in lab within 400 days');
+  });
+});
