@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { type INestApplication, type Type } from '@nestjs/common';
+import { type DynamicModule, type INestApplication, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -36,7 +36,7 @@ export function correlationIdOf(request: IncomingMessage): string {
 }
 
 /** Builds a Fastify-backed Nest app with Gatehouse's HTTP conventions: JSON errors, zod validation, /docs. */
-export async function createHttpApp(module: Type<unknown>, options: HttpAppOptions): Promise<NestFastifyApplication> {
+export async function createHttpApp(module: Type<unknown> | DynamicModule, options: HttpAppOptions): Promise<NestFastifyApplication> {
   const { bodyLimitBytes = DEFAULT_BODY_LIMIT_BYTES, errorStatus = {}, pinoLogger = true } = options;
   const adapter = new FastifyAdapter({ bodyLimit: bodyLimitBytes, genReqId: correlationIdOf });
   const app = await NestFactory.create<NestFastifyApplication>(module, adapter, { bufferLogs: pinoLogger });

@@ -5,3 +5,4 @@ export { HealthModule, type ReadinessCheck, READINESS_TIMEOUT_MS } from './healt
 export { createMetricsRegistry, MetricsModule, METRICS_REGISTRY } from './metrics.js';
 export { createHttpApp, correlationIdOf, CORRELATION_HEADER, DEFAULT_BODY_LIMIT_BYTES, type HttpAppOptions } from './http-app.js';
 export { loggingModule } from './logging.js';
+export { handleCommand, type CommandDecider, type CommandResult, type HandleCommandOptions, DEFAULT_COMMAND_ATTEMPTS } from './command-handler.js';

@@ -1,0 +1,66 @@
+import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { type AuditableEventStore, verifyEventLog } from '@gatehouse/eventstore';
+import { createZodDto } from 'nestjs-zod';
+import { z } from 'zod';
+import { EVENT_STORE } from '../tokens.js';
+import { type EventView, toEventView } from './event-view.js';
+
+/** Page size when the client does not ask for one, and the most it may ask for. */
+const DEFAULT_PAGE_SIZE = 100;
+const MAX_PAGE_SIZE = 1_000;
+const Position = z.string().regex(/^\d{1,19}$/, 'must be a non-negative integer');
+
+class ReadEventsQuery extends createZodDto(
+  z.strictObject({
+    after: Position.default('0').describe('exclusive global position to read after'),
+    limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(DEFAULT_PAGE_SIZE),
+    until: z.iso.datetime({ offset: true }).optional().describe('only events recorded at or before this instant'),
+    type: z.string().min(1).optional().describe('only events of this type'),
+  }),
+) {}
+
+/** The verification result as JSON (positions as strings). */
+type VerificationView =
+  | { ok: true; eventsChecked: number; lastPosition: string; sealsChecked: number }
+  | { ok: false; firstBadPosition: string; streamId: string | null; reason: string };
+
+class StreamParams extends createZodDto(z.strictObject({ streamId: z.string().min(1).max(200) })) {}
+
+@ApiTags('audit')
+@Controller('api')
+export class AuditController {
+  constructor(@Inject(EVENT_STORE) private readonly store: AuditableEventStore) {}
+
+  @Get('events')
+  @ApiOperation({ summary: 'The global event log in commit order, paged by global position' })
+  async readEvents(@Query() query: ReadEventsQuery): Promise<{ events: EventView[]; next: string | null }> {
+    const events: EventView[] = [];
+    for await (const event of this.store.readAll({
+      after: BigInt(query.after),
+      batchSize: query.limit,
+      ...(query.until ? { untilRecordedAt: new Date(query.until) } : {}),
+      ...(query.type ? { eventTypes: [query.type] } : {}),
+    })) {
+      events.push(toEventView(event));
+      if (events.length === query.limit) break;
+    }
+    return { events, next: events.length === query.limit ? (events.at(-1)?.globalPosition ?? null) : null };
+  }
+
+  @Get('streams/:streamId')
+  @ApiOperation({ summary: 'Every event of one stream, in stream order' })
+  async readStream(@Param() params: StreamParams): Promise<{ streamId: string; events: EventView[] }> {
+    const events = await this.store.readStream(params.streamId);
+    return { streamId: params.streamId, events: events.map(toEventView) };
+  }
+
+  @Get('audit/verify')
+  @ApiOperation({ summary: 'Re-walk the whole log and its hash chains; names the first altered, deleted or inserted row' })
+  async verify(): Promise<VerificationView> {
+    const result = await verifyEventLog(this.store);
+    return result.ok
+      ? { ...result, lastPosition: result.lastPosition.toString() }
+      : { ...result, firstBadPosition: result.firstBadPosition.toString(), streamId: result.streamId ?? null };
+  }
+}

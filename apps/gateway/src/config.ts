@@ -1,0 +1,34 @@
+import { z } from 'zod';
+
+const DEFAULT_PORT = 8080;
+
+/** The gateway's configuration, read from the environment and validated once at start. */
+export const GatewayConfig = z.object({
+  PORT: z.coerce.number().int().min(0).max(65_535).default(DEFAULT_PORT),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  /** PostgreSQL; when unset the embedded PGlite store in GATEHOUSE_DATA_DIR is used. */
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
+  /** PostgreSQL schema holding Gatehouse's tables. */
+  GATEHOUSE_DB_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL identifier').default('gatehouse'),
+  GATEHOUSE_DATA_DIR: z.string().min(1).default('.gatehouse-data'),
+  GATEHOUSE_POLICIES: z.string().min(1).default('deploy/policies'),
+  /** Pins the clock (tests, demos): every rule sees this instant until moved. */
+  GATEHOUSE_CLOCK: z.iso.datetime({ offset: true }).optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+export type GatewayConfig = z.infer<typeof GatewayConfig>;
+
+export class ConfigurationError extends Error {
+  override readonly name = 'ConfigurationError';
+  constructor(readonly issues: { variable: string; reason: string }[]) {
+    super(`Invalid configuration: ${issues.map((i) => `${i.variable}: ${i.reason}`).join('; ')}`);
+  }
+}
+
+export function readGatewayConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
+  const parsed = GatewayConfig.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigurationError(parsed.error.issues.map((i) => ({ variable: i.path.join('.'), reason: i.message })));
+  }
+  return parsed.data;
+}

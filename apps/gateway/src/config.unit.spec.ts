@@ -1,0 +1,33 @@
+import { fixedClock } from '@gatehouse/domain';
+import { clockFor } from './bootstrap.js';
+import { ConfigurationError, readGatewayConfig } from './config.js';
+
+describe('gateway configuration', () => {
+  it('defaults to the embedded store, the repo policies and the system clock', () => {
+    expect(readGatewayConfig({})).toEqual({
+      PORT: 8080,
+      HOST: '127.0.0.1',
+      GATEHOUSE_DATA_DIR: '.gatehouse-data',
+      GATEHOUSE_DB_SCHEMA: 'gatehouse',
+      GATEHOUSE_POLICIES: 'deploy/policies',
+      LOG_LEVEL: 'info',
+    });
+  });
+
+  it('names every bad variable and why', () => {
+    expect(() => readGatewayConfig({ PORT: 'eighty', DATABASE_URL: 'mysql://x', GATEHOUSE_CLOCK: 'tomorrow' })).toThrow(ConfigurationError);
+    try {
+      readGatewayConfig({ PORT: 'eighty', DATABASE_URL: 'mysql://x', GATEHOUSE_CLOCK: 'tomorrow' });
+    } catch (error) {
+      expect((error as ConfigurationError).issues.map((i) => i.variable).sort()).toEqual(['DATABASE_URL', 'GATEHOUSE_CLOCK', 'PORT']);
+      expect((error as Error).message).toMatch(/DATABASE_URL: must be a postgres:\/\/ URL/);
+    }
+  });
+
+  it('starts a pinned clock at the configured instant and lets it run from there', () => {
+    const base = fixedClock('2030-01-01T00:00:00Z');
+    const clock = clockFor({ GATEHOUSE_CLOCK: '2026-11-25T10:30:00Z' }, base);
+    expect(clock.now().toISOString()).toBe('2026-11-25T10:30:00.000Z');
+    expect(clockFor({}, base)).toBe(base);
+  });
+});

@@ -1,0 +1,50 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { isolatedSchema, requirePostgres } from '@gatehouse/testing';
+import { readGatewayConfig } from './config.js';
+import { type RunningGateway, startGateway } from './bootstrap.js';
+
+const postgres = await requirePostgres();
+const describePostgres = postgres.available ? describe : describe.skip;
+const POLICIES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../deploy/policies');
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies are asserted field by field
+const json = (response: Response): Promise<any> => response.json() as Promise<any>;
+
+describePostgres('gateway on PostgreSQL', () => {
+  const schema = isolatedSchema('gateway');
+  let gateway: RunningGateway;
+
+  beforeAll(async () => {
+    gateway = await startGateway(
+      readGatewayConfig({
+        PORT: '0',
+        DATABASE_URL: postgres.url,
+        GATEHOUSE_DB_SCHEMA: schema.name,
+        GATEHOUSE_POLICIES: POLICIES,
+        LOG_LEVEL: 'silent',
+      }),
+    );
+  });
+  afterAll(async () => {
+    await gateway?.close();
+    await schema.drop();
+  });
+
+  it('names the altered row when a stored event was tampered with', async () => {
+    expect(await json(await fetch(`${gateway.url}/api/audit/verify`))).toMatchObject({ ok: true, eventsChecked: 1 });
+    const { events } = await json(await fetch(`${gateway.url}/api/events`));
+    const client = new pg.Client({ connectionString: postgres.url });
+    await client.connect();
+    try {
+      await client.query(`UPDATE "${schema.name}".events SET data = jsonb_set(data, '{previousVersion}', '"sha256:forged"') WHERE id = $1`, [
+        events[0].id,
+      ]);
+    } finally {
+      await client.end();
+    }
+    const verification = await json(await fetch(`${gateway.url}/api/audit/verify`));
+    expect(verification).toMatchObject({ ok: false, firstBadPosition: events[0].globalPosition, streamId: 'policy-active' });
+    expect(verification.reason).toEqual(expect.any(String));
+  });
+});

@@ -1,0 +1,4 @@
+/** Injection tokens of the gateway's process-wide singletons. */
+export const EVENT_STORE = Symbol('EVENT_STORE');
+export const CLOCK = Symbol('CLOCK');
+export const POLICY_REGISTRY = Symbol('POLICY_REGISTRY');
