@@ -14,7 +14,7 @@ import { randomUUID } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { connect } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
-import type { EventStore, StoredEvent } from '@gatehouse/eventstore';
+import { createPostgresEventStore, type StoredEvent } from '@gatehouse/eventstore';
 import { DEFAULT_RELAY_MAX_IN_FLIGHT, encodeEnvelope, ensureEventStream, eventSubjectFor, startRelay, toEnvelope } from '@gatehouse/bus';
 
 export interface RelayBenchOptions {
@@ -41,14 +41,6 @@ export interface RelayBenchResult {
 }
 
 const TARGET_EVENTS_PER_SECOND = 10_000;
-
-type OpenStore = (connectionString: string, schema: string) => Promise<EventStore & { kind?: string }>;
-
-/** The real PostgreSQL adapter when @gatehouse/eventstore exports it, else the bus's stand-in (see its test-fixtures/store.ts). */
-async function loadOpenStore(): Promise<OpenStore> {
-  const fixture = new URL('./test-fixtures/store.js', import.meta.resolve('@gatehouse/bus'));
-  return ((await import(fixture.href)) as { openTestStore: OpenStore }).openTestStore;
-}
 
 /** Raw publishing done well: same window and the same burst strategy as the relay (drain to half, then publish synchronously). */
 async function publishPipelined(js: JetStreamClient, messages: { subject: string; payload: Uint8Array; id: string }[], maxInFlight: number): Promise<void> {
@@ -82,8 +74,7 @@ export async function runRelayBench({
   const nc = await connect({ servers: natsUrl, noAsyncTraces: true });
   const js = jetstream(nc);
   const jsm = await jetstreamManager(nc);
-  const openStore = await loadOpenStore();
-  const store = await openStore(databaseUrl, schema);
+  const store = await createPostgresEventStore({ connectionString: databaseUrl, schema });
   try {
     await ensureEventStream(jsm, relayNames);
     await ensureEventStream(jsm, baselineNames);
@@ -147,7 +138,7 @@ export async function runRelayBench({
     return {
       events,
       maxInFlight,
-      store: store.kind ?? 'postgres',
+      store: 'postgres (@gatehouse/eventstore)',
       seed: { seconds: round(seedSeconds), eventsPerSecond: Math.round(events / seedSeconds) },
       baseline: { seconds: round(baselineSeconds), eventsPerSecond: Math.round(events / baselineSeconds) },
       relay: {

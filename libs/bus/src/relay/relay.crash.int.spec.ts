@@ -5,34 +5,18 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
-import pg from 'pg';
 import type { EventStore, StoredEvent } from '@gatehouse/eventstore';
-import { natsUrl, requireNats } from '@gatehouse/testing';
+import { isolatedSchema, natsUrl, requireNats, requirePostgres } from '@gatehouse/testing';
 import { ensureEventStream } from '../stream.js';
 import { openTestStore } from '../test-fixtures/store.js';
 import { uniqueSuffix } from '../test-support/events.js';
 import { readWholeStream } from '../test-support/jetstream.js';
-import { dropStandInSchema } from '../test-support/pg-store.js';
 
-const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const EVENT_COUNT = 20_000;
 const APPEND_BATCH = 500;
 
-async function postgresReachable(): Promise<boolean> {
-  const client = new pg.Client({ connectionString: DATABASE_URL, connectionTimeoutMillis: 1_500 });
-  try {
-    await client.connect();
-    await client.end();
-    return true;
-  } catch (error) {
-    const message = `PostgreSQL is not reachable at ${DATABASE_URL} (${(error as Error).message}).\nStart it with: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`;
-    if (process.env.CI) throw new Error(message);
-    process.stderr.write(`\n!! SKIPPING RELAY CRASH TEST\n${message}\n\n`);
-    return false;
-  }
-}
-
-const ready = (await requireNats()) && (await postgresReachable());
+const postgres = await requirePostgres();
+const ready = (await requireNats()) && postgres.available;
 const describeIf = ready ? describe : describe.skip;
 
 const busRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -45,11 +29,8 @@ function buildChild(): string {
   // Package scope stops at node_modules: declare ESM for the compiled files.
   writeFileSync(path.join(childBuild, 'package.json'), '{ "type": "module" }\n');
   execFileSync('npx', ['swc', 'src', '-d', childBuild, '--strip-leading-paths', '--config-file', '../../.swcrc'], { cwd: busRoot, stdio: 'pipe' });
-  try {
-    execFileSync('npm', ['run', 'build'], { cwd: path.join(busRoot, '../eventstore'), stdio: 'pipe' });
-  } catch {
-    // No adapter sources yet: the child falls back to the stand-in store.
-  }
+  // The child imports @gatehouse/eventstore by package name, which resolves to its dist/.
+  execFileSync('npm', ['run', 'build'], { cwd: path.join(busRoot, '../eventstore'), stdio: 'pipe' });
   return path.join(childBuild, 'test-fixtures/relay-child.js');
 }
 
@@ -99,11 +80,11 @@ function runChild(entry: string, env: Record<string, string>): ChildHandle {
 describeIf(`relay crash recovery (PostgreSQL → child process relay → JetStream, ${EVENT_COUNT} events)`, () => {
   const suffix = uniqueSuffix();
   const names = { subjectPrefix: `t${suffix}`, streamName: `T_CRASH_${suffix}`, deadLetterStreamName: `T_CRASH_DLQ_${suffix}` };
-  const schema = `bus_relay_crash_${suffix}`;
+  const schema = isolatedSchema('bus_relay_crash');
   let nc: NatsConnection;
   let js: JetStreamClient;
   let jsm: JetStreamManager;
-  let store: EventStore & { kind?: string };
+  let store: EventStore;
   let entry: string;
   const children: ChildProcess[] = [];
 
@@ -113,9 +94,7 @@ describeIf(`relay crash recovery (PostgreSQL → child process relay → JetStre
     js = jetstream(nc);
     jsm = await jetstreamManager(nc);
     await ensureEventStream(jsm, names);
-    store = await openTestStore(DATABASE_URL, schema);
-    // Say which store ran: the stand-in only stands in until the real adapter is available.
-    process.stderr.write(`relay crash test: store = ${store.kind ?? 'unknown'}\n`);
+    store = await openTestStore(postgres.url, schema.name);
   }, 60_000);
 
   afterAll(async () => {
@@ -124,7 +103,7 @@ describeIf(`relay crash recovery (PostgreSQL → child process relay → JetStre
     await jsm?.streams.delete(names.deadLetterStreamName).catch(() => undefined);
     await nc?.close();
     await store?.close();
-    await dropStandInSchema(DATABASE_URL, schema).catch(() => undefined);
+    await schema.drop();
   });
 
   it('holds every stored event exactly once and in commit order after a SIGKILL mid-stream and a restart', async () => {
@@ -139,7 +118,7 @@ describeIf(`relay crash recovery (PostgreSQL → child process relay → JetStre
     for await (const event of store.readAll()) stored.push(event);
     expect(stored).toHaveLength(EVENT_COUNT);
 
-    const env = { NATS_URL: natsUrl(), DATABASE_URL, STORE_SCHEMA: schema, CHECKPOINT_NAME: 'relay', SUBJECT_PREFIX: names.subjectPrefix, CHECKPOINT_EVERY: '3000' };
+    const env = { NATS_URL: natsUrl(), DATABASE_URL: postgres.url, STORE_SCHEMA: schema.name, CHECKPOINT_NAME: 'relay', SUBJECT_PREFIX: names.subjectPrefix, CHECKPOINT_EVERY: '3000' };
     const first = runChild(entry, env);
     children.push(first.process);
     const killAt = stored[Math.floor(EVENT_COUNT / 3)]!.globalPosition;
