@@ -1,0 +1,64 @@
+/**
+ * SQL for the event-store benchmark: a raw baseline table shaped like the events table,
+ * and a set-based seeder that writes real rows (real canonical bodies and SHA-256 hashes,
+ * one-event streams) into the real schema far faster than appends could.
+ */
+
+/** A plain table with the events table's columns and indexes, written with plain INSERTs. */
+export const createRawTableSql = (s: string): string => `
+CREATE TABLE ${s}.raw_events (
+  global_position bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  transaction_id  xid8        NOT NULL DEFAULT pg_current_xact_id(),
+  id              uuid        NOT NULL UNIQUE,
+  stream_id       text        NOT NULL,
+  stream_version  bigint      NOT NULL,
+  type            text        NOT NULL,
+  data            jsonb       NOT NULL,
+  metadata        jsonb       NOT NULL,
+  recorded_at     timestamptz NOT NULL,
+  hash            text        NOT NULL,
+  previous_hash   text        NOT NULL,
+  UNIQUE (stream_id, stream_version)
+);
+CREATE INDEX raw_events_commit_order ON ${s}.raw_events (transaction_id, global_position);`;
+
+export const RAW_COLUMNS = 'id, stream_id, stream_version, type, data, metadata, recorded_at, hash, previous_hash';
+
+/** One row per statement: the cheapest honest way to store one event with plain SQL. */
+export const rawInsertSql = (s: string): string =>
+  `INSERT INTO ${s}.raw_events (${RAW_COLUMNS}) VALUES ($1, $2, $3, 'BenchEvent', $4, '{}', $5, $6, $7)`;
+
+/** Many rows in one statement (the raw counterpart of a 10-event append). */
+export const rawInsertManySql = (s: string): string =>
+  `INSERT INTO ${s}.raw_events (${RAW_COLUMNS})
+   SELECT u.id, u.stream_id, u.stream_version, 'BenchEvent', u.data, '{}', $6, u.hash, p.previous_hash
+   FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::jsonb[], $5::text[]) AS u(id, stream_id, stream_version, data, hash)
+   CROSS JOIN (SELECT repeat('0', 64) AS previous_hash) p`;
+
+/** Raw keyset read: the fastest plain paging over the same rows, no snapshot guard, no mapping. */
+export const rawKeysetSql = (s: string, table: string): string =>
+  `SELECT transaction_id, global_position, id, stream_id, stream_version, type, data, metadata, recorded_at, hash, previous_hash
+   FROM ${s}.${table} WHERE global_position > $1 ORDER BY global_position LIMIT $2`;
+
+/**
+ * Inserts events [from, to] as one-event streams 'bench-<i>' with the same canonical body
+ * and hash formula as the store (see libs/eventstore hashing.ts), plus their stream heads,
+ * so verifyEventLog accepts them.
+ */
+export const seedSql = (s: string): string => `
+WITH gen AS (
+  SELECT i, gen_random_uuid() AS id, 'bench-' || i AS stream_id, date_trunc('milliseconds', now()) AS ts
+  FROM generate_series($1::bigint, $2::bigint) AS i
+), hashed AS (
+  SELECT i, id, stream_id, ts,
+         encode(sha256(convert_to(repeat('0', 64) || '|0|' ||
+           '{"data":{"i":' || i || '},"id":"' || id || '","metadata":{},"recordedAt":"' ||
+           to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') ||
+           '","streamId":"' || stream_id || '","type":"BenchEvent"}', 'UTF8')), 'hex') AS hash
+  FROM gen
+), heads AS (
+  INSERT INTO ${s}.streams (stream_id, version, last_hash) SELECT stream_id, 0, hash FROM hashed
+)
+INSERT INTO ${s}.events (id, stream_id, stream_version, type, data, metadata, recorded_at, hash, previous_hash)
+SELECT id, stream_id, 0, 'BenchEvent', jsonb_build_object('i', i), '{}', ts, hash, repeat('0', 64)
+FROM hashed ORDER BY i`;
