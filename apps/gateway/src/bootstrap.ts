@@ -5,7 +5,7 @@ import { createHttpApp } from '@gatehouse/service-kit';
 import type { GatewayConfig } from './config.js';
 import { GatewayModule } from './gateway.module.js';
 import { GATEWAY_ERROR_STATUS } from './error-status.js';
-import { PolicyRegistry } from './policy/policy-registry.js';
+import { PolicyRegistry } from '@gatehouse/service-kit';
 
 export interface RunningGateway {
   url: string;

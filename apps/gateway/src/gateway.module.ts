@@ -4,7 +4,7 @@ import type { Clock } from '@gatehouse/domain';
 import { createMetricsRegistry, HealthModule, loggingModule, MetricsModule } from '@gatehouse/service-kit';
 import { AuditController } from './audit/audit.controller.js';
 import { PolicyController } from './policy/policy.controller.js';
-import type { PolicyRegistry } from './policy/policy-registry.js';
+import type { PolicyRegistry } from '@gatehouse/service-kit';
 import { CLOCK, EVENT_STORE, POLICY_REGISTRY } from './tokens.js';
 
 export interface GatewayDependencies {

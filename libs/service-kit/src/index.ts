@@ -6,3 +6,6 @@ export { createMetricsRegistry, MetricsModule, METRICS_REGISTRY } from './metric
 export { createHttpApp, correlationIdOf, CORRELATION_HEADER, DEFAULT_BODY_LIMIT_BYTES, type HttpAppOptions } from './http-app.js';
 export { loggingModule } from './logging.js';
 export { handleCommand, type CommandDecider, type CommandResult, type HandleCommandOptions, DEFAULT_COMMAND_ATTEMPTS } from './command-handler.js';
+export { PolicyRegistry } from './policy/policy-registry.js';
+export { readPolicyDirectory } from './policy/policy-files.js';
+export { POLICY_STREAM, type PolicyHistoryEntry, type PolicyVersionActivated } from './policy/policy-history.js';

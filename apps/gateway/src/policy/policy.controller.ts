@@ -17,8 +17,7 @@ import {
 import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
 import { CLOCK, POLICY_REGISTRY } from '../tokens.js';
-import type { PolicyRegistry } from './policy-registry.js';
-import type { PolicyHistoryEntry } from './policy-history.js';
+import type { PolicyHistoryEntry, PolicyRegistry } from '@gatehouse/service-kit';
 
 /** A calendar query may span at most this many days (a year and a bit, like the evaluation horizon). */
 const MAX_CALENDAR_DAYS = 400;
