@@ -1,5 +1,5 @@
 import type { PreparedAppend } from './prepareEvents.js';
-import type { AppendResult, Seal, StoredEvent, StreamHead, ReadStreamOptions } from './types.js';
+import type { AppendResult, Seal, StoredEvent, ReadStreamOptions } from './types.js';
 
 /**
  * Position in commit order. SQL adapters order the log by (transactionId, position): the
@@ -44,6 +44,5 @@ export interface EventLogStorage {
   storeCheckpoint(name: string, position: bigint): Promise<void>;
   readSeals(): Promise<Seal[]>;
   recordSeal(seal: Omit<Seal, 'sealedAt'>): Promise<boolean>;
-  readStreamHeads(): Promise<StreamHead[]>;
   close(): Promise<void>;
 }

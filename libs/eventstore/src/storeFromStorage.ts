@@ -78,10 +78,6 @@ export function storeFromStorage(storage: EventLogStorage): AuditableEventStore 
       ensureOpen();
       return storage.recordSeal(seal);
     },
-    async readStreamHeads() {
-      ensureOpen();
-      return storage.readStreamHeads();
-    },
     async close() {
       if (closed) return;
       // Stop subscriptions first so their final checkpoints are written before the pool goes away.

@@ -133,22 +133,13 @@ export interface Seal {
   sealedAt: Date;
 }
 
-/** Current head of a stream as recorded by appends (the `streams` table in SQL adapters). */
-export interface StreamHead {
-  streamId: string;
-  version: bigint;
-  lastHash: string;
-}
-
 /**
- * An event store that also keeps seals and stream heads, which the sealer and
- * `verifyEventLog` need. Every adapter in this library returns one.
+ * An event store that also keeps seals, which the sealer and `verifyEventLog` need.
+ * Every adapter in this library returns one.
  */
 export interface AuditableEventStore extends EventStore {
   /** Seals in sealNumber order. */
   readSeals(): Promise<Seal[]>;
   /** Records a seal; resolves false when a seal with that number already exists (another sealer won). */
   recordSeal(seal: Omit<Seal, 'sealedAt'>): Promise<boolean>;
-  /** Every stream head, for cross-checking the log's last version per stream. */
-  readStreamHeads(): Promise<StreamHead[]>;
 }

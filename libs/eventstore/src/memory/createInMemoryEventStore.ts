@@ -110,12 +110,6 @@ function inMemoryStorage(): EventLogStorage {
       seals.sort((a, b) => (a.sealNumber < b.sealNumber ? -1 : 1));
       return true;
     },
-    async readStreamHeads() {
-      return [...streams].map(([streamId, events]) => {
-        const head = events[events.length - 1] as StoredEvent;
-        return { streamId, version: head.streamVersion, lastHash: head.hash };
-      });
-    },
     async close() {},
   };
 }

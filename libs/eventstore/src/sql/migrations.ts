@@ -115,6 +115,64 @@ END
 $fn$;
 `,
   },
+  {
+    version: 2,
+    description: 'append reads the stream head from events; drop the streams table (one write per event)',
+    // The streams table doubled the writes of every append (benchmarked at ~0.55x a plain INSERT);
+    // the head is one backward step on UNIQUE (stream_id, stream_version), so it is not worth a row.
+    sql: (s) => `
+DROP TABLE ${s}.streams;
+
+CREATE OR REPLACE FUNCTION ${s}.append_to_stream(
+  p_stream_id text, p_expected text, p_ids uuid[], p_types text[], p_data jsonb[], p_metadata jsonb[],
+  p_bodies text[], p_recorded_at timestamptz)
+RETURNS TABLE (out_outcome text, out_actual_version bigint, out_global_position bigint,
+               out_stream_version bigint, out_hash text, out_previous_hash text)
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  v_version bigint;
+  v_hash text;
+  v_hashes text[] := '{}';
+  v_previous text[] := '{}';
+BEGIN
+  -- Serialise appends per stream with an advisory lock, which (unlike SELECT ... FOR UPDATE)
+  -- assigns no transaction id while waiting: the xid is taken by the INSERT below, after the
+  -- previous append to this stream committed, so within a stream xid order = version order
+  -- and readAll (ordered by xid) delivers each stream's events in version order.
+  -- Each statement below takes a fresh snapshot, so it sees the append we waited for.
+  PERFORM pg_advisory_xact_lock(${STREAM_LOCK_CLASS}, hashtext(p_stream_id));
+  SELECT e.stream_version, e.hash INTO v_version, v_hash
+  FROM ${s}.events e WHERE e.stream_id = p_stream_id ORDER BY e.stream_version DESC LIMIT 1;
+  IF NOT FOUND THEN
+    IF p_expected <> 'no_stream' AND p_expected <> 'any' THEN
+      RETURN QUERY SELECT 'wrong_version'::text, NULL::bigint, NULL::bigint, NULL::bigint, NULL::text, NULL::text;
+      RETURN;
+    END IF;
+    v_version := -1;
+    v_hash := '${GENESIS_HASH}';
+  ELSIF p_expected = 'no_stream' OR (p_expected NOT IN ('any', 'stream_exists') AND p_expected::bigint <> v_version) THEN
+    RETURN QUERY SELECT 'wrong_version'::text, v_version, NULL::bigint, NULL::bigint, NULL::text, NULL::text;
+    RETURN;
+  END IF;
+
+  -- Same formula as hashing.ts eventHash(): sha256(previousHash | streamVersion | body).
+  FOR i IN 1 .. cardinality(p_ids) LOOP
+    v_previous := v_previous || v_hash;
+    v_hash := encode(sha256(convert_to(v_hash || '|' || (v_version + i) || '|' || p_bodies[i], 'UTF8')), 'hex');
+    v_hashes := v_hashes || v_hash;
+  END LOOP;
+
+  RETURN QUERY
+  INSERT INTO ${s}.events AS e (id, stream_id, stream_version, type, data, metadata, recorded_at, hash, previous_hash)
+  SELECT u.id, p_stream_id, v_version + u.ord, u.type, u.data, u.metadata, p_recorded_at, u.hash, u.previous_hash
+  FROM unnest(p_ids, p_types, p_data, p_metadata, v_hashes, v_previous)
+       WITH ORDINALITY AS u(id, type, data, metadata, hash, previous_hash, ord)
+  ORDER BY u.ord
+  RETURNING 'ok'::text, NULL::bigint, e.global_position, e.stream_version, e.hash, e.previous_hash;
+END
+$fn$;
+`,
+  },
 ];
 
 /**

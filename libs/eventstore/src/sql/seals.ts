@@ -1,4 +1,4 @@
-import type { Seal, StreamHead } from '../types.js';
+import type { Seal } from '../types.js';
 import type { SqlQueryable } from './executor.js';
 
 export const readSealsSql = (s: string): string =>
@@ -8,8 +8,6 @@ export const readSealsSql = (s: string): string =>
 export const recordSealSql = (s: string): string =>
   `INSERT INTO ${s}.seals (seal_number, position, chain_hash, events_sealed) VALUES ($1, $2, $3, $4)
    ON CONFLICT (seal_number) DO NOTHING RETURNING seal_number`;
-
-export const readStreamHeadsSql = (s: string): string => `SELECT stream_id, version, last_hash FROM ${s}.streams`;
 
 interface SealRow {
   seal_number: string;
@@ -38,9 +36,4 @@ export async function recordSeal(db: SqlQueryable, s: string, seal: Omit<Seal, '
     seal.eventsSealed.toString(),
   ]);
   return rows.length === 1;
-}
-
-export async function readStreamHeads(db: SqlQueryable, s: string): Promise<StreamHead[]> {
-  const rows = await db.query<{ stream_id: string; version: string; last_hash: string }>(readStreamHeadsSql(s));
-  return rows.map((row) => ({ streamId: row.stream_id, version: BigInt(row.version), lastHash: row.last_hash }));
 }

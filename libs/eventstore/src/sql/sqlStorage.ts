@@ -6,7 +6,7 @@ import { migrate } from './migrations.js';
 import { cursorAfter, readPage } from './readAll.js';
 import { readStream } from './readStream.js';
 import { quoteSchema } from './schema.js';
-import { readSeals, readStreamHeads, recordSeal } from './seals.js';
+import { readSeals, recordSeal } from './seals.js';
 
 /** Storage shared by the PostgreSQL and PGlite adapters: same schema, same SQL. */
 export function sqlStorage(executor: SqlExecutor, schema: string): EventLogStorage {
@@ -21,7 +21,6 @@ export function sqlStorage(executor: SqlExecutor, schema: string): EventLogStora
     storeCheckpoint: (name, position) => storeCheckpoint(executor, s, name, position),
     readSeals: () => readSeals(executor, s),
     recordSeal: (seal) => recordSeal(executor, s, seal),
-    readStreamHeads: () => readStreamHeads(executor, s),
     close: () => executor.close(),
   };
 }
