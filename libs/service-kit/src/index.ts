@@ -9,3 +9,5 @@ export { handleCommand, type CommandDecider, type CommandResult, type HandleComm
 export { PolicyRegistry } from './policy/policy-registry.js';
 export { readPolicyDirectory } from './policy/policy-files.js';
 export { POLICY_STREAM, type PolicyHistoryEntry, type PolicyVersionActivated } from './policy/policy-history.js';
+export type { RunningService, ServiceContext, ServiceDefinition, ServiceLogger } from './service.js';
+export { startEmbeddedServices, type EmbeddedHost, type EmbeddedHostOptions } from './embedded-host.js';

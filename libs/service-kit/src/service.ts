@@ -1,0 +1,44 @@
+/**
+ * The shape every Gatehouse service (change-requests, approvals, scheduling, deployments,
+ * monitoring, projections) is written to. A service is a definition that, given a context,
+ * registers its command handlers and process managers; hosts decide the transport:
+ * NATS + PostgreSQL when distributed, the in-process bus + PGlite when embedded.
+ */
+import type { CommandBus, EventConsumerFactory } from '@gatehouse/bus';
+import type { Clock } from '@gatehouse/domain';
+import type { AuditableEventStore } from '@gatehouse/eventstore';
+import type { Registry } from 'prom-client';
+import type { PolicyRegistry } from './policy/policy-registry.js';
+
+/** Structured logger (pino-compatible subset) so services log JSON with correlation ids. */
+export interface ServiceLogger {
+  info(fields: Record<string, unknown>, message: string): void;
+  warn(fields: Record<string, unknown>, message: string): void;
+  error(fields: Record<string, unknown>, message: string): void;
+  debug(fields: Record<string, unknown>, message: string): void;
+}
+
+export interface ServiceContext {
+  /** The service's name, e.g. "approvals": the NATS command context and the metrics label. */
+  readonly name: string;
+  readonly store: AuditableEventStore;
+  /** Commands: register this service's handlers; send commands to other services. */
+  readonly commands: CommandBus;
+  /** Durable event subscriptions for process managers and projections. */
+  readonly events: EventConsumerFactory;
+  /** The one clock every time-dependent rule reads. */
+  readonly clock: Clock;
+  readonly policies: PolicyRegistry;
+  readonly metrics: Registry;
+  readonly logger: ServiceLogger;
+}
+
+/** A started service; stop() unregisters handlers and stops consumers, leaving checkpoints durable. */
+export interface RunningService {
+  stop(): Promise<void>;
+}
+
+export interface ServiceDefinition {
+  readonly name: string;
+  start(context: ServiceContext): Promise<RunningService>;
+}
