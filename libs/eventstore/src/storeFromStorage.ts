@@ -1,6 +1,6 @@
 import { InvalidArgumentError, StoreClosedError } from './errors.js';
 import { prepareAppend } from './prepareEvents.js';
-import { LOG_START, type EventLogStorage, type LogCursor } from './storage.js';
+import { LOG_START, type EventLogStorage, type LogCursor, type LogPage } from './storage.js';
 import { startSubscription } from './subscribe.js';
 import {
   ANY,
@@ -25,13 +25,20 @@ export function storeFromStorage(storage: EventLogStorage): AuditableEventStore 
     if (!Number.isInteger(batchSize) || batchSize <= 0) throw new InvalidArgumentError('batchSize', 'must be a positive integer');
     if (after < START) throw new InvalidArgumentError('after', 'must be >= START (0n)');
     ensureOpen();
-    let cursor: LogCursor = after === START ? LOG_START : await storage.cursorAfter(after);
-    for (;;) {
-      ensureOpen();
-      const page = await storage.readPage(cursor, { limit: batchSize, untilPosition, untilRecordedAt, eventTypes });
-      yield* page.events;
-      if (page.events.length < batchSize) return;
-      cursor = page.next;
+    const pageOptions = { limit: batchSize, untilPosition, untilRecordedAt, eventTypes };
+    const cursor: LogCursor = after === START ? LOG_START : await storage.cursorAfter(after);
+    let next: Promise<LogPage> | undefined = storage.readPage(cursor, pageOptions);
+    try {
+      while (next !== undefined) {
+        const page: LogPage = await next;
+        ensureOpen();
+        // Read ahead: the database fetches the next page while the consumer handles this one.
+        next = page.events.length < batchSize ? undefined : storage.readPage(page.next, pageOptions);
+        yield* page.events;
+      }
+    } finally {
+      // A consumer that stops early abandons the read-ahead; its outcome no longer matters.
+      next?.catch(() => undefined);
     }
   }
 

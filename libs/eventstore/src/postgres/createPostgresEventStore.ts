@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { DEFAULT_SCHEMA } from '../sql/schema.js';
 import type { SqlExecutor, SqlQueryable } from '../sql/executor.js';
+import { parseTimestamptz, TIMESTAMPTZ_OID } from '../sql/parseTimestamptz.js';
 import { sqlStorage } from '../sql/sqlStorage.js';
 import { storeFromStorage } from '../storeFromStorage.js';
 import type { AuditableEventStore } from '../types.js';
@@ -27,11 +28,15 @@ const identity = (value: string): string => value;
 
 /**
  * Per-query type parsers (not the global pg.types, which other code in the process may
- * configure): int8 and xid8 stay decimal strings and are turned into bigint by the mappers.
+ * configure): int8 and xid8 stay decimal strings and are turned into bigint by the mappers;
+ * timestamptz uses a faster parser.
  */
+const defaultTimestamptz = pg.types.getTypeParser(TIMESTAMPTZ_OID, 'text') as (text: string) => Date;
+const fastTimestamptz = (text: string): Date => parseTimestamptz(text, defaultTimestamptz);
 const typeParsers = {
   getTypeParser(oid: number, format?: 'text' | 'binary') {
     if (oid === INT8_OID || oid === XID8_OID) return identity;
+    if (oid === TIMESTAMPTZ_OID && format !== 'binary') return fastTimestamptz;
     return pg.types.getTypeParser(oid, format ?? 'text');
   },
 } as pg.CustomTypesConfig;
