@@ -1,0 +1,2 @@
+/** Cross-service contracts: each context's command payloads and published events, as zod schemas. One file per context. */
+export * from './ingest.js';
