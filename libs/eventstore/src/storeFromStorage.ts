@@ -20,26 +20,21 @@ export function storeFromStorage(storage: EventLogStorage): AuditableEventStore 
     if (closed) throw new StoreClosedError();
   };
 
-  async function* readAll(options: ReadAllOptions = {}): AsyncGenerator<StoredEvent> {
+  function readAll(options: ReadAllOptions = {}): AsyncIterable<StoredEvent> {
     const { after = START, batchSize = DEFAULT_BATCH_SIZE, untilPosition, untilRecordedAt, eventTypes } = options;
-    if (!Number.isInteger(batchSize) || batchSize <= 0) throw new InvalidArgumentError('batchSize', 'must be a positive integer');
-    if (after < START) throw new InvalidArgumentError('after', 'must be >= START (0n)');
-    ensureOpen();
     const pageOptions = { limit: batchSize, untilPosition, untilRecordedAt, eventTypes };
-    const cursor: LogCursor = after === START ? LOG_START : await storage.cursorAfter(after);
-    let next: Promise<LogPage> | undefined = storage.readPage(cursor, pageOptions);
-    try {
-      while (next !== undefined) {
-        const page: LogPage = await next;
-        ensureOpen();
-        // Read ahead: the database fetches the next page while the consumer handles this one.
-        next = page.events.length < batchSize ? undefined : storage.readPage(page.next, pageOptions);
-        yield* page.events;
-      }
-    } finally {
-      // A consumer that stops early abandons the read-ahead; its outcome no longer matters.
-      next?.catch(() => undefined);
-    }
+    return {
+      [Symbol.asyncIterator]: () => {
+        if (!Number.isInteger(batchSize) || batchSize <= 0) return failingIterator(new InvalidArgumentError('batchSize', 'must be a positive integer'));
+        if (after < START) return failingIterator(new InvalidArgumentError('after', 'must be >= START (0n)'));
+        if (closed) return failingIterator(new StoreClosedError());
+        const firstPage = (after === START ? Promise.resolve(LOG_START) : storage.cursorAfter(after)).then((cursor) => storage.readPage(cursor, pageOptions));
+        return pagedIterator(firstPage, (page) => {
+          ensureOpen();
+          return page.events.length < batchSize ? undefined : storage.readPage(page.next, pageOptions);
+        });
+      },
+    };
   }
 
   return {
@@ -93,4 +88,47 @@ export function storeFromStorage(storage: EventLogStorage): AuditableEventStore 
       await storage.close();
     },
   };
+}
+
+/**
+ * Iterates pages, requesting the next page as soon as the current one arrives (read-ahead:
+ * the database works while the consumer handles events). Hand-written rather than an async
+ * generator: a generator's `yield*` costs an extra await per event, measurable at 250k+ events/s.
+ */
+function pagedIterator(
+  firstPage: Promise<LogPage>,
+  nextPage: (page: LogPage) => Promise<LogPage> | undefined,
+): AsyncIterator<StoredEvent> {
+  // A read-ahead may fail while the consumer is still busy with the current page: mark it
+  // handled now so Node does not report it as unhandled; awaiting it later still throws.
+  const track = (page: Promise<LogPage> | undefined): Promise<LogPage> | undefined => {
+    page?.catch(() => undefined);
+    return page;
+  };
+  let pending = track(firstPage);
+  let events: StoredEvent[] = [];
+  let index = 0;
+  return {
+    async next(): Promise<IteratorResult<StoredEvent>> {
+      while (index >= events.length) {
+        if (pending === undefined) return { done: true, value: undefined };
+        const page: LogPage = await pending;
+        pending = undefined;
+        pending = track(nextPage(page));
+        events = page.events;
+        index = 0;
+      }
+      return { done: false, value: events[index++] as StoredEvent };
+    },
+    async return(): Promise<IteratorResult<StoredEvent>> {
+      // A consumer that stops early abandons the read-ahead; its outcome no longer matters.
+      pending = undefined;
+      events = [];
+      return { done: true, value: undefined };
+    },
+  };
+}
+
+function failingIterator(error: Error): AsyncIterator<StoredEvent> {
+  return { next: () => Promise.reject(error) };
 }

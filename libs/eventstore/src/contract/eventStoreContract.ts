@@ -259,6 +259,20 @@ export function runEventStoreContract(name: string, createFixture: () => Promise
         expect(rest.map((e) => e.id)).toEqual([appended[2]!.id, appended[3]!.id]);
       });
 
+      it('lets a consumer stop early and iterate again', async () => {
+        const type = uniqueId('Early');
+        await store.appendToStream(uniqueId('early'), [event(type), event(type), event(type)]);
+        await readAllEventually(store, { eventTypes: [type] }, 3);
+        const iterable = store.readAll({ eventTypes: [type], batchSize: 1 });
+        const firstTwo: StoredEvent[] = [];
+        for await (const e of iterable) {
+          firstTwo.push(e);
+          if (firstTwo.length === 2) break;
+        }
+        expect(firstTwo).toHaveLength(2);
+        expect(await collect(iterable)).toHaveLength(3);
+      });
+
       it('refuses bad options', async () => {
         await expect(collect(store.readAll({ batchSize: 0 }))).rejects.toBeInstanceOf(InvalidArgumentError);
         await expect(collect(store.readAll({ after: -1n }))).rejects.toBeInstanceOf(InvalidArgumentError);
