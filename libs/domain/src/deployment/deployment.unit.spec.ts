@@ -1,0 +1,113 @@
+import { DeciderSpecification } from '@gatehouse/testing';
+import { IllegalTransitionError } from '../errors.js';
+import { RollbackWindowExpiredError } from '../rollback/manualRollback.js';
+import {
+  deploymentDecider,
+  NothingToPromoteError,
+  PlanNotFinishedError,
+  StepAnalysisInProgressError,
+  StepOutOfOrderError,
+  type DeploymentEvent,
+  type DeploymentStep,
+} from './deployment.js';
+
+const spec = DeciderSpecification.for(deploymentDecider);
+const ids = { deploymentId: 'dep-1', changeRequestId: 'cr-1', releaseId: 'rel-1', service: 'campaign-api', version: '2.1.0', environment: 'production' };
+const steps: DeploymentStep[] = [
+  { index: 0, name: 'shift 5% of traffic to canary', trafficPercent: 5, durationMinutes: 40, analysis: true },
+  { index: 1, name: 'shift 25% of traffic to canary', trafficPercent: 25, durationMinutes: 40, analysis: true },
+  { index: 2, name: 'promote canary to 100% of traffic', trafficPercent: 100, durationMinutes: 40, analysis: true },
+];
+const productionRollback = { manualWindowMinutes: 240, beyondWindow: 'incident_review' } as const;
+const at = (iso: string) => new Date(iso);
+
+const started: DeploymentEvent = { type: 'DeploymentStarted', data: { ...ids, strategy: 'canary', steps, previousVersion: '2.0.3', startedAt: '2026-12-01T10:00:00.000Z' } };
+const stepStarted = (index: number, atIso: string, until: string): DeploymentEvent => {
+  const s = steps[index]!;
+  return { type: 'DeploymentStepStarted', data: { deploymentId: 'dep-1', changeRequestId: 'cr-1', index, name: s.name, trafficPercent: s.trafficPercent, at: atIso, analysisUntil: until } };
+};
+const stepCompleted = (index: number, atIso: string): DeploymentEvent => {
+  const s = steps[index]!;
+  return { type: 'DeploymentStepCompleted', data: { deploymentId: 'dep-1', changeRequestId: 'cr-1', index, name: s.name, trafficPercent: s.trafficPercent, at: atIso } };
+};
+const step0 = stepStarted(0, '2026-12-01T10:00:00.000Z', '2026-12-01T10:40:00.000Z');
+const all = [started, step0, stepCompleted(0, '2026-12-01T10:40:00.000Z'), stepStarted(1, '2026-12-01T10:40:00.000Z', '2026-12-01T11:20:00.000Z'), stepCompleted(1, '2026-12-01T11:20:00.000Z'), stepStarted(2, '2026-12-01T11:20:00.000Z', '2026-12-01T12:00:00.000Z'), stepCompleted(2, '2026-12-01T12:00:00.000Z')];
+const succeeded: DeploymentEvent = { type: 'DeploymentSucceeded', data: { ...ids, completedAt: '2026-12-01T12:00:00.000Z' } };
+
+describe('Deployment: plan execution', () => {
+  it('starts with the plan and the version it replaces', () => {
+    spec.given([]).when({ type: 'StartDeployment', data: { ...ids, strategy: 'canary', steps, previousVersion: '2.0.3', now: at('2026-12-01T10:00:00Z') } }).then([started]);
+  });
+
+  it('starts the first step with its analysis deadline', () => {
+    spec.given([started]).when({ type: 'StartDeploymentStep', data: { changeRequestId: 'cr-1', index: 0, now: at('2026-12-01T10:00:00Z') } }).then([step0]);
+  });
+
+  it('never starts a step twice (a resumed runner repeats the command harmlessly)', () => {
+    spec.given([started, step0]).when({ type: 'StartDeploymentStep', data: { changeRequestId: 'cr-1', index: 0, now: at('2026-12-01T10:05:00Z') } }).thenNothingHappened();
+  });
+
+  it('refuses to skip ahead while a step runs', () => {
+    spec.given([started, step0]).when({ type: 'StartDeploymentStep', data: { changeRequestId: 'cr-1', index: 1, now: at('2026-12-01T10:05:00Z') } }).thenThrows(StepOutOfOrderError);
+  });
+
+  it('completes a step only once its analysis time is over', () => {
+    spec.given([started, step0]).when({ type: 'CompleteDeploymentStep', data: { changeRequestId: 'cr-1', index: 0, now: at('2026-12-01T10:39:59Z') } }).thenThrows(StepAnalysisInProgressError);
+    spec.given([started, step0]).when({ type: 'CompleteDeploymentStep', data: { changeRequestId: 'cr-1', index: 0, now: at('2026-12-01T10:40:00Z') } }).then([stepCompleted(0, '2026-12-01T10:40:00.000Z')]);
+  });
+
+  it('a manual promotion completes the running step early, naming who promoted', () => {
+    spec
+      .given([started, step0])
+      .when({ type: 'PromoteDeployment', data: { changeRequestId: 'cr-1', actor: 'sre-sam', now: at('2026-12-01T10:10:00Z') } })
+      .then([{ type: 'DeploymentStepCompleted', data: { ...(stepCompleted(0, '2026-12-01T10:10:00.000Z').data as object), promotedBy: 'sre-sam' } } as DeploymentEvent]);
+  });
+
+  it('there is nothing to promote between steps', () => {
+    spec.given([started]).when({ type: 'PromoteDeployment', data: { changeRequestId: 'cr-1', actor: 'sre-sam', now: at('2026-12-01T10:10:00Z') } }).thenThrows(NothingToPromoteError);
+  });
+
+  it('succeeds only after the last step', () => {
+    spec.given([started, step0]).when({ type: 'SucceedDeployment', data: { changeRequestId: 'cr-1', now: at('2026-12-01T10:10:00Z') } }).thenThrows(PlanNotFinishedError);
+    spec.given(all).when({ type: 'SucceedDeployment', data: { changeRequestId: 'cr-1', now: at('2026-12-01T12:00:00Z') } }).then([succeeded]);
+  });
+
+  it('an aborted deployment takes no further step', () => {
+    const aborted: DeploymentEvent = { type: 'DeploymentAborted', data: { ...ids, reason: 'wrong build', actor: 'sre-sam', at: '2026-12-01T10:10:00.000Z' } };
+    spec.given([started, step0]).when({ type: 'AbortDeployment', data: { changeRequestId: 'cr-1', reason: 'wrong build', actor: 'sre-sam', now: at('2026-12-01T10:10:00Z') } }).then([aborted]);
+    spec.given([started, step0, aborted]).when({ type: 'CompleteDeploymentStep', data: { changeRequestId: 'cr-1', index: 0, now: at('2026-12-01T10:40:00Z') } }).thenThrows(IllegalTransitionError);
+  });
+});
+
+describe('Deployment: rollback', () => {
+  const rollBack = (now: string, extra: Record<string, unknown> = {}) =>
+    ({ type: 'RollBackDeployment', data: { changeRequestId: 'cr-1', reason: 'errors up', initiator: 'manual', actor: 'sre-sam', policy: productionRollback, now: at(now), ...extra } }) as const;
+
+  it('a manual rollback mid-plan records the basis and the version restored', () => {
+    spec
+      .given([started, step0])
+      .when(rollBack('2026-12-01T10:20:00Z'))
+      .then([{ type: 'DeploymentRolledBack', data: { ...ids, reason: 'errors up', initiator: 'manual', actor: 'sre-sam', previousVersion: '2.0.3', basis: 'within_window', at: '2026-12-01T10:20:00.000Z' } }]);
+  });
+
+  it('production: beyond 4 h after completion a manual rollback needs an incident review', () => {
+    spec.given([...all, succeeded]).when(rollBack('2026-12-01T16:00:01Z')).thenThrows(RollbackWindowExpiredError);
+    spec
+      .given([...all, succeeded])
+      .when(rollBack('2026-12-01T16:00:01Z', { incidentReviewRef: 'INC-42' }))
+      .thenEvents(([e]) => expect(e?.data).toMatchObject({ basis: 'incident_review', incidentReviewRef: 'INC-42' }));
+  });
+
+  it('an automatic rollback carries the evidence and is not bound by the manual window', () => {
+    const evidence = { triggerId: 'error-rate-above-1-percent', observed: [0.05] };
+    spec
+      .given([...all, succeeded])
+      .when(rollBack('2026-12-02T09:00:00Z', { initiator: 'automatic', actor: 'monitoring', evidence }))
+      .thenEvents(([e]) => expect(e?.data).toMatchObject({ initiator: 'automatic', evidence, previousVersion: '2.0.3' }));
+  });
+
+  it('a second rollback (trigger firing again) changes nothing', () => {
+    const rolledBack: DeploymentEvent = { type: 'DeploymentRolledBack', data: { ...ids, reason: 'x', initiator: 'automatic', actor: 'monitoring', at: '2026-12-01T10:20:00.000Z' } };
+    spec.given([started, step0, rolledBack]).when(rollBack('2026-12-01T10:21:00Z')).thenNothingHappened();
+  });
+});

@@ -1,0 +1,3 @@
+export * from './timer.js';
+export * from './schedule.js';
+export * from './slots.js';

@@ -1,0 +1,80 @@
+import { DeciderSpecification } from '@gatehouse/testing';
+import { NotFoundError, ReasonRequiredError } from '../errors.js';
+import { DeploymentAlreadyBookedError, scheduleDecider, type Booking, type ScheduleEvent } from './schedule.js';
+
+const spec = DeciderSpecification.for(scheduleDecider);
+const NOW = new Date('2026-11-25T09:00:00Z');
+const booking: Booking = {
+  changeRequestId: 'cr-1',
+  releaseId: 'rel-1',
+  service: 'campaign-api',
+  version: '2.1.0',
+  environment: 'production',
+  changeType: 'normal',
+  strategy: 'canary',
+  scheduledFor: '2026-12-01T10:00:00.000Z',
+  windowId: 'tue-thu-morning',
+  policyVersion: 'sha256:v1',
+};
+const scheduled: ScheduleEvent = { type: 'DeploymentScheduled', data: booking };
+const due = { changeRequestId: 'cr-1', releaseId: 'rel-1', service: 'campaign-api', version: '2.1.0', environment: 'production', changeType: 'normal', strategy: 'canary' } as const;
+
+describe('Deployment booking', () => {
+  it('books a slot', () => void spec.given([]).when({ type: 'BookDeployment', data: { booking, now: NOW } }).then([scheduled]));
+
+  it('refuses a second booking of the same change', () =>
+    void spec.given([scheduled]).when({ type: 'BookDeployment', data: { booking, now: NOW } }).thenThrows(DeploymentAlreadyBookedError, (e) => e.scheduledFor === booking.scheduledFor));
+
+  it('records a refusal with its reasons and the next allowed time', () =>
+    void spec
+      .given([])
+      .when({ type: 'RefuseScheduling', data: { changeRequestId: 'cr-1', environment: 'production', reasons: ['blackout'], nextAllowedAt: '2026-12-01T10:00:00Z', now: NOW } })
+      .then([{ type: 'SchedulingRefused', data: { changeRequestId: 'cr-1', environment: 'production', reasons: ['blackout'], nextAllowedAt: '2026-12-01T10:00:00.000Z' } }]));
+
+  it('reschedules, keeping the previous slot and the reason', () =>
+    void spec
+      .given([scheduled])
+      .when({ type: 'RescheduleDeployment', data: { changeRequestId: 'cr-1', scheduledFor: '2026-12-03T10:00:00Z', windowId: 'tue-thu-morning', policyVersion: 'sha256:v2', reason: 'new blackout', now: NOW } })
+      .then([
+        {
+          type: 'DeploymentRescheduled',
+          data: { ...booking, scheduledFor: '2026-12-03T10:00:00.000Z', policyVersion: 'sha256:v2', previousScheduledFor: '2026-12-01T10:00:00.000Z', reason: 'new blackout' },
+        },
+      ]));
+
+  it('a reschedule needs a reason', () =>
+    void spec
+      .given([scheduled])
+      .when({ type: 'RescheduleDeployment', data: { changeRequestId: 'cr-1', scheduledFor: '2026-12-03T10:00:00Z', policyVersion: 'sha256:v2', reason: ' ', now: NOW } })
+      .thenThrows(ReasonRequiredError));
+
+  it('cannot reschedule what was never booked', () =>
+    void spec
+      .given([])
+      .when({ type: 'RescheduleDeployment', data: { changeRequestId: 'cr-1', scheduledFor: '2026-12-03T10:00:00Z', policyVersion: 'v', reason: 'x', now: NOW } })
+      .thenThrows(NotFoundError));
+
+  it('becomes due when the timer for its slot fires', () =>
+    void spec
+      .given([scheduled])
+      .when({ type: 'MarkDeploymentDue', data: { changeRequestId: 'cr-1', dueAt: '2026-12-01T10:00:00Z', now: new Date('2026-12-01T10:00:01Z') } })
+      .then([{ type: 'DeploymentDue', data: { ...due, dueAt: '2026-12-01T10:00:00.000Z' } }]));
+
+  it('ignores a timer armed for a slot it was moved away from', () =>
+    void spec
+      .given([scheduled])
+      .when({ type: 'MarkDeploymentDue', data: { changeRequestId: 'cr-1', dueAt: '2026-11-30T10:00:00Z', now: new Date('2026-11-30T10:00:01Z') } })
+      .thenNothingHappened());
+
+  it('is due only once', () =>
+    void spec
+      .given([scheduled, { type: 'DeploymentDue', data: { ...due, dueAt: booking.scheduledFor } }])
+      .when({ type: 'MarkDeploymentDue', data: { changeRequestId: 'cr-1', dueAt: '2026-12-01T10:00:00Z', now: new Date('2026-12-01T10:00:02Z') } })
+      .thenNothingHappened());
+
+  it('a withdrawn booking (refused after a policy change) never becomes due', () =>
+    void spec
+      .given([scheduled, { type: 'SchedulingRefused', data: { changeRequestId: 'cr-1', environment: 'production', reasons: ['no slot'] } }])
+      .when({ type: 'MarkDeploymentDue', data: { changeRequestId: 'cr-1', dueAt: '2026-12-01T10:00:00Z', now: new Date('2026-12-01T10:00:01Z') } })
+      .thenNothingHappened());
+});
