@@ -1,2 +1,3 @@
 /** Cross-service contracts: each context's command payloads and published events, as zod schemas. One file per context. */
 export * from './ingest.js';
+export * from './monitoring.js';

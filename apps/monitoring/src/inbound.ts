@@ -1,0 +1,24 @@
+/**
+ * What monitoring reads from other contexts' events, as tolerant readers: only the fields it uses,
+ * unknown fields ignored, so producers can add fields without breaking this consumer.
+ */
+import { z } from 'zod';
+
+export const DeploymentStartedData = z.object({
+  deploymentId: z.string().min(1),
+  changeRequestId: z.string().min(1),
+  service: z.string().min(1),
+  version: z.string().min(1),
+  environment: z.string().min(1),
+  steps: z.array(z.object({ durationMinutes: z.number().nonnegative() })).default([]),
+  startedAt: z.string().optional(),
+});
+export const DeploymentSucceededData = z.object({ changeRequestId: z.string().min(1), completedAt: z.string().min(1) });
+export const DeploymentEndedData = z.object({ changeRequestId: z.string().min(1) });
+/** Change kind, from the change request (`kind`) or from scheduling (`changeType`). */
+export const ChangeKindData = z.object({ changeRequestId: z.string().min(1), kind: z.string().optional(), changeType: z.string().optional() });
+
+export const DEPLOYMENT_ENDINGS = { DeploymentRolledBack: 'rolled_back', DeploymentFailed: 'failed', DeploymentAborted: 'aborted' } as const;
+export type DeploymentEnding = keyof typeof DEPLOYMENT_ENDINGS;
+export const CHANGE_KIND_EVENTS = ['ChangeRequestSubmitted', 'DeploymentScheduled', 'DeploymentRescheduled', 'DeploymentDue'] as const;
+export const EMERGENCY_KIND = 'emergency';

@@ -1,0 +1,214 @@
+import { MONITORING_CONTEXT, RecordSamplesPayload, WATCH_CATEGORY, watchStreamId, type RecordSamplesResult } from '@gatehouse/contracts';
+import { DomainError, parseOrThrow } from '@gatehouse/domain';
+import type { EventMetadata, StoredEvent } from '@gatehouse/eventstore';
+import { getEnvironmentPolicy } from '@gatehouse/policy';
+import { handleCommand, type ServiceContext, type ServiceDefinition } from '@gatehouse/service-kit';
+import { Counter, type Registry } from 'prom-client';
+import {
+  CHANGE_KIND_EVENTS,
+  ChangeKindData,
+  DEPLOYMENT_ENDINGS,
+  DeploymentEndedData,
+  DeploymentStartedData,
+  DeploymentSucceededData,
+  EMERGENCY_KIND,
+  type DeploymentEnding,
+} from './inbound.js';
+import { NoActiveWatchError, watchDecider, type RollbackTriggerFired, type WatchCommand } from './watch/watch.js';
+import { watchRulesFor } from './watch/watchRules.js';
+import { WatchIndex } from './watchIndex.js';
+
+export const MONITORING_ACTOR = 'monitoring';
+/** How often due watch timers are checked against the clock. */
+export const DEFAULT_TIMER_CHECK_INTERVAL_MS = 1_000;
+const WATCH_EVENT_TYPES = ['PostDeploymentWatchStarted', 'WatchTimerArmed', 'PostDeploymentWatchCompleted', 'PostDeploymentWatchEnded'];
+
+export interface MonitoringServiceOptions {
+  /** @defaultValue DEFAULT_TIMER_CHECK_INTERVAL_MS */
+  timerCheckIntervalMs?: number;
+}
+
+/**
+ * Monitoring: watches every deployment (stream `watch-<changeRequestId>`), records pushed metric samples,
+ * fires rollback triggers and alerts, asks deployments to roll back, and completes the watch on its timer.
+ */
+export function createMonitoringService({ timerCheckIntervalMs = DEFAULT_TIMER_CHECK_INTERVAL_MS }: MonitoringServiceOptions = {}): ServiceDefinition {
+  return {
+    name: MONITORING_CONTEXT,
+    async start(ctx) {
+      const { store, clock, logger } = ctx;
+      const metrics = monitoringMetrics(ctx.metrics);
+      const index = new WatchIndex();
+      // Rebuild the read model from the log (own watch events and the change kinds) before serving.
+      for await (const event of store.readAll({ eventTypes: [...WATCH_EVENT_TYPES, ...CHANGE_KIND_EVENTS] })) learn(event);
+
+      function learn(event: StoredEvent): void {
+        if ((CHANGE_KIND_EVENTS as readonly string[]).includes(event.type)) {
+          const parsed = ChangeKindData.safeParse(event.data);
+          const kind = parsed.success ? (parsed.data.kind ?? parsed.data.changeType) : undefined;
+          if (parsed.success && kind !== undefined) index.rememberKind(parsed.data.changeRequestId, kind);
+        } else {
+          index.apply(event);
+        }
+      }
+
+      async function decide(commandName: string, changeRequestId: string, command: WatchCommand, commandId: string, metadata: Omit<EventMetadata, 'causationId'>) {
+        try {
+          const result = await handleCommand({ store, decider: watchDecider, streamId: watchStreamId(changeRequestId), command, commandId, metadata });
+          for (const event of result.events) {
+            index.apply(event);
+            metrics.eventsAppended.inc({ type: event.type });
+          }
+          metrics.commands.inc({ command: commandName, outcome: result.duplicate ? 'duplicate' : 'accepted' });
+          return result;
+        } catch (error) {
+          metrics.commands.inc({ command: commandName, outcome: error instanceof DomainError ? 'refused' : 'error' });
+          throw error;
+        }
+      }
+
+      const metadataOf = (event: StoredEvent, extra: Omit<EventMetadata, 'causationId'> = {}) => ({
+        actor: MONITORING_ACTOR,
+        ...(event.metadata.correlationId !== undefined && { correlationId: event.metadata.correlationId }),
+        ...extra,
+      });
+
+      async function onDeploymentStarted(event: StoredEvent): Promise<void> {
+        const data = DeploymentStartedData.parse(event.data);
+        const policies = ctx.policies.current;
+        const policy = getEnvironmentPolicy(policies, data.environment);
+        const enhanced = index.changeKind(data.changeRequestId) === EMERGENCY_KIND && policy.emergency.enhancedMonitoring;
+        await decide(
+          'StartWatch',
+          data.changeRequestId,
+          {
+            type: 'StartWatch',
+            data: {
+              changeRequestId: data.changeRequestId,
+              deploymentId: data.deploymentId,
+              service: data.service,
+              version: data.version,
+              environment: data.environment,
+              enhanced,
+              rules: watchRulesFor(policy, enhanced),
+              postDeploymentHours: policy.monitoring.postDeploymentHours,
+              expectedDurationMinutes: data.steps.reduce((sum, s) => sum + s.durationMinutes, 0),
+              now: clock.now(),
+            },
+          },
+          `${event.id}:StartWatch`,
+          metadataOf(event, { policyVersion: policies.policyVersion }),
+        );
+      }
+
+      async function onDeploymentSucceeded(event: StoredEvent): Promise<void> {
+        const data = DeploymentSucceededData.parse(event.data);
+        await decide('ArmWatchTimer', data.changeRequestId, { type: 'ArmWatchTimerOnCompletion', data: { completedAt: data.completedAt } }, `${event.id}:ArmWatchTimer`, metadataOf(event));
+      }
+
+      async function onDeploymentEnded(event: StoredEvent): Promise<void> {
+        const data = DeploymentEndedData.parse(event.data);
+        const reason = DEPLOYMENT_ENDINGS[event.type as DeploymentEnding];
+        await decide('EndWatch', data.changeRequestId, { type: 'EndWatch', data: { reason, now: clock.now() } }, `${event.id}:EndWatch`, metadataOf(event));
+      }
+
+      /** Process manager: a rollback trigger asks deployments to roll back, once per firing event. */
+      async function onRollbackTriggerFired(event: StoredEvent): Promise<void> {
+        const { data } = event as unknown as RollbackTriggerFired;
+        if (data.action !== 'rollback') return;
+        await ctx.commands.send('deployments', 'rollback', {
+          commandId: `${event.id}:Rollback`,
+          changeRequestId: data.changeRequestId,
+          reason: `automatic rollback: ${data.reason}`,
+          initiator: 'automatic',
+          evidence: data.evidence,
+          actor: MONITORING_ACTOR,
+          ...(event.metadata.correlationId !== undefined && { correlationId: event.metadata.correlationId }),
+        });
+        metrics.rollbacksRequested.inc({ environment: data.environment });
+      }
+
+      const deploymentConsumer = await ctx.events.consume({
+        name: 'monitoring-deployments',
+        categories: ['changeRequest', 'schedule', 'deployment'],
+        eventTypes: [...CHANGE_KIND_EVENTS, 'DeploymentStarted', 'DeploymentSucceeded', ...Object.keys(DEPLOYMENT_ENDINGS)],
+        handler: async ({ event }) => {
+          if (event.type === 'DeploymentStarted') await onDeploymentStarted(event);
+          else if (event.type === 'DeploymentSucceeded') await onDeploymentSucceeded(event);
+          else if (event.type in DEPLOYMENT_ENDINGS) await onDeploymentEnded(event);
+          else learn(event);
+        },
+      });
+      const rollbackConsumer = await ctx.events.consume({
+        name: 'monitoring-rollback-on-trigger',
+        categories: [WATCH_CATEGORY],
+        eventTypes: ['RollbackTriggerFired'],
+        handler: ({ event }) => onRollbackTriggerFired(event),
+      });
+
+      const unregister = await ctx.commands.register<unknown, RecordSamplesResult>(MONITORING_CONTEXT, 'recordSamples', async (raw) => {
+        const payload = parseOrThrow(RecordSamplesPayload, raw, 'monitoring.recordSamples');
+        const changeRequestId = index.activeWatch(payload.service, payload.environment);
+        if (changeRequestId === undefined) {
+          metrics.commands.inc({ command: 'RecordSamples', outcome: 'refused' });
+          throw new NoActiveWatchError(payload.service, payload.environment);
+        }
+        const result = await decide(
+          'RecordSamples',
+          changeRequestId,
+          { type: 'RecordSamples', data: { service: payload.service, environment: payload.environment, samples: payload.samples, now: clock.now() } },
+          payload.commandId,
+          { actor: payload.actor ?? MONITORING_ACTOR, correlationId: payload.correlationId ?? payload.commandId },
+        );
+        metrics.samplesRecorded.inc({ environment: payload.environment }, result.duplicate ? 0 : payload.samples.length);
+        const fired = result.decided.flatMap((e) =>
+          e.type === 'RollbackTriggerFired' ? [{ triggerId: e.data.triggerId, action: e.data.action }] : e.type === 'AlertRaised' ? [{ triggerId: e.data.rule, action: 'alert' as const }] : [],
+        );
+        const last = result.events.at(-1);
+        return { changeRequestId, recorded: payload.samples.length, fired, position: last === undefined ? null : String(last.globalPosition), duplicate: result.duplicate };
+      });
+
+      // Watch timers: checked against ctx.clock; CompleteWatch appends with the expected version and
+      // a command id derived from the arming event, so a timer completes its watch once.
+      let checking = false;
+      const checkTimers = async (): Promise<void> => {
+        if (checking) return;
+        checking = true;
+        try {
+          const now = clock.now();
+          for (const { changeRequestId, armedBy } of index.dueTimers(now)) {
+            await decide('CompleteWatch', changeRequestId, { type: 'CompleteWatch', data: { now } }, `${armedBy}:CompleteWatch`, { actor: MONITORING_ACTOR }).catch((error: unknown) =>
+              logger.error({ changeRequestId, error: String(error) }, 'watch timer could not complete the watch; retrying on the next check'),
+            );
+          }
+        } finally {
+          checking = false;
+        }
+      };
+      const timer = setInterval(() => void checkTimers(), timerCheckIntervalMs);
+
+      return {
+        async stop() {
+          clearInterval(timer);
+          await unregister();
+          await rollbackConsumer.stop();
+          await deploymentConsumer.stop();
+          while (checking) await new Promise((resolve) => setTimeout(resolve, 5));
+        },
+      };
+    },
+  };
+}
+
+export const monitoringService: ServiceDefinition = createMonitoringService();
+
+function monitoringMetrics(registry: Registry) {
+  const counter = <L extends string>(name: string, help: string, labelNames: L[]): Counter<L> =>
+    (registry.getSingleMetric(name) as Counter<L> | undefined) ?? new Counter({ name, help, labelNames, registers: [registry] });
+  return {
+    commands: counter('gatehouse_monitoring_commands_total', 'Watch commands handled, by command and outcome', ['command', 'outcome']),
+    eventsAppended: counter('gatehouse_monitoring_events_appended_total', 'Events appended to watch streams, by type', ['type']),
+    samplesRecorded: counter('gatehouse_monitoring_samples_recorded_total', 'Metric samples recorded, by environment', ['environment']),
+    rollbacksRequested: counter('gatehouse_monitoring_rollbacks_requested_total', 'Automatic rollbacks requested from deployments, by environment', ['environment']),
+  };
+}

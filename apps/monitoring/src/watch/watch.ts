@@ -1,0 +1,249 @@
+/**
+ * The post-deployment watch of one change request's deployment (stream `watch-<changeRequestId>`), pure:
+ * start → samples evaluated against the rules (sustained duration, cooldown: `evaluateRollbackTrigger`)
+ * → at most one rollback per watch, alerts as they fire → completed when the timer is due, or ended
+ * when the deployment is rolled back, fails or is aborted.
+ */
+import {
+  assertNever,
+  DomainError,
+  evaluateRollbackTrigger,
+  iso,
+  MS_PER_HOUR,
+  MS_PER_MINUTE,
+  MS_PER_SECOND,
+  toMs,
+  ValidationError,
+  DEFAULT_MAX_SAMPLE_GAP_SECONDS,
+  type Decider,
+  type DomainCommand,
+  type DomainEvent,
+  type MetricSample,
+  type TriggerEvidence,
+} from '@gatehouse/domain';
+import { knownMetrics, type AlertSeverity, type WatchRule } from './watchRules.js';
+
+// ---------------------------------------------------------------- commands
+
+export type StartWatch = DomainCommand<
+  'StartWatch',
+  {
+    changeRequestId: string;
+    deploymentId: string;
+    service: string;
+    version: string;
+    environment: string;
+    enhanced: boolean;
+    rules: readonly WatchRule[];
+    postDeploymentHours: number;
+    /** Planned length of the deployment (sum of its steps); the timer is re-armed from the actual completion. */
+    expectedDurationMinutes: number;
+    now: Date;
+  }
+>;
+export type ArmWatchTimerOnCompletion = DomainCommand<'ArmWatchTimerOnCompletion', { completedAt: string }>;
+export type RecordSamples = DomainCommand<'RecordSamples', { service: string; environment: string; samples: readonly MetricSample[]; now: Date }>;
+export type CompleteWatch = DomainCommand<'CompleteWatch', { now: Date }>;
+export type EndWatch = DomainCommand<'EndWatch', { reason: 'rolled_back' | 'failed' | 'aborted'; now: Date }>;
+export type WatchCommand = StartWatch | ArmWatchTimerOnCompletion | RecordSamples | CompleteWatch | EndWatch;
+
+// ---------------------------------------------------------------- events
+
+interface WatchIds {
+  changeRequestId: string;
+  deploymentId: string;
+  environment: string;
+}
+export type PostDeploymentWatchStarted = DomainEvent<
+  'PostDeploymentWatchStarted',
+  WatchIds & { service: string; version: string; until: string; enhanced: boolean; postDeploymentHours: number; rules: WatchRule[]; startedAt: string }
+>;
+export type WatchTimerArmed = DomainEvent<'WatchTimerArmed', { changeRequestId: string; dueAt: string; basis: 'expected_completion' | 'deployment_succeeded' }>;
+export type MetricSamplesRecorded = DomainEvent<'MetricSamplesRecorded', WatchIds & { service: string; samples: MetricSample[]; recordedAt: string }>;
+export type RollbackTriggerFired = DomainEvent<
+  'RollbackTriggerFired',
+  WatchIds & { service: string; triggerId: string; action: WatchRule['action']; reason: string; evidence: TriggerEvidence; firedAt: string }
+>;
+export type AlertRaised = DomainEvent<
+  'AlertRaised',
+  WatchIds & { service: string; rule: string; severity: AlertSeverity; reason: string; evidence: TriggerEvidence; raisedAt: string }
+>;
+export type PostDeploymentWatchCompleted = DomainEvent<'PostDeploymentWatchCompleted', WatchIds & { completedAt: string }>;
+export type PostDeploymentWatchEnded = DomainEvent<'PostDeploymentWatchEnded', WatchIds & { reason: EndWatch['data']['reason']; endedAt: string }>;
+export type WatchEvent =
+  | PostDeploymentWatchStarted
+  | WatchTimerArmed
+  | MetricSamplesRecorded
+  | RollbackTriggerFired
+  | AlertRaised
+  | PostDeploymentWatchCompleted
+  | PostDeploymentWatchEnded;
+
+// ---------------------------------------------------------------- state
+
+export type WatchStatus = 'watching' | 'rollback_requested' | 'completed' | 'ended';
+export type WatchState =
+  | { status: 'not_started' }
+  | {
+      status: WatchStatus;
+      changeRequestId: string;
+      deploymentId: string;
+      service: string;
+      environment: string;
+      rules: WatchRule[];
+      postDeploymentHours: number;
+      timerDueAt: string;
+      lastFiredAt: Record<string, string>;
+      /** Samples young enough to matter to any rule (see `retentionMs`); older ones are only in the log. */
+      recentSamples: MetricSample[];
+    };
+type OpenWatch = Exclude<WatchState, { status: 'not_started' }>;
+
+// ---------------------------------------------------------------- errors
+
+/** Samples arrived for a service and environment that no deployment is being watched in. */
+export class NoActiveWatchError extends DomainError {
+  override readonly name = 'NoActiveWatchError';
+  readonly code = 'NO_ACTIVE_WATCH' as const;
+  constructor(
+    readonly service: string,
+    readonly environment: string,
+  ) {
+    super(`no deployment of ${service} in ${environment} is being watched; samples are accepted from a deployment's start until its watch ends`);
+  }
+}
+
+/** Samples may be at most this far ahead of the clock (scrape and clock skew). */
+export const MAX_SAMPLE_CLOCK_SKEW_SECONDS = 60;
+
+// ---------------------------------------------------------------- decide
+
+export function decideWatch(command: WatchCommand, state: WatchState): WatchEvent[] {
+  switch (command.type) {
+    case 'StartWatch':
+      return state.status === 'not_started' ? startWatch(command) : [];
+    case 'ArmWatchTimerOnCompletion': {
+      if (state.status !== 'watching' && state.status !== 'rollback_requested') return [];
+      const dueAt = iso(new Date(toMs(command.data.completedAt) + state.postDeploymentHours * MS_PER_HOUR));
+      return dueAt === state.timerDueAt ? [] : [{ type: 'WatchTimerArmed', data: { changeRequestId: state.changeRequestId, dueAt, basis: 'deployment_succeeded' } }];
+    }
+    case 'RecordSamples':
+      if (state.status !== 'watching' && state.status !== 'rollback_requested') throw new NoActiveWatchError(command.data.service, command.data.environment);
+      return recordSamples(command, state);
+    case 'CompleteWatch':
+      if (state.status !== 'watching' || toMs(command.data.now) < toMs(state.timerDueAt)) return [];
+      return [{ type: 'PostDeploymentWatchCompleted', data: { ...idsOf(state), completedAt: iso(command.data.now) } }];
+    case 'EndWatch':
+      if (state.status !== 'watching' && state.status !== 'rollback_requested') return [];
+      return [{ type: 'PostDeploymentWatchEnded', data: { ...idsOf(state), reason: command.data.reason, endedAt: iso(command.data.now) } }];
+    default:
+      return assertNever(command);
+  }
+}
+
+function startWatch({ data }: StartWatch): WatchEvent[] {
+  const startedAt = iso(data.now);
+  const until = iso(new Date(toMs(data.now) + data.expectedDurationMinutes * MS_PER_MINUTE + data.postDeploymentHours * MS_PER_HOUR));
+  return [
+    {
+      type: 'PostDeploymentWatchStarted',
+      data: {
+        changeRequestId: data.changeRequestId,
+        deploymentId: data.deploymentId,
+        environment: data.environment,
+        service: data.service,
+        version: data.version,
+        until,
+        enhanced: data.enhanced,
+        postDeploymentHours: data.postDeploymentHours,
+        rules: [...data.rules],
+        startedAt,
+      },
+    },
+    { type: 'WatchTimerArmed', data: { changeRequestId: data.changeRequestId, dueAt: until, basis: 'expected_completion' } },
+  ];
+}
+
+function recordSamples({ data }: RecordSamples, state: OpenWatch): WatchEvent[] {
+  const known = knownMetrics(state.rules);
+  const latestAllowed = toMs(data.now) + MAX_SAMPLE_CLOCK_SKEW_SECONDS * MS_PER_SECOND;
+  const issues = data.samples.flatMap((s, i) => [
+    ...(known.has(s.metric) ? [] : [{ field: `samples.${i}.metric`, reason: `unknown metric "${s.metric}"; this watch evaluates: ${[...known].join(', ')}` }]),
+    ...(toMs(s.at) > latestAllowed ? [{ field: `samples.${i}.at`, reason: `${s.at} is in the future (now ${iso(data.now)})` }] : []),
+  ]);
+  if (issues.length > 0) throw new ValidationError('metric samples', issues);
+
+  const samples = data.samples.map((s) => ({ metric: s.metric, at: iso(s.at), value: s.value }));
+  const recorded: MetricSamplesRecorded = { type: 'MetricSamplesRecorded', data: { ...idsOf(state), service: state.service, samples, recordedAt: iso(data.now) } };
+  const series = [...state.recentSamples, ...samples];
+  let rollbackRequested = state.status === 'rollback_requested';
+  const fired = state.rules.flatMap((rule): WatchEvent[] => {
+    // One rollback per watch: once requested, further rollback triggers have nothing left to do.
+    if (rule.action === 'rollback' && rollbackRequested) return [];
+    const lastFiredAt = state.lastFiredAt[rule.id];
+    const evaluation = evaluateRollbackTrigger(rule, series, { now: data.now, ...(lastFiredAt !== undefined && { lastFiredAt }) });
+    if (evaluation.status !== 'fired') return [];
+    const at = iso(data.now);
+    if (evaluation.action === 'alert') {
+      return [{ type: 'AlertRaised', data: { ...idsOf(state), service: state.service, rule: rule.id, severity: rule.severity, reason: evaluation.reason, evidence: evaluation.evidence, raisedAt: at } }];
+    }
+    if (evaluation.action === 'rollback') rollbackRequested = true;
+    return [
+      {
+        type: 'RollbackTriggerFired',
+        data: { ...idsOf(state), service: state.service, triggerId: rule.id, action: evaluation.action, reason: evaluation.reason, evidence: evaluation.evidence, firedAt: at },
+      },
+    ];
+  });
+  return [recorded, ...fired];
+}
+
+function idsOf(state: OpenWatch): WatchIds {
+  return { changeRequestId: state.changeRequestId, deploymentId: state.deploymentId, environment: state.environment };
+}
+
+// ---------------------------------------------------------------- evolve
+
+/** Longest history any rule can need: its sustained duration plus the gap that still counts as continuous. */
+export function retentionMs(rules: readonly WatchRule[]): number {
+  const longest = Math.max(0, ...rules.map((r) => r.durationSeconds));
+  return (longest + 2 * DEFAULT_MAX_SAMPLE_GAP_SECONDS) * MS_PER_SECOND;
+}
+
+export function evolveWatch(state: WatchState, event: WatchEvent): WatchState {
+  switch (event.type) {
+    case 'PostDeploymentWatchStarted': {
+      const { changeRequestId, deploymentId, service, environment, rules, postDeploymentHours, until } = event.data;
+      return { status: 'watching', changeRequestId, deploymentId, service, environment, rules: [...rules], postDeploymentHours, timerDueAt: until, lastFiredAt: {}, recentSamples: [] };
+    }
+    case 'WatchTimerArmed':
+      return state.status === 'not_started' ? state : { ...state, timerDueAt: event.data.dueAt };
+    case 'MetricSamplesRecorded': {
+      if (state.status === 'not_started') return state;
+      const merged = [...state.recentSamples, ...event.data.samples].sort((a, b) => toMs(a.at) - toMs(b.at));
+      const horizon = toMs(merged.at(-1)?.at ?? event.data.recordedAt) - retentionMs(state.rules);
+      return { ...state, recentSamples: merged.filter((s) => toMs(s.at) >= horizon) };
+    }
+    case 'RollbackTriggerFired':
+      if (state.status === 'not_started') return state;
+      return {
+        ...state,
+        status: event.data.action === 'rollback' ? 'rollback_requested' : state.status,
+        lastFiredAt: { ...state.lastFiredAt, [event.data.triggerId]: event.data.firedAt },
+      };
+    case 'AlertRaised':
+      return state.status === 'not_started' ? state : { ...state, lastFiredAt: { ...state.lastFiredAt, [event.data.rule]: event.data.raisedAt } };
+    case 'PostDeploymentWatchCompleted':
+      return state.status === 'not_started' ? state : { ...state, status: 'completed' };
+    case 'PostDeploymentWatchEnded':
+      return state.status === 'not_started' ? state : { ...state, status: 'ended' };
+    default:
+      return assertNever(event);
+  }
+}
+
+export const watchDecider: Decider<WatchCommand, WatchEvent, WatchState> = {
+  decide: decideWatch,
+  evolve: evolveWatch,
+  initialState: () => ({ status: 'not_started' }),
+};

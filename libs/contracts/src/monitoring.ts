@@ -1,0 +1,124 @@
+/**
+ * Monitoring context: the command it serves and the events it publishes on `watch-<changeRequestId>`.
+ * One watch per change request (one deployment per change request): it starts on `DeploymentStarted`,
+ * evaluates rollback triggers and alert rules against pushed metric samples, and ends when its timer
+ * (completion + `monitoring.postDeploymentHours`) fires or the deployment is rolled back.
+ */
+import { z } from 'zod';
+
+export const MONITORING_CONTEXT = 'monitoring';
+export const WATCH_CATEGORY = 'watch';
+export const watchStreamId = (changeRequestId: string): string => `${WATCH_CATEGORY}-${changeRequestId}`;
+
+/** One `monitoring.recordSamples` call is stored as one event: this bounds the event's size. */
+export const MAX_SAMPLES_PER_BATCH = 500;
+
+const IsoInstant = z.iso.datetime({ offset: true, error: 'must be an ISO-8601 instant, e.g. "2026-12-01T10:00:00Z"' });
+const Name = z.string().trim().min(1).max(200);
+
+export const MetricSampleInput = z.strictObject({
+  metric: Name,
+  at: IsoInstant,
+  value: z.number().refine(Number.isFinite, 'must be a finite number'),
+});
+export type MetricSampleInput = z.infer<typeof MetricSampleInput>;
+
+/** `monitoring.recordSamples`: samples for the service's active watch in that environment. */
+export const RecordSamplesPayload = z.strictObject({
+  /** Deterministic id (the gateway supplies a UUID): a retried call records nothing twice. */
+  commandId: Name,
+  service: Name,
+  environment: Name,
+  samples: z.array(MetricSampleInput).min(1, 'send at least one sample').max(MAX_SAMPLES_PER_BATCH, `at most ${MAX_SAMPLES_PER_BATCH} samples per call`),
+  actor: Name.optional(),
+  correlationId: Name.optional(),
+});
+export type RecordSamplesPayload = z.infer<typeof RecordSamplesPayload>;
+
+export const RecordSamplesResult = z.object({
+  changeRequestId: z.string(),
+  recorded: z.number().int(),
+  /** Triggers and alert rules that fired on this batch. */
+  fired: z.array(z.object({ triggerId: z.string(), action: z.enum(['rollback', 'alert', 'scale_up']) })),
+  /** Global position of the last event written (decimal string), for read-your-writes polling; null when nothing was written. */
+  position: z.string().nullable(),
+  duplicate: z.boolean(),
+});
+export type RecordSamplesResult = z.infer<typeof RecordSamplesResult>;
+
+// ---------------------------------------------------------------- published events (stream watch-<changeRequestId>)
+
+export const WatchRuleSchema = z.object({
+  id: z.string(),
+  metric: z.string(),
+  operator: z.enum(['>', '<', '>=', '<=', '==', '!=']),
+  threshold: z.number(),
+  durationSeconds: z.number(),
+  action: z.enum(['rollback', 'alert', 'scale_up']),
+  cooldownMinutes: z.number(),
+  query: z.string().optional(),
+  severity: z.enum(['critical', 'warning', 'info']),
+  source: z.enum(['rollback_trigger', 'alert_rule', 'enhanced_early_warning']),
+});
+
+const WatchIds = {
+  changeRequestId: z.string(),
+  deploymentId: z.string(),
+  environment: z.string(),
+};
+
+const Evidence = z.object({
+  triggerId: z.string(),
+  metric: z.string(),
+  operator: z.string(),
+  threshold: z.number(),
+  durationSeconds: z.number(),
+  windowStart: z.string(),
+  windowEnd: z.string(),
+  heldSeconds: z.number(),
+  observed: z.array(z.object({ at: z.string(), value: z.number() })),
+});
+
+export const monitoringEventSchemas = {
+  PostDeploymentWatchStarted: z.object({
+    ...WatchIds,
+    service: z.string(),
+    version: z.string(),
+    /** Expected end: planned deployment duration + postDeploymentHours; re-armed from the actual completion. */
+    until: z.string(),
+    enhanced: z.boolean(),
+    postDeploymentHours: z.number(),
+    rules: z.array(WatchRuleSchema),
+    startedAt: z.string(),
+  }),
+  WatchTimerArmed: z.object({ changeRequestId: z.string(), dueAt: z.string(), basis: z.enum(['expected_completion', 'deployment_succeeded']) }),
+  MetricSamplesRecorded: z.object({
+    ...WatchIds,
+    service: z.string(),
+    samples: z.array(z.object({ metric: z.string(), at: z.string(), value: z.number() })),
+    recordedAt: z.string(),
+  }),
+  /** The domain's `RollbackTriggerFired` plus the change request, service and the evaluation's reason. */
+  RollbackTriggerFired: z.object({
+    ...WatchIds,
+    service: z.string(),
+    triggerId: z.string(),
+    action: z.enum(['rollback', 'alert', 'scale_up']),
+    reason: z.string(),
+    evidence: Evidence,
+    firedAt: z.string(),
+  }),
+  AlertRaised: z.object({
+    ...WatchIds,
+    service: z.string(),
+    rule: z.string(),
+    severity: z.enum(['critical', 'warning', 'info']),
+    reason: z.string(),
+    evidence: Evidence,
+    raisedAt: z.string(),
+  }),
+  PostDeploymentWatchCompleted: z.object({ ...WatchIds, completedAt: z.string() }),
+  /** The watch stopped before its period ended (rolled back, failed or aborted): no validation follows. */
+  PostDeploymentWatchEnded: z.object({ ...WatchIds, reason: z.enum(['rolled_back', 'failed', 'aborted']), endedAt: z.string() }),
+} as const;
+export type MonitoringEventType = keyof typeof monitoringEventSchemas;
