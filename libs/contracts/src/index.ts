@@ -1,3 +1,4 @@
 /** Cross-service contracts: each context's command payloads and published events, as zod schemas. One file per context. */
 export * from './ingest.js';
 export * from './monitoring.js';
+export * from './projections.js';
