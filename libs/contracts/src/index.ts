@@ -2,3 +2,5 @@
 export * from './ingest.js';
 export * from './monitoring.js';
 export * from './projections.js';
+export * from './scheduling.js';
+export * from './deployments.js';

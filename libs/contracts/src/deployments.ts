@@ -1,0 +1,71 @@
+/**
+ * Deployments context: the commands it serves and the events it publishes on `deployment-<changeRequestId>`
+ * (one deployment per change request). It starts on scheduling's `DeploymentDue`, runs the plan step by step
+ * through a pluggable target, and ends succeeded, failed, aborted or rolled back.
+ */
+import { z } from 'zod';
+
+export const DEPLOYMENTS_CONTEXT = 'deployments';
+export const DEPLOYMENT_CATEGORY = 'deployment';
+export const deploymentStreamId = (changeRequestId: string): string => `${DEPLOYMENT_CATEGORY}-${changeRequestId}`;
+
+const IsoInstant = z.iso.datetime({ offset: true, error: 'must be an ISO-8601 instant, e.g. "2026-12-01T10:00:00Z"' });
+const Name = z.string().trim().min(1).max(200);
+const Reason = z.string().trim().min(1, 'give a reason; it is recorded in the audit trail').max(2_000);
+
+/** `deployments.abort`: stop a running deployment and restore the version it replaced. */
+export const AbortDeploymentPayload = z.strictObject({ commandId: Name, changeRequestId: Name, reason: Reason, actor: Name, correlationId: Name.optional() });
+export type AbortDeploymentPayload = z.infer<typeof AbortDeploymentPayload>;
+
+/** `deployments.promote`: end the current step's analysis early and go on to the next step. */
+export const PromoteDeploymentPayload = z.strictObject({ commandId: Name, changeRequestId: Name, actor: Name, correlationId: Name.optional() });
+export type PromoteDeploymentPayload = z.infer<typeof PromoteDeploymentPayload>;
+
+/** `deployments.rollback`: manual rollbacks follow the environment's window (staging 60 min, production 240 min; beyond → incidentReviewRef). */
+export const RollbackDeploymentPayload = z.strictObject({
+  commandId: Name,
+  changeRequestId: Name,
+  reason: Reason,
+  initiator: z.enum(['automatic', 'manual']),
+  evidence: z.record(z.string(), z.unknown()).optional(),
+  incidentReviewRef: Name.optional(),
+  actor: Name,
+  correlationId: Name.optional(),
+});
+export type RollbackDeploymentPayload = z.infer<typeof RollbackDeploymentPayload>;
+
+/** Reply of the three commands: the deployment's status afterwards. */
+export const DeploymentCommandResult = z.object({ changeRequestId: z.string(), deploymentId: z.string(), status: z.string(), duplicate: z.boolean() });
+export type DeploymentCommandResult = z.infer<typeof DeploymentCommandResult>;
+
+const Ids = z.object({
+  deploymentId: z.string(),
+  changeRequestId: z.string(),
+  releaseId: z.string(),
+  service: z.string(),
+  version: z.string(),
+  environment: z.string(),
+});
+const Step = z.object({ index: z.number().int(), name: z.string(), trafficPercent: z.number(), durationMinutes: z.number(), analysis: z.boolean() });
+const StepFact = z.object({ deploymentId: z.string(), changeRequestId: z.string(), index: z.number().int(), name: z.string(), trafficPercent: z.number(), at: IsoInstant });
+
+/** Events deployments publishes, by type. */
+export const DeploymentEvents = {
+  DeploymentStarted: Ids.extend({ strategy: z.string(), steps: z.array(Step), previousVersion: z.string().optional(), startedAt: IsoInstant }),
+  DeploymentStepStarted: StepFact.extend({ analysisUntil: IsoInstant }),
+  DeploymentStepCompleted: StepFact.extend({ promotedBy: z.string().optional() }),
+  DeploymentSucceeded: Ids.extend({ completedAt: IsoInstant }),
+  DeploymentFailed: Ids.extend({ reason: z.string(), at: IsoInstant }),
+  DeploymentAborted: Ids.extend({ reason: z.string(), actor: z.string(), at: IsoInstant }),
+  DeploymentRolledBack: Ids.extend({
+    reason: z.string(),
+    initiator: z.enum(['automatic', 'manual']),
+    actor: z.string(),
+    evidence: z.record(z.string(), z.unknown()).optional(),
+    previousVersion: z.string().optional(),
+    basis: z.string().optional(),
+    incidentReviewRef: z.string().optional(),
+    at: IsoInstant,
+  }),
+};
+export type DeploymentStartedData = z.infer<typeof DeploymentEvents.DeploymentStarted>;
