@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { type Clock, offsetClock, systemClock } from '@gatehouse/domain';
 import { type AuditableEventStore, createEventStore, startSealer } from '@gatehouse/eventstore';
@@ -6,6 +7,8 @@ import type { GatewayConfig } from './config.js';
 import { GatewayModule } from './gateway.module.js';
 import { GATEWAY_ERROR_STATUS } from './error-status.js';
 import { PolicyRegistry } from '@gatehouse/service-kit';
+import { type CommandBus, createInProcessCommandBus } from '@gatehouse/bus';
+import { jwtSecretFor } from './auth/jwt-secret.js';
 
 export interface RunningGateway {
   url: string;
@@ -13,6 +16,10 @@ export interface RunningGateway {
   store: AuditableEventStore;
   policies: PolicyRegistry;
   clock: Clock;
+  /** The bus lifecycle commands go to; services (or the embedded host) register their handlers on it. */
+  commands: CommandBus;
+  /** Set when the insecure development JWT secret is in use, for the start banner. */
+  insecureJwtSecret: boolean;
   /** Where events are stored, for the start banner. */
   storage: string;
   close(): Promise<void>;
@@ -24,8 +31,9 @@ export function clockFor(config: Pick<GatewayConfig, 'GATEHOUSE_CLOCK'>, base: C
   return offsetClock(base, Date.parse(config.GATEHOUSE_CLOCK) - base.now().getTime());
 }
 
-export async function startGateway(config: GatewayConfig): Promise<RunningGateway> {
+export async function startGateway(config: GatewayConfig, { commands = createInProcessCommandBus() }: { commands?: CommandBus } = {}): Promise<RunningGateway> {
   const clock = clockFor(config);
+  const auth = jwtSecretFor(config);
   const store = await createEventStore(
     config.DATABASE_URL
       ? { databaseUrl: config.DATABASE_URL, schema: config.GATEHOUSE_DB_SCHEMA }
@@ -35,12 +43,17 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
   const sealer = startSealer(store);
   try {
     const policies = await PolicyRegistry.activateFromDirectory(store, config.GATEHOUSE_POLICIES, clock);
-    const app = await createHttpApp(GatewayModule.forRoot({ store, clock, policies, logLevel: config.LOG_LEVEL }), {
+    const app = await createHttpApp(GatewayModule.forRoot({ store, clock, policies, logLevel: config.LOG_LEVEL, commands, auth: { jwtSecret: auth.secret } }), {
       title: 'Gatehouse',
       version: '0.1.0',
       description: 'Release governance control plane: policy evaluation, calendars, the event log and its verification',
       errorStatus: GATEWAY_ERROR_STATUS,
     });
+    if (auth.insecure) {
+      new Logger('auth').warn(
+        'GATEHOUSE_JWT_SECRET is not set: API tokens are signed with an INSECURE development secret; mint one with: gatehouse token --sub <user> --roles <roles>',
+      );
+    }
     await app.listen(config.PORT, config.HOST);
     const url = (await app.getUrl()).replace('[::1]', 'localhost');
     return {
@@ -49,6 +62,8 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
       store,
       policies,
       clock,
+      commands,
+      insecureJwtSecret: auth.insecure,
       storage,
       close: async () => {
         await app.close();

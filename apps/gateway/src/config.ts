@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MIN_JWT_SECRET_LENGTH } from './auth/jwt.js';
 
 const DEFAULT_PORT = 8080;
 
@@ -15,6 +16,12 @@ export const GatewayConfig = z.object({
   /** Pins the clock (tests, demos): every rule sees this instant until moved. */
   GATEHOUSE_CLOCK: z.iso.datetime({ offset: true }).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** HS256 secret that signs API tokens; unset: an insecure development secret (refused in production). */
+  GATEHOUSE_JWT_SECRET: z.string().min(MIN_JWT_SECRET_LENGTH, `must be at least ${MIN_JWT_SECRET_LENGTH} characters`).optional(),
+  NODE_ENV: z.string().optional(),
+}).refine((c) => c.NODE_ENV !== 'production' || c.GATEHOUSE_JWT_SECRET !== undefined, {
+  message: 'must be set when NODE_ENV=production: the development default would let anyone mint tokens',
+  path: ['GATEHOUSE_JWT_SECRET'],
 });
 export type GatewayConfig = z.infer<typeof GatewayConfig>;
 

@@ -1,4 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
+import type { CommandBus } from '@gatehouse/bus';
 import type { AuditableEventStore } from '@gatehouse/eventstore';
 import type { Clock } from '@gatehouse/domain';
 import { createMetricsRegistry, HealthModule, loggingModule, MetricsModule } from '@gatehouse/service-kit';
@@ -6,17 +7,22 @@ import { AuditController } from './audit/audit.controller.js';
 import { PolicyController } from './policy/policy.controller.js';
 import type { PolicyRegistry } from '@gatehouse/service-kit';
 import { CLOCK, EVENT_STORE, POLICY_REGISTRY } from './tokens.js';
+import type { AuthOptions } from './auth/auth.guard.js';
+import { LIFECYCLE_CONTROLLERS, lifecycleProviders } from './lifecycle/lifecycle.module.js';
 
 export interface GatewayDependencies {
   store: AuditableEventStore;
   clock: Clock;
   policies: PolicyRegistry;
   logLevel: string;
+  /** Where lifecycle commands go: the services' command bus (in-process when embedded, NATS otherwise). */
+  commands: CommandBus;
+  auth: AuthOptions;
 }
 
 @Module({})
 export class GatewayModule {
-  static forRoot({ store, clock, policies, logLevel }: GatewayDependencies): DynamicModule {
+  static forRoot({ store, clock, policies, logLevel, commands, auth }: GatewayDependencies): DynamicModule {
     return {
       module: GatewayModule,
       imports: [
@@ -24,11 +30,12 @@ export class GatewayModule {
         MetricsModule.forRoot(createMetricsRegistry('gateway')),
         HealthModule.forRoot([{ name: 'eventstore', check: async () => void (await store.readCheckpoint('health-probe')) }]),
       ],
-      controllers: [PolicyController, AuditController],
+      controllers: [PolicyController, AuditController, ...LIFECYCLE_CONTROLLERS],
       providers: [
         { provide: EVENT_STORE, useValue: store },
         { provide: CLOCK, useValue: clock },
         { provide: POLICY_REGISTRY, useValue: policies },
+        ...lifecycleProviders({ commands, auth }),
       ],
     };
   }

@@ -40,9 +40,6 @@ export const ReleaseBuiltData = z.strictObject({
   title: Text(200),
   description: z.string().max(10_000).optional(),
   changes: z.array(ReleaseChange).max(500).default([]),
-  /** Source revision the artefact was built from. */
-  commit: Text(100).optional(),
-  buildUrl: z.url().optional(),
 });
 export type ReleaseBuiltData = z.infer<typeof ReleaseBuiltData>;
 

@@ -1,0 +1,67 @@
+import { errors, jwtVerify } from 'jose';
+import { ROLES, type Role } from '@gatehouse/policy';
+import { z } from 'zod';
+
+/** The only algorithm accepted: a token signed otherwise (or `alg: none`) is refused. */
+export const JWT_ALGORITHM = 'HS256';
+/** Shorter HS256 secrets are brute-forceable; config refuses them. */
+export const MIN_JWT_SECRET_LENGTH = 32;
+/**
+ * Development-only signing secret, used when GATEHOUSE_JWT_SECRET is unset; the gateway says so at
+ * start and refuses it when NODE_ENV=production. Tokens signed with it prove nothing.
+ */
+export const INSECURE_DEV_JWT_SECRET = 'gatehouse-insecure-development-secret-change-me';
+
+/** Who is calling, from a verified token. */
+export interface Principal {
+  /** Stable user id (`sub`); recorded as the actor of every command. */
+  sub: string;
+  name: string;
+  roles: readonly Role[];
+}
+
+const Claims = z.object({
+  sub: z.string().min(1).max(200),
+  name: z.string().min(1).max(200).optional(),
+  roles: z.array(z.enum(ROLES)).min(1, 'a token needs at least one Gatehouse role').max(ROLES.length),
+});
+
+/** The bearer token was missing, malformed, badly signed, expired or lacks Gatehouse claims. */
+export class InvalidTokenError extends Error {
+  override readonly name = 'InvalidTokenError';
+  constructor(readonly reason: string) {
+    super(reason);
+  }
+}
+
+export function secretKey(secret: string): Uint8Array {
+  return new TextEncoder().encode(secret);
+}
+
+/**
+ * Verifies signature, algorithm, `exp`/`nbf` (against real time: token lifetimes are security,
+ * not governance, so a pinned demo clock does not apply) and the Gatehouse claims.
+ */
+export async function verifyAccessToken(token: string, secret: string): Promise<Principal> {
+  let payload: unknown;
+  try {
+    ({ payload } = await jwtVerify(token, secretKey(secret), { algorithms: [JWT_ALGORITHM], requiredClaims: ['sub', 'exp'] }));
+  } catch (error) {
+    throw new InvalidTokenError(describeJoseError(error));
+  }
+  const claims = Claims.safeParse(payload);
+  if (!claims.success) {
+    const issue = claims.error.issues[0];
+    throw new InvalidTokenError(`token claim '${issue?.path.join('.') || '?'}' is invalid: ${issue?.message ?? 'unknown'}`);
+  }
+  return { sub: claims.data.sub, name: claims.data.name ?? claims.data.sub, roles: claims.data.roles };
+}
+
+function describeJoseError(error: unknown): string {
+  if (error instanceof errors.JWTExpired) return 'token expired; mint a new one (gatehouse token --sub <user> --roles <roles>)';
+  if (error instanceof errors.JWSSignatureVerificationFailed) return 'token signature does not verify: it was not signed with this gateway\'s secret';
+  if (error instanceof errors.JOSEAlgNotAllowed) return `token algorithm not allowed; only ${JWT_ALGORITHM} is accepted`;
+  if (error instanceof errors.JWTClaimValidationFailed) return `token claim '${error.claim}' is invalid: ${error.reason}`;
+  if (error instanceof errors.JWSInvalid || error instanceof errors.JWTInvalid) return 'token is not a well-formed JWT';
+  return 'token could not be verified';
+}

@@ -1,0 +1,83 @@
+/**
+ * The one place an ingested CloudEvent becomes a command, shared by `POST /api/ingest` and the NATS
+ * listener: validate against the contract, then map, so an invalid fact is refused whole and a valid
+ * one always yields the same command (id derived from the CloudEvent's source and id).
+ */
+import { INGEST_EVENT_TYPES, INGEST_TYPE_PREFIX, IngestEvent, type IngestEventType, type IngestReleaseRef } from '@gatehouse/contracts';
+import { type FieldIssue, issuesFromZod } from '@gatehouse/service-kit';
+import { deterministicId, releaseIdFor } from '../lifecycle/ids.js';
+
+export interface IngestCommand {
+  context: string;
+  command: string;
+  payload: Record<string, unknown>;
+}
+
+export type IngestMapping =
+  | { ok: true; type: IngestEventType; commandId: string; command: IngestCommand }
+  | { ok: false; issues: FieldIssue[] };
+
+export interface IngestOrigin {
+  /** Who published: the token subject over HTTP, `ingest:<source>` over NATS. */
+  actor: string;
+  /** Used when the CloudEvent carries no `correlationid` extension. */
+  correlationId: string;
+}
+
+/** The command a fact (source, id) always maps to: redelivery is absorbed by the service. */
+export function ingestCommandId(source: string, id: string): string {
+  return deterministicId('ingest', `${source}\u0000${id}`);
+}
+
+export function mapIngestEvent(raw: unknown, origin: IngestOrigin): IngestMapping {
+  const type = typeof raw === 'object' && raw !== null ? (raw as { type?: unknown }).type : undefined;
+  if (typeof type !== 'string' || !(INGEST_EVENT_TYPES as readonly string[]).includes(type)) {
+    return { ok: false, issues: [{ field: 'type', reason: `must be one of ${INGEST_EVENT_TYPES.join(', ')}` }] };
+  }
+  const parsed = IngestEvent.safeParse(raw);
+  if (!parsed.success) return { ok: false, issues: issuesFromZod(parsed.error) };
+  const event = parsed.data;
+  const commandId = ingestCommandId(event.source, event.id);
+  const envelope = { commandId, actor: origin.actor, correlationId: event.correlationid ?? origin.correlationId };
+  switch (event.type) {
+    case 'gatehouse.release.built': {
+      const { service, version, type: releaseType, title, description, changes } = event.data;
+      return done(event.type, commandId, 'createRelease', {
+        ...envelope,
+        releaseId: releaseIdFor(service, version),
+        release: { service, version, type: releaseType, title, description: description ?? '', changes },
+      });
+    }
+    case 'gatehouse.testgate.result': {
+      const { release, ...result } = event.data;
+      return done(event.type, commandId, 'recordGateResult', { ...envelope, releaseId: releaseIdOf(release), ...result });
+    }
+    case 'gatehouse.migration.included': {
+      const { release, ...migration } = event.data;
+      return done(event.type, commandId, 'recordMigration', { ...envelope, releaseId: releaseIdOf(release), ...migration });
+    }
+    case 'gatehouse.deployment.requested': {
+      const { release, environment, kind, changeRequest } = event.data;
+      const releaseId = releaseIdOf(release);
+      return done(event.type, commandId, 'submitChange', {
+        ...envelope,
+        changeRequestId: deterministicId('changeRequest', commandId),
+        kind,
+        draft: { ...changeRequest, environments: [environment], releaseId, author: origin.actor },
+      });
+    }
+  }
+}
+
+/** `gatehouse.release.built` ↔ NATS subject suffix `release.built`. */
+export function ingestSubjectSuffix(type: IngestEventType): string {
+  return type.slice(INGEST_TYPE_PREFIX.length);
+}
+
+function releaseIdOf(ref: IngestReleaseRef): string {
+  return 'releaseId' in ref ? ref.releaseId : releaseIdFor(ref.service, ref.version);
+}
+
+function done(type: IngestEventType, commandId: string, command: string, payload: Record<string, unknown>): IngestMapping {
+  return { ok: true, type, commandId, command: { context: 'changeRequests', command, payload } };
+}

@@ -1,0 +1,55 @@
+import { HttpException, HttpStatus } from '@nestjs/common';
+import { CommandFailedError, CommandTimeoutError, NoResponderError } from '@gatehouse/bus';
+import type { FieldIssue } from '@gatehouse/service-kit';
+
+/**
+ * Status of a domain error a service answered with. SeparationOfDutiesViolation is 403: the request
+ * is well-formed and the state allows it, but this caller may not do it (an author approving their
+ * own change). Any other named domain error (it has a `code`) is a rule refusing the command: 422.
+ */
+export const REMOTE_ERROR_STATUS: Readonly<Record<string, HttpStatus>> = {
+  ValidationError: HttpStatus.BAD_REQUEST,
+  InvalidVersionError: HttpStatus.BAD_REQUEST,
+  ReasonRequiredError: HttpStatus.BAD_REQUEST,
+  UnknownEnvironmentError: HttpStatus.NOT_FOUND,
+  NotFoundError: HttpStatus.NOT_FOUND,
+  SeparationOfDutiesViolation: HttpStatus.FORBIDDEN,
+  IllegalTransitionError: HttpStatus.CONFLICT,
+  AlreadyExistsError: HttpStatus.CONFLICT,
+  WrongExpectedVersionError: HttpStatus.CONFLICT,
+};
+
+/** Turns a bus failure into the HTTP error the client sees; other errors pass through unchanged. */
+export function httpErrorForBusFailure(error: unknown, context: string): unknown {
+  if (error instanceof NoResponderError) {
+    return new HttpException(
+      { error: 'ServiceUnavailable', message: `the ${context} service is not running or does not handle this command (${error.subject}); nothing was changed` },
+      HttpStatus.SERVICE_UNAVAILABLE,
+    );
+  }
+  if (error instanceof CommandTimeoutError) {
+    return new HttpException(
+      {
+        error: 'ServiceUnavailable',
+        message: `the ${context} service did not answer within ${error.timeoutMs} ms; retry with the same Idempotency-Key to apply the command at most once`,
+      },
+      HttpStatus.SERVICE_UNAVAILABLE,
+    );
+  }
+  if (error instanceof CommandFailedError) {
+    const details = (error.details ?? {}) as Record<string, unknown>;
+    const status = REMOTE_ERROR_STATUS[error.remoteName] ?? (typeof details['code'] === 'string' ? HttpStatus.UNPROCESSABLE_ENTITY : HttpStatus.BAD_GATEWAY);
+    const message = status === HttpStatus.BAD_GATEWAY ? `the ${context} service failed: ${error.remoteMessage}` : error.remoteMessage;
+    return new HttpException(
+      { error: status === HttpStatus.BAD_GATEWAY ? 'ServiceError' : error.remoteName, message, ...issuesOf(details), details },
+      status,
+    );
+  }
+  return error;
+}
+
+function issuesOf(details: Record<string, unknown>): { issues?: FieldIssue[] } {
+  const issues = details['issues'];
+  if (!Array.isArray(issues)) return {};
+  return { issues: issues.map((i: { field?: unknown; reason?: unknown }) => ({ field: String(i.field ?? ''), reason: String(i.reason ?? '') })) };
+}

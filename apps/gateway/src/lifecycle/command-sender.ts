@@ -1,0 +1,126 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { HttpException, HttpStatus, Inject, Injectable } from '@nestjs/common';
+import type { CommandBus } from '@gatehouse/bus';
+import type { FastifyRequest } from 'fastify';
+import type { Principal } from '../auth/jwt.js';
+import { httpErrorForBusFailure } from './bus-errors.js';
+
+/** Injection token of the gateway's command bus (in-process in embedded mode, NATS otherwise). */
+export const COMMAND_BUS = Symbol('COMMAND_BUS');
+
+export const IDEMPOTENCY_HEADER = 'idempotency-key';
+const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{8,128}$/;
+/** How long an Idempotency-Key's outcome is remembered by this gateway replica. */
+export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
+/** Bound on remembered keys; the oldest are forgotten first (services still dedupe by commandId). */
+export const IDEMPOTENCY_MAX_ENTRIES = 10_000;
+
+/** What the gateway adds to every command payload. */
+export interface CommandEnvelope {
+  commandId: string;
+  actor: string;
+  correlationId: string;
+}
+
+interface Remembered {
+  fingerprint: string;
+  expiresAt: number;
+  outcome: Promise<{ ok: true; result: unknown } | { ok: false; error: unknown }>;
+}
+
+/**
+ * Sends commands on behalf of HTTP callers. The command id is the client's Idempotency-Key (scoped to
+ * the caller) or a fresh UUID; a retried key returns the first outcome without sending again, and a
+ * key reused for a different request is refused (422).
+ */
+@Injectable()
+export class CommandSender {
+  private readonly remembered = new Map<string, Remembered>();
+
+  constructor(@Inject(COMMAND_BUS) private readonly bus: CommandBus) {}
+
+  async send<Result = unknown>(
+    request: FastifyRequest,
+    principal: Principal,
+    target: { context: string; command: string },
+    build: (envelope: CommandEnvelope) => Record<string, unknown>,
+  ): Promise<Result> {
+    const key = idempotencyKeyOf(request);
+    const envelope: CommandEnvelope = {
+      commandId: key === undefined ? randomUUID() : scopedCommandId(principal.sub, target, key),
+      actor: principal.sub,
+      correlationId: String(request.id),
+    };
+    const payload = build(envelope);
+    if (key === undefined) return this.dispatch<Result>(target, payload);
+
+    this.forgetExpired();
+    const fingerprint = fingerprintOf(target, { ...payload, correlationId: undefined });
+    const previous = this.remembered.get(envelope.commandId);
+    if (previous !== undefined) {
+      if (previous.fingerprint !== fingerprint) {
+        throw new HttpException(
+          { error: 'IdempotencyKeyReused', message: `Idempotency-Key '${key}' was already used for a different request; use a new key` },
+          HttpStatus.UNPROCESSABLE_ENTITY,
+        );
+      }
+      const outcome = await previous.outcome;
+      if (outcome.ok) return outcome.result as Result;
+      throw outcome.error;
+    }
+    const outcome = this.dispatch<Result>(target, payload).then(
+      (result) => ({ ok: true as const, result }),
+      (error: unknown) => ({ ok: false as const, error }),
+    );
+    this.remembered.set(envelope.commandId, { fingerprint, expiresAt: Date.now() + IDEMPOTENCY_TTL_MS, outcome });
+    const settled = await outcome;
+    // A service that was down did nothing: let the client retry the same key for real.
+    if (!settled.ok && isUnavailable(settled.error)) this.remembered.delete(envelope.commandId);
+    if (settled.ok) return settled.result;
+    throw settled.error;
+  }
+
+  /** Sends without HTTP idempotency (ingestion brings its own deterministic command ids). */
+  async dispatch<Result = unknown>(target: { context: string; command: string }, payload: Record<string, unknown>): Promise<Result> {
+    try {
+      return await this.bus.send<Result>(target.context, target.command, payload);
+    } catch (error) {
+      throw httpErrorForBusFailure(error, target.context);
+    }
+  }
+
+  private forgetExpired(): void {
+    const now = Date.now();
+    for (const [id, entry] of this.remembered) {
+      if (entry.expiresAt > now && this.remembered.size < IDEMPOTENCY_MAX_ENTRIES) break;
+      this.remembered.delete(id);
+    }
+  }
+}
+
+function idempotencyKeyOf(request: FastifyRequest): string | undefined {
+  const raw = request.headers[IDEMPOTENCY_HEADER];
+  if (raw === undefined) return undefined;
+  const key = Array.isArray(raw) ? raw[0] : raw;
+  if (key === undefined || !IDEMPOTENCY_KEY.test(key)) {
+    throw new HttpException(
+      { error: 'ValidationError', message: 'Idempotency-Key must be 8-128 characters of A-Z a-z 0-9 . _ : -', issues: [{ field: 'Idempotency-Key', reason: 'malformed' }] },
+      HttpStatus.BAD_REQUEST,
+    );
+  }
+  return key;
+}
+
+/** Deterministic per (caller, command, key), so two users' keys never collide and a retry maps to the same command. */
+function scopedCommandId(actor: string, target: { context: string; command: string }, key: string): string {
+  const hash = createHash('sha256').update(`${actor}\u0000${target.context}.${target.command}\u0000${key}`).digest('hex');
+  return `${hash.slice(0, 8)}-${hash.slice(8, 12)}-5${hash.slice(13, 16)}-a${hash.slice(17, 20)}-${hash.slice(20, 32)}`;
+}
+
+function fingerprintOf(target: { context: string; command: string }, payload: Record<string, unknown>): string {
+  return createHash('sha256').update(`${target.context}.${target.command}:${JSON.stringify(payload)}`).digest('hex');
+}
+
+function isUnavailable(error: unknown): boolean {
+  return error instanceof HttpException && error.getStatus() === HttpStatus.SERVICE_UNAVAILABLE;
+}
