@@ -4,3 +4,5 @@ export * from './monitoring.js';
 export * from './projections.js';
 export * from './scheduling.js';
 export * from './deployments.js';
+export * from './changeRequests.js';
+export * from './approvals.js';

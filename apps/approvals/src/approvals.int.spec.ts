@@ -1,0 +1,141 @@
+// Runs the approvals service together with change-requests (the service it asks for a change's details
+// and whose process manager turns ChangeFullyApproved into ChangeRequestApproved) on the embedded host.
+import { changeRequestsService } from '../../change-requests/src/index.js';
+import { commandId, eventually, givenDeployed, type Harness, releasePayload, startHarness, submitPayload, waitFor } from '../../change-requests/src/test-support/harness.js';
+import { type ApprovalReply, approvalsService } from './index.js';
+
+// Monday 2026-11-30 09:00Z, after the Black Friday week and Thanksgiving weekend blackouts.
+const NOW = '2026-11-30T09:00:00Z';
+/** Production window: Tuesday 10:00Z. */
+const PRODUCTION_SLOT = '2026-12-01T10:00:00Z';
+/** Staging slot: daily 14:00Z. */
+const STAGING_SLOT = '2026-11-30T14:00:00Z';
+
+const roles = {
+  code_reviewer: { approver: 'carol', approverRoles: ['developer', 'code_reviewer'] },
+  tech_lead: { approver: 'dave', approverRoles: ['tech_lead', 'code_reviewer'] },
+  sre: { approver: 'erin', approverRoles: ['sre'] },
+  dba: { approver: 'dan', approverRoles: ['dba'] },
+} as const;
+
+describe('approvals with change-requests on the embedded host', () => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = await startHarness([changeRequestsService, approvalsService], NOW);
+  });
+  afterEach(() => h.stop());
+
+  const grant = (changeRequestId: string, role: keyof typeof roles, overrides: Record<string, unknown> = {}) =>
+    h.send<ApprovalReply>('approvals', 'grant', { commandId: commandId(), changeRequestId, role, ...roles[role], ...overrides });
+
+  /** A production change of a release already deployed to staging, reviewed and waiting for approvals. */
+  async function productionChangeAwaitingApproval(changeRequestId: string, options: { includesMigration?: boolean } = {}): Promise<void> {
+    await h.send('changeRequests', 'createRelease', releasePayload('rel-1'));
+    await givenDeployed(h, 'rel-1', ['development', 'staging']);
+    await h.send('changeRequests', 'submitChange', submitPayload(changeRequestId, { environment: 'production', planned: PRODUCTION_SLOT, releaseId: 'rel-1', ...options }));
+    await h.send('changeRequests', 'startReview', { commandId: commandId(), actor: 'bob', changeRequestId });
+    await h.send('changeRequests', 'completeReview', { commandId: commandId(), actor: 'bob', changeRequestId, notes: 'looks good' });
+    await eventually(h, `approval-${changeRequestId}`, 'ApprovalsRequested');
+  }
+
+  it('requests the production matrix after review and approves the change once code review, tech lead and SRE approved', async () => {
+    await productionChangeAwaitingApproval('cr-1');
+    const [requested] = await h.events('approval-cr-1');
+    const reviewCompleted = (await h.events('changeRequest-cr-1')).find((e) => e.type === 'ChangeReviewCompleted')!;
+    expect(requested!.data).toMatchObject({
+      approvalId: 'cr-1',
+      subject: { changeRequestId: 'cr-1', releaseId: 'rel-1', environment: 'production', revision: 1 },
+      author: 'alice',
+      requirements: [
+        { role: 'code_reviewer', count: 1, onCall: false, sources: ['matrix'] },
+        { role: 'tech_lead', count: 1, onCall: false, sources: ['matrix'] },
+        { role: 'sre', count: 1, onCall: false, sources: ['matrix'] },
+      ],
+      policyVersion: h.policyVersion,
+    });
+    expect(requested!.metadata).toMatchObject({ actor: 'approvals', policyVersion: h.policyVersion, causationId: `${reviewCompleted.id}:RequestApprovals` });
+
+    expect(await grant('cr-1', 'code_reviewer')).toMatchObject({ status: 'pending', events: ['ApprovalGranted'] });
+    const afterTechLead = await grant('cr-1', 'tech_lead');
+    // Missing SRE: not approved yet, and the change request still waits.
+    expect(afterTechLead).toMatchObject({ status: 'pending', outstanding: [{ role: 'sre', missing: 1, onCall: false }] });
+    const sreCommand = { commandId: commandId(), changeRequestId: 'cr-1', role: 'sre', ...roles.sre };
+    expect(await h.send<ApprovalReply>('approvals', 'grant', sreCommand)).toMatchObject({ status: 'approved', events: ['ApprovalGranted', 'ChangeFullyApproved'], outstanding: [] });
+
+    const approved = await eventually(h, 'changeRequest-cr-1', 'ChangeRequestApproved');
+    const fullyApproved = (await h.events('approval-cr-1')).find((e) => e.type === 'ChangeFullyApproved')!;
+    expect(approved.data).toMatchObject({ changeRequestId: 'cr-1', approvalId: 'cr-1' });
+    expect(approved.metadata).toMatchObject({ actor: 'change-requests', causationId: `${fullyApproved.id}:RecordChangeApproval` });
+    expect(fullyApproved.metadata).toMatchObject({ actor: 'erin' });
+    expect(fullyApproved.data).toMatchObject({ basis: 'requirements_met', fills: [{ role: 'code_reviewer', approvers: ['carol'] }, { role: 'tech_lead', approvers: ['dave'] }, { role: 'sre', approvers: ['erin'] }] });
+
+    // Redelivery: the same commandId again writes nothing.
+    const before = await h.types('approval-cr-1');
+    expect(await h.send<ApprovalReply>('approvals', 'grant', sreCommand)).toMatchObject({ duplicate: true, status: 'approved' });
+    expect(await h.types('approval-cr-1')).toEqual(before);
+  });
+
+  it('refuses the author, one person in two roles and an approver without the role, writing nothing', async () => {
+    await productionChangeAwaitingApproval('cr-2');
+    const length = async () => (await h.events('approval-cr-2')).length;
+    const start = await length();
+
+    await expect(grant('cr-2', 'code_reviewer', { approver: 'alice' })).rejects.toMatchObject({
+      remoteName: 'SeparationOfDutiesViolation',
+      details: expect.objectContaining({ code: 'SEPARATION_OF_DUTIES', rule: 'author_cannot_approve' }),
+    });
+    expect(await length()).toBe(start);
+
+    await grant('cr-2', 'code_reviewer', { approver: 'dave' });
+    await expect(grant('cr-2', 'tech_lead')).rejects.toMatchObject({ remoteName: 'SeparationOfDutiesViolation', details: expect.objectContaining({ rule: 'one_person_one_role' }) });
+    await expect(grant('cr-2', 'sre', { approverRoles: ['developer'] })).rejects.toMatchObject({ remoteName: 'ApproverLacksRoleError' });
+    await expect(grant('cr-2', 'sre', { approverRoles: ['sre'], unknownField: true })).rejects.toMatchObject({ remoteName: 'ValidationError' });
+    expect(await length()).toBe(start + 1);
+    expect((await h.send<{ status: string }>('changeRequests', 'getChange', { changeRequestId: 'cr-2' })).status).toBe('awaiting_approval');
+  });
+
+  it('needs the dba when the change includes a migration', async () => {
+    await productionChangeAwaitingApproval('cr-3', { includesMigration: true });
+    const [requested] = await h.events('approval-cr-3');
+    expect((requested!.data as { requirements: Array<{ role: string; sources: string[] }> }).requirements).toContainEqual({ role: 'dba', count: 1, onCall: false, sources: ['migration'] });
+    await grant('cr-3', 'code_reviewer');
+    await grant('cr-3', 'tech_lead');
+    expect(await grant('cr-3', 'sre')).toMatchObject({ status: 'pending', outstanding: [{ role: 'dba', missing: 1 }] });
+    expect((await h.send<{ status: string }>('changeRequests', 'getChange', { changeRequestId: 'cr-3' })).status).toBe('awaiting_approval');
+    expect(await grant('cr-3', 'dba')).toMatchObject({ status: 'approved' });
+    await eventually(h, 'changeRequest-cr-3', 'ChangeRequestApproved');
+  });
+
+  it('rejects with a reason: the change request is rejected with the approver and reason', async () => {
+    await h.send('changeRequests', 'createRelease', releasePayload('rel-4'));
+    await givenDeployed(h, 'rel-4', ['development']);
+    await h.send('changeRequests', 'submitChange', submitPayload('cr-4', { environment: 'staging', planned: STAGING_SLOT, releaseId: 'rel-4' }));
+    await h.send('changeRequests', 'startReview', { commandId: commandId(), actor: 'bob', changeRequestId: 'cr-4' });
+    await h.send('changeRequests', 'completeReview', { commandId: commandId(), actor: 'bob', changeRequestId: 'cr-4' });
+    const [requested] = await Promise.all([eventually(h, 'approval-cr-4', 'ApprovalsRequested')]);
+    expect((requested.data as { requirements: Array<{ role: string }> }).requirements.map((r) => r.role)).toEqual(['code_reviewer', 'tech_lead']);
+
+    await expect(h.send('approvals', 'reject', { commandId: commandId(), changeRequestId: 'cr-4', ...roles.tech_lead, reason: ' ' })).rejects.toMatchObject({ remoteName: 'ValidationError' });
+    await h.send('approvals', 'reject', { commandId: commandId(), changeRequestId: 'cr-4', ...roles.tech_lead, reason: 'no load-test results attached' });
+    const rejected = await eventually(h, 'changeRequest-cr-4', 'ChangeRequestRejected');
+    expect(rejected.data).toMatchObject({ rejectedBy: 'dave', reason: 'no load-test results attached', stage: 'awaiting_approval' });
+    await expect(grant('cr-4', 'code_reviewer')).rejects.toMatchObject({ remoteName: 'IllegalTransitionError' });
+  });
+
+  it('requests the expedited path with VP bypass for an emergency during a blackout, straight from submission', async () => {
+    h.clock.set('2026-11-24T03:00:00Z'); // Black Friday week
+    await h.send('changeRequests', 'createRelease', { ...releasePayload('rel-5', '2.1.1'), release: { service: 'campaign-api', version: '2.1.1', type: 'hotfix', title: 'Fix send loop' } });
+    await h.send('changeRequests', 'submitChange', submitPayload('cr-5', { environment: 'production', planned: '2026-11-24T03:30:00Z', releaseId: 'rel-5', kind: 'emergency' }));
+    const requested = await eventually(h, 'approval-cr-5', 'ApprovalsRequested');
+    expect((requested.data as { requirements: unknown[] }).requirements).toEqual([
+      { role: 'tech_lead', count: 1, onCall: false, sources: ['emergency'] },
+      { role: 'sre', count: 1, onCall: true, sources: ['emergency'] },
+      { role: 'vp_engineering', count: 1, onCall: false, sources: ['window_bypass'] },
+    ]);
+    await expect(grant('cr-5', 'sre')).rejects.toMatchObject({ remoteName: 'OnCallRequiredError' });
+    await grant('cr-5', 'sre', { approverOnCall: true });
+    await grant('cr-5', 'tech_lead');
+    await grant('cr-5', 'sre', { approver: 'victor', approverRoles: ['vp_engineering'], role: 'vp_engineering' });
+    await waitFor(async () => (await h.send<{ status: string }>('changeRequests', 'getChange', { changeRequestId: 'cr-5' })).status === 'approved', 'emergency approved');
+  });
+});

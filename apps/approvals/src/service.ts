@@ -1,0 +1,222 @@
+/**
+ * Approvals: one approval request per change request (`approval-<changeRequestId>`, approvalId = the
+ * change request's id). Requirements come from the environment policy when the change starts waiting
+ * for approval; grants, rejections and revocations enforce separation of duties in the domain decider.
+ */
+import type { EventConsumer } from '@gatehouse/bus';
+import {
+  APPROVALS_CONTEXT,
+  type ApprovalReply,
+  CHANGE_REQUESTS_CONTEXT,
+  ChangeRequestEventSchemas,
+  type ChangeView,
+  GetApprovalPayload,
+  GrantApprovalPayload,
+  RejectApprovalPayload,
+  ReleaseEventSchemas,
+  RevokeApprovalPayload,
+} from '@gatehouse/contracts';
+import {
+  approvalDecider,
+  type ApprovalCommand,
+  type ApprovalEvent,
+  type ApprovalState,
+  DomainError,
+  foldEvents,
+  invalidationFor,
+  outstandingApprovals,
+  parseOrThrow,
+  type ReleaseApprovalsInvalidated,
+} from '@gatehouse/domain';
+import type { EventMetadata, StoredEvent } from '@gatehouse/eventstore';
+import { evaluateDeployment, getEnvironmentPolicy, type ApprovalMatrix, type EnvironmentPolicy, type PolicySet } from '@gatehouse/policy';
+import { handleCommand, type ServiceContext, type ServiceDefinition } from '@gatehouse/service-kit';
+import { type ApprovalsMetrics, approvalsMetrics } from './metrics.js';
+
+export const approvalStream = (changeRequestId: string): string => `approval-${changeRequestId}`;
+/** Actor recorded on the events this service's process managers cause. */
+export const PROCESS_MANAGER_ACTOR = 'approvals';
+
+export const approvalsService: ServiceDefinition = {
+  name: 'approvals',
+  async start(ctx) {
+    const metrics = approvalsMetrics(ctx.metrics);
+    const unregister = await registerCommands(ctx, metrics);
+    const consumers = await startProcessManagers(ctx, metrics);
+    return {
+      stop: async () => {
+        for (const consumer of consumers) await consumer.stop();
+        await Promise.all(unregister.map((u) => u()));
+      },
+    };
+  },
+};
+
+// ---------------------------------------------------------------- commands
+
+async function registerCommands(ctx: ServiceContext, metrics: ApprovalsMetrics): Promise<Array<() => Promise<void>>> {
+  const { store, clock } = ctx;
+
+  async function decide(p: { commandId: string; changeRequestId: string; correlationId?: string | undefined }, actor: string, command: ApprovalCommand): Promise<ApprovalReply> {
+    const streamId = approvalStream(p.changeRequestId);
+    const result = await handleCommand({ store, decider: approvalDecider, streamId, command, commandId: p.commandId, metadata: { actor, correlationId: p.correlationId ?? p.commandId } });
+    metrics.eventsAppended(result.events.map((e) => e.type));
+    return reply(p.changeRequestId, result.state, result.decided.map((e) => e.type), result.duplicate);
+  }
+
+  const handlers: Record<string, (payload: unknown) => Promise<ApprovalReply>> = {
+    grant: async (raw) => {
+      const p = parseOrThrow(GrantApprovalPayload, raw, `${APPROVALS_CONTEXT}.grant payload`);
+      const { approver, approverRoles, approverOnCall, role, comment } = p;
+      return decide(p, approver, {
+        type: 'GrantApproval',
+        data: { approvalId: p.changeRequestId, approver, approverRoles, approverOnCall, role, ...(comment === undefined ? {} : { comment }), now: clock.now() },
+      });
+    },
+    reject: async (raw) => {
+      const p = parseOrThrow(RejectApprovalPayload, raw, `${APPROVALS_CONTEXT}.reject payload`);
+      return decide(p, p.approver, { type: 'RejectApproval', data: { approvalId: p.changeRequestId, approver: p.approver, approverRoles: p.approverRoles, reason: p.reason, now: clock.now() } });
+    },
+    revoke: async (raw) => {
+      const p = parseOrThrow(RevokeApprovalPayload, raw, `${APPROVALS_CONTEXT}.revoke payload`);
+      return decide(p, p.approver, { type: 'RevokeApproval', data: { approvalId: p.changeRequestId, approver: p.approver, reason: p.reason, now: clock.now() } });
+    },
+    get: async (raw) => {
+      const p = parseOrThrow(GetApprovalPayload, raw, `${APPROVALS_CONTEXT}.get payload`);
+      const events = await store.readStream(approvalStream(p.changeRequestId));
+      return reply(p.changeRequestId, foldEvents(approvalDecider, events.map((e) => ({ type: e.type, data: e.data }) as ApprovalEvent)), [], false);
+    },
+  };
+
+  return Promise.all(
+    Object.entries(handlers).map(([command, handler]) =>
+      ctx.commands.register(APPROVALS_CONTEXT, command, async (payload) => {
+        try {
+          const result = await handler(payload);
+          metrics.commandHandled(command, result.duplicate ? 'duplicate' : 'ok');
+          return result;
+        } catch (error) {
+          metrics.commandHandled(command, error instanceof DomainError ? 'refused' : 'error');
+          throw error;
+        }
+      }),
+    ),
+  );
+}
+
+function reply(changeRequestId: string, state: ApprovalState, events: string[], duplicate: boolean): ApprovalReply {
+  return {
+    approvalId: changeRequestId,
+    streamId: approvalStream(changeRequestId),
+    events,
+    status: state.status,
+    outstanding: outstandingApprovals(state),
+    duplicate,
+  };
+}
+
+// ---------------------------------------------------------------- process managers
+
+const RequestTriggerSchemas = {
+  ChangeRequestSubmitted: ChangeRequestEventSchemas.ChangeRequestSubmitted,
+  ChangeReviewCompleted: ChangeRequestEventSchemas.ChangeReviewCompleted,
+} as const;
+
+async function startProcessManagers(ctx: ServiceContext, metrics: ApprovalsMetrics): Promise<EventConsumer[]> {
+  const { store, clock, logger, commands } = ctx;
+
+  async function run(event: StoredEvent, changeRequestId: string, command: ApprovalCommand, policyVersion?: string): Promise<void> {
+    const metadata: EventMetadata = {
+      actor: PROCESS_MANAGER_ACTOR,
+      correlationId: typeof event.metadata.correlationId === 'string' ? event.metadata.correlationId : event.id,
+      ...(policyVersion === undefined ? {} : { policyVersion }),
+    };
+    try {
+      const result = await handleCommand({ store, decider: approvalDecider, streamId: approvalStream(changeRequestId), command, commandId: `${event.id}:${command.type}`, metadata });
+      metrics.eventsAppended(result.events.map((e) => e.type));
+    } catch (error) {
+      // A refusal will not change on redelivery: record it and move on; anything else is retried.
+      if (!(error instanceof DomainError)) throw error;
+      logger.warn({ err: error.message, code: error.code, eventId: event.id, eventType: event.type, command: command.type, changeRequestId }, 'process manager command refused');
+    }
+  }
+
+  // A change waits for approvals from submission when it is an emergency (no review stage), otherwise once its review completes.
+  const requests = await ctx.events.consume({
+    name: 'approvals-request-on-change',
+    categories: ['changeRequest'],
+    eventTypes: Object.keys(RequestTriggerSchemas),
+    dataSchemas: RequestTriggerSchemas,
+    handler: async ({ event }) => {
+      if (event.type === 'ChangeRequestSubmitted' && (event.data as { kind: string }).kind !== 'emergency') return;
+      const changeRequestId = (event.data as { changeRequestId: string }).changeRequestId;
+      // Ask the owner for the change and its release rather than reading its streams.
+      const change = await commands.send<ChangeView>(CHANGE_REQUESTS_CONTEXT, 'getChange', { changeRequestId });
+      if (change.status !== 'awaiting_approval') return;
+      const policySet = ctx.policies.current;
+      const request = requestApprovalsFor(change, policySet, clock.now());
+      if (request instanceof DomainError) {
+        logger.warn({ err: request.message, code: request.code, changeRequestId }, 'approvals not requested');
+        return;
+      }
+      await run(event, changeRequestId, request, policySet.policyVersion);
+    },
+  });
+
+  const invalidations = await ctx.events.consume({
+    name: 'approvals-invalidate-on-release-revision',
+    categories: ['release'],
+    eventTypes: ['ReleaseApprovalsInvalidated'],
+    dataSchemas: { ReleaseApprovalsInvalidated: ReleaseEventSchemas.ReleaseApprovalsInvalidated },
+    handler: async ({ event }) => {
+      const command = invalidationFor({ type: 'ReleaseApprovalsInvalidated', data: event.data } as ReleaseApprovalsInvalidated, clock.now());
+      if (command !== null) await run(event, command.data.approvalId, command);
+    },
+  });
+
+  return [requests, invalidations];
+}
+
+/** The RequestApprovals command for a change awaiting approval, from the policy now active; a refusal is returned, not thrown. */
+export function requestApprovalsFor(change: ChangeView, policySet: PolicySet, now: Date): ApprovalCommand | DomainError {
+  const environment = change.draft.environments[0] ?? '';
+  let policy: EnvironmentPolicy;
+  try {
+    policy = getEnvironmentPolicy(policySet, environment);
+  } catch (error) {
+    if (error instanceof DomainError) return error;
+    throw error;
+  }
+  return {
+    type: 'RequestApprovals',
+    data: {
+      approvalId: change.changeRequestId,
+      subject: { changeRequestId: change.changeRequestId, releaseId: change.release?.releaseId ?? null, environment, revision: change.release?.revision ?? 0 },
+      author: change.draft.author,
+      kind: change.kind,
+      includesMigration: change.draft.includesMigration,
+      emergencyOutsideWindows: change.kind === 'emergency' && bypassNeeded(policySet, policy, change, now),
+      matrix: effectiveMatrix(policy),
+      emergency: policy.emergency,
+      policyVersion: policySet.policyVersion,
+      now,
+    },
+  };
+}
+
+/** The policy's `requirements.migrationApproval` switches the matrix's migration approver on (as evaluateDeployment reads it). */
+function effectiveMatrix(policy: EnvironmentPolicy): ApprovalMatrix {
+  if (policy.requirements.migrationApproval) return policy.approvals;
+  const { migrationApproval: _ignored, ...matrix } = policy.approvals;
+  return matrix;
+}
+
+/** Would this emergency deploy outside the windows or in a blackout/freeze at its planned time (or now, if that passed)? */
+function bypassNeeded(policySet: PolicySet, policy: EnvironmentPolicy, change: ChangeView, now: Date): boolean {
+  const bypassRole = policy.emergency.windowBypassRole;
+  if (bypassRole === undefined) return false;
+  const planned = new Date(change.draft.schedule.planned);
+  const at = planned.getTime() > now.getTime() ? planned : now;
+  const decision = evaluateDeployment(policySet, { environment: policy.environment, at, changeType: 'emergency' });
+  return decision.requiredApprovals.some((r) => r.role === bypassRole);
+}

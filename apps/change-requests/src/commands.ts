@@ -1,0 +1,186 @@
+import {
+  CancelChangePayload,
+  CHANGE_REQUESTS_CONTEXT,
+  type ChangeView,
+  CloseChangePayload,
+  type CommandReply,
+  CompleteReviewPayload,
+  CreateReleasePayload,
+  GetChangePayload,
+  GetReleasePayload,
+  RejectChangePayload,
+  type ReleaseView,
+  ReviseReleasePayload,
+  StartReviewPayload,
+  SubmitChangePayload,
+} from '@gatehouse/contracts';
+import {
+  type ChangeKind,
+  changeRequestDecider,
+  type ChangeRequestCommand,
+  type ChangeRequestEvent,
+  type ChangeRequestState,
+  changeRulesFromPolicy,
+  DomainError,
+  EmergencyPathNotAllowedError,
+  parseOrThrow,
+  PromotionPrerequisiteError,
+  releaseDecider,
+  type ReleaseCommand,
+  ValidationError,
+} from '@gatehouse/domain';
+import { evaluateDeployment, type PolicySet } from '@gatehouse/policy';
+import { type CommandDecider, handleCommand, type ServiceContext } from '@gatehouse/service-kit';
+import type { ChangeRequestsMetrics } from './metrics.js';
+import { changeRequestStream, changeView, type ExistingRelease, loadRelease, releaseStream, releaseView, requireChange, requireRelease } from './streams.js';
+
+type Handler = (payload: unknown) => Promise<unknown>;
+interface Envelope {
+  commandId: string;
+  actor: string;
+  correlationId?: string | undefined;
+}
+
+/** Registers every changeRequests.* command; returns the unregister functions. */
+export async function registerCommands(ctx: ServiceContext, metrics: ChangeRequestsMetrics): Promise<Array<() => Promise<void>>> {
+  const { store, clock } = ctx;
+
+  const metadataOf = (p: Envelope, policyVersion?: string) => ({
+    actor: p.actor,
+    correlationId: p.correlationId ?? p.commandId,
+    ...(policyVersion === undefined ? {} : { policyVersion }),
+  });
+
+  async function onChange(p: Envelope & { changeRequestId: string }, command: ChangeRequestCommand, decider: CommandDecider<ChangeRequestCommand, ChangeRequestEvent, ChangeRequestState> = changeRequestDecider, policyVersion?: string): Promise<CommandReply> {
+    const streamId = changeRequestStream(p.changeRequestId);
+    const result = await handleCommand({ store, decider, streamId, command, commandId: p.commandId, metadata: metadataOf(p, policyVersion) });
+    metrics.eventsAppended(result.events.map((e) => e.type));
+    return { streamId, events: result.decided.map((e) => e.type), status: result.state.status, duplicate: result.duplicate };
+  }
+
+  async function onRelease(p: Envelope & { releaseId: string }, command: ReleaseCommand): Promise<CommandReply> {
+    const streamId = releaseStream(p.releaseId);
+    const result = await handleCommand({ store, decider: releaseDecider, streamId, command, commandId: p.commandId, metadata: metadataOf(p) });
+    metrics.eventsAppended(result.events.map((e) => e.type));
+    return { streamId, events: result.decided.map((e) => e.type), status: result.state.status, duplicate: result.duplicate };
+  }
+
+  const handlers: Record<string, Handler> = {
+    createRelease: async (raw) => {
+      const p = parseOrThrow(CreateReleasePayload, raw, `${CHANGE_REQUESTS_CONTEXT}.createRelease payload`);
+      return onRelease(p, {
+        type: 'PlanRelease',
+        data: { releaseId: p.releaseId, content: p.release, ...(p.previousVersion === undefined ? {} : { previousVersion: p.previousVersion }), plannedBy: p.actor, now: clock.now() },
+      });
+    },
+    reviseRelease: async (raw) => {
+      const p = parseOrThrow(ReviseReleasePayload, raw, `${CHANGE_REQUESTS_CONTEXT}.reviseRelease payload`);
+      return onRelease(p, { type: 'ReviseRelease', data: { releaseId: p.releaseId, revision: p.revision, revisedBy: p.actor, now: clock.now() } });
+    },
+    submitChange: async (raw) => {
+      const p = parseOrThrow(SubmitChangePayload, raw, `${CHANGE_REQUESTS_CONTEXT}.submitChange payload`);
+      const environment = singleEnvironment(p.draft.environments);
+      const policySet = ctx.policies.current;
+      const release = p.draft.releaseId === undefined ? null : await requireRelease(store, p.draft.releaseId);
+      const now = clock.now();
+      const known = policySet.environments[environment] !== undefined;
+      // The risk score counts a planned start outside the windows (or in a blackout) as off-window.
+      const outsideWindows = known && evaluateDeployment(policySet, { environment, at: new Date(p.draft.schedule.planned), changeType: p.kind }).nextAllowedAt !== undefined;
+      const environmentRules = Object.fromEntries(Object.values(policySet.environments).map((policy) => [policy.environment, changeRulesFromPolicy(policy)]));
+      // Submission rules that need the policy or the release; checked only for a new change, so a redelivered command stays a no-op.
+      const decider = {
+        ...changeRequestDecider,
+        decide: (command: ChangeRequestCommand, state: ChangeRequestState) => {
+          if (state.status === 'not_submitted' && known) checkSubmission(policySet, environment, p.kind, release);
+          return changeRequestDecider.decide(command, state);
+        },
+      };
+      return onChange(
+        p,
+        { type: 'SubmitChangeRequest', data: { changeRequestId: p.changeRequestId, kind: p.kind, draft: p.draft, environmentRules, outsideWindows, now } },
+        decider,
+        policySet.policyVersion,
+      );
+    },
+    startReview: async (raw) => {
+      const p = parseOrThrow(StartReviewPayload, raw, `${CHANGE_REQUESTS_CONTEXT}.startReview payload`);
+      return onChange(p, { type: 'StartChangeReview', data: { changeRequestId: p.changeRequestId, reviewer: p.actor, now: clock.now() } });
+    },
+    completeReview: async (raw) => {
+      const p = parseOrThrow(CompleteReviewPayload, raw, `${CHANGE_REQUESTS_CONTEXT}.completeReview payload`);
+      return onChange(p, { type: 'CompleteChangeReview', data: { changeRequestId: p.changeRequestId, reviewer: p.actor, notes: p.notes, now: clock.now() } });
+    },
+    rejectChange: async (raw) => {
+      const p = parseOrThrow(RejectChangePayload, raw, `${CHANGE_REQUESTS_CONTEXT}.rejectChange payload`);
+      return onChange(p, { type: 'RejectChangeRequest', data: { changeRequestId: p.changeRequestId, rejectedBy: p.actor, reason: p.reason, now: clock.now() } });
+    },
+    cancelChange: async (raw) => {
+      const p = parseOrThrow(CancelChangePayload, raw, `${CHANGE_REQUESTS_CONTEXT}.cancelChange payload`);
+      return onChange(p, { type: 'CancelChange', data: { changeRequestId: p.changeRequestId, cancelledBy: p.actor, reason: p.reason, now: clock.now() } });
+    },
+    closeChange: async (raw) => {
+      const p = parseOrThrow(CloseChangePayload, raw, `${CHANGE_REQUESTS_CONTEXT}.closeChange payload`);
+      return onChange(p, {
+        type: 'CloseChange',
+        data: {
+          changeRequestId: p.changeRequestId,
+          closedBy: p.actor,
+          ...(p.postImplementationReviewRef === undefined ? {} : { postImplementationReviewRef: p.postImplementationReviewRef }),
+          now: clock.now(),
+        },
+      });
+    },
+    getChange: async (raw): Promise<ChangeView> => {
+      const p = parseOrThrow(GetChangePayload, raw, `${CHANGE_REQUESTS_CONTEXT}.getChange payload`);
+      const change = await requireChange(store, p.changeRequestId);
+      const releaseId = change.draft.releaseId;
+      const release = releaseId === undefined ? null : await loadRelease(store, releaseId);
+      return changeView(change, release === null || release.status === 'not_planned' ? null : release);
+    },
+    getRelease: async (raw): Promise<ReleaseView> => {
+      const p = parseOrThrow(GetReleasePayload, raw, `${CHANGE_REQUESTS_CONTEXT}.getRelease payload`);
+      return releaseView(await requireRelease(store, p.releaseId));
+    },
+  };
+
+  return Promise.all(
+    Object.entries(handlers).map(([command, handler]) =>
+      ctx.commands.register(CHANGE_REQUESTS_CONTEXT, command, async (payload) => {
+        try {
+          const reply = await handler(payload);
+          metrics.commandHandled(command, (reply as Partial<CommandReply>).duplicate === true ? 'duplicate' : 'ok');
+          return reply;
+        } catch (error) {
+          metrics.commandHandled(command, error instanceof DomainError ? 'refused' : 'error');
+          throw error;
+        }
+      }),
+    ),
+  );
+}
+
+/** One change request deploys once (`deployment-<changeRequestId>`), so it names exactly one environment. */
+function singleEnvironment(environments: readonly string[]): string {
+  const [environment, ...rest] = environments;
+  if (environment === undefined || rest.length > 0) {
+    throw new ValidationError('change request', [
+      { field: 'draft.environments', reason: `name exactly one environment (got ${environments.length}); submit one change request per environment` },
+    ]);
+  }
+  return environment;
+}
+
+/**
+ * Environment progression and the emergency path, checked when the change is submitted so a change that
+ * cannot go out is refused before anyone reviews or approves it. The hotfix lane (an emergency change of a
+ * hotfix release) is checked at deployment start instead, where the domain weighs staging validation evidence.
+ */
+function checkSubmission(policySet: PolicySet, environment: string, kind: ChangeKind, release: ExistingRelease | null): void {
+  const policy = policySet.environments[environment];
+  if (policy === undefined) return;
+  if (kind === 'emergency' && !policy.emergency.allowed) throw new EmergencyPathNotAllowedError(environment);
+  if (release === null || policy.promotesFrom === undefined) return;
+  if (kind === 'emergency' && release.releaseType === 'hotfix') return;
+  const source = release.deployments[policy.promotesFrom];
+  if (source?.status !== 'succeeded') throw new PromotionPrerequisiteError(environment, policy.promotesFrom, release.version, source?.status ?? 'none', 'normal');
+}

@@ -1,0 +1,178 @@
+// change-requests with approvals on the embedded host; scheduling, deployments and monitoring are played
+// by the test, which appends their events (as the contracts define them) to their streams.
+import { approvalsService } from '../../approvals/src/index.js';
+import type { ChangeView, CommandReply, ReleaseView } from '@gatehouse/contracts';
+import { changeRequestsService } from './index.js';
+import { commandId, eventually, givenDeployed, type Harness, releasePayload, startHarness, submitPayload, waitFor } from './test-support/harness.js';
+
+const NOW = '2026-11-30T09:00:00Z';
+const DEV_START = '2026-11-30T11:00:00Z';
+const STAGING_SLOT = '2026-11-30T14:00:00Z';
+
+describe('change-requests lifecycle on the embedded host', () => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = await startHarness([changeRequestsService, approvalsService], NOW);
+  });
+  afterEach(() => h.stop());
+
+  const change = (changeRequestId: string) => h.send<ChangeView>('changeRequests', 'getChange', { changeRequestId });
+  const release = (releaseId: string) => h.send<ReleaseView>('changeRequests', 'getRelease', { releaseId });
+  const statusBecomes = (changeRequestId: string, status: string) => waitFor(async () => (await change(changeRequestId)).status === status, `${changeRequestId} ${status}`);
+
+  /** submit → review → approvals by the environment's matrix → approved. */
+  async function approvedChange(changeRequestId: string, environment: string, planned: string, releaseId: string): Promise<void> {
+    await h.send('changeRequests', 'submitChange', submitPayload(changeRequestId, { environment, planned, releaseId }));
+    await h.send('changeRequests', 'startReview', { commandId: commandId(), actor: 'bob', changeRequestId });
+    await h.send('changeRequests', 'completeReview', { commandId: commandId(), actor: 'bob', changeRequestId, notes: 'ok' });
+    await eventually(h, `approval-${changeRequestId}`, 'ApprovalsRequested');
+    await h.send('approvals', 'grant', { commandId: commandId(), changeRequestId, role: 'code_reviewer', approver: 'carol', approverRoles: ['code_reviewer'] });
+    if (environment !== 'development') await h.send('approvals', 'grant', { commandId: commandId(), changeRequestId, role: 'tech_lead', approver: 'dave', approverRoles: ['tech_lead'] });
+    await statusBecomes(changeRequestId, 'approved');
+  }
+
+  const ids = (changeRequestId: string, releaseId: string, environment: string) => ({
+    deploymentId: `dep-${changeRequestId}`,
+    changeRequestId,
+    releaseId,
+    service: 'campaign-api',
+    version: '2.1.0',
+    environment,
+  });
+
+  async function deploy(changeRequestId: string, releaseId: string, environment: string, at: string): Promise<void> {
+    await h.publish(`schedule-${changeRequestId}`, 'DeploymentScheduled', {
+      changeRequestId,
+      releaseId,
+      service: 'campaign-api',
+      version: '2.1.0',
+      environment,
+      changeType: 'normal',
+      strategy: 'rolling-update',
+      scheduledFor: at,
+      policyVersion: h.policyVersion,
+    }, 'scheduling');
+    await statusBecomes(changeRequestId, 'scheduled');
+    h.clock.set(at);
+    await h.publish(`deployment-${changeRequestId}`, 'DeploymentStarted', { ...ids(changeRequestId, releaseId, environment), strategy: 'rolling-update', steps: [], startedAt: at }, 'deployments');
+    await statusBecomes(changeRequestId, 'implementing');
+  }
+
+  it('walks a release through development into staging: schedule, start, success, watch, close; and the release follows', async () => {
+    await h.send('changeRequests', 'createRelease', releasePayload('rel-1'));
+    // Production before staging: refused at submission with the domain's error, nothing written.
+    await expect(h.send('changeRequests', 'submitChange', submitPayload('cr-prod', { environment: 'production', planned: '2026-12-01T10:00:00Z', releaseId: 'rel-1' }))).rejects.toMatchObject({
+      remoteName: 'PromotionPrerequisiteError',
+      details: expect.objectContaining({ requires: 'staging', found: 'none' }),
+    });
+    expect(await h.events('changeRequest-cr-prod')).toEqual([]);
+    // Staging before development, likewise.
+    await expect(h.send('changeRequests', 'submitChange', submitPayload('cr-stg', { environment: 'staging', planned: STAGING_SLOT, releaseId: 'rel-1' }))).rejects.toMatchObject({ remoteName: 'PromotionPrerequisiteError' });
+
+    await approvedChange('cr-dev', 'development', DEV_START, 'rel-1');
+    const releaseApproved = await eventually(h, 'release-rel-1', 'ReleaseApproved');
+    expect(releaseApproved.data).toMatchObject({ approvalId: 'cr-dev', revision: 1 });
+
+    await deploy('cr-dev', 'rel-1', 'development', DEV_START);
+    const scheduled = (await h.events('changeRequest-cr-dev')).find((e) => e.type === 'ChangeScheduled')!;
+    expect(scheduled.data).toMatchObject({ windowStart: '2026-11-30T11:00:00.000Z', windowEnd: '2026-11-30T12:00:00.000Z', scheduledBy: 'scheduling' });
+    const started = await eventually(h, 'release-rel-1', 'ReleaseDeploymentStarted');
+    expect(started.data).toMatchObject({ deploymentId: 'dep-cr-dev', environment: 'development', lane: 'normal', promotion: null });
+    expect(started.metadata).toMatchObject({ actor: 'change-requests', policyVersion: h.policyVersion });
+
+    const succeeded = await h.publish('deployment-cr-dev', 'DeploymentSucceeded', { ...ids('cr-dev', 'rel-1', 'development'), completedAt: '2026-11-30T11:20:00Z' }, 'deployments');
+    await statusBecomes('cr-dev', 'validating');
+    await waitFor(async () => (await release('rel-1')).deployments['development']?.status === 'succeeded', 'release deployed to development');
+    const implemented = (await h.events('changeRequest-cr-dev')).find((e) => e.type === 'ChangeImplemented')!;
+    expect(implemented.metadata).toMatchObject({ causationId: `${succeeded.id}:CompleteChangeImplementation`, correlationId: 'corr-deployment-cr-dev' });
+
+    await h.publish('watch-cr-dev', 'PostDeploymentWatchCompleted', { changeRequestId: 'cr-dev', deploymentId: 'dep-cr-dev', environment: 'development', completedAt: '2026-11-30T11:30:00Z' }, 'monitoring');
+    const closed = await eventually(h, 'changeRequest-cr-dev', 'ChangeClosed');
+    expect(closed.data).toMatchObject({ outcome: 'successful', closedBy: 'change-requests' });
+    expect(await h.types('changeRequest-cr-dev')).toEqual([
+      'ChangeRequestSubmitted',
+      'ChangeReviewStarted',
+      'ChangeReviewCompleted',
+      'ChangeRequestApproved',
+      'ChangeScheduled',
+      'ChangeImplementationStarted',
+      'ChangeImplemented',
+      'ChangeValidated',
+      'ChangeClosed',
+    ]);
+
+    // Development succeeded: staging is now accepted, and its deployment records the promotion.
+    await approvedChange('cr-stg', 'staging', STAGING_SLOT, 'rel-1');
+    await deploy('cr-stg', 'rel-1', 'staging', STAGING_SLOT);
+    await waitFor(async () => (await h.events('release-rel-1')).filter((e) => e.type === 'ReleaseDeploymentStarted').length === 2, 'staging deployment on the release');
+    const stagingStart = (await h.events('release-rel-1')).filter((e) => e.type === 'ReleaseDeploymentStarted').at(-1)!;
+    expect(stagingStart.data).toMatchObject({ environment: 'staging', promotion: { from: 'development', basis: 'deployed' } });
+  });
+
+  it('rolls back automatically: the change and the release roll back, and the watch ending closes the change as rolled back', async () => {
+    await h.send('changeRequests', 'createRelease', releasePayload('rel-2'));
+    await givenDeployed(h, 'rel-2', ['development']);
+    await approvedChange('cr-2', 'staging', STAGING_SLOT, 'rel-2');
+    await deploy('cr-2', 'rel-2', 'staging', STAGING_SLOT);
+    await h.publish('deployment-cr-2', 'DeploymentSucceeded', { ...ids('cr-2', 'rel-2', 'staging'), completedAt: '2026-11-30T14:20:00Z' }, 'deployments');
+    await waitFor(async () => (await release('rel-2')).deployments['staging']?.status === 'succeeded', 'staging succeeded');
+    h.clock.set('2026-11-30T14:40:00Z');
+    const evidence = { metric: 'error_rate', threshold: 0.01, observed: [0.05, 0.06] };
+    await h.publish('deployment-cr-2', 'DeploymentRolledBack', { ...ids('cr-2', 'rel-2', 'staging'), reason: 'error_rate > 0.01 for 300 s', initiator: 'automatic', evidence, at: '2026-11-30T14:40:00Z' }, 'deployments');
+    await statusBecomes('cr-2', 'rolled_back');
+    const releaseRolledBack = await eventually(h, 'release-rel-2', 'ReleaseRolledBack');
+    expect(releaseRolledBack.data).toMatchObject({ environment: 'staging', initiator: 'automatic', basis: 'automatic_trigger', requestedBy: 'monitoring', reason: 'error_rate > 0.01 for 300 s' });
+
+    await h.publish('watch-cr-2', 'PostDeploymentWatchCompleted', { changeRequestId: 'cr-2', deploymentId: 'dep-cr-2', environment: 'staging', completedAt: '2026-11-30T14:41:00Z' }, 'monitoring');
+    const closed = await eventually(h, 'changeRequest-cr-2', 'ChangeClosed');
+    expect(closed.data).toMatchObject({ outcome: 'rolled_back' });
+    expect(await h.types('changeRequest-cr-2')).not.toContain('ChangeValidated');
+  });
+
+  it('records a failed deployment on the change and the release; closing it needs a person', async () => {
+    await h.send('changeRequests', 'createRelease', releasePayload('rel-3'));
+    await givenDeployed(h, 'rel-3', ['development']);
+    await approvedChange('cr-3', 'staging', STAGING_SLOT, 'rel-3');
+    await deploy('cr-3', 'rel-3', 'staging', STAGING_SLOT);
+    await h.publish('deployment-cr-3', 'DeploymentFailed', { ...ids('cr-3', 'rel-3', 'staging'), reason: 'pods crash-looping', at: '2026-11-30T14:05:00Z' }, 'deployments');
+    await statusBecomes('cr-3', 'failed');
+    await waitFor(async () => (await release('rel-3')).status === 'failed', 'release failed');
+    const reply = await h.send<CommandReply>('changeRequests', 'closeChange', { commandId: commandId(), actor: 'sam', changeRequestId: 'cr-3' });
+    expect(reply).toMatchObject({ status: 'closed', events: ['ChangeClosed'], duplicate: false });
+    expect((await h.events('changeRequest-cr-3')).at(-1)!.data).toMatchObject({ outcome: 'failed', closedBy: 'sam' });
+  });
+
+  it('revising an approved release invalidates the approvals that approved it', async () => {
+    await h.send('changeRequests', 'createRelease', releasePayload('rel-4'));
+    await approvedChange('cr-4', 'development', DEV_START, 'rel-4');
+    await eventually(h, 'release-rel-4', 'ReleaseApproved');
+    const reply = await h.send<CommandReply>('changeRequests', 'reviseRelease', { commandId: commandId(), actor: 'rita', releaseId: 'rel-4', revision: { title: 'Campaign API 2.1.0 (with fix)' } });
+    expect(reply).toMatchObject({ events: ['ReleaseRevised', 'ReleaseApprovalsInvalidated'], status: 'planned' });
+    const invalidated = await eventually(h, 'approval-cr-4', 'ApprovalsInvalidated');
+    expect(invalidated.data).toMatchObject({ previousRevision: 1, revision: 2, invalidatedGrants: [{ role: 'code_reviewer', approver: 'carol' }] });
+    expect(invalidated.metadata).toMatchObject({ actor: 'approvals' });
+  });
+
+  it('validates commands and treats a repeated commandId as already done', async () => {
+    await expect(h.send('changeRequests', 'createRelease', { ...releasePayload('rel-5'), release: { service: 'Campaign API', version: '2.1', type: 'minor', title: 'x' } })).rejects.toMatchObject({
+      remoteName: 'ValidationError',
+      details: expect.objectContaining({ issues: [expect.objectContaining({ field: 'release.service' })] }),
+    });
+    await expect(h.send('changeRequests', 'createRelease', releasePayload('rel-5', '2.1'))).rejects.toMatchObject({ remoteName: 'InvalidVersionError' });
+    const twoEnvironments = submitPayload('cr-5', { environment: 'staging', planned: STAGING_SLOT });
+    twoEnvironments.draft.environments.push('production');
+    await expect(h.send('changeRequests', 'submitChange', twoEnvironments)).rejects.toMatchObject({ remoteName: 'ValidationError', details: expect.objectContaining({ issues: [expect.objectContaining({ field: 'draft.environments' })] }) });
+    const noRunbook = submitPayload('cr-5', { environment: 'production', planned: '2026-12-01T10:00:00Z' });
+    delete (noRunbook.draft as { runbookRef?: string }).runbookRef;
+    await expect(h.send('changeRequests', 'submitChange', noRunbook)).rejects.toMatchObject({ remoteName: 'RunbookRequiredError' });
+    expect(await h.events('changeRequest-cr-5')).toEqual([]);
+
+    const submit = submitPayload('cr-5', { environment: 'development', planned: DEV_START });
+    expect(await h.send('changeRequests', 'submitChange', submit)).toMatchObject({ events: ['ChangeRequestSubmitted'], status: 'submitted', duplicate: false });
+    expect(await h.send('changeRequests', 'submitChange', submit)).toMatchObject({ events: ['ChangeRequestSubmitted'], duplicate: true });
+    const events = await h.events('changeRequest-cr-5');
+    expect(events).toHaveLength(1);
+    expect(events[0]!.metadata).toMatchObject({ actor: 'alice', causationId: submit.commandId, policyVersion: h.policyVersion });
+    await expect(h.send('changeRequests', 'startReview', { commandId: commandId(), actor: 'alice', changeRequestId: 'cr-5' })).rejects.toMatchObject({ remoteName: 'SeparationOfDutiesViolation' });
+  });
+});

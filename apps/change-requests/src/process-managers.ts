@@ -1,0 +1,168 @@
+/**
+ * Reactions of the change-requests context to the other contexts' events. Every command id is derived
+ * from the triggering event's id, so a redelivered event never changes anything twice.
+ */
+import { ApprovalEventSchemas } from '@gatehouse/contracts';
+import type { EventConsumer } from '@gatehouse/bus';
+import {
+  changeRequestDecider,
+  type ChangeRequestCommand,
+  DomainError,
+  MS_PER_MINUTE,
+  releaseDecider,
+  type ReleaseCommand,
+} from '@gatehouse/domain';
+import type { StoredEvent } from '@gatehouse/eventstore';
+import { handleCommand, type ServiceContext } from '@gatehouse/service-kit';
+import { z } from 'zod';
+import type { ChangeRequestsMetrics } from './metrics.js';
+import { changeRequestStream, type ExistingChange, loadRelease, releaseStream, requireChange } from './streams.js';
+
+/** Actor recorded on the events this service's process managers cause. */
+export const PROCESS_MANAGER_ACTOR = 'change-requests';
+export const CONSUMER_NAME = 'change-requests-lifecycle';
+
+const Ids = { changeRequestId: z.string().min(1) };
+const DeploymentIds = { ...Ids, deploymentId: z.string().min(1) };
+
+/** What this service reads of other contexts' events (loose: producers may add fields). */
+export const ConsumedEventSchemas = {
+  DeploymentScheduled: z.object({ ...Ids, scheduledFor: z.iso.datetime({ offset: true }) }),
+  DeploymentRescheduled: z.object({ ...Ids, scheduledFor: z.iso.datetime({ offset: true }) }),
+  DeploymentStarted: z.object({ ...DeploymentIds, environment: z.string().min(1) }),
+  DeploymentSucceeded: z.object(DeploymentIds),
+  DeploymentFailed: z.object({ ...DeploymentIds, reason: z.string() }),
+  DeploymentRolledBack: z.object({ ...DeploymentIds, reason: z.string(), initiator: z.enum(['automatic', 'manual']) }),
+  PostDeploymentWatchCompleted: z.object(Ids),
+  ChangeFullyApproved: ApprovalEventSchemas.ChangeFullyApproved,
+  ApprovalRejected: ApprovalEventSchemas.ApprovalRejected,
+} as const;
+
+type Schemas = typeof ConsumedEventSchemas;
+type Consumed = { [K in keyof Schemas]: { type: K; data: z.output<Schemas[K]> } }[keyof Schemas];
+
+/** One step of a reaction: a command on one of our streams. */
+type Step = { stream: 'change'; command: ChangeRequestCommand } | { stream: 'release'; releaseId: string; command: ReleaseCommand; policyVersion?: string };
+
+export async function startProcessManagers(ctx: ServiceContext, metrics: ChangeRequestsMetrics): Promise<EventConsumer> {
+  const { store, clock, logger } = ctx;
+
+  async function apply(event: StoredEvent, changeRequestId: string, step: Step): Promise<void> {
+    const commandId = `${event.id}:${step.command.type}`;
+    const metadata = {
+      actor: PROCESS_MANAGER_ACTOR,
+      correlationId: typeof event.metadata.correlationId === 'string' ? event.metadata.correlationId : event.id,
+      ...(step.stream === 'release' && step.policyVersion !== undefined ? { policyVersion: step.policyVersion } : {}),
+    };
+    try {
+      const result =
+        step.stream === 'change'
+          ? await handleCommand({ store, decider: changeRequestDecider, streamId: changeRequestStream(changeRequestId), command: step.command, commandId, metadata })
+          : await handleCommand({ store, decider: releaseDecider, streamId: releaseStream(step.releaseId), command: step.command, commandId, metadata });
+      metrics.eventsAppended(result.events.map((e) => e.type));
+    } catch (error) {
+      // A refusal will not change on redelivery: record it and move on; anything else is retried.
+      if (!(error instanceof DomainError)) throw error;
+      logger.warn({ err: error.message, code: error.code, eventId: event.id, eventType: event.type, command: step.command.type, changeRequestId }, 'process manager command refused');
+    }
+  }
+
+  async function react(event: StoredEvent, consumed: Consumed): Promise<void> {
+    const changeRequestId = consumed.type === 'ChangeFullyApproved' || consumed.type === 'ApprovalRejected' ? consumed.data.subject.changeRequestId : consumed.data.changeRequestId;
+    let change: ExistingChange;
+    try {
+      change = await requireChange(store, changeRequestId);
+    } catch (error) {
+      if (!(error instanceof DomainError)) throw error;
+      logger.warn({ eventId: event.id, eventType: event.type, changeRequestId }, 'event for an unknown change request ignored');
+      return;
+    }
+    for (const step of await stepsFor(consumed, change)) await apply(event, changeRequestId, step);
+  }
+
+  async function stepsFor(consumed: Consumed, change: ExistingChange): Promise<Step[]> {
+    const now = clock.now();
+    const changeRequestId = change.changeRequestId;
+    const releaseId = change.draft.releaseId;
+    const environment = change.draft.environments[0] ?? '';
+    const policySet = ctx.policies.current;
+    const policy = policySet.environments[environment];
+    const onRelease = (command: ReleaseCommand, policyVersion?: string): Step[] =>
+      releaseId === undefined ? [] : [{ stream: 'release', releaseId, command, ...(policyVersion === undefined ? {} : { policyVersion }) }];
+
+    switch (consumed.type) {
+      case 'DeploymentScheduled':
+      case 'DeploymentRescheduled': {
+        const start = new Date(consumed.data.scheduledFor);
+        const end = new Date(start.getTime() + change.draft.schedule.duration * MS_PER_MINUTE);
+        return [{ stream: 'change', command: { type: 'ScheduleChange', data: { changeRequestId, window: { start: start.toISOString(), end: end.toISOString() }, scheduledBy: 'scheduling', now } } }];
+      }
+      case 'DeploymentStarted':
+        return [
+          { stream: 'change', command: { type: 'StartChangeImplementation', data: { changeRequestId, implementer: 'deployments', now } } },
+          // The normal lane: the hotfix lane's staging-validation evidence lives in the hotfix context.
+          ...onRelease(
+            {
+              type: 'StartReleaseDeployment',
+              data: { releaseId: releaseId ?? '', deploymentId: consumed.data.deploymentId, environment, promotesFrom: policy?.promotesFrom, lane: 'normal', startedBy: 'deployments', now },
+            },
+            policySet.policyVersion,
+          ),
+        ];
+      case 'DeploymentSucceeded':
+        return [
+          { stream: 'change', command: { type: 'CompleteChangeImplementation', data: { changeRequestId, implementer: 'deployments', now } } },
+          ...onRelease({ type: 'CompleteReleaseDeployment', data: { releaseId: releaseId ?? '', deploymentId: consumed.data.deploymentId, now } }),
+        ];
+      case 'DeploymentFailed':
+        return [
+          { stream: 'change', command: { type: 'FailChangeImplementation', data: { changeRequestId, reason: consumed.data.reason, now } } },
+          ...onRelease({ type: 'FailReleaseDeployment', data: { releaseId: releaseId ?? '', deploymentId: consumed.data.deploymentId, reason: consumed.data.reason, now } }),
+        ];
+      case 'DeploymentRolledBack': {
+        const { reason, initiator, deploymentId } = consumed.data;
+        const requestedBy = initiator === 'automatic' ? 'monitoring' : 'deployments';
+        const steps: Step[] = [{ stream: 'change', command: { type: 'RollBackChange', data: { changeRequestId, requestedBy, reason, now } } }];
+        if (releaseId === undefined || policy === undefined) return steps;
+        const release = await loadRelease(store, releaseId);
+        // Rolled back before it completed: for the release that deployment failed; after it completed: a release rollback.
+        if (release.status === 'deploying' && release.activeDeploymentId === deploymentId) {
+          return [...steps, ...onRelease({ type: 'FailReleaseDeployment', data: { releaseId, deploymentId, reason: `rolled back (${initiator}): ${reason}`, now } })];
+        }
+        return [
+          ...steps,
+          ...onRelease(
+            { type: 'RollBackRelease', data: { releaseId, environment, requestedBy, reason, initiator, policy: policy.rollback, now } },
+            policySet.policyVersion,
+          ),
+        ];
+      }
+      case 'PostDeploymentWatchCompleted':
+        return [
+          ...(change.status === 'validating'
+            ? [{ stream: 'change' as const, command: { type: 'ValidateChange' as const, data: { changeRequestId, validator: 'monitoring', outcome: 'passed' as const, notes: 'post-deployment watch completed', now } } }]
+            : []),
+          { stream: 'change', command: { type: 'CloseChange', data: { changeRequestId, closedBy: PROCESS_MANAGER_ACTOR, now } } },
+        ];
+      case 'ChangeFullyApproved': {
+        const { approvalId, subject } = consumed.data;
+        const steps: Step[] = [{ stream: 'change', command: { type: 'RecordChangeApproval', data: { changeRequestId, approvalId, now } } }];
+        if (subject.releaseId === null) return steps;
+        // The release is approved once, by the first change that is; later changes deploy an approved or deployed release.
+        const release = await loadRelease(store, subject.releaseId);
+        if (release.status !== 'planned') return steps;
+        return [...steps, { stream: 'release', releaseId: subject.releaseId, command: { type: 'ApproveRelease', data: { releaseId: subject.releaseId, approvalId, revision: subject.revision, now } } }];
+      }
+      case 'ApprovalRejected':
+        return [{ stream: 'change', command: { type: 'RejectChangeRequest', data: { changeRequestId, rejectedBy: consumed.data.approver, reason: consumed.data.reason, now } } }];
+    }
+  }
+
+  return ctx.events.consume({
+    name: CONSUMER_NAME,
+    categories: ['schedule', 'deployment', 'watch', 'approval'],
+    eventTypes: Object.keys(ConsumedEventSchemas),
+    dataSchemas: ConsumedEventSchemas,
+    handler: async ({ event }) => react(event, { type: event.type, data: event.data } as Consumed),
+  });
+}

@@ -1,0 +1,92 @@
+/**
+ * approvals context: one approval request per change request, stream `approval-<changeRequestId>`
+ * (the approvalId is the change request's id). Roles in `approverRoles` come from the caller's
+ * verified token (the gateway fills them), never from the request body a user typed.
+ */
+import { ROLES } from '@gatehouse/policy';
+import { z } from 'zod';
+
+export const APPROVALS_CONTEXT = 'approvals';
+export const APPROVALS_COMMANDS = ['grant', 'reject', 'revoke', 'get'] as const;
+export type ApprovalsCommandName = (typeof APPROVALS_COMMANDS)[number];
+
+const Id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/, 'must be 1-128 letters, digits, "-" or "_" (a UUID works)');
+const Person = z.string().trim().min(1, 'name the approver').max(200);
+const Role = z.enum(ROLES);
+const Reason = z.string().trim().min(1, 'give a reason; it is recorded in the audit trail').max(2_000);
+const Instant = z.iso.datetime({ offset: true });
+const Envelope = { commandId: z.string().trim().min(1).max(200), changeRequestId: Id, correlationId: z.string().min(1).max(200).optional() };
+
+// ---------------------------------------------------------------- commands
+
+export const GrantApprovalPayload = z.strictObject({
+  ...Envelope,
+  /** The requirement this approval fills. */
+  role: Role,
+  approver: Person,
+  approverRoles: z.array(Role).max(ROLES.length),
+  /** The approver is the on-call person for the role (the hotfix lane's SRE on call). @defaultValue false */
+  approverOnCall: z.boolean().default(false),
+  comment: z.string().max(2_000).optional(),
+});
+export type GrantApprovalPayload = z.input<typeof GrantApprovalPayload>;
+
+export const RejectApprovalPayload = z.strictObject({ ...Envelope, approver: Person, approverRoles: z.array(Role).max(ROLES.length), reason: Reason });
+export type RejectApprovalPayload = z.input<typeof RejectApprovalPayload>;
+
+/** Withdraws the approver's own standing approval. */
+export const RevokeApprovalPayload = z.strictObject({ ...Envelope, approver: Person, reason: Reason });
+export type RevokeApprovalPayload = z.input<typeof RevokeApprovalPayload>;
+
+export const GetApprovalPayload = z.strictObject({ changeRequestId: Id });
+export type GetApprovalPayload = z.input<typeof GetApprovalPayload>;
+
+/** Reply of grant / reject / revoke / get. */
+export interface ApprovalReply {
+  approvalId: string;
+  streamId: string;
+  events: string[];
+  status: 'not_requested' | 'pending' | 'approved' | 'rejected';
+  /** Requirements still missing approvals. */
+  outstanding: Array<{ role: string; missing: number; onCall: boolean }>;
+  duplicate: boolean;
+}
+
+// ---------------------------------------------------------------- published events
+
+const Subject = z.object({ changeRequestId: z.string(), releaseId: z.string().nullable(), environment: z.string(), revision: z.number().int() });
+const Requirement = z.object({ role: Role, count: z.number().int(), onCall: z.boolean(), sources: z.array(z.enum(['matrix', 'migration', 'emergency', 'window_bypass'])) });
+const SeparationOfDuties = z.object({ authorCannotApprove: z.boolean(), distinctApproverPerRole: z.boolean() });
+
+export const ApprovalEventSchemas = {
+  ApprovalsRequested: z.object({
+    approvalId: z.string(),
+    subject: Subject,
+    author: z.string(),
+    kind: z.enum(['standard', 'normal', 'emergency']),
+    requirements: z.array(Requirement),
+    separationOfDuties: SeparationOfDuties,
+    policyVersion: z.string(),
+    requestedAt: Instant,
+  }),
+  ApprovalGranted: z.object({ approvalId: z.string(), role: Role, approver: z.string(), onCall: z.boolean(), comment: z.string().nullable(), grantedAt: Instant }),
+  ChangeFullyApproved: z.object({
+    approvalId: z.string(),
+    subject: Subject,
+    fills: z.array(z.object({ role: Role, sources: Requirement.shape.sources, onCallRequired: z.boolean(), approvers: z.array(z.string()) })),
+    basis: z.enum(['requirements_met', 'no_approval_required']),
+    separationOfDuties: SeparationOfDuties,
+    policyVersion: z.string(),
+    approvedAt: Instant,
+  }),
+  ApprovalRejected: z.object({ approvalId: z.string(), subject: Subject, approver: z.string(), reason: z.string(), rejectedAt: Instant }),
+  ApprovalRevoked: z.object({ approvalId: z.string(), role: Role, approver: z.string(), reason: z.string(), wasFullyApproved: z.boolean(), revokedAt: Instant }),
+  ApprovalsInvalidated: z.object({
+    approvalId: z.string(),
+    reason: z.string(),
+    previousRevision: z.number().int(),
+    revision: z.number().int(),
+    invalidatedGrants: z.array(z.object({ role: Role, approver: z.string() })),
+    invalidatedAt: Instant,
+  }),
+} as const;
