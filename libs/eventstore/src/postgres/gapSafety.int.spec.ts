@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { isolatedSchema, requirePostgres } from '@gatehouse/testing';
 import { prepareAppend } from '../prepareEvents.js';
-import { appendParams, appendSql } from '../sql/appendToStream.js';
+import { appendStatement } from '../sql/appendToStream.js';
 import type { AuditableEventStore, StoredEvent } from '../types.js';
 import { createPostgresEventStore } from './createPostgresEventStore.js';
 
@@ -55,12 +55,11 @@ describePostgres('readAll / subscribe are gap-safe (PostgreSQL)', () => {
 
     // Transaction A takes the earlier global position and stays open.
     await slowWriter.query('BEGIN');
-    const [a] = (
-      await slowWriter.query<{ out_global_position: string }>(appendSql(quoted), appendParams(prepareAppend('stream-a', [{ type: 'A', data: {} }])))
-    ).rows;
+    const inA = appendStatement(quoted, prepareAppend('stream-a', [{ type: 'A', data: {} }]));
+    const [a] = (await slowWriter.query<{ global_position: string }>(inA.text, inA.values)).rows;
     // Transaction B appends later and commits first.
     const b = await store.appendToStream('stream-b', [{ type: 'B', data: {} }]);
-    expect(BigInt(a!.out_global_position) < b.lastGlobalPosition).toBe(true);
+    expect(BigInt(a!.global_position) < b.lastGlobalPosition).toBe(true);
 
     // Sanity (proves the test can fail): ordering by position alone would already show B
     // with a hole where A will land, and a reader checkpointing at B would skip A forever.
@@ -88,7 +87,8 @@ describePostgres('readAll / subscribe are gap-safe (PostgreSQL)', () => {
 
   it('a rolled-back transaction leaves a position gap that readers pass without waiting', async () => {
     await slowWriter.query('BEGIN');
-    await slowWriter.query(appendSql(quoted), appendParams(prepareAppend('rolled-back', [{ type: 'Never', data: {} }])));
+    const never = appendStatement(quoted, prepareAppend('rolled-back', [{ type: 'Never', data: {} }]));
+    await slowWriter.query(never.text, never.values);
     await slowWriter.query('ROLLBACK');
     const after = await store.appendToStream('after-rollback', [{ type: 'After', data: {} }]);
     const types = (await collect(store.readAll())).map((e) => e.type);

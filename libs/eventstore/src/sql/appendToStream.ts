@@ -1,68 +1,173 @@
 import { InvalidArgumentError, WrongExpectedVersionError } from '../errors.js';
+import { GENESIS_HASH } from '../hashing.js';
 import type { PreparedAppend } from '../prepareEvents.js';
-import type { AppendResult, StoredEvent } from '../types.js';
+import { ANY, STREAM_EXISTS, type AppendResult, type StoredEvent } from '../types.js';
 import { sqlStateOf, UNIQUE_VIOLATION, type SqlQueryable } from './executor.js';
 
-/** Calls the append function created by migration 1 (see migrations.ts): one round trip per append. */
-export const appendSql = (s: string): string =>
-  `SELECT out_outcome, out_actual_version, out_global_position, out_stream_version, out_hash, out_previous_hash
-   FROM ${s}.append_to_stream($1, $2, $3::uuid[], $4::text[], $5::jsonb[], $6::jsonb[], $7::text[], $8::timestamptz)`;
+/**
+ * Appending is one statement, one round trip, no lock:
+ *  - `head` reads the stream's last version and hash (backward step on UNIQUE (stream_id, stream_version));
+ *  - `decision` checks the expected version against it;
+ *  - `inserted` writes the events only when accepted, hashes chained in SQL with the same
+ *    formula as hashing.ts eventHash(): sha256(previousHash | streamVersion | body).
+ * A concurrent append that wins the race makes ours fail on the unique (stream_id,
+ * stream_version) index, so the statement aborts and writes nothing.
+ *
+ * Why this keeps each stream in version order in readAll (ordered by transaction id): an
+ * append of version N+1 can only succeed if its snapshot saw version N committed, and its
+ * transaction id is assigned by its INSERT, after that snapshot, so it is larger.
+ */
+const headAndDecision = (s: string): string => `
+  head AS (
+    SELECT e.stream_version, e.hash FROM ${s}.events e WHERE e.stream_id = $1 ORDER BY e.stream_version DESC LIMIT 1
+  ), decision AS (
+    SELECT h.stream_version AS actual_version,
+           coalesce(h.stream_version, -1) AS base_version,
+           coalesce(h.hash, '${GENESIS_HASH}') AS base_hash,
+           CASE $2::text
+             WHEN 'any' THEN true
+             WHEN 'no_stream' THEN h.stream_version IS NULL
+             WHEN 'stream_exists' THEN h.stream_version IS NOT NULL
+             ELSE coalesce(h.stream_version = $3::bigint, false)
+           END AS accepted
+    FROM (SELECT 1) AS one LEFT JOIN head h ON true
+  )`;
+
+const result = `
+SELECT d.accepted, d.actual_version, i.global_position, i.stream_version, i.hash, i.previous_hash
+FROM decision d LEFT JOIN inserted i ON true`;
+
+/** One event (the common case): scalar parameters, no arrays, no recursion. */
+export const appendOneSql = (s: string): string => `
+WITH ${headAndDecision(s)},
+  inserted AS (
+    INSERT INTO ${s}.events (id, stream_id, stream_version, type, data, metadata, recorded_at, hash, previous_hash)
+    SELECT $4::uuid, $1, d.base_version + 1, $5::text, $6::jsonb, $7::jsonb, $8::timestamptz,
+           encode(sha256(convert_to(d.base_hash || '|' || (d.base_version + 1) || '|' || $9::text, 'UTF8')), 'hex'),
+           d.base_hash
+    FROM decision d WHERE d.accepted
+    RETURNING global_position, stream_version, hash, previous_hash
+  )${result}`;
+
+/** Several events: arrays in, the hash chain built by a recursive CTE in event order. */
+export const appendManySql = (s: string): string => `
+WITH RECURSIVE ${headAndDecision(s)},
+  input AS (
+    SELECT * FROM unnest($4::uuid[], $5::text[], $6::jsonb[], $7::jsonb[], $9::text[])
+      WITH ORDINALITY AS u(id, type, data, metadata, body, ord)
+  ), chain AS (
+    SELECT 0::bigint AS ord, d.base_hash AS hash, NULL::text AS previous_hash FROM decision d WHERE d.accepted
+    UNION ALL
+    SELECT i.ord, encode(sha256(convert_to(c.hash || '|' || (d.base_version + i.ord) || '|' || i.body, 'UTF8')), 'hex'), c.hash
+    FROM chain c JOIN input i ON i.ord = c.ord + 1 CROSS JOIN decision d
+  ), inserted AS (
+    INSERT INTO ${s}.events (id, stream_id, stream_version, type, data, metadata, recorded_at, hash, previous_hash)
+    SELECT i.id, $1, d.base_version + i.ord, i.type, i.data, i.metadata, $8::timestamptz, c.hash, c.previous_hash
+    FROM input i JOIN chain c ON c.ord = i.ord CROSS JOIN decision d
+    ORDER BY i.ord
+    RETURNING global_position, stream_version, hash, previous_hash
+  )${result}`;
+
+export const streamVersionSql = (s: string): string =>
+  `SELECT max(stream_version) AS version FROM ${s}.events WHERE stream_id = $1`;
+
+/** Losing a race for one of these unique keys means: someone else appended to the stream first. */
+const STREAM_VERSION_CONSTRAINT = 'events_stream_id_stream_version_key';
+/**
+ * Appends that do not pin a version (ANY, STREAM_EXISTS) retry a lost race; each round has a
+ * winner, so n contenders need at most n attempts. The bound only stops a pathological loop.
+ */
+export const MAX_APPEND_ATTEMPTS = 100;
 
 interface AppendRow {
-  out_outcome: 'ok' | 'wrong_version';
-  out_actual_version: string | null;
-  out_global_position: string | null;
-  out_stream_version: string | null;
-  out_hash: string | null;
-  out_previous_hash: string | null;
+  accepted: boolean;
+  actual_version: string | null;
+  global_position: string | null;
+  stream_version: string | null;
+  hash: string | null;
+  previous_hash: string | null;
 }
 
-/** Wire form of the expected version: the function compares text so sentinels and numbers share one parameter. */
-export function expectedVersionParam(expected: PreparedAppend['expectedVersion']): string {
-  return typeof expected === 'bigint' ? expected.toString() : expected;
+export interface AppendStatement {
+  text: string;
+  values: unknown[];
+  /** Prepared-statement name, one per statement text. */
+  name: string;
 }
 
-/** Parameters for appendSql, in order; also used by tests that append inside their own transaction. */
-export function appendParams(append: PreparedAppend): unknown[] {
-  const { events } = append;
-  return [
-    append.streamId,
-    expectedVersionParam(append.expectedVersion),
-    events.map((e) => e.id),
-    events.map((e) => e.type),
-    events.map((e) => e.dataJson),
-    events.map((e) => e.metadataJson),
-    events.map((e) => e.body),
-    append.recordedAt.toISOString(),
-  ];
+/** The statement for an append; also used by tests that append inside their own transaction. */
+export function appendStatement(s: string, append: PreparedAppend): AppendStatement {
+  const { events, expectedVersion } = append;
+  const kind = typeof expectedVersion === 'bigint' ? 'exact' : expectedVersion;
+  const exact = typeof expectedVersion === 'bigint' ? expectedVersion.toString() : null;
+  const recordedAt = append.recordedAt.toISOString();
+  const [only] = events;
+  if (events.length === 1 && only !== undefined) {
+    return {
+      text: appendOneSql(s),
+      name: `gatehouse_append_one_${s}`,
+      values: [append.streamId, kind, exact, only.id, only.type, only.dataJson, only.metadataJson, recordedAt, only.body],
+    };
+  }
+  return {
+    text: appendManySql(s),
+    name: `gatehouse_append_many_${s}`,
+    values: [
+      append.streamId,
+      kind,
+      exact,
+      events.map((e) => e.id),
+      events.map((e) => e.type),
+      events.map((e) => e.dataJson),
+      events.map((e) => e.metadataJson),
+      recordedAt,
+      events.map((e) => e.body),
+    ],
+  };
 }
 
 export async function appendToStream(db: SqlQueryable, s: string, append: PreparedAppend): Promise<AppendResult> {
-  let rows: AppendRow[];
-  try {
-    rows = await db.query<AppendRow>(appendSql(s), appendParams(append), `gatehouse_append_${s}`);
-  } catch (error) {
-    // The per-stream lock makes version conflicts impossible here; a unique violation is a reused event id.
-    if (sqlStateOf(error) === UNIQUE_VIOLATION && String((error as { constraint?: unknown }).constraint).endsWith('_id_key')) {
-      throw new InvalidArgumentError('events[].id', `an event with one of these ids already exists: ${append.events.map((e) => e.id).join(', ')}`);
+  const statement = appendStatement(s, append);
+  const retriesLostRaces = append.expectedVersion === ANY || append.expectedVersion === STREAM_EXISTS;
+  for (let attempt = 1; ; attempt++) {
+    let rows: AppendRow[];
+    try {
+      rows = await db.query<AppendRow>(statement.text, statement.values, statement.name);
+    } catch (error) {
+      if (sqlStateOf(error) !== UNIQUE_VIOLATION) throw error;
+      const constraint = String((error as { constraint?: unknown }).constraint);
+      if (constraint !== STREAM_VERSION_CONSTRAINT) {
+        throw new InvalidArgumentError('events[].id', `an event with one of these ids already exists: ${append.events.map((e) => e.id).join(', ')}`);
+      }
+      if (retriesLostRaces && attempt < MAX_APPEND_ATTEMPTS) continue;
+      throw new WrongExpectedVersionError(append.streamId, append.expectedVersion, await currentVersion(db, s, append.streamId));
     }
-    throw error;
+    const first = rows[0];
+    if (first !== undefined && !first.accepted) {
+      throw new WrongExpectedVersionError(
+        append.streamId,
+        append.expectedVersion,
+        first.actual_version === null ? undefined : BigInt(first.actual_version),
+      );
+    }
+    return toAppendResult(append, rows);
   }
-  const first = rows[0];
-  if (first?.out_outcome === 'wrong_version') {
-    throw new WrongExpectedVersionError(
-      append.streamId,
-      append.expectedVersion,
-      first.out_actual_version === null ? undefined : BigInt(first.out_actual_version),
-    );
-  }
-  const written = rows.map((row) => ({
-    globalPosition: BigInt(row.out_global_position as string),
-    streamVersion: BigInt(row.out_stream_version as string),
-    hash: row.out_hash as string,
-    previousHash: row.out_previous_hash as string,
-  }));
-  written.sort((a, b) => (a.streamVersion < b.streamVersion ? -1 : 1));
+}
+
+async function currentVersion(db: SqlQueryable, s: string, streamId: string): Promise<bigint | undefined> {
+  const [row] = await db.query<{ version: string | null }>(streamVersionSql(s), [streamId]);
+  return row?.version == null ? undefined : BigInt(row.version);
+}
+
+function toAppendResult(append: PreparedAppend, rows: AppendRow[]): AppendResult {
+  const written = rows
+    .map((row) => ({
+      globalPosition: BigInt(row.global_position as string),
+      streamVersion: BigInt(row.stream_version as string),
+      hash: row.hash as string,
+      previousHash: row.previous_hash as string,
+    }))
+    .sort((a, b) => (a.streamVersion < b.streamVersion ? -1 : 1));
   const events: StoredEvent[] = append.events.map((event, index) => {
     const row = written[index];
     if (row === undefined) throw new Error(`append to '${append.streamId}' returned ${written.length} rows for ${append.events.length} events`);
@@ -72,7 +177,7 @@ export async function appendToStream(db: SqlQueryable, s: string, append: Prepar
       streamId: append.streamId,
       streamVersion: row.streamVersion,
       globalPosition: row.globalPosition,
-      recordedAt: append.recordedAt,
+      recordedAt: new Date(append.recordedAt.getTime()),
       data: event.data,
       metadata: event.metadata,
       hash: row.hash,
