@@ -31,6 +31,12 @@ export function clockFor(config: Pick<GatewayConfig, 'GATEHOUSE_CLOCK'>, base: C
   return offsetClock(base, Date.parse(config.GATEHOUSE_CLOCK) - base.now().getTime());
 }
 
+/** CloudEvents structured mode (`application/cloudevents+json`) is JSON: parse it like JSON, same limits. */
+function acceptCloudEventsJson(app: NestFastifyApplication): void {
+  const fastify = app.getHttpAdapter().getInstance();
+  fastify.addContentTypeParser('application/cloudevents+json', { parseAs: 'string' }, fastify.getDefaultJsonParser('error', 'ignore'));
+}
+
 export async function startGateway(config: GatewayConfig, { commands = createInProcessCommandBus() }: { commands?: CommandBus } = {}): Promise<RunningGateway> {
   const clock = clockFor(config);
   const auth = jwtSecretFor(config);
@@ -49,6 +55,7 @@ export async function startGateway(config: GatewayConfig, { commands = createInP
       description: 'Release governance control plane: policy evaluation, calendars, the event log and its verification',
       errorStatus: GATEWAY_ERROR_STATUS,
     });
+    acceptCloudEventsJson(app);
     if (auth.insecure) {
       new Logger('auth').warn(
         'GATEHOUSE_JWT_SECRET is not set: API tokens are signed with an INSECURE development secret; mint one with: gatehouse token --sub <user> --roles <roles>',

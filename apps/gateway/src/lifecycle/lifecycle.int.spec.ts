@@ -9,6 +9,8 @@ import { WrongExpectedVersionError } from '@gatehouse/eventstore';
 import { readGatewayConfig } from '../config.js';
 import { type RunningGateway, startGateway } from '../bootstrap.js';
 import { secretKey } from '../auth/jwt.js';
+import { ingestJsonSchema } from '@gatehouse/contracts';
+import { releaseIdFor } from './ids.js';
 
 const POLICIES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../deploy/policies');
 const SECRET = 'test-secret-that-is-long-enough-for-hs256!';
@@ -276,6 +278,76 @@ describe('lifecycle API: auth, validation, idempotency and commands on the bus',
       const one = await json(await call('GET', `/api/change-requests/${CR_ID}`, { auth }));
       expect(one).toMatchObject({ changeRequest: { changeRequestId: CR_ID }, history: [] });
       expect((await call('GET', '/api/change-requests?status=sleeping', { auth })).status).toBe(400);
+    });
+  });
+
+  describe('ingestion over HTTP', () => {
+    const built = {
+      specversion: '1.0',
+      id: 'build-77',
+      source: 'ci/campaign-api',
+      type: 'gatehouse.release.built',
+      data: { service: 'campaign-api', version: '2.2.0', type: 'minor', title: 'Summer', changes: [{ kind: 'fix', description: 'timezone' }] },
+    };
+
+    it('maps a release built to createRelease, idempotent by the CloudEvent id, and accepts application/cloudevents+json', async () => {
+      const auth = await token('ci-bot', ['release_engineer']);
+      const first = await call('POST', '/api/ingest', { auth, body: built });
+      expect(first.status).toBe(202);
+      const answer = await json(first);
+      expect(answer).toMatchObject({ type: 'gatehouse.release.built', command: 'changeRequests.createRelease' });
+      const again = await call('POST', '/api/ingest', { auth, body: JSON.stringify(built), headers: { 'content-type': 'application/cloudevents+json' } });
+      expect(again.status).toBe(202);
+      expect((await json(again)).commandId).toBe(answer.commandId);
+      expect(received.map((r) => r.payload)).toEqual([
+        {
+          commandId: answer.commandId,
+          actor: 'ci-bot',
+          correlationId: expect.any(String),
+          releaseId: releaseIdFor('campaign-api', '2.2.0'),
+          release: { service: 'campaign-api', version: '2.2.0', type: 'minor', title: 'Summer', description: '', changes: [{ kind: 'fix', description: 'timezone' }] },
+        },
+        expect.objectContaining({ commandId: answer.commandId }),
+      ]);
+    });
+
+    it('maps a deployment request to submitChange with the publisher as author and the release named by service+version', async () => {
+      const { environments: _environments, ...changeRequest } = draft;
+      const response = await call('POST', '/api/ingest', {
+        auth: await token('ci-bot', ['release_engineer']),
+        body: {
+          specversion: '1.0',
+          id: 'deploy-1',
+          source: 'ci/campaign-api',
+          type: 'gatehouse.deployment.requested',
+          data: { release: { service: 'campaign-api', version: '2.2.0' }, environment: 'staging', changeRequest },
+        },
+      });
+      expect(response.status).toBe(202);
+      expect(received[0]).toMatchObject({
+        command: 'changeRequests.submitChange',
+        payload: { kind: 'normal', draft: { environments: ['staging'], author: 'ci-bot', releaseId: releaseIdFor('campaign-api', '2.2.0') } },
+      });
+    });
+
+    it('400s an invalid or unknown CloudEvent with the fields, 403s a token without a CI role, and sends nothing', async () => {
+      const auth = await token('ci-bot', ['release_engineer']);
+      const invalid = await call('POST', '/api/ingest', { auth, body: { ...built, data: { ...built.data, version: 'latest' }, extra: 1 } });
+      expect(invalid.status).toBe(400);
+      expect((await json(invalid)).issues.map((i: { field: string }) => i.field)).toEqual(expect.arrayContaining(['data.version', '']));
+      const unknown = await call('POST', '/api/ingest', { auth, body: { ...built, type: 'gatehouse.release.deleted' } });
+      expect(unknown.status).toBe(400);
+      expect((await json(unknown)).issues).toEqual([expect.objectContaining({ field: 'type' })]);
+      const auditor = await call('POST', '/api/ingest', { auth: await token('aud', ['auditor']), body: built });
+      expect(auditor.status).toBe(403);
+      expect(received).toEqual([]);
+    });
+
+    it('serves the JSON Schema of each type, publicly', async () => {
+      const list = await json(await call('GET', '/api/ingest/schemas'));
+      expect(list.schemas.map((s: { type: string }) => s.type)).toContain('gatehouse.testgate.result');
+      expect(await json(await call('GET', '/api/ingest/schemas/gatehouse.testgate.result'))).toEqual(ingestJsonSchema('gatehouse.testgate.result'));
+      expect((await call('GET', '/api/ingest/schemas/gatehouse.nope')).status).toBe(404);
     });
   });
 
