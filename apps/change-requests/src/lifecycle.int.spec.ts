@@ -109,7 +109,7 @@ describe('change-requests lifecycle on the embedded host', () => {
     expect(stagingStart.data).toMatchObject({ environment: 'staging', promotion: { from: 'development', basis: 'deployed' } });
   });
 
-  it('rolls back automatically: the change and the release roll back, and the watch ending closes the change as rolled back', async () => {
+  it('rolls back automatically: the change and the release roll back, and the watch ending early closes the change as rolled back', async () => {
     await h.send('changeRequests', 'createRelease', releasePayload('rel-2'));
     await givenDeployed(h, 'rel-2', ['development']);
     await approvedChange('cr-2', 'staging', STAGING_SLOT, 'rel-2');
@@ -123,7 +123,8 @@ describe('change-requests lifecycle on the embedded host', () => {
     const releaseRolledBack = await eventually(h, 'release-rel-2', 'ReleaseRolledBack');
     expect(releaseRolledBack.data).toMatchObject({ environment: 'staging', initiator: 'automatic', basis: 'automatic_trigger', requestedBy: 'monitoring', reason: 'error_rate > 0.01 for 300 s' });
 
-    await h.publish('watch-cr-2', 'PostDeploymentWatchCompleted', { changeRequestId: 'cr-2', deploymentId: 'dep-cr-2', environment: 'staging', completedAt: '2026-11-30T14:41:00Z' }, 'monitoring');
+    // Monitoring ends the watch early on a rollback (PostDeploymentWatchEnded), which closes the change with its outcome.
+    await h.publish('watch-cr-2', 'PostDeploymentWatchEnded', { changeRequestId: 'cr-2', deploymentId: 'dep-cr-2', environment: 'staging', reason: 'rolled_back', endedAt: '2026-11-30T14:41:00Z' }, 'monitoring');
     const closed = await eventually(h, 'changeRequest-cr-2', 'ChangeClosed');
     expect(closed.data).toMatchObject({ outcome: 'rolled_back' });
     expect(await h.types('changeRequest-cr-2')).not.toContain('ChangeValidated');
@@ -140,6 +141,23 @@ describe('change-requests lifecycle on the embedded host', () => {
     const reply = await h.send<CommandReply>('changeRequests', 'closeChange', { commandId: commandId(), actor: 'sam', changeRequestId: 'cr-3' });
     expect(reply).toMatchObject({ status: 'closed', events: ['ChangeClosed'], duplicate: false });
     expect((await h.events('changeRequest-cr-3')).at(-1)!.data).toMatchObject({ outcome: 'failed', closedBy: 'sam' });
+  });
+
+  it('an abort during implementation fails the change and the release; an abort before it starts cancels the change', async () => {
+    await h.send('changeRequests', 'createRelease', releasePayload('rel-6'));
+    await givenDeployed(h, 'rel-6', ['development']);
+    await approvedChange('cr-6', 'staging', STAGING_SLOT, 'rel-6');
+    await deploy('cr-6', 'rel-6', 'staging', STAGING_SLOT);
+    await h.publish('deployment-cr-6', 'DeploymentAborted', { ...ids('cr-6', 'rel-6', 'staging'), reason: 'wrong artefact', actor: 'sam', at: '2026-11-30T14:03:00Z' }, 'deployments');
+    await statusBecomes('cr-6', 'failed');
+    expect((await h.events('changeRequest-cr-6')).at(-1)!.data).toMatchObject({ reason: 'aborted by sam: wrong artefact' });
+    await waitFor(async () => (await release('rel-6')).status === 'failed', 'release failed');
+
+    await h.send('changeRequests', 'createRelease', releasePayload('rel-7'));
+    await givenDeployed(h, 'rel-7', ['development']);
+    await approvedChange('cr-7', 'staging', STAGING_SLOT, 'rel-7');
+    await h.publish('deployment-cr-7', 'DeploymentAborted', { ...ids('cr-7', 'rel-7', 'staging'), reason: 'postponed', actor: 'sam', at: '2026-11-30T10:00:00Z' }, 'deployments');
+    await statusBecomes('cr-7', 'cancelled');
   });
 
   it('revising an approved release invalidates the approvals that approved it', async () => {

@@ -33,7 +33,10 @@ export const ConsumedEventSchemas = {
   DeploymentSucceeded: z.object(DeploymentIds),
   DeploymentFailed: z.object({ ...DeploymentIds, reason: z.string() }),
   DeploymentRolledBack: z.object({ ...DeploymentIds, reason: z.string(), initiator: z.enum(['automatic', 'manual']) }),
+  DeploymentAborted: z.object({ ...DeploymentIds, reason: z.string(), actor: z.string() }),
   PostDeploymentWatchCompleted: z.object(Ids),
+  /** The watch stopped early (rolled back, failed or aborted): no validation, the change closes with its outcome. */
+  PostDeploymentWatchEnded: z.object({ ...Ids, reason: z.string() }),
   ChangeFullyApproved: ApprovalEventSchemas.ChangeFullyApproved,
   ApprovalRejected: ApprovalEventSchemas.ApprovalRejected,
 } as const;
@@ -137,6 +140,18 @@ export async function startProcessManagers(ctx: ServiceContext, metrics: ChangeR
           ),
         ];
       }
+      case 'DeploymentAborted': {
+        const { deploymentId, actor } = consumed.data;
+        const reason = `aborted by ${actor}: ${consumed.data.reason}`;
+        // Aborted before it started implementing: the change is cancelled; during implementation: it failed.
+        if (change.status !== 'implementing') return [{ stream: 'change', command: { type: 'CancelChange', data: { changeRequestId, cancelledBy: actor, reason, now } } }];
+        return [
+          { stream: 'change', command: { type: 'FailChangeImplementation', data: { changeRequestId, reason, now } } },
+          ...onRelease({ type: 'FailReleaseDeployment', data: { releaseId: releaseId ?? '', deploymentId, reason, now } }),
+        ];
+      }
+      case 'PostDeploymentWatchEnded':
+        return [{ stream: 'change', command: { type: 'CloseChange', data: { changeRequestId, closedBy: PROCESS_MANAGER_ACTOR, now } } }];
       case 'PostDeploymentWatchCompleted':
         return [
           ...(change.status === 'validating'
