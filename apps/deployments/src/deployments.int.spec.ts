@@ -1,0 +1,190 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { settableClock, type SettableClock } from '@gatehouse/domain';
+import { type AuditableEventStore, createInMemoryEventStore, type StoredEvent } from '@gatehouse/eventstore';
+import { type EmbeddedHost, PolicyRegistry, type ServiceLogger, startEmbeddedServices } from '@gatehouse/service-kit';
+import { createDeploymentsService, SandboxTarget } from './index.js';
+
+const POLICIES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../deploy/policies');
+const quietLogger: ServiceLogger = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} };
+const MINUTE = 60_000;
+const workload = { service: 'campaign-api', environment: 'production' };
+
+async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs = 5_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+const settle = () => new Promise((resolve) => setTimeout(resolve, 100));
+
+describe('deployments service', () => {
+  let store: AuditableEventStore;
+  let clock: SettableClock;
+  let policies: PolicyRegistry;
+  let sandbox: SandboxTarget;
+  const hosts: EmbeddedHost[] = [];
+  const start = async () => {
+    const host = await startEmbeddedServices([createDeploymentsService({ target: sandbox, tickIntervalMs: 5 })], { store, clock, policies, logger: quietLogger, pollIntervalMs: 5 });
+    hosts.push(host);
+    return host;
+  };
+  const stream = (crId = 'cr-1') => store.readStream(`deployment-${crId}`);
+  const find = (type: string, predicate: (e: StoredEvent) => boolean = () => true, crId = 'cr-1') => async () => (await stream(crId)).find((e) => e.type === type && predicate(e));
+  const stepStarted = (index: number, crId = 'cr-1') => waitFor(find('DeploymentStepStarted', (e) => (e.data as { index: number }).index === index, crId));
+  /** What scheduling appends when the booked slot's timer fires. */
+  const due = async (crId = 'cr-1') => {
+    await store.appendToStream(`schedule-${crId}`, [
+      {
+        type: 'DeploymentDue',
+        data: { changeRequestId: crId, releaseId: 'rel-1', service: 'campaign-api', version: '2.1.0', environment: 'production', changeType: 'normal', strategy: 'canary', dueAt: clock.now().toISOString() },
+        metadata: { actor: 'scheduling', correlationId: `corr-${crId}`, causationId: `timer-${crId}` },
+      },
+    ]);
+  };
+
+  beforeEach(async () => {
+    store = await createInMemoryEventStore();
+    clock = settableClock('2026-12-01T10:00:00Z');
+    policies = await PolicyRegistry.activateFromDirectory(store, POLICIES, clock);
+    sandbox = new SandboxTarget({ clock, rolloutSeconds: 45, initialVersions: { 'campaign-api/production': '2.0.3' } });
+  });
+  afterEach(async () => {
+    for (const host of hosts.splice(0)) await host.stop();
+    await store.close();
+  });
+
+  it('runs the production canary 5% → 25% → 100%, each step once, waiting for each analysis; succeeds; late manual rollback needs an incident review', async () => {
+    const host = await start();
+    await due();
+    const started = await waitFor(find('DeploymentStarted'));
+    expect(started.data).toMatchObject({ changeRequestId: 'cr-1', version: '2.1.0', strategy: 'canary', previousVersion: '2.0.3', startedAt: '2026-12-01T10:00:00.000Z' });
+    expect((started.data as { steps: { trafficPercent: number; durationMinutes: number }[] }).steps.map((s) => [s.trafficPercent, s.durationMinutes])).toEqual([[5, 40], [25, 40], [100, 40]]);
+    expect(started.metadata).toMatchObject({ actor: 'deployments', correlationId: 'corr-cr-1', policyVersion: policies.current.policyVersion });
+
+    for (const index of [0, 1, 2]) {
+      await stepStarted(index);
+      clock.advance(30 * MINUTE);
+      await settle(); // ready, but the analysis runs 40 min: no completion yet
+      expect((await stream()).some((e) => e.type === 'DeploymentStepCompleted' && (e.data as { index: number }).index === index)).toBe(false);
+      clock.advance(10 * MINUTE);
+    }
+    const succeeded = await waitFor(find('DeploymentSucceeded'));
+    expect(succeeded.data).toMatchObject({ version: '2.1.0', environment: 'production', completedAt: '2026-12-01T12:00:00.000Z' });
+    expect((await stream()).map((e) => `${e.type}${typeof (e.data as { index?: number }).index === 'number' ? `#${(e.data as { index: number }).index}` : ''}`)).toEqual([
+      'DeploymentStarted',
+      'DeploymentStepStarted#0',
+      'DeploymentStepCompleted#0',
+      'DeploymentStepStarted#1',
+      'DeploymentStepCompleted#1',
+      'DeploymentStepStarted#2',
+      'DeploymentStepCompleted#2',
+      'DeploymentSucceeded',
+    ]);
+    expect(sandbox.operations.map((o) => (o.kind === 'apply' ? o.step.trafficPercent : 'rollback'))).toEqual([5, 25, 100]);
+    expect((await sandbox.status(workload)).stableVersion).toBe('2.1.0');
+
+    // 5 h after completion: beyond production's 240-minute manual window.
+    clock.advance(5 * 60 * MINUTE);
+    const late = host.commands.send('deployments', 'rollback', { commandId: 'rb-1', changeRequestId: 'cr-1', reason: 'regression', initiator: 'manual', actor: 'sre-sam' });
+    await expect(late).rejects.toMatchObject({ remoteName: 'RollbackWindowExpiredError' });
+    expect(await stream()).toHaveLength(8);
+    expect(sandbox.operations).toHaveLength(3);
+    const withReview = await host.commands.send('deployments', 'rollback', { commandId: 'rb-2', changeRequestId: 'cr-1', reason: 'regression', initiator: 'manual', actor: 'sre-sam', incidentReviewRef: 'INC-9' });
+    expect(withReview).toMatchObject({ status: 'rolled_back', duplicate: false });
+    expect((await stream()).at(-1)).toMatchObject({ type: 'DeploymentRolledBack', data: { basis: 'incident_review', incidentReviewRef: 'INC-9', previousVersion: '2.0.3' }, metadata: { actor: 'sre-sam', causationId: 'rb-2' } });
+  });
+
+  it('a manual rollback mid-plan restores the previous version and stops the plan', async () => {
+    const host = await start();
+    await due();
+    await stepStarted(0);
+    clock.advance(40 * MINUTE);
+    await stepStarted(1);
+    const reply = await host.commands.send('deployments', 'rollback', { commandId: 'rb-1', changeRequestId: 'cr-1', reason: 'p95 latency doubled', initiator: 'manual', actor: 'sre-sam', correlationId: 'corr-x' });
+    expect(reply).toMatchObject({ status: 'rolled_back', duplicate: false });
+    const rolledBack = (await stream()).at(-1);
+    expect(rolledBack).toMatchObject({
+      type: 'DeploymentRolledBack',
+      data: { reason: 'p95 latency doubled', initiator: 'manual', actor: 'sre-sam', previousVersion: '2.0.3', basis: 'within_window', at: '2026-12-01T10:40:00.000Z' },
+      metadata: { actor: 'sre-sam', causationId: 'rb-1', correlationId: 'corr-x' },
+    });
+    expect(await sandbox.status(workload)).toEqual({ stableVersion: '2.0.3', state: 'idle' });
+    // Repeating the command is a duplicate; the plan goes no further.
+    expect(await host.commands.send('deployments', 'rollback', { commandId: 'rb-1', changeRequestId: 'cr-1', reason: 'p95 latency doubled', initiator: 'manual', actor: 'sre-sam' })).toMatchObject({ duplicate: true });
+    clock.advance(3 * 60 * MINUTE);
+    await settle();
+    expect((await stream()).filter((e) => e.type === 'DeploymentStepStarted')).toHaveLength(2);
+    expect(sandbox.operations.map((o) => o.kind)).toEqual(['apply', 'apply', 'rollback']);
+  });
+
+  it('resumes after a restart mid-plan without applying any step twice', async () => {
+    const first = await start();
+    await due();
+    await stepStarted(0);
+    clock.advance(40 * MINUTE);
+    await stepStarted(1);
+    await settle();
+    await first.stop();
+    hosts.splice(hosts.indexOf(first), 1);
+
+    clock.advance(40 * MINUTE);
+    await start();
+    await stepStarted(2);
+    clock.advance(40 * MINUTE);
+    await waitFor(find('DeploymentSucceeded'));
+    const steps = (await stream()).filter((e) => e.type === 'DeploymentStepStarted').map((e) => (e.data as { index: number }).index);
+    expect(steps).toEqual([0, 1, 2]);
+    expect(sandbox.operations.map((o) => (o.kind === 'apply' ? o.step.index : o.kind))).toEqual([0, 1, 2]);
+  });
+
+  it('promotes a step early on request, and rolls back automatically with the trigger evidence', async () => {
+    const host = await start();
+    await due();
+    await stepStarted(0);
+    expect(await host.commands.send('deployments', 'promote', { commandId: 'p-1', changeRequestId: 'cr-1', actor: 'sre-sam' })).toMatchObject({ status: 'running' });
+    const promoted = await waitFor(find('DeploymentStepCompleted'));
+    expect(promoted.data).toMatchObject({ index: 0, promotedBy: 'sre-sam', at: '2026-12-01T10:00:00.000Z' });
+    await stepStarted(1);
+
+    const evidence = { metric: 'error_rate', threshold: 0.01, observed: [0.04, 0.05], windowSeconds: 300 };
+    await store.appendToStream('watch-cr-1', [
+      { type: 'RollbackTriggerFired', data: { deploymentId: 'x', environment: 'production', triggerId: 'error-rate-above-1-percent', action: 'rollback', evidence, firedAt: clock.now().toISOString() }, metadata: { actor: 'monitoring', correlationId: 'corr-cr-1' } },
+    ]);
+    const rolledBack = await waitFor(find('DeploymentRolledBack'));
+    expect(rolledBack.data).toMatchObject({ initiator: 'automatic', actor: 'monitoring', evidence: { triggerId: 'error-rate-above-1-percent', ...evidence }, previousVersion: '2.0.3' });
+    expect(rolledBack.metadata).toMatchObject({ correlationId: 'corr-cr-1' });
+    expect((await sandbox.status(workload)).stableVersion).toBe('2.0.3');
+  });
+
+  it('a failing step fails the deployment and restores the previous version; bad input and abort of a finished plan are refused, nothing written', async () => {
+    sandbox.failStep(workload, 1);
+    const host = await start();
+    await due();
+    await stepStarted(0);
+    clock.advance(40 * MINUTE);
+    await stepStarted(1);
+    clock.advance(MINUTE);
+    const failed = await waitFor(find('DeploymentFailed'));
+    expect((failed.data as { reason: string }).reason).toContain('CrashLoopBackOff');
+    expect(await sandbox.status(workload)).toEqual({ stableVersion: '2.0.3', state: 'idle' });
+
+    const length = (await stream()).length;
+    await expect(host.commands.send('deployments', 'abort', { commandId: 'a-1', changeRequestId: 'cr-1', reason: 'stop', actor: 'sre-sam' })).rejects.toMatchObject({ remoteName: 'IllegalTransitionError' });
+    await expect(host.commands.send('deployments', 'abort', { commandId: 'a-2', changeRequestId: 'cr-1', actor: 'sre-sam', extra: 1 })).rejects.toMatchObject({ remoteName: 'ValidationError' });
+    await expect(host.commands.send('deployments', 'promote', { commandId: 'p-1', changeRequestId: 'cr-unknown', actor: 'sre-sam' })).rejects.toMatchObject({ remoteName: 'NotFoundError' });
+    expect(await stream()).toHaveLength(length);
+  });
+
+  it('aborts a running deployment, restoring the previous version', async () => {
+    const host = await start();
+    await due();
+    await stepStarted(0);
+    expect(await host.commands.send('deployments', 'abort', { commandId: 'a-1', changeRequestId: 'cr-1', reason: 'wrong build', actor: 'sre-sam' })).toMatchObject({ status: 'aborted' });
+    expect((await stream()).at(-1)).toMatchObject({ type: 'DeploymentAborted', data: { reason: 'wrong build', actor: 'sre-sam' }, metadata: { causationId: 'a-1' } });
+    expect((await sandbox.status(workload)).stableVersion).toBe('2.0.3');
+  });
+});
