@@ -5,7 +5,7 @@ import type { StoredEvent } from '@gatehouse/eventstore';
 import { getEnvironmentPolicy, planDeployment, type DeploymentStrategy } from '@gatehouse/policy';
 import { handleCommand, type ServiceContext, type ServiceDefinition } from '@gatehouse/service-kit';
 import { Counter, type Registry } from 'prom-client';
-import { deploymentDecider, deploymentStreamId, idsOf, type DeploymentCommand, type DeploymentProgress, type DeploymentState } from './domain.js';
+import { deploymentDecider, deploymentStreamId, idsOf, type DeploymentCommand, type DeploymentProgress, type DeploymentState } from '@gatehouse/domain';
 import { type DeploymentTarget, SandboxTarget } from './target.js';
 
 /** How often the runner advances active deployments (step readiness, analysis deadlines), in ms. */

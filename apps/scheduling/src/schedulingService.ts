@@ -18,7 +18,7 @@ import {
   type ScheduleCommand,
   type ScheduleState,
   type TimerState,
-} from './domain.js';
+} from '@gatehouse/domain';
 
 /** How often the timer loop looks for due timers, in ms. */
 export const TIMER_POLL_INTERVAL_MS = 1_000;

@@ -13,3 +13,5 @@ export * from './testing-gates/testingGates.js';
 export * from './rollback/rollbackTriggers.js';
 export * from './feature-flags/featureFlags.js';
 export * from './release/releaseNotes.js';
+export * from './scheduling/index.js';
+export * from './deployment/index.js';
