@@ -7,7 +7,9 @@ import {
   CompleteReviewPayload,
   CreateReleasePayload,
   GetChangePayload,
+  gateRecordStream,
   GetReleasePayload,
+  RecordGateResultPayload,
   RejectChangePayload,
   type ReleaseView,
   ReviseReleasePayload,
@@ -23,13 +25,14 @@ import {
   changeRulesFromPolicy,
   DomainError,
   EmergencyPathNotAllowedError,
+  gateRecordDecider,
   parseOrThrow,
   PromotionPrerequisiteError,
   releaseDecider,
   type ReleaseCommand,
   ValidationError,
 } from '@gatehouse/domain';
-import { evaluateDeployment, type PolicySet } from '@gatehouse/policy';
+import { evaluateDeployment, getEnvironmentPolicy, type PolicySet } from '@gatehouse/policy';
 import { type CommandDecider, handleCommand, type ServiceContext } from '@gatehouse/service-kit';
 import type { ChangeRequestsMetrics } from './metrics.js';
 import { changeRequestStream, changeView, type ExistingRelease, loadRelease, releaseStream, releaseView, requireChange, requireRelease } from './streams.js';
@@ -129,6 +132,32 @@ export async function registerCommands(ctx: ServiceContext, metrics: ChangeReque
           now: clock.now(),
         },
       });
+    },
+    recordGateResult: async (raw) => {
+      const p = parseOrThrow(RecordGateResultPayload, raw, `${CHANGE_REQUESTS_CONTEXT}.recordGateResult payload`);
+      const policySet = ctx.policies.current;
+      const gates = getEnvironmentPolicy(policySet, p.environment).testingGates;
+      await requireRelease(store, p.releaseId);
+      const streamId = gateRecordStream(p.releaseId, p.environment);
+      const result = await handleCommand({
+        store,
+        decider: gateRecordDecider,
+        streamId,
+        command: {
+          type: 'RecordGateResult',
+          data: {
+            releaseId: p.releaseId,
+            environment: p.environment,
+            gates,
+            result: { gateId: p.gateId, status: p.status, startedAt: p.startedAt, ...(p.finishedAt === undefined ? {} : { finishedAt: p.finishedAt }) },
+          },
+        },
+        commandId: p.commandId,
+        // The domain's result has no room for the report: it travels in the event's metadata.
+        metadata: { ...metadataOf(p, policySet.policyVersion), ...(p.summary === undefined ? {} : { summary: p.summary }), ...(p.reportUrl === undefined ? {} : { reportUrl: p.reportUrl }) },
+      });
+      metrics.eventsAppended(result.events.map((e) => e.type));
+      return { streamId, events: result.decided.map((e) => e.type), status: 'recorded', duplicate: result.duplicate } satisfies CommandReply;
     },
     getChange: async (raw): Promise<ChangeView> => {
       const p = parseOrThrow(GetChangePayload, raw, `${CHANGE_REQUESTS_CONTEXT}.getChange payload`);

@@ -171,6 +171,22 @@ describe('change-requests lifecycle on the embedded host', () => {
     expect(invalidated.metadata).toMatchObject({ actor: 'approvals' });
   });
 
+  it('records testing-gate results for the environment the gates guard', async () => {
+    await h.send('changeRequests', 'createRelease', releasePayload('rel-8'));
+    const result = { commandId: commandId(), actor: 'ci', releaseId: 'rel-8', environment: 'production', gateId: 'integration-tests', status: 'passed', startedAt: '2026-11-30T08:00:00Z', finishedAt: '2026-11-30T08:15:00Z', reportUrl: 'https://ci.example.com/runs/42' };
+    expect(await h.send('changeRequests', 'recordGateResult', result)).toMatchObject({ streamId: 'gates-rel-8-production', events: ['GateResultRecorded'], duplicate: false });
+    expect(await h.send('changeRequests', 'recordGateResult', result)).toMatchObject({ duplicate: true });
+    const [recorded, ...rest] = await h.events('gates-rel-8-production');
+    expect(rest).toEqual([]);
+    expect(recorded!.data).toEqual({ releaseId: 'rel-8', environment: 'production', result: { gateId: 'integration-tests', status: 'passed', startedAt: '2026-11-30T08:00:00Z', finishedAt: '2026-11-30T08:15:00Z' } });
+    expect(recorded!.metadata).toMatchObject({ actor: 'ci', policyVersion: h.policyVersion, reportUrl: 'https://ci.example.com/runs/42' });
+
+    await expect(h.send('changeRequests', 'recordGateResult', { ...result, commandId: commandId(), gateId: 'smoke' })).rejects.toMatchObject({ remoteName: 'UnknownGateError' });
+    await expect(h.send('changeRequests', 'recordGateResult', { ...result, commandId: commandId(), releaseId: 'nope' })).rejects.toMatchObject({ remoteName: 'NotFoundError' });
+    await expect(h.send('changeRequests', 'recordGateResult', { ...result, commandId: commandId(), finishedAt: 'yesterday' })).rejects.toMatchObject({ remoteName: 'ValidationError' });
+    expect(await h.events('gates-rel-8-production')).toHaveLength(1);
+  });
+
   it('validates commands and treats a repeated commandId as already done', async () => {
     await expect(h.send('changeRequests', 'createRelease', { ...releasePayload('rel-5'), release: { service: 'Campaign API', version: '2.1', type: 'minor', title: 'x' } })).rejects.toMatchObject({
       remoteName: 'ValidationError',

@@ -3,7 +3,7 @@
  * Command payloads are validated strictly at the handler; event schemas are loose (`z.object`) so that
  * consumers keep working when a producer adds a field.
  */
-import { CHANGE_KINDS, CHANGE_REQUEST_STATUSES, ChangeRequestDraft, RELEASE_STATUSES, RELEASE_TYPES, ReleaseChange, ReleaseContent } from '@gatehouse/domain';
+import { CHANGE_KINDS, CHANGE_REQUEST_STATUSES, ChangeRequestDraft, GATE_RESULT_STATUSES, RELEASE_STATUSES, RELEASE_TYPES, ReleaseChange, ReleaseContent } from '@gatehouse/domain';
 import { z } from 'zod';
 
 /** Command context name on the bus (`gatehouse.cmd.changeRequests.<command>`). */
@@ -18,6 +18,7 @@ export const CHANGE_REQUESTS_COMMANDS = [
   'rejectChange',
   'cancelChange',
   'closeChange',
+  'recordGateResult',
   'getChange',
   'getRelease',
 ] as const;
@@ -76,6 +77,25 @@ export type CancelChangePayload = z.input<typeof CancelChangePayload>;
 /** Closes a validated, rolled-back or failed change; emergency changes need their post-implementation review reference. */
 export const CloseChangePayload = z.strictObject({ ...Envelope, changeRequestId: EntityId, postImplementationReviewRef: z.string().trim().min(1).max(500).optional() });
 export type CloseChangePayload = z.input<typeof CloseChangePayload>;
+
+/**
+ * A testing-gate result for a release, stored on `gates-<releaseId>-<environment>`. `environment` is the
+ * environment the gate guards (the policy file listing `gateId` in its `testingGates`), not where the tests ran.
+ */
+export const RecordGateResultPayload = z.strictObject({
+  ...Envelope,
+  releaseId: EntityId,
+  environment: z.string().regex(/^[a-z][a-z0-9-]*$/, 'must be an environment name such as "production"'),
+  gateId: z.string().trim().min(1).max(100),
+  status: z.enum(GATE_RESULT_STATUSES),
+  startedAt: Instant,
+  finishedAt: Instant.optional(),
+  summary: z.string().max(2_000).optional(),
+  reportUrl: z.url().optional(),
+});
+export type RecordGateResultPayload = z.input<typeof RecordGateResultPayload>;
+
+export const gateRecordStream = (releaseId: string, environment: string): string => `gates-${releaseId}-${environment}`;
 
 export const GetChangePayload = z.strictObject({ changeRequestId: EntityId });
 export type GetChangePayload = z.input<typeof GetChangePayload>;
@@ -205,5 +225,18 @@ export const ReleaseEventSchemas = {
     requestedBy: z.string(),
     reason: z.string(),
     rolledBackAt: Instant,
+  }),
+} as const;
+
+export const GateEventSchemas = {
+  GateResultRecorded: z.object({
+    releaseId: z.string(),
+    environment: z.string(),
+    result: z.object({ gateId: z.string(), status: z.enum(GATE_RESULT_STATUSES), startedAt: Instant, finishedAt: Instant.optional() }),
+  }),
+  WarnGateOverridden: z.object({
+    releaseId: z.string(),
+    environment: z.string(),
+    override: z.object({ gateId: z.string(), actor: z.string(), reason: z.string(), at: Instant }),
   }),
 } as const;
