@@ -10,6 +10,7 @@
  * STORE_BENCH_SKIP_PGLITE=1. Writes into a fresh random schema and drops it at the end.
  */
 import { randomBytes } from 'node:crypto';
+import { loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
@@ -48,10 +49,13 @@ export interface Throughput {
 }
 
 export interface Comparison {
+  /** Best store round. */
   store: Throughput;
+  /** Best raw round. */
   raw: Throughput;
-  /** store / raw events per second. */
+  /** Median over rounds of store/raw, each round measuring both back to back (robust to load drift). */
   ratio: number;
+  roundRatios: number[];
 }
 
 export interface StoreBenchResult {
@@ -59,7 +63,7 @@ export interface StoreBenchResult {
   pglite?: { singleAppend: Comparison; tenEventAppend: Comparison; readAll: Comparison };
   targets: { name: string; target: string; actual: string; met: boolean }[];
   peakRssMb: number;
-  config: Required<Omit<StoreBenchOptions, 'databaseUrl' | 'pglite'>> & { pglite: boolean; readRounds: number };
+  config: Required<Omit<StoreBenchOptions, 'databaseUrl' | 'pglite'>> & { pglite: boolean; readRounds: number; appendRounds: number };
 }
 
 const TARGETS = {
@@ -71,15 +75,46 @@ const TARGETS = {
 } as const;
 /** Rows per seeding statement: one transaction each, so the log spans many transaction ids. */
 const SEED_CHUNK = 100_000;
-/** Reads are repeated and the best round kept, so a cold cache or a noisy neighbour does not decide. */
-const READ_ROUNDS = 2;
+/** Rounds of each measure; best throughput and median ratio are reported (see interleave). */
+const READ_ROUNDS = 3;
+const APPEND_ROUNDS = 3;
 const RSS_SAMPLE_MS = 50;
 const EVENTS_PER_BATCH_APPEND = 10;
 const HASH_PLACEHOLDER = 'a'.repeat(64);
 
 const seconds = (startNs: bigint): number => Number(process.hrtime.bigint() - startNs) / 1e9;
 const throughput = (events: number, elapsed: number): Throughput => ({ events, seconds: round(elapsed, 3), eventsPerSecond: Math.round(events / elapsed) });
-const compare = (store: Throughput, raw: Throughput): Comparison => ({ store, raw, ratio: round(store.eventsPerSecond / raw.eventsPerSecond, 3) });
+const best = (runs: Throughput[]): Throughput => runs.reduce((a, b) => (b.eventsPerSecond > a.eventsPerSecond ? b : a));
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+};
+
+/**
+ * Runs store and raw back to back `rounds` times, alternating which goes first, so a load
+ * change on this shared machine hits both sides of a round alike.
+ */
+async function interleave(rounds: number, store: (round: number) => Promise<Throughput>, raw: (round: number) => Promise<Throughput>): Promise<Comparison> {
+  const storeRuns: Throughput[] = [];
+  const rawRuns: Throughput[] = [];
+  const ratios: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    let storeRun: Throughput;
+    let rawRun: Throughput;
+    if (r % 2 === 0) {
+      rawRun = await raw(r);
+      storeRun = await store(r);
+    } else {
+      storeRun = await store(r);
+      rawRun = await raw(r);
+    }
+    storeRuns.push(storeRun);
+    rawRuns.push(rawRun);
+    ratios.push(round(storeRun.eventsPerSecond / rawRun.eventsPerSecond, 3));
+  }
+  return { store: best(storeRuns), raw: best(rawRuns), ratio: round(median(ratios), 3), roundRatios: ratios };
+}
 const round = (value: number, digits: number): number => Number(value.toFixed(digits));
 const payload = (writer: number, seq: number): Record<string, unknown> => ({ writer, seq, kind: 'bench', note: 'x'.repeat(40) });
 
@@ -108,35 +143,49 @@ interface Target {
 
 async function benchAppends(target: Target, s: string, label: string, writers: number, single: number, batch: number): Promise<{ singleAppend: Comparison; tenEventAppend: Comparison }> {
   const recordedAt = new Date().toISOString();
-  const rawSingle = await runWriters(writers, single, 1, (w, seq) =>
-    target.query(rawInsertSql(s), [uuidv7(), `raw-${label}-1-${w}`, seq, JSON.stringify(payload(w, seq)), recordedAt, HASH_PLACEHOLDER, HASH_PLACEHOLDER]).then(() => undefined),
+  const perRoundSingle = Math.ceil(single / APPEND_ROUNDS);
+  const perRoundBatch = Math.ceil(batch / APPEND_ROUNDS);
+  const singleAppend = await interleave(
+    APPEND_ROUNDS,
+    (r) =>
+      runWriters(writers, perRoundSingle, 1, (w, seq) =>
+        target.store
+          .appendToStream(`single-${label}-${r}-${w}`, [{ type: 'BenchEvent', data: payload(w, seq) }], { expectedVersion: seq === 0 ? 'no_stream' : BigInt(seq - 1) })
+          .then(() => undefined),
+      ),
+    (r) =>
+      runWriters(writers, perRoundSingle, 1, (w, seq) =>
+        target
+          .query(rawInsertSql(s), [uuidv7(), `raw-${label}-1-${r}-${w}`, seq, JSON.stringify(payload(w, seq)), recordedAt, HASH_PLACEHOLDER, HASH_PLACEHOLDER])
+          .then(() => undefined),
+      ),
   );
-  const storeSingle = await runWriters(writers, single, 1, (w, seq) =>
-    target.store
-      .appendToStream(`single-${label}-${w}`, [{ type: 'BenchEvent', data: payload(w, seq) }], { expectedVersion: seq === 0 ? 'no_stream' : BigInt(seq - 1) })
-      .then(() => undefined),
+  const tenEventAppend = await interleave(
+    APPEND_ROUNDS,
+    (r) =>
+      runWriters(writers, perRoundBatch, EVENTS_PER_BATCH_APPEND, (w, seq) => {
+        const events: NewEvent[] = Array.from({ length: EVENTS_PER_BATCH_APPEND }, (_, i) => ({ type: 'BenchEvent', data: payload(w, seq * EVENTS_PER_BATCH_APPEND + i) }));
+        return target.store
+          .appendToStream(`batch-${label}-${r}-${w}`, events, { expectedVersion: seq === 0 ? 'no_stream' : BigInt(seq * EVENTS_PER_BATCH_APPEND - 1) })
+          .then(() => undefined);
+      }),
+    (r) =>
+      runWriters(writers, perRoundBatch, EVENTS_PER_BATCH_APPEND, (w, seq) => {
+        const ids = Array.from({ length: EVENTS_PER_BATCH_APPEND }, () => uuidv7());
+        const versions = ids.map((_, i) => seq * EVENTS_PER_BATCH_APPEND + i);
+        return target
+          .query(rawInsertManySql(s), [
+            ids,
+            ids.map(() => `raw-${label}-10-${r}-${w}`),
+            versions,
+            versions.map((v) => JSON.stringify(payload(w, v))),
+            ids.map(() => HASH_PLACEHOLDER),
+            recordedAt,
+          ])
+          .then(() => undefined);
+      }),
   );
-  const rawBatch = await runWriters(writers, batch, EVENTS_PER_BATCH_APPEND, (w, seq) => {
-    const ids = Array.from({ length: EVENTS_PER_BATCH_APPEND }, () => uuidv7());
-    const versions = ids.map((_, i) => seq * EVENTS_PER_BATCH_APPEND + i);
-    return target
-      .query(rawInsertManySql(s), [
-        ids,
-        ids.map(() => `raw-${label}-10-${w}`),
-        versions,
-        versions.map((v) => JSON.stringify(payload(w, v))),
-        ids.map(() => HASH_PLACEHOLDER),
-        recordedAt,
-      ])
-      .then(() => undefined);
-  });
-  const storeBatch = await runWriters(writers, batch, EVENTS_PER_BATCH_APPEND, (w, seq) => {
-    const events: NewEvent[] = Array.from({ length: EVENTS_PER_BATCH_APPEND }, (_, i) => ({ type: 'BenchEvent', data: payload(w, seq * EVENTS_PER_BATCH_APPEND + i) }));
-    return target.store
-      .appendToStream(`batch-${label}-${w}`, events, { expectedVersion: seq === 0 ? 'no_stream' : BigInt(seq * EVENTS_PER_BATCH_APPEND - 1) })
-      .then(() => undefined);
-  });
-  return { singleAppend: compare(storeSingle, rawSingle), tenEventAppend: compare(storeBatch, rawBatch) };
+  return { singleAppend, tenEventAppend };
 }
 
 async function seed(target: Target, s: string, events: number): Promise<Throughput> {
@@ -149,30 +198,35 @@ async function seed(target: Target, s: string, events: number): Promise<Throughp
 }
 
 async function benchReadAll(target: Target, batchSize: number): Promise<Comparison> {
-  let bestStore: Throughput | undefined;
-  let bestRaw: Throughput | undefined;
-  for (let round = 0; round < READ_ROUNDS; round++) {
-    let start = process.hrtime.bigint();
-    let rawCount = 0;
-    for (let after = '0'; ; ) {
-      const page = await target.readRawPage(after, batchSize);
-      rawCount += page.count;
-      if (page.count < batchSize || page.last === undefined) break;
-      after = page.last;
-    }
-    const raw = throughput(rawCount, seconds(start));
-
-    start = process.hrtime.bigint();
-    let storeCount = 0;
-    for await (const event of target.store.readAll({ batchSize })) {
-      if (event.globalPosition > 0n) storeCount++;
-    }
-    const store = throughput(storeCount, seconds(start));
-    if (storeCount !== rawCount) throw new Error(`readAll returned ${storeCount} events, the raw read ${rawCount}`);
-    if (!bestStore || store.eventsPerSecond > bestStore.eventsPerSecond) bestStore = store;
-    if (!bestRaw || raw.eventsPerSecond > bestRaw.eventsPerSecond) bestRaw = raw;
-  }
-  return compare(bestStore as Throughput, bestRaw as Throughput);
+  let expected: number | undefined;
+  const checkCount = (count: number, what: string): void => {
+    expected ??= count;
+    if (count !== expected) throw new Error(`${what} returned ${count} events, expected ${expected}`);
+  };
+  return interleave(
+    READ_ROUNDS,
+    async () => {
+      const start = process.hrtime.bigint();
+      let count = 0;
+      for await (const event of target.store.readAll({ batchSize })) {
+        if (event.globalPosition > 0n) count++;
+      }
+      checkCount(count, 'readAll');
+      return throughput(count, seconds(start));
+    },
+    async () => {
+      const start = process.hrtime.bigint();
+      let count = 0;
+      for (let after = '0'; ; ) {
+        const page = await target.readRawPage(after, batchSize);
+        count += page.count;
+        if (page.count < batchSize || page.last === undefined) break;
+        after = page.last;
+      }
+      checkCount(count, 'raw keyset read');
+      return throughput(count, seconds(start));
+    },
+  );
 }
 
 async function postgresTarget(url: string, schema: string, writers: number): Promise<Target & { close(): Promise<void> }> {
@@ -274,7 +328,7 @@ export async function runStoreBench(options: StoreBenchOptions = {}): Promise<St
       ...partial,
       targets: targetsOf(partial),
       peakRssMb: Math.round(peakRss / 2 ** 20),
-      config: { writers, singleEvents, batchEvents, readEvents, readBatchSize, pglite, pgliteSingleEvents, pgliteBatchEvents, pgliteReadEvents, readRounds: READ_ROUNDS },
+      config: { writers, singleEvents, batchEvents, readEvents, readBatchSize, pglite, pgliteSingleEvents, pgliteBatchEvents, pgliteReadEvents, readRounds: READ_ROUNDS, appendRounds: APPEND_ROUNDS },
     };
   } finally {
     clearInterval(sampler);
@@ -285,8 +339,8 @@ export async function runStoreBench(options: StoreBenchOptions = {}): Promise<St
 export function formatStoreBench(result: StoreBenchResult): string {
   const lines: string[] = [];
   const row = (cells: (string | number)[]): void => void lines.push(cells.map((c, i) => String(c).padEnd(i === 0 ? 34 : 16)).join(''));
-  row(['measure', 'store ev/s', 'raw ev/s', 'store/raw', 'events']);
-  const add = (name: string, c: Comparison): void => row([name, c.store.eventsPerSecond, c.raw.eventsPerSecond, c.ratio, c.store.events]);
+  row(['measure (best round)', 'store ev/s', 'raw ev/s', 'median ratio', 'round ratios']);
+  const add = (name: string, c: Comparison): void => row([name, c.store.eventsPerSecond, c.raw.eventsPerSecond, c.ratio, c.roundRatios.join(' ')]);
   add('PostgreSQL 1-event appends', result.postgres.singleAppend);
   add('PostgreSQL 10-event appends', result.postgres.tenEventAppend);
   add('PostgreSQL readAll catch-up', result.postgres.readAll);
@@ -295,7 +349,14 @@ export function formatStoreBench(result: StoreBenchResult): string {
     add('PGlite 10-event appends', result.pglite.tenEventAppend);
     add('PGlite readAll catch-up', result.pglite.readAll);
   }
-  lines.push('', `seeded ${result.postgres.seed.events} events in ${result.postgres.seed.seconds}s; peak RSS ${result.peakRssMb} MB`, '');
+  const { config } = result;
+  lines.push(
+    '',
+    `PostgreSQL: ${config.writers} writers, ${config.singleEvents} single + ${config.batchEvents} batched events; read ${result.postgres.readAll.store.events} events in pages of ${config.readBatchSize}`,
+    `PGlite: ${config.pgliteSingleEvents} single + ${config.pgliteBatchEvents} batched events; read ${result.pglite?.readAll.store.events ?? 0} events`,
+    `seeded ${result.postgres.seed.events} events in ${result.postgres.seed.seconds}s; peak RSS ${result.peakRssMb} MB; load average at end ${loadavg().map((l) => l.toFixed(2)).join(' ')}`,
+    '',
+  );
   for (const t of result.targets) lines.push(`${t.met ? 'MET   ' : 'MISSED'} ${t.name}: ${t.actual} (target ${t.target})`);
   return lines.join('\n');
 }
