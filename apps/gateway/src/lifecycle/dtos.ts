@@ -70,6 +70,15 @@ export class RollbackDto extends createZodDto(
     reason: Reason,
     /** Observations that justify it (dashboards, error rates). */
     evidence: z.record(z.string(), z.unknown()).optional(),
+    /** Needed beyond the policy's manual rollback window (the incident review that authorises it). */
+    incidentReviewRef: z.string().trim().min(1).max(200).optional(),
+  }),
+) {}
+
+export class CloseChangeDto extends createZodDto(
+  z.strictObject({
+    /** Emergency changes close only with their post-implementation review. */
+    postImplementationReviewRef: z.string().trim().min(1).max(500).optional(),
   }),
 ) {}
 

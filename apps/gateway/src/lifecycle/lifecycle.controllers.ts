@@ -12,6 +12,7 @@ import { CommandSender } from './command-sender.js';
 import {
   ChangeRequestIdParams,
   ChangeRequestsQuery,
+  CloseChangeDto,
   CreateReleaseDto,
   GrantApprovalDto,
   IdParams,
@@ -40,6 +41,11 @@ export const PROJECTION_VIEWS = {
   versions: 'versions',
   activeDeployments: 'activeDeployments',
 } as const;
+
+/** A read model as the projections service answers it: `{ asOfPosition, items }`. */
+function queryProjection(sender: CommandSender, view: string, filter: object): Promise<object> {
+  return sender.dispatch<object>({ context: 'projections', command: 'query' }, { view, filter });
+}
 
 interface ChangeViewReply {
   draft?: { environments?: string[] };
@@ -168,10 +174,23 @@ export class ChangeRequestsController {
     return { changeRequestId: params.id, result };
   }
 
+  private query(view: string, filter: object): Promise<object> {
+    return queryProjection(this.sender, view, filter);
+  }
+
+  @Post('change-requests/:id/close')
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({ summary: 'Close a validated, rolled-back or failed change (changeRequests.closeChange)' })
+  async close(@Param() params: IdParams, @Body() body: CloseChangeDto, @Req() request: FastifyRequest, @CurrentPrincipal() principal: Principal): Promise<object> {
+    requireAnyRole(principal, CHANGE_AUTHOR_ROLES, 'closing a change request');
+    const result = await this.sender.send(request, principal, { ...CR, command: 'closeChange' }, (e) => ({ ...e, changeRequestId: params.id, ...body }));
+    return { changeRequestId: params.id, result };
+  }
+
   @Get('change-requests')
   @ApiOperation({ summary: 'Change requests, optionally by status and environment (projections)' })
   async list(@Query() query: ChangeRequestsQuery): Promise<object> {
-    return { changeRequests: await this.sender.dispatch({ context: 'projections', command: 'query' }, { view: PROJECTION_VIEWS.changeRequests, filter: query }) };
+    return this.query(PROJECTION_VIEWS.changeRequests, query);
   }
 
   @Get('change-requests/:id')
@@ -185,7 +204,7 @@ export class ChangeRequestsController {
   @Get('approvals/pending')
   @ApiOperation({ summary: 'Approval requests still missing a role, optionally one role (projections)' })
   async pending(@Query() query: PendingApprovalsQuery): Promise<object> {
-    return { pending: await this.sender.dispatch({ context: 'projections', command: 'query' }, { view: PROJECTION_VIEWS.pendingApprovals, filter: query }) };
+    return this.query(PROJECTION_VIEWS.pendingApprovals, query);
   }
 }
 
@@ -230,6 +249,7 @@ export class DeploymentsController {
       reason: body.reason,
       initiator: 'manual',
       ...(body.evidence !== undefined ? { evidence: body.evidence } : {}),
+      ...(body.incidentReviewRef !== undefined ? { incidentReviewRef: body.incidentReviewRef } : {}),
     }));
     return { changeRequestId: params.crId, result };
   }
@@ -245,19 +265,23 @@ export class DeploymentsController {
   @Get('deployments/active')
   @ApiOperation({ summary: 'Deployments in progress with their step (projections)' })
   async active(): Promise<object> {
-    return { deployments: await this.sender.dispatch({ context: 'projections', command: 'query' }, { view: PROJECTION_VIEWS.activeDeployments, filter: {} }) };
+    return this.query(PROJECTION_VIEWS.activeDeployments, {});
   }
 
   @Get('schedule')
   @ApiOperation({ summary: 'Scheduled deployments, optionally of one environment (projections)' })
   async schedule(@Query() query: ScheduleQuery): Promise<object> {
-    return { schedule: await this.sender.dispatch({ context: 'projections', command: 'query' }, { view: PROJECTION_VIEWS.schedule, filter: query }) };
+    return this.query(PROJECTION_VIEWS.schedule, query);
   }
 
   @Get('versions')
   @ApiOperation({ summary: 'Which version of each service runs in each environment (projections)' })
   async versions(@Query() query: VersionsQuery): Promise<object> {
-    return { versions: await this.sender.dispatch({ context: 'projections', command: 'query' }, { view: PROJECTION_VIEWS.versions, filter: query }) };
+    return this.query(PROJECTION_VIEWS.versions, query);
+  }
+
+  private query(view: string, filter: object): Promise<object> {
+    return queryProjection(this.sender, view, filter);
   }
 
   /** The change's environment decides who may operate its deployment (`access.deploy`). */

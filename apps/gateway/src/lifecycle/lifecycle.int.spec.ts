@@ -9,12 +9,50 @@ import { WrongExpectedVersionError } from '@gatehouse/eventstore';
 import { readGatewayConfig } from '../config.js';
 import { type RunningGateway, startGateway } from '../bootstrap.js';
 import { secretKey } from '../auth/jwt.js';
-import { ingestJsonSchema } from '@gatehouse/contracts';
+import {
+  AbortDeploymentPayload,
+  CancelChangePayload,
+  CloseChangePayload,
+  CompleteReviewPayload,
+  CreateReleasePayload,
+  GetChangePayload,
+  GrantApprovalPayload,
+  ingestJsonSchema,
+  ProjectionQueryPayload,
+  PromoteDeploymentPayload,
+  RecordSamplesPayload,
+  RejectApprovalPayload,
+  RejectChangePayload,
+  ReviseReleasePayload,
+  RollbackDeploymentPayload,
+  StartReviewPayload,
+  SubmitChangePayload,
+} from '@gatehouse/contracts';
+import type { ZodType } from 'zod';
 import { releaseIdFor } from './ids.js';
 
 const POLICIES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../deploy/policies');
 const SECRET = 'test-secret-that-is-long-enough-for-hs256!';
 const CR_ID = 'cr-0001';
+/** The owning services' payload contracts: a fake refuses what the real service would. */
+const CONTRACTS: Record<string, ZodType> = {
+  'changeRequests.createRelease': CreateReleasePayload,
+  'changeRequests.reviseRelease': ReviseReleasePayload,
+  'changeRequests.submitChange': SubmitChangePayload,
+  'changeRequests.startReview': StartReviewPayload,
+  'changeRequests.completeReview': CompleteReviewPayload,
+  'changeRequests.rejectChange': RejectChangePayload,
+  'changeRequests.cancelChange': CancelChangePayload,
+  'changeRequests.closeChange': CloseChangePayload,
+  'changeRequests.getChange': GetChangePayload,
+  'approvals.grant': GrantApprovalPayload,
+  'approvals.reject': RejectApprovalPayload,
+  'deployments.promote': PromoteDeploymentPayload,
+  'deployments.abort': AbortDeploymentPayload,
+  'deployments.rollback': RollbackDeploymentPayload,
+  'monitoring.recordSamples': RecordSamplesPayload,
+  'projections.query': ProjectionQueryPayload,
+};
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies are asserted field by field
 const json = (response: Response): Promise<any> => response.json() as Promise<any>;
 
@@ -44,6 +82,7 @@ describe('lifecycle API: auth, validation, idempotency and commands on the bus',
   let base: string;
   /** Every command a fake service received, in order. */
   const received: { command: string; payload: Record<string, unknown> }[] = [];
+  const contractViolations: string[] = [];
   /** What the next handled command does instead of succeeding. */
   let failWith: Error | undefined;
   /** The next handled command never answers (a stuck service). */
@@ -52,6 +91,9 @@ describe('lifecycle API: auth, validation, idempotency and commands on the bus',
   const fake = async (context: string, command: string, reply: (payload: Record<string, unknown>) => unknown = () => ({ events: ['Done'], duplicate: false })) =>
     bus.register<Record<string, unknown>>(context, command, (payload) => {
       received.push({ command: `${context}.${command}`, payload });
+      const contract = CONTRACTS[`${context}.${command}`];
+      if (contract === undefined) throw new Error(`test has no contract for ${context}.${command}`);
+      contractViolations.push(...contract.safeParse(payload).error?.issues.map((i) => `${context}.${command} ${i.path.join('.')}: ${i.message}`) ?? []);
       const failure = failWith;
       failWith = undefined;
       if (failure) throw failure;
@@ -74,14 +116,17 @@ describe('lifecycle API: auth, validation, idempotency and commands on the bus',
       { commands: bus },
     );
     base = gateway.url;
-    for (const command of ['createRelease', 'reviseRelease', 'submitChange', 'startReview', 'completeReview', 'rejectChange', 'cancelChange']) {
+    for (const command of ['createRelease', 'reviseRelease', 'submitChange', 'startReview', 'completeReview', 'rejectChange', 'cancelChange', 'closeChange']) {
       await fake('changeRequests', command);
     }
     await fake('changeRequests', 'getChange', (p) => ({ changeRequestId: p['changeRequestId'], status: 'implementing', draft: { ...draft, author: 'ana' } }));
     for (const command of ['grant', 'reject']) await fake('approvals', command);
     for (const command of ['promote', 'abort', 'rollback']) await fake('deployments', command);
     await fake('monitoring', 'recordSamples');
-    await fake('projections', 'query', (p) => ({ view: p['view'], filter: p['filter'], rows: [] }));
+    await fake('projections', 'query', (p) => ({ asOfPosition: '7', items: [{ view: p['view'], filter: p['filter'] }] }));
+  });
+  afterEach(() => {
+    expect(contractViolations.splice(0)).toEqual([]);
   });
   afterAll(async () => {
     await gateway?.close();
@@ -198,9 +243,10 @@ describe('lifecycle API: auth, validation, idempotency and commands on the bus',
         [sre, 'POST', `/api/change-requests/${CR_ID}/rejections`, { reason: 'no runbook' }],
         [reviewer, 'POST', `/api/change-requests/${CR_ID}/rejections`, { reason: 'incomplete', stage: 'review' }],
         [ana, 'POST', `/api/change-requests/${CR_ID}/cancel`, { reason: 'superseded' }],
+        [ana, 'POST', `/api/change-requests/${CR_ID}/close`, { postImplementationReviewRef: 'PIR-7' }],
         [sre, 'POST', `/api/deployments/${CR_ID}/promote`, {}],
         [sre, 'POST', `/api/deployments/${CR_ID}/abort`, { reason: 'errors' }],
-        [sre, 'POST', `/api/deployments/${CR_ID}/rollback`, { reason: 'errors', evidence: { errorRate: 0.07 } }],
+        [sre, 'POST', `/api/deployments/${CR_ID}/rollback`, { reason: 'errors', evidence: { errorRate: 0.07 }, incidentReviewRef: 'INC-9' }],
         [sre, 'POST', '/api/metrics/samples', { service: 'campaign-api', environment: 'production', samples: [{ metric: 'error_rate', at: '2026-12-01T10:00:00Z', value: 0.01 }] }],
       ];
       for (const [auth, method, url, body] of steps) {
@@ -219,6 +265,7 @@ describe('lifecycle API: auth, validation, idempotency and commands on the bus',
         'approvals.reject',
         'changeRequests.rejectChange',
         'changeRequests.cancelChange',
+        'changeRequests.closeChange',
         'deployments.promote',
         'deployments.abort',
         'deployments.rollback',
@@ -247,7 +294,7 @@ describe('lifecycle API: auth, validation, idempotency and commands on the bus',
       expect(byCommand['approvals.reject']).toMatchObject({ approver: 'sam', approverRoles: ['sre'], reason: 'no runbook' });
       expect(byCommand['approvals.reject']).not.toHaveProperty('actor');
       expect(byCommand['changeRequests.completeReview']).toMatchObject({ actor: 'rita', changeRequestId: CR_ID, notes: 'fine' });
-      expect(byCommand['deployments.rollback']).toMatchObject({ actor: 'sam', changeRequestId: CR_ID, initiator: 'manual', reason: 'errors', evidence: { errorRate: 0.07 } });
+      expect(byCommand['deployments.rollback']).toMatchObject({ actor: 'sam', changeRequestId: CR_ID, initiator: 'manual', reason: 'errors', evidence: { errorRate: 0.07 }, incidentReviewRef: 'INC-9' });
       expect(byCommand['monitoring.recordSamples']).toMatchObject({ actor: 'sam', service: 'campaign-api', environment: 'production' });
     });
 
@@ -270,11 +317,11 @@ describe('lifecycle API: auth, validation, idempotency and commands on the bus',
     it('answers GET read models from projections and the change history from the store', async () => {
       const auth = await token('aud', ['auditor']);
       const list = await json(await call('GET', '/api/change-requests?status=scheduled', { auth }));
-      expect(list.changeRequests).toEqual({ view: 'changeRequests', filter: { status: 'scheduled' }, rows: [] });
-      expect((await json(await call('GET', '/api/approvals/pending?role=sre', { auth }))).pending.view).toBe('pendingApprovals');
-      expect((await json(await call('GET', '/api/schedule?environment=production', { auth }))).schedule.filter).toEqual({ environment: 'production' });
-      expect((await json(await call('GET', '/api/versions', { auth }))).versions.view).toBe('versions');
-      expect((await json(await call('GET', '/api/deployments/active', { auth }))).deployments.view).toBe('activeDeployments');
+      expect(list).toEqual({ asOfPosition: '7', items: [{ view: 'changeRequests', filter: { status: 'scheduled' } }] });
+      expect((await json(await call('GET', '/api/approvals/pending?role=sre', { auth }))).items[0]).toEqual({ view: 'pendingApprovals', filter: { role: 'sre' } });
+      expect((await json(await call('GET', '/api/schedule?environment=production', { auth }))).items[0]).toEqual({ view: 'schedule', filter: { environment: 'production' } });
+      expect((await json(await call('GET', '/api/versions', { auth }))).items[0].view).toBe('versions');
+      expect((await json(await call('GET', '/api/deployments/active', { auth }))).items[0].view).toBe('activeDeployments');
       const one = await json(await call('GET', `/api/change-requests/${CR_ID}`, { auth }));
       expect(one).toMatchObject({ changeRequest: { changeRequestId: CR_ID }, history: [] });
       expect((await call('GET', '/api/change-requests?status=sleeping', { auth })).status).toBe(400);
