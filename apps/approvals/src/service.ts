@@ -27,9 +27,10 @@ import {
   outstandingApprovals,
   parseOrThrow,
   type ReleaseApprovalsInvalidated,
+  UnknownEnvironmentError,
 } from '@gatehouse/domain';
 import type { EventMetadata, StoredEvent } from '@gatehouse/eventstore';
-import { evaluateDeployment, getEnvironmentPolicy, type ApprovalMatrix, type EnvironmentPolicy, type PolicySet } from '@gatehouse/policy';
+import { evaluateDeployment, type ApprovalMatrix, type EnvironmentPolicy, type PolicySet } from '@gatehouse/policy';
 import { handleCommand, type ServiceContext, type ServiceDefinition } from '@gatehouse/service-kit';
 import { type ApprovalsMetrics, approvalsMetrics } from './metrics.js';
 
@@ -180,13 +181,9 @@ async function startProcessManagers(ctx: ServiceContext, metrics: ApprovalsMetri
 /** The RequestApprovals command for a change awaiting approval, from the policy now active; a refusal is returned, not thrown. */
 export function requestApprovalsFor(change: ChangeView, policySet: PolicySet, now: Date): ApprovalCommand | DomainError {
   const environment = change.draft.environments[0] ?? '';
-  let policy: EnvironmentPolicy;
-  try {
-    policy = getEnvironmentPolicy(policySet, environment);
-  } catch (error) {
-    if (error instanceof DomainError) return error;
-    throw error;
-  }
+  // The environment may have left the policy since the change was submitted.
+  const policy = policySet.environments[environment];
+  if (policy === undefined) return new UnknownEnvironmentError(environment, Object.keys(policySet.environments).sort());
   return {
     type: 'RequestApprovals',
     data: {
