@@ -1,0 +1,65 @@
+import { releaseIdFor } from '../lifecycle/ids.js';
+import { ingestCommandId, mapIngestEvent } from './ingest-mapping.js';
+
+const origin = { actor: 'ci-bot', correlationId: 'req-1' };
+const envelope = { specversion: '1.0', id: 'evt-1', source: 'ci/campaign-api' } as const;
+const release = { service: 'campaign-api', version: '2.1.0' };
+
+describe('mapIngestEvent', () => {
+  it('maps a gate result named by service+version to recordGateResult on the release built from the same version', () => {
+    const mapping = mapIngestEvent(
+      {
+        ...envelope,
+        type: 'gatehouse.testgate.result',
+        correlationid: 'pipeline-9',
+        data: { release, environment: 'production', gateId: 'load-test', status: 'timed_out', startedAt: '2026-12-01T08:00:00Z', finishedAt: '2026-12-01T09:00:00Z' },
+      },
+      origin,
+    );
+    expect(mapping).toEqual({
+      ok: true,
+      type: 'gatehouse.testgate.result',
+      commandId: ingestCommandId('ci/campaign-api', 'evt-1'),
+      command: {
+        context: 'changeRequests',
+        command: 'recordGateResult',
+        payload: {
+          commandId: ingestCommandId('ci/campaign-api', 'evt-1'),
+          actor: 'ci-bot',
+          correlationId: 'pipeline-9',
+          releaseId: releaseIdFor('campaign-api', '2.1.0'),
+          environment: 'production',
+          gateId: 'load-test',
+          status: 'timed_out',
+          startedAt: '2026-12-01T08:00:00Z',
+          finishedAt: '2026-12-01T09:00:00Z',
+        },
+      },
+    });
+  });
+
+  it('maps a migration to recordMigration with the release id given', () => {
+    const mapping = mapIngestEvent(
+      { ...envelope, type: 'gatehouse.migration.included', data: { release: { releaseId: 'rel-7' }, migrationId: '0042', description: 'index', reversible: false } },
+      origin,
+    );
+    expect(mapping).toMatchObject({ ok: true, command: { command: 'recordMigration', payload: { releaseId: 'rel-7', migrationId: '0042', reversible: false, correlationId: 'req-1' } } });
+  });
+
+  it('gives the same fact from two sources two command ids, and a redelivered fact the same one', () => {
+    expect(ingestCommandId('ci/a', 'evt-1')).toBe(ingestCommandId('ci/a', 'evt-1'));
+    expect(ingestCommandId('ci/a', 'evt-1')).not.toBe(ingestCommandId('ci/b', 'evt-1'));
+    expect(releaseIdFor('a', '1.0.0')).not.toBe(releaseIdFor('a', '1.0.1'));
+  });
+
+  it('refuses with field and reason, never a partial command', () => {
+    expect(mapIngestEvent('not an object', origin)).toEqual({ ok: false, issues: [{ field: 'type', reason: expect.stringContaining('gatehouse.release.built') }] });
+    const running = mapIngestEvent(
+      { ...envelope, type: 'gatehouse.testgate.result', data: { release, environment: 'staging', gateId: 'e2e', status: 'passed', startedAt: '2026-12-01T10:00:00Z', finishedAt: '2026-12-01T09:00:00Z' } },
+      origin,
+    );
+    expect(running).toEqual({ ok: false, issues: [{ field: 'data.finishedAt', reason: 'must not be before startedAt' }] });
+    const envelopeless = mapIngestEvent({ type: 'gatehouse.release.built', data: { ...release, type: 'minor', title: 't' } }, origin);
+    expect(envelopeless.ok === false && envelopeless.issues.map((i) => i.field).sort()).toEqual(['id', 'source', 'specversion']);
+  });
+});
