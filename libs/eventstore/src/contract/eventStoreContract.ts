@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { InvalidArgumentError, StoreClosedError, WrongExpectedVersionError } from '../errors.js';
 import { GENESIS_HASH } from '../hashing.js';
-import { sealOnce } from '../sealer.js';
+import { sealOnce, startSealer } from '../sealer.js';
 import { ANY, NO_STREAM, STREAM_EXISTS, type AuditableEventStore, type ReadAllOptions, type StoredEvent } from '../types.js';
 import { recomputeEventHash, verifyEventLog } from '../verify.js';
 
@@ -348,6 +348,27 @@ export function runEventStoreContract(name: string, createFixture: () => Promise
         const result = await verifyEventLog(store);
         expect(result).toMatchObject({ ok: true, sealsChecked: seals.length });
         if (result.ok) expect(BigInt(result.eventsChecked)).toBe(seals[seals.length - 1]!.eventsSealed);
+      });
+    });
+
+    describe('background sealer', () => {
+      it('seals new events on its interval and stops cleanly', async () => {
+        const errors: unknown[] = [];
+        const sealer = startSealer(store, { intervalMs: 20, eventsPerSeal: 1_000, onError: (e) => errors.push(e) });
+        try {
+          const { lastGlobalPosition } = await store.appendToStream(uniqueId('bg'), [event('A')]);
+          const deadline = Date.now() + EVENTUALLY_TIMEOUT_MS;
+          for (;;) {
+            const seals = await store.readSeals();
+            if (seals.some((seal) => seal.position >= lastGlobalPosition)) break;
+            if (Date.now() > deadline) throw new Error('no seal covered the new event');
+            await new Promise((resolve) => setTimeout(resolve, EVENTUALLY_INTERVAL_MS));
+          }
+        } finally {
+          await sealer.stop();
+        }
+        expect(errors).toEqual([]);
+        expect(await verifyEventLog(store)).toMatchObject({ ok: true });
       });
     });
 
