@@ -73,6 +73,12 @@ describe('approvals with change-requests on the embedded host', () => {
     const before = await h.types('approval-cr-1');
     expect(await h.send<ApprovalReply>('approvals', 'grant', sreCommand)).toMatchObject({ duplicate: true, status: 'approved' });
     expect(await h.types('approval-cr-1')).toEqual(before);
+    expect(await h.send<ApprovalReply>('approvals', 'get', { changeRequestId: 'cr-1' })).toMatchObject({ status: 'approved', events: [], outstanding: [] });
+
+    const metrics = await h.host.metrics.getSingleMetricAsString('gatehouse_approvals_commands_total');
+    expect(metrics).toMatch(/\{command="grant",outcome="ok"[^}]*\} 3/);
+    expect(metrics).toMatch(/\{command="grant",outcome="duplicate"[^}]*\} 1/);
+    expect(await h.host.metrics.getSingleMetricAsString('gatehouse_approvals_events_appended_total')).toMatch(/\{type="ChangeFullyApproved"[^}]*\} 1/);
   });
 
   it('refuses the author, one person in two roles and an approver without the role, writing nothing', async () => {

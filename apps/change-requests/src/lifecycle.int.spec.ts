@@ -171,6 +171,29 @@ describe('change-requests lifecycle on the embedded host', () => {
     expect(invalidated.metadata).toMatchObject({ actor: 'approvals' });
   });
 
+  it('an emergency skips review, and after its watch waits for a person to close it with the post-implementation review', async () => {
+    await h.send('changeRequests', 'createRelease', releasePayload('rel-9'));
+    await h.send('changeRequests', 'submitChange', submitPayload('cr-9', { environment: 'development', planned: NOW, releaseId: 'rel-9', kind: 'emergency' }));
+    const requested = await eventually(h, 'approval-cr-9', 'ApprovalsRequested');
+    expect(requested.data).toMatchObject({ kind: 'emergency', requirements: [{ role: 'code_reviewer', sources: ['emergency'] }] });
+    await h.send('approvals', 'grant', { commandId: commandId(), changeRequestId: 'cr-9', role: 'code_reviewer', approver: 'carol', approverRoles: ['code_reviewer'] });
+    await statusBecomes('cr-9', 'approved');
+    h.clock.set('2026-11-30T09:05:00Z');
+    // Emergencies may be booked to start at once (here: already under way).
+    await deploy('cr-9', 'rel-9', 'development', '2026-11-30T09:04:00Z');
+    await h.publish('deployment-cr-9', 'DeploymentSucceeded', { ...ids('cr-9', 'rel-9', 'development'), completedAt: '2026-11-30T09:10:00Z' }, 'deployments');
+    await statusBecomes('cr-9', 'validating');
+    await h.publish('watch-cr-9', 'PostDeploymentWatchCompleted', { changeRequestId: 'cr-9', deploymentId: 'dep-cr-9', environment: 'development', completedAt: '2026-11-30T09:40:00Z' }, 'monitoring');
+    await statusBecomes('cr-9', 'validated');
+    await waitFor(async () => h.warnings.some((w) => w.fields['code'] === 'POST_IMPLEMENTATION_REVIEW_REQUIRED'), 'the refused automatic close');
+    expect(await h.types('changeRequest-cr-9')).not.toContain('ChangeClosed');
+
+    const close = { commandId: commandId(), actor: 'sam', changeRequestId: 'cr-9' };
+    await expect(h.send('changeRequests', 'closeChange', close)).rejects.toMatchObject({ remoteName: 'PostImplementationReviewRequiredError' });
+    expect(await h.send('changeRequests', 'closeChange', { ...close, commandId: commandId(), postImplementationReviewRef: 'PIR-2026-117' })).toMatchObject({ status: 'closed' });
+    expect((await h.events('changeRequest-cr-9')).at(-1)!.data).toMatchObject({ outcome: 'successful', postImplementationReviewRef: 'PIR-2026-117', closedBy: 'sam' });
+  });
+
   it('records testing-gate results for the environment the gates guard', async () => {
     await h.send('changeRequests', 'createRelease', releasePayload('rel-8'));
     const result = { commandId: commandId(), actor: 'ci', releaseId: 'rel-8', environment: 'production', gateId: 'integration-tests', status: 'passed', startedAt: '2026-11-30T08:00:00Z', finishedAt: '2026-11-30T08:15:00Z', reportUrl: 'https://ci.example.com/runs/42' };
