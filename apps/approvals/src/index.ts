@@ -1,4 +1,4 @@
-export { approvalsService, approvalStream, requestApprovalsFor, PROCESS_MANAGER_ACTOR } from './service.js';
+export { APPROVALS_CONSUMERS, approvalsService, approvalStream, requestApprovalsFor, PROCESS_MANAGER_ACTOR } from './service.js';
 export {
   APPROVALS_CONTEXT,
   APPROVALS_COMMANDS,

@@ -37,6 +37,8 @@ import { type ApprovalsMetrics, approvalsMetrics } from './metrics.js';
 export const approvalStream = (changeRequestId: string): string => `approval-${changeRequestId}`;
 /** Actor recorded on the events this service's process managers cause. */
 export const PROCESS_MANAGER_ACTOR = 'approvals';
+/** Durable consumer names of the process managers. */
+export const APPROVALS_CONSUMERS = ['approvals-request-on-change', 'approvals-invalidate-on-release-revision'] as const;
 
 export const approvalsService: ServiceDefinition = {
   name: 'approvals',
@@ -144,7 +146,7 @@ async function startProcessManagers(ctx: ServiceContext, metrics: ApprovalsMetri
 
   // A change waits for approvals from submission when it is an emergency (no review stage), otherwise once its review completes.
   const requests = await ctx.events.consume({
-    name: 'approvals-request-on-change',
+    name: APPROVALS_CONSUMERS[0],
     categories: ['changeRequest'],
     eventTypes: Object.keys(RequestTriggerSchemas),
     dataSchemas: RequestTriggerSchemas,
@@ -165,7 +167,7 @@ async function startProcessManagers(ctx: ServiceContext, metrics: ApprovalsMetri
   });
 
   const invalidations = await ctx.events.consume({
-    name: 'approvals-invalidate-on-release-revision',
+    name: APPROVALS_CONSUMERS[1],
     categories: ['release'],
     eventTypes: ['ReleaseApprovalsInvalidated'],
     dataSchemas: { ReleaseApprovalsInvalidated: ReleaseEventSchemas.ReleaseApprovalsInvalidated },

@@ -1,8 +1,9 @@
 // change-requests with approvals on the embedded host; scheduling, deployments and monitoring are played
 // by the test, which appends their events (as the contracts define them) to their streams.
-import { approvalsService } from '../../approvals/src/index.js';
+import { APPROVALS_CONSUMERS, approvalsService } from '../../approvals/src/index.js';
 import type { ChangeView, CommandReply, ReleaseView } from '@gatehouse/contracts';
 import { changeRequestsService } from './index.js';
+import { CONSUMER_NAME } from './process-managers.js';
 import { commandId, eventually, givenDeployed, type Harness, releasePayload, startHarness, submitPayload, waitFor } from './test-support/harness.js';
 
 const NOW = '2026-11-30T09:00:00Z';
@@ -107,6 +108,16 @@ describe('change-requests lifecycle on the embedded host', () => {
     await waitFor(async () => (await h.events('release-rel-1')).filter((e) => e.type === 'ReleaseDeploymentStarted').length === 2, 'staging deployment on the release');
     const stagingStart = (await h.events('release-rel-1')).filter((e) => e.type === 'ReleaseDeploymentStarted').at(-1)!;
     expect(stagingStart.data).toMatchObject({ environment: 'staging', promotion: { from: 'development', basis: 'deployed' } });
+
+    // Redelivery: every event reaches every process manager again (as after a crash before the checkpoint); nothing new is written.
+    const log = async () => {
+      const all = [];
+      for await (const event of h.store.readAll()) all.push(`${event.streamId}:${event.type}`);
+      return all;
+    };
+    const before = await log();
+    await h.redeliverEverything([CONSUMER_NAME, ...APPROVALS_CONSUMERS]);
+    expect(await log()).toEqual(before);
   });
 
   it('rolls back automatically: the change and the release roll back, and the watch ending early closes the change as rolled back', async () => {

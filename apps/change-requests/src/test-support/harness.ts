@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { settableClock, type SettableClock } from '@gatehouse/domain';
-import { type AuditableEventStore, createInMemoryEventStore, ANY, type StoredEvent } from '@gatehouse/eventstore';
+import { type AuditableEventStore, createInMemoryEventStore, ANY, START, type StoredEvent } from '@gatehouse/eventstore';
 import { type EmbeddedHost, PolicyRegistry, type ServiceDefinition, type ServiceLogger, startEmbeddedServices } from '@gatehouse/service-kit';
 
 export const POLICIES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../deploy/policies');
@@ -23,6 +23,11 @@ export interface Harness {
   types(streamId: string): Promise<string[]>;
   /** Appends events as another context would (deployments, monitoring, scheduling). */
   publish(streamId: string, type: string, data: unknown, actor?: string): Promise<StoredEvent>;
+  /**
+   * Stops the services, rewinds these durable consumers to the start of the log and starts the services
+   * again on the same store: every event is delivered to them a second time. Resolves once they caught up.
+   */
+  redeliverEverything(consumers: readonly string[]): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -32,11 +37,14 @@ export async function startHarness(services: readonly ServiceDefinition[], at: s
   const warnings: Harness['warnings'] = [];
   const logger: ServiceLogger = { info: () => {}, debug: () => {}, error: (fields, message) => warnings.push({ fields, message }), warn: (fields, message) => warnings.push({ fields, message }) };
   const policies = await PolicyRegistry.activateFromDirectory(store, POLICIES, clock);
-  const host = await startEmbeddedServices(services, { store, clock, policies, logger, pollIntervalMs: 5 });
+  const start = () => startEmbeddedServices(services, { store, clock, policies, logger, pollIntervalMs: 5 });
+  let host = await start();
   return {
     store,
     clock,
-    host,
+    get host() {
+      return host;
+    },
     policyVersion: policies.current.policyVersion,
     warnings,
     send: (context, command, payload) => host.commands.send(context, command, payload),
@@ -45,6 +53,17 @@ export async function startHarness(services: readonly ServiceDefinition[], at: s
     publish: async (streamId, type, data, actor = 'test') => {
       const { events } = await store.appendToStream(streamId, [{ type, data, metadata: { actor, correlationId: `corr-${streamId}` } }], { expectedVersion: ANY });
       return events[0]!;
+    },
+    redeliverEverything: async (consumers) => {
+      await host.stop();
+      for (const name of consumers) await store.storeCheckpoint(name, START);
+      host = await start();
+      let head = START;
+      for await (const event of store.readAll()) head = event.globalPosition;
+      await waitFor(async () => {
+        for (const name of consumers) if (((await store.readCheckpoint(name)) ?? START) < head) return false;
+        return true;
+      }, 'the rewound consumers to catch up');
     },
     stop: async () => {
       await host.stop();
