@@ -4,12 +4,11 @@ import type { PreparedAppend } from '../prepareEvents.js';
 import { ANY, STREAM_EXISTS, type AppendResult, type StoredEvent } from '../types.js';
 import { sqlStateOf, UNIQUE_VIOLATION, type SqlQueryable } from './executor.js';
 
-/**
- * Appending is one statement, one round trip, no lock:
- *  - `head` reads the stream's last version and hash (backward step on UNIQUE (stream_id, stream_version));
- *  - `decision` checks the expected version against it;
- *  - `inserted` writes the events only when accepted, hashes chained in SQL with the same
- *    formula as hashing.ts eventHash(): sha256(previousHash | streamVersion | body).
+/*
+ * Appending is one statement, one round trip, no lock: read the stream's last version and
+ * hash (a backward step on UNIQUE (stream_id, stream_version)), check the expected version
+ * against it, and insert only when accepted, hashes chained in SQL with the same formula as
+ * hashing.ts eventHash(): sha256(previousHash | streamVersion | body).
  * A concurrent append that wins the race makes ours fail on the unique (stream_id,
  * stream_version) index, so the statement aborts and writes nothing.
  *
@@ -17,6 +16,15 @@ import { sqlStateOf, UNIQUE_VIOLATION, type SqlQueryable } from './executor.js';
  * append of version N+1 can only succeed if its snapshot saw version N committed, and its
  * transaction id is assigned by its INSERT, after that snapshot, so it is larger.
  */
+
+/** The expected-version check ($2 kind, $3 exact version) against the head version (NULL: no stream). */
+const acceptedWhen = (headVersion: string): string => `CASE $2::text
+             WHEN 'any' THEN true
+             WHEN 'no_stream' THEN ${headVersion} IS NULL
+             WHEN 'stream_exists' THEN ${headVersion} IS NOT NULL
+             ELSE coalesce(${headVersion} = $3::bigint, false)
+           END`;
+
 const headAndDecision = (s: string): string => `
   head AS (
     SELECT e.stream_version, e.hash FROM ${s}.events e WHERE e.stream_id = $1 ORDER BY e.stream_version DESC LIMIT 1
@@ -24,12 +32,7 @@ const headAndDecision = (s: string): string => `
     SELECT h.stream_version AS actual_version,
            coalesce(h.stream_version, -1) AS base_version,
            coalesce(h.hash, '${GENESIS_HASH}') AS base_hash,
-           CASE $2::text
-             WHEN 'any' THEN true
-             WHEN 'no_stream' THEN h.stream_version IS NULL
-             WHEN 'stream_exists' THEN h.stream_version IS NOT NULL
-             ELSE coalesce(h.stream_version = $3::bigint, false)
-           END AS accepted
+           ${acceptedWhen('h.stream_version')} AS accepted
     FROM (SELECT 1) AS one LEFT JOIN head h ON true
   )`;
 
@@ -37,17 +40,25 @@ const result = `
 SELECT d.accepted, d.actual_version, i.global_position, i.stream_version, i.hash, i.previous_hash
 FROM decision d LEFT JOIN inserted i ON true`;
 
-/** One event (the common case): scalar parameters, no arrays, no recursion. */
+/**
+ * One event (the common case): a plain INSERT ... SELECT with scalar parameters, no CTEs to
+ * materialise. It inserts nothing when the expected version does not match; the caller then
+ * reads the actual version (a second round trip only on that failure path).
+ */
 export const appendOneSql = (s: string): string => `
-WITH ${headAndDecision(s)},
-  inserted AS (
-    INSERT INTO ${s}.events (id, stream_id, stream_version, type, data, metadata, recorded_at, hash, previous_hash)
-    SELECT $4::uuid, $1, d.base_version + 1, $5::text, $6::jsonb, $7::jsonb, $8::timestamptz,
-           encode(sha256(convert_to(d.base_hash || '|' || (d.base_version + 1) || '|' || $9::text, 'UTF8')), 'hex'),
-           d.base_hash
-    FROM decision d WHERE d.accepted
-    RETURNING global_position, stream_version, hash, previous_hash
-  )${result}`;
+INSERT INTO ${s}.events (id, stream_id, stream_version, type, data, metadata, recorded_at, hash, previous_hash)
+SELECT $4::uuid, $1, d.base_version + 1, $5::text, $6::jsonb, $7::jsonb, $8::timestamptz,
+       encode(sha256(convert_to(d.base_hash || '|' || (d.base_version + 1) || '|' || $9::text, 'UTF8')), 'hex'),
+       d.base_hash
+FROM (
+  SELECT coalesce(h.stream_version, -1) AS base_version,
+         coalesce(h.hash, '${GENESIS_HASH}') AS base_hash,
+         ${acceptedWhen('h.stream_version')} AS accepted
+  FROM (SELECT 1) AS one
+  LEFT JOIN (SELECT e.stream_version, e.hash FROM ${s}.events e WHERE e.stream_id = $1 ORDER BY e.stream_version DESC LIMIT 1) h ON true
+) d
+WHERE d.accepted
+RETURNING true AS accepted, NULL::bigint AS actual_version, global_position, stream_version, hash, previous_hash`;
 
 /** Several events: arrays in, the hash chain built by a recursive CTE in event order. */
 export const appendManySql = (s: string): string => `
@@ -143,7 +154,11 @@ export async function appendToStream(db: SqlQueryable, s: string, append: Prepar
       throw new WrongExpectedVersionError(append.streamId, append.expectedVersion, await currentVersion(db, s, append.streamId));
     }
     const first = rows[0];
-    if (first !== undefined && !first.accepted) {
+    if (first === undefined) {
+      // The one-event statement returns no row when it refused the expected version.
+      throw new WrongExpectedVersionError(append.streamId, append.expectedVersion, await currentVersion(db, s, append.streamId));
+    }
+    if (!first.accepted) {
       throw new WrongExpectedVersionError(
         append.streamId,
         append.expectedVersion,
