@@ -29,7 +29,7 @@ import {
   type ReleaseApprovalsInvalidated,
   UnknownEnvironmentError,
 } from '@gatehouse/domain';
-import type { EventMetadata, StoredEvent } from '@gatehouse/eventstore';
+import type { EventMetadata, EventStore, StoredEvent } from '@gatehouse/eventstore';
 import { evaluateDeployment, type ApprovalMatrix, type EnvironmentPolicy, type PolicySet } from '@gatehouse/policy';
 import { handleCommand, type ServiceContext, type ServiceDefinition } from '@gatehouse/service-kit';
 import { type ApprovalsMetrics, approvalsMetrics } from './metrics.js';
@@ -86,8 +86,7 @@ async function registerCommands(ctx: ServiceContext, metrics: ApprovalsMetrics):
     },
     get: async (raw) => {
       const p = parseOrThrow(GetApprovalPayload, raw, `${APPROVALS_CONTEXT}.get payload`);
-      const events = await store.readStream(approvalStream(p.changeRequestId));
-      return reply(p.changeRequestId, foldEvents(approvalDecider, events.map((e) => ({ type: e.type, data: e.data }) as ApprovalEvent)), [], false);
+      return reply(p.changeRequestId, await loadApproval(store, p.changeRequestId), [], false);
     },
   };
 
@@ -172,12 +171,38 @@ async function startProcessManagers(ctx: ServiceContext, metrics: ApprovalsMetri
     eventTypes: ['ReleaseApprovalsInvalidated'],
     dataSchemas: { ReleaseApprovalsInvalidated: ReleaseEventSchemas.ReleaseApprovalsInvalidated },
     handler: async ({ event }) => {
-      const command = invalidationFor({ type: 'ReleaseApprovalsInvalidated', data: event.data } as ReleaseApprovalsInvalidated, clock.now());
-      if (command !== null) await run(event, command.data.approvalId, command);
+      const invalidated = { type: 'ReleaseApprovalsInvalidated', data: event.data } as ReleaseApprovalsInvalidated;
+      const now = clock.now();
+      // The approval that approved the release (domain glue) and every other open approval collected for it.
+      const approvalIds = new Set(await approvalsOfRelease(store, invalidated.data.releaseId, event.globalPosition));
+      if (invalidated.data.approvalId !== null) approvalIds.add(invalidated.data.approvalId);
+      for (const approvalId of approvalIds) {
+        const state = await loadApproval(store, approvalId);
+        if (state.status !== 'pending' && state.status !== 'approved') continue;
+        if (state.subject.revision >= invalidated.data.revision) continue;
+        const command = invalidationFor({ ...invalidated, data: { ...invalidated.data, approvalId } }, now);
+        if (command !== null) await run(event, approvalId, command);
+      }
     },
   });
 
   return [requests, invalidations];
+}
+
+async function loadApproval(store: EventStore, approvalId: string): Promise<ApprovalState> {
+  const events = await store.readStream(approvalStream(approvalId));
+  return foldEvents(approvalDecider, events.map((e) => ({ type: e.type, data: e.data }) as ApprovalEvent));
+}
+
+/** Approvals this service requested for a release, up to a position in the log (scans only its own ApprovalsRequested events). */
+async function approvalsOfRelease(store: EventStore, releaseId: string, untilPosition: bigint): Promise<string[]> {
+  const ids: string[] = [];
+  for await (const event of store.readAll({ eventTypes: ['ApprovalsRequested'], untilPosition })) {
+    if (!event.streamId.startsWith(approvalStream(''))) continue;
+    const { approvalId, subject } = event.data as { approvalId: string; subject: { releaseId: string | null } };
+    if (subject.releaseId === releaseId) ids.push(approvalId);
+  }
+  return ids;
 }
 
 /** The RequestApprovals command for a change awaiting approval, from the policy now active; a refusal is returned, not thrown. */

@@ -171,15 +171,27 @@ describe('change-requests lifecycle on the embedded host', () => {
     await statusBecomes('cr-7', 'cancelled');
   });
 
-  it('revising an approved release invalidates the approvals that approved it', async () => {
+  it('revising a release invalidates every open approval for it; approval of the new revision approves the release again', async () => {
     await h.send('changeRequests', 'createRelease', releasePayload('rel-4'));
     await approvedChange('cr-4', 'development', DEV_START, 'rel-4');
     await eventually(h, 'release-rel-4', 'ReleaseApproved');
+    // A second change for the same release, still collecting approvals.
+    await h.send('changeRequests', 'submitChange', submitPayload('cr-4b', { environment: 'development', planned: DEV_START, releaseId: 'rel-4' }));
+    await h.send('changeRequests', 'startReview', { commandId: commandId(), actor: 'bob', changeRequestId: 'cr-4b' });
+    await h.send('changeRequests', 'completeReview', { commandId: commandId(), actor: 'bob', changeRequestId: 'cr-4b' });
+    await eventually(h, 'approval-cr-4b', 'ApprovalsRequested');
+
     const reply = await h.send<CommandReply>('changeRequests', 'reviseRelease', { commandId: commandId(), actor: 'rita', releaseId: 'rel-4', revision: { title: 'Campaign API 2.1.0 (with fix)' } });
     expect(reply).toMatchObject({ events: ['ReleaseRevised', 'ReleaseApprovalsInvalidated'], status: 'planned' });
+    const revised = (await h.events('release-rel-4')).find((e) => e.type === 'ReleaseApprovalsInvalidated')!;
     const invalidated = await eventually(h, 'approval-cr-4', 'ApprovalsInvalidated');
     expect(invalidated.data).toMatchObject({ previousRevision: 1, revision: 2, invalidatedGrants: [{ role: 'code_reviewer', approver: 'carol' }] });
-    expect(invalidated.metadata).toMatchObject({ actor: 'approvals' });
+    expect(invalidated.metadata).toMatchObject({ actor: 'approvals', causationId: `${revised.id}:InvalidateApprovals` });
+    expect((await eventually(h, 'approval-cr-4b', 'ApprovalsInvalidated')).data).toMatchObject({ previousRevision: 1, revision: 2, invalidatedGrants: [] });
+
+    await h.send('approvals', 'grant', { commandId: commandId(), changeRequestId: 'cr-4b', role: 'code_reviewer', approver: 'carol', approverRoles: ['code_reviewer'] });
+    await waitFor(async () => (await release('rel-4')).status === 'approved', 'release approved again');
+    expect((await h.events('release-rel-4')).at(-1)!.data).toMatchObject({ approvalId: 'cr-4b', revision: 2 });
   });
 
   it('an emergency skips review, and after its watch waits for a person to close it with the post-implementation review', async () => {
