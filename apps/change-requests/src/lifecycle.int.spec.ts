@@ -2,18 +2,25 @@
 // by the test, which appends their events (as the contracts define them) to their streams.
 import { APPROVALS_CONSUMERS, approvalsService } from '../../approvals/src/index.js';
 import type { ChangeView, CommandReply, ReleaseView } from '@gatehouse/contracts';
+import { createInMemoryEventStore, createPgliteEventStore } from '@gatehouse/eventstore';
 import { changeRequestsService } from './index.js';
 import { CONSUMER_NAME } from './process-managers.js';
 import { commandId, eventually, givenDeployed, type Harness, releasePayload, startHarness, submitPayload, waitFor } from './test-support/harness.js';
 
 const NOW = '2026-11-30T09:00:00Z';
+/** The walk runs some forty commands and reactions; on PGlite that takes seconds. */
+const WALK_TIMEOUT_MS = 90_000;
 const DEV_START = '2026-11-30T11:00:00Z';
 const STAGING_SLOT = '2026-11-30T14:00:00Z';
 
-describe('change-requests lifecycle on the embedded host', () => {
+// The whole suite on the in-memory store; the end-to-end walk (with redelivery) also on PGlite, the embedded default.
+describe.each([
+  { store: 'in-memory', createStore: createInMemoryEventStore, everything: true },
+  { store: 'PGlite', createStore: () => createPgliteEventStore(), everything: false },
+])('change-requests lifecycle on the embedded host ($store store)', ({ createStore, everything }) => {
   let h: Harness;
   beforeEach(async () => {
-    h = await startHarness([changeRequestsService, approvalsService], NOW);
+    h = await startHarness([changeRequestsService, approvalsService], NOW, createStore);
   });
   afterEach(() => h.stop());
 
@@ -118,7 +125,9 @@ describe('change-requests lifecycle on the embedded host', () => {
     const before = await log();
     await h.redeliverEverything([CONSUMER_NAME, ...APPROVALS_CONSUMERS]);
     expect(await log()).toEqual(before);
-  });
+  }, WALK_TIMEOUT_MS);
+
+  if (!everything) return;
 
   it('rolls back automatically: the change and the release roll back, and the watch ending early closes the change as rolled back', async () => {
     await h.send('changeRequests', 'createRelease', releasePayload('rel-2'));

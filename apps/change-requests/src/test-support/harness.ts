@@ -31,8 +31,12 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
-export async function startHarness(services: readonly ServiceDefinition[], at: string): Promise<Harness> {
-  const store = await createInMemoryEventStore();
+export async function startHarness(
+  services: readonly ServiceDefinition[],
+  at: string,
+  createStore: () => AuditableEventStore | Promise<AuditableEventStore> = createInMemoryEventStore,
+): Promise<Harness> {
+  const store = await createStore();
   const clock = settableClock(at);
   const warnings: Harness['warnings'] = [];
   const logger: ServiceLogger = { info: () => {}, debug: () => {}, error: (fields, message) => warnings.push({ fields, message }), warn: (fields, message) => warnings.push({ fields, message }) };
@@ -72,7 +76,7 @@ export async function startHarness(services: readonly ServiceDefinition[], at: s
   };
 }
 
-export async function waitFor(condition: () => Promise<boolean>, what: string, timeoutMs = 5_000): Promise<void> {
+export async function waitFor(condition: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
