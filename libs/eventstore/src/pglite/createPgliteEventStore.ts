@@ -31,6 +31,10 @@ function queryable(db: PGlite | Transaction): SqlQueryable {
       const result = await db.query<Row>(text, params as unknown[], { parsers: PGLITE_PARSERS });
       return result.rows;
     },
+    async queryArrays(text: string, params: readonly unknown[] = []): Promise<unknown[][]> {
+      const result = await db.query<unknown[]>(text, params as unknown[], { parsers: PGLITE_PARSERS, rowMode: 'array' });
+      return result.rows;
+    },
     async exec(script: string): Promise<void> {
       await db.exec(script);
     },

@@ -49,6 +49,12 @@ function queryable(client: pg.Pool | pg.PoolClient): SqlQueryable {
       const result = await client.query(config);
       return result.rows as Row[];
     },
+    async queryArrays(text: string, params: readonly unknown[] = [], name?: string): Promise<unknown[][]> {
+      const config: pg.QueryArrayConfig = { text, values: params as unknown[], types: typeParsers, rowMode: 'array' };
+      if (name !== undefined) config.name = name;
+      const result = await client.query(config);
+      return result.rows;
+    },
     async exec(script: string): Promise<void> {
       await client.query(script);
     },

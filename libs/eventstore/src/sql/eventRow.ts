@@ -18,6 +18,36 @@ export interface EventRow {
   previous_hash: string;
 }
 
+/** Row of EVENT_COLUMNS in array form (see SqlQueryable.queryArrays). */
+export type EventTuple = [
+  transactionId: string,
+  globalPosition: string,
+  id: string,
+  streamId: string,
+  streamVersion: string,
+  type: string,
+  data: unknown,
+  metadata: EventMetadata,
+  recordedAt: Date,
+  hash: string,
+  previousHash: string,
+];
+
+export function tupleToStoredEvent(row: EventTuple): StoredEvent {
+  return {
+    id: row[2],
+    type: row[5],
+    streamId: row[3],
+    streamVersion: BigInt(row[4]),
+    globalPosition: BigInt(row[1]),
+    recordedAt: row[8],
+    data: row[6],
+    metadata: row[7],
+    hash: row[9],
+    previousHash: row[10],
+  };
+}
+
 export function toStoredEvent(row: EventRow): StoredEvent {
   return {
     id: row.id,

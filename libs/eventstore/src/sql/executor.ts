@@ -6,6 +6,8 @@
 export interface SqlQueryable {
   /** `name` lets drivers that support it reuse a prepared statement (hot paths only). */
   query<Row>(text: string, params?: readonly unknown[], name?: string): Promise<Row[]>;
+  /** Like query, rows as arrays in column order: no per-row object, for the million-row read path. */
+  queryArrays(text: string, params?: readonly unknown[], name?: string): Promise<unknown[][]>;
   /** Runs a parameterless script that may hold several statements (migrations). */
   exec(script: string): Promise<void>;
 }

@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from '../errors.js';
 import type { LogCursor, LogPage, ReadPageOptions } from '../storage.js';
-import { EVENT_COLUMNS, toStoredEvent, type EventRow } from './eventRow.js';
+import { EVENT_COLUMNS, tupleToStoredEvent, type EventTuple } from './eventRow.js';
 import type { SqlQueryable } from './executor.js';
 
 /**
@@ -34,7 +34,7 @@ export const cursorSql = (s: string): string =>
   `SELECT transaction_id, global_position FROM ${s}.events WHERE global_position = $1`;
 
 export async function readPage(db: SqlQueryable, s: string, after: LogCursor, options: ReadPageOptions): Promise<LogPage> {
-  const rows = await db.query<EventRow>(
+  const rows = (await db.queryArrays(
     readPageSql(s),
     [
       after.transactionId,
@@ -45,11 +45,11 @@ export async function readPage(db: SqlQueryable, s: string, after: LogCursor, op
       options.eventTypes === undefined ? null : [...options.eventTypes],
     ],
     `gatehouse_read_page_${s}`,
-  );
+  )) as EventTuple[];
   const last = rows[rows.length - 1];
   return {
-    events: rows.map(toStoredEvent),
-    next: last === undefined ? after : { transactionId: last.transaction_id, position: BigInt(last.global_position) },
+    events: rows.map(tupleToStoredEvent),
+    next: last === undefined ? after : { transactionId: last[0], position: BigInt(last[1]) },
   };
 }
 
