@@ -31,8 +31,8 @@ import {
 } from '@gatehouse/domain';
 import type { EventMetadata, EventStore, StoredEvent } from '@gatehouse/eventstore';
 import { evaluateDeployment, type ApprovalMatrix, type EnvironmentPolicy, type PolicySet } from '@gatehouse/policy';
-import { handleCommand, type ServiceContext, type ServiceDefinition } from '@gatehouse/service-kit';
-import { type ApprovalsMetrics, approvalsMetrics } from './metrics.js';
+import { type CommandMetrics, commandMetrics, handleCommand, type ServiceContext, type ServiceDefinition } from '@gatehouse/service-kit';
+
 
 export const approvalStream = (changeRequestId: string): string => `approval-${changeRequestId}`;
 /** Actor recorded on the events this service's process managers cause. */
@@ -43,7 +43,7 @@ export const APPROVALS_CONSUMERS = ['approvals-request-on-change', 'approvals-in
 export const approvalsService: ServiceDefinition = {
   name: 'approvals',
   async start(ctx) {
-    const metrics = approvalsMetrics(ctx.metrics);
+    const metrics = commandMetrics(ctx.metrics, 'approvals');
     const unregister = await registerCommands(ctx, metrics);
     const consumers = await startProcessManagers(ctx, metrics);
     return {
@@ -57,7 +57,7 @@ export const approvalsService: ServiceDefinition = {
 
 // ---------------------------------------------------------------- commands
 
-async function registerCommands(ctx: ServiceContext, metrics: ApprovalsMetrics): Promise<Array<() => Promise<void>>> {
+async function registerCommands(ctx: ServiceContext, metrics: CommandMetrics): Promise<Array<() => Promise<void>>> {
   const { store, clock } = ctx;
 
   async function decide(p: { commandId: string; changeRequestId: string; correlationId?: string | undefined }, actor: string, command: ApprovalCommand): Promise<ApprovalReply> {
@@ -124,7 +124,7 @@ const RequestTriggerSchemas = {
   ChangeReviewCompleted: ChangeRequestEventSchemas.ChangeReviewCompleted,
 } as const;
 
-async function startProcessManagers(ctx: ServiceContext, metrics: ApprovalsMetrics): Promise<EventConsumer[]> {
+async function startProcessManagers(ctx: ServiceContext, metrics: CommandMetrics): Promise<EventConsumer[]> {
   const { store, clock, logger, commands } = ctx;
 
   async function run(event: StoredEvent, changeRequestId: string, command: ApprovalCommand, policyVersion?: string): Promise<void> {

@@ -33,8 +33,7 @@ import {
   ValidationError,
 } from '@gatehouse/domain';
 import { evaluateDeployment, getEnvironmentPolicy, type PolicySet } from '@gatehouse/policy';
-import { type CommandDecider, handleCommand, type ServiceContext } from '@gatehouse/service-kit';
-import type { ChangeRequestsMetrics } from './metrics.js';
+import { type CommandDecider, type CommandMetrics, handleCommand, type ServiceContext } from '@gatehouse/service-kit';
 import { changeRequestStream, changeView, type ExistingRelease, loadRelease, releaseStream, releaseView, requireChange, requireRelease } from './streams.js';
 
 type Handler = (payload: unknown) => Promise<unknown>;
@@ -45,7 +44,7 @@ interface Envelope {
 }
 
 /** Registers every changeRequests.* command; returns the unregister functions. */
-export async function registerCommands(ctx: ServiceContext, metrics: ChangeRequestsMetrics): Promise<Array<() => Promise<void>>> {
+export async function registerCommands(ctx: ServiceContext, metrics: CommandMetrics): Promise<Array<() => Promise<void>>> {
   const { store, clock } = ctx;
 
   const metadataOf = (p: Envelope, policyVersion?: string) => ({

@@ -13,9 +13,8 @@ import {
   type ReleaseCommand,
 } from '@gatehouse/domain';
 import type { StoredEvent } from '@gatehouse/eventstore';
-import { handleCommand, type ServiceContext } from '@gatehouse/service-kit';
+import { type CommandMetrics, handleCommand, type ServiceContext } from '@gatehouse/service-kit';
 import { z } from 'zod';
-import type { ChangeRequestsMetrics } from './metrics.js';
 import { changeRequestStream, type ExistingChange, loadRelease, releaseStream, requireChange } from './streams.js';
 
 /** Actor recorded on the events this service's process managers cause. */
@@ -47,7 +46,7 @@ type Consumed = { [K in keyof Schemas]: { type: K; data: z.output<Schemas[K]> } 
 /** One step of a reaction: a command on one of our streams. */
 type Step = { stream: 'change'; command: ChangeRequestCommand } | { stream: 'release'; releaseId: string; command: ReleaseCommand; policyVersion?: string };
 
-export async function startProcessManagers(ctx: ServiceContext, metrics: ChangeRequestsMetrics): Promise<EventConsumer> {
+export async function startProcessManagers(ctx: ServiceContext, metrics: CommandMetrics): Promise<EventConsumer> {
   const { store, clock, logger } = ctx;
 
   async function apply(event: StoredEvent, changeRequestId: string, step: Step): Promise<void> {

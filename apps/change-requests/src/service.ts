@@ -1,6 +1,6 @@
-import type { ServiceDefinition } from '@gatehouse/service-kit';
+import { commandMetrics, type ServiceDefinition } from '@gatehouse/service-kit';
 import { registerCommands } from './commands.js';
-import { changeRequestsMetrics } from './metrics.js';
+
 import { startProcessManagers } from './process-managers.js';
 
 /**
@@ -11,7 +11,7 @@ import { startProcessManagers } from './process-managers.js';
 export const changeRequestsService: ServiceDefinition = {
   name: 'change-requests',
   async start(ctx) {
-    const metrics = changeRequestsMetrics(ctx.metrics);
+    const metrics = commandMetrics(ctx.metrics, 'change-requests');
     const unregister = await registerCommands(ctx, metrics);
     const consumer = await startProcessManagers(ctx, metrics);
     return {

@@ -11,3 +11,4 @@ export { readPolicyDirectory } from './policy/policy-files.js';
 export { POLICY_STREAM, type PolicyHistoryEntry, type PolicyVersionActivated } from './policy/policy-history.js';
 export type { RunningService, ServiceContext, ServiceDefinition, ServiceLogger } from './service.js';
 export { startEmbeddedServices, type EmbeddedHost, type EmbeddedHostOptions } from './embedded-host.js';
+export { commandMetrics, type CommandMetrics, type CommandOutcome } from './command-metrics.js';
