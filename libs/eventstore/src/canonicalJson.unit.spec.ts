@@ -1,5 +1,5 @@
 import { canonicalJson, NotJsonError } from './canonicalJson.js';
-import { eventHash, GENESIS_HASH, nextChainHash } from './hashing.js';
+import { canonicalEventBody, canonicalEventBodyFromJson, eventHash, GENESIS_HASH, nextChainHash } from './hashing.js';
 
 describe('canonicalJson', () => {
   it('sorts keys at every depth and drops undefined members, so key order never changes a hash', () => {
@@ -59,5 +59,30 @@ describe('hashes', () => {
     const link = nextChainHash(GENESIS_HASH, 'a'.repeat(64), 1n);
     expect(nextChainHash(GENESIS_HASH, 'a'.repeat(64), 2n)).not.toBe(link);
     expect(nextChainHash(GENESIS_HASH, 'b'.repeat(64), 1n)).not.toBe(link);
+  });
+});
+
+describe('event body', () => {
+  it('assembled from canonical pieces equals the canonical JSON of the whole event', () => {
+    const event = {
+      id: '0190f5a0-0000-7000-8000-000000000001',
+      type: 'Apprové "quoted"',
+      streamId: 'change-42\n',
+      recordedAt: new Date('2026-11-23T05:01:40.123Z'),
+      data: { z: 1, a: [{ y: null, b: 'x' }] },
+      metadata: { actor: 'ann', correlationId: 'c' },
+    };
+    const whole = canonicalJson({ ...event, recordedAt: event.recordedAt.toISOString() });
+    expect(canonicalEventBody(event, canonicalJson)).toBe(whole);
+    expect(
+      canonicalEventBodyFromJson({
+        id: JSON.stringify(event.id),
+        type: canonicalJson(event.type),
+        streamId: canonicalJson(event.streamId),
+        recordedAt: event.recordedAt,
+        dataJson: canonicalJson(event.data),
+        metadataJson: canonicalJson(event.metadata),
+      }),
+    ).toBe(whole);
   });
 });

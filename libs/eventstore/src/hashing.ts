@@ -22,14 +22,29 @@ export interface HashedEventContent {
  * version and previous hash are known) from exactly this string.
  */
 export function canonicalEventBody(event: HashedEventContent, canonical: (value: unknown) => string): string {
-  return canonical({
-    id: event.id,
-    type: event.type,
-    streamId: event.streamId,
-    recordedAt: event.recordedAt.toISOString(),
-    data: event.data,
-    metadata: event.metadata,
+  return canonicalEventBodyFromJson({
+    id: canonical(event.id),
+    type: canonical(event.type),
+    streamId: canonical(event.streamId),
+    recordedAt: event.recordedAt,
+    dataJson: canonical(event.data),
+    metadataJson: canonical(event.metadata),
   });
+}
+
+/**
+ * The same body assembled from already-canonical JSON pieces, so an append serialises its
+ * data once. Members in canonical (sorted) key order: data, id, metadata, recordedAt, streamId, type.
+ */
+export function canonicalEventBodyFromJson(pieces: {
+  id: string;
+  type: string;
+  streamId: string;
+  recordedAt: Date;
+  dataJson: string;
+  metadataJson: string;
+}): string {
+  return `{"data":${pieces.dataJson},"id":${pieces.id},"metadata":${pieces.metadataJson},"recordedAt":"${pieces.recordedAt.toISOString()}","streamId":${pieces.streamId},"type":${pieces.type}}`;
 }
 
 /** Same formula as the SQL append: sha256(previousHash | streamVersion | body), hex. */

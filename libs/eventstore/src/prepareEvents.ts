@@ -1,7 +1,7 @@
 import { v7 as uuidv7, validate as isUuid } from 'uuid';
 import { canonicalJson, NotJsonError } from './canonicalJson.js';
 import { InvalidArgumentError } from './errors.js';
-import { canonicalEventBody } from './hashing.js';
+import { canonicalEventBodyFromJson } from './hashing.js';
 import { ANY, NO_STREAM, STREAM_EXISTS, type EventMetadata, type ExpectedVersion, type NewEvent } from './types.js';
 
 /** A validated event ready to be written: JSON already canonical, hash body already built. */
@@ -39,7 +39,7 @@ export function prepareAppend(
   if (typeof streamId !== 'string' || streamId.trim() === '') {
     throw new InvalidArgumentError('streamId', 'must be a non-empty string');
   }
-  if (streamId.includes('\u0000')) throw new InvalidArgumentError('streamId', 'must not contain NUL');
+  toJson(streamId, 'streamId'); // refuses NUL and unpaired surrogates, which PostgreSQL text cannot hold
   validateExpectedVersion(expectedVersion);
   if (!Array.isArray(events) || events.length === 0) {
     throw new InvalidArgumentError('events', 'append at least one event');
@@ -81,7 +81,14 @@ function prepareEvent(streamId: string, event: NewEvent, index: number, recorded
   if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) {
     throw new InvalidArgumentError(`${field}.metadata`, 'must be a JSON object');
   }
-  const body = canonicalEventBody({ id, type: event.type, streamId, recordedAt, data, metadata }, canonicalJson);
+  const body = canonicalEventBodyFromJson({
+    id: JSON.stringify(id),
+    type: toJson(event.type, `${field}.type`),
+    streamId: JSON.stringify(streamId),
+    recordedAt,
+    dataJson,
+    metadataJson,
+  });
   return { id, type: event.type, dataJson, metadataJson, data, metadata: metadata as EventMetadata, body };
 }
 
