@@ -1,6 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { HttpException, HttpStatus, Inject, Injectable } from '@nestjs/common';
-import type { CommandBus } from '@gatehouse/bus';
+import { type CommandBus, CommandFailedError, CommandTimeoutError, NoResponderError } from '@gatehouse/bus';
+import { METRICS_REGISTRY } from '@gatehouse/service-kit';
+import { Counter, Histogram, type Registry } from 'prom-client';
 import type { FastifyRequest } from 'fastify';
 import type { Principal } from '../auth/jwt.js';
 import { httpErrorForBusFailure } from './bus-errors.js';
@@ -36,8 +38,27 @@ interface Remembered {
 @Injectable()
 export class CommandSender {
   private readonly remembered = new Map<string, Remembered>();
+  private readonly sent: Counter<'command' | 'outcome'>;
+  private readonly latency: Histogram<'command'>;
 
-  constructor(@Inject(COMMAND_BUS) private readonly bus: CommandBus) {}
+  constructor(
+    @Inject(COMMAND_BUS) private readonly bus: CommandBus,
+    @Inject(METRICS_REGISTRY) registry: Registry,
+  ) {
+    this.sent = new Counter({
+      name: 'gatehouse_gateway_commands_total',
+      help: 'Commands the gateway sent, by command and outcome (ok, refused by the service, unavailable, error)',
+      labelNames: ['command', 'outcome'],
+      registers: [registry],
+    });
+    this.latency = new Histogram({
+      name: 'gatehouse_gateway_command_duration_seconds',
+      help: 'Round trip of a command from the gateway to its service and back',
+      labelNames: ['command'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    });
+  }
 
   async send<Result = unknown>(
     request: FastifyRequest,
@@ -82,10 +103,17 @@ export class CommandSender {
 
   /** Sends without HTTP idempotency (ingestion brings its own deterministic command ids). */
   async dispatch<Result = unknown>(target: { context: string; command: string }, payload: Record<string, unknown>): Promise<Result> {
+    const command = `${target.context}.${target.command}`;
+    const stopTimer = this.latency.startTimer({ command });
     try {
-      return await this.bus.send<Result>(target.context, target.command, payload);
+      const result = await this.bus.send<Result>(target.context, target.command, payload);
+      this.sent.inc({ command, outcome: 'ok' });
+      return result;
     } catch (error) {
+      this.sent.inc({ command, outcome: outcomeOf(error) });
       throw httpErrorForBusFailure(error, target.context);
+    } finally {
+      stopTimer();
     }
   }
 
@@ -119,6 +147,12 @@ function scopedCommandId(actor: string, target: { context: string; command: stri
 
 function fingerprintOf(target: { context: string; command: string }, payload: Record<string, unknown>): string {
   return createHash('sha256').update(`${target.context}.${target.command}:${JSON.stringify(payload)}`).digest('hex');
+}
+
+function outcomeOf(error: unknown): 'refused' | 'unavailable' | 'error' {
+  if (error instanceof CommandFailedError) return 'refused';
+  if (error instanceof NoResponderError || error instanceof CommandTimeoutError) return 'unavailable';
+  return 'error';
 }
 
 function isUnavailable(error: unknown): boolean {

@@ -296,6 +296,9 @@ describe('lifecycle API: auth, validation, idempotency and commands on the bus',
       expect(byCommand['changeRequests.completeReview']).toMatchObject({ actor: 'rita', changeRequestId: CR_ID, notes: 'fine' });
       expect(byCommand['deployments.rollback']).toMatchObject({ actor: 'sam', changeRequestId: CR_ID, initiator: 'manual', reason: 'errors', evidence: { errorRate: 0.07 }, incidentReviewRef: 'INC-9' });
       expect(byCommand['monitoring.recordSamples']).toMatchObject({ actor: 'sam', service: 'campaign-api', environment: 'production' });
+      const metrics = await (await call('GET', '/metrics')).text();
+      expect(metrics).toMatch(/gatehouse_gateway_commands_total\{[^}]*command="deployments.rollback",outcome="ok"[^}]*\} 1\n/);
+      expect(metrics).toMatch(/gatehouse_gateway_command_duration_seconds_count\{[^}]*command="approvals.grant"[^}]*\} 1\n/);
     });
 
     it('reuses an Idempotency-Key: same answer, one command; a different body under that key is refused', async () => {
@@ -427,6 +430,7 @@ describe('lifecycle API: auth, validation, idempotency and commands on the bus',
         },
       });
       expect(noResponder.status).toBe(503);
+      expect(await (await call('GET', '/metrics')).text()).toMatch(/gatehouse_gateway_commands_total\{[^}]*command="changeRequests.recordGateResult",outcome="unavailable"[^}]*\} 1\n/);
       expect((await json(noResponder)).message).toMatch(/changeRequests service .*recordGateResult/);
 
       const auth = await token('ana', ['developer']);
