@@ -1,3 +1,4 @@
+import { CreateReleasePayload, RecordGateResultPayload, SubmitChangePayload } from '@gatehouse/contracts';
 import { releaseIdFor } from '../lifecycle/ids.js';
 import { ingestCommandId, mapIngestEvent } from './ingest-mapping.js';
 
@@ -36,6 +37,36 @@ describe('mapIngestEvent', () => {
         },
       },
     });
+  });
+
+  it('produces payloads the change-requests contracts accept', () => {
+    const cases = [
+      [CreateReleasePayload, { ...envelope, type: 'gatehouse.release.built', data: { ...release, type: 'minor', title: 'Spring', changes: [{ kind: 'feature', description: 'x' }] } }],
+      [
+        RecordGateResultPayload,
+        { ...envelope, type: 'gatehouse.testgate.result', data: { release, environment: 'staging', gateId: 'e2e', status: 'running', startedAt: '2026-12-01T08:00:00Z', summary: 'half way' } },
+      ],
+      [
+        SubmitChangePayload,
+        {
+          ...envelope,
+          type: 'gatehouse.deployment.requested',
+          data: {
+            release,
+            environment: 'staging',
+            changeRequest: {
+              title: 't', description: 'd', type: 'enhancement', priority: 'low', impact: 'low', risk: 'low',
+              schedule: { planned: '2026-12-01T14:00:00Z', duration: 30 }, implementationPlan: 'i', rollbackPlan: 'r', testingPlan: 't',
+            },
+          },
+        },
+      ],
+    ] as const;
+    for (const [contract, event] of cases) {
+      const mapping = mapIngestEvent(event, origin);
+      if (!mapping.ok) throw new Error(JSON.stringify(mapping.issues));
+      expect(contract.safeParse(mapping.command.payload).error?.issues ?? []).toEqual([]);
+    }
   });
 
   it('maps a migration to recordMigration with the release id given', () => {
