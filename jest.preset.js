@@ -25,7 +25,7 @@ export function jestConfig(overrides = {}) {
     },
     extensionsToTreatAsEsm: ['.ts'],
     moduleNameMapper: {
-      '^@gatehouse/([a-z-]+)$': `${root}/libs/$1/src/index.ts`,
+      '^@gatehouse/([a-z-]+)$': [`${root}/libs/$1/src/index.ts`, `${root}/apps/$1/src/index.ts`],
       '^(\\.{1,2}/.*)\\.js$': '$1',
     },
     testMatch: ['<rootDir>/src/**/*.spec.ts'],

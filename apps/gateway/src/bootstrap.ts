@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import type { Registry } from 'prom-client';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { type Clock, offsetClock, systemClock } from '@gatehouse/domain';
 import { type AuditableEventStore, createEventStore, startSealer } from '@gatehouse/eventstore';
@@ -37,8 +38,18 @@ function acceptCloudEventsJson(app: NestFastifyApplication): void {
   fastify.addContentTypeParser('application/cloudevents+json', { parseAs: 'string' }, fastify.getDefaultJsonParser('error', 'ignore'));
 }
 
-export async function startGateway(config: GatewayConfig, { commands = createInProcessCommandBus() }: { commands?: CommandBus } = {}): Promise<RunningGateway> {
-  const clock = clockFor(config);
+export interface StartGatewayOptions {
+  /** Where lifecycle commands go. @defaultValue a fresh in-process bus */
+  commands?: CommandBus;
+  /** Registry served at /metrics. @defaultValue a new 'gateway' registry */
+  metrics?: Registry;
+  /** Overrides the configured clock (tests that move time; one-process demos). */
+  clock?: Clock;
+}
+
+export async function startGateway(config: GatewayConfig, options: StartGatewayOptions = {}): Promise<RunningGateway> {
+  const { commands = createInProcessCommandBus(), metrics } = options;
+  const clock = options.clock ?? clockFor(config);
   const auth = jwtSecretFor(config);
   const store = await createEventStore(
     config.DATABASE_URL
@@ -49,7 +60,7 @@ export async function startGateway(config: GatewayConfig, { commands = createInP
   const sealer = startSealer(store);
   try {
     const policies = await PolicyRegistry.activateFromDirectory(store, config.GATEHOUSE_POLICIES, clock);
-    const app = await createHttpApp(GatewayModule.forRoot({ store, clock, policies, logLevel: config.LOG_LEVEL, commands, auth: { jwtSecret: auth.secret } }), {
+    const app = await createHttpApp(GatewayModule.forRoot({ store, clock, policies, logLevel: config.LOG_LEVEL, commands, auth: { jwtSecret: auth.secret }, ...(metrics ? { metrics } : {}) }), {
       title: 'Gatehouse',
       version: '0.1.0',
       description: 'Release governance control plane: policy evaluation, calendars, the event log and its verification',

@@ -1,4 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
+import type { Registry } from 'prom-client';
 import type { CommandBus } from '@gatehouse/bus';
 import type { AuditableEventStore } from '@gatehouse/eventstore';
 import type { Clock } from '@gatehouse/domain';
@@ -11,6 +12,8 @@ import type { AuthOptions } from './auth/auth.guard.js';
 import { LIFECYCLE_CONTROLLERS, lifecycleProviders } from './lifecycle/lifecycle.module.js';
 
 export interface GatewayDependencies {
+  /** Registry served at /metrics; in one-process mode the services register on it too. @defaultValue a new 'gateway' registry */
+  metrics?: Registry;
   store: AuditableEventStore;
   clock: Clock;
   policies: PolicyRegistry;
@@ -22,12 +25,12 @@ export interface GatewayDependencies {
 
 @Module({})
 export class GatewayModule {
-  static forRoot({ store, clock, policies, logLevel, commands, auth }: GatewayDependencies): DynamicModule {
+  static forRoot({ store, clock, policies, logLevel, commands, auth, metrics = createMetricsRegistry('gateway') }: GatewayDependencies): DynamicModule {
     return {
       module: GatewayModule,
       imports: [
         loggingModule('gateway', logLevel),
-        MetricsModule.forRoot(createMetricsRegistry('gateway')),
+        MetricsModule.forRoot(metrics),
         HealthModule.forRoot([{ name: 'eventstore', check: async () => void (await store.readCheckpoint('health-probe')) }]),
       ],
       controllers: [PolicyController, AuditController, ...LIFECYCLE_CONTROLLERS],

@@ -15,6 +15,8 @@ export interface EmbeddedHostOptions {
   pollIntervalMs?: number;
   /** One registry for the whole process; each service's metrics carry its own `service` label. @defaultValue a new registry */
   metrics?: Registry;
+  /** Share a bus with another in-process component (the gateway). @defaultValue a new in-process bus */
+  commands?: CommandBus;
 }
 
 export interface EmbeddedHost {
@@ -30,9 +32,9 @@ export interface EmbeddedHost {
  * stopped in reverse, so producers outlive the consumers that depend on them.
  */
 export async function startEmbeddedServices(definitions: readonly ServiceDefinition[], options: EmbeddedHostOptions): Promise<EmbeddedHost> {
-  const { store, clock, policies, logger, pollIntervalMs, metrics = createMetricsRegistry('gatehouse') } = options;
-  const commands = createInProcessCommandBus();
-  const events = createInProcessEventConsumerFactory({ store, ...(pollIntervalMs === undefined ? {} : { pollIntervalMs }) });
+  const { store, clock, policies, logger, pollIntervalMs, metrics = createMetricsRegistry('gatehouse'), commands = createInProcessCommandBus() } = options;
+  // The services' logger also reports handler failures and events skipped after their last attempt.
+  const events = createInProcessEventConsumerFactory({ store, logger, ...(pollIntervalMs === undefined ? {} : { pollIntervalMs }) });
   const running: RunningService[] = [];
   try {
     for (const definition of definitions) {

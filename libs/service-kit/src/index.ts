@@ -12,3 +12,4 @@ export { POLICY_STREAM, type PolicyHistoryEntry, type PolicyVersionActivated } f
 export type { RunningService, ServiceContext, ServiceDefinition, ServiceLogger } from './service.js';
 export { startEmbeddedServices, type EmbeddedHost, type EmbeddedHostOptions } from './embedded-host.js';
 export { commandMetrics, type CommandMetrics, type CommandOutcome } from './command-metrics.js';
+export { closeOnSignals, exitOnStartupFailure, EXIT_BAD_CONFIGURATION } from './startup.js';

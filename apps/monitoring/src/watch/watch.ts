@@ -93,6 +93,8 @@ export type WatchState =
       rules: WatchRule[];
       postDeploymentHours: number;
       timerDueAt: string;
+      /** The timer counts from the deployment's actual success; until then the watch cannot complete. */
+      deploymentSucceeded: boolean;
       lastFiredAt: Record<string, string>;
       /** Samples young enough to matter to any rule (see `retentionMs`); older ones are only in the log. */
       recentSamples: MetricSample[];
@@ -125,13 +127,15 @@ export function decideWatch(command: WatchCommand, state: WatchState): WatchEven
     case 'ArmWatchTimerOnCompletion': {
       if (state.status !== 'watching' && state.status !== 'rollback_requested') return [];
       const dueAt = iso(new Date(toMs(command.data.completedAt) + state.postDeploymentHours * MS_PER_HOUR));
-      return dueAt === state.timerDueAt ? [] : [{ type: 'WatchTimerArmed', data: { changeRequestId: state.changeRequestId, dueAt, basis: 'deployment_succeeded' } }];
+      if (state.deploymentSucceeded && dueAt === state.timerDueAt) return [];
+      return [{ type: 'WatchTimerArmed', data: { changeRequestId: state.changeRequestId, dueAt, basis: 'deployment_succeeded' } }];
     }
     case 'RecordSamples':
       if (state.status !== 'watching' && state.status !== 'rollback_requested') throw new NoActiveWatchError(command.data.service, command.data.environment);
       return recordSamples(command, state);
     case 'CompleteWatch':
-      if (state.status !== 'watching' || toMs(command.data.now) < toMs(state.timerDueAt)) return [];
+      // The provisional timer (expected completion) may come due before the deployment actually succeeded.
+      if (state.status !== 'watching' || !state.deploymentSucceeded || toMs(command.data.now) < toMs(state.timerDueAt)) return [];
       return [{ type: 'PostDeploymentWatchCompleted', data: { ...idsOf(state), completedAt: iso(command.data.now) } }];
     case 'EndWatch':
       if (state.status !== 'watching' && state.status !== 'rollback_requested') return [];
@@ -214,10 +218,12 @@ export function evolveWatch(state: WatchState, event: WatchEvent): WatchState {
   switch (event.type) {
     case 'PostDeploymentWatchStarted': {
       const { changeRequestId, deploymentId, service, environment, rules, postDeploymentHours, until } = event.data;
-      return { status: 'watching', changeRequestId, deploymentId, service, environment, rules: [...rules], postDeploymentHours, timerDueAt: until, lastFiredAt: {}, recentSamples: [] };
+      return { status: 'watching', changeRequestId, deploymentId, service, environment, rules: [...rules], postDeploymentHours, timerDueAt: until, deploymentSucceeded: false, lastFiredAt: {}, recentSamples: [] };
     }
     case 'WatchTimerArmed':
-      return state.status === 'not_started' ? state : { ...state, timerDueAt: event.data.dueAt };
+      return state.status === 'not_started'
+        ? state
+        : { ...state, timerDueAt: event.data.dueAt, deploymentSucceeded: state.deploymentSucceeded || event.data.basis === 'deployment_succeeded' };
     case 'MetricSamplesRecorded': {
       if (state.status === 'not_started') return state;
       const merged = [...state.recentSamples, ...event.data.samples].sort((a, b) => toMs(a.at) - toMs(b.at));

@@ -1,0 +1,79 @@
+/**
+ * The composition root of the one-process mode: the gateway and every service share one
+ * event store, one clock, one policy registry, one in-process command bus and one metrics
+ * registry. Only this app imports the services; they never import each other.
+ */
+import { approvalsService } from '@gatehouse/approvals';
+import { createInProcessCommandBus } from '@gatehouse/bus';
+import { changeRequestsService } from '@gatehouse/change-requests';
+import { createDeploymentsService } from '@gatehouse/deployments';
+import type { Clock } from '@gatehouse/domain';
+import { type GatewayConfig, type RunningGateway, startGateway } from '@gatehouse/gateway';
+import { createMonitoringService } from '@gatehouse/monitoring';
+import { projectionsService } from '@gatehouse/projections';
+import { createSchedulingService } from '@gatehouse/scheduling';
+import { createMetricsRegistry, type EmbeddedHost, type ServiceDefinition, type ServiceLogger, startEmbeddedServices } from '@gatehouse/service-kit';
+import { pino } from 'pino';
+
+export interface StartGatehouseOptions {
+  /** Overrides the configured clock, e.g. a settable clock in tests that fast-forward to a window. */
+  clock?: Clock;
+  /** Polling interval of the in-process event subscriptions, in ms. */
+  pollIntervalMs?: number;
+  /** How often the timer loops (due deployments, step analysis, watch ends) look at the clock, in ms. @defaultValue each service's own */
+  tickIntervalMs?: number;
+}
+
+export interface RunningGatehouse {
+  gateway: RunningGateway;
+  services: EmbeddedHost;
+  /** Names of the services running beside the gateway. */
+  serviceNames: string[];
+  close(): Promise<void>;
+}
+
+/** Producers first: projections last so they see everything from the start. */
+function serviceDefinitions(tickIntervalMs: number | undefined): ServiceDefinition[] {
+  const tick = <K extends string>(key: K) => (tickIntervalMs === undefined ? {} : ({ [key]: tickIntervalMs } as Record<K, number>));
+  return [
+    changeRequestsService,
+    approvalsService,
+    createSchedulingService(tick('timerPollIntervalMs')),
+    // Its default target is the sandbox that stands in for a Kubernetes cluster (none can run here).
+    createDeploymentsService(tick('tickIntervalMs')),
+    createMonitoringService(tick('timerCheckIntervalMs')),
+    projectionsService,
+  ];
+}
+
+export async function startGatehouse(config: GatewayConfig, options: StartGatehouseOptions = {}): Promise<RunningGatehouse> {
+  const commands = createInProcessCommandBus();
+  const metrics = createMetricsRegistry('gatehouse');
+  const gateway = await startGateway(config, { commands, metrics, ...(options.clock ? { clock: options.clock } : {}) });
+  const logger: ServiceLogger = pino({ level: config.LOG_LEVEL, base: { service: 'gatehouse' } });
+  const definitions = serviceDefinitions(options.tickIntervalMs);
+  try {
+    const services = await startEmbeddedServices(definitions, {
+      store: gateway.store,
+      clock: gateway.clock,
+      policies: gateway.policies,
+      logger,
+      metrics,
+      commands,
+      ...(options.pollIntervalMs === undefined ? {} : { pollIntervalMs: options.pollIntervalMs }),
+    });
+    return {
+      gateway,
+      services,
+      serviceNames: definitions.map((d) => d.name),
+      close: async () => {
+        await gateway.app.close();
+        await services.stop();
+        await gateway.close();
+      },
+    };
+  } catch (error) {
+    await gateway.close();
+    throw error;
+  }
+}

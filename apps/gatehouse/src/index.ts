@@ -1,0 +1,1 @@
+export { startGatehouse, type RunningGatehouse, type StartGatehouseOptions } from './gatehouse.js';

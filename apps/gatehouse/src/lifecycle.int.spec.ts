@@ -1,0 +1,177 @@
+/**
+ * The whole system in one process (what `npm start` runs), driven only through the HTTP API,
+ * with the clock fast-forwarded: a release goes development → staging → production.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type SettableClock, settableClock } from '@gatehouse/domain';
+import { readGatewayConfig } from '@gatehouse/gateway';
+import { SignJWT } from 'jose';
+import { type RunningGatehouse, startGatehouse } from './gatehouse.js';
+
+const POLICIES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../deploy/policies');
+const JWT_SECRET = 'lifecycle-test-secret-of-at-least-32-characters';
+/** Monday after Thanksgiving weekend, 09:00 UTC: staging's 14:00 slot is today, production's next window Tuesday 10:00. */
+const MONDAY_MORNING = '2026-11-30T09:00:00Z';
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies are asserted field by field
+type Json = any;
+
+async function tokenFor(sub: string, roles: string[]): Promise<string> {
+  return new SignJWT({ roles, name: sub })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(sub)
+    .setIssuedAt()
+    // The test clock runs weeks ahead of the real one; tokens are checked against real time.
+    .setExpirationTime('1h')
+    .sign(new TextEncoder().encode(JWT_SECRET));
+}
+
+describe('one-process Gatehouse through its HTTP API', () => {
+  let dataDir: string;
+  let clock: SettableClock;
+  let gatehouse: RunningGatehouse;
+  const tokens: Record<string, string> = {};
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(path.join(tmpdir(), 'gatehouse-lifecycle-'));
+    clock = settableClock(MONDAY_MORNING);
+    const config = readGatewayConfig({
+      PORT: '0',
+      GATEHOUSE_DATA_DIR: dataDir,
+      GATEHOUSE_POLICIES: POLICIES,
+      GATEHOUSE_JWT_SECRET: JWT_SECRET,
+      LOG_LEVEL: process.env['DEBUG_LIFECYCLE'] ? 'warn' : 'silent',
+    });
+    gatehouse = await startGatehouse(config, { clock, pollIntervalMs: 10, tickIntervalMs: 20 });
+    tokens.ana = await tokenFor('ana', ['developer']);
+    tokens.rui = await tokenFor('rui', ['code_reviewer']);
+    tokens.tess = await tokenFor('tess', ['tech_lead']);
+    tokens.sam = await tokenFor('sam', ['sre']);
+  });
+  afterAll(async () => {
+    await gatehouse?.close();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  async function call(method: 'GET' | 'POST', url: string, user: string, body?: unknown): Promise<{ status: number; body: Json }> {
+    const response = await fetch(`${gatehouse.gateway.url}${url}`, {
+      method,
+      headers: { authorization: `Bearer ${tokens[user]}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    return { status: response.status, body: await response.json() };
+  }
+
+  async function ok(method: 'GET' | 'POST', url: string, user: string, body?: unknown): Promise<Json> {
+    const response = await call(method, url, user, body);
+    if (response.status >= 300) throw new Error(`${method} ${url} → ${response.status} ${JSON.stringify(response.body)}`);
+    return response.body;
+  }
+
+  const statusOf = async (changeRequestId: string): Promise<string> =>
+    (await ok('GET', `/api/change-requests/${changeRequestId}`, 'ana')).changeRequest.status;
+
+  /** Moves the clock in steps, giving the services real time to react, until the change reaches the status. */
+  async function advanceUntilStatus(changeRequestId: string, wanted: string, { step = 5 * MINUTE, limit = 3 * 24 * HOUR } = {}): Promise<void> {
+    const start = clock.now().getTime();
+    for (;;) {
+      const status = await statusOf(changeRequestId);
+      if (process.env['DEBUG_LIFECYCLE']) process.stderr.write(`${clock.now().toISOString()} ${changeRequestId.slice(0, 8)} ${status} (want ${wanted})\n`);
+      if (status === wanted) return;
+      if (clock.now().getTime() - start > limit) {
+        const watch = await ok('GET', `/api/streams/watch-${changeRequestId}`, 'ana');
+        const deployment = await ok('GET', `/api/streams/deployment-${changeRequestId}`, 'ana');
+        const summary = [...deployment.events, ...watch.events].map((e: Json) => `${e.type} ${JSON.stringify(e.data).slice(0, 300)}`);
+        throw new Error(`change ${changeRequestId} stuck in '${status}', wanted '${wanted}':\n${summary.join('\n')}`);
+      }
+      clock.advance(step);
+      await new Promise((resolve) => setTimeout(resolve, 60));
+    }
+  }
+
+  function draft(environment: string, releaseId: string, extra: object = {}) {
+    return {
+      kind: 'normal',
+      title: `campaign-api 2.2.0 to ${environment}`,
+      description: 'Scheduling with time zones',
+      type: 'enhancement',
+      priority: 'medium',
+      impact: 'low',
+      risk: 'low',
+      environments: [environment],
+      schedule: { planned: clock.now().toISOString(), duration: 120 },
+      implementationPlan: 'Roll out the new image',
+      rollbackPlan: 'Roll back to 2.1.0',
+      testingPlan: 'Staging suites and canary analysis',
+      releaseId,
+      ...extra,
+    };
+  }
+
+  async function reviewAndApprove(changeRequestId: string, approvers: [user: string, role: string][]): Promise<void> {
+    await ok('POST', `/api/change-requests/${changeRequestId}/review`, 'rui', { action: 'start' });
+    await ok('POST', `/api/change-requests/${changeRequestId}/review`, 'rui', { action: 'complete', notes: 'looks right' });
+    for (const [user, role] of approvers) await ok('POST', `/api/change-requests/${changeRequestId}/approvals`, user, { role });
+  }
+
+  it('takes a release from development through staging to a production canary, every step in the log', async () => {
+    const { releaseId } = await ok('POST', '/api/releases', 'ana', {
+      service: 'campaign-api',
+      version: '2.2.0',
+      type: 'minor',
+      title: 'Campaign scheduling',
+      previousVersion: '2.1.0',
+      changes: [{ kind: 'feature', description: 'Advanced campaign scheduling with time zones' }],
+    });
+
+    // Production before staging is refused with its reason, and nothing is written for it.
+    const early = await call('POST', '/api/change-requests', 'ana', draft('production', releaseId, { runbookRef: 'RB-42' }));
+    expect(early.status).toBeGreaterThanOrEqual(400);
+    expect(early.status).toBeLessThan(500);
+    expect(JSON.stringify(early.body)).toMatch(/staging/);
+
+    // Development: code review is the only approval; continuous deployment.
+    const dev = (await ok('POST', '/api/change-requests', 'ana', draft('development', releaseId))).changeRequestId;
+    await reviewAndApprove(dev, [['rui', 'code_reviewer']]);
+    await advanceUntilStatus(dev, 'closed', { step: MINUTE, limit: 2 * HOUR });
+
+    // Staging: code review + tech lead; booked into the daily 14:00 UTC slot.
+    const staging = (await ok('POST', '/api/change-requests', 'ana', draft('staging', releaseId))).changeRequestId;
+    const selfApproval = await call('POST', `/api/change-requests/${staging}/approvals`, 'ana', { role: 'code_reviewer' });
+    expect(selfApproval.status).toBe(403);
+    await reviewAndApprove(staging, [['rui', 'code_reviewer'], ['tess', 'tech_lead']]);
+    await advanceUntilStatus(staging, 'scheduled', { step: MINUTE });
+    const stagingSchedule = await ok('GET', '/api/schedule?environment=staging', 'ana');
+    expect(stagingSchedule.items).toEqual(expect.arrayContaining([expect.objectContaining({ changeRequestId: staging, scheduledFor: '2026-11-30T14:00:00.000Z' })]));
+    await advanceUntilStatus(staging, 'closed');
+
+    // Production: code review + tech lead + SRE, runbook; next Tue/Thu window, canary 5 → 25 → 100 %, 24 h watch.
+    const production = (await ok('POST', '/api/change-requests', 'ana', draft('production', releaseId, { runbookRef: 'RB-42' }))).changeRequestId;
+    await reviewAndApprove(production, [['rui', 'code_reviewer'], ['tess', 'tech_lead']]);
+    expect(await statusOf(production)).toBe('awaiting_approval');
+    await ok('POST', `/api/change-requests/${production}/approvals`, 'sam', { role: 'sre' });
+    await advanceUntilStatus(production, 'scheduled', { step: MINUTE });
+    const productionSchedule = await ok('GET', '/api/schedule?environment=production', 'ana');
+    expect(productionSchedule.items).toEqual(expect.arrayContaining([expect.objectContaining({ changeRequestId: production, scheduledFor: '2026-12-01T10:00:00.000Z' })]));
+    await advanceUntilStatus(production, 'implementing', { step: 10 * MINUTE });
+    await advanceUntilStatus(production, 'validating', { step: 5 * MINUTE });
+    const versions = await ok('GET', '/api/versions?service=campaign-api', 'ana');
+    expect(versions.items).toEqual(expect.arrayContaining([expect.objectContaining({ environment: 'production', version: '2.2.0' })]));
+    await advanceUntilStatus(production, 'closed', { step: HOUR });
+
+    // The history shows every step with its actor; the canary ran its three traffic steps.
+    const { history } = await ok('GET', `/api/change-requests/${production}`, 'ana');
+    const types = history.map((e: Json) => e.type);
+    expect(types).toEqual(expect.arrayContaining(['ChangeRequestSubmitted', 'ChangeRequestApproved', 'ChangeScheduled', 'ChangeImplementationStarted', 'ChangeValidated', 'ChangeClosed']));
+    expect(history.find((e: Json) => e.type === 'ChangeRequestSubmitted').metadata.actor).toBe('ana');
+    const { events } = await ok('GET', '/api/events?type=DeploymentStepCompleted&limit=1000', 'ana');
+    const canarySteps = events.filter((e: Json) => e.data.changeRequestId === production).map((e: Json) => e.data.trafficPercent);
+    expect(canarySteps).toEqual([5, 25, 100]);
+    expect((await ok('GET', '/api/audit/verify', 'ana')).ok).toBe(true);
+  }, 120_000);
+});

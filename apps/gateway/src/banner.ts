@@ -1,0 +1,18 @@
+import type { GatewayConfig } from './config.js';
+import type { RunningGateway } from './bootstrap.js';
+
+/** What a person starting Gatehouse needs to know: where it listens, stores, which policy and clock. */
+export function startBanner(config: GatewayConfig, gateway: RunningGateway, extra: string[] = []): string {
+  const lines = [
+    `Gatehouse is running at ${gateway.url}`,
+    `  events:   ${gateway.storage}`,
+    `  policies: ${config.GATEHOUSE_POLICIES} (${gateway.policies.current.policyVersion})`,
+    `  clock:    ${config.GATEHOUSE_CLOCK ? `started at ${config.GATEHOUSE_CLOCK}` : 'system'}`,
+    ...extra,
+    `  API docs: ${gateway.url}/docs`,
+  ];
+  if (gateway.insecureJwtSecret) {
+    lines.push('  auth:     INSECURE development JWT secret (set GATEHOUSE_JWT_SECRET); mint a token: npm run gatehouse -- token --sub <user> --roles <roles>');
+  }
+  return `${lines.join('\n')}\n`;
+}
