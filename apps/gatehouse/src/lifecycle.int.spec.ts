@@ -119,6 +119,20 @@ describe('one-process Gatehouse through its HTTP API', () => {
     for (const [user, role] of approvers) await ok('POST', `/api/change-requests/${changeRequestId}/approvals`, user, { role });
   }
 
+  async function submit(environment: string, releaseId: string, extra: object = {}): Promise<string> {
+    return (await ok('POST', '/api/change-requests', 'ana', draft(environment, releaseId, extra))).changeRequestId;
+  }
+
+  /** Development and staging, approved and closed: what production's progression rule asks for first. */
+  async function throughStaging(releaseId: string): Promise<void> {
+    const dev = await submit('development', releaseId);
+    await reviewAndApprove(dev, [['rui', 'code_reviewer']]);
+    await advanceUntilStatus(dev, 'closed', { step: MINUTE, limit: 2 * HOUR });
+    const staging = await submit('staging', releaseId);
+    await reviewAndApprove(staging, [['rui', 'code_reviewer'], ['tess', 'tech_lead']]);
+    await advanceUntilStatus(staging, 'closed', { step: 10 * MINUTE, limit: 2 * 24 * HOUR });
+  }
+
   it('takes a release from development through staging to a production canary, every step in the log', async () => {
     const { releaseId } = await ok('POST', '/api/releases', 'ana', {
       service: 'campaign-api',
@@ -173,5 +187,52 @@ describe('one-process Gatehouse through its HTTP API', () => {
     const canarySteps = events.filter((e: Json) => e.data.changeRequestId === production).map((e: Json) => e.data.trafficPercent);
     expect(canarySteps).toEqual([5, 25, 100]);
     expect((await ok('GET', '/api/audit/verify', 'ana')).ok).toBe(true);
+  }, 120_000);
+
+  it('rolls a production canary back on its own when the error rate stays above 1% for 5 minutes, with the evidence', async () => {
+    const { releaseId } = await ok('POST', '/api/releases', 'ana', {
+      service: 'campaign-api',
+      version: '2.2.1',
+      type: 'patch',
+      title: 'Campaign report fix',
+      previousVersion: '2.2.0',
+      changes: [{ kind: 'fix', description: 'Corrected timezone handling in campaign reports' }],
+    });
+    await throughStaging(releaseId);
+    const production = await submit('production', releaseId, { runbookRef: 'RB-43' });
+    await reviewAndApprove(production, [['rui', 'code_reviewer'], ['tess', 'tech_lead'], ['sam', 'sre']]);
+    await advanceUntilStatus(production, 'implementing', { step: 10 * MINUTE, limit: 7 * 24 * HOUR });
+
+    // Monitoring reacts to DeploymentStarted on its own subscription; samples are accepted once the watch exists.
+    for (let tries = 0; ; tries++) {
+      const watch = await ok('GET', `/api/streams/watch-${production}`, 'ana');
+      if (watch.events.some((e: Json) => e.type === 'PostDeploymentWatchStarted')) break;
+      if (tries > 100) throw new Error('no post-deployment watch started');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    // Five minutes of 5% errors, scraped every 30 s and pushed as they happen: 11 samples span 300 s.
+    const errorSample = () => ({ service: 'campaign-api', environment: 'production', samples: [{ metric: 'error_rate', at: clock.now().toISOString(), value: 0.05 }] });
+    const SAMPLES_SPANNING_FIVE_MINUTES = 11;
+    for (let i = 0; i < SAMPLES_SPANNING_FIVE_MINUTES; i++) {
+      await ok('POST', '/api/metrics/samples', 'sam', errorSample());
+      if (i < SAMPLES_SPANNING_FIVE_MINUTES - 1) clock.advance(30_000);
+    }
+    await advanceUntilStatus(production, 'closed', { step: MINUTE, limit: HOUR });
+    // The watch ended with the rollback: later samples are refused with the reason.
+    const late = await call('POST', '/api/metrics/samples', 'sam', errorSample());
+    expect(late).toMatchObject({ status: 422, body: { error: 'NoActiveWatchError' } });
+
+    const { changeRequest, history } = await ok('GET', `/api/change-requests/${production}`, 'ana');
+    expect(history.map((e: Json) => e.type)).toEqual(expect.arrayContaining(['ChangeRolledBack', 'ChangeClosed']));
+    const deployment = await ok('GET', `/api/streams/deployment-${production}`, 'ana');
+    const rolledBack = deployment.events.find((e: Json) => e.type === 'DeploymentRolledBack');
+    expect(rolledBack.data).toMatchObject({ initiator: 'automatic', previousVersion: '2.2.0' });
+    const watch = await ok('GET', `/api/streams/watch-${production}`, 'ana');
+    const fired = watch.events.filter((e: Json) => e.type === 'RollbackTriggerFired');
+    expect(fired).toHaveLength(1);
+    expect(JSON.stringify(fired[0].data)).toMatch(/error_rate/);
+    expect(changeRequest.status).toBe('closed');
+    const versions = await ok('GET', '/api/versions?service=campaign-api&environment=production', 'ana');
+    expect(versions.items).toEqual([expect.objectContaining({ version: '2.2.0' })]);
   }, 120_000);
 });
