@@ -55,6 +55,7 @@ export function toErrorBody(exception: unknown, statusMap: ErrorStatusMap): { st
           error: String(r['error']).replace(/\s+/g, ''),
           message: Array.isArray(r['message']) ? r['message'].join('; ') : String(r['message']),
           ...(Array.isArray(r['issues']) ? { issues: r['issues'] as FieldIssue[] } : {}),
+          ...(isRecord(r['details']) ? { details: r['details'] } : {}),
         },
       };
     }
@@ -70,6 +71,10 @@ export function toErrorBody(exception: unknown, statusMap: ErrorStatusMap): { st
     status: HttpStatus.INTERNAL_SERVER_ERROR,
     body: { error: 'InternalError', message: 'Unexpected error; the server log has the details under this correlation id' },
   };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** `PayloadTooLarge` for 413: a stable name when the exception carries none of its own. */
