@@ -3,7 +3,7 @@ import { AbortDeploymentPayload, DEPLOYMENTS_CONTEXT, PromoteDeploymentPayload, 
 import { DomainError, parseOrThrow } from '@gatehouse/domain';
 import type { StoredEvent } from '@gatehouse/eventstore';
 import { getEnvironmentPolicy, planDeployment, type DeploymentStrategy } from '@gatehouse/policy';
-import { handleCommand, type ServiceContext, type ServiceDefinition } from '@gatehouse/service-kit';
+import { handleCommand, type ServiceContext, type ServiceDefinition, startTicker } from '@gatehouse/service-kit';
 import { Counter, type Registry } from 'prom-client';
 import { deploymentDecider, deploymentStreamId, idsOf, type DeploymentCommand, type DeploymentProgress, type DeploymentState } from '@gatehouse/domain';
 import { type DeploymentTarget, SandboxTarget } from './target.js';
@@ -177,21 +177,19 @@ export function createDeploymentsService(options: DeploymentsServiceOptions = {}
         },
       });
 
-      let ticking = false;
-      const tick = async () => {
-        for (const changeRequestId of [...active]) {
-          try {
-            await advance(changeRequestId);
-          } catch (error) {
-            ctx.logger.error({ changeRequestId, error: String(error) }, 'deployment step failed to advance; retrying on the next tick');
+      const ticker = startTicker(
+        tickIntervalMs,
+        async () => {
+          for (const changeRequestId of [...active]) {
+            try {
+              await advance(changeRequestId);
+            } catch (error) {
+              ctx.logger.error({ changeRequestId, error: String(error) }, 'deployment step failed to advance; retrying on the next tick');
+            }
           }
-        }
-      };
-      const timer = setInterval(() => {
-        if (ticking) return;
-        ticking = true;
-        void tick().finally(() => (ticking = false));
-      }, tickIntervalMs);
+        },
+        (error) => ctx.logger.error({ error: String(error) }, 'deployment tick failed'),
+      );
 
       const handle = <P>(command: string, schema: Parameters<typeof parseOrThrow>[0], run: (payload: P) => Promise<DeploymentCommandResult>) => async (raw: unknown) => {
         try {
@@ -236,8 +234,7 @@ export function createDeploymentsService(options: DeploymentsServiceOptions = {}
 
       return {
         stop: async () => {
-          clearInterval(timer);
-          while (ticking) await new Promise((resolve) => setTimeout(resolve, 5));
+          await ticker.stop();
           await Promise.all(unregister.map((u) => u()));
           await consumer.stop();
         },

@@ -2,7 +2,7 @@ import { MONITORING_CONTEXT, RecordSamplesPayload, WATCH_CATEGORY, watchStreamId
 import { DomainError, parseOrThrow } from '@gatehouse/domain';
 import type { EventMetadata, StoredEvent } from '@gatehouse/eventstore';
 import { getEnvironmentPolicy } from '@gatehouse/policy';
-import { handleCommand, type ServiceContext, type ServiceDefinition } from '@gatehouse/service-kit';
+import { handleCommand, type ServiceContext, type ServiceDefinition, startTicker } from '@gatehouse/service-kit';
 import { Counter, type Registry } from 'prom-client';
 import {
   CHANGE_KIND_EVENTS,
@@ -170,30 +170,25 @@ export function createMonitoringService({ timerCheckIntervalMs = DEFAULT_TIMER_C
 
       // Watch timers: checked against ctx.clock; CompleteWatch appends with the expected version and
       // a command id derived from the arming event, so a timer completes its watch once.
-      let checking = false;
-      const checkTimers = async (): Promise<void> => {
-        if (checking) return;
-        checking = true;
-        try {
+      const ticker = startTicker(
+        timerCheckIntervalMs,
+        async () => {
           const now = clock.now();
           for (const { changeRequestId, armedBy } of index.dueTimers(now)) {
             await decide('CompleteWatch', changeRequestId, { type: 'CompleteWatch', data: { now } }, `${armedBy}:CompleteWatch`, { actor: MONITORING_ACTOR }).catch((error: unknown) =>
               logger.error({ changeRequestId, error: String(error) }, 'watch timer could not complete the watch; retrying on the next check'),
             );
           }
-        } finally {
-          checking = false;
-        }
-      };
-      const timer = setInterval(() => void checkTimers(), timerCheckIntervalMs);
+        },
+        (error) => logger.error({ error: String(error) }, 'watch timer check failed'),
+      );
 
       return {
         async stop() {
-          clearInterval(timer);
+          await ticker.stop();
           await unregister();
           await rollbackConsumer.stop();
           await deploymentConsumer.stop();
-          while (checking) await new Promise((resolve) => setTimeout(resolve, 5));
         },
       };
     },

@@ -4,7 +4,7 @@ import { RequestSlotPayload, ReschedulePayload, SCHEDULING_CONTEXT, type SlotBoo
 import { DomainError, IllegalTransitionError, NotFoundError, parseOrThrow, type ChangeRequestSubmitted } from '@gatehouse/domain';
 import { type StoredEvent, WrongExpectedVersionError } from '@gatehouse/eventstore';
 import { getEnvironmentPolicy, loadPolicySet, type PolicyFile, type PolicySet } from '@gatehouse/policy';
-import { handleCommand, POLICY_STREAM, type ServiceContext, type ServiceDefinition } from '@gatehouse/service-kit';
+import { handleCommand, POLICY_STREAM, type ServiceContext, type ServiceDefinition, startTicker } from '@gatehouse/service-kit';
 import { Counter, type Registry } from 'prom-client';
 import {
   checkDeploymentSlot,
@@ -92,14 +92,11 @@ export function createSchedulingService(options: SchedulingServiceOptions = {}):
         },
       });
 
-      let ticking = false;
-      const timer = setInterval(() => {
-        if (ticking) return;
-        ticking = true;
-        void fireDueTimers(ctx, state, metrics.timersFired)
-          .catch((error: unknown) => ctx.logger.error({ error: String(error) }, 'timer loop failed'))
-          .finally(() => (ticking = false));
-      }, timerPollIntervalMs);
+      const ticker = startTicker(
+        timerPollIntervalMs,
+        () => fireDueTimers(ctx, state, metrics.timersFired),
+        (error) => ctx.logger.error({ error: String(error) }, 'timer loop failed'),
+      );
 
       const handle = <P>(command: string, run: (payload: P) => Promise<SlotBookedResult>) => async (payload: unknown) => {
         try {
@@ -117,8 +114,7 @@ export function createSchedulingService(options: SchedulingServiceOptions = {}):
       ];
       return {
         stop: async () => {
-          clearInterval(timer);
-          while (ticking) await new Promise((resolve) => setTimeout(resolve, 5));
+          await ticker.stop();
           await Promise.all(unregister.map((u) => u()));
           await consumer.stop();
         },

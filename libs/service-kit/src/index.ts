@@ -13,3 +13,4 @@ export type { RunningService, ServiceContext, ServiceDefinition, ServiceLogger }
 export { startEmbeddedServices, type EmbeddedHost, type EmbeddedHostOptions } from './embedded-host.js';
 export { commandMetrics, type CommandMetrics, type CommandOutcome } from './command-metrics.js';
 export { closeOnSignals, exitOnStartupFailure, EXIT_BAD_CONFIGURATION } from './startup.js';
+export { startTicker, type Ticker } from './ticker.js';
