@@ -7,6 +7,7 @@ export * from './stream.js';
 export * from './relay/relay.js';
 export * from './events/consumer.js';
 export * from './events/factory.js';
+export * from './events/replay.js';
 export * from './commands/types.js';
 export * from './commands/reply.js';
 export * from './commands/in-process.js';

@@ -189,4 +189,63 @@ describeNats('consumeEvents (JetStream)', () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(received).toEqual([wanted.id]);
   });
+  describe('replay: true (ordered ephemeral consumer)', () => {
+    async function consumerNames(): Promise<string[]> {
+      const names: string[] = [];
+      for await (const info of jsm.consumers.list(streamName)) names.push(info.name);
+      return names.sort();
+    }
+
+    it('sees every matching event from the start, then live ones, and leaves no consumer behind after stop', async () => {
+      const wanted = [1, 2, 3].map((n) => storedEvent(`replay-${n}`, 'ChangeRequested', { n }));
+      await publish(storedEvent('replay-1', 'ChangeApproved'));
+      await publish(storedEvent('other-1', 'ChangeRequested'));
+      for (const event of wanted.slice(0, 2)) await publish(event);
+      const before = await consumerNames();
+      const factory = createJetStreamEventConsumerFactory({ js, jsm, streamName, subjectPrefix });
+      const received: ReceivedEvent[] = [];
+      const consumer = await factory.consume({ name: 'replay-rebuild', replay: true, categories: ['replay'], eventTypes: ['ChangeRequested'], handler: (r) => void received.push(r) });
+      await waitFor(() => received.length === 2, { what: 'the replayed events' });
+      expect((await consumerNames()).length).toBe(before.length + 1);
+      await publish(wanted[2]!);
+      await waitFor(() => received.length === 3, { what: 'the live event' });
+      await consumer.stop();
+      expect(received.map((r) => r.event.id)).toEqual(wanted.map((e) => e.id));
+      expect(received[0]!.event).toEqual(wanted[0]);
+      expect(await consumerNames()).toEqual(before);
+
+      // A second start replays the whole history again.
+      const again: string[] = [];
+      const second = await factory.consume({ name: 'replay-rebuild', replay: true, categories: ['replay'], eventTypes: ['ChangeRequested'], handler: ({ event }) => void again.push(event.id) });
+      await waitFor(() => again.length === 3, { what: 'the second replay' });
+      await second.stop();
+      expect(again).toEqual(wanted.map((e) => e.id));
+      expect(await consumerNames()).toEqual(before);
+    });
+
+    it('retries a failing handler in place, reports it and keeps flowing; garbage is skipped', async () => {
+      await js.publish(`${subjectPrefix}.evt.replayPoison.ChangeRequested`, new TextEncoder().encode('{not json'), { msgID: `replay-garbage-${suffix}` });
+      const poison = storedEvent('replayPoison-1', 'ChangeRequested', { title: 'poison' });
+      const fine = storedEvent('replayPoison-2', 'ChangeRequested', { title: 'fine' });
+      await publish(poison);
+      await publish(fine);
+      const reasons: string[] = [];
+      const attempts: string[] = [];
+      const factory = createJetStreamEventConsumerFactory({ js, jsm, streamName, subjectPrefix, maxDeliver: 2, hooks: { onDeadLetter: (d) => reasons.push(d.reason) } });
+      const consumer = await factory.consume({
+        name: 'replay-poison',
+        replay: true,
+        categories: ['replayPoison'],
+        dataSchemas: { ChangeRequested: z.object({ title: z.string() }) },
+        handler: ({ event, deliveryCount }) => {
+          attempts.push(`${event.data.title}#${deliveryCount}`);
+          if (event.data.title === 'poison') throw new Error('boom');
+        },
+      });
+      running.push(consumer);
+      await waitFor(() => attempts.includes('fine#1'), { what: 'the healthy event' });
+      expect(attempts).toEqual(['poison#1', 'poison#2', 'fine#1']);
+      expect(reasons).toEqual(['invalid_envelope', 'handler_failed']);
+    });
+  });
 });

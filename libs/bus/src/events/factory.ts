@@ -3,6 +3,7 @@ import type { EventStore, StoredEvent } from '@gatehouse/eventstore';
 import { toEnvelope, type ToEnvelopeOptions } from '../envelope.js';
 import { errorFields, silentLogger, type BusLogger } from '../logger.js';
 import { DEFAULT_SUBJECT_PREFIX, categoryOf, eventFilter, eventSubjectFor } from '../subjects.js';
+import { replayJetStreamEvents, replayStoreEvents } from './replay.js';
 import {
   DEFAULT_MAX_DELIVER,
   consumeEvents,
@@ -15,8 +16,17 @@ import {
 
 /** What a process manager or projection subscribes to, independent of the transport. */
 export interface EventSubscriptionOptions<S extends DataSchemas | undefined = undefined> {
-  /** Durable name (JetStream consumer / store checkpoint): resumes where it stopped. */
+  /** Durable name (JetStream consumer / store checkpoint): resumes where it stopped. With `replay: true`, only a label. */
   name: string;
+  /**
+   * Replay from the beginning of the log, with no durable state: every matching event is delivered
+   * again at each start, then new ones live, and nothing is stored (JetStream: an ephemeral ordered
+   * consumer deleted on stop; in process: no checkpoint). For in-memory read models rebuilt at start.
+   * Handler failures are retried in place, then reported and skipped (no redelivery, no DLQ), so
+   * reactions that must survive a crash stay on a durable consumer.
+   * @defaultValue false (durable)
+   */
+  replay?: boolean;
   /** Only these categories (stream id prefixes); all when omitted. */
   categories?: readonly string[];
   /** Only these event types; all when omitted. */
@@ -44,10 +54,25 @@ export interface JetStreamEventConsumerFactoryOptions {
 /** Durable JetStream pull consumers (see {@link consumeEvents}). Several categories × types need nats-server ≥ 2.10. */
 export function createJetStreamEventConsumerFactory({ subjectPrefix = DEFAULT_SUBJECT_PREFIX, ...shared }: JetStreamEventConsumerFactoryOptions): EventConsumerFactory {
   return {
-    consume({ name, categories, eventTypes, dataSchemas, handler }) {
+    consume({ name, categories, eventTypes, dataSchemas, handler, replay = false }) {
       const filterSubjects = (categories ?? [undefined]).flatMap((category) =>
         (eventTypes ?? [undefined]).map((eventType) => eventFilter({ ...(category !== undefined ? { category } : {}), ...(eventType !== undefined ? { eventType } : {}) }, subjectPrefix)),
       );
+      if (replay) {
+        const { js, streamName, maxDeliver, hooks, logger } = shared;
+        return replayJetStreamEvents({
+          js,
+          name,
+          subjectPrefix,
+          filterSubjects,
+          dataSchemas,
+          handler: handler as ReceivedEventHandler,
+          ...(streamName !== undefined ? { streamName } : {}),
+          ...(maxDeliver !== undefined ? { maxDeliver } : {}),
+          ...(hooks !== undefined ? { hooks } : {}),
+          ...(logger !== undefined ? { logger } : {}),
+        });
+      }
       return consumeEvents({ ...shared, subjectPrefix, durableName: name, filterSubjects, dataSchemas, handler });
     },
   };
@@ -81,7 +106,23 @@ export function createInProcessEventConsumerFactory({
   ...envelopeOptions
 }: InProcessEventConsumerFactoryOptions): EventConsumerFactory {
   return {
-    async consume({ name, categories, eventTypes, dataSchemas, handler }) {
+    async consume({ name, categories, eventTypes, dataSchemas, handler, replay = false }) {
+      if (replay) {
+        return replayStoreEvents({
+          ...envelopeOptions,
+          store,
+          name,
+          ...(categories !== undefined ? { categories } : {}),
+          ...(eventTypes !== undefined ? { eventTypes } : {}),
+          dataSchemas,
+          handler: handler as ReceivedEventHandler,
+          subjectPrefix,
+          maxDeliver,
+          ...(pollIntervalMs !== undefined ? { pollIntervalMs } : {}),
+          hooks,
+          logger,
+        });
+      }
       const categorySet = categories === undefined ? undefined : new Set(categories);
       const typeSet = eventTypes === undefined ? undefined : new Set(eventTypes);
       const run = handler as ReceivedEventHandler;

@@ -54,4 +54,66 @@ describe('in-process event consumers (embedded mode)', () => {
     expect(reasons).toEqual(['invalid_data']);
     expect(handled).toBe(0);
   });
+  describe('replay: true (no durable state)', () => {
+    it('delivers every matching event from position 0, then live ones, and stores no checkpoint', async () => {
+      const store = createFakeEventStore();
+      await store.appendToStream('changeRequest-1', [{ type: 'ChangeRequested', data: { title: 'a' } }]);
+      await store.appendToStream('release-1', [{ type: 'ReleaseBuilt', data: {} }]);
+      await store.appendToStream('changeRequest-2', [{ type: 'ChangeRequested', data: { title: 'b' } }, { type: 'ChangeApproved', data: {} }]);
+      // A durable checkpoint under the same name exists: replay ignores it.
+      await store.storeCheckpoint('planner', 99n);
+      const factory = createInProcessEventConsumerFactory({ store, pollIntervalMs: 5 });
+      const received: ReceivedEvent[] = [];
+      const consumer = await factory.consume({ name: 'planner', replay: true, categories: ['changeRequest'], eventTypes: ['ChangeRequested'], handler: (r) => void received.push(r) });
+      await waitFor(() => received.length === 2, { what: 'the replayed events' });
+      await store.appendToStream('changeRequest-3', [{ type: 'ChangeRequested', data: { title: 'c' } }]);
+      await waitFor(() => received.length === 3, { what: 'the live event' });
+      await consumer.stop();
+      expect(received.map((r) => (r.event.data as { title: string }).title)).toEqual(['a', 'b', 'c']);
+      expect(received[0]).toMatchObject({ subject: 'gatehouse.evt.changeRequest.ChangeRequested', deliveryCount: 1 });
+      expect([...store.checkpoints.entries()]).toEqual([['planner', 99n]]);
+    });
+
+    it('replays everything again on the next start, and stop() ends delivery', async () => {
+      const store = createFakeEventStore();
+      await store.appendToStream('changeRequest-1', [{ type: 'ChangeRequested', data: { title: 'a' } }, { type: 'ChangeRequested', data: { title: 'b' } }]);
+      const factory = createInProcessEventConsumerFactory({ store, pollIntervalMs: 5 });
+      const first: string[] = [];
+      const one = await factory.consume({ name: 'rebuild', replay: true, handler: ({ event }) => void first.push(event.id) });
+      await waitFor(() => first.length === 2);
+      await one.stop();
+      await store.appendToStream('changeRequest-2', [{ type: 'ChangeRequested', data: { title: 'c' } }]);
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      expect(first).toHaveLength(2);
+
+      const second: string[] = [];
+      const two = await factory.consume({ name: 'rebuild', replay: true, handler: ({ event }) => void second.push(event.id) });
+      await waitFor(() => second.length === 3);
+      await two.stop();
+      expect(second.slice(0, 2)).toEqual(first);
+      expect(store.checkpoints.size).toBe(0);
+    });
+
+    it('retries a failing handler in place, reports it, skips it and keeps flowing', async () => {
+      const store = createFakeEventStore();
+      await store.appendToStream('changeRequest-1', [{ type: 'ChangeRequested', data: { title: 'poison' } }, { type: 'ChangeRequested', data: { title: 7 } }, { type: 'ChangeRequested', data: { title: 'fine' } }]);
+      const deadLetters: { reason: string; deliveryCount: number }[] = [];
+      const factory = createInProcessEventConsumerFactory({ store, pollIntervalMs: 5, maxDeliver: 2, hooks: { onDeadLetter: (d) => deadLetters.push(d) } });
+      const attempts: string[] = [];
+      const consumer = await factory.consume({
+        name: 'pm',
+        replay: true,
+        dataSchemas: { ChangeRequested: z.object({ title: z.string() }) },
+        handler: ({ event, deliveryCount }) => {
+          attempts.push(`${event.data.title}#${deliveryCount}`);
+          if (event.data.title === 'poison') throw new Error('boom');
+        },
+      });
+      await waitFor(() => attempts.includes('fine#1'));
+      await consumer.stop();
+      expect(attempts).toEqual(['poison#1', 'poison#2', 'fine#1']);
+      expect(deadLetters).toEqual([expect.objectContaining({ reason: 'handler_failed', deliveryCount: 2 }), expect.objectContaining({ reason: 'invalid_data', deliveryCount: 1 })]);
+      expect(store.checkpoints.size).toBe(0);
+    });
+  });
 });
