@@ -14,3 +14,4 @@ export { startEmbeddedServices, type EmbeddedHost, type EmbeddedHostOptions } fr
 export { commandMetrics, type CommandMetrics, type CommandOutcome } from './command-metrics.js';
 export { closeOnSignals, exitOnStartupFailure, EXIT_BAD_CONFIGURATION } from './startup.js';
 export { startTicker, type Ticker } from './ticker.js';
+export * from './standalone/index.js';

@@ -1,0 +1,47 @@
+import { z } from 'zod';
+
+/** A NATS subject token or stream name: letters, digits, `_` and `-` only. */
+const NATS_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * Configuration of one service (or the relay) running as its own process, read from
+ * the environment once at start. PostgreSQL and NATS are required: the distributed form
+ * has no embedded fallback.
+ */
+export const StandaloneConfig = z.object({
+  DATABASE_URL: z.string({ error: 'is required (postgres://…)' }).regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
+  NATS_URL: z
+    .string({ error: 'is required (nats://host:4222, comma-separated for a cluster)' })
+    .min(1)
+    .transform((value) => value.split(',').map((s) => s.trim()).filter((s) => s !== ''))
+    .pipe(z.array(z.string().regex(/^(nats|tls|wss?):\/\/\S+$/, 'must be nats:// URLs')).min(1, 'must name at least one server')),
+  GATEHOUSE_DB_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL identifier').default('gatehouse'),
+  GATEHOUSE_POLICIES: z.string().min(1).default('deploy/policies'),
+  /** Subject prefix of every NATS subject (tests isolate themselves with their own). */
+  GATEHOUSE_NATS_PREFIX: z.string().regex(NATS_NAME, 'must be a NATS subject token').default('gatehouse'),
+  GATEHOUSE_EVENT_STREAM: z.string().regex(NATS_NAME, 'must be a JetStream stream name').default('GATEHOUSE_EVENTS'),
+  GATEHOUSE_DLQ_STREAM: z.string().regex(NATS_NAME, 'must be a JetStream stream name').default('GATEHOUSE_DLQ'),
+  /** Port of the operations side (/health/live, /health/ready, /metrics); 0 picks a free port. */
+  PORT: z.coerce.number().int().min(0).max(65_535).default(8080),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Starts the clock at this instant, then lets it run (demos); every replica must be given the same value. */
+  GATEHOUSE_CLOCK: z.iso.datetime({ offset: true }).optional(),
+});
+export type StandaloneConfig = z.infer<typeof StandaloneConfig>;
+
+/** Bad configuration: `exitOnStartupFailure` prints it plainly and exits 2. */
+export class ConfigurationError extends Error {
+  override readonly name = 'ConfigurationError';
+  constructor(readonly issues: { variable: string; reason: string }[]) {
+    super(`Invalid configuration: ${issues.map((i) => `${i.variable}: ${i.reason}`).join('; ')}`);
+  }
+}
+
+export function readStandaloneConfig(env: NodeJS.ProcessEnv | Record<string, string | undefined> = process.env): StandaloneConfig {
+  const parsed = StandaloneConfig.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigurationError(parsed.error.issues.map((i) => ({ variable: i.path.join('.') || '(environment)', reason: i.message })));
+  }
+  return parsed.data;
+}

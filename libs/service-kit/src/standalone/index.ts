@@ -1,0 +1,4 @@
+export { ConfigurationError, readStandaloneConfig, StandaloneConfig } from './config.js';
+export { connectInfrastructure, standaloneClock, type Infrastructure } from './infrastructure.js';
+export { startOperationsServer, type OperationsServer, type OperationsServerOptions } from './operations.js';
+export { runStandaloneService, startStandaloneService, type StandaloneService, type StandaloneServiceOptions } from './standalone-host.js';

@@ -1,0 +1,90 @@
+import { createJetStreamEventConsumerFactory, createNatsCommandBus, type CommandBus } from '@gatehouse/bus';
+import type { Clock } from '@gatehouse/domain';
+import type { AuditableEventStore } from '@gatehouse/eventstore';
+import type { Registry } from 'prom-client';
+import { createMetricsRegistry } from '../metrics.js';
+import { PolicyRegistry } from '../policy/policy-registry.js';
+import type { RunningService, ServiceDefinition } from '../service.js';
+import { closeOnSignals, exitOnStartupFailure } from '../startup.js';
+import { readStandaloneConfig, type StandaloneConfig } from './config.js';
+import { connectInfrastructure } from './infrastructure.js';
+import { startOperationsServer } from './operations.js';
+
+export interface StandaloneServiceOptions {
+  /** Overrides GATEHOUSE_CLOCK (tests that move time). */
+  clock?: Clock;
+}
+
+export interface StandaloneService {
+  readonly config: StandaloneConfig;
+  /** Base URL of the operations side (/health/live, /health/ready, /metrics). */
+  readonly url: string;
+  readonly store: AuditableEventStore;
+  readonly commands: CommandBus;
+  readonly metrics: Registry;
+  /** Stops the service (handlers, consumers), then the HTTP side, the bus, NATS and the store. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts one service as its own process's content: PostgreSQL store, commands over NATS
+ * request/reply (queue group, so replicas share them), durable JetStream consumers, the
+ * active policy set, a pino logger and a metrics registry; then the operations HTTP side.
+ * Throws on bad configuration (`ConfigurationError`) or unreachable dependencies.
+ */
+export async function startStandaloneService(
+  definition: ServiceDefinition,
+  env: NodeJS.ProcessEnv | Record<string, string | undefined> = process.env,
+  options: StandaloneServiceOptions = {},
+): Promise<StandaloneService> {
+  const config = readStandaloneConfig(env);
+  const infra = await connectInfrastructure(definition.name, config, options.clock);
+  const { store, js, jsm, logger, clock } = infra;
+  const metrics = createMetricsRegistry(definition.name);
+  const commands = createNatsCommandBus({ servers: config.NATS_URL, name: `gatehouse-${definition.name}-commands`, subjectPrefix: config.GATEHOUSE_NATS_PREFIX, logger });
+  const events = createJetStreamEventConsumerFactory({ js, jsm, streamName: config.GATEHOUSE_EVENT_STREAM, subjectPrefix: config.GATEHOUSE_NATS_PREFIX, logger });
+  let running: RunningService | undefined;
+  try {
+    const policies = await PolicyRegistry.activateFromDirectory(store, config.GATEHOUSE_POLICIES, clock);
+    running = await definition.start({ name: definition.name, store, commands, events, clock, policies, metrics, logger });
+    const checks = [...infra.readinessChecks];
+    const http = await startOperationsServer({ name: definition.name, logLevel: config.LOG_LEVEL, checks, metrics, port: config.PORT, host: config.HOST });
+    logger.info({ url: http.url, schema: config.GATEHOUSE_DB_SCHEMA, stream: config.GATEHOUSE_EVENT_STREAM, policyVersion: policies.current.policyVersion }, `${definition.name} started`);
+    const service = running;
+    let stopping: Promise<void> | undefined;
+    return {
+      config,
+      url: http.url,
+      store,
+      commands,
+      metrics,
+      stop: () =>
+        (stopping ??= (async () => {
+          logger.info({}, `${definition.name} stopping`);
+          await service.stop();
+          await http.close();
+          await commands.close();
+          await infra.close();
+        })()),
+    };
+  } catch (error) {
+    await running?.stop().catch(() => undefined);
+    await commands.close().catch(() => undefined);
+    await infra.close().catch(() => undefined);
+    throw error;
+  }
+}
+
+/**
+ * Entry point of a service's `main.ts`: starts it from the environment, stops it gracefully
+ * on SIGINT/SIGTERM, and on failure prints why and exits (2 for bad configuration, 1 otherwise).
+ */
+export async function runStandaloneService(definition: ServiceDefinition, env: NodeJS.ProcessEnv = process.env): Promise<StandaloneService> {
+  try {
+    const service = await startStandaloneService(definition, env);
+    closeOnSignals(() => service.stop());
+    return service;
+  } catch (error) {
+    return exitOnStartupFailure(`gatehouse-${definition.name}`, error);
+  }
+}
