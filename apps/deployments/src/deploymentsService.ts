@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { AbortDeploymentPayload, DEPLOYMENTS_CONTEXT, PromoteDeploymentPayload, RollbackDeploymentPayload, type DeploymentCommandResult } from '@gatehouse/contracts';
 import { DomainError, parseOrThrow } from '@gatehouse/domain';
 import type { StoredEvent } from '@gatehouse/eventstore';
@@ -143,8 +142,10 @@ export function createDeploymentsService(options: DeploymentsServiceOptions = {}
       }
 
       const consumer = await ctx.events.consume({
-        // Replayed from the start at every start: the set of running deployments is rebuilt; reactions are idempotent.
-        name: `deployments-runner-${randomUUID()}`,
+        // Replayed from the start at every start, with no durable state: the set of running deployments is rebuilt;
+        // reactions are idempotent.
+        name: 'deployments-runner',
+        replay: true,
         categories: ['schedule', 'deployment', 'watch'],
         eventTypes: ['DeploymentDue', 'DeploymentStarted', 'DeploymentSucceeded', 'DeploymentFailed', 'DeploymentAborted', 'DeploymentRolledBack', 'RollbackTriggerFired'],
         handler: async ({ event }) => {

@@ -8,9 +8,10 @@ import { evolveReadModel, initialReadModel, type ReadModel } from './readModel.j
 
 /**
  * Projections: ops read models over the whole log, served by `projections.query`. The models live in
- * memory and are rebuilt from position 0 at every start (readAll), then followed live by a durable
- * consumer over every category; events at or below the model's position are skipped, so redelivery
- * and the overlap between rebuild and subscription are harmless.
+ * memory and are rebuilt from position 0 at every start (readAll), then followed live by a replay
+ * consumer over every category (no durable state: nothing is left behind on the bus or in the store);
+ * events at or below the model's position are skipped, so the overlap between rebuild and subscription
+ * is harmless.
  */
 export const projectionsService: ServiceDefinition = {
   name: PROJECTIONS_CONTEXT,
@@ -29,7 +30,7 @@ export const projectionsService: ServiceDefinition = {
       if (model.position !== before) metrics.applied.inc();
     };
     for await (const event of ctx.store.readAll()) apply(event);
-    const consumer = await ctx.events.consume({ name: 'projections', handler: ({ event }) => apply(event) });
+    const consumer = await ctx.events.consume({ name: 'projections', replay: true, handler: ({ event }) => apply(event) });
     const unregister = await ctx.commands.register<unknown, ProjectionQueryResult>(PROJECTIONS_CONTEXT, 'query', (raw) => {
       const view = typeof raw === 'object' && raw !== null && typeof (raw as { view?: unknown }).view === 'string' ? (raw as { view: string }).view : 'unknown';
       try {

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { EventConsumer } from '@gatehouse/bus';
 import { RequestSlotPayload, ReschedulePayload, SCHEDULING_CONTEXT, type SlotBookedResult } from '@gatehouse/contracts';
 import { DomainError, IllegalTransitionError, NotFoundError, parseOrThrow, type ChangeRequestSubmitted } from '@gatehouse/domain';
@@ -76,10 +75,11 @@ export function createSchedulingService(options: SchedulingServiceOptions = {}):
       };
 
       const planner = createPlanner(ctx, state, append);
-      // The read model is rebuilt by replaying the log at every start, so this name is fresh each time;
+      // The read model is rebuilt by replaying the log at every start (no durable state is kept or left behind);
       // every reaction is idempotent (deterministic command ids), so replayed events change nothing.
       const consumer: EventConsumer = await ctx.events.consume({
-        name: `scheduling-planner-${randomUUID()}`,
+        name: 'scheduling-planner',
+        replay: true,
         categories: ['release', 'changeRequest', 'schedule', 'timer', 'policy'],
         handler: async ({ event }) => {
           try {

@@ -13,8 +13,8 @@ import { DEFAULT_MAX_DELIVER, DEFAULT_PULL_BATCH, type ConsumerHooks, type DataS
  * state — no JetStream durable, no store checkpoint. Meant for in-memory read models that are rebuilt
  * at every start; a restart simply replays again, and stop() leaves nothing behind.
  *
- * There is no redelivery and no dead-letter stream: a failing handler is retried in place up to
- * `maxDeliver` attempts, then the event is reported (`hooks.onDeadLetter`, logger) and skipped, as
+ * There is no redelivery and no dead-letter stream: a failing handler is retried in place (JetStream:
+ * with back-off) up to `maxDeliver` attempts, then the event is reported (`hooks.onDeadLetter`, logger) and skipped, as
  * in the in-process consumer. Reactions that must survive a crash belong on a durable consumer.
  */
 
@@ -29,13 +29,14 @@ interface DeliverOptions {
   dataSchemas: DataSchemas | undefined;
   handler: ReceivedEventHandler;
   maxDeliver: number;
+  retryDelayMs: (deliveryCount: number) => number;
   hooks: ConsumerHooks;
   logger: BusLogger;
 }
 
 /** Validates, then hands one event to the handler with in-place retries; never throws for a bad event. */
 async function deliverInline(stored: StoredEvent, envelope: CloudEventEnvelope, subject: string, streamSequence: number, options: DeliverOptions): Promise<void> {
-  const { name, dataSchemas, handler, maxDeliver, hooks, logger } = options;
+  const { name, dataSchemas, handler, maxDeliver, retryDelayMs, hooks, logger } = options;
   const report = (reason: DeadLetterReason, deliveryCount: number, error: unknown): void => {
     hooks.onDeadLetter?.({ reason, subject, deliveryCount, error });
     logger.error({ ...errorFields(error), reason, subject, eventId: stored.id, deliveryCount, consumer: name }, 'replayed event skipped after failed handling');
@@ -55,7 +56,9 @@ async function deliverInline(stored: StoredEvent, envelope: CloudEventEnvelope, 
       return;
     } catch (error) {
       if (deliveryCount >= maxDeliver) return report('handler_failed', deliveryCount, error);
-      hooks.onRetry?.({ eventId: stored.id, deliveryCount, delayMs: 0, error });
+      const delayMs = retryDelayMs(deliveryCount);
+      hooks.onRetry?.({ eventId: stored.id, deliveryCount, delayMs, error });
+      if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
     }
   }
 }
@@ -70,6 +73,8 @@ export interface ReplayStoreEventsOptions extends ToEnvelopeOptions {
   subjectPrefix?: string;
   /** @defaultValue DEFAULT_MAX_DELIVER (5) */
   maxDeliver?: number;
+  /** Pause before retrying a failed handler, by attempt. @defaultValue none (like the in-process durable consumer) */
+  retryDelayMs?: (deliveryCount: number) => number;
   /** @defaultValue DEFAULT_REPLAY_POLL_INTERVAL_MS (100) */
   pollIntervalMs?: number;
   hooks?: ConsumerHooks;
@@ -86,6 +91,7 @@ export function replayStoreEvents({
   handler,
   subjectPrefix = DEFAULT_SUBJECT_PREFIX,
   maxDeliver = DEFAULT_MAX_DELIVER,
+  retryDelayMs = () => 0,
   pollIntervalMs = DEFAULT_REPLAY_POLL_INTERVAL_MS,
   hooks = {},
   logger = silentLogger,
@@ -93,7 +99,7 @@ export function replayStoreEvents({
 }: ReplayStoreEventsOptions): EventConsumer {
   const categorySet = categories === undefined ? undefined : new Set(categories);
   const typeSet = eventTypes === undefined ? undefined : new Set(eventTypes);
-  const deliver: DeliverOptions = { name, dataSchemas, handler, maxDeliver, hooks, logger };
+  const deliver: DeliverOptions = { name, dataSchemas, handler, maxDeliver, retryDelayMs, hooks, logger };
   let stopping = false;
   let wake: (() => void) | undefined;
   const sleep = (ms: number): Promise<void> =>
@@ -148,6 +154,8 @@ export interface ReplayJetStreamEventsOptions {
   handler: ReceivedEventHandler;
   /** @defaultValue DEFAULT_MAX_DELIVER (5) */
   maxDeliver?: number;
+  /** Pause before retrying a failed handler, by attempt. @defaultValue 200 ms doubling (≈3 s over 5 attempts) */
+  retryDelayMs?: (deliveryCount: number) => number;
   /** @defaultValue DEFAULT_PULL_BATCH (100) */
   pullBatch?: number;
   hooks?: ConsumerHooks;
@@ -168,13 +176,14 @@ export async function replayJetStreamEvents({
   dataSchemas,
   handler,
   maxDeliver = DEFAULT_MAX_DELIVER,
+  retryDelayMs = (deliveryCount) => Math.min(200 * 2 ** (deliveryCount - 1), 30_000),
   pullBatch = DEFAULT_PULL_BATCH,
   hooks = {},
   logger = silentLogger,
 }: ReplayJetStreamEventsOptions): Promise<EventConsumer> {
   assertSubjectPrefix(subjectPrefix);
   if (filterSubjects.length === 0) throw new RangeError('filterSubjects must name at least one subject');
-  const deliver: DeliverOptions = { name, dataSchemas, handler, maxDeliver, hooks, logger };
+  const deliver: DeliverOptions = { name, dataSchemas, handler, maxDeliver, retryDelayMs, hooks, logger };
   const namePrefix = `${name.replace(/[^A-Za-z0-9_-]/g, '_')}_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
   const consumer = await js.consumers.get(streamName, {
     name_prefix: namePrefix,
