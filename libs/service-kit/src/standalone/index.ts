@@ -2,3 +2,4 @@ export { ConfigurationError, readStandaloneConfig, StandaloneConfig } from './co
 export { connectInfrastructure, standaloneClock, type Infrastructure } from './infrastructure.js';
 export { startOperationsServer, type OperationsServer, type OperationsServerOptions } from './operations.js';
 export { runStandaloneService, startStandaloneService, type StandaloneService, type StandaloneServiceOptions } from './standalone-host.js';
+export { supportsMultipleFilterSubjects, withSingleFilterSubject } from './single-filter.js';

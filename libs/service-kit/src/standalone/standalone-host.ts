@@ -9,6 +9,7 @@ import { closeOnSignals, exitOnStartupFailure } from '../startup.js';
 import { readStandaloneConfig, type StandaloneConfig } from './config.js';
 import { connectInfrastructure } from './infrastructure.js';
 import { startOperationsServer } from './operations.js';
+import { supportsMultipleFilterSubjects, withSingleFilterSubject } from './single-filter.js';
 
 export interface StandaloneServiceOptions {
   /** Overrides GATEHOUSE_CLOCK (tests that move time). */
@@ -42,7 +43,11 @@ export async function startStandaloneService(
   const { store, js, jsm, logger, clock } = infra;
   const metrics = createMetricsRegistry(definition.name);
   const commands = createNatsCommandBus({ servers: config.NATS_URL, name: `gatehouse-${definition.name}-commands`, subjectPrefix: config.GATEHOUSE_NATS_PREFIX, logger });
-  const events = createJetStreamEventConsumerFactory({ js, jsm, streamName: config.GATEHOUSE_EVENT_STREAM, subjectPrefix: config.GATEHOUSE_NATS_PREFIX, logger });
+  const jetStreamEvents = createJetStreamEventConsumerFactory({ js, jsm, streamName: config.GATEHOUSE_EVENT_STREAM, subjectPrefix: config.GATEHOUSE_NATS_PREFIX, logger });
+  const serverVersion = infra.nc.info?.version;
+  const oldServer = !supportsMultipleFilterSubjects(serverVersion);
+  if (oldServer) logger.warn({ serverVersion }, 'nats-server < 2.10: subscriptions use one filter subject and select categories/types client-side');
+  const events = oldServer ? withSingleFilterSubject(jetStreamEvents) : jetStreamEvents;
   let running: RunningService | undefined;
   try {
     const policies = await PolicyRegistry.activateFromDirectory(store, config.GATEHOUSE_POLICIES, clock);

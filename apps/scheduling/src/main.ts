@@ -1,0 +1,6 @@
+import 'reflect-metadata';
+import { runStandaloneService } from '@gatehouse/service-kit';
+import { schedulingService } from './index.js';
+
+/** The scheduling service as its own process: PostgreSQL (DATABASE_URL) + NATS (NATS_URL); see libs/service-kit/src/standalone. */
+void runStandaloneService(schedulingService);
