@@ -52,6 +52,8 @@ describe('one-process Gatehouse through its HTTP API', () => {
     tokens.rui = await tokenFor('rui', ['code_reviewer']);
     tokens.tess = await tokenFor('tess', ['tech_lead']);
     tokens.sam = await tokenFor('sam', ['sre']);
+    // The audit log (/api/events, /api/streams, /api/audit/verify) is for auditor-like roles only.
+    tokens.aud = await tokenFor('aud', ['auditor']);
   });
   afterAll(async () => {
     await gatehouse?.close();
@@ -84,8 +86,8 @@ describe('one-process Gatehouse through its HTTP API', () => {
       if (process.env['DEBUG_LIFECYCLE']) process.stderr.write(`${clock.now().toISOString()} ${changeRequestId.slice(0, 8)} ${status} (want ${wanted})\n`);
       if (status === wanted) return;
       if (clock.now().getTime() - start > limit) {
-        const watch = await ok('GET', `/api/streams/watch-${changeRequestId}`, 'ana');
-        const deployment = await ok('GET', `/api/streams/deployment-${changeRequestId}`, 'ana');
+        const watch = await ok('GET', `/api/streams/watch-${changeRequestId}`, 'aud');
+        const deployment = await ok('GET', `/api/streams/deployment-${changeRequestId}`, 'aud');
         const summary = [...deployment.events, ...watch.events].map((e: Json) => `${e.type} ${JSON.stringify(e.data).slice(0, 300)}`);
         throw new Error(`change ${changeRequestId} stuck in '${status}', wanted '${wanted}':\n${summary.join('\n')}`);
       }
@@ -183,10 +185,11 @@ describe('one-process Gatehouse through its HTTP API', () => {
     const types = history.map((e: Json) => e.type);
     expect(types).toEqual(expect.arrayContaining(['ChangeRequestSubmitted', 'ChangeRequestApproved', 'ChangeScheduled', 'ChangeImplementationStarted', 'ChangeValidated', 'ChangeClosed']));
     expect(history.find((e: Json) => e.type === 'ChangeRequestSubmitted').metadata.actor).toBe('ana');
-    const { events } = await ok('GET', '/api/events?type=DeploymentStepCompleted&limit=1000', 'ana');
+    const { events } = await ok('GET', '/api/events?type=DeploymentStepCompleted&limit=1000', 'aud');
     const canarySteps = events.filter((e: Json) => e.data.changeRequestId === production).map((e: Json) => e.data.trafficPercent);
     expect(canarySteps).toEqual([5, 25, 100]);
-    expect((await ok('GET', '/api/audit/verify', 'ana')).ok).toBe(true);
+    expect((await ok('GET', '/api/audit/verify', 'aud')).ok).toBe(true);
+    expect((await call('GET', '/api/audit/verify', 'ana')).status).toBe(403);
   }, 120_000);
 
   it('rolls a production canary back on its own when the error rate stays above 1% for 5 minutes, with the evidence', async () => {
@@ -205,7 +208,7 @@ describe('one-process Gatehouse through its HTTP API', () => {
 
     // Monitoring reacts to DeploymentStarted on its own subscription; samples are accepted once the watch exists.
     for (let tries = 0; ; tries++) {
-      const watch = await ok('GET', `/api/streams/watch-${production}`, 'ana');
+      const watch = await ok('GET', `/api/streams/watch-${production}`, 'aud');
       if (watch.events.some((e: Json) => e.type === 'PostDeploymentWatchStarted')) break;
       if (tries > 100) throw new Error('no post-deployment watch started');
       await new Promise((resolve) => setTimeout(resolve, 50));
@@ -224,10 +227,10 @@ describe('one-process Gatehouse through its HTTP API', () => {
 
     const { changeRequest, history } = await ok('GET', `/api/change-requests/${production}`, 'ana');
     expect(history.map((e: Json) => e.type)).toEqual(expect.arrayContaining(['ChangeRolledBack', 'ChangeClosed']));
-    const deployment = await ok('GET', `/api/streams/deployment-${production}`, 'ana');
+    const deployment = await ok('GET', `/api/streams/deployment-${production}`, 'aud');
     const rolledBack = deployment.events.find((e: Json) => e.type === 'DeploymentRolledBack');
     expect(rolledBack.data).toMatchObject({ initiator: 'automatic', previousVersion: '2.2.0' });
-    const watch = await ok('GET', `/api/streams/watch-${production}`, 'ana');
+    const watch = await ok('GET', `/api/streams/watch-${production}`, 'aud');
     const fired = watch.events.filter((e: Json) => e.type === 'RollbackTriggerFired');
     expect(fired).toHaveLength(1);
     expect(JSON.stringify(fired[0].data)).toMatch(/error_rate/);

@@ -1,7 +1,9 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SignJWT } from 'jose';
 import pg from 'pg';
 import { isolatedSchema, requirePostgres } from '@gatehouse/testing';
+import { secretKey } from './auth/jwt.js';
 import { readGatewayConfig } from './config.js';
 import { type RunningGateway, startGateway } from './bootstrap.js';
 
@@ -10,6 +12,7 @@ const describePostgres = postgres.available ? describe : describe.skip;
 const POLICIES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../deploy/policies');
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies are asserted field by field
 const json = (response: Response): Promise<any> => response.json() as Promise<any>;
+const SECRET = 'gateway-test-secret-long-enough-for-hs256!';
 
 describePostgres('gateway on PostgreSQL', () => {
   const schema = isolatedSchema('gateway');
@@ -22,6 +25,7 @@ describePostgres('gateway on PostgreSQL', () => {
         DATABASE_URL: postgres.url,
         GATEHOUSE_DB_SCHEMA: schema.name,
         GATEHOUSE_POLICIES: POLICIES,
+        GATEHOUSE_JWT_SECRET: SECRET,
         LOG_LEVEL: 'silent',
       }),
     );
@@ -32,8 +36,10 @@ describePostgres('gateway on PostgreSQL', () => {
   });
 
   it('names the altered row when a stored event was tampered with', async () => {
-    expect(await json(await fetch(`${gateway.url}/api/audit/verify`))).toMatchObject({ ok: true, eventsChecked: 1 });
-    const { events } = await json(await fetch(`${gateway.url}/api/events`));
+    const jwt = await new SignJWT({ roles: ['auditor'], name: 'aud' }).setProtectedHeader({ alg: 'HS256' }).setSubject('aud').setIssuedAt().setExpirationTime('1h').sign(secretKey(SECRET));
+    const auditor = { headers: { authorization: `Bearer ${jwt}` } };
+    expect(await json(await fetch(`${gateway.url}/api/audit/verify`, auditor))).toMatchObject({ ok: true, eventsChecked: 1 });
+    const { events } = await json(await fetch(`${gateway.url}/api/events`, auditor));
     const client = new pg.Client({ connectionString: postgres.url });
     await client.connect();
     try {
@@ -43,7 +49,7 @@ describePostgres('gateway on PostgreSQL', () => {
     } finally {
       await client.end();
     }
-    const verification = await json(await fetch(`${gateway.url}/api/audit/verify`));
+    const verification = await json(await fetch(`${gateway.url}/api/audit/verify`, auditor));
     expect(verification).toMatchObject({ ok: false, firstBadPosition: events[0].globalPosition, streamId: 'policy-active' });
     expect(verification.reason).toEqual(expect.any(String));
   });

@@ -2,12 +2,15 @@ import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SignJWT } from 'jose';
+import { secretKey } from './auth/jwt.js';
 import { readGatewayConfig } from './config.js';
 import { type RunningGateway, startGateway } from './bootstrap.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const POLICIES = path.join(repoRoot, 'deploy/policies');
 const BLACK_FRIDAY_WEDNESDAY = '2026-11-25T10:30:00Z';
+const SECRET = 'gateway-test-secret-long-enough-for-hs256!';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies are asserted field by field
 const json = (response: Response): Promise<any> => response.json() as Promise<any>;
@@ -18,8 +21,15 @@ function configFor(dataDir: string, policies = POLICIES) {
     GATEHOUSE_DATA_DIR: dataDir,
     GATEHOUSE_POLICIES: policies,
     GATEHOUSE_CLOCK: BLACK_FRIDAY_WEDNESDAY,
+    GATEHOUSE_JWT_SECRET: SECRET,
     LOG_LEVEL: 'silent',
   });
+}
+
+/** A real clock is fine for the token: the gateway verifies expiry against wall time, not the pinned clock. */
+async function bearer(sub: string, roles: string[]): Promise<{ authorization: string }> {
+  const jwt = await new SignJWT({ roles, name: sub }).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setIssuedAt().setExpirationTime('1h').sign(secretKey(SECRET));
+  return { authorization: `Bearer ${jwt}` };
 }
 
 describe('gateway on embedded defaults (PGlite, repo policies, pinned clock)', () => {
@@ -95,11 +105,46 @@ describe('gateway on embedded defaults (PGlite, repo policies, pinned clock)', (
   it('records the active policy version as an event, verifiable in the audit log', async () => {
     const policies = await json(await fetch(`${base}/api/policies`));
     expect(policies.history).toEqual([expect.objectContaining({ policyVersion: gateway.policies.current.policyVersion })]);
-    const { events } = await json(await fetch(`${base}/api/events?type=PolicyVersionActivated`));
+    const auditor = { headers: await bearer('aud', ['auditor']) };
+    const { events } = await json(await fetch(`${base}/api/events?type=PolicyVersionActivated`, auditor));
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ streamId: 'policy-active', metadata: { actor: 'system' } });
-    const verification = await json(await fetch(`${base}/api/audit/verify`));
+    const stream = await json(await fetch(`${base}/api/streams/policy-active`, auditor));
+    expect(stream).toMatchObject({ streamId: 'policy-active', events: [expect.objectContaining({ id: events[0].id })] });
+    const verification = await json(await fetch(`${base}/api/audit/verify`, auditor));
     expect(verification).toMatchObject({ ok: true, eventsChecked: 1, lastPosition: events[0].globalPosition });
+  });
+
+  it('401s the audit log without a valid token, with the lifecycle API\'s error body', async () => {
+    for (const url of ['/api/events', '/api/streams/policy-active', '/api/audit/verify']) {
+      const response = await fetch(`${base}${url}`);
+      expect(response.status).toBe(401);
+      expect(response.headers.get('www-authenticate')).toContain('Bearer');
+      const body = await json(response);
+      expect(body).toMatchObject({ error: 'Unauthorized' });
+      expect(body.message).toContain('missing bearer token');
+    }
+    const forged = await fetch(`${base}/api/events`, { headers: { authorization: 'Bearer not.a.jwt' } });
+    expect(forged.status).toBe(401);
+  });
+
+  it('403s the audit log for a role that does not audit, naming the roles that would', async () => {
+    const developer = { headers: await bearer('ana', ['developer']) };
+    for (const url of ['/api/events', '/api/streams/policy-active', '/api/audit/verify', '/api/events?limit=0']) {
+      const response = await fetch(`${base}${url}`, developer);
+      expect(response.status).toBe(403);
+      const body = await json(response);
+      expect(body).toMatchObject({ error: 'Forbidden' });
+      expect(body.message).toContain('auditor, security, sre, release_engineer, tech_lead, vp_engineering');
+    }
+    for (const roles of [['security'], ['sre'], ['release_engineer'], ['tech_lead'], ['vp_engineering'], ['developer', 'auditor']]) {
+      expect((await fetch(`${base}/api/audit/verify`, { headers: await bearer('reader', roles) })).status).toBe(200);
+    }
+  });
+
+  it('keeps policies and the calendar public', async () => {
+    expect((await fetch(`${base}/api/policies`)).status).toBe(200);
+    expect((await fetch(`${base}/api/policy/calendar?environment=production&from=2026-11-01T00:00:00Z&to=2026-11-30T00:00:00Z`)).status).toBe(200);
   });
 
   it('reports readiness and metrics', async () => {

@@ -1,9 +1,11 @@
-import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Controller, Get, Inject, Param, Query, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { type AuditableEventStore, verifyEventLog } from '@gatehouse/eventstore';
 import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
+import { AuthGuard } from '../auth/auth.guard.js';
 import { EVENT_STORE } from '../tokens.js';
+import { AuditReaderGuard } from './audit-access.js';
 import { type EventView, toEventView } from './event-view.js';
 
 /** Page size when the client does not ask for one, and the most it may ask for. */
@@ -27,7 +29,10 @@ type VerificationView =
 
 class StreamParams extends createZodDto(z.strictObject({ streamId: z.string().min(1).max(200) })) {}
 
+/** The audit log: a valid token (401) with one of AUDIT_READER_ROLES (403). */
 @ApiTags('audit')
+@ApiBearerAuth()
+@UseGuards(AuthGuard, AuditReaderGuard)
 @Controller('api')
 export class AuditController {
   constructor(@Inject(EVENT_STORE) private readonly store: AuditableEventStore) {}
