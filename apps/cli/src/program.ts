@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { PolicyError } from '@gatehouse/policy';
 import { registerPolicyCommands } from './commands/policy.js';
 import { registerTokenCommand } from './commands/token.js';
+import { registerServeCommand } from './commands/serve.js';
 import { CliInputError, EXIT_BAD_INPUT, EXIT_OK, type CliIo } from './io.js';
 
 /** Commander's codes for output the user asked for (help, version): not errors. */
@@ -21,6 +22,7 @@ export function buildProgram(io: CliIo, exit: ExitCode): Command {
     .showHelpAfterError('(run with --help for usage)');
   registerPolicyCommands(program, io, exit);
   registerTokenCommand(program, io, exit);
+  registerServeCommand(program, io, exit);
   return program;
 }
 
