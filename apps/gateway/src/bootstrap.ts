@@ -8,7 +8,7 @@ import type { GatewayConfig } from './config.js';
 import { GatewayModule } from './gateway.module.js';
 import { GATEWAY_ERROR_STATUS } from './error-status.js';
 import { PolicyRegistry } from '@gatehouse/service-kit';
-import { type CommandBus, createInProcessCommandBus } from '@gatehouse/bus';
+import { type CommandBus, createInProcessCommandBus, createNatsCommandBus } from '@gatehouse/bus';
 import { jwtSecretFor } from './auth/jwt-secret.js';
 
 export interface RunningGateway {
@@ -38,8 +38,14 @@ function acceptCloudEventsJson(app: NestFastifyApplication): void {
   fastify.addContentTypeParser('application/cloudevents+json', { parseAs: 'string' }, fastify.getDefaultJsonParser('error', 'ignore'));
 }
 
+/** Where the standalone gateway sends commands: the services over NATS when NATS_URL is set, else nowhere but this process. */
+export function commandBusFor(config: Pick<GatewayConfig, 'NATS_URL' | 'GATEHOUSE_NATS_PREFIX'>): CommandBus {
+  if (!config.NATS_URL) return createInProcessCommandBus();
+  return createNatsCommandBus({ servers: config.NATS_URL, name: 'gatehouse-gateway', subjectPrefix: config.GATEHOUSE_NATS_PREFIX });
+}
+
 export interface StartGatewayOptions {
-  /** Where lifecycle commands go. @defaultValue a fresh in-process bus */
+  /** Where lifecycle commands go. @defaultValue `commandBusFor(config)` */
   commands?: CommandBus;
   /** Registry served at /metrics. @defaultValue a new 'gateway' registry */
   metrics?: Registry;
@@ -48,7 +54,11 @@ export interface StartGatewayOptions {
 }
 
 export async function startGateway(config: GatewayConfig, options: StartGatewayOptions = {}): Promise<RunningGateway> {
-  const { commands = createInProcessCommandBus(), metrics } = options;
+  const { commands = commandBusFor(config), metrics } = options;
+  // A bus the caller passed in is the caller's to close.
+  const closeOwnBus = async (): Promise<void> => {
+    if (options.commands === undefined) await commands.close();
+  };
   const clock = options.clock ?? clockFor(config);
   const auth = jwtSecretFor(config);
   const store = await createEventStore(
@@ -85,11 +95,13 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
       storage,
       close: async () => {
         await app.close();
+        await closeOwnBus();
         await sealer.stop();
         await store.close();
       },
     };
   } catch (error) {
+    await closeOwnBus();
     await sealer.stop();
     await store.close();
     throw error;

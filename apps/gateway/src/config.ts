@@ -12,6 +12,10 @@ export const GatewayConfig = z.object({
   /** PostgreSQL schema holding Gatehouse's tables. */
   GATEHOUSE_DB_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL identifier').default('gatehouse'),
   GATEHOUSE_DATA_DIR: z.string().min(1).default('.gatehouse-data'),
+  /** NATS: when set, lifecycle commands go to the services over NATS request/reply (the distributed form). */
+  NATS_URL: z.string().regex(/^(nats|tls):\/\//, 'must be a nats:// or tls:// URL').optional(),
+  /** Subject prefix shared with the services (`<prefix>.cmd.<context>.<command>`). */
+  GATEHOUSE_NATS_PREFIX: z.string().regex(/^[a-z][a-z0-9-]*$/, 'must be a lower-case subject token').default('gatehouse'),
   GATEHOUSE_POLICIES: z.string().min(1).default('deploy/policies'),
   /** Pins the clock (tests, demos): every rule sees this instant until moved. */
   GATEHOUSE_CLOCK: z.iso.datetime({ offset: true }).optional(),

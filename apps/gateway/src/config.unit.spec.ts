@@ -9,6 +9,7 @@ describe('gateway configuration', () => {
       HOST: '127.0.0.1',
       GATEHOUSE_DATA_DIR: '.gatehouse-data',
       GATEHOUSE_DB_SCHEMA: 'gatehouse',
+      GATEHOUSE_NATS_PREFIX: 'gatehouse',
       GATEHOUSE_POLICIES: 'deploy/policies',
       LOG_LEVEL: 'info',
     });
