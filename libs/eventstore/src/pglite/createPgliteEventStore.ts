@@ -4,6 +4,7 @@ import type { SqlExecutor, SqlQueryable } from '../sql/executor.js';
 import { sqlStorage } from '../sql/sqlStorage.js';
 import { storeFromStorage } from '../storeFromStorage.js';
 import type { AuditableEventStore } from '../types.js';
+import { INT8_OID, keepDecimalString, XID8_OID } from '../sql/typeOids.js';
 
 export interface PgliteEventStoreOptions {
   /** Folder holding the database; omitted: in memory. Ignored when `db` is given. */
@@ -18,12 +19,9 @@ export interface PgliteEventStoreOptions {
   migrate?: boolean;
 }
 
-const INT8_OID = 20;
-const XID8_OID = 5069;
-const identity = (value: string): string => value;
 
 /** PGlite parses int8 to a JS number, which loses precision: keep decimal strings like the pg adapter. */
-export const PGLITE_PARSERS: NonNullable<PGliteOptions['parsers']> = { [INT8_OID]: identity, [XID8_OID]: identity };
+export const PGLITE_PARSERS: NonNullable<PGliteOptions['parsers']> = { [INT8_OID]: keepDecimalString, [XID8_OID]: keepDecimalString };
 
 function queryable(db: PGlite | Transaction): SqlQueryable {
   return {

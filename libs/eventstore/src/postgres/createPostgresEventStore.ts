@@ -5,6 +5,7 @@ import { parseTimestamptz, TIMESTAMPTZ_OID } from '../sql/parseTimestamptz.js';
 import { sqlStorage } from '../sql/sqlStorage.js';
 import { storeFromStorage } from '../storeFromStorage.js';
 import type { AuditableEventStore } from '../types.js';
+import { INT8_OID, keepDecimalString, XID8_OID } from '../sql/typeOids.js';
 
 /** Connections in the pool when none is given. */
 export const DEFAULT_POOL_SIZE = 10;
@@ -22,9 +23,6 @@ export interface PostgresEventStoreOptions {
   migrate?: boolean;
 }
 
-const INT8_OID = 20;
-const XID8_OID = 5069;
-const identity = (value: string): string => value;
 
 /**
  * Per-query type parsers (not the global pg.types, which other code in the process may
@@ -35,7 +33,7 @@ const defaultTimestamptz = pg.types.getTypeParser(TIMESTAMPTZ_OID, 'text') as (t
 const fastTimestamptz = (text: string): Date => parseTimestamptz(text, defaultTimestamptz);
 const typeParsers = {
   getTypeParser(oid: number, format?: 'text' | 'binary') {
-    if (oid === INT8_OID || oid === XID8_OID) return identity;
+    if (oid === INT8_OID || oid === XID8_OID) return keepDecimalString;
     if (oid === TIMESTAMPTZ_OID && format !== 'binary') return fastTimestamptz;
     return pg.types.getTypeParser(oid, format ?? 'text');
   },
