@@ -3,7 +3,9 @@ import type { Registry } from 'prom-client';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { type Clock, offsetClock, systemClock } from '@gatehouse/domain';
 import { type AuditableEventStore, createEventStore, startSealer } from '@gatehouse/eventstore';
-import { createHttpApp } from '@gatehouse/service-kit';
+import { type ClockControl, controlledClock, createHttpApp, localClockControl, natsClockControl } from '@gatehouse/service-kit';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
 import type { GatewayConfig } from './config.js';
 import { GatewayModule } from './gateway.module.js';
 import { GATEWAY_ERROR_STATUS } from './error-status.js';
@@ -17,6 +19,8 @@ export interface RunningGateway {
   store: AuditableEventStore;
   policies: PolicyRegistry;
   clock: Clock;
+  /** Set when GATEHOUSE_CLOCK_CONTROL=on; in one process the services share `clock`, which it moves. */
+  clockControl: ClockControl | null;
   /** The bus lifecycle commands go to; services (or the embedded host) register their handlers on it. */
   commands: CommandBus;
   /** Set when the insecure development JWT secret is in use, for the start banner. */
@@ -59,7 +63,11 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
   const closeOwnBus = async (): Promise<void> => {
     if (options.commands === undefined) await commands.close();
   };
-  const clock = options.clock ?? clockFor(config);
+  const clockControl = await clockControlFor(config, options.clock ?? clockFor(config)).catch(async (error: unknown) => {
+    await closeOwnBus();
+    throw error;
+  });
+  const clock = clockControl?.clock ?? options.clock ?? clockFor(config);
   const auth = jwtSecretFor(config);
   const store = await createEventStore(
     config.DATABASE_URL
@@ -70,7 +78,7 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
   const sealer = startSealer(store);
   try {
     const policies = await PolicyRegistry.activateFromDirectory(store, config.GATEHOUSE_POLICIES, clock);
-    const app = await createHttpApp(GatewayModule.forRoot({ store, clock, policies, logLevel: config.LOG_LEVEL, commands, auth: { jwtSecret: auth.secret }, ...(metrics ? { metrics } : {}) }), {
+    const app = await createHttpApp(GatewayModule.forRoot({ store, clock, clockControl, policies, logLevel: config.LOG_LEVEL, commands, auth: { jwtSecret: auth.secret }, ...(metrics ? { metrics } : {}) }), {
       title: 'Gatehouse',
       version: '0.1.0',
       description: 'Release governance control plane: policy evaluation, calendars, the event log and its verification',
@@ -90,20 +98,47 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
       store,
       policies,
       clock,
+      clockControl,
       commands,
       insecureJwtSecret: auth.insecure,
       storage,
       close: async () => {
         await app.close();
         await closeOwnBus();
+        await clockControl?.close();
         await sealer.stop();
         await store.close();
       },
     };
   } catch (error) {
     await closeOwnBus();
+    await clockControl?.close();
     await sealer.stop();
     await store.close();
+    throw error;
+  }
+}
+
+/**
+ * GATEHOUSE_CLOCK_CONTROL=on: a movable clock. With NATS_URL the setting is published to every
+ * service process (and kept in JetStream for those that start later); without, it is this process's.
+ */
+async function clockControlFor(config: Pick<GatewayConfig, 'GATEHOUSE_CLOCK_CONTROL' | 'NATS_URL' | 'GATEHOUSE_NATS_PREFIX'>, base: Clock): Promise<ClockControl | null> {
+  if (config.GATEHOUSE_CLOCK_CONTROL !== 'on') return null;
+  const clock = controlledClock(base);
+  if (!config.NATS_URL) return localClockControl(clock);
+  const nc = await connect({ servers: config.NATS_URL.split(','), name: 'gatehouse-gateway-clock', noAsyncTraces: true, maxReconnectAttempts: -1 });
+  try {
+    const nest = new Logger('clock');
+    const logger = { info: (o: object, m: string) => nest.log(`${m} ${JSON.stringify(o)}`), warn: (o: object, m: string) => nest.warn(`${m} ${JSON.stringify(o)}`) };
+    const control = await natsClockControl({ nc, jsm: await jetstreamManager(nc), prefix: config.GATEHOUSE_NATS_PREFIX, name: 'gateway', clock, logger });
+    const close = async (): Promise<void> => {
+      await control.close();
+      await nc.drain();
+    };
+    return { clock: control.clock, set: (setting) => control.set(setting), close };
+  } catch (error) {
+    await nc.close();
     throw error;
   }
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CLOCK_CONTROL_IN_PRODUCTION, ClockControlSetting } from '@gatehouse/service-kit';
 import { MIN_JWT_SECRET_LENGTH } from './auth/jwt.js';
 
 const DEFAULT_PORT = 8080;
@@ -19,6 +20,8 @@ export const GatewayConfig = z.object({
   GATEHOUSE_POLICIES: z.string().min(1).default('deploy/policies'),
   /** Pins the clock (tests, demos): every rule sees this instant until moved. */
   GATEHOUSE_CLOCK: z.iso.datetime({ offset: true }).optional(),
+  /** `on`: PUT /api/admin/clock moves the clock of the whole system (demos, end-to-end tests); never in production. */
+  GATEHOUSE_CLOCK_CONTROL: ClockControlSetting,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** HS256 secret that signs API tokens; unset: an insecure development secret (refused in production). */
   GATEHOUSE_JWT_SECRET: z.string().min(MIN_JWT_SECRET_LENGTH, `must be at least ${MIN_JWT_SECRET_LENGTH} characters`).optional(),
@@ -26,7 +29,7 @@ export const GatewayConfig = z.object({
 }).refine((c) => c.NODE_ENV !== 'production' || c.GATEHOUSE_JWT_SECRET !== undefined, {
   message: 'must be set when NODE_ENV=production: the development default would let anyone mint tokens',
   path: ['GATEHOUSE_JWT_SECRET'],
-});
+}).refine((c) => c.NODE_ENV !== 'production' || c.GATEHOUSE_CLOCK_CONTROL === 'off', { message: CLOCK_CONTROL_IN_PRODUCTION, path: ['GATEHOUSE_CLOCK_CONTROL'] });
 export type GatewayConfig = z.infer<typeof GatewayConfig>;
 
 export class ConfigurationError extends Error {

@@ -7,7 +7,9 @@ import { createMetricsRegistry, HealthModule, loggingModule, MetricsModule } fro
 import { AuditController } from './audit/audit.controller.js';
 import { PolicyController } from './policy/policy.controller.js';
 import type { PolicyRegistry } from '@gatehouse/service-kit';
-import { CLOCK, EVENT_STORE, POLICY_REGISTRY } from './tokens.js';
+import { CLOCK, CLOCK_CONTROL, EVENT_STORE, POLICY_REGISTRY } from './tokens.js';
+import type { ClockControl } from '@gatehouse/service-kit';
+import { ClockController } from './admin/clock.controller.js';
 import type { AuthOptions } from './auth/auth.guard.js';
 import { LIFECYCLE_CONTROLLERS, lifecycleProviders } from './lifecycle/lifecycle.module.js';
 
@@ -21,11 +23,13 @@ export interface GatewayDependencies {
   /** Where lifecycle commands go: the services' command bus (in-process when embedded, NATS otherwise). */
   commands: CommandBus;
   auth: AuthOptions;
+  /** Set when GATEHOUSE_CLOCK_CONTROL=on: PUT /api/admin/clock moves every process's clock. */
+  clockControl?: ClockControl | null;
 }
 
 @Module({})
 export class GatewayModule {
-  static forRoot({ store, clock, policies, logLevel, commands, auth, metrics = createMetricsRegistry('gateway') }: GatewayDependencies): DynamicModule {
+  static forRoot({ store, clock, policies, logLevel, commands, auth, clockControl = null, metrics = createMetricsRegistry('gateway') }: GatewayDependencies): DynamicModule {
     return {
       module: GatewayModule,
       imports: [
@@ -33,10 +37,11 @@ export class GatewayModule {
         MetricsModule.forRoot(metrics),
         HealthModule.forRoot([{ name: 'eventstore', check: async () => void (await store.readCheckpoint('health-probe')) }]),
       ],
-      controllers: [PolicyController, AuditController, ...LIFECYCLE_CONTROLLERS],
+      controllers: [PolicyController, AuditController, ...LIFECYCLE_CONTROLLERS, ClockController],
       providers: [
         { provide: EVENT_STORE, useValue: store },
         { provide: CLOCK, useValue: clock },
+        { provide: CLOCK_CONTROL, useValue: clockControl },
         { provide: POLICY_REGISTRY, useValue: policies },
         ...lifecycleProviders({ commands, auth }),
       ],

@@ -15,3 +15,15 @@ export { commandMetrics, type CommandMetrics, type CommandOutcome } from './comm
 export { closeOnSignals, exitOnStartupFailure, EXIT_BAD_CONFIGURATION } from './startup.js';
 export { startTicker, type Ticker } from './ticker.js';
 export * from './standalone/index.js';
+export {
+  CLOCK_CONTROL_IN_PRODUCTION,
+  ClockControlDisabledError,
+  ClockControlSetting,
+  ClockSetting,
+  clockSetting,
+  controlledClock,
+  localClockControl,
+  type ClockControl,
+  type ClockSetReport,
+  type ControlledClock,
+} from './clock-control.js';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CLOCK_CONTROL_IN_PRODUCTION, ClockControlSetting } from '../clock-control.js';
 
 /** A NATS subject token or stream name: letters, digits, `_` and `-` only. */
 const NATS_NAME = /^[A-Za-z0-9_-]{1,64}$/;
@@ -27,7 +28,10 @@ export const StandaloneConfig = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Starts the clock at this instant, then lets it run (demos); every replica must be given the same value. */
   GATEHOUSE_CLOCK: z.iso.datetime({ offset: true }).optional(),
-});
+  /** `on`: follow the clock setting the gateway publishes (demos, end-to-end tests). */
+  GATEHOUSE_CLOCK_CONTROL: ClockControlSetting,
+  NODE_ENV: z.string().optional(),
+}).refine((c) => c.NODE_ENV !== 'production' || c.GATEHOUSE_CLOCK_CONTROL === 'off', { message: CLOCK_CONTROL_IN_PRODUCTION, path: ['GATEHOUSE_CLOCK_CONTROL'] });
 export type StandaloneConfig = z.infer<typeof StandaloneConfig>;
 
 /** Bad configuration: `exitOnStartupFailure` prints it plainly and exits 2. */

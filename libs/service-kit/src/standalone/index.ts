@@ -3,3 +3,4 @@ export { connectInfrastructure, standaloneClock, type Infrastructure } from './i
 export { startOperationsServer, type OperationsServer, type OperationsServerOptions } from './operations.js';
 export { runStandaloneService, startStandaloneService, type StandaloneService, type StandaloneServiceOptions } from './standalone-host.js';
 export { supportsMultipleFilterSubjects, withSingleFilterSubject } from './single-filter.js';
+export { clockSetSubject, clockStateSubject, clockStreamName, joinSharedClock, lastClockSetting, natsClockControl, type SharedClockMember } from './nats-clock.js';

@@ -7,7 +7,9 @@ import { PolicyRegistry } from '../policy/policy-registry.js';
 import type { RunningService, ServiceDefinition } from '../service.js';
 import { closeOnSignals, exitOnStartupFailure } from '../startup.js';
 import { readStandaloneConfig, type StandaloneConfig } from './config.js';
-import { connectInfrastructure } from './infrastructure.js';
+import { connectInfrastructure, standaloneClock } from './infrastructure.js';
+import { controlledClock } from '../clock-control.js';
+import { joinSharedClock, type SharedClockMember } from './nats-clock.js';
 import { startOperationsServer } from './operations.js';
 import { supportsMultipleFilterSubjects, withSingleFilterSubject } from './single-filter.js';
 
@@ -39,8 +41,10 @@ export async function startStandaloneService(
   options: StandaloneServiceOptions = {},
 ): Promise<StandaloneService> {
   const config = readStandaloneConfig(env);
-  const infra = await connectInfrastructure(definition.name, config, options.clock);
+  const shared = options.clock === undefined && config.GATEHOUSE_CLOCK_CONTROL === 'on' ? controlledClock(standaloneClock(config)) : undefined;
+  const infra = await connectInfrastructure(definition.name, config, options.clock ?? shared);
   const { store, js, jsm, logger, clock } = infra;
+  let clockMember: SharedClockMember | undefined;
   const metrics = createMetricsRegistry(definition.name);
   const commands = createNatsCommandBus({ servers: config.NATS_URL, name: `gatehouse-${definition.name}-commands`, subjectPrefix: config.GATEHOUSE_NATS_PREFIX, logger });
   const jetStreamEvents = createJetStreamEventConsumerFactory({ js, jsm, streamName: config.GATEHOUSE_EVENT_STREAM, subjectPrefix: config.GATEHOUSE_NATS_PREFIX, logger });
@@ -50,6 +54,7 @@ export async function startStandaloneService(
   const events = oldServer ? withSingleFilterSubject(jetStreamEvents) : jetStreamEvents;
   let running: RunningService | undefined;
   try {
+    if (shared) clockMember = await joinSharedClock({ nc: infra.nc, jsm, prefix: config.GATEHOUSE_NATS_PREFIX, name: definition.name, clock: shared, logger });
     const policies = await PolicyRegistry.activateFromDirectory(store, config.GATEHOUSE_POLICIES, clock);
     running = await definition.start({ name: definition.name, store, commands, events, clock, policies, metrics, logger });
     const checks = [...infra.readinessChecks];
@@ -67,6 +72,7 @@ export async function startStandaloneService(
         (stopping ??= (async () => {
           logger.info({}, `${definition.name} stopping`);
           await service.stop();
+          await clockMember?.close();
           await http.close();
           await commands.close();
           await infra.close();
@@ -74,6 +80,7 @@ export async function startStandaloneService(
     };
   } catch (error) {
     await running?.stop().catch(() => undefined);
+    await clockMember?.close().catch(() => undefined);
     await commands.close().catch(() => undefined);
     await infra.close().catch(() => undefined);
     throw error;
