@@ -1,3 +1,4 @@
+import { appendFileSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { Clock } from '@gatehouse/domain';
 
 /** Where a service runs: one workload per service and environment. */
@@ -45,7 +46,15 @@ export interface SandboxTargetOptions {
   rolloutSeconds?: number;
   /** Version already running per `service/environment` before Gatehouse deploys anything. */
   initialVersions?: Readonly<Record<string, string>>;
+  /**
+   * Keeps the stand-in cluster's state in this JSON file (and every operation in `<file>.operations.jsonl`),
+   * so it outlives the deployments process like a real cluster would: a restarted service finds its
+   * rollouts where they were. @defaultValue in memory only
+   */
+  stateFile?: string;
 }
+
+type Operation = { kind: 'apply'; step: TargetStep } | { kind: 'rollback'; deploymentId: string; service: string; environment: string; version: string | null };
 
 interface Workload {
   stableVersion: string | null;
@@ -61,14 +70,45 @@ export class SandboxTarget implements DeploymentTarget {
   private readonly workloads = new Map<string, Workload>();
   private readonly failures = new Map<string, string>();
   /** Every step applied and every rollback, in order: what the cluster was asked to do. */
-  readonly operations: ({ kind: 'apply'; step: TargetStep } | { kind: 'rollback'; deploymentId: string; service: string; environment: string; version: string | null })[] = [];
+  readonly operations: Operation[] = [];
   private readonly clock: Clock;
   private readonly rolloutMs: number;
+  private readonly stateFile: string | undefined;
 
-  constructor({ clock, rolloutSeconds = DEFAULT_SANDBOX_ROLLOUT_SECONDS, initialVersions = {} }: SandboxTargetOptions) {
+  constructor({ clock, rolloutSeconds = DEFAULT_SANDBOX_ROLLOUT_SECONDS, initialVersions = {}, stateFile }: SandboxTargetOptions) {
     this.clock = clock;
     this.rolloutMs = rolloutSeconds * 1_000;
+    this.stateFile = stateFile;
     for (const [key, version] of Object.entries(initialVersions)) this.workloads.set(key, { stableVersion: version });
+    if (stateFile !== undefined && existsSync(stateFile)) {
+      const saved = JSON.parse(readFileSync(stateFile, 'utf8')) as { workloads: Record<string, Workload> };
+      for (const [key, workload] of Object.entries(saved.workloads)) this.workloads.set(key, workload);
+    }
+  }
+
+  /** Operations recorded in a state file's log, by every process that used it (tests count them). */
+  static operationsIn(stateFile: string): Operation[] {
+    const log = `${stateFile}.operations.jsonl`;
+    if (!existsSync(log)) return [];
+    return readFileSync(log, 'utf8')
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map((line) => JSON.parse(line) as Operation);
+  }
+
+  private record(operation: Operation): void {
+    this.operations.push(operation);
+    if (this.stateFile === undefined) return;
+    this.save();
+    appendFileSync(`${this.stateFile}.operations.jsonl`, `${JSON.stringify(operation)}\n`);
+  }
+
+  /** Write-then-rename: a crash leaves the old state or the new one, never half of one. */
+  private save(): void {
+    if (this.stateFile === undefined) return;
+    const temporary = `${this.stateFile}.${process.pid}.tmp`;
+    writeFileSync(temporary, JSON.stringify({ workloads: Object.fromEntries(this.workloads) }));
+    renameSync(temporary, this.stateFile);
   }
 
   /** The rollout of this step will fail with `reason`. */
@@ -77,17 +117,17 @@ export class SandboxTarget implements DeploymentTarget {
   }
 
   async apply(step: TargetStep): Promise<void> {
-    this.operations.push({ kind: 'apply', step: { ...step } });
     const workload = this.workload(step);
     const failure = this.failures.get(`${keyOf(step)}#${step.index}`);
     workload.rollout = { deploymentId: step.deploymentId, version: step.version, stepIndex: step.index, trafficPercent: step.trafficPercent, readyAt: this.clock.now().getTime() + this.rolloutMs };
     if (failure !== undefined) workload.failure = failure;
     else delete workload.failure;
+    this.record({ kind: 'apply', step: { ...step } });
   }
 
   async rollback(to: WorkloadRef & { deploymentId: string; version: string | null }): Promise<void> {
-    this.operations.push({ kind: 'rollback', deploymentId: to.deploymentId, service: to.service, environment: to.environment, version: to.version });
     this.workloads.set(keyOf(to), { stableVersion: to.version });
+    this.record({ kind: 'rollback', deploymentId: to.deploymentId, service: to.service, environment: to.environment, version: to.version });
   }
 
   async status(ref: WorkloadRef): Promise<TargetStatus> {
@@ -97,7 +137,10 @@ export class SandboxTarget implements DeploymentTarget {
     const { readyAt, ...shown } = rollout;
     const ready = this.clock.now().getTime() >= readyAt;
     if (ready && workload.failure !== undefined) return { stableVersion: workload.stableVersion, state: 'failed', rollout: shown, reason: workload.failure };
-    if (ready && rollout.trafficPercent === 100) workload.stableVersion = rollout.version;
+    if (ready && rollout.trafficPercent === 100 && workload.stableVersion !== rollout.version) {
+      workload.stableVersion = rollout.version;
+      this.save();
+    }
     return { stableVersion: workload.stableVersion, state: ready ? 'ready' : 'progressing', rollout: shown };
   }
 
