@@ -16,6 +16,7 @@ import type { StoredEvent } from '@gatehouse/eventstore';
 import { type CommandMetrics, handleCommand, type ServiceContext } from '@gatehouse/service-kit';
 import { z } from 'zod';
 import { changeRequestStream, type ExistingChange, loadRelease, releaseStream, requireChange } from './streams.js';
+import { releaseLaneFor } from './hotfix-lane.js';
 
 /** Actor recorded on the events this service's process managers cause. */
 export const PROCESS_MANAGER_ACTOR = 'change-requests';
@@ -102,11 +103,11 @@ export async function startProcessManagers(ctx: ServiceContext, metrics: Command
       case 'DeploymentStarted':
         return [
           { stream: 'change', command: { type: 'StartChangeImplementation', data: { changeRequestId, implementer: 'deployments', now } } },
-          // The normal lane: the hotfix lane's staging-validation evidence lives in the hotfix context.
+          // A hotfix lane change takes the hotfix lane with its staging-validation evidence; every other change the normal lane.
           ...onRelease(
             {
               type: 'StartReleaseDeployment',
-              data: { releaseId: releaseId ?? '', deploymentId: consumed.data.deploymentId, environment, promotesFrom: policy?.promotesFrom, lane: 'normal', startedBy: 'deployments', now },
+              data: { releaseId: releaseId ?? '', deploymentId: consumed.data.deploymentId, environment, promotesFrom: policy?.promotesFrom, ...(await releaseLaneFor(store, change)), startedBy: 'deployments', now },
             },
             policySet.policyVersion,
           ),

@@ -152,6 +152,7 @@ export const ChangeRequestEventSchemas = {
       environments: z.array(z.string()),
       author: z.string(),
       releaseId: z.string().optional(),
+      hotfixId: z.string().optional(),
       includesMigration: z.boolean(),
       runbookRef: z.string().optional(),
       schedule: z.object({ planned: z.string(), duration: z.number(), maintenance: z.boolean() }),

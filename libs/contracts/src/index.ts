@@ -6,3 +6,4 @@ export * from './scheduling.js';
 export * from './deployments.js';
 export * from './changeRequests.js';
 export * from './approvals.js';
+export * from './hotfixes.js';

@@ -40,6 +40,8 @@ export const ChangeRequestDraft = z.strictObject({
   /** Runbook documentation; production requires one (policy `requirements.runbook`). */
   runbookRef: z.string().trim().min(1).optional(),
   releaseId: z.string().min(1).optional(),
+  /** The hotfix (`hotfix-<id>`) an emergency change to production ships: its lane records the change's approval and deployment. */
+  hotfixId: z.string().min(1).optional(),
   includesMigration: z.boolean().default(false),
   author: z.string().min(1),
 });
