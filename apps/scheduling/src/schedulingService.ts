@@ -2,7 +2,7 @@ import type { EventConsumer } from '@gatehouse/bus';
 import { RequestSlotPayload, ReschedulePayload, SCHEDULING_CONTEXT, type SlotBookedResult } from '@gatehouse/contracts';
 import { DomainError, IllegalTransitionError, NotFoundError, parseOrThrow, type ChangeRequestSubmitted } from '@gatehouse/domain';
 import { type StoredEvent, WrongExpectedVersionError } from '@gatehouse/eventstore';
-import { getEnvironmentPolicy, loadPolicySet, type PolicyFile, type PolicySet } from '@gatehouse/policy';
+import { type Approval, getEnvironmentPolicy, loadPolicySet, type PolicyFile, type PolicySet, type Role } from '@gatehouse/policy';
 import { handleCommand, POLICY_STREAM, type ServiceContext, type ServiceDefinition, startTicker } from '@gatehouse/service-kit';
 import { Counter, type Registry } from 'prom-client';
 import {
@@ -18,6 +18,7 @@ import {
   type ScheduleState,
   type TimerState,
 } from '@gatehouse/domain';
+import { approvalsOfFills, emergencyBooking, type EmergencyChangeFacts, emergencyStart } from './emergency.js';
 
 /** How often the timer loop looks for due timers, in ms. */
 export const TIMER_POLL_INTERVAL_MS = 1_000;
@@ -49,6 +50,9 @@ interface KnownChange {
   environments: string[];
   kind: Booking['changeType'];
   planned: string;
+  author: string;
+  includesMigration: boolean;
+  hasRunbook: boolean;
 }
 
 /** What the process manager learns from the log: releases, changes, bookings, the latest policy and pending timers. */
@@ -58,6 +62,8 @@ class SchedulingState {
   readonly bookings = new Map<string, Booking>();
   /** timerId → due instant (ms) of armed timers not yet fired or cancelled. */
   readonly pendingTimers = new Map<string, number>();
+  /** changeRequestId → who approved in which role, from its latest full approval (emergency changes go on these). */
+  readonly approvals = new Map<string, Approval[]>();
   constructor(public policy: PolicySet) {}
 }
 
@@ -80,7 +86,7 @@ export function createSchedulingService(options: SchedulingServiceOptions = {}):
       const consumer: EventConsumer = await ctx.events.consume({
         name: 'scheduling-planner',
         replay: true,
-        categories: ['release', 'changeRequest', 'schedule', 'timer', 'policy'],
+        categories: ['release', 'changeRequest', 'approval', 'schedule', 'timer', 'policy'],
         handler: async ({ event }) => {
           try {
             await planner.on(event);
@@ -134,6 +140,11 @@ function createPlanner(ctx: ServiceContext, state: SchedulingState, append: Appe
     state.bookings.set(booking.changeRequestId, booking);
   }
 
+  function emergencyFacts(changeRequestId: string, change: KnownChange): EmergencyChangeFacts {
+    const { environments, author, includesMigration, hasRunbook } = change;
+    return { environment: environments[0] ?? '', author, includesMigration, hasRunbook, approvals: state.approvals.get(changeRequestId) ?? [] };
+  }
+
   async function book(event: StoredEvent, changeRequestId: string): Promise<void> {
     const change = state.changes.get(changeRequestId);
     if (change === undefined) {
@@ -161,6 +172,17 @@ function createPlanner(ctx: ServiceContext, state: SchedulingState, append: Appe
     }
     const strategy = getEnvironmentPolicy(state.policy, environment).strategy.default;
     const from = new Date(Math.max(now.getTime(), Date.parse(change.planned)));
+    if (change.kind === 'emergency') {
+      const start = emergencyStart(state.policy, emergencyFacts(changeRequestId, change), from, strategy);
+      if (start.allowed) {
+        const booking = emergencyBooking({ changeRequestId, releaseId: change.releaseId, service: release.service, version: release.version, environment, changeType: change.kind, strategy }, from, start);
+        const result = await append(streamId, commandId, { type: 'BookDeployment', data: { booking, now } }, { ...correlationOf(event), policyVersion: start.policyVersion });
+        if (result.state.status === 'scheduled') remember(result.state.booking);
+        return;
+      }
+      // Not allowed now with these approvals (e.g. approved before a blackout began): the next regular slot, as for any change.
+      ctx.logger.info({ changeRequestId, reasons: start.reasons }, 'emergency change may not start now: booking the next regular slot');
+    }
     const slot = findDeploymentSlot(state.policy, {
       changeRequestId,
       service: release.service,
@@ -215,6 +237,9 @@ function createPlanner(ctx: ServiceContext, state: SchedulingState, append: Appe
     const now = ctx.clock.now();
     for (const booking of [...state.bookings.values()]) {
       if (Date.parse(booking.scheduledFor) <= now.getTime()) continue;
+      const change = state.changes.get(booking.changeRequestId);
+      // An emergency that went through the bypass stays while the new policy still lets it go with its approvals.
+      if (booking.emergencyBypass !== undefined && change !== undefined && emergencyStart(policy, emergencyFacts(booking.changeRequestId, change), new Date(booking.scheduledFor), booking.strategy).allowed) continue;
       const others = [...state.bookings.values()];
       const check = checkDeploymentSlot(policy, { ...booking, at: new Date(booking.scheduledFor), bookings: others });
       if (check.allowed) continue;
@@ -289,7 +314,21 @@ function createPlanner(ctx: ServiceContext, state: SchedulingState, append: Appe
         }
         case 'ChangeRequestSubmitted': {
           const { changeRequestId, kind, draft } = event.data as ChangeRequestSubmitted['data'];
-          state.changes.set(changeRequestId, { ...(draft.releaseId ? { releaseId: draft.releaseId } : {}), environments: [...draft.environments], kind, planned: draft.schedule.planned });
+          state.changes.set(changeRequestId, {
+            ...(draft.releaseId ? { releaseId: draft.releaseId } : {}),
+            environments: [...draft.environments],
+            kind,
+            planned: draft.schedule.planned,
+            author: draft.author,
+            includesMigration: draft.includesMigration,
+            hasRunbook: draft.runbookRef !== undefined,
+          });
+          return;
+        }
+        case 'ChangeFullyApproved': {
+          const { approvalId, fills } = event.data as { approvalId: string; fills: Array<{ role: Role; approvers: string[] }> };
+          // One approval request per change request: the approval id is the change's id.
+          state.approvals.set(approvalId, approvalsOfFills(fills));
           return;
         }
         case 'ChangeRequestApproved':

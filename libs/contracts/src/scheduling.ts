@@ -58,6 +58,8 @@ const BookingData = z.object({
   scheduledFor: IsoInstant,
   windowId: z.string().optional(),
   policyVersion: z.string(),
+  /** An emergency change booked to go now through the window-bypass role: who approved it and the rules it bypassed. */
+  emergencyBypass: z.object({ role: z.string(), approvers: z.array(z.string()), reasons: z.array(z.string()) }).optional(),
 });
 
 /** Events scheduling publishes, by type (data schemas for `EventConsumerFactory.consume({ dataSchemas })`). */

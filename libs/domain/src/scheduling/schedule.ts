@@ -1,4 +1,4 @@
-import type { ChangeType, DeploymentStrategy } from '@gatehouse/policy';
+import type { ChangeType, DeploymentStrategy, Role } from '@gatehouse/policy';
 import { iso, toMs } from '../clock.js';
 import { assertNever, type Decider, type DomainCommand, type DomainEvent } from '../decider.js';
 import { DomainError, IllegalTransitionError, NotFoundError, requireReason } from '../errors.js';
@@ -18,6 +18,16 @@ export interface Booking {
   windowId?: string;
   /** Policy version that allowed the slot. */
   policyVersion: string;
+  /** Set when an emergency change goes now although windows, blackouts or freezes forbid it. */
+  emergencyBypass?: EmergencyBypass;
+}
+
+/** Who let an emergency change bypass the calendar, and which rules it bypassed ("<ruleId>: <message>"). */
+export interface EmergencyBypass {
+  /** The policy's window-bypass role (production: vp_engineering). */
+  role: Role;
+  approvers: string[];
+  reasons: string[];
 }
 
 export type BookDeployment = DomainCommand<'BookDeployment', { booking: Booking; now: Date }>;
