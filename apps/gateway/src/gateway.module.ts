@@ -12,6 +12,7 @@ import type { ClockControl } from '@gatehouse/service-kit';
 import { ClockController } from './admin/clock.controller.js';
 import type { AuthOptions } from './auth/auth.guard.js';
 import { LIFECYCLE_CONTROLLERS, lifecycleProviders } from './lifecycle/lifecycle.module.js';
+import { HotfixController } from './lifecycle/hotfix.controller.js';
 
 export interface GatewayDependencies {
   /** Registry served at /metrics; in one-process mode the services register on it too. @defaultValue a new 'gateway' registry */
@@ -37,7 +38,7 @@ export class GatewayModule {
         MetricsModule.forRoot(metrics),
         HealthModule.forRoot([{ name: 'eventstore', check: async () => void (await store.readCheckpoint('health-probe')) }]),
       ],
-      controllers: [PolicyController, AuditController, ...LIFECYCLE_CONTROLLERS, ClockController],
+      controllers: [PolicyController, AuditController, ...LIFECYCLE_CONTROLLERS, HotfixController, ClockController],
       providers: [
         { provide: EVENT_STORE, useValue: store },
         { provide: CLOCK, useValue: clock },
