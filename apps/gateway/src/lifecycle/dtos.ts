@@ -63,6 +63,14 @@ export class RejectDto extends createZodDto(
 
 export class ReasonDto extends createZodDto(z.strictObject({ reason: Reason })) {}
 
+export class RescheduleDto extends createZodDto(
+  z.strictObject({
+    reason: Reason,
+    /** The instant wanted: booked if the policy allows it, else refused with every reason. Omitted: the next allowed slot after the current booking. */
+    at: Instant.optional(),
+  }),
+) {}
+
 export class PromoteDto extends createZodDto(z.strictObject({})) {}
 
 export class RollbackDto extends createZodDto(

@@ -21,6 +21,7 @@ import {
   PromoteDto,
   ReasonDto,
   RejectDto,
+  RescheduleDto,
   ReviewDto,
   ReviseReleaseDto,
   RollbackDto,
@@ -250,6 +251,20 @@ export class DeploymentsController {
       initiator: 'manual',
       ...(body.evidence !== undefined ? { evidence: body.evidence } : {}),
       ...(body.incidentReviewRef !== undefined ? { incidentReviewRef: body.incidentReviewRef } : {}),
+    }));
+    return { changeRequestId: params.crId, result };
+  }
+
+  @Post('deployments/:crId/schedule')
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({ summary: 'Move a booked deployment to a requested instant (checked against windows, blackouts, freezes and conflicts) or to the next allowed slot (scheduling.reschedule)' })
+  async reschedule(@Param() params: ChangeRequestIdParams, @Body() body: RescheduleDto, @Req() request: FastifyRequest, @CurrentPrincipal() principal: Principal): Promise<object> {
+    await this.requireDeployAccessFor(params.crId, principal, 'rescheduling a deployment');
+    const result = await this.sender.send(request, principal, { context: 'scheduling', command: 'reschedule' }, (e) => ({
+      ...e,
+      changeRequestId: params.crId,
+      reason: body.reason,
+      ...(body.at !== undefined ? { at: body.at } : {}),
     }));
     return { changeRequestId: params.crId, result };
   }
