@@ -1,0 +1,3 @@
+export * from './processes.js';
+export * from './system.js';
+export * from './client.js';

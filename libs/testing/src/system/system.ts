@@ -1,0 +1,182 @@
+/**
+ * A running Gatehouse for end-to-end tests and benchmarks, reached only through its HTTP API:
+ * - distributed: the gateway, the six services and the outbox relay, each its own process, over
+ *   PostgreSQL (a fresh schema) and NATS JetStream (fresh subject prefix and streams);
+ * - embedded: what `npm start` runs (one process, PGlite in a fresh data folder, in-process bus).
+ * Both start with clock control on and the clock stopped at `startAt`.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import pg from 'pg';
+import { natsUrl } from '../nats.js';
+import { testDatabaseUrl } from '../postgres.js';
+import { entryPoint, freePort, type ManagedProcess, REPO_ROOT, startProcess } from './processes.js';
+
+export const SERVICE_NAMES = ['change-requests', 'approvals', 'scheduling', 'deployments', 'monitoring', 'projections'] as const;
+export type ServiceName = (typeof SERVICE_NAMES)[number];
+export type ProcessName = ServiceName | 'gateway' | 'relay' | 'gatehouse';
+
+export interface SystemOptions {
+  /** Where the clock starts (stopped); move it with PUT /api/admin/clock. */
+  startAt: string;
+  /** @defaultValue a random secret */
+  jwtSecret?: string;
+  /** @defaultValue 'warn' (DEBUG_E2E=1: 'info') */
+  logLevel?: string;
+  /** Kept after close when set (DEBUG_E2E=1 keeps them anyway). */
+  keepLogs?: boolean;
+}
+
+export interface GatehouseSystem {
+  readonly kind: 'distributed' | 'embedded';
+  /** Base URL of the gateway. */
+  readonly url: string;
+  readonly jwtSecret: string;
+  /** Folder of every process's log file (`<name>.log`). */
+  readonly logDir: string;
+  /** The stand-in cluster's state file (distributed form): `SandboxTarget.operationsIn` reads what it was asked to do. */
+  readonly sandboxStateFile: string | undefined;
+  readonly processes: ReadonlyMap<ProcessName, ManagedProcess>;
+  process(name: ProcessName): ManagedProcess;
+  /** Counts the events in the store directly (bypassing the API), to prove a refusal wrote nothing. */
+  countEvents(): Promise<number>;
+  close(): Promise<void>;
+}
+
+const POLICIES = path.join(REPO_ROOT, 'deploy', 'policies');
+const debug = (): boolean => process.env['DEBUG_E2E'] === '1';
+
+function common(options: SystemOptions) {
+  return {
+    jwtSecret: options.jwtSecret ?? randomBytes(24).toString('hex'),
+    logLevel: options.logLevel ?? (debug() ? 'info' : 'warn'),
+  };
+}
+
+function lookup(processes: ReadonlyMap<ProcessName, ManagedProcess>) {
+  return (name: ProcessName): ManagedProcess => {
+    const found = processes.get(name);
+    if (found === undefined) throw new Error(`no process named ${name} in this system (${[...processes.keys()].join(', ')})`);
+    return found;
+  };
+}
+
+/** Every service, the relay and the gateway as separate processes over PostgreSQL and NATS. */
+export async function startDistributedGatehouse(options: SystemOptions): Promise<GatehouseSystem> {
+  const { jwtSecret, logLevel } = common(options);
+  const id = randomBytes(4).toString('hex');
+  const logDir = await mkdtemp(path.join(tmpdir(), `gatehouse-e2e-${id}-`));
+  const databaseUrl = testDatabaseUrl();
+  const nats = natsUrl();
+  const schema = `e2e_${id}`;
+  const prefix = `e2e-${id}`;
+  const streams = { events: `E2E_${id.toUpperCase()}_EVENTS`, deadLetters: `E2E_${id.toUpperCase()}_DLQ` };
+  const sandboxStateFile = path.join(logDir, 'sandbox-cluster.json');
+  const shared: Record<string, string> = {
+    DATABASE_URL: databaseUrl,
+    GATEHOUSE_DB_SCHEMA: schema,
+    NATS_URL: nats,
+    GATEHOUSE_NATS_PREFIX: prefix,
+    GATEHOUSE_EVENT_STREAM: streams.events,
+    GATEHOUSE_DLQ_STREAM: streams.deadLetters,
+    GATEHOUSE_POLICIES: POLICIES,
+    GATEHOUSE_CLOCK: options.startAt,
+    GATEHOUSE_CLOCK_CONTROL: 'on',
+    LOG_LEVEL: logLevel,
+  };
+  const processes = new Map<ProcessName, ManagedProcess>();
+  const spec = async (name: ProcessName, app: string, env: Record<string, string> = {}) => ({
+    name,
+    entry: entryPoint(app),
+    env: { ...shared, ...env },
+    port: await freePort(),
+    logFile: path.join(logDir, `${name}.log`),
+    startTimeoutMs: 120_000,
+  });
+
+  const cleanUp = async (): Promise<void> => {
+    await Promise.all([...processes.values()].map((p) => p.stop().catch(() => undefined)));
+    const nc = await connect({ servers: nats });
+    try {
+      const jsm = await jetstreamManager(nc);
+      for (const stream of [streams.events, streams.deadLetters, `${prefix.toUpperCase().replace(/[^A-Z0-9_]/g, '_')}_CLOCK`]) await jsm.streams.delete(stream).catch(() => undefined);
+    } finally {
+      await nc.close();
+    }
+    const client = new pg.Client({ connectionString: databaseUrl });
+    await client.connect();
+    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).finally(() => client.end());
+    if (!options.keepLogs && !debug()) await rm(logDir, { recursive: true, force: true });
+  };
+
+  try {
+    // The gateway first: it migrates the schema and activates the policies the services read.
+    processes.set('gateway', await startProcess(await spec('gateway', 'gateway', { GATEHOUSE_JWT_SECRET: jwtSecret })));
+    processes.set('relay', await startProcess(await spec('relay', 'relay')));
+    const services = await Promise.all(
+      SERVICE_NAMES.map(async (name) => startProcess(await spec(name, name, name === 'deployments' ? { GATEHOUSE_SANDBOX_STATE: sandboxStateFile } : {}))),
+    );
+    services.forEach((service) => processes.set(service.name as ServiceName, service));
+  } catch (error) {
+    await cleanUp().catch(() => undefined);
+    throw error;
+  }
+
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
+  return {
+    kind: 'distributed',
+    url: processes.get('gateway')?.url ?? '',
+    jwtSecret,
+    logDir,
+    sandboxStateFile,
+    processes,
+    process: lookup(processes),
+    countEvents: async () => Number((await pool.query<{ n: string }>(`SELECT count(*) AS n FROM "${schema}".events`)).rows[0]?.n ?? 0),
+    close: async () => {
+      await pool.end();
+      await cleanUp();
+    },
+  };
+}
+
+/** `npm start`'s one process (apps/gatehouse), on PGlite in a fresh data folder. */
+export async function startEmbeddedGatehouse(options: SystemOptions): Promise<GatehouseSystem> {
+  const { jwtSecret, logLevel } = common(options);
+  const logDir = await mkdtemp(path.join(tmpdir(), 'gatehouse-e2e-embedded-'));
+  const gatehouse = await startProcess({
+    name: 'gatehouse',
+    entry: entryPoint('gatehouse'),
+    env: {
+      GATEHOUSE_DATA_DIR: path.join(logDir, 'data'),
+      GATEHOUSE_POLICIES: POLICIES,
+      GATEHOUSE_CLOCK: options.startAt,
+      GATEHOUSE_CLOCK_CONTROL: 'on',
+      GATEHOUSE_JWT_SECRET: jwtSecret,
+      LOG_LEVEL: logLevel,
+    },
+    port: await freePort(),
+    logFile: path.join(logDir, 'gatehouse.log'),
+    startTimeoutMs: 120_000,
+  });
+  const processes = new Map<ProcessName, ManagedProcess>([['gatehouse', gatehouse]]);
+  return {
+    kind: 'embedded',
+    url: gatehouse.url,
+    jwtSecret,
+    logDir,
+    sandboxStateFile: undefined,
+    processes,
+    process: lookup(processes),
+    countEvents: async () => {
+      throw new Error('the embedded store (PGlite) belongs to its process: count events through GET /api/events');
+    },
+    close: async () => {
+      await gatehouse.stop();
+      if (!options.keepLogs && !debug()) await rm(logDir, { recursive: true, force: true });
+    },
+  };
+}
