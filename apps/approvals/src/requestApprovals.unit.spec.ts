@@ -8,7 +8,9 @@ import { requestApprovalsFor } from './service.js';
 
 const POLICIES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../deploy/policies');
 
-function change(environment: string, overrides: Partial<Pick<ChangeView, 'kind'>> & { planned?: string; includesMigration?: boolean } = {}): ChangeView {
+type ReleaseMigrationView = NonNullable<ChangeView['release']>['migrations'][number];
+
+function change(environment: string, overrides: Partial<Pick<ChangeView, 'kind'>> & { planned?: string; includesMigration?: boolean; migrations?: ReleaseMigrationView[] } = {}): ChangeView {
   return {
     changeRequestId: 'cr-1',
     status: 'awaiting_approval',
@@ -33,7 +35,7 @@ function change(environment: string, overrides: Partial<Pick<ChangeView, 'kind'>
     riskLevel: 'medium',
     approvalId: null,
     window: null,
-    release: { releaseId: 'rel-1', service: 'campaign-api', version: '2.1.0', releaseType: 'minor', status: 'deployed', revision: 3, approvalId: null, deployments: {} },
+    release: { releaseId: 'rel-1', service: 'campaign-api', version: '2.1.0', releaseType: 'minor', status: 'deployed', revision: 3, approvalId: null, deployments: {}, migrations: overrides.migrations ?? [] },
   };
 }
 
@@ -44,7 +46,7 @@ describe('requestApprovalsFor', () => {
   });
   const requirements = (view: ChangeView, now = '2026-11-30T09:00:00Z') => {
     const command = requestApprovalsFor(view, policies, new Date(now));
-    if (command instanceof Error || command.type !== 'RequestApprovals') throw new Error(`expected RequestApprovals, got ${String(command)}`);
+    if (command instanceof Error) throw new Error(`expected RequestApprovals, got ${String(command)}`);
     const { subject, matrix, emergency, kind, includesMigration, emergencyOutsideWindows } = command.data;
     return { subject, emergencyOutsideWindows, roles: computeRequiredApprovals(subject.environment, matrix, emergency, { kind, includesMigration, emergencyOutsideWindows }).map((r) => r.role) };
   };
@@ -56,6 +58,12 @@ describe('requestApprovalsFor', () => {
   it('adds the dba only where the policy requires migration approval', () => {
     expect(requirements(change('production', { includesMigration: true })).roles).toEqual(['code_reviewer', 'tech_lead', 'sre', 'dba']);
     expect(requirements(change('staging', { includesMigration: true })).roles).toEqual(['code_reviewer', 'tech_lead']);
+  });
+
+  it('adds the dba when the release has migrations, whatever the draft said', () => {
+    const migration = { migrationId: '0042_add_index', description: 'index on send_at', reversible: false, database: 'campaigns', recordedAt: '2026-11-30T08:00:00.000Z' };
+    expect(requirements(change('production', { includesMigration: false, migrations: [migration] })).roles).toEqual(['code_reviewer', 'tech_lead', 'sre', 'dba']);
+    expect(requirements(change('production', { includesMigration: false })).roles).toEqual(['code_reviewer', 'tech_lead', 'sre']);
   });
 
   it('asks for the VP bypass only when the emergency would deploy outside the windows or in a blackout', () => {

@@ -27,6 +27,7 @@ import {
   outstandingApprovals,
   parseOrThrow,
   type ReleaseApprovalsInvalidated,
+  type RequestApprovals,
   UnknownEnvironmentError,
 } from '@gatehouse/domain';
 import type { EventMetadata, EventStore, StoredEvent } from '@gatehouse/eventstore';
@@ -206,7 +207,7 @@ async function approvalsOfRelease(store: EventStore, releaseId: string, untilPos
 }
 
 /** The RequestApprovals command for a change awaiting approval, from the policy now active; a refusal is returned, not thrown. */
-export function requestApprovalsFor(change: ChangeView, policySet: PolicySet, now: Date): ApprovalCommand | DomainError {
+export function requestApprovalsFor(change: ChangeView, policySet: PolicySet, now: Date): RequestApprovals | DomainError {
   const environment = change.draft.environments[0] ?? '';
   // The environment may have left the policy since the change was submitted.
   const policy = policySet.environments[environment];
@@ -218,7 +219,8 @@ export function requestApprovalsFor(change: ChangeView, policySet: PolicySet, no
       subject: { changeRequestId: change.changeRequestId, releaseId: change.release?.releaseId ?? null, environment, revision: change.release?.revision ?? 0 },
       author: change.draft.author,
       kind: change.kind,
-      includesMigration: change.draft.includesMigration,
+      // The draft's own word, or the migrations CI reported for the release since.
+      includesMigration: change.draft.includesMigration || (change.release !== null && change.release.migrations.length > 0),
       emergencyOutsideWindows: change.kind === 'emergency' && bypassNeeded(policySet, policy, change, now),
       matrix: effectiveMatrix(policy),
       emergency: policy.emergency,

@@ -10,6 +10,7 @@ import {
   gateRecordStream,
   GetReleasePayload,
   RecordGateResultPayload,
+  RecordMigrationPayload,
   RejectChangePayload,
   type ReleaseView,
   ReviseReleasePayload,
@@ -78,6 +79,14 @@ export async function registerCommands(ctx: ServiceContext, metrics: CommandMetr
     reviseRelease: async (raw) => {
       const p = parseOrThrow(ReviseReleasePayload, raw, `${CHANGE_REQUESTS_CONTEXT}.reviseRelease payload`);
       return onRelease(p, { type: 'ReviseRelease', data: { releaseId: p.releaseId, revision: p.revision, revisedBy: p.actor, now: clock.now() } });
+    },
+    recordMigration: async (raw) => {
+      const p = parseOrThrow(RecordMigrationPayload, raw, `${CHANGE_REQUESTS_CONTEXT}.recordMigration payload`);
+      const { releaseId, migrationId, description, reversible, database } = p;
+      return onRelease(p, {
+        type: 'RecordReleaseMigration',
+        data: { releaseId, migration: { migrationId, description, reversible, ...(database === undefined ? {} : { database }) }, recordedBy: p.actor, now: clock.now() },
+      });
     },
     submitChange: async (raw) => {
       const p = parseOrThrow(SubmitChangePayload, raw, `${CHANGE_REQUESTS_CONTEXT}.submitChange payload`);

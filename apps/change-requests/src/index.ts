@@ -11,6 +11,7 @@ export {
   RejectChangePayload,
   CancelChangePayload,
   CloseChangePayload,
+  RecordMigrationPayload,
   GetChangePayload,
   GetReleasePayload,
   type CommandReply,

@@ -49,6 +49,7 @@ export function releaseView(release: ExistingRelease): ReleaseView {
     revision: release.revision,
     approvalId: release.approvalId,
     deployments: Object.fromEntries(Object.values(release.deployments).map((d) => [d.environment, { deploymentId: d.deploymentId, status: d.status }])),
+    migrations: release.migrations.map((m) => ({ ...m })),
   };
 }
 

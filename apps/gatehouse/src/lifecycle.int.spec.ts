@@ -192,6 +192,31 @@ describe('one-process Gatehouse through its HTTP API', () => {
     expect((await call('GET', '/api/audit/verify', 'ana')).status).toBe(403);
   }, 120_000);
 
+  it('ingests the migrations CI reports: each recorded once on the release, irreversible ones visible with its changes', async () => {
+    const built = { specversion: '1.0', id: 'build-230', source: 'ci/campaign-api', type: 'gatehouse.release.built', data: { service: 'campaign-api', version: '2.3.0', type: 'minor', title: 'Send-time index' } };
+    expect((await call('POST', '/api/ingest', 'ana', built)).status).toBe(202);
+    const migration = (id: string) => ({
+      specversion: '1.0',
+      id,
+      source: 'ci/campaign-api',
+      type: 'gatehouse.migration.included',
+      data: { release: { service: 'campaign-api', version: '2.3.0' }, migrationId: '0042_add_send_at_index', description: 'Adds an index on campaigns.send_at', reversible: false, database: 'campaigns' },
+    });
+    const first = await call('POST', '/api/ingest', 'ana', migration('mig-230-1'));
+    expect(first).toMatchObject({ status: 202, body: { command: 'changeRequests.recordMigration', result: { events: ['ReleaseMigrationRecorded', 'ReleaseApprovalsInvalidated'], status: 'planned' } } });
+    // A re-run pipeline reports the same migration under a new CloudEvent id: accepted, nothing new recorded.
+    expect(await call('POST', '/api/ingest', 'ana', migration('mig-230-2'))).toMatchObject({ status: 202, body: { result: { events: [], duplicate: false } } });
+
+    const releaseStream: string = first.body.result.streamId;
+    const stream = await ok('GET', `/api/streams/${releaseStream}`, 'aud');
+    expect(stream.events.map((e: Json) => e.type)).toEqual(['ReleasePlanned', 'ReleaseMigrationRecorded', 'ReleaseApprovalsInvalidated']);
+    expect(stream.events[1].data).toMatchObject({ migrationId: '0042_add_send_at_index', reversible: false, database: 'campaigns', recordedBy: 'ana' });
+
+    const changeRequestId = await submit('development', releaseStream.slice('release-'.length));
+    const { changeRequest } = await ok('GET', `/api/change-requests/${changeRequestId}`, 'ana');
+    expect(changeRequest.release).toMatchObject({ revision: 2, migrations: [{ migrationId: '0042_add_send_at_index', reversible: false, database: 'campaigns' }] });
+  });
+
   it('rolls a production canary back on its own when the error rate stays above 1% for 5 minutes, with the evidence', async () => {
     const { releaseId } = await ok('POST', '/api/releases', 'ana', {
       service: 'campaign-api',

@@ -19,6 +19,7 @@ export const CHANGE_REQUESTS_COMMANDS = [
   'cancelChange',
   'closeChange',
   'recordGateResult',
+  'recordMigration',
   'getChange',
   'getRelease',
 ] as const;
@@ -95,6 +96,21 @@ export const RecordGateResultPayload = z.strictObject({
 });
 export type RecordGateResultPayload = z.input<typeof RecordGateResultPayload>;
 
+/**
+ * A database migration CI reports for a release (ingested `gatehouse.migration.included`). The same
+ * migrationId again is already recorded; once the release deploys, a new migration is refused.
+ */
+export const RecordMigrationPayload = z.strictObject({
+  ...Envelope,
+  releaseId: EntityId,
+  migrationId: z.string().trim().min(1).max(200),
+  description: z.string().trim().min(1).max(2_000),
+  /** Whether a down-migration exists; irreversible migrations matter for the rollback plan. */
+  reversible: z.boolean(),
+  database: z.string().trim().min(1).max(100).optional(),
+});
+export type RecordMigrationPayload = z.input<typeof RecordMigrationPayload>;
+
 export const gateRecordStream = (releaseId: string, environment: string): string => `gates-${releaseId}-${environment}`;
 
 export const GetChangePayload = z.strictObject({ changeRequestId: EntityId });
@@ -125,6 +141,8 @@ export interface ReleaseView {
   approvalId: string | null;
   /** Latest deployment status per environment. */
   deployments: Record<string, { deploymentId: string; status: 'deploying' | 'succeeded' | 'failed' | 'rolled_back' }>;
+  /** Migrations CI reported, in the order recorded; a rollback does not undo an irreversible one (`reversible: false`). */
+  migrations: Array<{ migrationId: string; description: string; reversible: boolean; database: string | null; recordedAt: string }>;
 }
 
 /** Reply of `getChange`: the change request and, when it names one, its release. */
@@ -197,6 +215,16 @@ export const ReleaseEventSchemas = {
     plannedAt: Instant,
   }),
   ReleaseRevised: z.object({ ...ReleaseId, revision: z.number().int(), title: z.string(), description: z.string(), revisedBy: z.string(), revisedAt: Instant }),
+  ReleaseMigrationRecorded: z.object({
+    ...ReleaseId,
+    migrationId: z.string(),
+    description: z.string(),
+    reversible: z.boolean(),
+    database: z.string().nullable(),
+    revision: z.number().int(),
+    recordedBy: z.string(),
+    recordedAt: Instant,
+  }),
   ReleaseApprovalsInvalidated: z.object({
     ...ReleaseId,
     approvalId: z.string().nullable(),

@@ -1,4 +1,4 @@
-import { CreateReleasePayload, RecordGateResultPayload, SubmitChangePayload } from '@gatehouse/contracts';
+import { CreateReleasePayload, RecordGateResultPayload, RecordMigrationPayload, SubmitChangePayload } from '@gatehouse/contracts';
 import { releaseIdFor } from '../lifecycle/ids.js';
 import { ingestCommandId, mapIngestEvent } from './ingest-mapping.js';
 
@@ -45,6 +45,10 @@ describe('mapIngestEvent', () => {
       [
         RecordGateResultPayload,
         { ...envelope, type: 'gatehouse.testgate.result', data: { release, environment: 'staging', gateId: 'e2e', status: 'running', startedAt: '2026-12-01T08:00:00Z', summary: 'half way' } },
+      ],
+      [
+        RecordMigrationPayload,
+        { ...envelope, type: 'gatehouse.migration.included', data: { release, migrationId: '0042_add_index', description: 'adds an index', reversible: false, database: 'campaigns' } },
       ],
       [
         SubmitChangePayload,

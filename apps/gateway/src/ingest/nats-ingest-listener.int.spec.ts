@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { createNatsCommandBus, DeadLetterHeaders, ensureEventStream, type CommandBus } from '@gatehouse/bus';
+import { RecordMigrationPayload } from '@gatehouse/contracts';
 import { natsUrl, requireNats } from '@gatehouse/testing';
 import { type IngestListener, type IngestReply, startIngestListener } from './nats-ingest-listener.js';
 
@@ -24,6 +25,7 @@ describeNats('NATS ingestion (gatehouse.ingest.<type>)', () => {
   let commands: CommandBus;
   let listener: IngestListener;
   const received: Record<string, unknown>[] = [];
+  const migrations: Record<string, unknown>[] = [];
 
   beforeAll(async () => {
     nc = await connect({ servers: natsUrl() });
@@ -33,6 +35,13 @@ describeNats('NATS ingestion (gatehouse.ingest.<type>)', () => {
     await commands.register<Record<string, unknown>>('changeRequests', 'createRelease', (payload) => {
       received.push(payload);
       return { events: received.filter((p) => p['commandId'] === payload['commandId']).length === 1 ? ['ReleasePlanned'] : [], duplicate: false };
+    });
+    // Stands in for change-requests: refuses what its contract refuses, records each migration id once.
+    await commands.register<Record<string, unknown>>('changeRequests', 'recordMigration', (payload) => {
+      const parsed = RecordMigrationPayload.parse(payload);
+      const first = !migrations.some((m) => m['migrationId'] === parsed.migrationId);
+      migrations.push(payload);
+      return { streamId: `release-${parsed.releaseId}`, events: first ? ['ReleaseMigrationRecorded', 'ReleaseApprovalsInvalidated'] : [], status: 'planned', duplicate: false };
     });
     listener = startIngestListener(nc, commands, { subjectPrefix: prefix });
     await nc.flush();
@@ -46,6 +55,7 @@ describeNats('NATS ingestion (gatehouse.ingest.<type>)', () => {
   });
   beforeEach(() => {
     received.length = 0;
+    migrations.length = 0;
   });
 
   const request = async (subject: string, body: unknown): Promise<IngestReply> =>
@@ -78,15 +88,33 @@ describeNats('NATS ingestion (gatehouse.ingest.<type>)', () => {
     expect(received).toEqual([]);
   });
 
-  it('answers with the service’s error when the command fails (no responder for an unimplemented command)', async () => {
-    const reply = await request('migration.included', {
+  it('sends a migration to changeRequests.recordMigration and answers with the service’s reply', async () => {
+    const migration = (id: string) => ({
       specversion: '1.0',
-      id: 'mig-1',
+      id,
       source: 'ci/campaign-api',
       type: 'gatehouse.migration.included',
-      data: { release: { service: 'campaign-api', version: '2.1.0' }, migrationId: '0042_add_index', description: 'adds an index', reversible: true },
+      data: { release: { service: 'campaign-api', version: '2.1.0' }, migrationId: '0042_add_index', description: 'adds an index', reversible: false, database: 'campaigns' },
     });
-    expect(reply).toMatchObject({ ok: false, error: { name: 'NoResponderError', message: expect.stringContaining('recordMigration') } });
+    const reply = await request('migration.included', migration('mig-1'));
+    expect(reply).toMatchObject({ ok: true, command: 'changeRequests.recordMigration', result: { events: ['ReleaseMigrationRecorded', 'ReleaseApprovalsInvalidated'] } });
+    expect(migrations).toEqual([
+      expect.objectContaining({ actor: 'ingest:ci/campaign-api', migrationId: '0042_add_index', description: 'adds an index', reversible: false, database: 'campaigns' }),
+    ]);
+    // The same migration from another pipeline run: a new command, already recorded.
+    expect(await request('migration.included', migration('mig-2'))).toMatchObject({ ok: true, result: { events: [] } });
+    expect(migrations[1]?.['commandId']).not.toBe(migrations[0]?.['commandId']);
+  });
+
+  it('answers with the service’s error when the command fails (no responder for the command)', async () => {
+    const reply = await request('testgate.result', {
+      specversion: '1.0',
+      id: 'gate-1',
+      source: 'ci/campaign-api',
+      type: 'gatehouse.testgate.result',
+      data: { release: { service: 'campaign-api', version: '2.1.0' }, environment: 'staging', gateId: 'e2e', status: 'passed', startedAt: '2026-12-01T10:00:00Z', finishedAt: '2026-12-01T10:20:00Z' },
+    });
+    expect(reply).toMatchObject({ ok: false, error: { name: 'NoResponderError', message: expect.stringContaining('recordGateResult') } });
   });
 
   it('parks an invalid fire-and-forget publish in the dead-letter stream with the reason', async () => {

@@ -20,6 +20,7 @@ import {
   ingestJsonSchema,
   ProjectionQueryPayload,
   PromoteDeploymentPayload,
+  RecordMigrationPayload,
   RecordSamplesPayload,
   RejectApprovalPayload,
   RejectChangePayload,
@@ -44,6 +45,7 @@ const CONTRACTS: Record<string, ZodType> = {
   'changeRequests.rejectChange': RejectChangePayload,
   'changeRequests.cancelChange': CancelChangePayload,
   'changeRequests.closeChange': CloseChangePayload,
+  'changeRequests.recordMigration': RecordMigrationPayload,
   'changeRequests.getChange': GetChangePayload,
   'approvals.grant': GrantApprovalPayload,
   'approvals.reject': RejectApprovalPayload,
@@ -116,7 +118,7 @@ describe('lifecycle API: auth, validation, idempotency and commands on the bus',
       { commands: bus },
     );
     base = gateway.url;
-    for (const command of ['createRelease', 'reviseRelease', 'submitChange', 'startReview', 'completeReview', 'rejectChange', 'cancelChange', 'closeChange']) {
+    for (const command of ['createRelease', 'reviseRelease', 'submitChange', 'startReview', 'completeReview', 'rejectChange', 'cancelChange', 'closeChange', 'recordMigration']) {
       await fake('changeRequests', command);
     }
     await fake('changeRequests', 'getChange', (p) => ({ changeRequestId: p['changeRequestId'], status: 'implementing', draft: { ...draft, author: 'ana' } }));
@@ -378,6 +380,27 @@ describe('lifecycle API: auth, validation, idempotency and commands on the bus',
         command: 'changeRequests.submitChange',
         payload: { kind: 'normal', draft: { environments: ['staging'], author: 'ci-bot', releaseId: releaseIdFor('campaign-api', '2.2.0') } },
       });
+    });
+
+    it('maps a migration to recordMigration on the release named by service+version, and answers with what the service did', async () => {
+      const response = await call('POST', '/api/ingest', {
+        auth: await token('ci-bot', ['release_engineer']),
+        body: {
+          specversion: '1.0',
+          id: 'mig-1',
+          source: 'ci/campaign-api',
+          type: 'gatehouse.migration.included',
+          data: { release: { service: 'campaign-api', version: '2.2.0' }, migrationId: '0042_add_index', description: 'adds an index', reversible: false },
+        },
+      });
+      expect(response.status).toBe(202);
+      expect(await json(response)).toMatchObject({ type: 'gatehouse.migration.included', command: 'changeRequests.recordMigration', result: { events: ['Done'] } });
+      expect(received).toEqual([
+        {
+          command: 'changeRequests.recordMigration',
+          payload: expect.objectContaining({ actor: 'ci-bot', releaseId: releaseIdFor('campaign-api', '2.2.0'), migrationId: '0042_add_index', reversible: false }),
+        },
+      ]);
     });
 
     it('400s an invalid or unknown CloudEvent with the fields, 403s a token without a CI role, and sends nothing', async () => {

@@ -42,6 +42,25 @@ export const ReleaseRevision = z
   .refine((r) => r.title !== undefined || r.description !== undefined || r.changes !== undefined, { message: 'nothing to revise' });
 export type ReleaseRevision = z.infer<typeof ReleaseRevision>;
 
+/** A database migration CI reported as part of the release (`gatehouse.migration.included`). */
+export const ReleaseMigration = z.strictObject({
+  migrationId: z.string().trim().min(1, 'name the migration, e.g. "0042_add_campaign_index"'),
+  description: z.string().trim().min(1, 'describe what the migration does'),
+  /** A down-migration exists; an irreversible one is not undone by rolling the release back. */
+  reversible: z.boolean(),
+  database: z.string().trim().min(1).optional(),
+});
+export type ReleaseMigration = z.infer<typeof ReleaseMigration>;
+
+/** A migration as the release records it. */
+export interface RecordedMigration {
+  migrationId: string;
+  description: string;
+  reversible: boolean;
+  database: string | null;
+  recordedAt: string;
+}
+
 export const RELEASE_STATUSES = ['planned', 'approved', 'deploying', 'deployed', 'rolled_back', 'failed'] as const;
 export type ReleaseStatus = (typeof RELEASE_STATUSES)[number];
 
@@ -69,6 +88,17 @@ export type PlanRelease = DomainCommand<
   }
 >;
 export type ReviseRelease = DomainCommand<'ReviseRelease', { releaseId: string; revision: unknown; revisedBy: string; now: Date }>;
+/** Sent when CI reports a migration in the release; the same migration reported again changes nothing. */
+export type RecordReleaseMigration = DomainCommand<
+  'RecordReleaseMigration',
+  {
+    releaseId: string;
+    /** Unvalidated payload; see `ReleaseMigration`. */
+    migration: unknown;
+    recordedBy: string;
+    now: Date;
+  }
+>;
 /** Sent by the approvals process manager when the release's approval request is fully approved. */
 export type ApproveRelease = DomainCommand<'ApproveRelease', { releaseId: string; approvalId: string; revision: number; now: Date }>;
 export type StartReleaseDeployment = DomainCommand<
@@ -103,7 +133,15 @@ export type RollBackRelease = DomainCommand<
   }
 >;
 
-export type ReleaseCommand = PlanRelease | ReviseRelease | ApproveRelease | StartReleaseDeployment | CompleteReleaseDeployment | FailReleaseDeployment | RollBackRelease;
+export type ReleaseCommand =
+  | PlanRelease
+  | ReviseRelease
+  | RecordReleaseMigration
+  | ApproveRelease
+  | StartReleaseDeployment
+  | CompleteReleaseDeployment
+  | FailReleaseDeployment
+  | RollBackRelease;
 
 // ---------------------------------------------------------------- events
 
@@ -125,6 +163,11 @@ export type ReleasePlanned = DomainEvent<
 export type ReleaseRevised = DomainEvent<
   'ReleaseRevised',
   { releaseId: string; revision: number; title: string; description: string; changes: ReleaseChange[]; revisedBy: string; revisedAt: string }
+>;
+/** A new migration is new content: it starts a revision, so approvals of the previous one no longer hold. */
+export type ReleaseMigrationRecorded = DomainEvent<
+  'ReleaseMigrationRecorded',
+  { releaseId: string; migrationId: string; description: string; reversible: boolean; database: string | null; revision: number; recordedBy: string; recordedAt: string }
 >;
 /** The approvals aggregate reacts to this by invalidating every grant for the release. */
 export type ReleaseApprovalsInvalidated = DomainEvent<
@@ -173,6 +216,7 @@ export type ReleaseRolledBack = DomainEvent<
 export type ReleaseEvent =
   | ReleasePlanned
   | ReleaseRevised
+  | ReleaseMigrationRecorded
   | ReleaseApprovalsInvalidated
   | ReleaseApproved
   | ReleaseDeploymentStarted
@@ -202,6 +246,8 @@ export type ReleaseState =
       title: string;
       description: string;
       changes: ReleaseChange[];
+      /** Migrations CI reported, in the order recorded. */
+      migrations: RecordedMigration[];
       revision: number;
       approvalId: string | null;
       /** Latest deployment per environment. */
@@ -299,6 +345,38 @@ export class NotDeployedToEnvironmentError extends DomainError {
   }
 }
 
+/** The same migration id reported again with other content: a changed migration needs its own id. */
+export class MigrationConflictError extends DomainError {
+  override readonly name = 'MigrationConflictError';
+  readonly code = 'MIGRATION_CONFLICT' as const;
+  constructor(
+    readonly releaseId: string,
+    readonly migrationId: string,
+    readonly differingFields: readonly string[],
+  ) {
+    super(`migration ${migrationId} is already recorded for release ${releaseId} with a different ${differingFields.join(', ')}; give the changed migration a new id`);
+  }
+}
+
+/** Content is frozen once a deployment started: the deployed artefact must be the one approved. */
+export class MigrationAfterDeploymentError extends DomainError {
+  override readonly name = 'MigrationAfterDeploymentError';
+  readonly code = 'MIGRATION_AFTER_DEPLOYMENT' as const;
+  constructor(
+    readonly releaseId: string,
+    readonly migrationId: string,
+    readonly status: ReleaseStatus,
+    /** Environments the release was deployed to or is deploying to. */
+    readonly environments: readonly string[],
+  ) {
+    super(
+      `migration ${migrationId} cannot join release ${releaseId}: it is already ${status}` +
+        (environments.length > 0 ? ` (${environments.join(', ')})` : '') +
+        '; ship the migration in a new release',
+    );
+  }
+}
+
 // ---------------------------------------------------------------- decide
 
 const AGGREGATE = 'release';
@@ -327,6 +405,8 @@ export function decideRelease(command: ReleaseCommand, state: ReleaseState): Rel
       return planRelease(command, state);
     case 'ReviseRelease':
       return reviseRelease(command, state);
+    case 'RecordReleaseMigration':
+      return recordMigration(command, state);
     case 'ApproveRelease':
       requireStatus(state, command, 'approved');
       if (command.data.revision !== state.revision) throw new StaleApprovalError(command.data.revision, state.revision);
@@ -433,6 +513,54 @@ function reviseRelease(command: ReviseRelease, state: ReleaseState): ReleaseEven
   return [revised, invalidated];
 }
 
+function recordMigration(command: RecordReleaseMigration, state: ReleaseState): ReleaseEvent[] {
+  if (state.status === 'not_planned') throw new NotFoundError(AGGREGATE, command.data.releaseId);
+  const migration = parseOrThrow(ReleaseMigration, command.data.migration, 'migration');
+  const database = migration.database ?? null;
+  const known = state.migrations.find((m) => m.migrationId === migration.migrationId);
+  if (known !== undefined) {
+    const differing = [
+      ...(known.description === migration.description ? [] : ['description']),
+      ...(known.reversible === migration.reversible ? [] : ['reversible']),
+      ...(known.database === database ? [] : ['database']),
+    ];
+    // CI reports a migration on every pipeline run: the same facts again are already recorded.
+    if (differing.length === 0) return [];
+    throw new MigrationConflictError(state.releaseId, migration.migrationId, differing);
+  }
+  if (state.status !== 'planned' && state.status !== 'approved') {
+    throw new MigrationAfterDeploymentError(state.releaseId, migration.migrationId, state.status, Object.keys(state.deployments));
+  }
+  const at = iso(command.data.now);
+  const next = state.revision + 1;
+  const recorded: ReleaseMigrationRecorded = {
+    type: 'ReleaseMigrationRecorded',
+    data: {
+      releaseId: state.releaseId,
+      migrationId: migration.migrationId,
+      description: migration.description,
+      reversible: migration.reversible,
+      database,
+      revision: next,
+      recordedBy: command.data.recordedBy,
+      recordedAt: at,
+    },
+  };
+  // Approvals given without the migration in view (no DBA, no rollback plan for it) no longer hold.
+  const invalidated: ReleaseApprovalsInvalidated = {
+    type: 'ReleaseApprovalsInvalidated',
+    data: {
+      releaseId: state.releaseId,
+      approvalId: state.approvalId,
+      previousRevision: state.revision,
+      revision: next,
+      reason: `${migration.reversible ? 'reversible' : 'irreversible'} migration ${migration.migrationId} added by ${command.data.recordedBy}`,
+      invalidatedAt: at,
+    },
+  };
+  return [recorded, invalidated];
+}
+
 function startDeployment(command: StartReleaseDeployment, state: ReleaseState): ReleaseEvent[] {
   requireStatus(state, command, 'deploying');
   const { deploymentId, environment, promotesFrom, lane, hotfixValidation, startedBy, now } = command.data;
@@ -502,6 +630,7 @@ export function evolveRelease(state: ReleaseState, event: ReleaseEvent): Release
         title: e.title,
         description: e.description,
         changes: e.changes,
+        migrations: [],
         revision: 1,
         approvalId: null,
         deployments: {},
@@ -511,6 +640,11 @@ export function evolveRelease(state: ReleaseState, event: ReleaseEvent): Release
     case 'ReleaseRevised':
       if (state.status === 'not_planned') return state;
       return { ...state, title: event.data.title, description: event.data.description, changes: event.data.changes, revision: event.data.revision };
+    case 'ReleaseMigrationRecorded': {
+      if (state.status === 'not_planned') return state;
+      const { migrationId, description, reversible, database, revision, recordedAt } = event.data;
+      return { ...state, migrations: [...state.migrations, { migrationId, description, reversible, database, recordedAt }], revision };
+    }
     case 'ReleaseApprovalsInvalidated':
       if (state.status === 'not_planned') return state;
       return { ...state, status: 'planned', approvalId: null };

@@ -3,6 +3,8 @@ import { IllegalTransitionError, InvalidVersionError, NotFoundError, ValidationE
 import { RollbackWindowExpiredError } from '../rollback/manualRollback.js';
 import {
   HotfixLaneNotAllowedError,
+  MigrationAfterDeploymentError,
+  MigrationConflictError,
   PromotionPrerequisiteError,
   releaseDecider,
   ReleaseTypeMismatchError,
@@ -276,6 +278,88 @@ describe('Release: content changes invalidate approvals', () => {
       .given([planned])
       .when({ type: 'ReviseRelease', data: { releaseId: 'rel-1', revision: {}, revisedBy: 'bob', now: TUESDAY_WINDOW } })
       .thenThrows(ValidationError, (e) => e.issues[0]?.reason === 'nothing to revise');
+  });
+});
+
+describe('Release: migrations CI reports', () => {
+  const MIGRATION_REPORTED = new Date('2026-11-24T11:00:00Z');
+  const addIndex = { migrationId: '0042_add_campaign_index', description: 'Adds an index on campaigns.send_at', reversible: false, database: 'campaigns' };
+  const record = (migration: Record<string, unknown> = addIndex) => ({ type: 'RecordReleaseMigration', data: { releaseId: 'rel-1', migration, recordedBy: 'ci-bot', now: MIGRATION_REPORTED } }) as const;
+  const recorded: ReleaseEvent = {
+    type: 'ReleaseMigrationRecorded',
+    data: { releaseId: 'rel-1', ...addIndex, revision: 2, recordedBy: 'ci-bot', recordedAt: '2026-11-24T11:00:00.000Z' },
+  };
+
+  it('records a migration on a planned release as a new revision, invalidating approvals collected so far', () => {
+    spec
+      .given([planned])
+      .when(record())
+      .then([
+        recorded,
+        {
+          type: 'ReleaseApprovalsInvalidated',
+          data: { releaseId: 'rel-1', approvalId: null, previousRevision: 1, revision: 2, reason: 'irreversible migration 0042_add_campaign_index added by ci-bot', invalidatedAt: '2026-11-24T11:00:00.000Z' },
+        },
+      ]);
+  });
+
+  it('a migration after approval invalidates the standing approval and returns the release to planned, keeping the migration in its state', () => {
+    spec
+      .given([planned, approved])
+      .when(record({ ...addIndex, reversible: true, database: undefined }))
+      .thenEvents(([migration, invalidated], state) => {
+        expect(migration?.data).toMatchObject({ reversible: true, database: null, revision: 2 });
+        expect(invalidated?.data).toMatchObject({ approvalId: 'apr-1', previousRevision: 1, revision: 2, reason: expect.stringContaining('reversible migration 0042_add_campaign_index') });
+        if (state.status === 'not_planned') throw new Error('expected a release');
+        expect(state).toMatchObject({ status: 'planned', approvalId: null, revision: 2 });
+        expect(state.migrations).toEqual([{ migrationId: '0042_add_campaign_index', description: 'Adds an index on campaigns.send_at', reversible: true, database: null, recordedAt: '2026-11-24T11:00:00.000Z' }]);
+      });
+  });
+
+  it('the same migration reported again changes nothing, even once the release deploys', () => {
+    spec.given([planned, recorded]).when(record()).thenNothingHappened();
+    spec.given([planned, recorded, approved, stagingStarted]).when(record()).thenNothingHappened();
+  });
+
+  it('refuses the same migration id with other content, naming what differs', () => {
+    spec
+      .given([planned, recorded])
+      .when(record({ ...addIndex, reversible: true }))
+      .thenThrows(MigrationConflictError, (e) => e.migrationId === '0042_add_campaign_index' && e.differingFields.join() === 'reversible');
+  });
+
+  it('refuses a new migration once the release is deploying or deployed: its artefact is frozen', () => {
+    spec
+      .given([planned, approved, stagingStarted])
+      .when(record())
+      .thenThrows(MigrationAfterDeploymentError, (e) => e.status === 'deploying' && e.environments.join() === 'staging' && e.message.includes('new release'));
+    spec
+      .given([planned, approved, stagingStarted, stagingSucceeded])
+      .when(record())
+      .thenThrows(MigrationAfterDeploymentError, (e) => e.status === 'deployed');
+  });
+
+  it('refuses an invalid migration and one for a release that does not exist', () => {
+    spec
+      .given([planned])
+      .when(record({ migrationId: ' ', description: 'x' }))
+      .thenThrows(ValidationError, (e) => e.issues.map((i) => i.field).sort().join() === 'migrationId,reversible');
+    spec.given([]).when(record()).thenThrows(NotFoundError, (e) => e.id === 'rel-1');
+  });
+
+  it('approval of the revision the migration started approves the release again', () => {
+    const invalidation: ReleaseEvent = {
+      type: 'ReleaseApprovalsInvalidated',
+      data: { releaseId: 'rel-1', approvalId: 'apr-1', previousRevision: 1, revision: 2, reason: 'x', invalidatedAt: '2026-11-24T11:00:00.000Z' },
+    };
+    spec
+      .given([planned, approved, recorded, invalidation])
+      .when({ type: 'ApproveRelease', data: { releaseId: 'rel-1', approvalId: 'apr-1', revision: 1, now: TUESDAY_WINDOW } })
+      .thenThrows(StaleApprovalError, (e) => e.currentRevision === 2);
+    spec
+      .given([planned, approved, recorded, invalidation])
+      .when({ type: 'ApproveRelease', data: { releaseId: 'rel-1', approvalId: 'apr-2', revision: 2, now: TUESDAY_WINDOW } })
+      .thenEvents((_events, state) => expect(state).toMatchObject({ status: 'approved', approvalId: 'apr-2' }));
   });
 });
 
