@@ -79,7 +79,7 @@ export function decideSchedule(command: ScheduleCommand, state: ScheduleState): 
     case 'BookDeployment': {
       const { booking } = command.data;
       if (state.status === 'scheduled' || state.status === 'due') throw new DeploymentAlreadyBookedError(booking.changeRequestId, state.booking.scheduledFor);
-      if (state.status === 'cancelled') throw new IllegalTransitionError(AGGREGATE, command.type, state.status, ['unbooked', 'refused']);
+      // A cancelled booking is booked again when its change is approved again (its approval had been withdrawn).
       return [{ type: 'DeploymentScheduled', data: { ...booking, scheduledFor: iso(booking.scheduledFor) } }];
     }
     case 'RefuseScheduling': {

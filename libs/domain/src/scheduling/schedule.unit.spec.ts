@@ -77,4 +77,20 @@ describe('Deployment booking', () => {
       .given([scheduled, { type: 'SchedulingRefused', data: { changeRequestId: 'cr-1', environment: 'production', reasons: ['no slot'] } }])
       .when({ type: 'MarkDeploymentDue', data: { changeRequestId: 'cr-1', dueAt: '2026-12-01T10:00:00Z', now: new Date('2026-12-01T10:00:01Z') } })
       .thenNothingHappened());
+
+  it('a booking cancelled because the approval was withdrawn is booked again on the next approval, and becomes due', () => {
+    const cancelled: ScheduleEvent = {
+      type: 'BookingCancelled',
+      data: { changeRequestId: 'cr-1', environment: 'production', scheduledFor: booking.scheduledFor, reason: 'approval withdrawn', cancelledAt: '2026-11-26T09:00:00.000Z' },
+    };
+    spec
+      .given([scheduled, cancelled])
+      .when({ type: 'MarkDeploymentDue', data: { changeRequestId: 'cr-1', dueAt: '2026-12-01T10:00:00Z', now: new Date('2026-12-01T10:00:01Z') } })
+      .thenNothingHappened();
+    spec.given([scheduled, cancelled]).when({ type: 'BookDeployment', data: { booking, now: NOW } }).then([scheduled]);
+    spec
+      .given([scheduled, cancelled, scheduled])
+      .when({ type: 'MarkDeploymentDue', data: { changeRequestId: 'cr-1', dueAt: '2026-12-01T10:00:00Z', now: new Date('2026-12-01T10:00:01Z') } })
+      .then([{ type: 'DeploymentDue', data: { ...due, dueAt: booking.scheduledFor } }]);
+  });
 });

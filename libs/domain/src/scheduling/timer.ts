@@ -42,7 +42,8 @@ export function decideTimer(command: TimerCommand, state: TimerState): TimerEven
   const at = iso(command.data.now);
   switch (command.type) {
     case 'ArmTimer': {
-      if (state.status === 'unarmed') {
+      // A cancelled timer is armed again when the booking it served is made again for the same slot.
+      if (state.status === 'unarmed' || state.status === 'cancelled') {
         const { dueAt, purpose, payload } = command.data;
         return [{ type: 'TimerArmed', data: { timerId, dueAt: iso(dueAt), purpose, payload: { ...payload }, armedAt: at } }];
       }

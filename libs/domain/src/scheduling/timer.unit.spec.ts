@@ -20,5 +20,10 @@ describe('Timer', () => {
       .given([armed, { type: 'TimerCancelled', data: { timerId: 't-1', reason: 'rescheduled', cancelledAt: '2026-11-26T00:00:00.000Z' } }])
       .when(fire('2026-12-01T10:00:01Z'))
       .thenNothingHappened());
+  it('a cancelled timer is armed again when its booking is made again for the same slot', () => {
+    const cancelled: TimerEvent = { type: 'TimerCancelled', data: { timerId: 't-1', reason: 'approval withdrawn', cancelledAt: '2026-11-26T09:00:00.000Z' } };
+    spec.given([armed, cancelled]).when(arm()).then([armed]);
+    spec.given([armed, cancelled, armed]).when(fire('2026-12-01T10:00:01Z')).then([fired]);
+  });
   it('cannot fire a timer that was never armed', () => void spec.given([]).when(fire('2026-12-01T10:00:01Z')).thenThrows(NotFoundError));
 });
