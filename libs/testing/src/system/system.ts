@@ -44,6 +44,8 @@ export interface GatehouseSystem {
   process(name: ProcessName): ManagedProcess;
   /** Counts the events in the store directly (bypassing the API), to prove a refusal wrote nothing. */
   countEvents(): Promise<number>;
+  /** Messages in the JetStream event stream and its dead-letter stream (distributed form). */
+  countPublished(): Promise<{ events: number; deadLetters: number }>;
   close(): Promise<void>;
 }
 
@@ -136,6 +138,16 @@ export async function startDistributedGatehouse(options: SystemOptions): Promise
     processes,
     process: lookup(processes),
     countEvents: async () => Number((await pool.query<{ n: string }>(`SELECT count(*) AS n FROM "${schema}".events`)).rows[0]?.n ?? 0),
+    countPublished: async () => {
+      const nc = await connect({ servers: nats });
+      try {
+        const jsm = await jetstreamManager(nc);
+        const [events, deadLetters] = await Promise.all([jsm.streams.info(streams.events), jsm.streams.info(streams.deadLetters)]);
+        return { events: events.state.messages, deadLetters: deadLetters.state.messages };
+      } finally {
+        await nc.close();
+      }
+    },
     close: async () => {
       await pool.end();
       await cleanUp();
@@ -173,6 +185,9 @@ export async function startEmbeddedGatehouse(options: SystemOptions): Promise<Ga
     process: lookup(processes),
     countEvents: async () => {
       throw new Error('the embedded store (PGlite) belongs to its process: count events through GET /api/events');
+    },
+    countPublished: async () => {
+      throw new Error('the embedded form has no JetStream: events go over the in-process bus');
     },
     close: async () => {
       await gatehouse.stop();
