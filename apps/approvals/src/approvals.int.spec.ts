@@ -112,6 +112,60 @@ describe('approvals with change-requests on the embedded host', () => {
     await eventually(h, 'changeRequest-cr-3', 'ChangeRequestApproved');
   });
 
+  const migrationPayload = (releaseId: string, overrides: Record<string, unknown> = {}) => ({
+    commandId: commandId(),
+    actor: 'ci-bot',
+    releaseId,
+    migrationId: '0042_add_send_at_index',
+    description: 'Adds an index on campaigns.send_at',
+    reversible: false,
+    ...overrides,
+  });
+
+  it('needs the dba when the release has a migration, although the draft says it includes none', async () => {
+    await h.send('changeRequests', 'createRelease', releasePayload('rel-1'));
+    await h.send('changeRequests', 'recordMigration', migrationPayload('rel-1'));
+    await givenDeployed(h, 'rel-1', ['development', 'staging']);
+    await h.send('changeRequests', 'submitChange', submitPayload('cr-6', { environment: 'production', planned: PRODUCTION_SLOT, releaseId: 'rel-1', includesMigration: false }));
+    await h.send('changeRequests', 'startReview', { commandId: commandId(), actor: 'bob', changeRequestId: 'cr-6' });
+    await h.send('changeRequests', 'completeReview', { commandId: commandId(), actor: 'bob', changeRequestId: 'cr-6' });
+    const requested = await eventually(h, 'approval-cr-6', 'ApprovalsRequested');
+    expect(requested.data).toMatchObject({ subject: { releaseId: 'rel-1', revision: 2 } });
+    expect((requested.data as { requirements: Array<{ role: string }> }).requirements.map((r) => r.role)).toEqual(['code_reviewer', 'tech_lead', 'sre', 'dba']);
+  });
+
+  it('a migration reported after approval withdraws it, and the approvals are collected again with the dba', async () => {
+    // An emergency hotfix: the one way a production change is approved before its release deployed anywhere.
+    await h.send('changeRequests', 'createRelease', { ...releasePayload('rel-7', '2.1.1'), release: { service: 'campaign-api', version: '2.1.1', type: 'hotfix', title: 'Fix send loop' } });
+    await h.send('changeRequests', 'submitChange', submitPayload('cr-7', { environment: 'production', planned: PRODUCTION_SLOT, releaseId: 'rel-7', kind: 'emergency' }));
+    await eventually(h, 'approval-cr-7', 'ApprovalsRequested');
+    await grant('cr-7', 'tech_lead');
+    expect(await grant('cr-7', 'sre', { approverOnCall: true })).toMatchObject({ status: 'approved' });
+    await eventually(h, 'release-rel-7', 'ReleaseApproved');
+    await waitFor(async () => (await h.send<{ status: string }>('changeRequests', 'getChange', { changeRequestId: 'cr-7' })).status === 'approved', 'cr-7 approved');
+
+    await h.send('changeRequests', 'recordMigration', migrationPayload('rel-7'));
+    const invalidated = await eventually(h, 'approval-cr-7', 'ApprovalsInvalidated');
+    expect(invalidated.data).toMatchObject({
+      previousRevision: 1,
+      revision: 2,
+      wasFullyApproved: true,
+      invalidatedGrants: [{ role: 'tech_lead' }, { role: 'sre' }],
+      requirements: [{ role: 'tech_lead' }, { role: 'sre', onCall: true }, { role: 'dba', sources: ['migration'] }],
+      policyVersion: h.policyVersion,
+    });
+    const withdrawn = await eventually(h, 'changeRequest-cr-7', 'ChangeApprovalWithdrawn');
+    expect(withdrawn.data).toMatchObject({ cause: 'invalidated', stage: 'approved', reason: 'irreversible migration 0042_add_send_at_index added by ci-bot' });
+    await waitFor(async () => (await h.send<{ status: string }>('changeRequests', 'getChange', { changeRequestId: 'cr-7' })).status === 'awaiting_approval', 'cr-7 awaiting approval');
+
+    await grant('cr-7', 'tech_lead');
+    expect(await grant('cr-7', 'sre', { approverOnCall: true })).toMatchObject({ status: 'pending', outstanding: [{ role: 'dba', missing: 1 }] });
+    expect(await grant('cr-7', 'dba')).toMatchObject({ status: 'approved' });
+    await waitFor(async () => (await h.types('changeRequest-cr-7')).filter((t) => t === 'ChangeRequestApproved').length === 2, 'cr-7 approved again');
+    await waitFor(async () => (await h.types('release-rel-7')).filter((t) => t === 'ReleaseApproved').length === 2, 'rel-7 approved again');
+    expect((await h.events('release-rel-7')).at(-1)!.data).toMatchObject({ approvalId: 'cr-7', revision: 2 });
+  });
+
   it('rejects with a reason: the change request is rejected with the approver and reason', async () => {
     await h.send('changeRequests', 'createRelease', releasePayload('rel-4'));
     await givenDeployed(h, 'rel-4', ['development']);

@@ -22,7 +22,9 @@ import {
   type ApprovalEvent,
   type ApprovalState,
   DomainError,
+  computeRequiredApprovals,
   foldEvents,
+  type InvalidateApprovals,
   invalidationFor,
   outstandingApprovals,
   parseOrThrow,
@@ -59,7 +61,7 @@ export const approvalsService: ServiceDefinition = {
 // ---------------------------------------------------------------- commands
 
 async function registerCommands(ctx: ServiceContext, metrics: CommandMetrics): Promise<Array<() => Promise<void>>> {
-  const { store, clock } = ctx;
+  const { store, clock, commands } = ctx;
 
   async function decide(p: { commandId: string; changeRequestId: string; correlationId?: string | undefined }, actor: string, command: ApprovalCommand): Promise<ApprovalReply> {
     const streamId = approvalStream(p.changeRequestId);
@@ -83,7 +85,10 @@ async function registerCommands(ctx: ServiceContext, metrics: CommandMetrics): P
     },
     revoke: async (raw) => {
       const p = parseOrThrow(RevokeApprovalPayload, raw, `${APPROVALS_CONTEXT}.revoke payload`);
-      return decide(p, p.approver, { type: 'RevokeApproval', data: { approvalId: p.changeRequestId, approver: p.approver, reason: p.reason, now: clock.now() } });
+      // Asked of the owner at the moment of the revocation: once the deployment started, the approver hears so now,
+      // rather than being told yes while the withdrawal is refused later, out of sight, by change-requests.
+      const { status, window } = await commands.send<ChangeView>(CHANGE_REQUESTS_CONTEXT, 'getChange', { changeRequestId: p.changeRequestId });
+      return decide(p, p.approver, { type: 'RevokeApproval', data: { approvalId: p.changeRequestId, approver: p.approver, reason: p.reason, change: { status, window }, now: clock.now() } });
     },
     get: async (raw) => {
       const p = parseOrThrow(GetApprovalPayload, raw, `${APPROVALS_CONTEXT}.get payload`);
@@ -181,8 +186,11 @@ async function startProcessManagers(ctx: ServiceContext, metrics: CommandMetrics
         const state = await loadApproval(store, approvalId);
         if (state.status !== 'pending' && state.status !== 'approved') continue;
         if (state.subject.revision >= invalidated.data.revision) continue;
-        const command = invalidationFor({ ...invalidated, data: { ...invalidated.data, approvalId } }, now);
-        if (command !== null) await run(event, approvalId, command);
+        // The approvals are collected again for the release as it now is: a migration added to it needs the DBA.
+        const change = await commands.send<ChangeView>(CHANGE_REQUESTS_CONTEXT, 'getChange', { changeRequestId: approvalId });
+        const policySet = ctx.policies.current;
+        const command = invalidationFor({ ...invalidated, data: { ...invalidated.data, approvalId } }, now, recomputedRequirements(change, policySet, now));
+        if (command !== null) await run(event, approvalId, command, policySet.policyVersion);
       }
     },
   });
@@ -228,6 +236,19 @@ export function requestApprovalsFor(change: ChangeView, policySet: PolicySet, no
       now,
     },
   };
+}
+
+/** The requirements a new request would have now; undefined when they cannot be computed (the environment or its emergency path left the policy). */
+function recomputedRequirements(change: ChangeView, policySet: PolicySet, now: Date): InvalidateApprovals['data']['recomputed'] {
+  const request = requestApprovalsFor(change, policySet, now);
+  if (request instanceof DomainError) return undefined;
+  const { subject, matrix, emergency, kind, includesMigration, emergencyOutsideWindows, policyVersion } = request.data;
+  try {
+    return { requirements: computeRequiredApprovals(subject.environment, matrix, emergency, { kind, includesMigration, emergencyOutsideWindows }), policyVersion };
+  } catch (error) {
+    if (error instanceof DomainError) return undefined;
+    throw error;
+  }
 }
 
 /** The policy's `requirements.migrationApproval` switches the matrix's migration approver on (as evaluateDeployment reads it). */

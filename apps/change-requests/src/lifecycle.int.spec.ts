@@ -197,6 +197,9 @@ describe.each([
     expect(invalidated.data).toMatchObject({ previousRevision: 1, revision: 2, invalidatedGrants: [{ role: 'code_reviewer', approver: 'carol' }] });
     expect(invalidated.metadata).toMatchObject({ actor: 'approvals', causationId: `${revised.id}:InvalidateApprovals` });
     expect((await eventually(h, 'approval-cr-4b', 'ApprovalsInvalidated')).data).toMatchObject({ previousRevision: 1, revision: 2, invalidatedGrants: [] });
+    // cr-4 had been approved on revision 1: it waits for approval of the new content.
+    expect((await eventually(h, 'changeRequest-cr-4', 'ChangeApprovalWithdrawn')).data).toMatchObject({ cause: 'invalidated', reason: 'release content changed by rita' });
+    await statusBecomes('cr-4', 'awaiting_approval');
 
     await h.send('approvals', 'grant', { commandId: commandId(), changeRequestId: 'cr-4b', role: 'code_reviewer', approver: 'carol', approverRoles: ['code_reviewer'] });
     await waitFor(async () => (await release('rel-4')).status === 'approved', 'release approved again');
@@ -240,6 +243,51 @@ describe.each([
     await expect(h.send('changeRequests', 'recordGateResult', { ...result, commandId: commandId(), releaseId: 'nope' })).rejects.toMatchObject({ remoteName: 'NotFoundError' });
     await expect(h.send('changeRequests', 'recordGateResult', { ...result, commandId: commandId(), finishedAt: 'yesterday' })).rejects.toMatchObject({ remoteName: 'ValidationError' });
     expect(await h.events('gates-rel-8-production')).toHaveLength(1);
+  });
+
+  it('records the migrations CI reports once each, withdraws the approvals they outdate, and refuses new ones once the release deploys', async () => {
+    await h.send('changeRequests', 'createRelease', releasePayload('rel-10'));
+    await approvedChange('cr-10', 'development', DEV_START, 'rel-10');
+    await eventually(h, 'release-rel-10', 'ReleaseApproved');
+
+    const migration = { commandId: commandId(), actor: 'ci-bot', releaseId: 'rel-10', migrationId: '0042_add_send_at_index', description: 'Adds an index on campaigns.send_at', reversible: false, database: 'campaigns' };
+    expect(await h.send('changeRequests', 'recordMigration', migration)).toMatchObject({
+      streamId: 'release-rel-10',
+      events: ['ReleaseMigrationRecorded', 'ReleaseApprovalsInvalidated'],
+      status: 'planned',
+      duplicate: false,
+    });
+    // The same fact again, redelivered or from a re-run pipeline: nothing new.
+    expect(await h.send('changeRequests', 'recordMigration', migration)).toMatchObject({ duplicate: true });
+    expect(await h.send('changeRequests', 'recordMigration', { ...migration, commandId: commandId() })).toMatchObject({ events: [], duplicate: false });
+    expect((await h.types('release-rel-10')).filter((t) => t === 'ReleaseMigrationRecorded')).toHaveLength(1);
+    await expect(h.send('changeRequests', 'recordMigration', { ...migration, commandId: commandId(), reversible: true })).rejects.toMatchObject({
+      remoteName: 'MigrationConflictError',
+      details: expect.objectContaining({ differingFields: ['reversible'] }),
+    });
+    expect(await release('rel-10')).toMatchObject({
+      status: 'planned',
+      revision: 2,
+      migrations: [{ migrationId: '0042_add_send_at_index', description: 'Adds an index on campaigns.send_at', reversible: false, database: 'campaigns', recordedAt: '2026-11-30T09:00:00.000Z' }],
+    });
+
+    // The approval that approved the release covered revision 1: the change waits for approval again.
+    expect((await eventually(h, 'approval-cr-10', 'ApprovalsInvalidated')).data).toMatchObject({ previousRevision: 1, revision: 2, wasFullyApproved: true });
+    expect((await eventually(h, 'changeRequest-cr-10', 'ChangeApprovalWithdrawn')).data).toMatchObject({ cause: 'invalidated', withdrawnBy: 'approvals', stage: 'approved' });
+    await statusBecomes('cr-10', 'awaiting_approval');
+    expect((await change('cr-10')).release).toMatchObject({ migrations: [{ reversible: false }] });
+
+    await h.send('approvals', 'grant', { commandId: commandId(), changeRequestId: 'cr-10', role: 'code_reviewer', approver: 'carol', approverRoles: ['code_reviewer'] });
+    await statusBecomes('cr-10', 'approved');
+    await waitFor(async () => (await release('rel-10')).status === 'approved', 'release approved at revision 2');
+    await deploy('cr-10', 'rel-10', 'development', DEV_START);
+    await waitFor(async () => (await release('rel-10')).status === 'deploying', 'release deploying');
+    await expect(h.send('changeRequests', 'recordMigration', { ...migration, commandId: commandId(), migrationId: '0043_drop_legacy_column' })).rejects.toMatchObject({
+      remoteName: 'MigrationAfterDeploymentError',
+      details: expect.objectContaining({ status: 'deploying', environments: ['development'] }),
+    });
+    await expect(h.send('changeRequests', 'recordMigration', { ...migration, commandId: commandId(), releaseId: 'nope' })).rejects.toMatchObject({ remoteName: 'NotFoundError' });
+    expect((await h.types('release-rel-10')).filter((t) => t === 'ReleaseMigrationRecorded')).toHaveLength(1);
   });
 
   it('validates commands and treats a repeated commandId as already done', async () => {

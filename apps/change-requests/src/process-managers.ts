@@ -39,6 +39,8 @@ export const ConsumedEventSchemas = {
   PostDeploymentWatchEnded: z.object({ ...Ids, reason: z.string() }),
   ChangeFullyApproved: ApprovalEventSchemas.ChangeFullyApproved,
   ApprovalRejected: ApprovalEventSchemas.ApprovalRejected,
+  ApprovalRevoked: ApprovalEventSchemas.ApprovalRevoked,
+  ApprovalsInvalidated: ApprovalEventSchemas.ApprovalsInvalidated,
 } as const;
 
 type Schemas = typeof ConsumedEventSchemas;
@@ -71,7 +73,7 @@ export async function startProcessManagers(ctx: ServiceContext, metrics: Command
   }
 
   async function react(event: StoredEvent, consumed: Consumed): Promise<void> {
-    const changeRequestId = consumed.type === 'ChangeFullyApproved' || consumed.type === 'ApprovalRejected' ? consumed.data.subject.changeRequestId : consumed.data.changeRequestId;
+    const changeRequestId = changeRequestIdOf(consumed);
     let change: ExistingChange;
     try {
       change = await requireChange(store, changeRequestId);
@@ -170,6 +172,23 @@ export async function startProcessManagers(ctx: ServiceContext, metrics: Command
       }
       case 'ApprovalRejected':
         return [{ stream: 'change', command: { type: 'RejectChangeRequest', data: { changeRequestId, rejectedBy: consumed.data.approver, reason: consumed.data.reason, now } } }];
+      // A full approval that no longer holds sends the change back to wait for approval (scheduling then cancels its booking);
+      // a grant taken back while approvals were still being collected changes nothing for the change.
+      case 'ApprovalRevoked': {
+        const { approvalId, approver, role, reason, wasFullyApproved } = consumed.data;
+        if (!wasFullyApproved) return [];
+        return [
+          {
+            stream: 'change',
+            command: { type: 'WithdrawChangeApproval', data: { changeRequestId, approvalId, cause: 'revoked', withdrawnBy: approver, reason: `${approver} revoked the ${role} approval: ${reason}`, now } },
+          },
+        ];
+      }
+      case 'ApprovalsInvalidated': {
+        const { approvalId, reason, wasFullyApproved } = consumed.data;
+        if (wasFullyApproved !== true) return [];
+        return [{ stream: 'change', command: { type: 'WithdrawChangeApproval', data: { changeRequestId, approvalId, cause: 'invalidated', withdrawnBy: 'approvals', reason, now } } }];
+      }
     }
   }
 
@@ -180,4 +199,18 @@ export async function startProcessManagers(ctx: ServiceContext, metrics: Command
     dataSchemas: ConsumedEventSchemas,
     handler: async ({ event }) => react(event, { type: event.type, data: event.data } as Consumed),
   });
+}
+
+/** Approval events name the approval, whose id is the change request's (one approval request per change). */
+function changeRequestIdOf(consumed: Consumed): string {
+  switch (consumed.type) {
+    case 'ChangeFullyApproved':
+    case 'ApprovalRejected':
+      return consumed.data.subject.changeRequestId;
+    case 'ApprovalRevoked':
+    case 'ApprovalsInvalidated':
+      return consumed.data.approvalId;
+    default:
+      return consumed.data.changeRequestId;
+  }
 }

@@ -224,6 +224,24 @@ function createPlanner(ctx: ServiceContext, state: SchedulingState, append: Appe
     });
   }
 
+  /** The change's approval was withdrawn before its slot: the booking and the timer that would start the deployment go; the next approval books again. */
+  async function withdrawBooking(event: StoredEvent, changeRequestId: string, reason: string): Promise<void> {
+    const booking = state.bookings.get(changeRequestId);
+    if (booking === undefined) return;
+    const now = ctx.clock.now();
+    await append(scheduleStreamId(changeRequestId), `${event.id}:CancelBooking`, { type: 'CancelBooking', data: { changeRequestId, reason, now } }, correlationOf(event));
+    const timerId = dueTimerId(booking);
+    await handleCommand({
+      store: ctx.store,
+      decider: timerDecider,
+      streamId: timerStreamId(timerId),
+      command: { type: 'CancelTimer', data: { timerId, reason, now } },
+      commandId: `${event.id}:CancelTimer`,
+      metadata: { actor: ACTOR, ...correlationOf(event) },
+    });
+    state.bookings.delete(changeRequestId);
+  }
+
   /** A new policy version: every booking whose slot it no longer allows moves to the next allowed slot (or is withdrawn). */
   async function replan(event: StoredEvent, files: PolicyFile[]): Promise<void> {
     let policy: PolicySet;
@@ -341,6 +359,10 @@ function createPlanner(ctx: ServiceContext, state: SchedulingState, append: Appe
           await append(scheduleStreamId(changeRequestId), `${event.id}:CancelBooking`, { type: 'CancelBooking', data: { changeRequestId, reason: `change ${event.type === 'ChangeCancelled' ? 'cancelled' : 'rejected'}`, now: ctx.clock.now() } }, correlationOf(event));
           state.bookings.delete(changeRequestId);
           return;
+        }
+        case 'ChangeApprovalWithdrawn': {
+          const { changeRequestId, reason } = event.data as { changeRequestId: string; reason: string };
+          return withdrawBooking(event, changeRequestId, `approval withdrawn: ${reason}`);
         }
         case 'DeploymentScheduled':
         case 'DeploymentRescheduled': {

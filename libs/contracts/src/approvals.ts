@@ -87,6 +87,11 @@ export const ApprovalEventSchemas = {
     previousRevision: z.number().int(),
     revision: z.number().int(),
     invalidatedGrants: z.array(z.object({ role: Role, approver: z.string() })),
+    /** The change was fully approved until then (absent on events recorded before the field existed). */
+    wasFullyApproved: z.boolean().optional(),
+    /** Requirements from then on, when they were computed again (a migration added to the release needs the DBA). */
+    requirements: z.array(Requirement).optional(),
+    policyVersion: z.string().optional(),
     invalidatedAt: Instant,
   }),
 } as const;

@@ -1,8 +1,8 @@
 import type { ApprovalMatrix, EmergencyPath, Role } from '@gatehouse/policy';
-import { iso } from '../clock.js';
+import { iso, toMs } from '../clock.js';
 import { assertNever, type Decider, type DomainCommand, type DomainEvent } from '../decider.js';
 import { AlreadyExistsError, DomainError, IllegalTransitionError, NotFoundError, requireReason, SeparationOfDutiesViolation } from '../errors.js';
-import type { ChangeKind } from '../change-request/changeRequest.js';
+import type { ChangeKind, ChangeRequestStatus } from '../change-request/changeRequest.js';
 import type { ReleaseApprovalsInvalidated } from '../release/release.js';
 import { computeRequiredApprovals, type RequiredApproval } from './requiredApprovals.js';
 
@@ -16,6 +16,16 @@ export interface ApprovalSubject {
 }
 
 export type SeparationOfDuties = ApprovalMatrix['separationOfDuties'];
+
+/** How far the change has gone, as its owner (change-requests) reports it when a revocation is asked for. */
+export interface ChangeProgress {
+  status: ChangeRequestStatus;
+  /** The booked deployment window, once scheduled. */
+  window: { start: string; end: string } | null;
+}
+
+/** Change statuses reached only once its deployment started. */
+export const DEPLOYMENT_STARTED_STATUSES: readonly ChangeRequestStatus[] = ['implementing', 'validating', 'validated', 'validation_failed', 'rolled_back', 'failed', 'closed'];
 
 // ---------------------------------------------------------------- commands
 
@@ -40,8 +50,18 @@ export type GrantApproval = DomainCommand<
   { approvalId: string; approver: string; approverRoles: readonly Role[]; approverOnCall: boolean; role: Role; comment?: string; now: Date }
 >;
 export type RejectApproval = DomainCommand<'RejectApproval', { approvalId: string; approver: string; approverRoles: readonly Role[]; reason: string; now: Date }>;
-export type RevokeApproval = DomainCommand<'RevokeApproval', { approvalId: string; approver: string; reason: string; now: Date }>;
-export type InvalidateApprovals = DomainCommand<'InvalidateApprovals', { approvalId: string; reason: string; revision: number; now: Date }>;
+export type RevokeApproval = DomainCommand<'RevokeApproval', { approvalId: string; approver: string; reason: string; change: ChangeProgress; now: Date }>;
+export type InvalidateApprovals = DomainCommand<
+  'InvalidateApprovals',
+  {
+    approvalId: string;
+    reason: string;
+    revision: number;
+    /** Requirements computed again for the change as it now stands (a migration added to the release needs the DBA); absent: unchanged. */
+    recomputed?: { requirements: RequiredApproval[]; policyVersion: string };
+    now: Date;
+  }
+>;
 
 export type ApprovalCommand = RequestApprovals | GrantApproval | RejectApproval | RevokeApproval | InvalidateApprovals;
 
@@ -91,7 +111,19 @@ export type ApprovalRevoked = DomainEvent<
 >;
 export type ApprovalsInvalidated = DomainEvent<
   'ApprovalsInvalidated',
-  { approvalId: string; reason: string; previousRevision: number; revision: number; invalidatedGrants: Array<{ role: Role; approver: string }>; invalidatedAt: string }
+  {
+    approvalId: string;
+    reason: string;
+    previousRevision: number;
+    revision: number;
+    invalidatedGrants: Array<{ role: Role; approver: string }>;
+    /** The change was fully approved until now (change-requests withdraws its approval). */
+    wasFullyApproved: boolean;
+    /** Requirements from now on, when they were computed again, and the policy they come from. */
+    requirements?: RequiredApproval[];
+    policyVersion?: string;
+    invalidatedAt: string;
+  }
 >;
 
 export type ApprovalEvent = ApprovalsRequested | ApprovalGranted | ChangeFullyApproved | ApprovalRejected | ApprovalRevoked | ApprovalsInvalidated;
@@ -178,6 +210,25 @@ export class NoApprovalToRevokeError extends DomainError {
   }
 }
 
+/** A revocation cannot stop a deployment that started: it must be aborted or rolled back instead. */
+export class DeploymentAlreadyStartedError extends DomainError {
+  override readonly name = 'DeploymentAlreadyStartedError';
+  readonly code = 'DEPLOYMENT_ALREADY_STARTED' as const;
+  constructor(
+    readonly approvalId: string,
+    readonly changeStatus: ChangeRequestStatus,
+    /** Start of the booked slot, when that is what shows the deployment under way. */
+    readonly slotStart: string | null,
+  ) {
+    super(
+      (slotStart === null
+        ? `the deployment of change ${approvalId} has started (change status: ${changeStatus})`
+        : `the deployment slot of change ${approvalId} began at ${slotStart}, so its deployment is under way`) +
+        '; revoking an approval can no longer stop it: abort the deployment or roll it back',
+    );
+  }
+}
+
 // ---------------------------------------------------------------- decide
 
 const AGGREGATE = 'approval';
@@ -208,12 +259,14 @@ export function decideApproval(command: ApprovalCommand, state: ApprovalState): 
       const reason = requireReason(command.data.reason, 'a revocation');
       const standing = approval.grants.find((g) => g.approver === approver);
       if (standing === undefined) throw new NoApprovalToRevokeError(approver);
+      checkDeploymentNotStarted(approval.approvalId, command.data.change, now);
       return [
         { type: 'ApprovalRevoked', data: { approvalId: approval.approvalId, role: standing.role, approver, reason, wasFullyApproved: approval.status === 'approved', revokedAt: iso(now) } },
       ];
     }
     case 'InvalidateApprovals': {
       const approval = open(state, command, ['pending', 'approved']);
+      const { recomputed } = command.data;
       return [
         {
           type: 'ApprovalsInvalidated',
@@ -223,6 +276,8 @@ export function decideApproval(command: ApprovalCommand, state: ApprovalState): 
             previousRevision: approval.subject.revision,
             revision: command.data.revision,
             invalidatedGrants: approval.grants.map(({ role, approver }) => ({ role, approver })),
+            wasFullyApproved: approval.status === 'approved',
+            ...(recomputed === undefined ? {} : { requirements: recomputed.requirements, policyVersion: recomputed.policyVersion }),
             invalidatedAt: iso(command.data.now),
           },
         },
@@ -230,6 +285,14 @@ export function decideApproval(command: ApprovalCommand, state: ApprovalState): 
     }
     default:
       return assertNever(command);
+  }
+}
+
+/** The timer that starts a deployment fires at its slot's start, so a scheduled change past it is already deploying. */
+function checkDeploymentNotStarted(approvalId: string, change: ChangeProgress, now: Date): void {
+  if (DEPLOYMENT_STARTED_STATUSES.includes(change.status)) throw new DeploymentAlreadyStartedError(approvalId, change.status, null);
+  if (change.status === 'scheduled' && change.window !== null && toMs(change.window.start) <= toMs(now)) {
+    throw new DeploymentAlreadyStartedError(approvalId, change.status, change.window.start);
   }
 }
 
@@ -306,9 +369,12 @@ export function outstandingApprovals(state: ApprovalState): Array<{ role: Role; 
 }
 
 /** Process-manager mapping: a release content change invalidates the approvals collected for it. */
-export function invalidationFor(event: ReleaseApprovalsInvalidated, now: Date): InvalidateApprovals | null {
+export function invalidationFor(event: ReleaseApprovalsInvalidated, now: Date, recomputed?: InvalidateApprovals['data']['recomputed']): InvalidateApprovals | null {
   if (event.data.approvalId === null) return null;
-  return { type: 'InvalidateApprovals', data: { approvalId: event.data.approvalId, reason: event.data.reason, revision: event.data.revision, now } };
+  return {
+    type: 'InvalidateApprovals',
+    data: { approvalId: event.data.approvalId, reason: event.data.reason, revision: event.data.revision, ...(recomputed === undefined ? {} : { recomputed }), now },
+  };
 }
 
 // ---------------------------------------------------------------- evolve
@@ -331,7 +397,14 @@ export function evolveApproval(state: ApprovalState, event: ApprovalEvent): Appr
     case 'ApprovalRevoked':
       return { ...state, status: 'pending', grants: state.grants.filter((g) => g.approver !== event.data.approver) };
     case 'ApprovalsInvalidated':
-      return { ...state, status: 'pending', grants: [], subject: { ...state.subject, revision: event.data.revision } };
+      return {
+        ...state,
+        status: 'pending',
+        grants: [],
+        subject: { ...state.subject, revision: event.data.revision },
+        requirements: event.data.requirements ?? state.requirements,
+        policyVersion: event.data.policyVersion ?? state.policyVersion,
+      };
     default:
       return assertNever(event);
   }

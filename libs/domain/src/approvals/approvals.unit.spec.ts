@@ -5,6 +5,7 @@ import type { ReleaseApprovalsInvalidated } from '../release/release.js';
 import {
   approvalDecider,
   ApproverLacksRoleError,
+  DeploymentAlreadyStartedError,
   DuplicateApprovalError,
   invalidationFor,
   NoApprovalToRevokeError,
@@ -15,6 +16,7 @@ import {
   type ApprovalEvent,
   type ApprovalsRequested,
   type RequestApprovals,
+  type RevokeApproval,
 } from './approvals.js';
 import { productionEmergency, productionMatrix, stagingMatrix } from './fixtures.js';
 import { computeRequiredApprovals, EmergencyPathNotAllowedError } from './requiredApprovals.js';
@@ -206,17 +208,50 @@ describe('Approvals: rejection, revocation, invalidation', () => {
       .thenThrows(ApproverLacksRoleError);
   });
 
-  it('revoking a grant of a fully approved change reopens it', () => {
-    const fully = [requested(), granted('carol', 'code_reviewer'), granted('tom', 'tech_lead'), ...approvalDecider.decide(grant('sam', 'sre'), [requested(), granted('carol', 'code_reviewer'), granted('tom', 'tech_lead')].reduce(approvalDecider.evolve, approvalDecider.initialState()))];
+  const fully = [requested(), granted('carol', 'code_reviewer'), granted('tom', 'tech_lead'), ...approvalDecider.decide(grant('sam', 'sre'), [requested(), granted('carol', 'code_reviewer'), granted('tom', 'tech_lead')].reduce(approvalDecider.evolve, approvalDecider.initialState()))];
+  /** Production's Tuesday 10:00Z window, booked; NOW is two hours before it. */
+  const booked = { start: '2026-12-01T10:00:00Z', end: '2026-12-01T12:00:00Z' };
+  const revoke = (change: RevokeApproval['data']['change'], approver = 'sam', now = NOW): RevokeApproval => ({
+    type: 'RevokeApproval',
+    data: { approvalId: 'apr-1', approver, reason: 'saw new error budget burn', change, now },
+  });
+
+  it('revoking a grant of a fully approved change reopens it, before its deployment slot', () => {
     spec
       .given(fully)
-      .when({ type: 'RevokeApproval', data: { approvalId: 'apr-1', approver: 'sam', reason: 'saw new error budget burn', now: NOW } })
+      .when(revoke({ status: 'scheduled', window: booked }))
       .thenEvents(([e], state) => {
         expect(e?.data).toMatchObject({ role: 'sre', wasFullyApproved: true });
         expect(state.status).toBe('pending');
         expect(outstandingApprovals(state)).toEqual([{ role: 'sre', missing: 1, onCall: false }]);
       });
-    spec.given(fully).when({ type: 'RevokeApproval', data: { approvalId: 'apr-1', approver: 'nobody', reason: 'x', now: NOW } }).thenThrows(NoApprovalToRevokeError);
+    spec.given(fully).when(revoke({ status: 'scheduled', window: booked }, 'nobody')).thenThrows(NoApprovalToRevokeError);
+  });
+
+  it('a new grant after the revocation approves the change a second time', () => {
+    const revoked = approvalDecider.decide(revoke({ status: 'approved', window: null }), fully.reduce(approvalDecider.evolve, approvalDecider.initialState()));
+    spec
+      .given([...fully, ...revoked])
+      .when(grant('erin', 'sre'))
+      .thenEvents((events, state) => {
+        expect(events.map((e) => e.type)).toEqual(['ApprovalGranted', 'ChangeFullyApproved']);
+        expect(state.status).toBe('approved');
+      });
+  });
+
+  it('refuses a revocation once the deployment started: it could no longer stop it', () => {
+    spec
+      .given(fully)
+      .when(revoke({ status: 'implementing', window: booked }, 'sam', new Date('2026-12-01T10:05:00Z')))
+      .thenThrows(DeploymentAlreadyStartedError, (e) => e.changeStatus === 'implementing' && e.slotStart === null && e.message.includes('abort the deployment or roll it back'));
+    spec.given(fully).when(revoke({ status: 'closed', window: booked })).thenThrows(DeploymentAlreadyStartedError);
+  });
+
+  it('refuses it from the start of the booked slot, when the deployment-due timer fires', () => {
+    spec
+      .given(fully)
+      .when(revoke({ status: 'scheduled', window: booked }, 'sam', new Date('2026-12-01T10:00:00Z')))
+      .thenThrows(DeploymentAlreadyStartedError, (e) => e.slotStart === booked.start);
   });
 
   it('a release content change invalidates every grant', () => {
@@ -230,10 +265,34 @@ describe('Approvals: rejection, revocation, invalidation', () => {
       .given([requested(), granted('carol', 'code_reviewer'), granted('tom', 'tech_lead')])
       .when(command)
       .thenEvents(([e], state) => {
-        expect(e?.data).toMatchObject({ previousRevision: 1, revision: 2, invalidatedGrants: [{ role: 'code_reviewer', approver: 'carol' }, { role: 'tech_lead', approver: 'tom' }] });
+        expect(e?.data).toMatchObject({
+          previousRevision: 1,
+          revision: 2,
+          invalidatedGrants: [{ role: 'code_reviewer', approver: 'carol' }, { role: 'tech_lead', approver: 'tom' }],
+          wasFullyApproved: false,
+        });
+        expect(e?.data).not.toHaveProperty('requirements');
         expect(state.status === 'pending' && state.grants).toEqual([]);
         expect(state.status !== 'not_requested' && state.subject.revision).toBe(2);
       });
     expect(invalidationFor({ ...releaseChanged, data: { ...releaseChanged.data, approvalId: null } }, NOW)).toBeNull();
+  });
+
+  it('a migration added to the release: the approval is collected again, now with the DBA, and says the change had been fully approved', () => {
+    const migrationAdded: ReleaseApprovalsInvalidated = {
+      type: 'ReleaseApprovalsInvalidated',
+      data: { releaseId: 'rel-1', approvalId: 'apr-1', previousRevision: 1, revision: 2, reason: 'irreversible migration 0042 added by ci-bot', invalidatedAt: NOW.toISOString() },
+    };
+    const withMigration = computeRequiredApprovals('production', productionMatrix, productionEmergency, { kind: 'normal', includesMigration: true, emergencyOutsideWindows: false });
+    const command = invalidationFor(migrationAdded, NOW, { requirements: withMigration, policyVersion: 'sha256:prod-v8' });
+    if (command === null) throw new Error('expected a command');
+    spec
+      .given(fully)
+      .when(command)
+      .thenEvents(([e], state) => {
+        expect(e?.data).toMatchObject({ wasFullyApproved: true, requirements: withMigration, policyVersion: 'sha256:prod-v8' });
+        expect(state.status).toBe('pending');
+        expect(outstandingApprovals(state).map((r) => r.role)).toEqual(['code_reviewer', 'tech_lead', 'sre', 'dba']);
+      });
   });
 });

@@ -83,6 +83,14 @@ export type StartChangeReview = DomainCommand<'StartChangeReview', { changeReque
 export type CompleteChangeReview = DomainCommand<'CompleteChangeReview', { changeRequestId: string; reviewer: string; notes: string; now: Date }>;
 /** Sent by the approvals process manager on `ChangeFullyApproved`. */
 export type RecordChangeApproval = DomainCommand<'RecordChangeApproval', { changeRequestId: string; approvalId: string; now: Date }>;
+/**
+ * Sent by the approvals process manager when the change's full approval no longer holds (a grant was
+ * revoked, or a release change invalidated the approvals); the change waits for approval again.
+ */
+export type WithdrawChangeApproval = DomainCommand<
+  'WithdrawChangeApproval',
+  { changeRequestId: string; approvalId: string; cause: ApprovalWithdrawalCause; withdrawnBy: string; reason: string; now: Date }
+>;
 export type RejectChangeRequest = DomainCommand<'RejectChangeRequest', { changeRequestId: string; rejectedBy: string; reason: string; now: Date }>;
 export type ScheduleChange = DomainCommand<
   'ScheduleChange',
@@ -101,6 +109,7 @@ export type ChangeRequestCommand =
   | StartChangeReview
   | CompleteChangeReview
   | RecordChangeApproval
+  | WithdrawChangeApproval
   | RejectChangeRequest
   | ScheduleChange
   | StartChangeImplementation
@@ -121,6 +130,12 @@ export type ChangeRequestPreApproved = DomainEvent<'ChangeRequestPreApproved', {
 export type ChangeReviewStarted = DomainEvent<'ChangeReviewStarted', { changeRequestId: string; reviewer: string; startedAt: string }>;
 export type ChangeReviewCompleted = DomainEvent<'ChangeReviewCompleted', { changeRequestId: string; reviewer: string; notes: string; completedAt: string }>;
 export type ChangeRequestApproved = DomainEvent<'ChangeRequestApproved', { changeRequestId: string; approvalId: string; approvedAt: string }>;
+/** revoked: an approver took a grant back; invalidated: the release's content changed under the approval. */
+export type ApprovalWithdrawalCause = 'revoked' | 'invalidated';
+export type ChangeApprovalWithdrawn = DomainEvent<
+  'ChangeApprovalWithdrawn',
+  { changeRequestId: string; approvalId: string; cause: ApprovalWithdrawalCause; withdrawnBy: string; reason: string; stage: ChangeRequestStatus; withdrawnAt: string }
+>;
 export type ChangeRequestRejected = DomainEvent<'ChangeRequestRejected', { changeRequestId: string; rejectedBy: string; reason: string; stage: ChangeRequestStatus; rejectedAt: string }>;
 export type ChangeScheduled = DomainEvent<'ChangeScheduled', { changeRequestId: string; windowStart: string; windowEnd: string; scheduledBy: string; scheduledAt: string }>;
 export type ChangeImplementationStarted = DomainEvent<'ChangeImplementationStarted', { changeRequestId: string; implementer: string; startedAt: string }>;
@@ -140,6 +155,7 @@ export type ChangeRequestEvent =
   | ChangeReviewStarted
   | ChangeReviewCompleted
   | ChangeRequestApproved
+  | ChangeApprovalWithdrawn
   | ChangeRequestRejected
   | ChangeScheduled
   | ChangeImplementationStarted
@@ -190,6 +206,8 @@ export const CHANGE_REQUEST_WORKFLOW: Readonly<Record<Exclude<ChangeRequestComma
   StartChangeReview: ['submitted'],
   CompleteChangeReview: ['in_review'],
   RecordChangeApproval: ['awaiting_approval'],
+  // Only before the deployment starts: from then on the approval is spent (approvals refuses the revocation).
+  WithdrawChangeApproval: ['approved', 'scheduled'],
   RejectChangeRequest: ['in_review', 'awaiting_approval'],
   ScheduleChange: ['approved', 'scheduled'],
   StartChangeImplementation: ['scheduled'],
@@ -268,6 +286,11 @@ export function decideChangeRequest(command: ChangeRequestCommand, state: Change
       return [{ type: 'ChangeReviewCompleted', data: { changeRequestId: id, reviewer: command.data.reviewer, notes: command.data.notes, completedAt: at } }];
     case 'RecordChangeApproval':
       return [{ type: 'ChangeRequestApproved', data: { changeRequestId: id, approvalId: command.data.approvalId, approvedAt: at } }];
+    case 'WithdrawChangeApproval': {
+      const { approvalId, cause, withdrawnBy } = command.data;
+      const reason = requireReason(command.data.reason, 'withdrawing an approval');
+      return [{ type: 'ChangeApprovalWithdrawn', data: { changeRequestId: id, approvalId, cause, withdrawnBy, reason, stage: change.status, withdrawnAt: at } }];
+    }
     case 'RejectChangeRequest':
       return [
         {
@@ -373,6 +396,9 @@ export function evolveChangeRequest(state: ChangeRequestState, event: ChangeRequ
       return { ...state, status: 'awaiting_approval' };
     case 'ChangeRequestApproved':
       return { ...state, status: 'approved', approvalId: event.data.approvalId };
+    case 'ChangeApprovalWithdrawn':
+      // The booked window goes with the approval: scheduling cancels the booking and books again on the next approval.
+      return { ...state, status: 'awaiting_approval', approvalId: null, window: null };
     case 'ChangeRequestRejected':
       return { ...state, status: 'rejected' };
     case 'ChangeScheduled':

@@ -245,3 +245,61 @@ describe('Change request: workflow', () => {
       .thenEvents(([e]) => expect(e?.data).toMatchObject({ postImplementationReviewRef: 'PIR-9' }));
   });
 });
+
+describe('Change request: approval withdrawn before the deployment starts', () => {
+  const submitted = submittedEvent();
+  const approvedChange = [submitted, ev.reviewStarted, ev.reviewCompleted, ev.approved];
+  const REVOKED_AT = at('2026-11-25T09:00:00Z');
+  const withdraw = { type: 'WithdrawChangeApproval', data: { changeRequestId: 'cr-1', approvalId: 'apr-1', cause: 'revoked', withdrawnBy: 'sam', reason: 'sam revoked the sre approval: error budget burn', now: REVOKED_AT } } as const;
+  const withdrawn: ChangeRequestEvent = {
+    type: 'ChangeApprovalWithdrawn',
+    data: { changeRequestId: 'cr-1', approvalId: 'apr-1', cause: 'revoked', withdrawnBy: 'sam', reason: 'sam revoked the sre approval: error budget burn', stage: 'scheduled', withdrawnAt: '2026-11-25T09:00:00.000Z' },
+  };
+
+  it('sends a scheduled change back to awaiting approval, dropping its window and approval', () => {
+    spec
+      .given([...approvedChange, ev.scheduled])
+      .when(withdraw)
+      .thenEvents((events, state) => {
+        expect(events).toEqual([withdrawn]);
+        expect(state).toMatchObject({ status: 'awaiting_approval', approvalId: null, window: null });
+      });
+  });
+
+  it('also from approved, before scheduling booked it', () => {
+    spec
+      .given(approvedChange)
+      .when({ ...withdraw, data: { ...withdraw.data, cause: 'invalidated', withdrawnBy: 'approvals' } })
+      .thenEvents(([e], state) => {
+        expect(e?.data).toMatchObject({ cause: 'invalidated', stage: 'approved' });
+        expect(state.status).toBe('awaiting_approval');
+      });
+  });
+
+  it('a new full approval approves it again, and it can be scheduled again', () => {
+    spec
+      .given([...approvedChange, ev.scheduled, withdrawn])
+      .when({ type: 'RecordChangeApproval', data: { changeRequestId: 'cr-1', approvalId: 'apr-1', now: at('2026-11-26T09:00:00Z') } })
+      .thenEvents((_events, state) => expect(state).toMatchObject({ status: 'approved', approvalId: 'apr-1' }));
+    const reapproved: ChangeRequestEvent = { ...ev.approved, data: { ...ev.approved.data, approvedAt: '2026-11-26T09:00:00.000Z' } };
+    spec
+      .given([...approvedChange, ev.scheduled, withdrawn, reapproved])
+      .when({ type: 'ScheduleChange', data: { changeRequestId: 'cr-1', window: { start: '2026-12-01T10:00:00Z', end: '2026-12-01T12:00:00Z' }, scheduledBy: 'scheduling', now: at('2026-11-26T09:00:00Z') } })
+      .thenEvents((_events, state) => expect(state.status).toBe('scheduled'));
+  });
+
+  it('refuses once implementation started: the approval was spent on a running deployment', () => {
+    spec
+      .given([...approvedChange, ev.scheduled, ev.implementing])
+      .when(withdraw)
+      .thenThrows(IllegalTransitionError, (e) => e.status === 'implementing' && e.allowedFrom.join() === 'approved,scheduled');
+  });
+
+  it('refuses a change still waiting for approval, and a withdrawal without a reason', () => {
+    spec.given([submitted, ev.reviewStarted, ev.reviewCompleted]).when(withdraw).thenThrows(IllegalTransitionError, (e) => e.status === 'awaiting_approval');
+    spec
+      .given(approvedChange)
+      .when({ ...withdraw, data: { ...withdraw.data, reason: ' ' } })
+      .thenThrows(ReasonRequiredError);
+  });
+});
