@@ -27,7 +27,12 @@ type VerificationView =
   | { ok: true; eventsChecked: number; lastPosition: string; sealsChecked: number }
   | { ok: false; firstBadPosition: string; streamId: string | null; reason: string };
 
-class StreamParams extends createZodDto(z.strictObject({ streamId: z.string().min(1).max(200) })) {}
+/** `<category>-<id>`: a category of letters and digits, then the id (no slashes or spaces). */
+const StreamId = z
+  .string()
+  .max(200)
+  .regex(/^[A-Za-z][A-Za-z0-9]*-[A-Za-z0-9][A-Za-z0-9._:@-]*$/, 'must be a stream id such as "changeRequest-<id>" (a category, "-", then the id)');
+class StreamParams extends createZodDto(z.strictObject({ streamId: StreamId })) {}
 
 /** The audit log: a valid token (401) with one of AUDIT_READER_ROLES (403). */
 @ApiTags('audit')
