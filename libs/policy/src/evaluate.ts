@@ -311,7 +311,20 @@ function requiredApprovals(policy: EnvironmentPolicy, request: DeploymentRequest
         ? []
         : approvals.required;
   const migration = request.includesMigration && requirements.migrationApproval && approvals.migrationApproval ? [approvals.migrationApproval] : [];
-  return [...base, ...migration];
+  return mergeByRole([...base, ...migration]);
+}
+
+/**
+ * Requirements for the same role merge (highest count, on call if any asks), as the approvals context counts them:
+ * where the bypass role is also an emergency approver (staging: Tech Lead), one Tech Lead approval fills both.
+ */
+function mergeByRole(requirements: readonly RoleRequirement[]): RoleRequirement[] {
+  const byRole = new Map<Role, RoleRequirement>();
+  for (const r of requirements) {
+    const seen = byRole.get(r.role);
+    byRole.set(r.role, seen === undefined ? { ...r } : { ...seen, count: Math.max(seen.count, r.count), onCall: seen.onCall || r.onCall });
+  }
+  return [...byRole.values()];
 }
 
 function approvalReasons(policy: EnvironmentPolicy, request: DeploymentRequest, required: readonly RoleRequirement[]): Reason[] {

@@ -119,6 +119,13 @@ describe('emergency changes', () => {
     expect(ruleIds(decision)).toEqual(['production/approvals/tech_lead', 'production/approvals/sre']);
   });
 
+  it('where the bypass role is also an emergency approver (staging: Tech Lead), one approval in that role fills both', () => {
+    const decision = when('staging', '2026-11-27T15:30:00Z', { changeType: 'emergency', approvals: [{ role: 'tech_lead', approver: 'tess' }] });
+    expect(decision.requiredApprovals).toEqual([{ role: 'tech_lead', count: 1, onCall: false }]);
+    expect(decision.allowed).toBe(true);
+    expect(decision.reasons.find((r) => r.ruleId === 'staging/emergency/window-bypass')?.kind).toBe('allow');
+  });
+
   it('inside an open window and outside blackouts an emergency needs no VP', () => {
     const decision = when('production', '2026-12-03T11:00:00Z', { changeType: 'emergency', approvals: HOTFIX_APPROVALS });
     expect(decision.allowed).toBe(true);
