@@ -1,0 +1,307 @@
+/**
+ * The emergency hotfix lane in the one-process Gatehouse, driven only through the HTTP API with the clock
+ * fast-forwarded: a release reaches production before Black Friday week; on the Friday of that week (a
+ * blackout, and the Thanksgiving weekend) a critical incident is fixed by a hotfix release that goes
+ * development → staging (capped validation) → production through an emergency change approved by the
+ * expedited roles and VP Engineering, inside the 2 h SLA; the post-incident review then falls overdue once.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type SettableClock, settableClock } from '@gatehouse/domain';
+import { readGatewayConfig } from '@gatehouse/gateway';
+import { SignJWT } from 'jose';
+import { type RunningGatehouse, startGatehouse } from './gatehouse.js';
+
+const POLICIES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../deploy/policies');
+const JWT_SECRET = 'hotfix-test-secret-of-at-least-32-characters';
+/** Tuesday before Black Friday week: staging's 14:00 slot today, production's Thursday window before the blackout. */
+const TUESDAY_BEFORE = '2026-11-17T09:00:00Z';
+/** Friday of Black Friday week (blackout until the 28th) and of the Thanksgiving weekend. */
+const BLACK_FRIDAY = '2026-11-27T15:00:00Z';
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+/** The deadline ticker looks once a second: real time for it to have looked several times. */
+const SEVERAL_TICKS_MS = 2_500;
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies are asserted field by field
+type Json = any;
+
+async function tokenFor(sub: string, roles: string[]): Promise<string> {
+  return new SignJWT({ roles, name: sub })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(sub)
+    .setIssuedAt()
+    // The test clock runs weeks ahead of the real one; tokens are checked against real time.
+    .setExpirationTime('1h')
+    .sign(new TextEncoder().encode(JWT_SECRET));
+}
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('the emergency hotfix lane through the HTTP API', () => {
+  let dataDir: string;
+  let clock: SettableClock;
+  let gatehouse: RunningGatehouse;
+  const tokens: Record<string, string> = {};
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(path.join(tmpdir(), 'gatehouse-hotfix-'));
+    clock = settableClock(TUESDAY_BEFORE);
+    const config = readGatewayConfig({
+      PORT: '0',
+      GATEHOUSE_DATA_DIR: dataDir,
+      GATEHOUSE_POLICIES: POLICIES,
+      GATEHOUSE_JWT_SECRET: JWT_SECRET,
+      LOG_LEVEL: process.env['DEBUG_HOTFIX'] ? 'warn' : 'silent',
+    });
+    gatehouse = await startGatehouse(config, { clock, pollIntervalMs: 10, tickIntervalMs: 20 });
+    tokens.ana = await tokenFor('ana', ['developer']);
+    tokens.rui = await tokenFor('rui', ['code_reviewer']);
+    tokens.tess = await tokenFor('tess', ['tech_lead']);
+    tokens.sam = await tokenFor('sam', ['sre']);
+    tokens.rita = await tokenFor('rita', ['release_engineer']);
+    tokens.victor = await tokenFor('victor', ['vp_engineering']);
+    tokens.aud = await tokenFor('aud', ['auditor']);
+  });
+  afterAll(async () => {
+    await gatehouse?.close();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  async function call(method: 'GET' | 'POST', url: string, user: string, body?: unknown): Promise<{ status: number; body: Json }> {
+    const response = await fetch(`${gatehouse.gateway.url}${url}`, {
+      method,
+      headers: { authorization: `Bearer ${tokens[user]}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    return { status: response.status, body: await response.json() };
+  }
+
+  async function ok(method: 'GET' | 'POST', url: string, user: string, body?: unknown): Promise<Json> {
+    const response = await call(method, url, user, body);
+    if (response.status >= 300) throw new Error(`${method} ${url} → ${response.status} ${JSON.stringify(response.body)}`);
+    return response.body;
+  }
+
+  const statusOf = async (changeRequestId: string): Promise<string> => (await ok('GET', `/api/change-requests/${changeRequestId}`, 'ana')).changeRequest.status;
+  const eventsOf = async (streamId: string): Promise<Json[]> => (await ok('GET', `/api/streams/${streamId}`, 'aud')).events;
+  const typesOf = async (streamId: string): Promise<string[]> => (await eventsOf(streamId)).map((e: Json) => e.type);
+
+  /** Moves the clock in steps, giving the services real time to react, until the change reaches one of the statuses. */
+  async function advanceUntilStatus(changeRequestId: string, wanted: string[], { step = 5 * MINUTE, limit = 3 * 24 * HOUR } = {}): Promise<void> {
+    const start = clock.now().getTime();
+    for (;;) {
+      const status = await statusOf(changeRequestId);
+      if (process.env['DEBUG_HOTFIX']) process.stderr.write(`${clock.now().toISOString()} ${changeRequestId.slice(0, 8)} ${status} (want ${wanted.join('|')})\n`);
+      if (wanted.includes(status)) return;
+      if (clock.now().getTime() - start > limit) {
+        const summary = [...(await eventsOf(`schedule-${changeRequestId}`)), ...(await eventsOf(`deployment-${changeRequestId}`))].map((e: Json) => `${e.type} ${JSON.stringify(e.data).slice(0, 300)}`);
+        throw new Error(`change ${changeRequestId} stuck in '${status}', wanted '${wanted.join('|')}':\n${summary.join('\n')}`);
+      }
+      clock.advance(step);
+      await pause(60);
+    }
+  }
+
+  /** Waits in real time (clock still) until the stream holds an event of this type. */
+  async function eventually(streamId: string, type: string, timeoutMs = 10_000): Promise<Json> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = (await eventsOf(streamId)).filter((e: Json) => e.type === type).at(-1);
+      if (found) return found;
+      if (Date.now() > deadline) throw new Error(`no ${type} on ${streamId}; it holds ${(await typesOf(streamId)).join(', ')}`);
+      await pause(50);
+    }
+  }
+
+  function draft(environment: string, releaseId: string, extra: object = {}) {
+    return {
+      kind: 'normal',
+      title: `checkout-api to ${environment}`,
+      description: 'Deploy checkout-api',
+      type: 'bug_fix',
+      priority: 'high',
+      impact: 'medium',
+      risk: 'low',
+      environments: [environment],
+      schedule: { planned: clock.now().toISOString(), duration: 120 },
+      implementationPlan: 'Roll out the new image',
+      rollbackPlan: 'Roll back to the previous image',
+      testingPlan: 'Staging suites and canary analysis',
+      releaseId,
+      ...extra,
+    };
+  }
+
+  async function reviewAndApprove(changeRequestId: string, approvers: [user: string, role: string][]): Promise<void> {
+    await ok('POST', `/api/change-requests/${changeRequestId}/review`, 'rui', { action: 'start' });
+    await ok('POST', `/api/change-requests/${changeRequestId}/review`, 'rui', { action: 'complete', notes: 'looks right' });
+    for (const [user, role] of approvers) await ok('POST', `/api/change-requests/${changeRequestId}/approvals`, user, { role });
+  }
+
+  const submit = async (user: string, body: object): Promise<string> => (await ok('POST', '/api/change-requests', user, body)).changeRequestId;
+
+  /** Once the change is booked, moves the clock straight to its slot rather than stepping through the days before it. */
+  async function jumpToBooking(changeRequestId: string): Promise<void> {
+    await advanceUntilStatus(changeRequestId, ['scheduled'], { step: MINUTE, limit: HOUR });
+    const booked = (await eventsOf(`schedule-${changeRequestId}`)).find((e: Json) => e.type === 'DeploymentScheduled');
+    clock.set(booked.data.scheduledFor);
+  }
+
+  /** checkout-api 3.4.0 through development, staging and production, before the blackout. */
+  async function givenProductionRuns340(): Promise<void> {
+    const { releaseId } = await ok('POST', '/api/releases', 'ana', {
+      service: 'checkout-api',
+      version: '3.4.0',
+      type: 'minor',
+      title: 'Saved cards',
+      previousVersion: '3.3.0',
+      changes: [{ kind: 'feature', description: 'Pay with a saved card' }],
+    });
+    const dev = await submit('ana', draft('development', releaseId));
+    await reviewAndApprove(dev, [['rui', 'code_reviewer']]);
+    await advanceUntilStatus(dev, ['closed'], { step: MINUTE, limit: 2 * HOUR });
+    const staging = await submit('ana', draft('staging', releaseId));
+    await reviewAndApprove(staging, [['rui', 'code_reviewer'], ['tess', 'tech_lead']]);
+    await jumpToBooking(staging);
+    await advanceUntilStatus(staging, ['closed'], { step: 10 * MINUTE, limit: 4 * HOUR });
+    const production = await submit('ana', draft('production', releaseId, { runbookRef: 'RB-CHECKOUT' }));
+    await reviewAndApprove(production, [['rui', 'code_reviewer'], ['tess', 'tech_lead'], ['sam', 'sre']]);
+    await jumpToBooking(production);
+    // Thursday 19 November, 10:00: the last production window before Black Friday week.
+    expect(clock.now().toISOString()).toBe('2026-11-19T10:00:00.000Z');
+    await advanceUntilStatus(production, ['validating'], { step: 10 * MINUTE, limit: 4 * HOUR });
+    const versions = await ok('GET', '/api/versions?service=checkout-api&environment=production', 'ana');
+    expect(versions.items).toEqual([expect.objectContaining({ version: '3.4.0' })]);
+  }
+
+  it('ships a critical fix inside the SLA through the blackout on VP Engineering’s approval; the missed review is overdue once', async () => {
+    await givenProductionRuns340();
+
+    // Black Friday, 15:00: checkout fails for saved cards.
+    clock.set(BLACK_FRIDAY);
+    const opened = await ok('POST', '/api/hotfixes', 'sam', { incidentId: 'INC-7001', service: 'checkout-api', severity: 'critical' });
+    const hotfixId: string = opened.hotfixId;
+    expect(opened.result).toMatchObject({ streamId: `hotfix-${hotfixId}`, events: ['IncidentIdentified'] });
+    expect((await call('POST', '/api/hotfixes', 'ana', { incidentId: 'INC-7002', service: 'checkout-api', severity: 'high' })).status).toBe(403);
+    expect((await call('POST', '/api/hotfixes', 'sam', { incidentId: 'INC-7003', service: 'checkout-api', severity: 'critical', slaMinutes: 600 })).status).toBe(400);
+
+    // The branch starts from the tag production runs, which Gatehouse knows from its own log.
+    const wrongTag = await call('POST', `/api/hotfixes/${hotfixId}/branch`, 'sam', { branch: 'hotfix/INC-7001', fromTag: 'v3.3.0' });
+    expect(wrongTag).toMatchObject({ status: 422, body: { error: 'NotAProductionTagError' } });
+    expect(wrongTag.body.message).toContain('production runs: 3.4.0, v3.4.0');
+    await ok('POST', `/api/hotfixes/${hotfixId}/branch`, 'sam', { branch: 'hotfix/INC-7001', fromTag: 'v3.4.0' });
+
+    const { releaseId } = await ok('POST', '/api/releases', 'sam', {
+      service: 'checkout-api',
+      version: '3.4.1',
+      type: 'hotfix',
+      title: 'Saved-card checkout fix',
+      previousVersion: '3.4.0',
+      changes: [{ kind: 'fix', description: 'Null check in the saved-card payment callback', reference: 'INC-7001' }],
+    });
+
+    // Development, then staging through an emergency change: Tech Lead lets it past the closed staging slot.
+    const dev = await submit('rita', draft('development', releaseId));
+    await reviewAndApprove(dev, [['rui', 'code_reviewer']]);
+    await advanceUntilStatus(dev, ['validating', 'validated', 'closed'], { step: MINUTE, limit: HOUR });
+    const staging = await submit('rita', draft('staging', releaseId, { kind: 'emergency', hotfixId }));
+    await ok('POST', `/api/change-requests/${staging}/approvals`, 'tess', { role: 'tech_lead' });
+    await advanceUntilStatus(staging, ['validating', 'validated'], { step: MINUTE, limit: 2 * HOUR });
+    const stagingBooking = (await eventsOf(`schedule-${staging}`)).find((e: Json) => e.type === 'DeploymentScheduled');
+    expect(stagingBooking.data.emergencyBypass).toMatchObject({ role: 'tech_lead', approvers: ['tess'] });
+
+    // Staging validation, well inside its 30-minute cap.
+    await ok('POST', `/api/hotfixes/${hotfixId}/validation/start`, 'sam', { releaseId });
+    clock.advance(12 * MINUTE);
+    await ok('POST', `/api/hotfixes/${hotfixId}/validation/complete`, 'sam', { outcome: 'passed', notes: 'saved-card checkout green in staging' });
+
+    // The emergency change to production names the hotfix; in the blackout it needs VP Engineering too.
+    const production = await submit('rita', draft('production', releaseId, { kind: 'emergency', hotfixId, runbookRef: 'RB-CHECKOUT', priority: 'critical' }));
+    expect(await statusOf(production)).toBe('awaiting_approval');
+    await ok('POST', `/api/change-requests/${production}/approvals`, 'tess', { role: 'tech_lead' });
+    const sre = await ok('POST', `/api/change-requests/${production}/approvals`, 'sam', { role: 'sre', onCall: true });
+    expect(sre.result).toMatchObject({ status: 'pending', outstanding: [{ role: 'vp_engineering', missing: 1, onCall: false }] });
+
+    // Without VP Engineering it is never fully approved, so never booked, however long it waits.
+    for (let i = 0; i < 5; i++) {
+      clock.advance(MINUTE);
+      await pause(60);
+    }
+    expect(await statusOf(production)).toBe('awaiting_approval');
+    expect(await eventsOf(`schedule-${production}`)).toEqual([]);
+    expect(await typesOf(`hotfix-${hotfixId}`)).not.toContain('HotfixApproved');
+    for (let tries = 0; ; tries++) {
+      const pending = await ok('GET', '/api/approvals/pending?role=vp_engineering', 'ana');
+      if (pending.items.some((p: Json) => p.changeRequestId === production)) {
+        expect(pending.items).toEqual([expect.objectContaining({ changeRequestId: production, environment: 'production', role: 'vp_engineering', missing: 1 })]);
+        break;
+      }
+      if (tries > 100) throw new Error(`VP Engineering approval not listed as pending: ${JSON.stringify(pending.items)}`);
+      await pause(50);
+    }
+
+    // VP Engineering approves: booked for now, in the blackout, and deployed at once.
+    const approvedAt = clock.now().toISOString();
+    await ok('POST', `/api/change-requests/${production}/approvals`, 'victor', { role: 'vp_engineering' });
+    await advanceUntilStatus(production, ['implementing', 'validating'], { step: MINUTE, limit: HOUR });
+    const booking = (await eventsOf(`schedule-${production}`)).find((e: Json) => e.type === 'DeploymentScheduled');
+    expect(booking.data).toMatchObject({ changeType: 'emergency', environment: 'production', emergencyBypass: { role: 'vp_engineering', approvers: ['victor'] } });
+    expect(Date.parse(booking.data.scheduledFor)).toBeGreaterThanOrEqual(Date.parse(approvedAt));
+    expect(Date.parse(booking.data.scheduledFor)).toBeLessThan(Date.parse(approvedAt) + 5 * MINUTE);
+    expect(booking.data.emergencyBypass.reasons).toEqual(expect.arrayContaining([expect.stringMatching(/^production\/blackouts\/black-friday-week: bypassed for this emergency change/)]));
+
+    // The lane: expedited approval, production deployment within the 2 h SLA, review due in 24 h.
+    const deployed = await eventually(`hotfix-${hotfixId}`, 'HotfixDeployedToProduction');
+    const slaMet = await eventually(`hotfix-${hotfixId}`, 'HotfixSlaMet');
+    expect(slaMet.data.slaMinutes).toBe(120);
+    expect(slaMet.data.measuredMinutes).toBeLessThan(120);
+    expect(deployed.data).toMatchObject({ enhancedMonitoring: true, minutesSinceIdentification: slaMet.data.measuredMinutes });
+    const reviewDue = await eventually(`hotfix-${hotfixId}`, 'PostIncidentReviewDue');
+    expect(Date.parse(reviewDue.data.dueAt)).toBe(Date.parse(deployed.data.deployedAt) + 24 * HOUR);
+    expect(await typesOf(`hotfix-${hotfixId}`)).toEqual([
+      'IncidentIdentified',
+      'HotfixBranchCreated',
+      'StagingValidationStarted',
+      'StagingValidationCompleted',
+      'HotfixApproved',
+      'HotfixDeployedToProduction',
+      'HotfixSlaMet',
+      'PostIncidentReviewDue',
+    ]);
+    const releaseStart = (await eventsOf(`release-${releaseId}`)).find((e: Json) => e.type === 'ReleaseDeploymentStarted' && e.data.environment === 'production');
+    expect(releaseStart.data).toMatchObject({ lane: 'hotfix', promotion: { from: 'staging', basis: 'hotfix_validation_passed' } });
+
+    // A day passes without the review: overdue once, however often the ticker looks.
+    const dueAt = Date.parse(reviewDue.data.dueAt);
+    while (clock.now().getTime() < dueAt - HOUR) {
+      clock.advance(2 * HOUR);
+      await pause(60);
+    }
+    expect(await typesOf(`hotfix-${hotfixId}`)).not.toContain('PostIncidentReviewOverdue');
+    clock.set(new Date(dueAt + 30 * MINUTE).toISOString());
+    const overdue = await eventually(`hotfix-${hotfixId}`, 'PostIncidentReviewOverdue');
+    expect(overdue.data).toMatchObject({ incidentId: 'INC-7001', dueAt: reviewDue.data.dueAt, overdueByMinutes: 30 });
+    clock.advance(3 * HOUR);
+    await pause(SEVERAL_TICKS_MS);
+    expect((await typesOf(`hotfix-${hotfixId}`)).filter((t) => t === 'PostIncidentReviewOverdue')).toHaveLength(1);
+
+    const view = await ok('GET', `/api/hotfixes/${hotfixId}`, 'ana');
+    expect(view.hotfix).toMatchObject({
+      status: 'deployed',
+      incident: { incidentId: 'INC-7001', severity: 'critical', reportedBy: 'sam' },
+      sla: { minutes: 120, outcome: 'met' },
+      branch: { name: 'hotfix/INC-7001', fromTag: 'v3.4.0' },
+      validation: { releaseId, version: '3.4.1', outcome: 'passed' },
+      approvalId: production,
+      review: { overdue: true, completedAt: null },
+    });
+    expect(view.history.map((e: Json) => e.type)).toContain('PostIncidentReviewOverdue');
+    const late = await ok('POST', `/api/hotfixes/${hotfixId}/review`, 'sam', { reviewRef: 'PIR-7001' });
+    expect(late.result).toMatchObject({ events: ['PostIncidentReviewCompleted'], status: 'closed' });
+    expect((await eventsOf(`hotfix-${hotfixId}`)).at(-1).data).toMatchObject({ late: true, completedBy: 'sam' });
+    expect((await ok('GET', '/api/audit/verify', 'aud')).ok).toBe(true);
+  }, 180_000);
+});
