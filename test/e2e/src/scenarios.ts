@@ -2,6 +2,7 @@
  * The issue's end-to-end scenarios 1–4, written once and run against both forms of Gatehouse
  * (distributed.e2e.spec.ts, embedded.e2e.spec.ts), only through the HTTP API. They share one
  * system and one clock that only moves forward:
+ *   Tue 2026-11-17 → Thu 2026-11-19             → checkout-api 3.4.0 reaches production (the hotfix's starting point)
  *   Wed 2026-11-25 (Black Friday week blackout) → refusals
  *   Fri 2026-11-27 (Black Friday)               → the hotfix lane
  *   Mon 2026-11-30 → Wed 2026-12-02             → the full lifecycle, dev → staging → production
@@ -14,8 +15,8 @@ export interface Harness {
   client: GatehouseClient;
 }
 
-export const START_AT = '2026-11-25T10:30:00Z';
-const BLACK_FRIDAY_AFTERNOON = '2026-11-27T15:00:00Z';
+export const START_AT = '2026-11-17T09:00:00Z';
+const BLACKOUT_WEDNESDAY = '2026-11-25T10:30:00Z';
 const MONDAY_MORNING = '2026-11-30T09:00:00Z';
 
 export function draft(client: GatehouseClient, environment: string, releaseId: string, extra: object = {}): Json {
@@ -114,10 +115,17 @@ export async function appliedSteps(client: GatehouseClient, system: GatehouseSys
 /** Declares scenarios 1–4 (`it` blocks, in timeline order) against the harness `get` returns. */
 export function lifecycleScenarios(get: () => Harness): void {
   let mainRelease = '';
-  let hotfixReady = false;
+  let productionRunsCheckout = false;
+
+  it('3 (setup). before Black Friday week, checkout-api 3.4.0 goes through to production', async () => {
+    const { givenProductionRunsCheckout } = await import('./hotfix-scenario.js');
+    await givenProductionRunsCheckout(get());
+    productionRunsCheckout = true;
+  });
 
   it('2a. refuses with reasons and writes nothing: production during the blackout, production before staging', async () => {
     const { client } = get();
+    await client.setClock(BLACKOUT_WEDNESDAY);
     mainRelease = await createRelease(client, '2.2.0', '2.1.0', [{ kind: 'feature', description: 'Advanced campaign scheduling with time zones' }]);
 
     const decision = await client.ok('POST', '/api/policy/evaluate', 'ana', { environment: 'production' });
@@ -130,14 +138,10 @@ export function lifecycleScenarios(get: () => Harness): void {
     expect(early.status).toBe(422);
     expect(early.body.message).toMatch(/staging/);
     expect(await eventsAfter(client, before)).toEqual([]);
-    hotfixReady = true;
   });
 
   it('3. the hotfix lane: an emergency change in the Black Friday blackout goes out with VP approval; SLA and review obligations recorded', async () => {
-    const { client } = get();
-    expect(hotfixReady).toBe(true);
-    await client.setClock(BLACK_FRIDAY_AFTERNOON);
-    // Provided by the hotfix lane (see hotfix.ts); registered here so the timeline stays in order.
+    expect(productionRunsCheckout).toBe(true);
     const { hotfixScenario } = await import('./hotfix-scenario.js');
     await hotfixScenario(get());
   });

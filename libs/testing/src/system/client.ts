@@ -153,21 +153,23 @@ export class GatehouseClient {
 
   /**
    * Moves the clock in steps of `step`, letting the services react after each, until the change
-   * reaches `status`; throws with the deployment's and watch's history when `limit` of clock time passes.
+   * reaches `status` (or one of them); throws with the deployment's and watch's history when `limit` of clock time passes.
    */
-  async advanceUntilStatus(changeRequestId: string, status: string, { step = 5 * MINUTE, limit = 3 * 24 * HOUR } = {}): Promise<void> {
+  async advanceUntilStatus(changeRequestId: string, status: string | string[], { step = 5 * MINUTE, limit = 3 * 24 * HOUR } = {}): Promise<void> {
     const start = this.clockMs;
+    const wanted = Array.isArray(status) ? status : [status];
     for (;;) {
       // Give the services a moment at this instant before moving on.
-      const reached = await this.waitFor(`${changeRequestId} → ${status}`, async () => (await this.changeStatus(changeRequestId)) === status, { timeoutMs: this.settleMs, intervalMs: 100 }).then(
+      const reached = await this.waitFor(`${changeRequestId} → ${wanted.join('|')}`, async () => wanted.includes(await this.changeStatus(changeRequestId)), { timeoutMs: this.settleMs, intervalMs: 100 }).then(
         () => true,
         () => false,
       );
       if (reached) return;
       if (this.clockMs - start > limit) {
         const current = await this.changeStatus(changeRequestId);
-        const history = [...(await this.events(`deployment-${changeRequestId}`)), ...(await this.events(`watch-${changeRequestId}`))].map((e: Json) => `${e.type} ${JSON.stringify(e.data).slice(0, 200)}`);
-        throw new Error(`change ${changeRequestId} stuck in '${current}' at ${this.now.toISOString()}, wanted '${status}':\n${history.join('\n')}`);
+        const streams = ['approval', 'schedule', 'deployment', 'watch'].map((category) => `${category}-${changeRequestId}`);
+        const history = (await Promise.all(streams.map((stream) => this.events(stream)))).flat().map((e: Json) => `${e.type} ${JSON.stringify(e.data).slice(0, 200)}`);
+        throw new Error(`change ${changeRequestId} stuck in '${current}' at ${this.now.toISOString()}, wanted '${wanted.join('|')}':\n${history.join('\n')}`);
       }
       await this.advance(step);
     }
