@@ -101,7 +101,16 @@ export class MetricSamplesDto extends createZodDto(
   }),
 ) {}
 
-export class ChangeRequestsQuery extends createZodDto(z.strictObject({ status: z.enum(CHANGE_REQUEST_STATUSES).optional(), environment: EnvironmentName.optional() })) {}
+export class ChangeRequestsQuery extends createZodDto(
+  z.strictObject({
+    status: z.enum(CHANGE_REQUEST_STATUSES).optional(),
+    environment: EnvironmentName.optional(),
+    service: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'must be a service name such as "campaign-api"').max(100).optional(),
+    kind: z.enum(CHANGE_KINDS).optional(),
+    /** The most recently updated first; at most this many. */
+    limit: z.coerce.number().int().min(1).max(1_000).optional(),
+  }),
+) {}
 export class PendingApprovalsQuery extends createZodDto(z.strictObject({ role: z.enum(ROLES).optional() })) {}
 export class ScheduleQuery extends createZodDto(z.strictObject({ environment: EnvironmentName.optional() })) {}
 export class VersionsQuery extends createZodDto(z.strictObject({ service: z.string().max(100).optional(), environment: EnvironmentName.optional() })) {}
