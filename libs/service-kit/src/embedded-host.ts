@@ -2,6 +2,7 @@ import { createInProcessCommandBus, createInProcessEventConsumerFactory, type Co
 import type { Clock } from '@gatehouse/domain';
 import type { AuditableEventStore } from '@gatehouse/eventstore';
 import type { Registry } from 'prom-client';
+import { timedCommandBus } from './command-metrics.js';
 import { createMetricsRegistry } from './metrics.js';
 import type { PolicyRegistry } from './policy/policy-registry.js';
 import type { RunningService, ServiceDefinition, ServiceLogger } from './service.js';
@@ -38,7 +39,7 @@ export async function startEmbeddedServices(definitions: readonly ServiceDefinit
   const running: RunningService[] = [];
   try {
     for (const definition of definitions) {
-      running.push(await definition.start({ name: definition.name, store, commands, events, clock, policies, metrics, logger }));
+      running.push(await definition.start({ name: definition.name, store, commands: timedCommandBus(commands, metrics, definition.name), events, clock, policies, metrics, logger }));
     }
   } catch (error) {
     await stopAll(running);
