@@ -146,6 +146,23 @@ export class ChangeRequestsController {
     return { changeRequestId: params.id, result };
   }
 
+  @Post('change-requests/:id/approvals/revoke')
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({
+    summary:
+      'Withdraw the caller’s own approval (approvals.revoke); after full approval the change goes back to awaiting approval and its booking is cancelled; refused once the deployment has started',
+  })
+  async revoke(@Param() params: IdParams, @Body() body: ReasonDto, @Req() request: FastifyRequest, @CurrentPrincipal() principal: Principal): Promise<object> {
+    const result = await this.sender.send(request, principal, { context: 'approvals', command: 'revoke' }, (e) => ({
+      commandId: e.commandId,
+      correlationId: e.correlationId,
+      changeRequestId: params.id,
+      approver: principal.sub,
+      reason: body.reason,
+    }));
+    return { changeRequestId: params.id, result };
+  }
+
   @Post('change-requests/:id/rejections')
   @HttpCode(HttpStatus.OK)
   @ApiOperation({ summary: 'Turn a change down: as an approver (approvals.reject) or as its reviewer (changeRequests.rejectChange)' })
