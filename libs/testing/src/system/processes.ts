@@ -40,6 +40,8 @@ export interface ProcessSpec {
   logFile: string;
   /** @defaultValue 60 s */
   startTimeoutMs?: number;
+  /** Extra node options, e.g. ['--cpu-prof'] to profile it. */
+  nodeArgs?: string[];
 }
 
 export interface ManagedProcess {
@@ -73,7 +75,7 @@ export async function startProcess(spec: ProcessSpec): Promise<ManagedProcess> {
 
   async function launch(): Promise<void> {
     const log = openSync(spec.logFile, 'a');
-    const started = spawn(process.execPath, [spec.entry], {
+    const started = spawn(process.execPath, [...(spec.nodeArgs ?? []), spec.entry], {
       env: { ...process.env, NODE_OPTIONS: '', ...spec.env, PORT: String(spec.port), HOST: '127.0.0.1' },
       stdio: ['ignore', log, log],
     });

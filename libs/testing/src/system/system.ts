@@ -29,6 +29,8 @@ export interface SystemOptions {
   logLevel?: string;
   /** Kept after close when set (DEBUG_E2E=1 keeps them anyway). */
   keepLogs?: boolean;
+  /** Extra node options per process, e.g. `{ 'change-requests': ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] }`. */
+  nodeArgs?: Partial<Record<ProcessName, string[]>>;
 }
 
 export interface GatehouseSystem {
@@ -98,6 +100,7 @@ export async function startDistributedGatehouse(options: SystemOptions): Promise
     port: await freePort(),
     logFile: path.join(logDir, `${name}.log`),
     startTimeoutMs: 120_000,
+    ...(options.nodeArgs?.[name] ? { nodeArgs: options.nodeArgs[name] } : {}),
   });
 
   const cleanUp = async (): Promise<void> => {

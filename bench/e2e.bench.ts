@@ -1,0 +1,296 @@
+/**
+ * End to end through the distributed form: the gateway, six services and the relay as their own
+ * processes over PostgreSQL and NATS (libs/testing startDistributedGatehouse), driven over HTTP.
+ *
+ * - Commands: at a steady offered rate (open loop: sends are not held back by slow replies), half
+ *   `POST /api/releases` (gateway → NATS → change-requests → PostgreSQL → reply) and half
+ *   `POST /api/change-requests` for that release (the same path, plus the release read and the
+ *   policy evaluation). Round trip p50/p99 and the throughput achieved.
+ * - Visibility: after each change request's reply, how long until `GET /api/change-requests?service=…`
+ *   (the projections service's read model, fed over JetStream by the relay) shows it.
+ * - Baselines in the same run, at the same offered rate: the gateway's HTTP floor (an authenticated
+ *   GET that sends no command) and the infrastructure floor (a raw NATS request/reply echo plus a
+ *   raw one-row PostgreSQL INSERT).
+ * Targets: 200 commands/s with p99 < 25 ms; projection visible p99 < 100 ms after the command returns.
+ *
+ *   npm run bench:e2e     (E2E_BENCH_RATE=200, E2E_BENCH_SECONDS=30, E2E_BENCH_WARMUP_SECONDS=5)
+ */
+import { randomUUID } from 'node:crypto';
+import { connect } from '@nats-io/transport-node';
+import pg from 'pg';
+import { GatehouseClient, natsUrl, startDistributedGatehouse, testDatabaseUrl } from '@gatehouse/testing';
+
+const TARGET_RATE = 200;
+const TARGET_COMMAND_P99_MS = 25;
+const TARGET_VISIBLE_P99_MS = 100;
+const START_AT = '2026-11-30T09:00:00Z';
+
+const rate = Number(process.env['E2E_BENCH_RATE'] ?? TARGET_RATE);
+const seconds = Number(process.env['E2E_BENCH_SECONDS'] ?? 30);
+const warmupSeconds = Number(process.env['E2E_BENCH_WARMUP_SECONDS'] ?? 5);
+
+interface Summary {
+  count: number;
+  errors: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  perSecond: number;
+}
+
+function summarise(samples: number[], errors: number, elapsedMs: number): Summary {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+  const round = (n: number) => Math.round(n * 10) / 10;
+  return { count: samples.length, errors, p50: round(at(0.5)), p90: round(at(0.9)), p99: round(at(0.99)), max: round(sorted.at(-1) ?? NaN), perSecond: round((samples.length / elapsedMs) * 1000) };
+}
+
+/**
+ * Runs `operation(i)` at `perSecond` for `durationS` (open loop: each starts on schedule whether or not
+ * earlier ones finished) and returns the latencies measured from each operation's scheduled start.
+ */
+async function openLoop(perSecond: number, durationS: number, operation: (i: number) => Promise<number | void>): Promise<{ latencies: number[]; extra: number[]; errors: number; elapsedMs: number; firstError?: string }> {
+  const total = Math.round(perSecond * durationS);
+  const interval = 1000 / perSecond;
+  const latencies: number[] = [];
+  const extra: number[] = [];
+  let errors = 0;
+  let firstError: string | undefined;
+  const started = performance.now();
+  const inFlight: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    const due = started + i * interval;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+    inFlight.push(
+      operation(i).then(
+        (value) => {
+          latencies.push(performance.now() - due);
+          if (typeof value === 'number') extra.push(value);
+        },
+        (error: unknown) => {
+          errors += 1;
+          firstError ??= String(error);
+        },
+      ),
+    );
+  }
+  await Promise.all(inFlight);
+  return { latencies, extra, errors, elapsedMs: performance.now() - started, ...(firstError ? { firstError } : {}) };
+}
+
+async function main(): Promise<void> {
+  process.stdout.write(`bench:e2e — starting the distributed form (8 processes) …\n`);
+  // E2E_BENCH_PROFILE=change-requests,gateway writes CPU profiles of those processes to E2E_BENCH_PROFILE_DIR (/tmp/gatehouse-profiles).
+  const profiled = (process.env['E2E_BENCH_PROFILE'] ?? '').split(',').filter((name) => name !== '');
+  const profileDir = process.env['E2E_BENCH_PROFILE_DIR'] ?? '/tmp/gatehouse-profiles';
+  const nodeArgs = Object.fromEntries(profiled.map((name) => [name, ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]]));
+  const system = await startDistributedGatehouse({ startAt: START_AT, logLevel: 'warn', nodeArgs });
+  const client = new GatehouseClient(system.url, system.jwtSecret, START_AT);
+  const nc = await connect({ servers: natsUrl(), noAsyncTraces: true });
+  const pool = new pg.Pool({ connectionString: testDatabaseUrl(), max: 8 });
+  const baselineTable = `bench_e2e_${randomUUID().slice(0, 8)}`;
+  const peakRss: Record<string, number> = {};
+  try {
+    await client.setClock(START_AT);
+    const token = await client.token('ana');
+    const auditor = await client.token('aud');
+    const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+    const run = `r${randomUUID().slice(0, 6)}`;
+
+    const createRelease = async (i: number) => {
+      const response = await fetch(`${system.url}/api/releases`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ service: `bench-${run}-${i}`, version: '1.0.0', type: 'major', title: `Bench release ${i}`, changes: [{ kind: 'feature', description: 'benchmark' }] }),
+      });
+      const body = (await response.json()) as { releaseId?: string };
+      if (response.status !== 201 || body.releaseId === undefined) throw new Error(`createRelease → ${response.status} ${JSON.stringify(body)}`);
+      return body.releaseId;
+    };
+    const releaseIds: string[] = [];
+    const submitChange = async (i: number) => {
+      const releaseId = releaseIds[i];
+      const response = await fetch(`${system.url}/api/change-requests`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({
+          kind: 'normal',
+          title: `bench change ${i}`,
+          description: 'benchmark',
+          type: 'enhancement',
+          priority: 'low',
+          impact: 'low',
+          risk: 'low',
+          environments: ['development'],
+          schedule: { planned: START_AT, duration: 30 },
+          implementationPlan: 'deploy',
+          rollbackPlan: 'roll back',
+          testingPlan: 'unit tests',
+          releaseId,
+        }),
+      });
+      if (response.status !== 201) throw new Error(`submitChange → ${response.status} ${await response.text()}`);
+      await response.arrayBuffer();
+    };
+    /** After the reply: polls the projection until the change request shows; returns ms since the reply. */
+    const visible = async (i: number): Promise<number> => {
+      const replied = performance.now();
+      for (;;) {
+        const response = await fetch(`${system.url}/api/change-requests?service=bench-${run}-${i}&limit=1`, { headers: { authorization: `Bearer ${token}` } });
+        const body = (await response.json()) as { items?: unknown[] };
+        if (response.status !== 200 || body.items === undefined) throw new Error(`GET /api/change-requests → ${response.status} ${JSON.stringify(body)}`);
+        if (body.items.length > 0) return performance.now() - replied;
+        if (performance.now() - replied > 10_000) throw new Error(`change of bench-${run}-${i} not visible after 10 s`);
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+    };
+
+    // Warm-up: JIT, connection pools, consumers.
+    const warm = Math.round(warmupSeconds * rate / 2);
+    for (let i = 0; i < warm; i++) releaseIds.push(await createRelease(i));
+    for (let i = 0; i < warm; i++) {
+      await submitChange(i);
+      await visible(i);
+    }
+
+    // Baselines at the same offered rate.
+    await pool.query(`CREATE TABLE public.${baselineTable} (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, body jsonb NOT NULL)`);
+    const echo = nc.subscribe(`bench.e2e.echo.${run}`, { callback: (_e, m) => void m.respond(m.data) });
+    const infrastructure = await openLoop(rate, Math.min(seconds, 15), async (i) => {
+      await nc.request(`bench.e2e.echo.${run}`, JSON.stringify({ i, payload: 'x'.repeat(200) }), { timeout: 5_000 });
+      await pool.query(`INSERT INTO public.${baselineTable} (body) VALUES ($1)`, [JSON.stringify({ i })]);
+    });
+    echo.unsubscribe();
+    const httpFloor = await openLoop(rate, Math.min(seconds, 15), async () => {
+      const response = await fetch(`${system.url}/api/admin/clock`, { headers: { authorization: `Bearer ${auditor}` } });
+      if (response.status !== 200) throw new Error(`GET /api/admin/clock → ${response.status}`);
+      await response.arrayBuffer();
+    });
+
+    // The measured run: releases and change requests alternate, each change request's visibility timed.
+    const base = warm;
+    const total = Math.round(rate * seconds);
+    const releaseLatencies: number[] = [];
+    const changeLatencies: number[] = [];
+    const visibility: number[] = [];
+    let errors = 0;
+    let firstError: string | undefined;
+    const rss = setInterval(() => void sampleRss(system, peakRss), 1_000);
+    const cpuBefore = await cpuSeconds(system);
+    const measured = await openLoop(rate, seconds, async (k) => {
+      const i = base + Math.floor(k / 2);
+      const t0 = performance.now();
+      try {
+        if (k % 2 === 0) {
+          releaseIds[i] = await createRelease(i);
+          releaseLatencies.push(performance.now() - t0);
+        } else {
+          // The release is created by the previous send; wait for it if its reply is still on the way.
+          while (releaseIds[i] === undefined) await new Promise((resolve) => setTimeout(resolve, 1));
+          const t1 = performance.now();
+          await submitChange(i);
+          changeLatencies.push(performance.now() - t1);
+          visibility.push(await visible(i));
+        }
+      } catch (error) {
+        errors += 1;
+        firstError ??= String(error);
+        throw error;
+      }
+    });
+    clearInterval(rss);
+    const cpuAfter = await cpuSeconds(system);
+    const completed = releaseLatencies.length + changeLatencies.length;
+    /** CPU milliseconds each process spent per command (and its reactions: relay, consumers, projection polls). */
+    const cpuMsPerCommand = Object.fromEntries(
+      Object.entries(cpuAfter)
+        .map(([name, after]) => [name, Math.round(((after - (cpuBefore[name] ?? 0)) * 1000 * 100) / Math.max(1, completed)) / 100] as const)
+        .sort((a, b) => b[1] - a[1]),
+    );
+    const commands = [...releaseLatencies, ...changeLatencies];
+    const result = {
+      offeredRatePerSecond: rate,
+      seconds,
+      machine: { cores: (await import('node:os')).cpus().length, loadAverage: (await import('node:os')).loadavg().map((l) => Math.round(l * 100) / 100) },
+      commands: summarise(commands, errors, measured.elapsedMs),
+      createRelease: summarise(releaseLatencies, 0, measured.elapsedMs),
+      submitChange: summarise(changeLatencies, 0, measured.elapsedMs),
+      projectionVisible: summarise(visibility, 0, measured.elapsedMs),
+      baselineInfrastructure: summarise(infrastructure.latencies, infrastructure.errors, infrastructure.elapsedMs),
+      baselineGatewayHttp: summarise(httpFloor.latencies, httpFloor.errors, httpFloor.elapsedMs),
+      peakRssMb: peakRss,
+      cpuMsPerCommand,
+      ...(firstError ? { firstError } : {}),
+      total,
+    };
+    const commandP99 = result.commands.p99;
+    const met = {
+      throughput: result.commands.perSecond >= TARGET_RATE * 0.98 && errors === 0,
+      commandP99: commandP99 < TARGET_COMMAND_P99_MS,
+      visibleP99: result.projectionVisible.p99 < TARGET_VISIBLE_P99_MS,
+    };
+    const line = (name: string, s: Summary) => `  ${name.padEnd(34)} n=${String(s.count).padStart(5)}  p50 ${String(s.p50).padStart(6)} ms  p90 ${String(s.p90).padStart(6)} ms  p99 ${String(s.p99).padStart(6)} ms  max ${String(s.max).padStart(7)} ms  ${s.perSecond}/s${s.errors ? `  errors ${s.errors}` : ''}`;
+    process.stdout.write(
+      [
+        '',
+        `bench:e2e — offered ${rate} commands/s for ${seconds} s (load average ${result.machine.loadAverage.join(' ')}, ${result.machine.cores} cores)`,
+        line('commands (all)', result.commands),
+        line('  POST /api/releases', result.createRelease),
+        line('  POST /api/change-requests', result.submitChange),
+        line('projection visible after reply', result.projectionVisible),
+        line('baseline: NATS echo + PG insert', result.baselineInfrastructure),
+        line('baseline: gateway GET (no command)', result.baselineGatewayHttp),
+        `  command p99 / infrastructure p99: ${(commandP99 / result.baselineInfrastructure.p99).toFixed(1)}×`,
+        `  targets: ${TARGET_RATE}/s ${met.throughput ? 'met' : 'MISSED'}; command p99 < ${TARGET_COMMAND_P99_MS} ms ${met.commandP99 ? 'met' : 'MISSED'}; visible p99 < ${TARGET_VISIBLE_P99_MS} ms ${met.visibleP99 ? 'met' : 'MISSED'}`,
+        `  CPU ms per command: ${Object.entries(cpuMsPerCommand).map(([name, ms]) => `${name} ${ms}`).join(', ')} (total ${Object.values(cpuMsPerCommand).reduce((a, b) => a + b, 0).toFixed(1)}; 2 cores = 10 ms per command at 200/s)`,
+        `  peak RSS (MB): ${Object.entries(peakRss).map(([name, mb]) => `${name} ${mb}`).join(', ')}`,
+        ...(firstError ? [`  first error: ${firstError}`] : []),
+        '',
+        JSON.stringify({ ...result, met }),
+        '',
+      ].join('\n'),
+    );
+  } finally {
+    await pool.query(`DROP TABLE IF EXISTS public.${baselineTable}`).catch(() => undefined);
+    await pool.end();
+    await nc.close();
+    await system.close();
+  }
+}
+
+/** CPU seconds used so far by each Gatehouse process, PostgreSQL (all backends) and nats-server, from /proc (Linux). */
+async function cpuSeconds(system: Awaited<ReturnType<typeof startDistributedGatehouse>>): Promise<Record<string, number>> {
+  const { readFile, readdir } = await import('node:fs/promises');
+  const ticksOf = async (pid: number | string): Promise<number> => {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[11] ?? 0) + Number(fields[12] ?? 0);
+  };
+  const seconds: Record<string, number> = {};
+  for (const [name, child] of system.processes) if (child.pid !== undefined) seconds[name] = (await ticksOf(child.pid)) / 100;
+  for (const pid of await readdir('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    const comm = (await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '')).trim();
+    const name = comm === 'postgres' ? 'postgresql' : comm === 'nats-server' ? 'nats-server' : undefined;
+    if (name !== undefined) seconds[name] = (seconds[name] ?? 0) + (await ticksOf(pid)) / 100;
+  }
+  return seconds;
+}
+
+/** Resident set size of each process, from /proc (Linux). */
+async function sampleRss(system: Awaited<ReturnType<typeof startDistributedGatehouse>>, peak: Record<string, number>): Promise<void> {
+  const { readFile } = await import('node:fs/promises');
+  for (const [name, process_] of system.processes) {
+    if (process_.pid === undefined) continue;
+    const status = await readFile(`/proc/${process_.pid}/status`, 'utf8').catch(() => '');
+    const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+    peak[name] = Math.max(peak[name] ?? 0, Math.round(kb / 1024));
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench:e2e failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(1);
+});
