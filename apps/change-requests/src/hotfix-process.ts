@@ -139,7 +139,7 @@ export interface RunningHotfixLane {
 }
 
 export async function startHotfixLane(ctx: ServiceContext, metrics: CommandMetrics, options: HotfixLaneOptions = {}): Promise<RunningHotfixLane> {
-  const { deadlinePollIntervalMs = HOTFIX_DEADLINE_POLL_INTERVAL_MS } = options;
+  const deadlinePollIntervalMs = options.deadlinePollIntervalMs ?? ctx.tickIntervalMs ?? HOTFIX_DEADLINE_POLL_INTERVAL_MS;
   const { store, clock, logger } = ctx;
 
   /** One command on a hotfix stream caused by `cause`; a refusal is final and logged, anything else is retried. */

@@ -21,7 +21,6 @@ export interface DeploymentsServiceOptions {
 type DueData = { changeRequestId: string; releaseId: string; service: string; version: string; environment: string; strategy: DeploymentStrategy };
 
 export function createDeploymentsService(options: DeploymentsServiceOptions = {}): ServiceDefinition {
-  const { tickIntervalMs = DEPLOYMENT_TICK_INTERVAL_MS } = options;
   return {
     name: DEPLOYMENTS_CONTEXT,
     async start(ctx) {
@@ -179,7 +178,7 @@ export function createDeploymentsService(options: DeploymentsServiceOptions = {}
       });
 
       const ticker = startTicker(
-        tickIntervalMs,
+        options.tickIntervalMs ?? ctx.tickIntervalMs ?? DEPLOYMENT_TICK_INTERVAL_MS,
         async () => {
           for (const changeRequestId of [...active]) {
             try {

@@ -33,15 +33,14 @@ export interface RunningGatehouse {
 }
 
 /** Producers first: projections last so they see everything from the start. */
-function serviceDefinitions(tickIntervalMs: number | undefined): ServiceDefinition[] {
-  const tick = <K extends string>(key: K) => (tickIntervalMs === undefined ? {} : ({ [key]: tickIntervalMs } as Record<K, number>));
+function serviceDefinitions(): ServiceDefinition[] {
   return [
     changeRequestsService,
     approvalsService,
-    createSchedulingService(tick('timerPollIntervalMs')),
+    createSchedulingService(),
     // Its default target is the sandbox that stands in for a Kubernetes cluster (none can run here).
-    createDeploymentsService(tick('tickIntervalMs')),
-    createMonitoringService(tick('timerCheckIntervalMs')),
+    createDeploymentsService(),
+    createMonitoringService(),
     projectionsService,
   ];
 }
@@ -51,7 +50,8 @@ export async function startGatehouse(config: GatewayConfig, options: StartGateho
   const metrics = createMetricsRegistry('gatehouse');
   const gateway = await startGateway(config, { commands, metrics, ...(options.clock ? { clock: options.clock } : {}) });
   const logger: ServiceLogger = pino({ level: config.LOG_LEVEL, base: { service: 'gatehouse' } });
-  const definitions = serviceDefinitions(options.tickIntervalMs);
+  const definitions = serviceDefinitions();
+  const tickIntervalMs = options.tickIntervalMs ?? config.GATEHOUSE_TICK_INTERVAL_MS;
   try {
     const services = await startEmbeddedServices(definitions, {
       store: gateway.store,
@@ -61,6 +61,7 @@ export async function startGatehouse(config: GatewayConfig, options: StartGateho
       metrics,
       commands,
       ...(options.pollIntervalMs === undefined ? {} : { pollIntervalMs: options.pollIntervalMs }),
+      ...(tickIntervalMs === undefined ? {} : { tickIntervalMs }),
     });
     return {
       gateway,

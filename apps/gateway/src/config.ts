@@ -22,6 +22,8 @@ export const GatewayConfig = z.object({
   GATEHOUSE_CLOCK: z.iso.datetime({ offset: true }).optional(),
   /** `on`: PUT /api/admin/clock moves the clock of the whole system (demos, end-to-end tests); never in production. */
   GATEHOUSE_CLOCK_CONTROL: ClockControlSetting,
+  /** One-process mode (npm start): how often the services' timer loops look at the clock, in ms; unset: 1 s. */
+  GATEHOUSE_TICK_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** HS256 secret that signs API tokens; unset: an insecure development secret (refused in production). */
   GATEHOUSE_JWT_SECRET: z.string().min(MIN_JWT_SECRET_LENGTH, `must be at least ${MIN_JWT_SECRET_LENGTH} characters`).optional(),

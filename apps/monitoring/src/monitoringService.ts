@@ -32,7 +32,7 @@ export interface MonitoringServiceOptions {
  * Monitoring: watches every deployment (stream `watch-<changeRequestId>`), records pushed metric samples,
  * fires rollback triggers and alerts, asks deployments to roll back, and completes the watch on its timer.
  */
-export function createMonitoringService({ timerCheckIntervalMs = DEFAULT_TIMER_CHECK_INTERVAL_MS }: MonitoringServiceOptions = {}): ServiceDefinition {
+export function createMonitoringService({ timerCheckIntervalMs }: MonitoringServiceOptions = {}): ServiceDefinition {
   return {
     name: MONITORING_CONTEXT,
     async start(ctx) {
@@ -171,7 +171,7 @@ export function createMonitoringService({ timerCheckIntervalMs = DEFAULT_TIMER_C
       // Watch timers: checked against ctx.clock; CompleteWatch appends with the expected version and
       // a command id derived from the arming event, so a timer completes its watch once.
       const ticker = startTicker(
-        timerCheckIntervalMs,
+        timerCheckIntervalMs ?? ctx.tickIntervalMs ?? DEFAULT_TIMER_CHECK_INTERVAL_MS,
         async () => {
           const now = clock.now();
           for (const { changeRequestId, armedBy } of index.dueTimers(now)) {

@@ -68,7 +68,6 @@ class SchedulingState {
 }
 
 export function createSchedulingService(options: SchedulingServiceOptions = {}): ServiceDefinition {
-  const { timerPollIntervalMs = TIMER_POLL_INTERVAL_MS } = options;
   return {
     name: SCHEDULING_CONTEXT,
     async start(ctx) {
@@ -99,7 +98,7 @@ export function createSchedulingService(options: SchedulingServiceOptions = {}):
       });
 
       const ticker = startTicker(
-        timerPollIntervalMs,
+        options.timerPollIntervalMs ?? ctx.tickIntervalMs ?? TIMER_POLL_INTERVAL_MS,
         () => fireDueTimers(ctx, state, metrics.timersFired),
         (error) => ctx.logger.error({ error: String(error) }, 'timer loop failed'),
       );

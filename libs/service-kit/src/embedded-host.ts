@@ -18,6 +18,8 @@ export interface EmbeddedHostOptions {
   metrics?: Registry;
   /** Share a bus with another in-process component (the gateway). @defaultValue a new in-process bus */
   commands?: CommandBus;
+  /** How often the services' timer loops look at the clock (`ServiceContext.tickIntervalMs`). @defaultValue each service's own */
+  tickIntervalMs?: number;
 }
 
 export interface EmbeddedHost {
@@ -33,13 +35,13 @@ export interface EmbeddedHost {
  * stopped in reverse, so producers outlive the consumers that depend on them.
  */
 export async function startEmbeddedServices(definitions: readonly ServiceDefinition[], options: EmbeddedHostOptions): Promise<EmbeddedHost> {
-  const { store, clock, policies, logger, pollIntervalMs, metrics = createMetricsRegistry('gatehouse'), commands = createInProcessCommandBus() } = options;
+  const { store, clock, policies, logger, pollIntervalMs, tickIntervalMs, metrics = createMetricsRegistry('gatehouse'), commands = createInProcessCommandBus() } = options;
   // The services' logger also reports handler failures and events skipped after their last attempt.
   const events = createInProcessEventConsumerFactory({ store, logger, ...(pollIntervalMs === undefined ? {} : { pollIntervalMs }) });
   const running: RunningService[] = [];
   try {
     for (const definition of definitions) {
-      running.push(await definition.start({ name: definition.name, store, commands: timedCommandBus(commands, metrics, definition.name), events, clock, policies, metrics, logger }));
+      running.push(await definition.start({ name: definition.name, store, commands: timedCommandBus(commands, metrics, definition.name), events, clock, policies, metrics, logger, ...(tickIntervalMs === undefined ? {} : { tickIntervalMs }) }));
     }
   } catch (error) {
     await stopAll(running);

@@ -31,6 +31,11 @@ export interface ServiceContext {
   readonly policies: PolicyRegistry;
   readonly metrics: Registry;
   readonly logger: ServiceLogger;
+  /**
+   * How often timer loops (due deployments, step analysis, watch ends, hotfix deadlines) look at the
+   * clock, in ms; unset: each service's own default (1 s). Tests that move the clock set it lower.
+   */
+  readonly tickIntervalMs?: number;
 }
 
 /** A started service; stop() unregisters handlers and stops consumers, leaving checkpoints durable. */

@@ -28,6 +28,8 @@ export const StandaloneConfig = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Starts the clock at this instant, then lets it run (demos); every replica must be given the same value. */
   GATEHOUSE_CLOCK: z.iso.datetime({ offset: true }).optional(),
+  /** How often timer loops look at the clock, in ms; unset: each service's default (1 s). */
+  GATEHOUSE_TICK_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).optional(),
   /** `on`: follow the clock setting the gateway publishes (demos, end-to-end tests). */
   GATEHOUSE_CLOCK_CONTROL: ClockControlSetting,
   NODE_ENV: z.string().optional(),

@@ -29,7 +29,7 @@ export const CAST: Record<string, string[]> = {
 };
 
 export interface ClientOptions {
-  /** Real time the services get to react after each clock move (their timers poll every second). @defaultValue 1200 */
+  /** Real time the services get to react after each clock move (the harness's timers poll every 200 ms). @defaultValue 600 */
   settleMs?: number;
 }
 
@@ -45,7 +45,7 @@ export class GatehouseClient {
     options: ClientOptions = {},
   ) {
     this.clockMs = Date.parse(startAt);
-    this.settleMs = options.settleMs ?? 1_200;
+    this.settleMs = options.settleMs ?? 600;
   }
 
   /** The system's time as this client last set it. */
