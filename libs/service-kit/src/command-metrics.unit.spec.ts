@@ -13,7 +13,7 @@ describe('timedCommandBus', () => {
     await expect(bus.send('changeRequests', 'createRelease', {})).resolves.toEqual({ ok: true });
     await expect(bus.send('changeRequests', 'createRelease', { fail: true })).rejects.toThrow('refused');
     const metric = await registry.getSingleMetric('gatehouse_command_handler_duration_seconds')?.get();
-    const counts = metric?.values.filter((v) => v.metricName === 'gatehouse_command_handler_duration_seconds_count').map((v) => [v.labels.outcome, v.value]);
+    const counts = metric?.values.filter((v) => (v as { metricName?: string }).metricName === 'gatehouse_command_handler_duration_seconds_count').map((v) => [v.labels.outcome, v.value]);
     expect(counts).toEqual(expect.arrayContaining([['ok', 1], ['error', 1]]));
     expect(metric?.values.find((v) => v.labels.outcome === 'ok')?.labels).toMatchObject({ service: 'change-requests', context: 'changeRequests', command: 'createRelease' });
     await bus.close();

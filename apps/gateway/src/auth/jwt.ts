@@ -1,3 +1,4 @@
+import type { webcrypto } from 'node:crypto';
 import { errors, jwtVerify } from 'jose';
 import { ROLES, type Role } from '@gatehouse/policy';
 import { z } from 'zod';
@@ -42,8 +43,8 @@ export function secretKey(secret: string): Uint8Array {
  * The HMAC key as a WebCrypto key, imported once per secret: given raw bytes, jose imports one on
  * every verification, which profiling showed as the gateway's largest single cost.
  */
-const verificationKeys = new Map<string, Promise<CryptoKey>>();
-function verificationKey(secret: string): Promise<CryptoKey> {
+const verificationKeys = new Map<string, Promise<webcrypto.CryptoKey>>();
+function verificationKey(secret: string): Promise<webcrypto.CryptoKey> {
   let key = verificationKeys.get(secret);
   if (key === undefined) {
     key = crypto.subtle.importKey('raw', secretKey(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['verify']);
