@@ -67,6 +67,13 @@ describe('startEmbeddedServices', () => {
       // Placing again is a duplicate command id: nothing new, and the process manager has nothing to react to.
       await host.commands.send('orders', 'place', { orderId: '42' });
       expect(await store.readStream('order-42')).toHaveLength(2);
+
+      // Each service's command latency and each consumer's lag are on the shared registry.
+      const exposition = await host.metrics.metrics();
+      expect(exposition).toMatch(/gatehouse_command_handler_duration_seconds_count\{service="orders",context="orders",command="place",outcome="ok"\} 2/);
+      expect(exposition).toMatch(/gatehouse_consumer_delivery_delay_seconds_count\{service="shipping",consumer="shipping-on-order-placed"\} 1/);
+      const placed = (await store.readStream('order-42'))[0]!;
+      expect(exposition).toContain(`gatehouse_consumer_position{service="shipping",consumer="shipping-on-order-placed"} ${placed.globalPosition}`);
     } finally {
       await host.stop();
     }

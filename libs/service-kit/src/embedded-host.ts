@@ -3,6 +3,7 @@ import type { Clock } from '@gatehouse/domain';
 import type { AuditableEventStore } from '@gatehouse/eventstore';
 import type { Registry } from 'prom-client';
 import { timedCommandBus } from './command-metrics.js';
+import { measuredEvents } from './consumer-metrics.js';
 import { createMetricsRegistry } from './metrics.js';
 import type { PolicyRegistry } from './policy/policy-registry.js';
 import type { RunningService, ServiceDefinition, ServiceLogger } from './service.js';
@@ -41,7 +42,7 @@ export async function startEmbeddedServices(definitions: readonly ServiceDefinit
   const running: RunningService[] = [];
   try {
     for (const definition of definitions) {
-      running.push(await definition.start({ name: definition.name, store, commands: timedCommandBus(commands, metrics, definition.name), events, clock, policies, metrics, logger, ...(tickIntervalMs === undefined ? {} : { tickIntervalMs }) }));
+      running.push(await definition.start({ name: definition.name, store, commands: timedCommandBus(commands, metrics, definition.name), events: measuredEvents(events, metrics, definition.name), clock, policies, metrics, logger, ...(tickIntervalMs === undefined ? {} : { tickIntervalMs }) }));
     }
   } catch (error) {
     await stopAll(running);

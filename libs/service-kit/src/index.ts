@@ -11,6 +11,7 @@ export { readPolicyDirectory } from './policy/policy-files.js';
 export { POLICY_STREAM, type PolicyHistoryEntry, type PolicyVersionActivated } from './policy/policy-history.js';
 export type { RunningService, ServiceContext, ServiceDefinition, ServiceLogger } from './service.js';
 export { startEmbeddedServices, type EmbeddedHost, type EmbeddedHostOptions } from './embedded-host.js';
+export { measuredEvents } from './consumer-metrics.js';
 export { commandMetrics, type CommandMetrics, type CommandOutcome, timedCommandBus } from './command-metrics.js';
 export { closeOnSignals, exitOnStartupFailure, EXIT_BAD_CONFIGURATION } from './startup.js';
 export { startTicker, type Ticker } from './ticker.js';

@@ -4,6 +4,7 @@ import type { AuditableEventStore } from '@gatehouse/eventstore';
 import type { Registry } from 'prom-client';
 import { createMetricsRegistry } from '../metrics.js';
 import { timedCommandBus } from '../command-metrics.js';
+import { measuredEvents } from '../consumer-metrics.js';
 import { PolicyRegistry } from '../policy/policy-registry.js';
 import type { RunningService, ServiceDefinition } from '../service.js';
 import { closeOnSignals, exitOnStartupFailure } from '../startup.js';
@@ -57,7 +58,7 @@ export async function startStandaloneService(
   try {
     if (shared) clockMember = await joinSharedClock({ nc: infra.nc, jsm, prefix: config.GATEHOUSE_NATS_PREFIX, name: definition.name, clock: shared, logger });
     const policies = await PolicyRegistry.activateFromDirectory(store, config.GATEHOUSE_POLICIES, clock);
-    running = await definition.start({ name: definition.name, store, commands: timedCommandBus(commands, metrics, definition.name), events, clock, policies, metrics, logger, ...(config.GATEHOUSE_TICK_INTERVAL_MS === undefined ? {} : { tickIntervalMs: config.GATEHOUSE_TICK_INTERVAL_MS }) });
+    running = await definition.start({ name: definition.name, store, commands: timedCommandBus(commands, metrics, definition.name), events: measuredEvents(events, metrics, definition.name), clock, policies, metrics, logger, ...(config.GATEHOUSE_TICK_INTERVAL_MS === undefined ? {} : { tickIntervalMs: config.GATEHOUSE_TICK_INTERVAL_MS }) });
     const checks = [...infra.readinessChecks];
     const http = await startOperationsServer({ name: definition.name, logLevel: config.LOG_LEVEL, checks, metrics, port: config.PORT, host: config.HOST });
     logger.info({ url: http.url, schema: config.GATEHOUSE_DB_SCHEMA, stream: config.GATEHOUSE_EVENT_STREAM, policyVersion: policies.current.policyVersion }, `${definition.name} started`);
