@@ -58,10 +58,15 @@ function verificationKey(secret: string): Promise<webcrypto.CryptoKey> {
  * not governance, so a pinned demo clock does not apply) and the Gatehouse claims.
  */
 export async function verifyAccessToken(token: string, secret: string): Promise<Principal> {
-  let payload: unknown;
+  const cache = verifiedTokensFor(secret);
+  const cached = cache.get(token);
+  const now = Date.now();
+  if (cached !== undefined && now < cached.expiresAtMs && now >= cached.notBeforeMs) return cached.principal;
+  let payload: { exp?: number; nbf?: number };
   try {
     ({ payload } = await jwtVerify(token, await verificationKey(secret), { algorithms: [JWT_ALGORITHM], requiredClaims: ['sub', 'exp'] }));
   } catch (error) {
+    cache.delete(token);
     throw new InvalidTokenError(describeJoseError(error));
   }
   const claims = Claims.safeParse(payload);
@@ -69,7 +74,35 @@ export async function verifyAccessToken(token: string, secret: string): Promise<
     const issue = claims.error.issues[0];
     throw new InvalidTokenError(`token claim '${issue?.path.join('.') || '?'}' is invalid: ${issue?.message ?? 'unknown'}`);
   }
-  return { sub: claims.data.sub, name: claims.data.name ?? claims.data.sub, roles: claims.data.roles };
+  const principal: Principal = { sub: claims.data.sub, name: claims.data.name ?? claims.data.sub, roles: claims.data.roles };
+  remember(cache, token, { principal, expiresAtMs: (payload.exp ?? 0) * 1000, notBeforeMs: (payload.nbf ?? 0) * 1000 });
+  return principal;
+}
+
+/**
+ * Tokens already verified, per secret, until they expire: a client sends the same token with every
+ * request, and re-checking its HMAC through WebCrypto was the gateway's largest CPU cost under load.
+ * The same bytes verify the same way, so only the time claims are re-checked on a hit. Bounded: the oldest go first.
+ */
+const VERIFIED_TOKENS_MAX = 10_000;
+interface VerifiedToken {
+  principal: Principal;
+  expiresAtMs: number;
+  notBeforeMs: number;
+}
+const verifiedTokens = new Map<string, Map<string, VerifiedToken>>();
+function verifiedTokensFor(secret: string): Map<string, VerifiedToken> {
+  let cache = verifiedTokens.get(secret);
+  if (cache === undefined) {
+    cache = new Map();
+    verifiedTokens.set(secret, cache);
+  }
+  return cache;
+}
+function remember(cache: Map<string, VerifiedToken>, token: string, verified: VerifiedToken): void {
+  cache.delete(token);
+  cache.set(token, verified);
+  if (cache.size > VERIFIED_TOKENS_MAX) cache.delete(cache.keys().next().value as string);
 }
 
 function describeJoseError(error: unknown): string {

@@ -21,6 +21,24 @@ describe('verifyAccessToken', () => {
     await expect(verifyAccessToken(await sign(claims, options), SECRET)).rejects.toMatchObject({ name: 'InvalidTokenError', message: expect.stringContaining(reason) });
   });
 
+  it('remembers a verified token only until it expires, and never for another secret', async () => {
+    const exp = Math.floor(Date.now() / 1000) + 2;
+    const token = await sign({ roles: ['sre'] }, { exp });
+    expect((await verifyAccessToken(token, SECRET)).roles).toEqual(['sre']);
+    expect((await verifyAccessToken(token, SECRET)).roles).toEqual(['sre']);
+    await expect(verifyAccessToken(token, 'another-secret-that-is-long-enough-too!!')).rejects.toMatchObject({ message: expect.stringContaining('signature') });
+    await new Promise((resolve) => setTimeout(resolve, exp * 1000 - Date.now() + 100));
+    await expect(verifyAccessToken(token, SECRET)).rejects.toMatchObject({ name: 'InvalidTokenError', message: expect.stringContaining('expired') });
+  });
+
+  it('does not accept a tampered copy of a token it has verified', async () => {
+    const token = await sign({ roles: ['developer'] });
+    await verifyAccessToken(token, SECRET);
+    const [header, , signature] = token.split('.');
+    const elevated = Buffer.from(JSON.stringify({ roles: ['vp_engineering'], sub: 'ana', exp: Math.floor(Date.now() / 1000) + 3600 })).toString('base64url');
+    await expect(verifyAccessToken(`${header}.${elevated}.${signature}`, SECRET)).rejects.toMatchObject({ message: expect.stringContaining('signature') });
+  });
+
   it('refuses a token without an expiry', async () => {
     const forever = await new SignJWT({ roles: ['sre'] }).setProtectedHeader({ alg: 'HS256' }).setSubject('ana').sign(secretKey(SECRET));
     await expect(verifyAccessToken(forever, SECRET)).rejects.toMatchObject({ message: expect.stringContaining("'exp'") });
