@@ -150,6 +150,15 @@ describe('projections service (embedded)', () => {
     ]);
   });
 
+  it('skips an event it cannot fold and goes on serving every view', async () => {
+    await append('changeRequest-cr-bad', [{ type: 'ChangeRequestSubmitted', data: { changeRequestId: 'cr-bad', kind: 'normal' } }], 'mallory');
+    const booked = await append(`schedule-${CR}`, [{ type: 'DeploymentScheduled', data: { ...booking, scheduledFor: '2026-12-01T10:00:00.000Z', windowId: 'tue-thu-morning', policyVersion: 'sha256:test' } }], 'scheduling');
+    await waitVisible(booked.lastGlobalPosition);
+    expect((await query({ view: 'changeHistory', filter: { changeRequestId: 'cr-bad' } })).items).toEqual([]);
+    expect((await query({ view: 'changeRequests' })).items).toEqual([expect.objectContaining({ changeRequestId: CR })]);
+    expect((await query({ view: 'schedule' })).items).toEqual([expect.objectContaining({ changeRequestId: CR, status: 'booked' })]);
+  });
+
   it.each([
     ['an unknown view', { view: 'everything' }, 'view'],
     ['an unknown filter field', { view: 'schedule', filter: { env: 'production' } }, 'filter'],
@@ -169,13 +178,19 @@ describe('evolveReadModel', () => {
   });
 
   it('returns to the previous version when a completed change is rolled back, and ignores replayed positions', () => {
-    let model = initialReadModel();
-    model = evolveReadModel(model, { ...event(1n, 'DeploymentSucceeded', { ...ids, version: '2.3.1', changeRequestId: 'cr-6', completedAt: '2026-11-17T12:00:00Z' }), streamId: 'deployment-cr-6' });
-    model = evolveReadModel(model, event(2n, 'DeploymentSucceeded', { ...ids, completedAt: '2026-12-01T12:00:00Z' }));
-    const replayed = evolveReadModel(model, event(2n, 'DeploymentSucceeded', { ...ids, version: '9.9.9', completedAt: '2026-12-01T12:00:00Z' }));
-    expect(replayed).toBe(model);
-    model = evolveReadModel(model, event(3n, 'DeploymentRolledBack', { ...ids, reason: 'error rate', initiator: 'automatic', at: '2026-12-01T13:00:00Z' }));
-    expect(Object.values(model.versions)).toEqual([{ service: 'checkout', environment: 'production', version: '2.3.1', changeRequestId: CR, since: '2026-12-01T13:00:00Z', previous: [] }]);
-    expect(model.history[CR]!.at(-1)).toMatchObject({ type: 'DeploymentRolledBack', reason: 'error rate' });
+    const model = initialReadModel();
+    evolveReadModel(model, { ...event(1n, 'DeploymentSucceeded', { ...ids, version: '2.3.1', changeRequestId: 'cr-6', completedAt: '2026-11-17T12:00:00Z' }), streamId: 'deployment-cr-6' });
+    evolveReadModel(model, event(2n, 'DeploymentSucceeded', { ...ids, completedAt: '2026-12-01T12:00:00Z' }));
+    const deployed = { service: 'checkout', environment: 'production', version: '2.4.0', changeRequestId: CR, since: '2026-12-01T12:00:00Z', previous: ['2.3.1'] };
+    expect([...model.versions.values()]).toEqual([deployed]);
+
+    expect(evolveReadModel(model, event(2n, 'DeploymentSucceeded', { ...ids, version: '9.9.9', completedAt: '2026-12-01T12:00:00Z' }))).toBe(model);
+    expect([...model.versions.values()]).toEqual([deployed]);
+    expect(model.history.get(CR)).toHaveLength(1);
+    expect(model.position).toBe(2n);
+
+    evolveReadModel(model, event(3n, 'DeploymentRolledBack', { ...ids, reason: 'error rate', initiator: 'automatic', at: '2026-12-01T13:00:00Z' }));
+    expect([...model.versions.values()]).toEqual([{ service: 'checkout', environment: 'production', version: '2.3.1', changeRequestId: CR, since: '2026-12-01T13:00:00Z', previous: [] }]);
+    expect(model.history.get(CR)!.at(-1)).toMatchObject({ type: 'DeploymentRolledBack', reason: 'error rate' });
   });
 });

@@ -17,14 +17,15 @@ export const projectionsService: ServiceDefinition = {
   name: PROJECTIONS_CONTEXT,
   async start(ctx) {
     const metrics = projectionMetrics(ctx.metrics);
-    let model: ReadModel = initialReadModel();
+    // Owned here and updated in place; commands and events run on this one thread, so a query sees whole events.
+    const model: ReadModel = initialReadModel();
     const apply = (event: StoredEvent): void => {
       const before = model.position;
       try {
-        model = evolveReadModel(model, event);
+        evolveReadModel(model, event);
       } catch (error) {
-        // One malformed event must not stop every view: skip it, visibly.
-        model = { ...model, position: event.globalPosition };
+        // One malformed event must not stop every view: skip it, visibly (evolveReadModel wrote nothing of it).
+        model.position = event.globalPosition;
         ctx.logger.error({ eventId: event.id, type: event.type, streamId: event.streamId, error: String(error) }, 'event could not be projected; skipped');
       }
       if (model.position !== before) metrics.applied.inc();

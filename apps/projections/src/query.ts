@@ -1,19 +1,15 @@
 import type { ProjectionQueryPayload, ProjectionQueryResult } from '@gatehouse/contracts';
-import { changeRequestViews, pendingApprovalViews, type ReadModel } from './readModel.js';
+import { changeRequestView, pendingApprovalViews, type ReadModel } from './readModel.js';
 
-const byTime = <T>(key: (item: T) => string) => (a: T, b: T) => Date.parse(key(a)) - Date.parse(key(b));
-
-/** Answers a validated query from the read model; pure. */
+/** Answers a validated query from the read model; reads it, never changes it. */
 export function queryReadModel(model: ReadModel, query: ProjectionQueryPayload): ProjectionQueryResult {
   const asOfPosition = String(model.position);
   switch (query.view) {
     case 'changeRequests': {
-      const { status, environment, service, kind, limit } = query.filter;
-      const items = changeRequestViews(model)
-        .filter((c) => (status === undefined || c.status === status) && (environment === undefined || c.environments.includes(environment)) && (service === undefined || c.service === service) && (kind === undefined || c.kind === kind))
-        .sort(byTime((c) => c.updatedAt))
-        .reverse();
-      return { asOfPosition, items: limit === undefined ? items : items.slice(0, limit) };
+      const { limit, ...filter } = query.filter;
+      // Selected on the indexed fields first: views are built only for the changes answered with.
+      const items = model.changeRequests.select(filter, limit).map((change) => changeRequestView(model, change));
+      return { asOfPosition, items };
     }
     case 'pendingApprovals': {
       const { role, environment, changeRequestId } = query.filter;
@@ -21,23 +17,27 @@ export function queryReadModel(model: ReadModel, query: ProjectionQueryPayload):
       return { asOfPosition, items };
     }
     case 'schedule': {
-      const { environment, from, to } = query.filter;
-      const items = Object.values(model.schedule)
-        .filter((s) => (environment === undefined || s.environment === environment) && (from === undefined || Date.parse(s.scheduledFor) >= Date.parse(from)) && (to === undefined || Date.parse(s.scheduledFor) < Date.parse(to)))
-        .sort(byTime((s) => s.scheduledFor));
+      const { environment } = query.filter;
+      const from = query.filter.from === undefined ? undefined : Date.parse(query.filter.from);
+      const to = query.filter.to === undefined ? undefined : Date.parse(query.filter.to);
+      const items = [...model.schedule.values()]
+        .filter((s) => (environment === undefined || s.view.environment === environment) && (from === undefined || s.startsAt >= from) && (to === undefined || s.startsAt < to))
+        .sort((a, b) => a.startsAt - b.startsAt)
+        .map((s) => s.view);
       return { asOfPosition, items };
     }
     case 'versions': {
       const { service, environment } = query.filter;
-      const items = Object.values(model.versions).filter((v) => (service === undefined || v.service === service) && (environment === undefined || v.environment === environment));
+      const items = [...model.versions.values()].filter((v) => (service === undefined || v.service === service) && (environment === undefined || v.environment === environment));
       return { asOfPosition, items };
     }
     case 'activeDeployments': {
       const { service, environment } = query.filter;
-      const items = Object.values(model.activeDeployments).filter((d) => (service === undefined || d.service === service) && (environment === undefined || d.environment === environment));
+      const items = [...model.activeDeployments.values()].filter((d) => (service === undefined || d.service === service) && (environment === undefined || d.environment === environment));
       return { asOfPosition, items };
     }
     case 'changeHistory':
-      return { asOfPosition, items: [...(model.history[query.filter.changeRequestId] ?? [])] };
+      // A copy: the model keeps appending to the change's history.
+      return { asOfPosition, items: [...(model.history.get(query.filter.changeRequestId) ?? [])] };
   }
 }

@@ -1,8 +1,10 @@
 /**
- * The ops read models, folded from the whole event log. Pure: `evolveReadModel(model, event)` returns the
- * next model and never touches the input. Change requests and approvals are folded with the domain's own
- * deciders so their status means exactly what the write side means; other contexts' events are read by
- * their contract names and fields, tolerating fields added later.
+ * The ops read models, folded from the whole event log. The model belongs to the projections service and is
+ * updated in place: `evolveReadModel(model, event)` costs O(1) whatever the length of the log, and returns the
+ * same model. Stored values (views, history entries, decider states) are replaced, never mutated, so an answer
+ * already handed out does not change under its reader. Change requests and approvals are folded with the
+ * domain's own deciders so their status means exactly what the write side means; other contexts' events are
+ * read by their contract names and fields, tolerating fields added later.
  */
 import {
   approvalDecider,
@@ -14,6 +16,7 @@ import {
   type ChangeRequestState,
 } from '@gatehouse/domain';
 import type { StoredEvent } from '@gatehouse/eventstore';
+import { ChangeRequestIndex, type ListedChangeRequest } from './changeRequestIndex.js';
 
 export interface ChangeRequestView {
   changeRequestId: string;
@@ -81,30 +84,56 @@ export interface HistoryEntry {
 }
 
 export interface ReadModel {
-  /** Global position of the last event folded in; "0" before any. */
+  /** Global position of the last event folded in; 0 before any. */
   position: bigint;
-  changeRequests: Readonly<Record<string, { state: ChangeRequestState; updatedAt: string }>>;
-  approvals: Readonly<Record<string, ApprovalState>>;
-  releases: Readonly<Record<string, { service: string; version: string }>>;
-  schedule: Readonly<Record<string, ScheduledDeploymentView>>;
-  versions: Readonly<Record<string, RunningVersionView>>;
-  activeDeployments: Readonly<Record<string, ActiveDeploymentView>>;
-  history: Readonly<Record<string, readonly HistoryEntry[]>>;
+  readonly changeRequests: ChangeRequestIndex;
+  /** By approval id (the approval stream's id). */
+  readonly approvals: Map<string, ApprovalEntry>;
+  /** The approvals whose status is pending: all that `pendingApprovals` reads. */
+  readonly pendingApprovals: Set<ApprovalEntry>;
+  readonly releases: Map<string, Build>;
+  /** The build each change was last booked with; kept when the booking is cancelled, as the change still ships it. */
+  readonly bookedBuilds: Map<string, Build>;
+  /** Bookings still on the schedule, by change request id. */
+  readonly schedule: Map<string, ScheduleEntry>;
+  /** By `[service, environment]` as JSON. */
+  readonly versions: Map<string, RunningVersionView>;
+  readonly activeDeployments: Map<string, ActiveDeploymentView>;
+  /** Each change's history in log order, by change request id. */
+  readonly history: Map<string, HistoryEntry[]>;
+}
+
+export interface Build {
+  service: string;
+  version: string;
+}
+export interface ApprovalEntry {
+  state: ApprovalState;
+  /** Order of first appearance: pending approvals are listed in it. */
+  readonly seq: number;
+}
+export interface ScheduleEntry {
+  readonly view: ScheduledDeploymentView;
+  /** `view.scheduledFor` in epoch milliseconds, parsed once. */
+  readonly startsAt: number;
 }
 
 export const initialReadModel = (): ReadModel => ({
   position: 0n,
-  changeRequests: {},
-  approvals: {},
-  releases: {},
-  schedule: {},
-  versions: {},
-  activeDeployments: {},
-  history: {},
+  changeRequests: new ChangeRequestIndex(),
+  approvals: new Map(),
+  pendingApprovals: new Set(),
+  releases: new Map(),
+  bookedBuilds: new Map(),
+  schedule: new Map(),
+  versions: new Map(),
+  activeDeployments: new Map(),
+  history: new Map(),
 });
 
 /** Streams whose id is `<category>-<changeRequestId>`: together they are one change's history. */
 export const CHANGE_STREAM_CATEGORIES = ['changeRequest', 'approval', 'schedule', 'deployment', 'watch'] as const;
+const CHANGE_STREAMS: ReadonlySet<string> = new Set(CHANGE_STREAM_CATEGORIES);
 /** Events kept in a change's history without their data (they can be large and are in the log). */
 const SUMMARISED_IN_HISTORY = new Set(['MetricSamplesRecorded']);
 
@@ -117,44 +146,44 @@ type Data = Record<string, unknown>;
 const str = (value: unknown): string | null => (typeof value === 'string' ? value : null);
 const num = (value: unknown): number | null => (typeof value === 'number' ? value : null);
 
+/**
+ * Folds one event into the model, in place, and returns the model. Events at or below `model.position` are
+ * skipped. Each step reads and computes before it writes, so an event that throws (malformed data) leaves the
+ * model as it was; the caller then skips it by moving `position` past it.
+ */
 export function evolveReadModel(model: ReadModel, event: StoredEvent): ReadModel {
   if (event.globalPosition <= model.position) return model;
   const { category, id } = splitStreamId(event.streamId);
   const data = (event.data ?? {}) as Data;
-  const next: ReadModel = { ...model, position: event.globalPosition };
-  if ((CHANGE_STREAM_CATEGORIES as readonly string[]).includes(category) && id !== '') next.history = appendHistory(model.history, id, event, data);
+  const historyEntry = CHANGE_STREAMS.has(category) && id !== '' ? historyEntryOf(event, data) : undefined;
   switch (category) {
     case 'release':
-      if (event.type === 'ReleasePlanned' && str(data.service) !== null && str(data.version) !== null) {
-        next.releases = { ...model.releases, [id]: { service: data.service as string, version: data.version as string } };
-      }
-      return next;
-    case 'changeRequest': {
-      const current = model.changeRequests[id]?.state ?? changeRequestDecider.initialState();
-      const state = changeRequestDecider.evolve(current, { type: event.type, data } as unknown as ChangeRequestEvent);
-      next.changeRequests = { ...model.changeRequests, [id]: { state, updatedAt: event.recordedAt.toISOString() } };
-      return next;
-    }
-    case 'approval': {
-      const current = model.approvals[id] ?? approvalDecider.initialState();
-      next.approvals = { ...model.approvals, [id]: approvalDecider.evolve(current, { type: event.type, data } as unknown as ApprovalEvent) };
-      return next;
-    }
+      evolveRelease(model, id, event.type, data);
+      break;
+    case 'changeRequest':
+      evolveChangeRequest(model, id, event, data);
+      break;
+    case 'approval':
+      evolveApproval(model, id, event.type, data);
+      break;
     case 'schedule':
-      next.schedule = evolveSchedule(model.schedule, id, event.type, data);
-      return next;
+      evolveSchedule(model, id, event.type, data);
+      break;
     case 'deployment':
-      next.activeDeployments = evolveActiveDeployments(model.activeDeployments, id, event, data);
-      next.versions = evolveVersions(model.versions, model.activeDeployments[id], event, data);
-      next.schedule = event.type === 'DeploymentStarted' && model.schedule[id] !== undefined ? { ...model.schedule, [id]: { ...model.schedule[id]!, status: 'started' } } : next.schedule;
-      return next;
-    default:
-      return next;
+      evolveDeployment(model, id, event, data);
+      break;
   }
+  if (historyEntry !== undefined) {
+    const history = model.history.get(id);
+    if (history === undefined) model.history.set(id, [historyEntry]);
+    else history.push(historyEntry);
+  }
+  model.position = event.globalPosition;
+  return model;
 }
 
-function appendHistory(history: ReadModel['history'], changeRequestId: string, event: StoredEvent, data: Data): ReadModel['history'] {
-  const entry: HistoryEntry = {
+function historyEntryOf(event: StoredEvent, data: Data): HistoryEntry {
+  return {
     position: String(event.globalPosition),
     streamId: event.streamId,
     type: event.type,
@@ -163,133 +192,181 @@ function appendHistory(history: ReadModel['history'], changeRequestId: string, e
     reason: str(data.reason),
     data: SUMMARISED_IN_HISTORY.has(event.type) ? { samples: Array.isArray(data.samples) ? data.samples.length : 0 } : data,
   };
-  return { ...history, [changeRequestId]: [...(history[changeRequestId] ?? []), entry] };
 }
 
-function evolveSchedule(schedule: ReadModel['schedule'], changeRequestId: string, type: string, data: Data): ReadModel['schedule'] {
+function evolveRelease(model: ReadModel, releaseId: string, type: string, data: Data): void {
+  const service = str(data.service);
+  const version = str(data.version);
+  if (type !== 'ReleasePlanned' || service === null || version === null) return;
+  model.releases.set(releaseId, { service, version });
+  for (const change of model.changeRequests.withRelease(releaseId)) refreshService(model, change.changeRequestId);
+}
+
+function evolveChangeRequest(model: ReadModel, changeRequestId: string, event: StoredEvent, data: Data): void {
+  const current = model.changeRequests.get(changeRequestId)?.state ?? changeRequestDecider.initialState();
+  const state = changeRequestDecider.evolve(current, { type: event.type, data } as unknown as ChangeRequestEvent);
+  const releaseId = state.status === 'not_submitted' ? undefined : state.draft.releaseId;
+  model.changeRequests.record(changeRequestId, state, event.recordedAt.toISOString(), buildOf(model, changeRequestId, releaseId).service);
+}
+
+function evolveApproval(model: ReadModel, approvalId: string, type: string, data: Data): void {
+  const known = model.approvals.get(approvalId);
+  const state = approvalDecider.evolve(known?.state ?? approvalDecider.initialState(), { type, data } as unknown as ApprovalEvent);
+  const approval = known ?? { state, seq: model.approvals.size };
+  approval.state = state;
+  model.approvals.set(approvalId, approval);
+  if (state.status === 'pending') model.pendingApprovals.add(approval);
+  else model.pendingApprovals.delete(approval);
+}
+
+function evolveSchedule(model: ReadModel, changeRequestId: string, type: string, data: Data): void {
+  const booked = model.schedule.get(changeRequestId);
   switch (type) {
     case 'DeploymentScheduled':
     case 'DeploymentRescheduled': {
       const scheduledFor = str(data.scheduledFor);
-      if (scheduledFor === null) return schedule;
-      return {
-        ...schedule,
-        [changeRequestId]: {
-          changeRequestId,
-          releaseId: str(data.releaseId),
-          service: str(data.service) ?? '',
-          version: str(data.version) ?? '',
-          environment: str(data.environment) ?? '',
-          changeType: str(data.changeType),
-          strategy: str(data.strategy),
-          scheduledFor,
-          windowId: str(data.windowId),
-          status: 'booked',
-        },
+      if (scheduledFor === null) return;
+      const view: ScheduledDeploymentView = {
+        changeRequestId,
+        releaseId: str(data.releaseId),
+        service: str(data.service) ?? '',
+        version: str(data.version) ?? '',
+        environment: str(data.environment) ?? '',
+        changeType: str(data.changeType),
+        strategy: str(data.strategy),
+        scheduledFor,
+        windowId: str(data.windowId),
+        status: 'booked',
       };
+      model.schedule.set(changeRequestId, { view, startsAt: Date.parse(scheduledFor) });
+      model.bookedBuilds.set(changeRequestId, { service: view.service, version: view.version });
+      refreshService(model, changeRequestId);
+      return;
     }
     case 'DeploymentDue':
-      return schedule[changeRequestId] === undefined ? schedule : { ...schedule, [changeRequestId]: { ...schedule[changeRequestId]!, status: 'due' } };
-    default:
-      return schedule;
+      if (booked !== undefined) model.schedule.set(changeRequestId, { ...booked, view: { ...booked.view, status: 'due' } });
+      return;
+    case 'BookingCancelled':
+    case 'SchedulingRefused':
+      // The booking is withdrawn (its approval was, or a new policy left no slot): it is off the schedule, as in the
+      // scheduling context, where only a booked (not yet due) deployment can be cancelled or refused.
+      if (booked?.view.status === 'booked') model.schedule.delete(changeRequestId);
+      return;
   }
 }
 
 const DEPLOYMENT_ENDINGS = new Set(['DeploymentSucceeded', 'DeploymentFailed', 'DeploymentAborted', 'DeploymentRolledBack']);
 
-function evolveActiveDeployments(active: ReadModel['activeDeployments'], changeRequestId: string, event: StoredEvent, data: Data): ReadModel['activeDeployments'] {
+function evolveDeployment(model: ReadModel, changeRequestId: string, event: StoredEvent, data: Data): void {
+  const deployment = model.activeDeployments.get(changeRequestId);
+  const active = nextActiveDeployment(deployment, changeRequestId, event, data);
+  const running = nextRunningVersion(model.versions, deployment, event, data);
+  const booked = event.type === 'DeploymentStarted' ? model.schedule.get(changeRequestId) : undefined;
+  if (active === ENDED) model.activeDeployments.delete(changeRequestId);
+  else if (active !== undefined) model.activeDeployments.set(changeRequestId, active);
+  if (running !== undefined) model.versions.set(versionKey(running.service, running.environment), running);
+  if (booked !== undefined) model.schedule.set(changeRequestId, { ...booked, view: { ...booked.view, status: 'started' } });
+}
+
+const ENDED = Symbol('ended');
+
+/** The deployment's next view, ENDED when it is over, undefined when the event does not change it. */
+function nextActiveDeployment(deployment: ActiveDeploymentView | undefined, changeRequestId: string, event: StoredEvent, data: Data): ActiveDeploymentView | typeof ENDED | undefined {
   if (event.type === 'DeploymentStarted') {
     const steps = Array.isArray(data.steps) ? data.steps : [];
     return {
-      ...active,
-      [changeRequestId]: {
-        deploymentId: str(data.deploymentId) ?? changeRequestId,
-        changeRequestId,
-        service: str(data.service) ?? '',
-        version: str(data.version) ?? '',
-        environment: str(data.environment) ?? '',
-        strategy: str(data.strategy),
-        totalSteps: steps.length,
-        currentStep: 0,
-        currentStepName: null,
-        trafficPercent: 0,
-        startedAt: str(data.startedAt) ?? event.recordedAt.toISOString(),
-      },
+      deploymentId: str(data.deploymentId) ?? changeRequestId,
+      changeRequestId,
+      service: str(data.service) ?? '',
+      version: str(data.version) ?? '',
+      environment: str(data.environment) ?? '',
+      strategy: str(data.strategy),
+      totalSteps: steps.length,
+      currentStep: 0,
+      currentStepName: null,
+      trafficPercent: 0,
+      startedAt: str(data.startedAt) ?? event.recordedAt.toISOString(),
     };
   }
-  const deployment = active[changeRequestId];
-  if (deployment === undefined) return active;
+  if (deployment === undefined) return undefined;
   if (event.type === 'DeploymentStepStarted' || event.type === 'DeploymentStepCompleted') {
     const index = num(data.index) ?? deployment.currentStep - 1;
-    return {
-      ...active,
-      [changeRequestId]: { ...deployment, currentStep: index + 1, currentStepName: str(data.name) ?? deployment.currentStepName, trafficPercent: num(data.trafficPercent) ?? deployment.trafficPercent },
-    };
+    return { ...deployment, currentStep: index + 1, currentStepName: str(data.name) ?? deployment.currentStepName, trafficPercent: num(data.trafficPercent) ?? deployment.trafficPercent };
   }
-  if (DEPLOYMENT_ENDINGS.has(event.type)) {
-    const { [changeRequestId]: _ended, ...rest } = active;
-    return rest;
-  }
-  return active;
+  return DEPLOYMENT_ENDINGS.has(event.type) ? ENDED : undefined;
 }
 
-function evolveVersions(versions: ReadModel['versions'], deployment: ActiveDeploymentView | undefined, event: StoredEvent, data: Data): ReadModel['versions'] {
+const versionKey = (service: string, environment: string): string => JSON.stringify([service, environment]);
+
+/** What runs after the event where the deployment went, undefined when the event does not change it. */
+function nextRunningVersion(versions: ReadModel['versions'], deployment: ActiveDeploymentView | undefined, event: StoredEvent, data: Data): RunningVersionView | undefined {
   const service = str(data.service) ?? deployment?.service ?? null;
   const environment = str(data.environment) ?? deployment?.environment ?? null;
-  if (service === null || environment === null) return versions;
-  const key = JSON.stringify([service, environment]);
-  const running = versions[key];
+  if (service === null || environment === null) return undefined;
+  const running = versions.get(versionKey(service, environment));
   const changeRequestId = str(data.changeRequestId) ?? deployment?.changeRequestId ?? '';
   if (event.type === 'DeploymentSucceeded') {
     const version = str(data.version) ?? deployment?.version ?? null;
-    if (version === null) return versions;
+    if (version === null) return undefined;
     const previous = running === undefined ? [] : [running.version, ...running.previous];
-    return { ...versions, [key]: { service, environment, version, changeRequestId, since: str(data.completedAt) ?? event.recordedAt.toISOString(), previous } };
+    return { service, environment, version, changeRequestId, since: str(data.completedAt) ?? event.recordedAt.toISOString(), previous };
   }
   if (event.type === 'DeploymentRolledBack' && running !== undefined && running.changeRequestId === changeRequestId) {
     // The rolled-back change had completed: production returns to the version before it.
     const version = str(data.previousVersion) ?? running.previous[0];
-    if (version === undefined) return versions;
-    return { ...versions, [key]: { service, environment, version, changeRequestId, since: str(data.at) ?? event.recordedAt.toISOString(), previous: running.previous.slice(1) } };
+    if (version === undefined) return undefined;
+    return { service, environment, version, changeRequestId, since: str(data.at) ?? event.recordedAt.toISOString(), previous: running.previous.slice(1) };
   }
-  return versions;
+  return undefined;
+}
+
+/** The change's service and version: its release's, else those it was booked with. */
+function buildOf(model: ReadModel, changeRequestId: string, releaseId: string | undefined): { service: string | null; version: string | null } {
+  const release = releaseId === undefined ? undefined : model.releases.get(releaseId);
+  const booked = model.bookedBuilds.get(changeRequestId);
+  return { service: release?.service ?? (booked?.service || null), version: release?.version ?? (booked?.version || null) };
+}
+
+/** Keeps the change's indexed service in step with its release and booking. */
+function refreshService(model: ReadModel, changeRequestId: string): void {
+  const change = model.changeRequests.get(changeRequestId);
+  if (change === undefined) return;
+  const releaseId = change.state.status === 'not_submitted' ? undefined : change.state.draft.releaseId;
+  model.changeRequests.setService(change, buildOf(model, changeRequestId, releaseId).service);
 }
 
 // ---------------------------------------------------------------- views
 
-export function changeRequestViews(model: ReadModel): ChangeRequestView[] {
-  return Object.values(model.changeRequests).flatMap(({ state, updatedAt }): ChangeRequestView[] => {
-    if (state.status === 'not_submitted') return [];
-    const release = state.draft.releaseId === undefined ? undefined : model.releases[state.draft.releaseId];
-    const booked = model.schedule[state.changeRequestId];
-    return [
-      {
-        changeRequestId: state.changeRequestId,
-        status: state.status,
-        kind: state.kind,
-        title: state.draft.title,
-        environments: [...state.draft.environments],
-        releaseId: state.draft.releaseId ?? null,
-        service: release?.service ?? (booked?.service || null),
-        version: release?.version ?? (booked?.version || null),
-        risk: { level: state.riskAssessment.level, score: state.riskAssessment.score },
-        updatedAt,
-      },
-    ];
-  });
+export function changeRequestView(model: ReadModel, { changeRequestId, state, updatedAt }: ListedChangeRequest): ChangeRequestView {
+  const { service, version } = buildOf(model, changeRequestId, state.draft.releaseId);
+  return {
+    changeRequestId: state.changeRequestId,
+    status: state.status,
+    kind: state.kind,
+    title: state.draft.title,
+    environments: [...state.draft.environments],
+    releaseId: state.draft.releaseId ?? null,
+    service,
+    version,
+    risk: { level: state.riskAssessment.level, score: state.riskAssessment.score },
+    updatedAt,
+  };
 }
 
+/** Pending approvals' missing roles, in the order the approvals first appeared. */
 export function pendingApprovalViews(model: ReadModel): PendingApprovalView[] {
-  return Object.values(model.approvals).flatMap((state) =>
-    state.status !== 'pending'
-      ? []
-      : outstandingApprovals(state).map((missing) => ({
-          changeRequestId: state.subject.changeRequestId,
-          approvalId: state.approvalId,
-          environment: state.subject.environment,
-          role: missing.role,
-          missing: missing.missing,
-          onCall: missing.onCall,
-        })),
-  );
+  return [...model.pendingApprovals]
+    .sort((a, b) => a.seq - b.seq)
+    .flatMap(({ state }) =>
+      state.status !== 'pending'
+        ? []
+        : outstandingApprovals(state).map((missing) => ({
+            changeRequestId: state.subject.changeRequestId,
+            approvalId: state.approvalId,
+            environment: state.subject.environment,
+            role: missing.role,
+            missing: missing.missing,
+            onCall: missing.onCall,
+          })),
+    );
 }

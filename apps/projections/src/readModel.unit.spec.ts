@@ -1,0 +1,98 @@
+import type { StoredEvent } from '@gatehouse/eventstore';
+import { evolveReadModel, initialReadModel, queryReadModel, type ProjectionQueryPayload, type ReadModel } from './index.js';
+
+const CR = 'cr-9';
+const AT = Date.parse('2026-11-24T09:00:00.000Z');
+
+/** Folds `[streamId, type, data]` triples in order, one second apart. */
+function fold(model: ReadModel, events: ReadonlyArray<readonly [string, string, Record<string, unknown>]>): ReadModel {
+  for (const [streamId, type, data] of events) {
+    const position = model.position + 1n;
+    const event: StoredEvent = { id: `e${position}`, type, streamId, streamVersion: position, globalPosition: position, recordedAt: new Date(AT + Number(position) * 1_000), data, metadata: { actor: 'test' }, hash: '', previousHash: '' };
+    evolveReadModel(model, event);
+  }
+  return model;
+}
+const items = <T>(model: ReadModel, query: ProjectionQueryPayload) => queryReadModel(model, query).items as T[];
+
+const submitted = (changeRequestId: string, releaseId?: string) =>
+  [
+    `changeRequest-${changeRequestId}`,
+    'ChangeRequestSubmitted',
+    { changeRequestId, kind: 'normal', draft: { title: 'Checkout 2.4.0', environments: ['production'], ...(releaseId === undefined ? {} : { releaseId }) }, riskAssessment: { level: 'medium', score: 40 }, submittedAt: '2026-11-24T09:00:00Z' },
+  ] as const;
+const booking = { changeRequestId: CR, releaseId: 'rel-9', service: 'checkout', version: '2.4.0', environment: 'production', changeType: 'normal', strategy: 'canary', scheduledFor: '2026-12-01T10:00:00.000Z', windowId: 'tue-thu-morning', policyVersion: 'sha256:test' };
+const scheduled = ['schedule-' + CR, 'DeploymentScheduled', booking] as const;
+const cancelled = ['schedule-' + CR, 'BookingCancelled', { changeRequestId: CR, environment: 'production', scheduledFor: booking.scheduledFor, reason: 'approval withdrawn', cancelledAt: '2026-11-25T09:00:00.000Z' }] as const;
+
+describe('schedule view', () => {
+  it('drops a cancelled booking and shows it again when the change is booked again', () => {
+    const model = fold(initialReadModel(), [submitted(CR), scheduled]);
+    expect(items(model, { view: 'schedule', filter: {} })).toEqual([expect.objectContaining({ changeRequestId: CR, status: 'booked' })]);
+
+    fold(model, [cancelled]);
+    expect(items(model, { view: 'schedule', filter: {} })).toEqual([]);
+    // The change still ships the build it was booked with.
+    expect(items(model, { view: 'changeRequests', filter: { service: 'checkout' } })).toEqual([expect.objectContaining({ changeRequestId: CR, service: 'checkout', version: '2.4.0' })]);
+
+    fold(model, [['schedule-' + CR, 'DeploymentScheduled', { ...booking, scheduledFor: '2026-12-02T10:00:00.000Z' }]]);
+    expect(items(model, { view: 'schedule', filter: {} })).toEqual([expect.objectContaining({ changeRequestId: CR, scheduledFor: '2026-12-02T10:00:00.000Z', status: 'booked' })]);
+  });
+
+  it('drops a booking that a later refusal withdrew, and keeps one whose deployment is under way', () => {
+    const model = fold(initialReadModel(), [scheduled, ['schedule-' + CR, 'SchedulingRefused', { changeRequestId: CR, environment: 'production', reasons: ['blackout'] }]]);
+    expect(items(model, { view: 'schedule', filter: {} })).toEqual([]);
+
+    fold(model, [scheduled, ['schedule-' + CR, 'DeploymentDue', { ...booking, dueAt: booking.scheduledFor }], cancelled]);
+    expect(items(model, { view: 'schedule', filter: {} })).toEqual([expect.objectContaining({ changeRequestId: CR, status: 'due' })]);
+  });
+});
+
+describe('change requests view', () => {
+  it('files a change under its service once its release is planned, whichever comes first', () => {
+    const model = fold(initialReadModel(), [submitted('cr-1', 'rel-1')]);
+    expect(items(model, { view: 'changeRequests', filter: { service: 'checkout' } })).toEqual([]);
+    expect(items(model, { view: 'changeRequests', filter: {} })).toEqual([expect.objectContaining({ changeRequestId: 'cr-1', service: null, version: null })]);
+
+    fold(model, [['release-rel-1', 'ReleasePlanned', { releaseId: 'rel-1', service: 'checkout', version: '2.4.0' }], submitted('cr-2', 'rel-1')]);
+    expect(items(model, { view: 'changeRequests', filter: { service: 'checkout' } }).map((c) => [(c as { changeRequestId: string }).changeRequestId, (c as { version: string }).version])).toEqual([
+      ['cr-2', '2.4.0'],
+      ['cr-1', '2.4.0'],
+    ]);
+  });
+
+  it('lists the change updated last first when changes were updated in the same millisecond', () => {
+    const model = initialReadModel();
+    const at = new Date(AT);
+    const event = (position: bigint, [streamId, type, data]: readonly [string, string, Record<string, unknown>]): StoredEvent => ({ id: `e${position}`, type, streamId, streamVersion: 1n, globalPosition: position, recordedAt: at, data, metadata: {}, hash: '', previousHash: '' });
+    evolveReadModel(model, event(1n, submitted('cr-1')));
+    evolveReadModel(model, event(2n, submitted('cr-2')));
+    evolveReadModel(model, event(3n, ['changeRequest-cr-1', 'ChangeReviewStarted', { changeRequestId: 'cr-1', reviewer: 'bob' }]));
+    expect(items<{ changeRequestId: string }>(model, { view: 'changeRequests', filter: { limit: 1 } }).map((c) => c.changeRequestId)).toEqual(['cr-1']);
+    expect(items<{ changeRequestId: string }>(model, { view: 'changeRequests', filter: { environment: 'production', limit: 2 } }).map((c) => c.changeRequestId)).toEqual(['cr-1', 'cr-2']);
+  });
+});
+
+describe('evolveReadModel', () => {
+  it('updates the model in place and writes nothing of an event it cannot fold', () => {
+    const model = initialReadModel();
+    expect(fold(model, [submitted(CR)])).toBe(model);
+    const malformed: StoredEvent = { id: 'bad', type: 'ChangeRequestSubmitted', streamId: 'changeRequest-cr-bad', streamVersion: 1n, globalPosition: 2n, recordedAt: new Date(AT), data: { changeRequestId: 'cr-bad', kind: 'normal' }, metadata: {}, hash: '', previousHash: '' };
+
+    expect(() => evolveReadModel(model, malformed)).toThrow(TypeError);
+    expect(model.position).toBe(1n);
+    expect(model.history.has('cr-bad')).toBe(false);
+    expect(model.changeRequests.get('cr-bad')).toBeUndefined();
+    expect(items(model, { view: 'changeRequests', filter: {} })).toEqual([expect.objectContaining({ changeRequestId: CR })]);
+  });
+
+  it('never changes an answer already given: histories are copied, views replaced', () => {
+    const model = fold(initialReadModel(), [submitted(CR), scheduled]);
+    const history = items(model, { view: 'changeHistory', filter: { changeRequestId: CR } });
+    const [booked] = items(model, { view: 'schedule', filter: {} });
+    fold(model, [['schedule-' + CR, 'DeploymentDue', { ...booking, dueAt: booking.scheduledFor }]]);
+    expect(history).toHaveLength(2);
+    expect(booked).toMatchObject({ status: 'booked' });
+    expect(items(model, { view: 'schedule', filter: {} })).toEqual([expect.objectContaining({ status: 'due' })]);
+  });
+});
