@@ -11,7 +11,7 @@ export const DEFAULT_LOCK_INTERVAL_MS = 2_000;
 export interface RelayProcessOptions {
   /** @defaultValue DEFAULT_LOCK_INTERVAL_MS */
   lockIntervalMs?: number;
-  /** @defaultValue the relay's (100 ms) */
+  /** Fallback poll once caught up; the store's append wake-ups carry the latency. @defaultValue the relay's (DEFAULT_RELAY_POLL_INTERVAL_MS) */
   pollIntervalMs?: number;
 }
 

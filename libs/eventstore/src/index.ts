@@ -8,7 +8,7 @@ export {
 } from './postgres/createPostgresEventStore.js';
 export { createPgliteEventStore, type PgliteEventStoreOptions } from './pglite/createPgliteEventStore.js';
 export { createInMemoryEventStore } from './memory/createInMemoryEventStore.js';
-export { DEFAULT_SCHEMA } from './sql/schema.js';
+export { DEFAULT_SCHEMA, appendsChannel } from './sql/schema.js';
 export { MIGRATIONS } from './sql/migrations.js';
 export { DEFAULT_POLL_INTERVAL_MS } from './subscribe.js';
 export {

@@ -1,5 +1,5 @@
 import type { PreparedAppend } from './prepareEvents.js';
-import type { AppendResult, Seal, StoredEvent, ReadStreamOptions } from './types.js';
+import type { AppendResult, Seal, StoredEvent, ReadStreamOptions, StopWatchingAppends, WatchAppendsOptions } from './types.js';
 
 /**
  * Position in commit order. SQL adapters order the log by (transactionId, position): the
@@ -44,5 +44,8 @@ export interface EventLogStorage {
   storeCheckpoint(name: string, position: bigint): Promise<void>;
   readSeals(): Promise<Seal[]>;
   recordSeal(seal: Omit<Seal, 'sealedAt'>): Promise<boolean>;
+  /** See EventStore.watchAppends; `append` must wake watchers only after its commit. */
+  watchAppends(listener: () => void, options: WatchAppendsOptions): Promise<StopWatchingAppends>;
+  /** Also ends every watch. */
   close(): Promise<void>;
 }

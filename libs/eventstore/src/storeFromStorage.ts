@@ -80,6 +80,11 @@ export function storeFromStorage(storage: EventLogStorage): AuditableEventStore 
       ensureOpen();
       return storage.recordSeal(seal);
     },
+    async watchAppends(listener, options = {}) {
+      ensureOpen();
+      if (typeof listener !== 'function') throw new InvalidArgumentError('listener', 'must be a function');
+      return storage.watchAppends(listener, options);
+    },
     async close() {
       if (closed) return;
       // Stop subscriptions first so their final checkpoints are written before the pool goes away.

@@ -102,6 +102,18 @@ export interface Subscription {
 
 export type EventHandler = (event: StoredEvent) => Promise<void> | void;
 
+export interface WatchAppendsOptions {
+  /**
+   * Called when the connection carrying wake-ups fails (PostgreSQL). The store reconnects by
+   * itself, with back-off, and then calls the listener once, since appends committed while it
+   * was not listening were missed.
+   */
+  onError?(error: unknown): void;
+}
+
+/** Ends a watch: the listener is not called after the promise resolves. Safe to call twice, or after close(). */
+export type StopWatchingAppends = () => Promise<void>;
+
 export interface EventStore {
   /** Create or upgrade the schema (idempotent); called by the factory, safe to call again. */
   migrate(): Promise<void>;
@@ -113,6 +125,21 @@ export interface EventStore {
   subscribe(handler: EventHandler, options: SubscribeOptions): Subscription;
   readCheckpoint(name: string): Promise<bigint | undefined>;
   storeCheckpoint(name: string, position: bigint): Promise<void>;
+  /**
+   * Calls `listener` soon after events were appended and committed: through this store or,
+   * with the SQL adapters, through any store over the same database and schema (PostgreSQL:
+   * in any process). A wake-up, not a delivery: it carries no data, one call may stand for
+   * several appends, a call may be spurious, and calls are lost while the connection carrying
+   * them is re-established. React by reading (readAll from your position) and keep polling as
+   * the fallback. readAll is gap-safe, so right after a wake-up the newest event may still be
+   * held back by another open transaction: look again shortly when a read found nothing new.
+   *
+   * The listener runs on the store's notification path: it must return quickly and not throw.
+   * Resolves once listening (PostgreSQL: after the first attempt to LISTEN on a dedicated
+   * connection; a failed attempt is reported to `onError` and retried in the background).
+   * Optional: a store that cannot signal appends leaves it out and is polled.
+   */
+  watchAppends?(listener: () => void, options?: WatchAppendsOptions): Promise<StopWatchingAppends>;
   close(): Promise<void>;
 }
 

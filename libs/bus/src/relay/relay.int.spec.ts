@@ -117,6 +117,50 @@ describeNats('outbox relay → JetStream', () => {
     expect(streamed.map((m) => m.id)).not.toEqual(store.events.map((e) => e.id));
   });
 
+  it('does not lose a wake-up that arrives while a pass is reading', async () => {
+    const { subjectPrefix } = await freshStreams();
+    const inner = createFakeEventStore();
+    await seed(inner, 10);
+    // Appends once a pass has read to the end of the log but before it returns: too late for that
+    // pass, so only the wake-up it raises can get the event published before the next poll.
+    let appendAfterRead: (() => Promise<unknown>) | undefined;
+    const store = {
+      ...inner,
+      readAll: (options?: Parameters<typeof inner.readAll>[0]) =>
+        (async function* () {
+          yield* inner.readAll(options);
+          const append = appendAfterRead;
+          appendAfterRead = undefined;
+          await append?.();
+        })(),
+    };
+    const pollIntervalMs = 1_000;
+    const relay = startRelay({ store, js, checkpointName: 'relay', subjectPrefix, pollIntervalMs });
+    relays.push(relay);
+    await waitFor(() => relay.metrics().published === 10, { what: 'the seeded events' });
+    // Let the re-checks after catching up back off to the poll interval: the next pass is a poll that finds nothing.
+    await new Promise((resolve) => setTimeout(resolve, 2 * pollIntervalMs));
+
+    let appendedAt = 0;
+    appendAfterRead = async () => {
+      appendedAt = performance.now();
+      await seed(inner, 1);
+    };
+    await waitFor(() => relay.metrics().published === 11, { what: 'the event appended during a pass', timeoutMs: 3 * pollIntervalMs });
+    expect(performance.now() - appendedAt).toBeLessThan(pollIntervalMs / 2);
+  });
+
+  it('polls a store that cannot wake it', async () => {
+    const { subjectPrefix } = await freshStreams();
+    const store = createFakeEventStore({ wakeUps: false });
+    expect(store.watchAppends).toBeUndefined();
+    const relay = startRelay({ store, js, checkpointName: 'relay', subjectPrefix, pollIntervalMs: 20 });
+    relays.push(relay);
+    await relay.waitUntilCaughtUp();
+    await seed(store, 5);
+    await waitFor(() => relay.metrics().published === 5, { what: 'polled events' });
+  });
+
   it('stops cleanly and stores the checkpoint of what was acknowledged', async () => {
     const { subjectPrefix } = await freshStreams();
     const store = createFakeEventStore();

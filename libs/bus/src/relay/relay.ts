@@ -1,5 +1,5 @@
 import type { JetStreamClient, PubAck } from '@nats-io/jetstream';
-import type { EventStore, StoredEvent } from '@gatehouse/eventstore';
+import type { EventStore, StopWatchingAppends, StoredEvent } from '@gatehouse/eventstore';
 import { encodeEnvelope, toEnvelope, DEFAULT_EVENT_SOURCE } from '../envelope.js';
 import { RelayPublishError } from '../errors.js';
 import { errorFields, silentLogger, sleep, type BusLogger } from '../logger.js';
@@ -9,7 +9,20 @@ import { readAhead } from './read-ahead.js';
 /** Global position before the first event (the store's START): a relay without a checkpoint publishes everything. */
 const START = 0n;
 export const DEFAULT_RELAY_MAX_IN_FLIGHT = 512;
-export const DEFAULT_RELAY_POLL_INTERVAL_MS = 100;
+/**
+ * Fallback poll once caught up, for a store that wakes the relay on appends
+ * (EventStore.watchAppends): wake-ups carry the latency, so this only bounds
+ * the delay when one is lost (e.g. while the store reconnects its listener).
+ */
+export const DEFAULT_RELAY_POLL_INTERVAL_MS = 500;
+/** Poll interval for a store that cannot wake the relay. */
+export const DEFAULT_RELAY_POLL_INTERVAL_WITHOUT_WAKE_UPS_MS = 100;
+/**
+ * First look after a wake-up or a pass that found events, doubling while
+ * passes find nothing, up to the poll interval: readAll holds back events
+ * behind a still-open transaction, which may announce nothing when it ends.
+ */
+const RECHECK_DELAY_MS = 10;
 export const DEFAULT_RELAY_CHECKPOINT_EVERY = 1_000;
 export const DEFAULT_RELAY_PUBLISH_TIMEOUT_MS = 5_000;
 export const DEFAULT_RELAY_RETRY_DELAY_MS = 1_000;
@@ -54,7 +67,11 @@ export interface RelayOptions {
    * drains the publish window. @defaultValue DEFAULT_RELAY_READ_AHEAD (4000)
    */
   readAheadEvents?: number;
-  /** How often to look for new events once caught up. @defaultValue DEFAULT_RELAY_POLL_INTERVAL_MS (100) */
+  /**
+   * Once caught up, the relay waits for the store's wake-up (EventStore.watchAppends) and looks
+   * anyway after this long; a store without wake-ups is polled at this interval.
+   * @defaultValue DEFAULT_RELAY_POLL_INTERVAL_MS (500) with wake-ups, else DEFAULT_RELAY_POLL_INTERVAL_WITHOUT_WAKE_UPS_MS (100)
+   */
   pollIntervalMs?: number;
   /** Store the checkpoint after this many acknowledged events (and whenever caught up or stopping). @defaultValue DEFAULT_RELAY_CHECKPOINT_EVERY (1000) */
   checkpointEvery?: number;
@@ -125,7 +142,7 @@ export function startRelay({
   maxInFlight = DEFAULT_RELAY_MAX_IN_FLIGHT,
   batchSize,
   readAheadEvents = DEFAULT_RELAY_READ_AHEAD,
-  pollIntervalMs = DEFAULT_RELAY_POLL_INTERVAL_MS,
+  pollIntervalMs,
   checkpointEvery = DEFAULT_RELAY_CHECKPOINT_EVERY,
   publishTimeoutMs = DEFAULT_RELAY_PUBLISH_TIMEOUT_MS,
   retryDelayMs = DEFAULT_RELAY_RETRY_DELAY_MS,
@@ -147,6 +164,41 @@ export function startRelay({
   const caughtUpWaiters = new Set<() => void>();
   let passesStarted = 0;
   let passesCaughtUp = 0;
+  // Set by the store's wake-up, cleared just before a pass reads: one arriving mid-pass starts the next pass.
+  let appendedSinceRead = false;
+  let endIdle: (() => void) | undefined;
+  const onAppended = (): void => {
+    appendedSinceRead = true;
+    endIdle?.();
+  };
+
+  /** Resolves after `ms`, on a wake-up, or on stop, whichever comes first. */
+  function idle(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      if (appendedSinceRead || stopController.signal.aborted) return resolve();
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        endIdle = undefined;
+        stopController.signal.removeEventListener('abort', done);
+        resolve();
+      }
+      endIdle = done;
+      stopController.signal.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  async function watchAppends(): Promise<StopWatchingAppends | undefined> {
+    if (store.watchAppends === undefined) return undefined;
+    try {
+      return await store.watchAppends(onAppended, {
+        onError: (error) => logger.warn({ ...errorFields(error), checkpointName }, 'relay lost the store wake-ups; polling until they are back'),
+      });
+    } catch (error) {
+      logger.warn({ ...errorFields(error), checkpointName }, 'relay could not watch the store for appends; polling');
+      return undefined;
+    }
+  }
 
   function publish(event: StoredEvent, previousId: string | undefined): Promise<Settled> {
     const options = {
@@ -177,9 +229,10 @@ export function startRelay({
   }
 
   /** One catch-up pass: read after the acked position until the log is exhausted. */
-  async function pass(): Promise<number> {
+  async function pass(): Promise<{ passNumber: number; eventsRead: number }> {
     passesStarted += 1;
     const passNumber = passesStarted;
+    let eventsRead = 0;
     const window: Pending[] = [];
     let previousId: string | undefined;
     let sinceCheckpoint = 0;
@@ -217,6 +270,7 @@ export function startRelay({
       const events = readAhead(store.readAll({ after: metrics.ackedPosition, ...(batchSize !== undefined ? { batchSize } : {}) }), readAheadEvents);
       reading: for await (const burst of events) {
         metrics.caughtUp = false;
+        eventsRead += burst.length;
         for (let next = 0; next < burst.length; ) {
           if (stopController.signal.aborted) break reading;
           if (window.length >= maxInFlight) {
@@ -242,10 +296,15 @@ export function startRelay({
       flushAcked();
       await storeCheckpoint();
     }
-    return passNumber;
+    return { passNumber, eventsRead };
   }
 
   async function run(): Promise<void> {
+    // Watch before the first read, so no append after it goes unnoticed.
+    const stopWatching = await watchAppends();
+    const pollMs = pollIntervalMs ?? (stopWatching === undefined ? DEFAULT_RELAY_POLL_INTERVAL_WITHOUT_WAKE_UPS_MS : DEFAULT_RELAY_POLL_INTERVAL_MS);
+    const recheckMs = Math.min(RECHECK_DELAY_MS, pollMs);
+    let idleMs = pollMs;
     let resumed = false;
     while (!stopController.signal.aborted) {
       try {
@@ -255,14 +314,20 @@ export function startRelay({
           resumed = true;
           logger.info({ checkpointName, position: metrics.ackedPosition.toString() }, 'relay resuming from checkpoint');
         }
-        const passNumber = await pass();
+        const woken = appendedSinceRead;
+        appendedSinceRead = false;
+        const { passNumber, eventsRead } = await pass();
         if (stopController.signal.aborted) break;
         if (!metrics.caughtUp) hooks.onCaughtUp?.(metrics.ackedPosition);
         metrics.caughtUp = true;
         metrics.lagMs = 0;
         passesCaughtUp = passNumber;
         for (const wake of caughtUpWaiters) wake();
-        await sleep(pollIntervalMs, stopController.signal);
+        // A woken pass may have found its event still held back behind an open transaction (gap-safe
+        // readAll), and that transaction's end may announce nothing: look again soon, then back off.
+        const active = stopWatching !== undefined && (woken || eventsRead > 0);
+        idleMs = active ? recheckMs : Math.min(idleMs * 2, pollMs);
+        await idle(idleMs);
       } catch (error) {
         metrics.errors += 1;
         metrics.caughtUp = false;
@@ -271,6 +336,7 @@ export function startRelay({
         await sleep(retryDelayMs, stopController.signal);
       }
     }
+    await stopWatching?.().catch(() => undefined);
     logger.info({ checkpointName, position: metrics.ackedPosition.toString() }, 'relay stopped');
   }
 

@@ -3,12 +3,14 @@ import type { AppendResult, EventStore, NewEvent, ReadAllOptions, StoredEvent, S
 
 /**
  * Minimal in-memory EventStore for bus tests that must not depend on an
- * adapter yet (no concurrency checks, no hashing).
+ * adapter yet (no concurrency checks, no hashing). Wakes watchers after each
+ * append unless created with `{ wakeUps: false }` (a store that can only be polled).
  */
-export function createFakeEventStore(): EventStore & { events: StoredEvent[]; checkpoints: Map<string, bigint> } {
+export function createFakeEventStore({ wakeUps = true }: { wakeUps?: boolean } = {}): EventStore & { events: StoredEvent[]; checkpoints: Map<string, bigint> } {
   const events: StoredEvent[] = [];
   const checkpoints = new Map<string, bigint>();
   const versions = new Map<string, bigint>();
+  const watchers = new Set<() => void>();
 
   const store = {
     events,
@@ -33,6 +35,7 @@ export function createFakeEventStore(): EventStore & { events: StoredEvent[]; ch
         events.push(storedEvent);
         return storedEvent;
       });
+      for (const watcher of watchers) watcher();
       const last = stored[stored.length - 1]!;
       return { nextExpectedVersion: last.streamVersion, lastGlobalPosition: last.globalPosition, events: stored };
     },
@@ -77,7 +80,19 @@ export function createFakeEventStore(): EventStore & { events: StoredEvent[]; ch
     async storeCheckpoint(name: string, position: bigint) {
       checkpoints.set(name, position);
     },
-    async close() {},
+    async close() {
+      watchers.clear();
+    },
   };
-  return store;
+  if (!wakeUps) return store;
+  return {
+    ...store,
+    async watchAppends(listener: () => void) {
+      const watcher = (): void => listener();
+      watchers.add(watcher);
+      return async () => {
+        watchers.delete(watcher);
+      };
+    },
+  };
 }

@@ -52,6 +52,14 @@ async function until(condition: () => boolean, what: string): Promise<void> {
   }
 }
 
+async function eventually(condition: () => Promise<boolean>, what: string): Promise<void> {
+  const deadline = Date.now() + EVENTUALLY_TIMEOUT_MS;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, EVENTUALLY_INTERVAL_MS));
+  }
+}
+
 async function expectWrongVersion(promise: Promise<unknown>, expected: unknown, actual: bigint | undefined): Promise<void> {
   const error: unknown = await promise.then(
     () => undefined,
@@ -335,6 +343,55 @@ export function runEventStoreContract(name: string, createFixture: () => Promise
       });
     });
 
+    describe('watchAppends', () => {
+      /** Watches, recording for each call how many of the stream's events were readable by then. */
+      async function watch(streamId: string) {
+        const calls: Promise<number>[] = [];
+        const stop = await store.watchAppends!(() => {
+          calls.push(store.readStream(streamId).then((events) => events.length));
+        });
+        // Earlier calls may be other appends' wake-ups: some call must have seen the events.
+        const sawEvents = async (count: number): Promise<boolean> => (await Promise.all(calls)).some((seen) => seen >= count);
+        return { calls, stop, sawEvents };
+      }
+
+      it('wakes a watcher after an append committed, until it stops watching', async () => {
+        const streamId = uniqueId('watched');
+        const stopping = await watch(streamId);
+        const staying = await watch(streamId);
+        try {
+          await store.appendToStream(streamId, [event('A')]);
+          await eventually(() => stopping.sawEvents(1), 'a wake-up that sees the appended event');
+
+          await stopping.stop();
+          await stopping.stop();
+          const callsWhenStopped = stopping.calls.length;
+          await store.appendToStream(streamId, [event('B')]);
+          await eventually(() => staying.sawEvents(2), 'the other watcher to be woken after the second append');
+          // The stopped watcher would have been called by the same notification as the other one.
+          await new Promise((resolve) => setTimeout(resolve, EVENTUALLY_INTERVAL_MS));
+          expect(stopping.calls).toHaveLength(callsWhenStopped);
+        } finally {
+          await staying.stop();
+          await stopping.stop();
+        }
+      });
+
+      it('wakes a watcher for appends through another store over the same data', async () => {
+        if (fixture.reopen === undefined) return;
+        const streamId = uniqueId('watched-elsewhere');
+        const watcher = await watch(streamId);
+        const other = await fixture.reopen();
+        try {
+          await other.appendToStream(streamId, [event('A')]);
+          await eventually(() => watcher.sawEvents(1), "a wake-up for the other store's append");
+        } finally {
+          await other.close();
+          await watcher.stop();
+        }
+      });
+    });
+
     describe('seals and verification', () => {
       it('seals the global chain and verifies a clean log', async () => {
         await store.appendToStream(uniqueId('sealed'), [event('A'), event('B'), event('C')]);
@@ -403,5 +460,6 @@ export function runClosedStoreContract(name: string, create: () => Promise<Audit
     await expect(store.appendToStream('s', [event('A')])).rejects.toBeInstanceOf(StoreClosedError);
     await expect(store.readStream('s')).rejects.toBeInstanceOf(StoreClosedError);
     await expect(collect(store.readAll())).rejects.toBeInstanceOf(StoreClosedError);
+    await expect(store.watchAppends!(() => undefined)).rejects.toBeInstanceOf(StoreClosedError);
   });
 }

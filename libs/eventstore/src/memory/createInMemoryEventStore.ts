@@ -1,3 +1,4 @@
+import { localAppendSignal } from '../appendSignal.js';
 import { WrongExpectedVersionError, InvalidArgumentError } from '../errors.js';
 import { eventHash, GENESIS_HASH } from '../hashing.js';
 import type { PreparedAppend } from '../prepareEvents.js';
@@ -34,6 +35,7 @@ function inMemoryStorage(): EventLogStorage {
   const checkpoints = new Map<string, bigint>();
   const seals: Seal[] = [];
   let lastTransactionId = 0n;
+  const signal = localAppendSignal();
 
   return {
     async migrate() {},
@@ -69,6 +71,7 @@ function inMemoryStorage(): EventLogStorage {
         return event;
       });
       streams.set(append.streamId, [...(stream ?? []), ...written]);
+      signal.appended();
       const last = written[written.length - 1] as StoredEvent;
       return { nextExpectedVersion: last.streamVersion, lastGlobalPosition: last.globalPosition, events: written.map(copy) };
     },
@@ -110,7 +113,8 @@ function inMemoryStorage(): EventLogStorage {
       seals.sort((a, b) => (a.sealNumber < b.sealNumber ? -1 : 1));
       return true;
     },
-    async close() {},
+    watchAppends: (listener, options) => signal.watch(listener, options),
+    close: () => signal.close(),
   };
 }
 

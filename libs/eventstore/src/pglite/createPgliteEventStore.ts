@@ -1,4 +1,5 @@
 import { PGlite, type PGliteOptions, type Transaction } from '@electric-sql/pglite';
+import { localAppendSignal, watcherSet, type Watchers } from '../appendSignal.js';
 import { DEFAULT_SCHEMA } from '../sql/schema.js';
 import type { SqlExecutor, SqlQueryable } from '../sql/executor.js';
 import { sqlStorage } from '../sql/sqlStorage.js';
@@ -39,6 +40,21 @@ function queryable(db: PGlite | Transaction): SqlQueryable {
   };
 }
 
+/**
+ * Append watchers per PGlite instance and schema, shared by every store over that instance.
+ * PGlite runs inside one process, so in-process wake-ups reach every possible watcher, with no
+ * NOTIFY round trip on the single connection.
+ */
+const watchersByInstance = new WeakMap<PGlite, Map<string, Watchers>>();
+
+function instanceWatchers(db: PGlite, schema: string): Watchers {
+  let bySchema = watchersByInstance.get(db);
+  if (bySchema === undefined) watchersByInstance.set(db, (bySchema = new Map()));
+  let watchers = bySchema.get(schema);
+  if (watchers === undefined) bySchema.set(schema, (watchers = watcherSet()));
+  return watchers;
+}
+
 export function pgliteExecutor(db: PGlite, ownsDb: boolean): SqlExecutor {
   return {
     ...queryable(db),
@@ -63,7 +79,7 @@ export async function createPgliteEventStore(options: PgliteEventStoreOptions = 
       ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
       ...(options.loadDataDir === undefined ? {} : { loadDataDir: options.loadDataDir }),
     }));
-  const store = storeFromStorage(sqlStorage(pgliteExecutor(db, ownsDb), schema));
+  const store = storeFromStorage(sqlStorage(pgliteExecutor(db, ownsDb), schema, localAppendSignal(instanceWatchers(db, schema))));
   if (migrate) {
     try {
       await store.migrate();

@@ -6,6 +6,7 @@ import { sqlStorage } from '../sql/sqlStorage.js';
 import { storeFromStorage } from '../storeFromStorage.js';
 import type { AuditableEventStore } from '../types.js';
 import { INT8_OID, keepDecimalString, XID8_OID } from '../sql/typeOids.js';
+import { postgresAppendSignal } from './postgresAppendSignal.js';
 
 /** Connections in the pool when none is given. */
 export const DEFAULT_POOL_SIZE = 10;
@@ -87,7 +88,7 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
   const { connectionString, schema = DEFAULT_SCHEMA, maxConnections = DEFAULT_POOL_SIZE, migrate = true } = options;
   const ownsPool = options.pool === undefined;
   const pool = options.pool ?? new pg.Pool({ connectionString, max: maxConnections });
-  const store = storeFromStorage(sqlStorage(postgresExecutor(pool, ownsPool), schema));
+  const store = storeFromStorage(sqlStorage(postgresExecutor(pool, ownsPool), schema, postgresAppendSignal(pool, schema)));
   if (migrate) {
     try {
       await store.migrate();

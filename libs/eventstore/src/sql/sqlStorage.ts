@@ -1,3 +1,4 @@
+import type { AppendSignal } from '../appendSignal.js';
 import type { EventLogStorage } from '../storage.js';
 import { appendToStream } from './appendToStream.js';
 import { readCheckpoint, storeCheckpoint } from './checkpoints.js';
@@ -8,12 +9,19 @@ import { readStream } from './readStream.js';
 import { quoteSchema } from './schema.js';
 import { readSeals, recordSeal } from './seals.js';
 
-/** Storage shared by the PostgreSQL and PGlite adapters: same schema, same SQL. */
-export function sqlStorage(executor: SqlExecutor, schema: string): EventLogStorage {
+/**
+ * Storage shared by the PostgreSQL and PGlite adapters: same schema, same SQL. `signal` wakes
+ * watchers after appends: how depends on where the other processes, if any, are.
+ */
+export function sqlStorage(executor: SqlExecutor, schema: string, signal: AppendSignal): EventLogStorage {
   const s = quoteSchema(schema);
   return {
     migrate: () => migrate(executor, schema, s),
-    append: (append) => appendToStream(executor, s, append),
+    async append(append) {
+      const result = await appendToStream(executor, s, append);
+      signal.appended();
+      return result;
+    },
     readStream: (streamId, options) => readStream(executor, s, streamId, options),
     readPage: (after, options) => readPage(executor, s, after, options),
     cursorAfter: (position) => cursorAfter(executor, s, position),
@@ -21,6 +29,10 @@ export function sqlStorage(executor: SqlExecutor, schema: string): EventLogStora
     storeCheckpoint: (name, position) => storeCheckpoint(executor, s, name, position),
     readSeals: () => readSeals(executor, s),
     recordSeal: (seal) => recordSeal(executor, s, seal),
-    close: () => executor.close(),
+    watchAppends: (listener, options) => signal.watch(listener, options),
+    async close() {
+      await signal.close();
+      await executor.close();
+    },
   };
 }
