@@ -213,6 +213,15 @@ async function main(): Promise<void> {
         .sort((a, b) => b[1] - a[1]),
     );
     const commands = [...releaseLatencies, ...changeLatencies];
+    // Where a command's time goes: the gateway's whole HTTP request, its bus round trip, and the handler inside the service.
+    const gatewayMetrics = await (await fetch(`${system.url}/metrics`)).text();
+    const serviceMetrics = await (await fetch(`${system.process('change-requests').url}/metrics`)).text();
+    const commandPath = /createRelease|submitChange|\/api\/releases|\/api\/change-requests"/;
+    const breakdown = {
+      gatewayHttp: histogramSummary(gatewayMetrics, 'gatehouse_http_request_duration_seconds', /method="POST"/),
+      gatewayBusRoundTrip: histogramSummary(gatewayMetrics, 'gatehouse_gateway_command_duration_seconds', commandPath),
+      serviceHandler: histogramSummary(serviceMetrics, 'gatehouse_command_handler_duration_seconds', commandPath),
+    };
     const result = {
       offeredRatePerSecond: rate,
       seconds,
@@ -225,6 +234,7 @@ async function main(): Promise<void> {
       baselineGatewayHttp: summarise(httpFloor.latencies, httpFloor.errors, httpFloor.elapsedMs),
       peakRssMb: peakRss,
       cpuMsPerCommand,
+      breakdownMs: breakdown,
       ...(firstError ? { firstError } : {}),
       total,
     };
@@ -247,6 +257,7 @@ async function main(): Promise<void> {
         line('baseline: gateway GET (no command)', result.baselineGatewayHttp),
         `  command p99 / infrastructure p99: ${(commandP99 / result.baselineInfrastructure.p99).toFixed(1)}×`,
         `  targets: ${TARGET_RATE}/s ${met.throughput ? 'met' : 'MISSED'}; command p99 < ${TARGET_COMMAND_P99_MS} ms ${met.commandP99 ? 'met' : 'MISSED'}; visible p99 < ${TARGET_VISIBLE_P99_MS} ms ${met.visibleP99 ? 'met' : 'MISSED'}`,
+        `  inside (whole run, means; p99 is a histogram bucket bound): gateway HTTP ${breakdown.gatewayHttp.mean} ms (p99 ≤ ${breakdown.gatewayHttp.p99}), bus round trip ${breakdown.gatewayBusRoundTrip.mean} ms (p99 ≤ ${breakdown.gatewayBusRoundTrip.p99}), change-requests handler ${breakdown.serviceHandler.mean} ms (p99 ≤ ${breakdown.serviceHandler.p99})`,
         `  CPU ms per command: ${Object.entries(cpuMsPerCommand).map(([name, ms]) => `${name} ${ms}`).join(', ')} (total ${Object.values(cpuMsPerCommand).reduce((a, b) => a + b, 0).toFixed(1)}; 2 cores = 10 ms per command at 200/s)`,
         `  peak RSS (MB): ${Object.entries(peakRss).map(([name, mb]) => `${name} ${mb}`).join(', ')}`,
         ...(firstError ? [`  first error: ${firstError}`] : []),
@@ -261,6 +272,22 @@ async function main(): Promise<void> {
     await nc.close();
     await system.close();
   }
+}
+
+/** Mean and bucket-estimated p99 (ms) of a Prometheus histogram, summed over the series matching `filter`. */
+function histogramSummary(exposition: string, name: string, filter: RegExp): { mean: number; p99: number; count: number } {
+  const lines = exposition.split('\n').filter((line) => line.startsWith(name) && filter.test(line));
+  const value = (line: string) => Number(line.slice(line.lastIndexOf(' ') + 1));
+  const sum = lines.filter((l) => l.startsWith(`${name}_sum`)).reduce((a, l) => a + value(l), 0);
+  const count = lines.filter((l) => l.startsWith(`${name}_count`)).reduce((a, l) => a + value(l), 0);
+  const buckets = new Map<number, number>();
+  for (const line of lines.filter((l) => l.startsWith(`${name}_bucket`))) {
+    const le = /le="([^"]+)"/.exec(line)?.[1] ?? '+Inf';
+    const bound = le === '+Inf' ? Infinity : Number(le);
+    buckets.set(bound, (buckets.get(bound) ?? 0) + value(line));
+  }
+  const p99Bound = [...buckets.entries()].sort((a, b) => a[0] - b[0]).find(([, cumulative]) => cumulative >= 0.99 * count)?.[0] ?? NaN;
+  return { mean: count === 0 ? NaN : Math.round((sum / count) * 10_000) / 10, p99: p99Bound * 1000, count };
 }
 
 /** CPU seconds used so far by each Gatehouse process, PostgreSQL (all backends) and nats-server, from /proc (Linux). */
