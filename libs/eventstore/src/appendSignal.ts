@@ -2,8 +2,11 @@ import type { StopWatchingAppends, WatchAppendsOptions } from './types.js';
 
 /** How a storage wakes the watchers of EventStore.watchAppends. */
 export interface AppendSignal {
-  /** Called after an append committed; never throws, never waits. */
-  appended(): void;
+  /**
+   * Called after an append committed; never throws. May return a promise the append waits for (PostgreSQL: the NOTIFY this
+   * append started, whose transaction would otherwise hold readAll's snapshot guard back for a moment).
+   */
+  appended(): void | Promise<void>;
   watch(listener: () => void, options: WatchAppendsOptions): Promise<StopWatchingAppends>;
   /** Ends every watch. */
   close(): Promise<void>;

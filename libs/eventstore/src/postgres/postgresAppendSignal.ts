@@ -39,12 +39,17 @@ export function postgresAppendSignal(pool: pg.Pool, schema: string): AppendSigna
   let listening: Promise<() => Promise<void>> | undefined;
   let closed = false;
 
-  async function sendNotifications(): Promise<void> {
+  async function sendNotifications(firstSent: () => void): Promise<void> {
+    let first = true;
     do {
       sendAgain = false;
       const started = Date.now();
       // A lost wake-up costs watchers one fallback poll interval; an append never fails for it.
       await pool.query(script).catch(() => undefined);
+      if (first) {
+        first = false;
+        firstSent();
+      }
       const pause = NOTIFY_MIN_INTERVAL_MS - (Date.now() - started);
       if (sendAgain && !closed && pause > 0) await new Promise((resolve) => setTimeout(resolve, pause));
     } while (sendAgain && !closed);
@@ -65,7 +70,16 @@ export function postgresAppendSignal(pool: pg.Pool, schema: string): AppendSigna
         sendAgain = true;
         return;
       }
-      sending = sendNotifications();
+      // The append that starts a NOTIFY waits for it (one short round trip): a NOTIFY's transaction
+      // takes a transaction id, and while it is open readAll's gap-safety guard holds back every
+      // event committed after it began, so a writer reading the log right after its append would
+      // not see it. Appends that join a NOTIFY already on its way do not wait.
+      let firstSent: () => void = () => undefined;
+      const sent = new Promise<void>((resolve) => {
+        firstSent = resolve;
+      });
+      sending = sendNotifications(firstSent);
+      return sent;
     },
     async watch(listener, options) {
       const watcher = watchers.add(listener, options);

@@ -42,6 +42,18 @@ describePostgres('PostgreSQL watchAppends', () => {
     await schema.drop();
   });
 
+  it('lets a lone writer read its own appends with readAll as soon as append returns (the NOTIFY does not hold them back)', async () => {
+    for (let i = 0; i < 30; i++) {
+      // Back-to-back appends: the second commits while the first one's NOTIFY may still be open.
+      const first = await writer.appendToStream(`ryw-${i}-a`, [{ type: 'Written', data: { i } }]);
+      const second = await writer.appendToStream(`ryw-${i}-b`, [{ type: 'Written', data: { i } }]);
+      const third = await writer.appendToStream(`ryw-${i}-c`, [{ type: 'Written', data: { i } }]);
+      const seen: bigint[] = [];
+      for await (const event of writer.readAll({ after: first.lastGlobalPosition - 1n })) seen.push(event.globalPosition);
+      expect(seen).toEqual([first.lastGlobalPosition, second.lastGlobalPosition, third.lastGlobalPosition]);
+    }
+  });
+
   it('opens one listening connection for all watchers of a store, and closes it with the last one', async () => {
     const stops = await Promise.all([watcher.watchAppends!(() => undefined), watcher.watchAppends!(() => undefined)]);
     expect(await listeningBackends()).toHaveLength(1);

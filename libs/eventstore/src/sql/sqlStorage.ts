@@ -19,7 +19,7 @@ export function sqlStorage(executor: SqlExecutor, schema: string, signal: Append
     migrate: () => migrate(executor, schema, s),
     async append(append) {
       const result = await appendToStream(executor, s, append);
-      signal.appended();
+      await signal.appended();
       return result;
     },
     readStream: (streamId, options) => readStream(executor, s, streamId, options),
