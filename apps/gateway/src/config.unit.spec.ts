@@ -11,6 +11,8 @@ describe('gateway configuration', () => {
       GATEHOUSE_DB_SCHEMA: 'gatehouse',
       GATEHOUSE_NATS_PREFIX: 'gatehouse',
       GATEHOUSE_POLICIES: 'deploy/policies',
+      // The clock cannot be moved unless asked for.
+      GATEHOUSE_CLOCK_CONTROL: 'off',
       LOG_LEVEL: 'info',
     });
   });
