@@ -63,7 +63,8 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
   const closeOwnBus = async (): Promise<void> => {
     if (options.commands === undefined) await commands.close();
   };
-  const clockControl = await clockControlFor(config, options.clock ?? clockFor(config)).catch(async (error: unknown) => {
+  // Services on the caller's bus (one process) share this clock; only services reached over NATS need it published.
+  const clockControl = await clockControlFor({ ...config, NATS_URL: options.commands === undefined ? config.NATS_URL : undefined }, options.clock ?? clockFor(config)).catch(async (error: unknown) => {
     await closeOwnBus();
     throw error;
   });

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SignJWT } from 'jose';
+import { createInProcessCommandBus } from '@gatehouse/bus';
 import { secretKey } from '../auth/jwt.js';
 import { type RunningGateway, startGateway } from '../bootstrap.js';
 import { readGatewayConfig } from '../config.js';
@@ -81,6 +82,20 @@ describe('PUT /api/admin/clock', () => {
       expect(refused.body.message).toMatch(/GATEHOUSE_CLOCK_CONTROL=on/);
     } finally {
       await gateway.close();
+    }
+  });
+
+  it('in one process, moves the shared clock even when NATS_URL is set (the services are on the caller’s bus)', async () => {
+    const commands = createInProcessCommandBus();
+    const gateway = await startGateway(
+      readGatewayConfig({ PORT: '0', GATEHOUSE_DATA_DIR: dataDir, GATEHOUSE_POLICIES: POLICIES, GATEHOUSE_JWT_SECRET: SECRET, NATS_URL: 'nats://127.0.0.1:1', GATEHOUSE_CLOCK_CONTROL: 'on', LOG_LEVEL: 'silent' }),
+      { commands },
+    );
+    try {
+      expect(await put(gateway, await bearer('sam', ['sre']), { at: '2026-11-27T15:00:00Z' })).toMatchObject({ status: 200, body: { appliedBy: ['gatehouse'] } });
+    } finally {
+      await gateway.close();
+      await commands.close();
     }
   });
 

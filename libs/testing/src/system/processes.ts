@@ -42,6 +42,8 @@ export interface ProcessSpec {
   startTimeoutMs?: number;
   /** Extra node options, e.g. ['--cpu-prof'] to profile it. */
   nodeArgs?: string[];
+  /** Variables of this process's environment the child must not inherit (e.g. NATS_URL for the embedded form). */
+  unset?: string[];
 }
 
 export interface ManagedProcess {
@@ -75,8 +77,9 @@ export async function startProcess(spec: ProcessSpec): Promise<ManagedProcess> {
 
   async function launch(): Promise<void> {
     const log = openSync(spec.logFile, 'a');
+    const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !(spec.unset ?? []).includes(name)));
     const started = spawn(process.execPath, [...(spec.nodeArgs ?? []), spec.entry], {
-      env: { ...process.env, NODE_OPTIONS: '', ...spec.env, PORT: String(spec.port), HOST: '127.0.0.1' },
+      env: { ...inherited, NODE_OPTIONS: '', ...spec.env, PORT: String(spec.port), HOST: '127.0.0.1' },
       stdio: ['ignore', log, log],
     });
     closeSync(log);

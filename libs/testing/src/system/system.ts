@@ -177,6 +177,8 @@ export async function startEmbeddedGatehouse(options: SystemOptions): Promise<Ga
       GATEHOUSE_JWT_SECRET: jwtSecret,
       LOG_LEVEL: logLevel,
     },
+    // No servers: whatever the test process was given (CI exports them) must not reach npm start's process.
+    unset: ['DATABASE_URL', 'NATS_URL'],
     port: await freePort(),
     logFile: path.join(logDir, 'gatehouse.log'),
     startTimeoutMs: 120_000,
