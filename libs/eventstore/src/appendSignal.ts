@@ -3,8 +3,8 @@ import type { StopWatchingAppends, WatchAppendsOptions } from './types.js';
 /** How a storage wakes the watchers of EventStore.watchAppends. */
 export interface AppendSignal {
   /**
-   * Called after an append committed; never throws. May return a promise the append waits for (PostgreSQL: the NOTIFY this
-   * append started, whose transaction would otherwise hold readAll's snapshot guard back for a moment).
+   * Called after an append committed; never throws. May return a promise the append waits for (PostgreSQL: a NOTIFY
+   * transaction already open, which would otherwise hold readAll's snapshot guard back for a moment).
    */
   appended(): void | Promise<void>;
   watch(listener: () => void, options: WatchAppendsOptions): Promise<StopWatchingAppends>;

@@ -34,22 +34,24 @@ export function postgresAppendSignal(pool: pg.Pool, schema: string): AppendSigna
   const script = notifyScript(channel);
   const watchers = watcherSet();
   let sending: Promise<void> | undefined;
+  /** The NOTIFY transaction open right now, if any (none during the pause between two). */
+  let inFlight: Promise<void> | undefined;
   let sendAgain = false;
   /** The store's one LISTEN, shared by its watchers while there are any. */
   let listening: Promise<() => Promise<void>> | undefined;
   let closed = false;
 
-  async function sendNotifications(firstSent: () => void): Promise<void> {
-    let first = true;
+  async function sendNotifications(): Promise<void> {
     do {
       sendAgain = false;
       const started = Date.now();
       // A lost wake-up costs watchers one fallback poll interval; an append never fails for it.
-      await pool.query(script).catch(() => undefined);
-      if (first) {
-        first = false;
-        firstSent();
-      }
+      inFlight = pool.query(script).then(
+        () => undefined,
+        () => undefined,
+      );
+      await inFlight;
+      inFlight = undefined;
       const pause = NOTIFY_MIN_INTERVAL_MS - (Date.now() - started);
       if (sendAgain && !closed && pause > 0) await new Promise((resolve) => setTimeout(resolve, pause));
     } while (sendAgain && !closed);
@@ -66,20 +68,17 @@ export function postgresAppendSignal(pool: pg.Pool, schema: string): AppendSigna
   return {
     appended() {
       if (closed) return;
+      // An append waits for a NOTIFY transaction open when it committed (at most one short round
+      // trip): a NOTIFY's transaction takes a transaction id, and while it is open readAll's
+      // gap-safety guard holds back every event committed after it began, so a writer reading the
+      // log right after its append would not see it. The NOTIFY sent for this append starts after
+      // its commit, holds nothing of it back, and is not waited for.
       if (sending !== undefined) {
         sendAgain = true;
-        return;
+        return inFlight;
       }
-      // The append that starts a NOTIFY waits for it (one short round trip): a NOTIFY's transaction
-      // takes a transaction id, and while it is open readAll's gap-safety guard holds back every
-      // event committed after it began, so a writer reading the log right after its append would
-      // not see it. Appends that join a NOTIFY already on its way do not wait.
-      let firstSent: () => void = () => undefined;
-      const sent = new Promise<void>((resolve) => {
-        firstSent = resolve;
-      });
-      sending = sendNotifications(firstSent);
-      return sent;
+      sending = sendNotifications();
+      return undefined;
     },
     async watch(listener, options) {
       const watcher = watchers.add(listener, options);
