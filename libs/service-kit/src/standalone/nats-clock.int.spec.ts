@@ -55,6 +55,7 @@ describe('the shared clock over NATS', () => {
     const clock = controlledClock(base, clockSetting('2026-11-30T09:00:00Z', false, base));
     const member = await joinSharedClock({ nc, jsm, prefix: `${prefix}x`, name: 'monitoring', clock, logger: silent });
     nc.publish(`${prefix}x.admin.clock.set`, JSON.stringify({ at: 'soon' }));
+    nc.publish(`${prefix}x.admin.clock.set`, 'not json');
     await nc.flush();
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(clock.now().toISOString()).toBe('2026-11-30T09:00:00.000Z');

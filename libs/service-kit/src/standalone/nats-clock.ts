@@ -59,7 +59,13 @@ export async function joinSharedClock(options: { nc: NatsConnection; jsm: JetStr
   const subscription: Subscription = nc.subscribe(clockSetSubject(prefix), {
     callback: (error, message) => {
       if (error) return logger.warn({ error: String(error) }, 'clock subscription failed');
-      const parsed = ClockSetting.safeParse(message.json());
+      let body: unknown;
+      try {
+        body = message.json();
+      } catch {
+        body = undefined;
+      }
+      const parsed = ClockSetting.safeParse(body);
       if (!parsed.success) return logger.warn({ issues: parsed.error.issues }, 'ignored a malformed clock setting');
       clock.apply(parsed.data);
       message.respond(JSON.stringify({ name }));
