@@ -2,8 +2,8 @@ import { AbortDeploymentPayload, DEPLOYMENTS_CONTEXT, PromoteDeploymentPayload, 
 import { DomainError, parseOrThrow } from '@gatehouse/domain';
 import type { StoredEvent } from '@gatehouse/eventstore';
 import { getEnvironmentPolicy, planDeployment, type DeploymentStrategy } from '@gatehouse/policy';
-import { handleCommand, type ServiceContext, type ServiceDefinition, startTicker } from '@gatehouse/service-kit';
-import { Counter, type Registry } from 'prom-client';
+import { handleCommand, registeredCounter, type ServiceContext, type ServiceDefinition, startTicker } from '@gatehouse/service-kit';
+import type { Registry } from 'prom-client';
 import { deploymentDecider, deploymentStreamId, idsOf, type DeploymentCommand, type DeploymentProgress, type DeploymentState } from '@gatehouse/domain';
 import { type DeploymentTarget, SandboxTarget } from './target.js';
 
@@ -250,8 +250,7 @@ function replyOf(changeRequestId: string, state: DeploymentState, duplicate: boo
 }
 
 function deploymentMetrics(registry: Registry) {
-  const counter = <L extends string>(name: string, help: string, labelNames: L[]): Counter<L> =>
-    (registry.getSingleMetric(name) as Counter<L> | undefined) ?? new Counter({ name, help, labelNames, registers: [registry] });
+  const counter = <L extends string>(name: string, help: string, labelNames: L[]) => registeredCounter(registry, name, help, labelNames);
   return {
     commands: counter('gatehouse_deployments_commands_total', 'Deployment commands handled, by command and outcome', ['command', 'outcome']),
     appended: counter('gatehouse_deployments_events_appended_total', 'Events appended by deployments, by type', ['type']),

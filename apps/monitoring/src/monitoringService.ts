@@ -2,8 +2,8 @@ import { MONITORING_CONTEXT, RecordSamplesPayload, WATCH_CATEGORY, watchStreamId
 import { DomainError, parseOrThrow } from '@gatehouse/domain';
 import type { EventMetadata, StoredEvent } from '@gatehouse/eventstore';
 import { getEnvironmentPolicy } from '@gatehouse/policy';
-import { handleCommand, type ServiceContext, type ServiceDefinition, startTicker } from '@gatehouse/service-kit';
-import { Counter, type Registry } from 'prom-client';
+import { handleCommand, registeredCounter, type ServiceContext, type ServiceDefinition, startTicker } from '@gatehouse/service-kit';
+import type { Registry } from 'prom-client';
 import {
   CHANGE_KIND_EVENTS,
   ChangeKindData,
@@ -198,8 +198,7 @@ export function createMonitoringService({ timerCheckIntervalMs }: MonitoringServ
 export const monitoringService: ServiceDefinition = createMonitoringService();
 
 function monitoringMetrics(registry: Registry) {
-  const counter = <L extends string>(name: string, help: string, labelNames: L[]): Counter<L> =>
-    (registry.getSingleMetric(name) as Counter<L> | undefined) ?? new Counter({ name, help, labelNames, registers: [registry] });
+  const counter = <L extends string>(name: string, help: string, labelNames: L[]) => registeredCounter(registry, name, help, labelNames);
   return {
     commands: counter('gatehouse_monitoring_commands_total', 'Watch commands handled, by command and outcome', ['command', 'outcome']),
     eventsAppended: counter('gatehouse_monitoring_events_appended_total', 'Events appended to watch streams, by type', ['type']),

@@ -1,8 +1,8 @@
 import { PROJECTIONS_CONTEXT, ProjectionQueryPayload, type ProjectionQueryResult } from '@gatehouse/contracts';
 import { parseOrThrow, ValidationError } from '@gatehouse/domain';
 import type { StoredEvent } from '@gatehouse/eventstore';
-import type { ServiceDefinition } from '@gatehouse/service-kit';
-import { Counter, type Registry } from 'prom-client';
+import { registeredCounter, type ServiceDefinition } from '@gatehouse/service-kit';
+import type { Registry } from 'prom-client';
 import { queryReadModel } from './query.js';
 import { evolveReadModel, initialReadModel, type ReadModel } from './readModel.js';
 
@@ -53,8 +53,7 @@ export const projectionsService: ServiceDefinition = {
 };
 
 function projectionMetrics(registry: Registry) {
-  const counter = <L extends string>(name: string, help: string, labelNames: L[]): Counter<L> =>
-    (registry.getSingleMetric(name) as Counter<L> | undefined) ?? new Counter({ name, help, labelNames, registers: [registry] });
+  const counter = <L extends string>(name: string, help: string, labelNames: L[]) => registeredCounter(registry, name, help, labelNames);
   return {
     applied: counter('gatehouse_projections_events_applied_total', 'Events folded into the read models', []),
     queries: counter('gatehouse_projections_queries_total', 'Queries answered, by view and outcome', ['view', 'outcome']),

@@ -3,8 +3,8 @@ import { RequestSlotPayload, ReschedulePayload, SCHEDULING_CONTEXT, type SlotBoo
 import { DomainError, IllegalTransitionError, NotFoundError, parseOrThrow, type ChangeRequestSubmitted } from '@gatehouse/domain';
 import { type StoredEvent, WrongExpectedVersionError } from '@gatehouse/eventstore';
 import { type Approval, getEnvironmentPolicy, loadPolicySet, type PolicyFile, type PolicySet, type Role } from '@gatehouse/policy';
-import { handleCommand, POLICY_STREAM, type ServiceContext, type ServiceDefinition, startTicker } from '@gatehouse/service-kit';
-import { Counter, type Registry } from 'prom-client';
+import { handleCommand, POLICY_STREAM, registeredCounter, type ServiceContext, type ServiceDefinition, startTicker } from '@gatehouse/service-kit';
+import type { Counter, Registry } from 'prom-client';
 import {
   checkDeploymentSlot,
   findDeploymentSlot,
@@ -448,8 +448,7 @@ async function fireDueTimers(ctx: ServiceContext, state: SchedulingState, fired:
 }
 
 function schedulingMetrics(registry: Registry) {
-  const counter = <L extends string>(name: string, help: string, labelNames: L[]): Counter<L> =>
-    (registry.getSingleMetric(name) as Counter<L> | undefined) ?? new Counter({ name, help, labelNames, registers: [registry] });
+  const counter = <L extends string>(name: string, help: string, labelNames: L[]) => registeredCounter(registry, name, help, labelNames);
   return {
     commands: counter('gatehouse_scheduling_commands_total', 'Scheduling commands handled, by command and outcome', ['command', 'outcome']),
     appended: counter('gatehouse_scheduling_events_appended_total', 'Events appended by scheduling, by type', ['type']),

@@ -15,15 +15,16 @@ export interface CommandMetrics {
  */
 export function commandMetrics(registry: Registry, service: string): CommandMetrics {
   const prefix = `gatehouse_${service.replaceAll('-', '_')}`;
-  const commands = counter(registry, `${prefix}_commands_total`, `Commands handled by the ${service} service, by command and outcome`, ['command', 'outcome']);
-  const events = counter(registry, `${prefix}_events_appended_total`, `Events appended by the ${service} service, by type`, ['type']);
+  const commands = registeredCounter(registry, `${prefix}_commands_total`, `Commands handled by the ${service} service, by command and outcome`, ['command', 'outcome']);
+  const events = registeredCounter(registry, `${prefix}_events_appended_total`, `Events appended by the ${service} service, by type`, ['type']);
   return {
     commandHandled: (command, outcome) => commands.inc({ command, outcome }),
     eventsAppended: (types) => types.forEach((type) => events.inc({ type })),
   };
 }
 
-function counter<L extends string>(registry: Registry, name: string, help: string, labelNames: L[]): Counter<L> {
+/** The counter `name` on the registry, created on first use: a service started twice on one registry (embedded restarts) reuses it. */
+export function registeredCounter<L extends string>(registry: Registry, name: string, help: string, labelNames: L[]): Counter<L> {
   const existing = registry.getSingleMetric(name);
   if (existing instanceof Counter) return existing as Counter<L>;
   return new Counter({ name, help, labelNames, registers: [registry] });
