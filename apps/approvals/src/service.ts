@@ -34,7 +34,7 @@ import {
 } from '@gatehouse/domain';
 import type { EventMetadata, EventStore, StoredEvent } from '@gatehouse/eventstore';
 import { evaluateDeployment, type ApprovalMatrix, type EnvironmentPolicy, type PolicySet } from '@gatehouse/policy';
-import { type CommandMetrics, commandMetrics, handleCommand, type ServiceContext, type ServiceDefinition } from '@gatehouse/service-kit';
+import { type CommandMetrics, commandMetrics, handleCommand, registerCountedCommands, type ServiceContext, type ServiceDefinition } from '@gatehouse/service-kit';
 
 
 export const approvalStream = (changeRequestId: string): string => `approval-${changeRequestId}`;
@@ -96,20 +96,7 @@ async function registerCommands(ctx: ServiceContext, metrics: CommandMetrics): P
     },
   };
 
-  return Promise.all(
-    Object.entries(handlers).map(([command, handler]) =>
-      ctx.commands.register(APPROVALS_CONTEXT, command, async (payload) => {
-        try {
-          const result = await handler(payload);
-          metrics.commandHandled(command, result.duplicate ? 'duplicate' : 'ok');
-          return result;
-        } catch (error) {
-          metrics.commandHandled(command, error instanceof DomainError ? 'refused' : 'error');
-          throw error;
-        }
-      }),
-    ),
-  );
+  return registerCountedCommands(ctx.commands, APPROVALS_CONTEXT, handlers, metrics);
 }
 
 function reply(changeRequestId: string, state: ApprovalState, events: string[], duplicate: boolean): ApprovalReply {

@@ -24,7 +24,6 @@ import {
   type ChangeRequestEvent,
   type ChangeRequestState,
   changeRulesFromPolicy,
-  DomainError,
   EmergencyPathNotAllowedError,
   gateRecordDecider,
   parseOrThrow,
@@ -34,7 +33,7 @@ import {
   ValidationError,
 } from '@gatehouse/domain';
 import { evaluateDeployment, getEnvironmentPolicy, type PolicySet } from '@gatehouse/policy';
-import { type CommandDecider, type CommandMetrics, handleCommand, type ServiceContext } from '@gatehouse/service-kit';
+import { type CommandDecider, type CommandMetrics, handleCommand, registerCountedCommands, type ServiceContext } from '@gatehouse/service-kit';
 import { changeRequestStream, changeView, type ExistingRelease, loadRelease, releaseStream, releaseView, requireChange, requireRelease } from './streams.js';
 
 type Handler = (payload: unknown) => Promise<unknown>;
@@ -180,20 +179,7 @@ export async function registerCommands(ctx: ServiceContext, metrics: CommandMetr
     },
   };
 
-  return Promise.all(
-    Object.entries(handlers).map(([command, handler]) =>
-      ctx.commands.register(CHANGE_REQUESTS_CONTEXT, command, async (payload) => {
-        try {
-          const reply = await handler(payload);
-          metrics.commandHandled(command, (reply as Partial<CommandReply>).duplicate === true ? 'duplicate' : 'ok');
-          return reply;
-        } catch (error) {
-          metrics.commandHandled(command, error instanceof DomainError ? 'refused' : 'error');
-          throw error;
-        }
-      }),
-    ),
-  );
+  return registerCountedCommands(ctx.commands, CHANGE_REQUESTS_CONTEXT, handlers, metrics);
 }
 
 /** One change request deploys once (`deployment-<changeRequestId>`), so it names exactly one environment. */

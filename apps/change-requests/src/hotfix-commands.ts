@@ -29,7 +29,7 @@ import {
   UnknownEnvironmentError,
 } from '@gatehouse/domain';
 import type { EnvironmentPolicy, PolicySet } from '@gatehouse/policy';
-import { type CommandDecider, type CommandMetrics, handleCommand, type ServiceContext } from '@gatehouse/service-kit';
+import { type CommandDecider, type CommandMetrics, handleCommand, registerCountedCommands, type ServiceContext } from '@gatehouse/service-kit';
 import { type ExistingHotfix, hotfixView, loadHotfix, loadHotfixEvents, loadRunningVersions, productionTagsOf } from './hotfix-streams.js';
 import { type ExistingRelease, requireRelease } from './streams.js';
 
@@ -159,18 +159,5 @@ export async function registerHotfixCommands(ctx: ServiceContext, metrics: Comma
     },
   };
 
-  return Promise.all(
-    Object.entries(handlers).map(([command, handler]) =>
-      ctx.commands.register(HOTFIXES_CONTEXT, command, async (payload) => {
-        try {
-          const reply = await handler(payload);
-          metrics.commandHandled(command, (reply as Partial<CommandReply>).duplicate === true ? 'duplicate' : 'ok');
-          return reply;
-        } catch (error) {
-          metrics.commandHandled(command, error instanceof DomainError ? 'refused' : 'error');
-          throw error;
-        }
-      }),
-    ),
-  );
+  return registerCountedCommands(ctx.commands, HOTFIXES_CONTEXT, handlers, metrics);
 }

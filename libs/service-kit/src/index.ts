@@ -12,7 +12,7 @@ export { POLICY_STREAM, type PolicyHistoryEntry, type PolicyVersionActivated } f
 export type { RunningService, ServiceContext, ServiceDefinition, ServiceLogger } from './service.js';
 export { startEmbeddedServices, type EmbeddedHost, type EmbeddedHostOptions } from './embedded-host.js';
 export { measuredEvents } from './consumer-metrics.js';
-export { commandMetrics, type CommandMetrics, type CommandOutcome, registeredCounter, timedCommandBus } from './command-metrics.js';
+export { commandMetrics, type CommandMetrics, type CommandOutcome, registerCountedCommands, registeredCounter, timedCommandBus } from './command-metrics.js';
 export { closeOnSignals, exitOnStartupFailure, EXIT_BAD_CONFIGURATION } from './startup.js';
 export { startTicker, type Ticker } from './ticker.js';
 export * from './standalone/index.js';
