@@ -81,13 +81,13 @@ export async function joinSharedClock(options: { nc: NatsConnection; jsm: JetStr
 
 /** The gateway's side: publishes a setting for every process and reports who applied it. */
 export async function natsClockControl(options: { nc: NatsConnection; jsm: JetStreamManager; prefix: string; name: string; clock: ControlledClock; logger: Logger }): Promise<ClockControl> {
-  const { nc, jsm, prefix, name, clock } = options;
+  const { nc, prefix, name, clock } = options;
   const member = await joinSharedClock(options);
   return {
     clock,
     set: async (setting) => {
       const body = JSON.stringify(ClockSetting.parse(setting));
-      await ensureClockStream(jsm, prefix);
+      // joinSharedClock made the stream when this control started.
       const ack = await nc.request(clockStateSubject(prefix), body, { timeout: ACK_MAX_WAIT_MS });
       if (ack.json<{ error?: unknown }>().error !== undefined) throw new Error(`clock setting not stored: ${ack.string()}`);
       const appliedBy = new Set<string>();
