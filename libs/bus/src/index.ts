@@ -12,3 +12,32 @@ export * from './commands/types.js';
 export * from './commands/reply.js';
 export * from './commands/in-process.js';
 export * from './commands/nats.js';
+export {
+  type CommandKeys,
+  USER_SIGNER,
+  DEVELOPMENT_SIGNERS,
+  InvalidCommandKeyError,
+  generateCommandKeys,
+  developmentCommandKeys,
+  parseSigningKey,
+  parseTrustedKeys,
+  encodeKeyPair,
+  commandKeysFromConfig,
+  type CommandKeyConfig,
+} from './auth/keys.js';
+export {
+  type CallerIdentity,
+  type VerifiedCaller,
+  type SignedCommand,
+  type CommandClaims,
+  type CommandSigner,
+  type CommandVerifier,
+  type ForbiddenCommandReason,
+  DEFAULT_COMMAND_SIGNATURE_TTL_MS,
+  MAX_CLOCK_SKEW_MS,
+  ForbiddenCommandError,
+  createCommandSigner,
+  createCommandVerifier,
+  signerFrom,
+} from './auth/signed-command.js';
+export { authenticatedCommandBus, MissingSigningKeyError, type AuthenticatedCommandBusOptions } from './auth/authenticated-bus.js';

@@ -1,8 +1,12 @@
+import type { CallerIdentity, VerifiedCaller } from '../auth/signed-command.js';
+
 /** Identifies a command: `<prefix>.cmd.<context>.<command>` on NATS. */
 export interface CommandContext {
   context: string;
   command: string;
   subject: string;
+  /** Who sent it, as its verified signature says (set by `authenticatedCommandBus`; the only identity a handler may trust). */
+  caller?: VerifiedCaller;
 }
 
 export type CommandHandler<Payload = unknown, Result = unknown> = (payload: Payload, command: CommandContext) => Promise<Result> | Result;
@@ -10,6 +14,8 @@ export type CommandHandler<Payload = unknown, Result = unknown> = (payload: Payl
 export interface SendOptions {
   /** Give up after this long with `CommandTimeoutError`. @defaultValue the bus's default (5000 ms) */
   timeoutMs?: number;
+  /** Whom an `authenticatedCommandBus` signs the command as. @defaultValue the sending process itself */
+  caller?: CallerIdentity;
 }
 
 export const DEFAULT_COMMAND_TIMEOUT_MS = 5_000;
