@@ -166,6 +166,19 @@ describe('approvals with change-requests on the embedded host', () => {
     expect((await h.events('release-rel-7')).at(-1)!.data).toMatchObject({ approvalId: 'cr-7', revision: 2 });
   });
 
+  it('takes the approver and roles from the signed caller only: roles claimed in a payload, or an unsigned grant, write nothing', async () => {
+    await productionChangeAwaitingApproval('cr-9');
+    const before = await h.events('approval-cr-9');
+    const mallory = h.host.commandsAs({ subject: 'mallory', roles: ['developer'] });
+    await expect(mallory.send('approvals', 'grant', { commandId: commandId(), changeRequestId: 'cr-9', role: 'sre', approverRoles: ['sre'] })).rejects.toMatchObject({ remoteName: 'ValidationError' });
+    await expect(mallory.send('approvals', 'grant', { commandId: commandId(), changeRequestId: 'cr-9', role: 'sre' })).rejects.toMatchObject({ remoteName: 'ApproverLacksRoleError' });
+    await expect(h.host.commands.send('approvals', 'grant', { commandId: commandId(), changeRequestId: 'cr-9', role: 'sre', approver: 'erin', approverRoles: ['sre'] })).rejects.toMatchObject({
+      remoteName: 'ForbiddenCommand',
+      details: expect.objectContaining({ code: 'FORBIDDEN_COMMAND', reason: 'unsigned' }),
+    });
+    expect(await h.events('approval-cr-9')).toEqual(before);
+  });
+
   it('rejects with a reason: the change request is rejected with the approver and reason', async () => {
     await h.send('changeRequests', 'createRelease', releasePayload('rel-4'));
     await givenDeployed(h, 'rel-4', ['development']);

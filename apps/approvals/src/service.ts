@@ -3,7 +3,7 @@
  * change request's id). Requirements come from the environment policy when the change starts waiting
  * for approval; grants, rejections and revocations enforce separation of duties in the domain decider.
  */
-import type { EventConsumer } from '@gatehouse/bus';
+import { type CommandContext, type EventConsumer, requireCaller } from '@gatehouse/bus';
 import {
   APPROVALS_CONTEXT,
   type ApprovalReply,
@@ -33,7 +33,7 @@ import {
   UnknownEnvironmentError,
 } from '@gatehouse/domain';
 import type { EventMetadata, EventStore, StoredEvent } from '@gatehouse/eventstore';
-import { evaluateDeployment, type ApprovalMatrix, type EnvironmentPolicy, type PolicySet } from '@gatehouse/policy';
+import { evaluateDeployment, type ApprovalMatrix, type EnvironmentPolicy, type PolicySet, ROLES, type Role } from '@gatehouse/policy';
 import { type CommandMetrics, commandMetrics, handleCommand, registerCountedCommands, type ServiceContext, type ServiceDefinition } from '@gatehouse/service-kit';
 
 
@@ -70,25 +70,33 @@ async function registerCommands(ctx: ServiceContext, metrics: CommandMetrics): P
     return reply(p.changeRequestId, result.state, result.decided.map((e) => e.type), result.duplicate);
   }
 
-  const handlers: Record<string, (payload: unknown) => Promise<ApprovalReply>> = {
-    grant: async (raw) => {
+  // Who approves, and in which roles, is the verified caller's (the gateway signed it from the JWT), never the payload's.
+  const approverOf = (meta: CommandContext) => {
+    const caller = requireCaller(meta);
+    return { approver: caller.subject, approverRoles: caller.roles.filter((r): r is Role => (ROLES as readonly string[]).includes(r)) };
+  };
+  const handlers: Record<string, (payload: unknown, meta: CommandContext) => Promise<ApprovalReply>> = {
+    grant: async (raw, meta) => {
       const p = parseOrThrow(GrantApprovalPayload, raw, `${APPROVALS_CONTEXT}.grant payload`);
-      const { approver, approverRoles, approverOnCall, role, comment } = p;
+      const { approver, approverRoles } = approverOf(meta);
+      const { approverOnCall, role, comment } = p;
       return decide(p, approver, {
         type: 'GrantApproval',
         data: { approvalId: p.changeRequestId, approver, approverRoles, approverOnCall, role, ...(comment === undefined ? {} : { comment }), now: clock.now() },
       });
     },
-    reject: async (raw) => {
+    reject: async (raw, meta) => {
       const p = parseOrThrow(RejectApprovalPayload, raw, `${APPROVALS_CONTEXT}.reject payload`);
-      return decide(p, p.approver, { type: 'RejectApproval', data: { approvalId: p.changeRequestId, approver: p.approver, approverRoles: p.approverRoles, reason: p.reason, now: clock.now() } });
+      const { approver, approverRoles } = approverOf(meta);
+      return decide(p, approver, { type: 'RejectApproval', data: { approvalId: p.changeRequestId, approver, approverRoles, reason: p.reason, now: clock.now() } });
     },
-    revoke: async (raw) => {
+    revoke: async (raw, meta) => {
       const p = parseOrThrow(RevokeApprovalPayload, raw, `${APPROVALS_CONTEXT}.revoke payload`);
+      const { approver } = approverOf(meta);
       // Asked of the owner at the moment of the revocation: once the deployment started, the approver hears so now,
       // rather than being told yes while the withdrawal is refused later, out of sight, by change-requests.
       const { status, window } = await commands.send<ChangeView>(CHANGE_REQUESTS_CONTEXT, 'getChange', { changeRequestId: p.changeRequestId });
-      return decide(p, p.approver, { type: 'RevokeApproval', data: { approvalId: p.changeRequestId, approver: p.approver, reason: p.reason, change: { status, window }, now: clock.now() } });
+      return decide(p, approver, { type: 'RevokeApproval', data: { approvalId: p.changeRequestId, approver, reason: p.reason, change: { status, window }, now: clock.now() } });
     },
     get: async (raw) => {
       const p = parseOrThrow(GetApprovalPayload, raw, `${APPROVALS_CONTEXT}.get payload`);

@@ -19,6 +19,8 @@ async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs = 5_000
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
+/** The SRE the gateway would sign these commands for (the payloads name her as actor). */
+const SAM = { subject: 'sre-sam', roles: ['sre'] };
 const settle = () => new Promise((resolve) => setTimeout(resolve, 100));
 
 describe('deployments service', () => {
@@ -89,11 +91,11 @@ describe('deployments service', () => {
 
     // 5 h after completion: beyond production's 240-minute manual window.
     clock.advance(5 * 60 * MINUTE);
-    const late = host.commands.send('deployments', 'rollback', { commandId: 'rb-1', changeRequestId: 'cr-1', reason: 'regression', initiator: 'manual', actor: 'sre-sam' });
+    const late = host.commandsAs(SAM).send('deployments', 'rollback', { commandId: 'rb-1', changeRequestId: 'cr-1', reason: 'regression', initiator: 'manual', actor: 'sre-sam' });
     await expect(late).rejects.toMatchObject({ remoteName: 'RollbackWindowExpiredError' });
     expect(await stream()).toHaveLength(8);
     expect(sandbox.operations).toHaveLength(3);
-    const withReview = await host.commands.send('deployments', 'rollback', { commandId: 'rb-2', changeRequestId: 'cr-1', reason: 'regression', initiator: 'manual', actor: 'sre-sam', incidentReviewRef: 'INC-9' });
+    const withReview = await host.commandsAs(SAM).send('deployments', 'rollback', { commandId: 'rb-2', changeRequestId: 'cr-1', reason: 'regression', initiator: 'manual', actor: 'sre-sam', incidentReviewRef: 'INC-9' });
     expect(withReview).toMatchObject({ status: 'rolled_back', duplicate: false });
     expect((await stream()).at(-1)).toMatchObject({ type: 'DeploymentRolledBack', data: { basis: 'incident_review', incidentReviewRef: 'INC-9', previousVersion: '2.0.3' }, metadata: { actor: 'sre-sam', causationId: 'rb-2' } });
   });
@@ -104,7 +106,7 @@ describe('deployments service', () => {
     await stepStarted(0);
     clock.advance(40 * MINUTE);
     await stepStarted(1);
-    const reply = await host.commands.send('deployments', 'rollback', { commandId: 'rb-1', changeRequestId: 'cr-1', reason: 'p95 latency doubled', initiator: 'manual', actor: 'sre-sam', correlationId: 'corr-x' });
+    const reply = await host.commandsAs(SAM).send('deployments', 'rollback', { commandId: 'rb-1', changeRequestId: 'cr-1', reason: 'p95 latency doubled', initiator: 'manual', actor: 'sre-sam', correlationId: 'corr-x' });
     expect(reply).toMatchObject({ status: 'rolled_back', duplicate: false });
     const rolledBack = (await stream()).at(-1);
     expect(rolledBack).toMatchObject({
@@ -114,7 +116,7 @@ describe('deployments service', () => {
     });
     expect(await sandbox.status(workload)).toEqual({ stableVersion: '2.0.3', state: 'idle' });
     // Repeating the command is a duplicate; the plan goes no further.
-    expect(await host.commands.send('deployments', 'rollback', { commandId: 'rb-1', changeRequestId: 'cr-1', reason: 'p95 latency doubled', initiator: 'manual', actor: 'sre-sam' })).toMatchObject({ duplicate: true });
+    expect(await host.commandsAs(SAM).send('deployments', 'rollback', { commandId: 'rb-1', changeRequestId: 'cr-1', reason: 'p95 latency doubled', initiator: 'manual', actor: 'sre-sam' })).toMatchObject({ duplicate: true });
     clock.advance(3 * 60 * MINUTE);
     await settle();
     expect((await stream()).filter((e) => e.type === 'DeploymentStepStarted')).toHaveLength(2);
@@ -145,7 +147,7 @@ describe('deployments service', () => {
     const host = await start();
     await due();
     await stepStarted(0);
-    expect(await host.commands.send('deployments', 'promote', { commandId: 'p-1', changeRequestId: 'cr-1', actor: 'sre-sam' })).toMatchObject({ status: 'running' });
+    expect(await host.commandsAs(SAM).send('deployments', 'promote', { commandId: 'p-1', changeRequestId: 'cr-1', actor: 'sre-sam' })).toMatchObject({ status: 'running' });
     const promoted = await waitFor(find('DeploymentStepCompleted'));
     expect(promoted.data).toMatchObject({ index: 0, promotedBy: 'sre-sam', at: '2026-12-01T10:00:00.000Z' });
     await stepStarted(1);
@@ -173,9 +175,9 @@ describe('deployments service', () => {
     expect(await sandbox.status(workload)).toEqual({ stableVersion: '2.0.3', state: 'idle' });
 
     const length = (await stream()).length;
-    await expect(host.commands.send('deployments', 'abort', { commandId: 'a-1', changeRequestId: 'cr-1', reason: 'stop', actor: 'sre-sam' })).rejects.toMatchObject({ remoteName: 'IllegalTransitionError' });
-    await expect(host.commands.send('deployments', 'abort', { commandId: 'a-2', changeRequestId: 'cr-1', actor: 'sre-sam', extra: 1 })).rejects.toMatchObject({ remoteName: 'ValidationError' });
-    await expect(host.commands.send('deployments', 'promote', { commandId: 'p-1', changeRequestId: 'cr-unknown', actor: 'sre-sam' })).rejects.toMatchObject({ remoteName: 'NotFoundError' });
+    await expect(host.commandsAs(SAM).send('deployments', 'abort', { commandId: 'a-1', changeRequestId: 'cr-1', reason: 'stop', actor: 'sre-sam' })).rejects.toMatchObject({ remoteName: 'IllegalTransitionError' });
+    await expect(host.commandsAs(SAM).send('deployments', 'abort', { commandId: 'a-2', changeRequestId: 'cr-1', actor: 'sre-sam', extra: 1 })).rejects.toMatchObject({ remoteName: 'ValidationError' });
+    await expect(host.commandsAs(SAM).send('deployments', 'promote', { commandId: 'p-1', changeRequestId: 'cr-unknown', actor: 'sre-sam' })).rejects.toMatchObject({ remoteName: 'NotFoundError' });
     expect(await stream()).toHaveLength(length);
   });
 
@@ -183,7 +185,7 @@ describe('deployments service', () => {
     const host = await start();
     await due();
     await stepStarted(0);
-    expect(await host.commands.send('deployments', 'abort', { commandId: 'a-1', changeRequestId: 'cr-1', reason: 'wrong build', actor: 'sre-sam' })).toMatchObject({ status: 'aborted' });
+    expect(await host.commandsAs(SAM).send('deployments', 'abort', { commandId: 'a-1', changeRequestId: 'cr-1', reason: 'wrong build', actor: 'sre-sam' })).toMatchObject({ status: 'aborted' });
     expect((await stream()).at(-1)).toMatchObject({ type: 'DeploymentAborted', data: { reason: 'wrong build', actor: 'sre-sam' }, metadata: { causationId: 'a-1' } });
     expect((await sandbox.status(workload)).stableVersion).toBe('2.0.3');
   });

@@ -4,7 +4,7 @@
  * registry. Only this app imports the services; they never import each other.
  */
 import { approvalsService } from '@gatehouse/approvals';
-import { createInProcessCommandBus } from '@gatehouse/bus';
+import { createInProcessCommandBus, generateCommandKeys } from '@gatehouse/bus';
 import { changeRequestsService } from '@gatehouse/change-requests';
 import { createDeploymentsService } from '@gatehouse/deployments';
 import type { Clock } from '@gatehouse/domain';
@@ -47,8 +47,10 @@ function serviceDefinitions(): ServiceDefinition[] {
 
 export async function startGatehouse(config: GatewayConfig, options: StartGatehouseOptions = {}): Promise<RunningGatehouse> {
   const commands = createInProcessCommandBus();
+  // Generated at every start and never leave the process: the gateway signs, the services verify, as over NATS.
+  const commandKeys = generateCommandKeys();
   const metrics = createMetricsRegistry('gatehouse');
-  const gateway = await startGateway(config, { commands, metrics, ...(options.clock ? { clock: options.clock } : {}) });
+  const gateway = await startGateway(config, { commands, commandKeys, metrics, ...(options.clock ? { clock: options.clock } : {}) });
   const logger: ServiceLogger = pino({ level: config.LOG_LEVEL, base: { service: 'gatehouse' } });
   const definitions = serviceDefinitions();
   const tickIntervalMs = options.tickIntervalMs ?? config.GATEHOUSE_TICK_INTERVAL_MS;
@@ -60,6 +62,7 @@ export async function startGatehouse(config: GatewayConfig, options: StartGateho
       logger,
       metrics,
       commands,
+      commandKeys,
       ...(options.pollIntervalMs === undefined ? {} : { pollIntervalMs: options.pollIntervalMs }),
       ...(tickIntervalMs === undefined ? {} : { tickIntervalMs }),
     });

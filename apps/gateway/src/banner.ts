@@ -14,5 +14,8 @@ export function startBanner(config: GatewayConfig, gateway: RunningGateway, extr
   if (gateway.insecureJwtSecret) {
     lines.push('  auth:     INSECURE development JWT secret (set GATEHOUSE_JWT_SECRET); mint a token: npm run gatehouse -- token --sub <user> --roles <roles>');
   }
+  if (gateway.insecureCommandKeys) {
+    lines.push('  commands: signed with the published DEVELOPMENT keys (set GATEHOUSE_COMMAND_SIGNING_KEY and GATEHOUSE_COMMAND_PUBLIC_KEYS)');
+  }
   return `${lines.join('\n')}\n`;
 }

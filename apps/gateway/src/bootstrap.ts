@@ -3,14 +3,14 @@ import type { Registry } from 'prom-client';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { type Clock, offsetClock, systemClock } from '@gatehouse/domain';
 import { type AuditableEventStore, createEventStore, startSealer } from '@gatehouse/eventstore';
-import { type ClockControl, controlledClock, createHttpApp, localClockControl, natsClockControl } from '@gatehouse/service-kit';
+import { type ClockControl, controlledClock, createHttpApp, localClockControl, natsClockControl, natsCredentials } from '@gatehouse/service-kit';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import type { GatewayConfig } from './config.js';
 import { GatewayModule } from './gateway.module.js';
 import { GATEWAY_ERROR_STATUS } from './error-status.js';
 import { PolicyRegistry } from '@gatehouse/service-kit';
-import { type CommandBus, createInProcessCommandBus, createNatsCommandBus } from '@gatehouse/bus';
+import { authenticatedCommandBus, type CommandBus, type CommandKeys, commandKeysFromConfig, createInProcessCommandBus, createNatsCommandBus, generateCommandKeys, USER_SIGNER } from '@gatehouse/bus';
 import { jwtSecretFor } from './auth/jwt-secret.js';
 
 export interface RunningGateway {
@@ -25,6 +25,8 @@ export interface RunningGateway {
   commands: CommandBus;
   /** Set when the insecure development JWT secret is in use, for the start banner. */
   insecureJwtSecret: boolean;
+  /** Set when commands are signed with the published development keys (distributed form without keys configured). */
+  insecureCommandKeys: boolean;
   /** Where events are stored, for the start banner. */
   storage: string;
   close(): Promise<void>;
@@ -43,9 +45,21 @@ function acceptCloudEventsJson(app: NestFastifyApplication): void {
 }
 
 /** Where the standalone gateway sends commands: the services over NATS when NATS_URL is set, else nowhere but this process. */
-export function commandBusFor(config: Pick<GatewayConfig, 'NATS_URL' | 'GATEHOUSE_NATS_PREFIX'>): CommandBus {
+export function commandBusFor(config: Pick<GatewayConfig, 'NATS_URL' | 'GATEHOUSE_NATS_PREFIX' | 'NATS_USER' | 'NATS_PASSWORD'>): CommandBus {
   if (!config.NATS_URL) return createInProcessCommandBus();
-  return createNatsCommandBus({ servers: config.NATS_URL, name: 'gatehouse-gateway', subjectPrefix: config.GATEHOUSE_NATS_PREFIX });
+  return createNatsCommandBus({ servers: config.NATS_URL, name: 'gatehouse-gateway', subjectPrefix: config.GATEHOUSE_NATS_PREFIX, ...natsCredentials(config) });
+}
+
+/**
+ * The keys the gateway signs commands with: the caller's (one process shares them with its services),
+ * the configured ones when commands go over NATS, else fresh ones (no service can be reached anyway).
+ */
+function commandKeysFor(config: GatewayConfig, options: StartGatewayOptions): CommandKeys {
+  if (options.commandKeys !== undefined) return options.commandKeys;
+  if (config.NATS_URL && options.commands === undefined) {
+    return commandKeysFromConfig({ name: USER_SIGNER, signingKey: config.GATEHOUSE_COMMAND_SIGNING_KEY, publicKeys: config.GATEHOUSE_COMMAND_PUBLIC_KEYS });
+  }
+  return generateCommandKeys([USER_SIGNER]);
 }
 
 export interface StartGatewayOptions {
@@ -55,6 +69,8 @@ export interface StartGatewayOptions {
   metrics?: Registry;
   /** Overrides the configured clock (tests that move time; one-process demos). */
   clock?: Clock;
+  /** Keys to sign commands with, shared with services on the same in-process bus. @defaultValue see commandKeysFor */
+  commandKeys?: CommandKeys;
 }
 
 export async function startGateway(config: GatewayConfig, options: StartGatewayOptions = {}): Promise<RunningGateway> {
@@ -70,6 +86,9 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
   });
   const clock = clockControl?.clock ?? options.clock ?? clockFor(config);
   const auth = jwtSecretFor(config);
+  const commandKeys = commandKeysFor(config, options);
+  // Every command leaves signed with the caller the JWT proved; services verify it before handling.
+  const signedCommands = authenticatedCommandBus(commands, { keys: commandKeys, name: USER_SIGNER });
   const store = await createEventStore(
     config.DATABASE_URL
       ? { databaseUrl: config.DATABASE_URL, schema: config.GATEHOUSE_DB_SCHEMA }
@@ -79,13 +98,16 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
   const sealer = startSealer(store);
   try {
     const policies = await PolicyRegistry.activateFromDirectory(store, config.GATEHOUSE_POLICIES, clock);
-    const app = await createHttpApp(GatewayModule.forRoot({ store, clock, clockControl, policies, logLevel: config.LOG_LEVEL, commands, auth: { jwtSecret: auth.secret }, ...(metrics ? { metrics } : {}) }), {
+    const app = await createHttpApp(GatewayModule.forRoot({ store, clock, clockControl, policies, logLevel: config.LOG_LEVEL, commands: signedCommands, auth: { jwtSecret: auth.secret }, ...(metrics ? { metrics } : {}) }), {
       title: 'Gatehouse',
       version: '0.1.0',
       description: 'Release governance control plane: policy evaluation, calendars, the event log and its verification',
       errorStatus: GATEWAY_ERROR_STATUS,
     });
     acceptCloudEventsJson(app);
+    if (commandKeys.insecure) {
+      new Logger('auth').warn('GATEHOUSE_COMMAND_PUBLIC_KEYS is not set: commands are signed with the published DEVELOPMENT keys, which protect nothing');
+    }
     if (auth.insecure) {
       new Logger('auth').warn(
         'GATEHOUSE_JWT_SECRET is not set: API tokens are signed with an INSECURE development secret; mint one with: gatehouse token --sub <user> --roles <roles>',
@@ -102,6 +124,7 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
       clockControl,
       commands,
       insecureJwtSecret: auth.insecure,
+      insecureCommandKeys: commandKeys.insecure,
       storage,
       close: async () => {
         await app.close();
@@ -124,11 +147,11 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
  * GATEHOUSE_CLOCK_CONTROL=on: a movable clock. With NATS_URL the setting is published to every
  * service process (and kept in JetStream for those that start later); without, it is this process's.
  */
-async function clockControlFor(config: Pick<GatewayConfig, 'GATEHOUSE_CLOCK_CONTROL' | 'NATS_URL' | 'GATEHOUSE_NATS_PREFIX'>, base: Clock): Promise<ClockControl | null> {
+async function clockControlFor(config: Pick<GatewayConfig, 'GATEHOUSE_CLOCK_CONTROL' | 'NATS_URL' | 'GATEHOUSE_NATS_PREFIX' | 'NATS_USER' | 'NATS_PASSWORD'>, base: Clock): Promise<ClockControl | null> {
   if (config.GATEHOUSE_CLOCK_CONTROL !== 'on') return null;
   const clock = controlledClock(base);
   if (!config.NATS_URL) return localClockControl(clock);
-  const nc = await connect({ servers: config.NATS_URL.split(','), name: 'gatehouse-gateway-clock', noAsyncTraces: true, maxReconnectAttempts: -1 });
+  const nc = await connect({ servers: config.NATS_URL.split(','), name: 'gatehouse-gateway-clock', noAsyncTraces: true, maxReconnectAttempts: -1, ...natsCredentials(config) });
   try {
     const nest = new Logger('clock');
     const logger = { info: (o: object, m: string) => nest.log(`${m} ${JSON.stringify(o)}`), warn: (o: object, m: string) => nest.warn(`${m} ${JSON.stringify(o)}`) };

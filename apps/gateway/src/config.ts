@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CLOCK_CONTROL_IN_PRODUCTION, ClockControlSetting } from '@gatehouse/service-kit';
+import { CLOCK_CONTROL_IN_PRODUCTION, ClockControlSetting, commandKeyIssues } from '@gatehouse/service-kit';
 import { MIN_JWT_SECRET_LENGTH } from './auth/jwt.js';
 
 const DEFAULT_PORT = 8080;
@@ -27,8 +27,15 @@ export const GatewayConfig = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** HS256 secret that signs API tokens; unset: an insecure development secret (refused in production). */
   GATEHOUSE_JWT_SECRET: z.string().min(MIN_JWT_SECRET_LENGTH, `must be at least ${MIN_JWT_SECRET_LENGTH} characters`).optional(),
+  /** NATS user and password of the gateway (the server's authorization block); unset: connect without credentials. */
+  NATS_USER: z.string().min(1).optional(),
+  NATS_PASSWORD: z.string().min(1).optional(),
+  /** Ed25519 private key (base64 PKCS#8 DER) the gateway signs commands with; see README "Command signing". */
+  GATEHOUSE_COMMAND_SIGNING_KEY: z.string().min(1).optional(),
+  /** `name=<base64 SPKI DER>,…`: signers whose commands are accepted (the gateway needs its own, to check its key pair). */
+  GATEHOUSE_COMMAND_PUBLIC_KEYS: z.string().min(1).optional(),
   NODE_ENV: z.string().optional(),
-}).refine((c) => c.NODE_ENV !== 'production' || c.GATEHOUSE_JWT_SECRET !== undefined, {
+}).superRefine((c, ctx) => commandKeyIssues(c).forEach((issue) => ctx.addIssue({ code: 'custom', ...issue }))).refine((c) => c.NODE_ENV !== 'production' || c.GATEHOUSE_JWT_SECRET !== undefined, {
   message: 'must be set when NODE_ENV=production: the development default would let anyone mint tokens',
   path: ['GATEHOUSE_JWT_SECRET'],
 }).refine((c) => c.NODE_ENV !== 'production' || c.GATEHOUSE_CLOCK_CONTROL === 'off', { message: CLOCK_CONTROL_IN_PRODUCTION, path: ['GATEHOUSE_CLOCK_CONTROL'] });

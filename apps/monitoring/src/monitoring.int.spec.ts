@@ -15,6 +15,9 @@ const SCRAPE_MS = 30 * MS_PER_SECOND;
 const CR = 'cr-checkout-2-4-0';
 
 /** Stands in for the deployments service (another engineer's): records rollback commands, deduplicating by commandId as handleCommand does. */
+/** Who pushes samples: a metric source, as the gateway would sign it. */
+const METRIC_SOURCE = { subject: 'metrics-bot', roles: ['release_engineer'] };
+
 function fakeDeployments(calls: Array<Record<string, unknown>>): ServiceDefinition {
   return {
     name: 'deployments',
@@ -85,7 +88,7 @@ describe('monitoring service (embedded)', () => {
       clock.advance(SCRAPE_MS);
       sampleBatch += 1;
       results.push(
-        await host.commands.send<{ fired: Array<{ triggerId: string; action: string }> }>('monitoring', 'recordSamples', {
+        await host.commandsAs(METRIC_SOURCE).send<{ fired: Array<{ triggerId: string; action: string }> }>('monitoring', 'recordSamples', {
           commandId: `batch-${sampleBatch}`,
           service: 'checkout',
           environment: 'production',
@@ -220,7 +223,7 @@ describe('monitoring service (embedded)', () => {
   });
 
   describe('refusals: named errors and nothing written', () => {
-    const send = (payload: Record<string, unknown>) => host.commands.send('monitoring', 'recordSamples', payload);
+    const send = (payload: Record<string, unknown>) => host.commandsAs(METRIC_SOURCE).send('monitoring', 'recordSamples', payload);
     const valid = { commandId: 'c-1', service: 'checkout', environment: 'production', samples: [{ metric: 'error_rate', at: '2026-12-01T10:00:00Z', value: 0.001 }] };
 
     it('refuses samples when no deployment of the service is watched there', async () => {

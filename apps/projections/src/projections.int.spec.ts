@@ -76,7 +76,7 @@ describe('projections service (embedded)', () => {
   let host: EmbeddedHost;
   const append = async (streamId: string, events: ReadonlyArray<{ type: string; data: unknown }>, actor: string) =>
     store.appendToStream(streamId, events.map((e): NewEvent => ({ type: e.type, data: e.data, metadata: { actor } })));
-  const query = <T>(payload: unknown) => host.commands.send<ProjectionQueryResult<T>>('projections', 'query', payload);
+  const query = <T>(payload: unknown) => host.commandsAs({ subject: 'ops', roles: ['sre'] }).send<ProjectionQueryResult<T>>('projections', 'query', payload);
   const waitVisible = async (position: bigint) => {
     const deadline = Date.now() + 5_000;
     while (BigInt((await query({ view: 'versions' })).asOfPosition) < position) {

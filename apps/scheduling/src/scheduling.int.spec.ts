@@ -144,20 +144,20 @@ describe('scheduling service', () => {
     const host = await start();
     await waitFor(eventOf(store, 'schedule-cr-1', 'DeploymentScheduled'));
 
-    const refusal = host.commands.send('scheduling', 'requestSlot', { commandId: 'c-1', changeRequestId: 'cr-1', at: '2026-11-26T10:00:00Z', actor: 'sre-sam' });
+    const refusal = host.commandsAs({ subject: 'sre-sam', roles: ['sre'] }).send('scheduling', 'requestSlot', { commandId: 'c-1', changeRequestId: 'cr-1', at: '2026-11-26T10:00:00Z', actor: 'sre-sam' });
     await expect(refusal).rejects.toMatchObject({ remoteName: SlotRefusedError.name, details: { code: 'SLOT_REFUSED', nextAllowedAt: '2026-12-01T10:00:00.000Z' } });
     await expect(refusal).rejects.toThrow(/Black Friday week/);
     // A plan that would not fit the window is refused too, as is a malformed instant.
-    await expect(host.commands.send('scheduling', 'requestSlot', { commandId: 'c-2', changeRequestId: 'cr-1', at: '2026-12-03T10:30:00Z' })).rejects.toThrow(/closes at 2026-12-03T12:00Z/);
-    await expect(host.commands.send('scheduling', 'requestSlot', { commandId: 'c-2', changeRequestId: 'cr-1', at: 'tomorrow' })).rejects.toMatchObject({ remoteName: 'ValidationError' });
+    await expect(host.commandsAs({ subject: 'sre-sam', roles: ['sre'] }).send('scheduling', 'requestSlot', { commandId: 'c-2', changeRequestId: 'cr-1', at: '2026-12-03T10:30:00Z' })).rejects.toThrow(/closes at 2026-12-03T12:00Z/);
+    await expect(host.commandsAs({ subject: 'sre-sam', roles: ['sre'] }).send('scheduling', 'requestSlot', { commandId: 'c-2', changeRequestId: 'cr-1', at: 'tomorrow' })).rejects.toMatchObject({ remoteName: 'ValidationError' });
     expect(await types(store, 'schedule-cr-1')).toEqual(['DeploymentScheduled']);
 
-    const moved = await host.commands.send('scheduling', 'requestSlot', { commandId: 'c-3', changeRequestId: 'cr-1', at: '2026-12-03T10:00:00Z', actor: 'sre-sam' });
+    const moved = await host.commandsAs({ subject: 'sre-sam', roles: ['sre'] }).send('scheduling', 'requestSlot', { commandId: 'c-3', changeRequestId: 'cr-1', at: '2026-12-03T10:00:00Z', actor: 'sre-sam' });
     expect(moved).toMatchObject({ scheduledFor: '2026-12-03T10:00:00.000Z', windowId: 'tue-thu-morning', duplicate: false });
     const [, rescheduled] = await store.readStream('schedule-cr-1');
     expect(rescheduled).toMatchObject({ type: 'DeploymentRescheduled', data: { previousScheduledFor: '2026-12-01T10:00:00.000Z' }, metadata: { actor: 'sre-sam', causationId: 'c-3' } });
     // The same command id again is a duplicate: nothing new.
-    expect(await host.commands.send('scheduling', 'requestSlot', { commandId: 'c-3', changeRequestId: 'cr-1', at: '2026-12-03T10:00:00Z', actor: 'sre-sam' })).toMatchObject({ duplicate: true });
+    expect(await host.commandsAs({ subject: 'sre-sam', roles: ['sre'] }).send('scheduling', 'requestSlot', { commandId: 'c-3', changeRequestId: 'cr-1', at: '2026-12-03T10:00:00Z', actor: 'sre-sam' })).toMatchObject({ duplicate: true });
     expect(await store.readStream('schedule-cr-1')).toHaveLength(2);
   });
 });

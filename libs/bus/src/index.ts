@@ -14,6 +14,7 @@ export * from './commands/in-process.js';
 export * from './commands/nats.js';
 export {
   type CommandKeys,
+  type TrustedKeys,
   USER_SIGNER,
   DEVELOPMENT_SIGNERS,
   InvalidCommandKeyError,
@@ -39,5 +40,6 @@ export {
   createCommandSigner,
   createCommandVerifier,
   signerFrom,
+  requireCaller,
 } from './auth/signed-command.js';
 export { authenticatedCommandBus, MissingSigningKeyError, type AuthenticatedCommandBusOptions } from './auth/authenticated-bus.js';

@@ -1,7 +1,7 @@
 /**
  * approvals context: one approval request per change request, stream `approval-<changeRequestId>`
- * (the approvalId is the change request's id). Roles in `approverRoles` come from the caller's
- * verified token (the gateway fills them), never from the request body a user typed.
+ * (the approvalId is the change request's id). The approver and their roles are not in the payload:
+ * they come from the command's verified signature (the gateway signs the caller from the JWT).
  */
 import { ROLES } from '@gatehouse/policy';
 import { z } from 'zod';
@@ -11,7 +11,6 @@ export const APPROVALS_COMMANDS = ['grant', 'reject', 'revoke', 'get'] as const;
 export type ApprovalsCommandName = (typeof APPROVALS_COMMANDS)[number];
 
 const Id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/, 'must be 1-128 letters, digits, "-" or "_" (a UUID works)');
-const Person = z.string().trim().min(1, 'name the approver').max(200);
 const Role = z.enum(ROLES);
 const Reason = z.string().trim().min(1, 'give a reason; it is recorded in the audit trail').max(2_000);
 const Instant = z.iso.datetime({ offset: true });
@@ -23,19 +22,17 @@ export const GrantApprovalPayload = z.strictObject({
   ...Envelope,
   /** The requirement this approval fills. */
   role: Role,
-  approver: Person,
-  approverRoles: z.array(Role).max(ROLES.length),
   /** The approver is the on-call person for the role (the hotfix lane's SRE on call). @defaultValue false */
   approverOnCall: z.boolean().default(false),
   comment: z.string().max(2_000).optional(),
 });
 export type GrantApprovalPayload = z.input<typeof GrantApprovalPayload>;
 
-export const RejectApprovalPayload = z.strictObject({ ...Envelope, approver: Person, approverRoles: z.array(Role).max(ROLES.length), reason: Reason });
+export const RejectApprovalPayload = z.strictObject({ ...Envelope, reason: Reason });
 export type RejectApprovalPayload = z.input<typeof RejectApprovalPayload>;
 
 /** Withdraws the approver's own standing approval. */
-export const RevokeApprovalPayload = z.strictObject({ ...Envelope, approver: Person, reason: Reason });
+export const RevokeApprovalPayload = z.strictObject({ ...Envelope, reason: Reason });
 export type RevokeApprovalPayload = z.input<typeof RevokeApprovalPayload>;
 
 export const GetApprovalPayload = z.strictObject({ changeRequestId: Id });

@@ -1,4 +1,4 @@
-import type { CommandBus, CommandHandler } from '@gatehouse/bus';
+import type { CommandBus, CommandContext, CommandHandler } from '@gatehouse/bus';
 import { DomainError } from '@gatehouse/domain';
 import { Counter, Histogram, type Registry } from 'prom-client';
 
@@ -72,14 +72,14 @@ export function timedCommandBus(bus: CommandBus, registry: Registry, service: st
 export function registerCountedCommands(
   bus: CommandBus,
   context: string,
-  handlers: Readonly<Record<string, (payload: unknown) => Promise<unknown>>>,
+  handlers: Readonly<Record<string, (payload: unknown, command: CommandContext) => Promise<unknown>>>,
   metrics: CommandMetrics,
 ): Promise<Array<() => Promise<void>>> {
   return Promise.all(
     Object.entries(handlers).map(([command, handler]) =>
-      bus.register(context, command, async (payload) => {
+      bus.register(context, command, async (payload, meta) => {
         try {
-          const reply = await handler(payload);
+          const reply = await handler(payload, meta);
           metrics.commandHandled(command, (reply as { duplicate?: unknown } | null)?.duplicate === true ? 'duplicate' : 'ok');
           return reply;
         } catch (error) {

@@ -5,6 +5,7 @@ import { type AuditableEventStore, createInMemoryEventStore } from '@gatehouse/e
 import { handleCommand, PolicyRegistry, type ServiceDefinition, type ServiceLogger, startEmbeddedServices } from './index.js';
 
 const POLICIES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../deploy/policies');
+const ALICE = { subject: 'alice', roles: ['developer'] };
 const quietLogger: ServiceLogger = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} };
 
 type OrderEvent = { type: 'OrderPlaced'; data: { orderId: string } } | { type: 'OrderShipped'; data: { orderId: string } };
@@ -61,11 +62,11 @@ describe('startEmbeddedServices', () => {
     const policies = await PolicyRegistry.activateFromDirectory(store, POLICIES, clock);
     const host = await startEmbeddedServices([orders, shipping], { store, clock, policies, logger: quietLogger, pollIntervalMs: 10 });
     try {
-      expect(await host.commands.send('orders', 'place', { orderId: '42' })).toEqual({ events: ['OrderPlaced'] });
+      expect(await host.commandsAs(ALICE).send('orders', 'place', { orderId: '42' })).toEqual({ events: ['OrderPlaced'] });
       await waitFor(async () => (await store.readStream('order-42')).length === 2);
       expect((await store.readStream('order-42')).map((e) => e.type)).toEqual(['OrderPlaced', 'OrderShipped']);
       // Placing again is a duplicate command id: nothing new, and the process manager has nothing to react to.
-      await host.commands.send('orders', 'place', { orderId: '42' });
+      await host.commandsAs(ALICE).send('orders', 'place', { orderId: '42' });
       expect(await store.readStream('order-42')).toHaveLength(2);
 
       // Each service's command latency and each consumer's lag are on the shared registry.
@@ -78,6 +79,19 @@ describe('startEmbeddedServices', () => {
       await host.stop();
     }
     await expect(host.commands.send('orders', 'place', { orderId: '43' })).rejects.toThrow();
+  });
+
+  it('refuses an unsigned command in process exactly as over NATS: ForbiddenCommand, and nothing is written', async () => {
+    const clock = fixedClock('2026-11-25T10:30:00Z');
+    const policies = await PolicyRegistry.activateFromDirectory(store, POLICIES, clock);
+    const host = await startEmbeddedServices([orders, shipping], { store, clock, policies, logger: quietLogger, pollIntervalMs: 10 });
+    try {
+      await expect(host.commands.send('orders', 'place', { orderId: '7', actor: 'alice' })).rejects.toMatchObject({ remoteName: 'ForbiddenCommand', details: { code: 'FORBIDDEN_COMMAND', reason: 'unsigned' } });
+      await expect(host.commandsAs(ALICE).send('orders', 'place', { orderId: '7', actor: 'vera' })).rejects.toMatchObject({ remoteName: 'ForbiddenCommand', details: { reason: 'actor_mismatch' } });
+      expect(await store.readStream('order-7')).toEqual([]);
+    } finally {
+      await host.stop();
+    }
   });
 
   it('stops the services already started when a later one fails to start', async () => {

@@ -1,4 +1,14 @@
-import { createInProcessCommandBus, createInProcessEventConsumerFactory, type CommandBus, type EventConsumerFactory } from '@gatehouse/bus';
+import {
+  authenticatedCommandBus,
+  type CallerIdentity,
+  type CommandBus,
+  type CommandKeys,
+  createInProcessCommandBus,
+  createInProcessEventConsumerFactory,
+  type EventConsumerFactory,
+  generateCommandKeys,
+  USER_SIGNER,
+} from '@gatehouse/bus';
 import type { Clock } from '@gatehouse/domain';
 import type { AuditableEventStore } from '@gatehouse/eventstore';
 import type { Registry } from 'prom-client';
@@ -21,10 +31,19 @@ export interface EmbeddedHostOptions {
   commands?: CommandBus;
   /** How often the services' timer loops look at the clock (`ServiceContext.tickIntervalMs`). @defaultValue each service's own */
   tickIntervalMs?: number;
+  /**
+   * Keys commands are signed and verified with, shared with the gateway on the same bus. Services
+   * verify every command as they do on NATS. @defaultValue fresh keys generated at start
+   */
+  commandKeys?: CommandKeys;
 }
 
 export interface EmbeddedHost {
+  /** The raw in-process bus (share it with the gateway, which signs what it sends): unsigned sends are refused. */
   readonly commands: CommandBus;
+  readonly commandKeys: CommandKeys;
+  /** The bus as the gateway uses it, signing every command as `caller` (tests, tools in the same process). */
+  commandsAs(caller: CallerIdentity): CommandBus;
   readonly events: EventConsumerFactory;
   readonly metrics: Registry;
   stop(): Promise<void>;
@@ -36,20 +55,23 @@ export interface EmbeddedHost {
  * stopped in reverse, so producers outlive the consumers that depend on them.
  */
 export async function startEmbeddedServices(definitions: readonly ServiceDefinition[], options: EmbeddedHostOptions): Promise<EmbeddedHost> {
-  const { store, clock, policies, logger, pollIntervalMs, tickIntervalMs, metrics = createMetricsRegistry('gatehouse'), commands = createInProcessCommandBus() } = options;
+  const { store, clock, policies, logger, pollIntervalMs, tickIntervalMs, metrics = createMetricsRegistry('gatehouse'), commands = createInProcessCommandBus(), commandKeys = generateCommandKeys([USER_SIGNER, ...definitions.map((d) => d.name)]) } = options;
   // The services' logger also reports handler failures and events skipped after their last attempt.
   const events = createInProcessEventConsumerFactory({ store, logger, ...(pollIntervalMs === undefined ? {} : { pollIntervalMs }) });
   const running: RunningService[] = [];
   try {
     for (const definition of definitions) {
-      running.push(await definition.start({ name: definition.name, store, commands: timedCommandBus(commands, metrics, definition.name), events: measuredEvents(events, metrics, definition.name), clock, policies, metrics, logger, ...(tickIntervalMs === undefined ? {} : { tickIntervalMs }) }));
+      running.push(await definition.start({ name: definition.name, store, commands: authenticatedCommandBus(timedCommandBus(commands, metrics, definition.name), { keys: commandKeys, name: definition.name }), events: measuredEvents(events, metrics, definition.name), clock, policies, metrics, logger, ...(tickIntervalMs === undefined ? {} : { tickIntervalMs }) }));
     }
   } catch (error) {
     await stopAll(running);
     throw error;
   }
+  const asGateway = authenticatedCommandBus(commands, { keys: commandKeys, name: USER_SIGNER });
   return {
     commands,
+    commandKeys,
+    commandsAs: (caller) => ({ ...asGateway, send: (context, command, payload, sendOptions = {}) => asGateway.send(context, command, payload, { caller, ...sendOptions }) }),
     events,
     metrics,
     stop: async () => {

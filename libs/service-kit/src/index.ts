@@ -12,6 +12,7 @@ export { POLICY_STREAM, type PolicyHistoryEntry, type PolicyVersionActivated } f
 export type { RunningService, ServiceContext, ServiceDefinition, ServiceLogger } from './service.js';
 export { startEmbeddedServices, type EmbeddedHost, type EmbeddedHostOptions } from './embedded-host.js';
 export { measuredEvents } from './consumer-metrics.js';
+export { DEFAULT_CHECK_CACHE_SIZE, EventNotInStoreError, type EventMismatchReason, type RefusedEventSink, storeCheckedEvents, storeEventCheck, type StoreEventCheck } from './store-checked-events.js';
 export { commandMetrics, type CommandMetrics, type CommandOutcome, registerCountedCommands, registeredCounter, timedCommandBus } from './command-metrics.js';
 export { closeOnSignals, exitOnStartupFailure, EXIT_BAD_CONFIGURATION } from './startup.js';
 export { startTicker, type Ticker } from './ticker.js';

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { CallerIdentity } from '@gatehouse/bus';
 import { settableClock, type SettableClock } from '@gatehouse/domain';
 import { type AuditableEventStore, createInMemoryEventStore, ANY, START, type StoredEvent } from '@gatehouse/eventstore';
 import { type EmbeddedHost, PolicyRegistry, type ServiceDefinition, type ServiceLogger, startEmbeddedServices } from '@gatehouse/service-kit';
@@ -51,7 +52,10 @@ export async function startHarness(
     },
     policyVersion: policies.current.policyVersion,
     warnings,
-    send: (context, command, payload) => host.commands.send(context, command, payload),
+    send: (context, command, payload) => {
+      const { caller, rest } = signedCallerOf(payload);
+      return host.commandsAs(caller).send(context, command, rest);
+    },
     events: (streamId) => store.readStream(streamId),
     types: async (streamId) => (await store.readStream(streamId)).map((e) => e.type),
     publish: async (streamId, type, data, actor = 'test') => {
@@ -74,6 +78,17 @@ export async function startHarness(
       await store.close();
     },
   };
+}
+
+/**
+ * Tests name who acts the way the gateway used to put it in payloads (`actor`, `approver`, `approverRoles`);
+ * the services now trust only the signed caller, so the harness signs as that person, as the gateway would
+ * from their token, and sends the payload without the approver fields.
+ */
+function signedCallerOf(payload: unknown): { caller: CallerIdentity; rest: unknown } {
+  if (typeof payload !== 'object' || payload === null) return { caller: { subject: 'test', roles: [] }, rest: payload };
+  const { approver, approverRoles, ...rest } = payload as { approver?: string; approverRoles?: string[]; actor?: string };
+  return { caller: { subject: approver ?? rest.actor ?? 'test', roles: approverRoles ?? [] }, rest };
 }
 
 export async function waitFor(condition: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {

@@ -28,7 +28,7 @@ export class IngestController {
     requireAnyRole(principal, INGEST_ROLES, 'ingesting CI release facts');
     const mapping = mapIngestEvent(body, { actor: principal.sub, correlationId: String(request.id) });
     if (!mapping.ok) throw new RequestValidationError(mapping.issues);
-    const result = await this.sender.dispatch(mapping.command, mapping.command.payload);
+    const result = await this.sender.dispatch(mapping.command, mapping.command.payload, { subject: principal.sub, roles: principal.roles });
     return { type: mapping.type, commandId: mapping.commandId, command: `${mapping.command.context}.${mapping.command.command}`, result };
   }
 

@@ -67,7 +67,8 @@ export function startIngestListener(
       if (msg.reply) return answer({ ok: false, error: { name: 'ValidationError', message: 'Invalid CloudEvent: body is not JSON', issues } });
       return park(msg, 'invalid_data', 'ValidationError', 'body is not JSON');
     }
-    const mapping = mapIngestEvent(raw, { actor: `ingest:${sourceOf(raw)}`, correlationId: randomUUID() });
+    const actor = `ingest:${sourceOf(raw)}`;
+    const mapping = mapIngestEvent(raw, { actor, correlationId: randomUUID() });
     const expectedSuffix = mapping.ok ? ingestSubjectSuffix(mapping.type) : undefined;
     const issues: FieldIssue[] = mapping.ok
       ? msg.subject === `${root}${expectedSuffix}`
@@ -81,7 +82,7 @@ export function startIngestListener(
     }
     const { context, command, payload } = mapping.command;
     try {
-      const result = await commands.send(context, command, payload);
+      const result = await commands.send(context, command, payload, { caller: { subject: actor, roles: [] } });
       answer({ ok: true, commandId: mapping.commandId, command: `${context}.${command}`, result });
     } catch (error) {
       const failure = describe(error);

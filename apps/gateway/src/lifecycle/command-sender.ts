@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { HttpException, HttpStatus, Inject, Injectable } from '@nestjs/common';
-import { type CommandBus, CommandFailedError, CommandTimeoutError, NoResponderError } from '@gatehouse/bus';
+import { type CallerIdentity, type CommandBus, CommandFailedError, CommandTimeoutError, NoResponderError } from '@gatehouse/bus';
 import { METRICS_REGISTRY } from '@gatehouse/service-kit';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { FastifyRequest } from 'fastify';
@@ -73,7 +73,9 @@ export class CommandSender {
       correlationId: String(request.id),
     };
     const payload = build(envelope);
-    if (key === undefined) return this.dispatch<Result>(target, payload);
+    // The services trust this identity only because the bus signs it; nothing in the payload speaks for the caller.
+    const caller: CallerIdentity = { subject: principal.sub, roles: principal.roles };
+    if (key === undefined) return this.dispatch<Result>(target, payload, caller);
 
     this.forgetExpired();
     const fingerprint = fingerprintOf(target, { ...payload, correlationId: undefined });
@@ -89,7 +91,7 @@ export class CommandSender {
       if (outcome.ok) return outcome.result as Result;
       throw outcome.error;
     }
-    const outcome = this.dispatch<Result>(target, payload).then(
+    const outcome = this.dispatch<Result>(target, payload, caller).then(
       (result) => ({ ok: true as const, result }),
       (error: unknown) => ({ ok: false as const, error }),
     );
@@ -101,12 +103,15 @@ export class CommandSender {
     throw settled.error;
   }
 
-  /** Sends without HTTP idempotency (ingestion brings its own deterministic command ids). */
-  async dispatch<Result = unknown>(target: { context: string; command: string }, payload: Record<string, unknown>): Promise<Result> {
+  /**
+   * Sends without HTTP idempotency (ingestion brings its own deterministic command ids), signed as
+   * `caller` (@defaultValue the gateway itself, for queries made on no one's behalf).
+   */
+  async dispatch<Result = unknown>(target: { context: string; command: string }, payload: Record<string, unknown>, caller?: CallerIdentity): Promise<Result> {
     const command = `${target.context}.${target.command}`;
     const stopTimer = this.latency.startTimer({ command });
     try {
-      const result = await this.bus.send<Result>(target.context, target.command, payload);
+      const result = await this.bus.send<Result>(target.context, target.command, payload, caller === undefined ? {} : { caller });
       this.sent.inc({ command, outcome: 'ok' });
       return result;
     } catch (error) {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SignJWT } from 'jose';
-import { createInProcessCommandBus, type CommandBus } from '@gatehouse/bus';
+import { authenticatedCommandBus, type CommandBus, createInProcessCommandBus, generateCommandKeys } from '@gatehouse/bus';
 import {
   CompletePostIncidentReviewPayload,
   CompleteStagingValidationPayload,
@@ -41,6 +41,8 @@ describe('hotfix API: roles, strict bodies, commands on the bus', () => {
   const received: { command: string; payload: Record<string, unknown> }[] = [];
   const contractViolations: string[] = [];
   let failWith: Error | undefined;
+  /** The fake verifies what the gateway signs, as the service does. */
+  const commandKeys = generateCommandKeys(['gateway', 'fake-hotfixes']);
   const auth: Record<string, string> = {};
 
   const call = async (method: string, url: string, user?: string, body?: unknown) =>
@@ -53,9 +55,9 @@ describe('hotfix API: roles, strict bodies, commands on the bus', () => {
   beforeAll(async () => {
     dataDir = await mkdtemp(path.join(tmpdir(), 'gatehouse-hotfix-api-'));
     bus = createInProcessCommandBus({ defaultTimeoutMs: 300 });
-    gateway = await startGateway(readGatewayConfig({ PORT: '0', GATEHOUSE_DATA_DIR: dataDir, GATEHOUSE_POLICIES: POLICIES, LOG_LEVEL: 'silent', GATEHOUSE_JWT_SECRET: SECRET }), { commands: bus });
+    gateway = await startGateway(readGatewayConfig({ PORT: '0', GATEHOUSE_DATA_DIR: dataDir, GATEHOUSE_POLICIES: POLICIES, LOG_LEVEL: 'silent', GATEHOUSE_JWT_SECRET: SECRET }), { commands: bus, commandKeys });
     for (const command of Object.keys(CONTRACTS)) {
-      await bus.register<Record<string, unknown>>('hotfixes', command, (payload) => {
+      await authenticatedCommandBus(bus, { keys: commandKeys, name: 'fake-hotfixes' }).register<Record<string, unknown>>('hotfixes', command, (payload) => {
         received.push({ command, payload });
         contractViolations.push(...(CONTRACTS[command]!.safeParse(payload).error?.issues.map((i) => `${command} ${i.path.join('.')}: ${i.message}`) ?? []));
         const failure = failWith;

@@ -138,8 +138,6 @@ export class ChangeRequestsController {
       correlationId: e.correlationId,
       changeRequestId: params.id,
       role: body.role,
-      approver: principal.sub,
-      approverRoles: [...principal.roles],
       ...(body.onCall !== undefined ? { approverOnCall: body.onCall } : {}),
       ...(body.comment !== undefined ? { comment: body.comment } : {}),
     }));
@@ -157,7 +155,6 @@ export class ChangeRequestsController {
       commandId: e.commandId,
       correlationId: e.correlationId,
       changeRequestId: params.id,
-      approver: principal.sub,
       reason: body.reason,
     }));
     return { changeRequestId: params.id, result };
@@ -176,8 +173,6 @@ export class ChangeRequestsController {
       commandId: e.commandId,
       correlationId: e.correlationId,
       changeRequestId: params.id,
-      approver: principal.sub,
-      approverRoles: [...principal.roles],
       reason: body.reason,
     }));
     return { changeRequestId: params.id, result };

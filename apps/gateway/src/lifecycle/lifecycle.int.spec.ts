@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SignJWT } from 'jose';
-import { createInProcessCommandBus, type CommandBus } from '@gatehouse/bus';
+import { authenticatedCommandBus, type CommandBus, createInProcessCommandBus, generateCommandKeys, type VerifiedCaller } from '@gatehouse/bus';
 import { IllegalTransitionError, NotFoundError, SeparationOfDutiesViolation, ValidationError } from '@gatehouse/domain';
 import { WrongExpectedVersionError } from '@gatehouse/eventstore';
 import { readGatewayConfig } from '../config.js';
@@ -83,7 +83,9 @@ describe('lifecycle API: auth, validation, idempotency and commands on the bus',
   let bus: CommandBus;
   let base: string;
   /** Every command a fake service received, in order. */
-  const received: { command: string; payload: Record<string, unknown> }[] = [];
+  const received: { command: string; payload: Record<string, unknown>; caller: VerifiedCaller | undefined }[] = [];
+  /** The fakes verify what the gateway signs, as the services do. */
+  const commandKeys = generateCommandKeys(['gateway', 'fake-services']);
   const contractViolations: string[] = [];
   /** What the next handled command does instead of succeeding. */
   let failWith: Error | undefined;
@@ -91,8 +93,8 @@ describe('lifecycle API: auth, validation, idempotency and commands on the bus',
   let hang = false;
 
   const fake = async (context: string, command: string, reply: (payload: Record<string, unknown>) => unknown = () => ({ events: ['Done'], duplicate: false })) =>
-    bus.register<Record<string, unknown>>(context, command, (payload) => {
-      received.push({ command: `${context}.${command}`, payload });
+    authenticatedCommandBus(bus, { keys: commandKeys, name: 'fake-services' }).register<Record<string, unknown>>(context, command, (payload, meta) => {
+      received.push({ command: `${context}.${command}`, payload, caller: meta.caller });
       const contract = CONTRACTS[`${context}.${command}`];
       if (contract === undefined) throw new Error(`test has no contract for ${context}.${command}`);
       contractViolations.push(...contract.safeParse(payload).error?.issues.map((i) => `${context}.${command} ${i.path.join('.')}: ${i.message}`) ?? []);
@@ -115,7 +117,7 @@ describe('lifecycle API: auth, validation, idempotency and commands on the bus',
     bus = createInProcessCommandBus({ defaultTimeoutMs: 300 });
     gateway = await startGateway(
       readGatewayConfig({ PORT: '0', GATEHOUSE_DATA_DIR: dataDir, GATEHOUSE_POLICIES: POLICIES, LOG_LEVEL: 'silent', GATEHOUSE_JWT_SECRET: SECRET }),
-      { commands: bus },
+      { commands: bus, commandKeys },
     );
     base = gateway.url;
     for (const command of ['createRelease', 'reviseRelease', 'submitChange', 'startReview', 'completeReview', 'rejectChange', 'cancelChange', 'closeChange', 'recordMigration']) {
@@ -289,12 +291,14 @@ describe('lifecycle API: auth, validation, idempotency and commands on the bus',
         correlationId: 'corr-42',
         changeRequestId: CR_ID,
         role: 'sre',
-        approver: 'sam',
-        approverRoles: ['sre'],
         approverOnCall: true,
       });
-      expect(byCommand['approvals.reject']).toMatchObject({ approver: 'sam', approverRoles: ['sre'], reason: 'no runbook' });
-      expect(byCommand['approvals.reject']).not.toHaveProperty('actor');
+      expect(byCommand['approvals.reject']).toEqual({ commandId: expect.any(String), correlationId: 'corr-42', changeRequestId: CR_ID, reason: 'no runbook' });
+      // Who approves or rejects travels only as the signed caller, from the token.
+      const callerOf = (command: string) => sent.find((r) => r.command === command)?.caller;
+      expect(callerOf('approvals.grant')).toEqual({ subject: 'sam', roles: ['sre'], signer: 'gateway' });
+      expect(callerOf('approvals.reject')).toEqual({ subject: 'sam', roles: ['sre'], signer: 'gateway' });
+      expect(callerOf('changeRequests.completeReview')).toMatchObject({ subject: 'rita', signer: 'gateway' });
       expect(byCommand['changeRequests.completeReview']).toMatchObject({ actor: 'rita', changeRequestId: CR_ID, notes: 'fine' });
       expect(byCommand['deployments.rollback']).toMatchObject({ actor: 'sam', changeRequestId: CR_ID, initiator: 'manual', reason: 'errors', evidence: { errorRate: 0.07 }, incidentReviewRef: 'INC-9' });
       expect(byCommand['monitoring.recordSamples']).toMatchObject({ actor: 'sam', service: 'campaign-api', environment: 'production' });
@@ -399,6 +403,7 @@ describe('lifecycle API: auth, validation, idempotency and commands on the bus',
         {
           command: 'changeRequests.recordMigration',
           payload: expect.objectContaining({ actor: 'ci-bot', releaseId: releaseIdFor('campaign-api', '2.2.0'), migrationId: '0042_add_index', reversible: false }),
+          caller: { subject: 'ci-bot', roles: ['release_engineer'], signer: 'gateway' },
         },
       ]);
     });

@@ -9,15 +9,20 @@ export interface CommandKeys {
   /** Private keys by signer name (the gateway, or a service that sends commands to another). */
   readonly signing: ReadonlyMap<string, KeyObject>;
   /** Public keys of the signers whose commands are accepted, by signer name. */
-  readonly trusted: ReadonlyMap<string, KeyObject>;
+  readonly trusted: TrustedKeys;
   /** The keys are the published development keys: anyone can sign with them. */
   readonly insecure: boolean;
+}
+
+/** Public key of a trusted signer by name; undefined for a signer that is not trusted. A `Map` is one. */
+export interface TrustedKeys {
+  get(signer: string): KeyObject | undefined;
 }
 
 /** The one signer that may assert a user's identity and roles (from the JWT it verified). */
 export const USER_SIGNER = 'gateway';
 
-/** Signers the development keys cover: the gateway and the services that send commands to another service. */
+/** The gateway and the services: who gets a key in the embedded form by default. */
 export const DEVELOPMENT_SIGNERS = ['gateway', 'change-requests', 'approvals', 'scheduling', 'deployments', 'monitoring', 'projections'] as const;
 
 // PKCS#8 DER of an Ed25519 private key is this prefix followed by the 32-byte seed (RFC 8410).
@@ -51,15 +56,20 @@ export function generateCommandKeys(signers: readonly string[] = DEVELOPMENT_SIG
  * developer start the processes without configuring keys, and protect nothing (refused in production).
  */
 export function developmentCommandKeys(signers: readonly string[] = DEVELOPMENT_SIGNERS): CommandKeys {
-  const signing = new Map<string, KeyObject>();
+  const signing = new Map<string, KeyObject>(signers.map((name) => [name, developmentKey(name)]));
+  // Every name's development key can be derived, so every signer is "trusted": this is what makes them insecure.
   const trusted = new Map<string, KeyObject>();
-  for (const name of signers) {
-    const seed = createHash('sha256').update(`gatehouse insecure development command key: ${name}`).digest();
-    const privateKey = createPrivateKey({ key: Buffer.concat([ED25519_PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' });
-    signing.set(name, privateKey);
-    trusted.set(name, createPublicKey(privateKey));
-  }
-  return { signing, trusted, insecure: true };
+  const get = (name: string): KeyObject => {
+    let key = trusted.get(name);
+    if (key === undefined) trusted.set(name, (key = createPublicKey(developmentKey(name))));
+    return key;
+  };
+  return { signing, trusted: { get }, insecure: true };
+}
+
+function developmentKey(name: string): KeyObject {
+  const seed = createHash('sha256').update(`gatehouse insecure development command key: ${name}`).digest();
+  return createPrivateKey({ key: Buffer.concat([ED25519_PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' });
 }
 
 /** Base64 (PKCS#8 DER, as `openssl genpkey -algorithm ed25519 -outform DER | base64 -w0` prints) → private key. */
@@ -121,9 +131,7 @@ export interface CommandKeyConfig {
  */
 export function commandKeysFromConfig({ name, signingKey, publicKeys }: CommandKeyConfig): CommandKeys {
   if (signingKey === undefined && publicKeys === undefined) {
-    const development = developmentCommandKeys([...new Set([...DEVELOPMENT_SIGNERS, name])]);
-    const own = development.signing.get(name);
-    return { signing: own === undefined ? new Map() : new Map([[name, own]]), trusted: development.trusted, insecure: true };
+    return developmentCommandKeys([name]);
   }
   if (publicKeys === undefined) throw new InvalidCommandKeyError('GATEHOUSE_COMMAND_PUBLIC_KEYS', 'must be set with GATEHOUSE_COMMAND_SIGNING_KEY: which signers does this process trust?');
   const trusted = parseTrustedKeys(publicKeys);

@@ -1,5 +1,5 @@
 import { createHash, randomUUID, sign, verify, type KeyObject } from 'node:crypto';
-import { USER_SIGNER, type CommandKeys } from './keys.js';
+import { USER_SIGNER, type CommandKeys, type TrustedKeys } from './keys.js';
 
 /** Who sent a command, as the signer vouched for it: a user (via the gateway) or a service speaking for itself. */
 export interface CallerIdentity {
@@ -120,7 +120,7 @@ export function createCommandSigner({ name, privateKey, ttlMs = DEFAULT_COMMAND_
 }
 
 export interface VerifierOptions {
-  trusted: ReadonlyMap<string, KeyObject>;
+  trusted: TrustedKeys;
   /** Wall clock in ms. @defaultValue Date.now */
   now?: () => number;
 }
@@ -169,6 +169,12 @@ export function createCommandVerifier({ trusted, now = Date.now }: VerifierOptio
       return { payload, caller: { subject: claims.sub, roles: claims.roles, signer: claims.iss } };
     },
   };
+}
+
+/** The verified caller of a command; a handler reached without verification refuses rather than guess who called. */
+export function requireCaller(meta: { context: string; command: string; caller?: VerifiedCaller | undefined }): VerifiedCaller {
+  if (meta.caller === undefined) throw new ForbiddenCommandError('unsigned', `${meta.context}.${meta.command}`, 'no verified caller: the handler is not behind authenticatedCommandBus');
+  return meta.caller;
 }
 
 /** A signer for `name` from its keys, or undefined when this process holds no key for it. */

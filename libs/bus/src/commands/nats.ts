@@ -62,11 +62,14 @@ export interface NatsCommandTransportOptions {
   servers: string | string[];
   /** Connection name shown in NATS monitoring. */
   name?: string;
+  /** Credentials when the server requires them (its authorization block). */
+  user?: string;
+  pass?: string;
 }
 
 /** A {@link CommandClient} on its own Nest NATS client. */
-export function createCommandClient({ servers, name, ...options }: NatsCommandTransportOptions & CommandClientOptions): CommandClient {
-  const proxy = ClientProxyFactory.create({ transport: Transport.NATS, options: { servers, ...(name !== undefined ? { name } : {}) } });
+export function createCommandClient({ servers, name, user, pass, ...options }: NatsCommandTransportOptions & CommandClientOptions): CommandClient {
+  const proxy = ClientProxyFactory.create({ transport: Transport.NATS, options: { servers, ...(name !== undefined ? { name } : {}), ...(user !== undefined ? { user, pass } : {}) } });
   return new CommandClient(proxy, options);
 }
 
@@ -76,8 +79,8 @@ export function createCommandClient({ servers, name, ...options }: NatsCommandTr
  * handlers of every replica share the load. Handlers should return
  * `runCommand(() => ...)` so errors travel as a typed {@link CommandReply}.
  */
-export function commandServerOptions({ servers, name, queue = DEFAULT_COMMAND_QUEUE }: NatsCommandTransportOptions & { queue?: string }): NatsOptions {
-  return { transport: Transport.NATS, options: { servers, queue, ...(name !== undefined ? { name } : {}) } };
+export function commandServerOptions({ servers, name, user, pass, queue = DEFAULT_COMMAND_QUEUE }: NatsCommandTransportOptions & { queue?: string }): NatsOptions {
+  return { transport: Transport.NATS, options: { servers, queue, ...(name !== undefined ? { name } : {}), ...(user !== undefined ? { user, pass } : {}) } };
 }
 
 /** The `@MessagePattern` for a command, e.g. `commandPattern('approvals', 'ApproveChange')`. */

@@ -1,3 +1,4 @@
+import { InvalidCommandKeyError, parseSigningKey, parseTrustedKeys } from '@gatehouse/bus';
 import { z } from 'zod';
 import { CLOCK_CONTROL_IN_PRODUCTION, ClockControlSetting } from '../clock-control.js';
 
@@ -32,9 +33,39 @@ export const StandaloneConfig = z.object({
   GATEHOUSE_TICK_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).optional(),
   /** `on`: follow the clock setting the gateway publishes (demos, end-to-end tests). */
   GATEHOUSE_CLOCK_CONTROL: ClockControlSetting,
+  /** NATS user and password of this process (the server's authorization block); unset: connect without credentials. */
+  NATS_USER: z.string().min(1).optional(),
+  NATS_PASSWORD: z.string().min(1).optional(),
+  /** Ed25519 private key (base64 PKCS#8 DER) this process signs the commands it sends with. */
+  GATEHOUSE_COMMAND_SIGNING_KEY: z.string().min(1).optional(),
+  /** `name=<base64 SPKI DER>,…`: signers whose commands this process accepts. Unset: the insecure development keys. */
+  GATEHOUSE_COMMAND_PUBLIC_KEYS: z.string().min(1).optional(),
   NODE_ENV: z.string().optional(),
-}).refine((c) => c.NODE_ENV !== 'production' || c.GATEHOUSE_CLOCK_CONTROL === 'off', { message: CLOCK_CONTROL_IN_PRODUCTION, path: ['GATEHOUSE_CLOCK_CONTROL'] });
+}).superRefine((c, ctx) => commandKeyIssues(c).forEach((issue) => ctx.addIssue({ code: 'custom', ...issue }))).refine((c) => c.NODE_ENV !== 'production' || c.GATEHOUSE_CLOCK_CONTROL === 'off', { message: CLOCK_CONTROL_IN_PRODUCTION, path: ['GATEHOUSE_CLOCK_CONTROL'] });
 export type StandaloneConfig = z.infer<typeof StandaloneConfig>;
+
+/** The command-signing variables' problems: malformed keys, a key without trusted keys, development keys in production. */
+export function commandKeyIssues(c: { GATEHOUSE_COMMAND_SIGNING_KEY?: string | undefined; GATEHOUSE_COMMAND_PUBLIC_KEYS?: string | undefined; NODE_ENV?: string | undefined }): Array<{ path: string[]; message: string }> {
+  const issues: Array<{ path: string[]; message: string }> = [];
+  const check = (variable: 'GATEHOUSE_COMMAND_SIGNING_KEY' | 'GATEHOUSE_COMMAND_PUBLIC_KEYS', parse: (value: string) => unknown): void => {
+    const value = c[variable];
+    if (value === undefined) return;
+    try {
+      parse(value);
+    } catch (error) {
+      issues.push({ path: [variable], message: error instanceof InvalidCommandKeyError ? error.reason : String(error) });
+    }
+  };
+  check('GATEHOUSE_COMMAND_SIGNING_KEY', parseSigningKey);
+  check('GATEHOUSE_COMMAND_PUBLIC_KEYS', parseTrustedKeys);
+  if (c.GATEHOUSE_COMMAND_SIGNING_KEY !== undefined && c.GATEHOUSE_COMMAND_PUBLIC_KEYS === undefined) {
+    issues.push({ path: ['GATEHOUSE_COMMAND_PUBLIC_KEYS'], message: 'must be set with GATEHOUSE_COMMAND_SIGNING_KEY: which signers does this process trust?' });
+  }
+  if (c.NODE_ENV === 'production' && c.GATEHOUSE_COMMAND_PUBLIC_KEYS === undefined) {
+    issues.push({ path: ['GATEHOUSE_COMMAND_PUBLIC_KEYS'], message: 'must be set when NODE_ENV=production: the development keys are published, so anyone could sign commands' });
+  }
+  return issues;
+}
 
 /** Bad configuration: `exitOnStartupFailure` prints it plainly and exits 2. */
 export class ConfigurationError extends Error {

@@ -1,5 +1,6 @@
-export { ConfigurationError, readStandaloneConfig, StandaloneConfig } from './config.js';
-export { connectInfrastructure, standaloneClock, type Infrastructure } from './infrastructure.js';
+export { commandKeyIssues, ConfigurationError, readStandaloneConfig, StandaloneConfig } from './config.js';
+export { connectInfrastructure, natsCredentials, standaloneClock, type Infrastructure } from './infrastructure.js';
+export { deadLetterRefusedEvents, EVENT_NOT_IN_STORE_REASON, type RefusedEventsDeadLetterOptions } from './refused-events.js';
 export { startOperationsServer, type OperationsServer, type OperationsServerOptions } from './operations.js';
 export { runStandaloneService, startStandaloneService, type StandaloneService, type StandaloneServiceOptions } from './standalone-host.js';
 export { supportsMultipleFilterSubjects, withSingleFilterSubject } from './single-filter.js';

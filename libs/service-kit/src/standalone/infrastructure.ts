@@ -29,6 +29,11 @@ export function standaloneClock(config: Pick<StandaloneConfig, 'GATEHOUSE_CLOCK'
   return offsetClock(base, Date.parse(config.GATEHOUSE_CLOCK) - base.now().getTime());
 }
 
+/** The connection options' credentials part: `{ user, pass }` when NATS_USER is set, nothing otherwise. */
+export function natsCredentials(config: { NATS_USER?: string | undefined; NATS_PASSWORD?: string | undefined }): { user?: string; pass?: string } {
+  return config.NATS_USER === undefined ? {} : { user: config.NATS_USER, ...(config.NATS_PASSWORD === undefined ? {} : { pass: config.NATS_PASSWORD }) };
+}
+
 /** PostgreSQL store (migrated), a NATS connection and the JetStream streams (created or updated). */
 export async function connectInfrastructure(name: string, config: StandaloneConfig, clock: Clock = standaloneClock(config)): Promise<Infrastructure> {
   const logger = pino({ level: config.LOG_LEVEL, base: { service: name } });
@@ -36,7 +41,7 @@ export async function connectInfrastructure(name: string, config: StandaloneConf
   let nc: NatsConnection | undefined;
   try {
     // noAsyncTraces: nats.js would otherwise capture stack traces on every request and publish.
-    nc = await connect({ servers: config.NATS_URL, name: `gatehouse-${name}`, noAsyncTraces: true, maxReconnectAttempts: -1 });
+    nc = await connect({ servers: config.NATS_URL, name: `gatehouse-${name}`, noAsyncTraces: true, maxReconnectAttempts: -1, ...natsCredentials(config) });
     const jsm = await jetstreamManager(nc);
     await ensureEventStream(jsm, {
       subjectPrefix: config.GATEHOUSE_NATS_PREFIX,

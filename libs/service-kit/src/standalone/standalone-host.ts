@@ -1,4 +1,4 @@
-import { createJetStreamEventConsumerFactory, createNatsCommandBus, type CommandBus } from '@gatehouse/bus';
+import { authenticatedCommandBus, commandKeysFromConfig, createJetStreamEventConsumerFactory, createNatsCommandBus, type CommandBus } from '@gatehouse/bus';
 import type { Clock } from '@gatehouse/domain';
 import type { AuditableEventStore } from '@gatehouse/eventstore';
 import type { Registry } from 'prom-client';
@@ -9,7 +9,9 @@ import { PolicyRegistry } from '../policy/policy-registry.js';
 import type { RunningService, ServiceDefinition } from '../service.js';
 import { closeOnSignals, exitOnStartupFailure } from '../startup.js';
 import { readStandaloneConfig, type StandaloneConfig } from './config.js';
-import { connectInfrastructure, standaloneClock } from './infrastructure.js';
+import { connectInfrastructure, natsCredentials, standaloneClock } from './infrastructure.js';
+import { storeCheckedEvents, storeEventCheck } from '../store-checked-events.js';
+import { deadLetterRefusedEvents } from './refused-events.js';
 import { controlledClock } from '../clock-control.js';
 import { joinSharedClock, type SharedClockMember } from './nats-clock.js';
 import { startOperationsServer } from './operations.js';
@@ -25,6 +27,7 @@ export interface StandaloneService {
   /** Base URL of the operations side (/health/live, /health/ready, /metrics). */
   readonly url: string;
   readonly store: AuditableEventStore;
+  /** The raw NATS bus: what is sent on it unsigned is refused (tests use it to play an attacker). */
   readonly commands: CommandBus;
   readonly metrics: Registry;
   /** Stops the service (handlers, consumers), then the HTTP side, the bus, NATS and the store. Idempotent. */
@@ -48,17 +51,25 @@ export async function startStandaloneService(
   const { store, js, jsm, logger, clock } = infra;
   let clockMember: SharedClockMember | undefined;
   const metrics = createMetricsRegistry(definition.name);
-  const commands = createNatsCommandBus({ servers: config.NATS_URL, name: `gatehouse-${definition.name}-commands`, subjectPrefix: config.GATEHOUSE_NATS_PREFIX, logger });
+  const commands = createNatsCommandBus({ servers: config.NATS_URL, name: `gatehouse-${definition.name}-commands`, subjectPrefix: config.GATEHOUSE_NATS_PREFIX, logger, ...natsCredentials(config) });
+  const commandKeys = commandKeysFromConfig({ name: definition.name, signingKey: config.GATEHOUSE_COMMAND_SIGNING_KEY, publicKeys: config.GATEHOUSE_COMMAND_PUBLIC_KEYS });
+  if (commandKeys.insecure) logger.warn({}, 'GATEHOUSE_COMMAND_PUBLIC_KEYS is not set: commands are signed and verified with the published development keys, which protect nothing');
   const jetStreamEvents = createJetStreamEventConsumerFactory({ js, jsm, streamName: config.GATEHOUSE_EVENT_STREAM, subjectPrefix: config.GATEHOUSE_NATS_PREFIX, logger });
   const serverVersion = infra.nc.info?.version;
   const oldServer = !supportsMultipleFilterSubjects(serverVersion);
   if (oldServer) logger.warn({ serverVersion }, 'nats-server < 2.10: subscriptions use one filter subject and select categories/types client-side');
-  const events = oldServer ? withSingleFilterSubject(jetStreamEvents) : jetStreamEvents;
+  const transportEvents = oldServer ? withSingleFilterSubject(jetStreamEvents) : jetStreamEvents;
+  // Only what the store holds is a fact: an event on the bus that does not match it is dead-lettered, never handled.
+  const events = storeCheckedEvents(
+    transportEvents,
+    storeEventCheck(store),
+    deadLetterRefusedEvents({ js, streamName: config.GATEHOUSE_EVENT_STREAM, subjectPrefix: config.GATEHOUSE_NATS_PREFIX, service: definition.name, metrics, logger }),
+  );
   let running: RunningService | undefined;
   try {
     if (shared) clockMember = await joinSharedClock({ nc: infra.nc, jsm, prefix: config.GATEHOUSE_NATS_PREFIX, name: definition.name, clock: shared, logger });
     const policies = await PolicyRegistry.activateFromDirectory(store, config.GATEHOUSE_POLICIES, clock);
-    running = await definition.start({ name: definition.name, store, commands: timedCommandBus(commands, metrics, definition.name), events: measuredEvents(events, metrics, definition.name), clock, policies, metrics, logger, ...(config.GATEHOUSE_TICK_INTERVAL_MS === undefined ? {} : { tickIntervalMs: config.GATEHOUSE_TICK_INTERVAL_MS }) });
+    running = await definition.start({ name: definition.name, store, commands: authenticatedCommandBus(timedCommandBus(commands, metrics, definition.name), { keys: commandKeys, name: definition.name }), events: measuredEvents(events, metrics, definition.name), clock, policies, metrics, logger, ...(config.GATEHOUSE_TICK_INTERVAL_MS === undefined ? {} : { tickIntervalMs: config.GATEHOUSE_TICK_INTERVAL_MS }) });
     const checks = [...infra.readinessChecks];
     const http = await startOperationsServer({ name: definition.name, logLevel: config.LOG_LEVEL, checks, metrics, port: config.PORT, host: config.HOST });
     logger.info({ url: http.url, schema: config.GATEHOUSE_DB_SCHEMA, stream: config.GATEHOUSE_EVENT_STREAM, policyVersion: policies.current.policyVersion }, `${definition.name} started`);
