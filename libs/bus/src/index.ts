@@ -43,3 +43,17 @@ export {
   requireCaller,
 } from './auth/signed-command.js';
 export { authenticatedCommandBus, MissingSigningKeyError, type AuthenticatedCommandBusOptions } from './auth/authenticated-bus.js';
+export {
+  ADMIN_USER,
+  GATEHOUSE_SERVICES,
+  GATEWAY_USER,
+  INGEST_USER,
+  RELAY_USER,
+  natsPasswordVariable,
+  natsPermissions,
+  natsServerConfig,
+  type NatsLayout,
+  type NatsServerConfigOptions,
+  type ServiceProcess,
+  type UserPermissions,
+} from './auth/nats-permissions.js';

@@ -31,6 +31,18 @@ export interface SystemOptions {
   keepLogs?: boolean;
   /** Extra node options per process, e.g. `{ 'change-requests': ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] }`. */
   nodeArgs?: Partial<Record<ProcessName, string[]>>;
+  /**
+   * A NATS server of the test's own (e.g. one enforcing users and permissions) instead of NATS_URL's, with
+   * each process's credentials (NATS_USER / NATS_PASSWORD) and the admin's for setting up and cleaning up.
+   */
+  natsServer?: { url: string; users?: Partial<Record<ProcessName | 'admin', NatsCredentials>> };
+  /** Extra environment variables per process (e.g. command signing keys). */
+  env?: Partial<Record<ProcessName, Record<string, string>>>;
+}
+
+export interface NatsCredentials {
+  user: string;
+  password: string;
 }
 
 export interface GatehouseSystem {
@@ -77,7 +89,11 @@ export async function startDistributedGatehouse(options: SystemOptions): Promise
   const id = randomBytes(4).toString('hex');
   const logDir = await mkdtemp(path.join(tmpdir(), `gatehouse-e2e-${id}-`));
   const databaseUrl = testDatabaseUrl();
-  const nats = natsUrl();
+  const nats = options.natsServer?.url ?? natsUrl();
+  const credentialsOf = (user: ProcessName | 'admin') => {
+    const found = options.natsServer?.users?.[user];
+    return found === undefined ? {} : { user: found.user, pass: found.password };
+  };
   const schema = `e2e_${id}`;
   const prefix = `e2e-${id}`;
   const streams = { events: `E2E_${id.toUpperCase()}_EVENTS`, deadLetters: `E2E_${id.toUpperCase()}_DLQ` };
@@ -99,7 +115,12 @@ export async function startDistributedGatehouse(options: SystemOptions): Promise
   const spec = async (name: ProcessName, app: string, env: Record<string, string> = {}) => ({
     name,
     entry: entryPoint(app),
-    env: { ...shared, ...env },
+    env: {
+      ...shared,
+      ...(options.natsServer?.users?.[name] ? { NATS_USER: options.natsServer.users[name].user, NATS_PASSWORD: options.natsServer.users[name].password } : {}),
+      ...options.env?.[name],
+      ...env,
+    },
     port: await freePort(),
     logFile: path.join(logDir, `${name}.log`),
     startTimeoutMs: 120_000,
@@ -108,7 +129,7 @@ export async function startDistributedGatehouse(options: SystemOptions): Promise
 
   const cleanUp = async (): Promise<void> => {
     await Promise.all([...processes.values()].map((p) => p.stop().catch(() => undefined)));
-    const nc = await connect({ servers: nats });
+    const nc = await connect({ servers: nats, ...credentialsOf('admin') });
     try {
       const jsm = await jetstreamManager(nc);
       for (const stream of [streams.events, streams.deadLetters, `${prefix.toUpperCase().replace(/[^A-Z0-9_]/g, '_')}_CLOCK`]) await jsm.streams.delete(stream).catch(() => undefined);
@@ -145,7 +166,7 @@ export async function startDistributedGatehouse(options: SystemOptions): Promise
     process: lookup(processes),
     countEvents: async () => Number((await pool.query<{ n: string }>(`SELECT count(*) AS n FROM "${schema}".events`)).rows[0]?.n ?? 0),
     countPublished: async () => {
-      const nc = await connect({ servers: nats });
+      const nc = await connect({ servers: nats, ...credentialsOf('admin') });
       try {
         const jsm = await jetstreamManager(nc);
         const [events, deadLetters] = await Promise.all([jsm.streams.info(streams.events), jsm.streams.info(streams.deadLetters)]);
