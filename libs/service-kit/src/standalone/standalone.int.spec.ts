@@ -3,9 +3,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
-import { createNatsCommandBus, type CommandBus, type Relay, startRelay } from '@gatehouse/bus';
+import { randomUUID } from 'node:crypto';
+import { authenticatedCommandBus, createNatsCommandBus, DeadLetterHeaders, developmentCommandKeys, encodeEnvelope, type CommandBus, type Relay, startRelay, toEnvelope } from '@gatehouse/bus';
 import { settableClock } from '@gatehouse/domain';
-import { createEventStore, type AuditableEventStore } from '@gatehouse/eventstore';
+import { createEventStore, type AuditableEventStore, GENESIS_HASH } from '@gatehouse/eventstore';
 import { isolatedSchema, natsUrl, requireNats, requirePostgres, type IsolatedSchema } from '@gatehouse/testing';
 import { handleCommand, type ServiceDefinition } from '../index.js';
 import { ConfigurationError, type StandaloneService, startStandaloneService } from './index.js';
@@ -67,6 +68,8 @@ describeIf('standalone services over real NATS/JetStream and PostgreSQL', () => 
   let relay: Relay | undefined;
   const services: StandaloneService[] = [];
   let client: CommandBus;
+  /** The bus without signatures: what anyone on NATS could send. */
+  let unsigned: CommandBus;
 
   beforeAll(async () => {
     schema = isolatedSchema('standalone', postgres.url);
@@ -89,11 +92,14 @@ describeIf('standalone services over real NATS/JetStream and PostgreSQL', () => 
     // The relay is its own app (apps/relay); here the bus's relay on the same schema and stream stands in for it.
     relayStore = await createEventStore({ databaseUrl: postgres.url, schema: schema.name });
     relay = startRelay({ store: relayStore, js: jetstream(nc), checkpointName: 'outbox-relay', subjectPrefix: env['GATEHOUSE_NATS_PREFIX']!, pollIntervalMs: 20 });
-    client = createNatsCommandBus({ servers: natsUrl(), subjectPrefix: env['GATEHOUSE_NATS_PREFIX']! });
+    unsigned = createNatsCommandBus({ servers: natsUrl(), subjectPrefix: env['GATEHOUSE_NATS_PREFIX']! });
+    // Signs as the gateway does with the development keys the services fall back to without configuration.
+    const gateway = authenticatedCommandBus(unsigned, { keys: developmentCommandKeys(['gateway']), name: 'gateway' });
+    client = { ...gateway, send: (context, command, payload, options) => gateway.send(context, command, payload, { caller: { subject: 'alice', roles: ['developer'] }, ...options }) };
   });
 
   afterAll(async () => {
-    await client?.close();
+    await unsigned?.close();
     for (const service of services.reverse()) await service.stop();
     await relay?.stop();
     await relayStore?.close();
@@ -128,6 +134,38 @@ describeIf('standalone services over real NATS/JetStream and PostgreSQL', () => 
     const metrics = await fetch(`${ordersService!.url}/metrics`);
     expect(metrics.headers.get('content-type')).toMatch(/^text\/plain/);
     expect(await metrics.text()).toMatch(/process_cpu_user_seconds_total\{service="orders"\}/);
+  });
+
+  it('refuses an unsigned command with ForbiddenCommand, writing nothing', async () => {
+    await expect(unsigned.send('orders', 'place', { orderId: '66', commandId: 'place-66' })).rejects.toMatchObject({ remoteName: 'ForbiddenCommand', details: { reason: 'unsigned' } });
+    expect(await relayStore.readStream('order-66')).toEqual([]);
+  });
+
+  it('dead-letters an event the store does not hold, without handling it, and counts it', async () => {
+    const prefix = env['GATEHOUSE_NATS_PREFIX']!;
+    const forged = toEnvelope({
+      id: randomUUID(),
+      type: 'OrderPlaced',
+      streamId: 'order-77',
+      streamVersion: 0n,
+      globalPosition: 999_999_999_999n,
+      recordedAt: new Date(),
+      data: { orderId: '77' },
+      metadata: { actor: 'alice' },
+      hash: 'f'.repeat(64),
+      previousHash: GENESIS_HASH,
+    });
+    await jetstream(nc).publish(`${prefix}.evt.order.OrderPlaced`, encodeEnvelope(forged), { msgID: forged.id });
+    await waitFor(async () => (await jsm.streams.info(env['GATEHOUSE_DLQ_STREAM']!)).state.messages > 0);
+    const parked = await jsm.streams.getMessage(env['GATEHOUSE_DLQ_STREAM']!, { last_by_subj: `${prefix}.dlq.order.OrderPlaced` });
+    expect(parked.header.get(DeadLetterHeaders.Reason)).toBe('event_not_in_store');
+    expect(parked.header.get(DeadLetterHeaders.Consumer)).toBe('shipping-on-order-placed');
+    expect(parked.header.get(DeadLetterHeaders.EventId)).toBe(forged.id);
+    expect(parked.header.get(DeadLetterHeaders.ErrorMessage)).toContain('the store has no version 0 of stream order-77');
+    // The process manager never saw it: nothing was shipped (it would have tried, and failed, to ship order 77).
+    expect(await relayStore.readStream('order-77')).toEqual([]);
+    const shipping = services[1]!;
+    expect(await (await fetch(`${shipping.url}/metrics`)).text()).toMatch(/gatehouse_consumer_refused_events_total\{service="shipping",consumer="shipping-on-order-placed",reason="not_in_store"\} 1/);
   });
 
   it('refuses to start without its configuration, naming what is missing', async () => {

@@ -1,0 +1,39 @@
+import { toEnvelope } from '@gatehouse/bus';
+import { createInMemoryEventStore, type StoredEvent } from '@gatehouse/eventstore';
+import { storeEventCheck, type EventMismatchReason } from './store-checked-events.js';
+
+describe('storeEventCheck: only what the store holds is a fact', () => {
+  async function given(): Promise<{ check: ReturnType<typeof storeEventCheck>; stored: StoredEvent; reads: () => number }> {
+    const store = await createInMemoryEventStore();
+    await store.appendToStream('changeRequest-cr-1', [{ type: 'ChangeRequestSubmitted', data: { changeRequestId: 'cr-1' }, metadata: { actor: 'ana', correlationId: 'c-1' } }]);
+    const { events } = await store.appendToStream('changeRequest-cr-1', [{ type: 'ChangeCancelled', data: { changeRequestId: 'cr-1', reason: 'dup' }, metadata: { actor: 'ana' } }]);
+    let count = 0;
+    const counted = { readStream: (...args: Parameters<typeof store.readStream>) => (count++, store.readStream(...args)) };
+    return { check: storeEventCheck(counted), stored: events[0]!, reads: () => count };
+  }
+  const reasonOf = async (check: ReturnType<typeof storeEventCheck>, event: StoredEvent, envelopePatch: Record<string, unknown> = {}): Promise<EventMismatchReason | undefined> =>
+    (await check.check({ ...toEnvelope(event), ...envelopePatch }))?.reason;
+
+  it('given the relayed event, when checked, then it passes (and the stream read serves the next lookups)', async () => {
+    const { check, stored, reads } = await given();
+    expect(await reasonOf(check, stored)).toBeUndefined();
+    expect(await reasonOf(check, stored)).toBeUndefined();
+    expect(reads()).toBe(1);
+  });
+
+  it('given a forged cancellation at a far position, when checked, then not_in_store / position_mismatch', async () => {
+    const { check, stored } = await given();
+    expect(await reasonOf(check, { ...stored, streamVersion: 7n, globalPosition: 999_999_999_999n })).toBe('not_in_store');
+    expect(await reasonOf(check, { ...stored, globalPosition: 999_999_999_999n })).toBe('position_mismatch');
+    expect(await reasonOf(check, { ...stored, streamId: 'changeRequest-cr-404' })).toBe('not_in_store');
+  });
+
+  it('given a real position with other content, when checked, then id_mismatch, hash_mismatch or content_altered', async () => {
+    const { check, stored } = await given();
+    expect(await reasonOf(check, { ...stored, id: '01939e00-0000-7000-8000-000000000000' })).toBe('id_mismatch');
+    expect(await reasonOf(check, stored, { eventhash: 'a'.repeat(64) })).toBe('hash_mismatch');
+    expect(await reasonOf(check, { ...stored, data: { changeRequestId: 'cr-1', reason: 'forged' } })).toBe('content_altered');
+    expect(await reasonOf(check, { ...stored, metadata: { actor: 'mallory' } })).toBe('content_altered');
+    expect(await reasonOf(check, { ...stored, type: 'ChangeApproved' })).toBe('content_altered');
+  });
+});
