@@ -71,9 +71,9 @@ describeNats('NATS users and permissions (nats-server with deploy/nats configura
 
   it('a service subscribes only to the commands it serves: it cannot listen in on, or answer for, another context', async () => {
     const nc = await as('approvals');
-    const refused = new Promise<Error>((resolve) => nc.subscribe('gatehouse.cmd.deployments.>', { callback: (error) => error && resolve(error) }));
+    const refused = new Promise<Error>((resolve) => nc.subscribe('gatehouse.cmd.deployments.>', { callback: (error) => void (error !== null && resolve(error)) }));
     await expect(refused).resolves.toMatchObject({ message: expect.stringMatching(/Permissions Violation for Subscription to "gatehouse.cmd.deployments.>"/) });
-    const own = nc.subscribe('gatehouse.cmd.approvals.>', { callback: (_error, msg) => msg.respond('ok') });
+    const own = nc.subscribe('gatehouse.cmd.approvals.>', { callback: (_error, msg) => void msg.respond('ok') });
     await nc.flush();
     expect((await (await as('gateway')).request('gatehouse.cmd.approvals.grant', '{}', { timeout: 2_000 })).string()).toBe('ok');
     own.unsubscribe();

@@ -157,7 +157,7 @@ describeIf('standalone services over real NATS/JetStream and PostgreSQL', () => 
     });
     await jetstream(nc).publish(`${prefix}.evt.order.OrderPlaced`, encodeEnvelope(forged), { msgID: forged.id });
     await waitFor(async () => (await jsm.streams.info(env['GATEHOUSE_DLQ_STREAM']!)).state.messages > 0);
-    const parked = await jsm.streams.getMessage(env['GATEHOUSE_DLQ_STREAM']!, { last_by_subj: `${prefix}.dlq.order.OrderPlaced` });
+    const parked = (await jsm.streams.getMessage(env['GATEHOUSE_DLQ_STREAM']!, { last_by_subj: `${prefix}.dlq.order.OrderPlaced` }))!;
     expect(parked.header.get(DeadLetterHeaders.Reason)).toBe('event_not_in_store');
     expect(parked.header.get(DeadLetterHeaders.Consumer)).toBe('shipping-on-order-placed');
     expect(parked.header.get(DeadLetterHeaders.EventId)).toBe(forged.id);

@@ -36,6 +36,8 @@ export interface SystemOptions {
    * each process's credentials (NATS_USER / NATS_PASSWORD) and the admin's for setting up and cleaning up.
    */
   natsServer?: { url: string; users?: Partial<Record<ProcessName | 'admin', NatsCredentials>> };
+  /** Subject prefix and stream names, when the NATS server's permissions were written for them. @defaultValue fresh random ones */
+  subjects?: { prefix: string; eventStream: string; deadLetterStream: string };
   /** Extra environment variables per process (e.g. command signing keys). */
   env?: Partial<Record<ProcessName, Record<string, string>>>;
 }
@@ -95,8 +97,8 @@ export async function startDistributedGatehouse(options: SystemOptions): Promise
     return found === undefined ? {} : { user: found.user, pass: found.password };
   };
   const schema = `e2e_${id}`;
-  const prefix = `e2e-${id}`;
-  const streams = { events: `E2E_${id.toUpperCase()}_EVENTS`, deadLetters: `E2E_${id.toUpperCase()}_DLQ` };
+  const prefix = options.subjects?.prefix ?? `e2e-${id}`;
+  const streams = { events: options.subjects?.eventStream ?? `E2E_${id.toUpperCase()}_EVENTS`, deadLetters: options.subjects?.deadLetterStream ?? `E2E_${id.toUpperCase()}_DLQ` };
   const sandboxStateFile = path.join(logDir, 'sandbox-cluster.json');
   const shared: Record<string, string> = {
     DATABASE_URL: databaseUrl,
