@@ -72,6 +72,9 @@ describe('deploy/k8s manifests', () => {
     expect(config['data']).toMatchObject({ NATS_URL: expect.stringMatching(/^nats:\/\//), GATEHOUSE_POLICIES: '/etc/gatehouse/policies', HOST: '0.0.0.0', PORT: '8080' });
     const secret = ofKind('Secret').find((s) => s['metadata']['name'] === 'gatehouse-secrets')!;
     expect(Object.keys(secret['stringData']).sort()).toEqual(['DATABASE_URL', 'GATEHOUSE_JWT_SECRET']);
+    const placeholders = (name: string) => Object.values(ofKind('Secret').find((s) => s['metadata']['name'] === name)!['stringData'] as Record<string, string>);
+    expect(placeholders('gatehouse-nats').every((value) => value.startsWith('REPLACE-ME'))).toBe(true);
+    expect(placeholders('gatehouse-command-keys').every((value) => value.startsWith('REPLACE-ME'))).toBe(true);
     expect(secret['stringData']['GATEHOUSE_JWT_SECRET']).toMatch(/^REPLACE-ME/);
     expect(secret['stringData']['GATEHOUSE_JWT_SECRET'].length).toBeGreaterThanOrEqual(32);
     expect(secret['stringData']['DATABASE_URL']).toMatch(/^postgres:\/\/.*REPLACE-ME/);
@@ -87,6 +90,29 @@ describe('deploy/k8s manifests', () => {
   it('provides NATS with JetStream and PostgreSQL as StatefulSets', () => {
     const sets = ofKind('StatefulSet');
     expect(sets.map((s) => s['metadata']['name']).sort()).toEqual(['nats', 'postgres']);
-    expect(sets.find((s) => s['metadata']['name'] === 'nats')!['spec']['template']['spec']['containers'][0]['args']).toContain('-js');
+    // JetStream is switched on by the configuration NATS runs (deploy/nats/nats-server.conf), not by a flag.
+    expect(ofKind('ConfigMap').find((c) => c['metadata']['name'] === 'gatehouse-nats-config')!['data']['nats-server.conf']).toMatch(/^jetstream \{ store_dir: "\/data\/jetstream" \}$/m);
+  });
+
+  it('runs NATS with deploy/nats/nats-server.conf and its passwords, and each pod as its own NATS user', () => {
+    const config = ofKind('ConfigMap').find((c) => c['metadata']['name'] === 'gatehouse-nats-config')!;
+    expect(config['data']['nats-server.conf']).toBe(readFileSync(path.join(root, 'deploy/nats/nats-server.conf'), 'utf8'));
+    const nats = ofKind('StatefulSet').find((s) => s['metadata']['name'] === 'nats')!['spec']['template']['spec'];
+    expect(nats['containers'][0]['args']).toEqual(['-c', '/etc/nats/nats-server.conf', '-m', '8222']);
+    expect(nats['containers'][0]['envFrom']).toEqual([{ secretRef: { name: 'gatehouse-nats' } }]);
+    expect(nats['volumes']).toContainEqual({ name: 'config', configMap: { name: 'gatehouse-nats-config' } });
+    const passwords = Object.keys(ofKind('Secret').find((s) => s['metadata']['name'] === 'gatehouse-nats')!['stringData']);
+    const users = [...readFileSync(path.join(root, 'deploy/nats/nats-server.conf'), 'utf8').matchAll(/password: \$(\w+)/g)].map((m) => m[1]);
+    expect(passwords.sort()).toEqual(users.sort());
+    for (const deployment of ofKind('Deployment')) {
+      const name = deployment['metadata']['name'] as string;
+      const env = deployment['spec']['template']['spec']['containers'][0]['env'] as Doc[];
+      const variable = (n: string) => env.find((e) => e['name'] === n);
+      expect(variable('NATS_USER')).toEqual({ name: 'NATS_USER', value: name });
+      expect(variable('NATS_PASSWORD')?.['valueFrom']['secretKeyRef']).toEqual({ name: 'gatehouse-nats', key: `GATEHOUSE_NATS_${name.toUpperCase().replace(/-/g, '_')}_PASSWORD` });
+      expect(variable('GATEHOUSE_COMMAND_PUBLIC_KEYS')?.['valueFrom']['secretKeyRef']).toEqual({ name: 'gatehouse-command-keys', key: 'GATEHOUSE_COMMAND_PUBLIC_KEYS' });
+      const signing = variable('GATEHOUSE_COMMAND_SIGNING_KEY')?.['valueFrom']['secretKeyRef'];
+      expect(signing).toEqual(['gateway', 'approvals', 'monitoring'].includes(name) ? { name: 'gatehouse-command-keys', key: `${name}-signing-key` } : undefined);
+    }
   });
 });
