@@ -17,6 +17,8 @@ export const REMOTE_ERROR_STATUS: Readonly<Record<string, HttpStatus>> = {
   IllegalTransitionError: HttpStatus.CONFLICT,
   AlreadyExistsError: HttpStatus.CONFLICT,
   WrongExpectedVersionError: HttpStatus.CONFLICT,
+  // The service did not accept the gateway's signature: the keys are misconfigured, not the request.
+  ForbiddenCommand: HttpStatus.BAD_GATEWAY,
 };
 
 /** Turns a bus failure into the HTTP error the client sees; other errors pass through unchanged. */
