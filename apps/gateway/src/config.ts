@@ -35,7 +35,7 @@ export const GatewayConfig = z.object({
   /** `name=<base64 SPKI DER>,…`: signers whose commands are accepted (the gateway needs its own, to check its key pair). */
   GATEHOUSE_COMMAND_PUBLIC_KEYS: z.string().min(1).optional(),
   NODE_ENV: z.string().optional(),
-}).superRefine((c, ctx) => commandKeyIssues(c).forEach((issue) => ctx.addIssue({ code: 'custom', ...issue }))).refine((c) => c.NODE_ENV !== 'production' || c.GATEHOUSE_JWT_SECRET !== undefined, {
+}).superRefine((c, ctx) => commandKeyIssues(c, { overNats: c.NATS_URL !== undefined }).forEach((issue) => ctx.addIssue({ code: 'custom', ...issue }))).refine((c) => c.NODE_ENV !== 'production' || c.GATEHOUSE_JWT_SECRET !== undefined, {
   message: 'must be set when NODE_ENV=production: the development default would let anyone mint tokens',
   path: ['GATEHOUSE_JWT_SECRET'],
 }).refine((c) => c.NODE_ENV !== 'production' || c.GATEHOUSE_CLOCK_CONTROL === 'off', { message: CLOCK_CONTROL_IN_PRODUCTION, path: ['GATEHOUSE_CLOCK_CONTROL'] });

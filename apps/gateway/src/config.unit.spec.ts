@@ -1,3 +1,5 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { encodeKeyPair } from '@gatehouse/bus';
 import { fixedClock } from '@gatehouse/domain';
 import { clockFor } from './bootstrap.js';
 import { ConfigurationError, readGatewayConfig } from './config.js';
@@ -25,6 +27,17 @@ describe('gateway configuration', () => {
       expect((error as ConfigurationError).issues.map((i) => i.variable).sort()).toEqual(['DATABASE_URL', 'GATEHOUSE_CLOCK', 'PORT']);
       expect((error as Error).message).toMatch(/DATABASE_URL: must be a postgres:\/\/ URL/);
     }
+  });
+
+  it('over NATS in production, refuses to sign with the published development keys; names malformed keys', () => {
+    const production = { NODE_ENV: 'production', GATEHOUSE_JWT_SECRET: 'x'.repeat(32), NATS_URL: 'nats://127.0.0.1:4222' };
+    expect(() => readGatewayConfig(production)).toThrow(/GATEHOUSE_COMMAND_PUBLIC_KEYS: must be set when NODE_ENV=production/);
+    // One process generates its own keys: nothing to configure.
+    expect(() => readGatewayConfig({ ...production, NATS_URL: undefined })).not.toThrow();
+    const { signingKey, publicKey } = encodeKeyPair(generateKeyPairSync('ed25519').privateKey);
+    expect(readGatewayConfig({ ...production, GATEHOUSE_COMMAND_SIGNING_KEY: signingKey, GATEHOUSE_COMMAND_PUBLIC_KEYS: `gateway=${publicKey}` })).toMatchObject({ GATEHOUSE_COMMAND_SIGNING_KEY: signingKey });
+    expect(() => readGatewayConfig({ ...production, GATEHOUSE_COMMAND_SIGNING_KEY: 'bm90IGEga2V5', GATEHOUSE_COMMAND_PUBLIC_KEYS: `gateway=${publicKey}` })).toThrow(/GATEHOUSE_COMMAND_SIGNING_KEY: is not a base64 PKCS#8 DER private key/);
+    expect(() => readGatewayConfig({ GATEHOUSE_COMMAND_SIGNING_KEY: signingKey })).toThrow(/GATEHOUSE_COMMAND_PUBLIC_KEYS: must be set with GATEHOUSE_COMMAND_SIGNING_KEY/);
   });
 
   it('starts a pinned clock at the configured instant and lets it run from there', () => {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
-import { createNatsCommandBus, type CommandBus } from '@gatehouse/bus';
+import { authenticatedCommandBus, createNatsCommandBus, developmentCommandKeys, type CommandBus } from '@gatehouse/bus';
 import { natsUrl, requireNats } from '@gatehouse/testing';
 import { SignJWT } from 'jose';
 import { type RunningGateway, startGateway } from './bootstrap.js';
@@ -23,9 +23,10 @@ describeNats('standalone gateway with NATS_URL: commands reach services in other
   const received: unknown[] = [];
 
   beforeAll(async () => {
-    service = createNatsCommandBus({ servers: natsUrl(), name: 'projections-stand-in', subjectPrefix: prefix });
-    await service.register('projections', 'query', (payload) => {
-      received.push(payload);
+    // Verifies what the gateway signs with the development keys, as a service without configured keys does.
+    service = authenticatedCommandBus(createNatsCommandBus({ servers: natsUrl(), name: 'projections-stand-in', subjectPrefix: prefix }), { keys: developmentCommandKeys(['projections']), name: 'projections' });
+    await service.register('projections', 'query', (payload, meta) => {
+      received.push({ ...(payload as object), caller: meta.caller });
       return { asOfPosition: '7', items: [{ changeRequestId: 'cr-1', status: 'scheduled' }] };
     });
     dataDir = await mkdtemp(path.join(tmpdir(), 'gatehouse-gateway-nats-'));
@@ -56,7 +57,7 @@ describeNats('standalone gateway with NATS_URL: commands reach services in other
     const response = await fetch(`${gateway.url}/api/change-requests?status=scheduled`, { headers: { authorization: `Bearer ${token}` } });
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ asOfPosition: '7', items: [{ changeRequestId: 'cr-1', status: 'scheduled' }] });
-    expect(received).toEqual([expect.objectContaining({ view: 'changeRequests', filter: { status: 'scheduled' } })]);
+    expect(received).toEqual([expect.objectContaining({ view: 'changeRequests', filter: { status: 'scheduled' }, caller: { subject: 'gateway', roles: [], signer: 'gateway' } })]);
   });
 
   it('answers 503 naming the service when none is listening', async () => {

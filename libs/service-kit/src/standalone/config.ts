@@ -45,7 +45,11 @@ export const StandaloneConfig = z.object({
 export type StandaloneConfig = z.infer<typeof StandaloneConfig>;
 
 /** The command-signing variables' problems: malformed keys, a key without trusted keys, development keys in production. */
-export function commandKeyIssues(c: { GATEHOUSE_COMMAND_SIGNING_KEY?: string | undefined; GATEHOUSE_COMMAND_PUBLIC_KEYS?: string | undefined; NODE_ENV?: string | undefined }): Array<{ path: string[]; message: string }> {
+export function commandKeyIssues(
+  c: { GATEHOUSE_COMMAND_SIGNING_KEY?: string | undefined; GATEHOUSE_COMMAND_PUBLIC_KEYS?: string | undefined; NODE_ENV?: string | undefined },
+  /** Commands cross processes (NATS): only then do keys have to be configured; one process generates its own. */
+  { overNats = true }: { overNats?: boolean } = {},
+): Array<{ path: string[]; message: string }> {
   const issues: Array<{ path: string[]; message: string }> = [];
   const check = (variable: 'GATEHOUSE_COMMAND_SIGNING_KEY' | 'GATEHOUSE_COMMAND_PUBLIC_KEYS', parse: (value: string) => unknown): void => {
     const value = c[variable];
@@ -61,7 +65,7 @@ export function commandKeyIssues(c: { GATEHOUSE_COMMAND_SIGNING_KEY?: string | u
   if (c.GATEHOUSE_COMMAND_SIGNING_KEY !== undefined && c.GATEHOUSE_COMMAND_PUBLIC_KEYS === undefined) {
     issues.push({ path: ['GATEHOUSE_COMMAND_PUBLIC_KEYS'], message: 'must be set with GATEHOUSE_COMMAND_SIGNING_KEY: which signers does this process trust?' });
   }
-  if (c.NODE_ENV === 'production' && c.GATEHOUSE_COMMAND_PUBLIC_KEYS === undefined) {
+  if (overNats && c.NODE_ENV === 'production' && c.GATEHOUSE_COMMAND_PUBLIC_KEYS === undefined) {
     issues.push({ path: ['GATEHOUSE_COMMAND_PUBLIC_KEYS'], message: 'must be set when NODE_ENV=production: the development keys are published, so anyone could sign commands' });
   }
   return issues;
