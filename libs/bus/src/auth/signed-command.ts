@@ -142,15 +142,15 @@ export function createCommandVerifier({ trusted, now = Date.now }: VerifierOptio
       if (!isClaims(parsed)) return refuse('malformed', 'its claims lack a field (v, iss, sub, roles, cmd, jti, digest, iat, exp)');
       const claims = parsed;
       const publicKey = trusted.get(claims.iss);
-      if (publicKey === undefined) return refuse('unknown_signer', `'${claims.iss}' is not a trusted signer`);
+      if (publicKey === undefined) return refuse('unknown_signer', `'${shown(claims.iss)}' is not a trusted signer`);
       let valid = false;
       try {
         valid = verify(null, Buffer.from(data.claims, 'utf8'), publicKey, Buffer.from(data.signature, 'base64url'));
       } catch {
         valid = false;
       }
-      if (!valid) return refuse('bad_signature', `the signature is not ${claims.iss}'s`);
-      if (claims.cmd !== name) return refuse('wrong_command', `it was signed for ${claims.cmd}`);
+      if (!valid) return refuse('bad_signature', `the signature is not ${shown(claims.iss)}'s`);
+      if (claims.cmd !== name) return refuse('wrong_command', `it was signed for ${shown(claims.cmd)}`);
       if (digestOf(data.payload) !== claims.digest) return refuse('payload_mismatch', 'the payload is not the one that was signed');
       const at = now();
       if (claims.exp <= at) return refuse('expired', `the signature expired at ${new Date(claims.exp).toISOString()}`);
@@ -165,7 +165,7 @@ export function createCommandVerifier({ trusted, now = Date.now }: VerifierOptio
         return refuse('malformed', 'the payload is not JSON');
       }
       const actor = typeof payload === 'object' && payload !== null ? (payload as { actor?: unknown }).actor : undefined;
-      if (actor !== undefined && actor !== claims.sub) return refuse('actor_mismatch', `the payload names actor '${String(actor)}' but the signed caller is '${claims.sub}'`);
+      if (actor !== undefined && actor !== claims.sub) return refuse('actor_mismatch', `the payload names actor '${shown(String(actor))}' but the signed caller is '${shown(claims.sub)}'`);
       return { payload, caller: { subject: claims.sub, roles: claims.roles, signer: claims.iss } };
     },
   };
@@ -181,6 +181,12 @@ export function requireCaller(meta: { context: string; command: string; caller?:
 export function signerFrom(keys: CommandKeys, name: string, options: Omit<SignerOptions, 'name' | 'privateKey'> = {}): CommandSigner | undefined {
   const privateKey = keys.signing.get(name);
   return privateKey === undefined ? undefined : createCommandSigner({ name, privateKey, ...options });
+}
+
+/** Values an attacker chose, cut short before they go into replies and logs. */
+const MAX_SHOWN_LENGTH = 100;
+function shown(value: string): string {
+  return value.length > MAX_SHOWN_LENGTH ? `${value.slice(0, MAX_SHOWN_LENGTH)}…` : value;
 }
 
 function digestOf(text: string): string {

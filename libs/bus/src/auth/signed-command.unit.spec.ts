@@ -62,6 +62,9 @@ describe('signed commands', () => {
     const { privateKey } = generateKeyPairSync('ed25519');
     expect(refusal(createCommandSigner({ name: 'gateway', privateKey, now: at(T0) }).sign('approvals', 'grant', approve, ana))).toBe('bad_signature');
     expect(refusal(createCommandSigner({ name: 'intruder', privateKey, now: at(T0) }).sign('approvals', 'grant', approve, ana))).toBe('unknown_signer');
+    // What the attacker chose is cut short in the reply.
+    const long = createCommandSigner({ name: 'x'.repeat(100_000), privateKey, now: at(T0) }).sign('approvals', 'grant', approve, ana);
+    expect(() => verifier.verify('approvals', 'grant', long)).toThrow(expect.objectContaining({ message: expect.stringMatching(/^.{1,300}$/) }));
   });
 
   it('given a service signer vouching for a user, when verified, then it is refused: only the gateway speaks for users', () => {
