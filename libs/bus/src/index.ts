@@ -47,6 +47,7 @@ export {
   ADMIN_USER,
   GATEHOUSE_SERVICES,
   GATEWAY_USER,
+  inboxPrefixOf,
   INGEST_USER,
   RELAY_USER,
   natsPasswordVariable,

@@ -7,7 +7,7 @@
 import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { createCommandSigner, DeadLetterHeaders, encodeKeyPair, natsPermissions, natsServerConfig, parseSigningKey } from '@gatehouse/bus';
+import { createCommandSigner, DeadLetterHeaders, encodeKeyPair, inboxPrefixOf, natsPermissions, natsServerConfig, parseSigningKey } from '@gatehouse/bus';
 import { GatehouseClient, type GatehouseSystem, type Json, MINUTE, HOUR, type OwnNatsServer, requireNats, requirePostgres, startDistributedGatehouse, startOwnNatsServer } from '@gatehouse/testing';
 import { approve, createRelease, review, submit } from './scenarios.js';
 
@@ -30,7 +30,7 @@ describe('an attacker on the bus of the distributed form (NATS with users and pe
   let firstChange = '';
   const connections: NatsConnection[] = [];
   const as = async (user: string) => {
-    const nc = await connect({ servers: server.url, user, pass: PASSWORDS[user], reconnect: false });
+    const nc = await connect({ servers: server.url, user, pass: PASSWORDS[user], inboxPrefix: inboxPrefixOf(user), reconnect: false });
     connections.push(nc);
     return nc;
   };

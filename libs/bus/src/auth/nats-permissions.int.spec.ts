@@ -11,7 +11,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { NATS_SERVER_BINARY, type OwnNatsServer, requireNats, startOwnNatsServer } from '@gatehouse/testing';
 import { ensureEventStream } from '../stream.js';
-import { natsPasswordVariable, natsPermissions, natsServerConfig } from './nats-permissions.js';
+import { inboxPrefixOf, natsPasswordVariable, natsPermissions, natsServerConfig } from './nats-permissions.js';
 
 const describeNats = (await requireNats()) ? describe : describe.skip;
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
@@ -22,7 +22,7 @@ describeNats('NATS users and permissions (nats-server with deploy/nats configura
   let server: OwnNatsServer;
   const open: NatsConnection[] = [];
   const as = async (user: string, password = PASSWORDS[user]) => {
-    const nc = await connect({ servers: server.url, user, pass: password, reconnect: false });
+    const nc = await connect({ servers: server.url, user, pass: password, inboxPrefix: inboxPrefixOf(user), reconnect: false });
     open.push(nc);
     return nc;
   };
@@ -73,6 +73,12 @@ describeNats('NATS users and permissions (nats-server with deploy/nats configura
     const nc = await as('approvals');
     const refused = new Promise<Error>((resolve) => nc.subscribe('gatehouse.cmd.deployments.>', { callback: (error) => void (error !== null && resolve(error)) }));
     await expect(refused).resolves.toMatchObject({ message: expect.stringMatching(/Permissions Violation for Subscription to "gatehouse.cmd.deployments.>"/) });
+    // Nor read replies meant for others: the shared inbox space and the gateway's inboxes are closed to it.
+    for (const inbox of ['_INBOX.>', '_INBOX_gateway.>']) {
+      const other = await as('approvals');
+      const denied = new Promise<Error>((resolve) => other.subscribe(inbox, { callback: (error) => void (error !== null && resolve(error)) }));
+      await expect(denied).resolves.toMatchObject({ message: expect.stringMatching(/Permissions Violation for Subscription/) });
+    }
     const own = nc.subscribe('gatehouse.cmd.approvals.>', { callback: (_error, msg) => void msg.respond('ok') });
     await nc.flush();
     expect((await (await as('gateway')).request('gatehouse.cmd.approvals.grant', '{}', { timeout: 2_000 })).string()).toBe('ok');

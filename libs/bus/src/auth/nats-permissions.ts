@@ -21,6 +21,15 @@ export const GATEHOUSE_SERVICES: Readonly<Record<string, ServiceProcess>> = {
   projections: { serves: ['projections'], sends: [] },
 };
 
+/**
+ * Where a user's connections receive replies (nats.js `inboxPrefix`): each user subscribes only to its
+ * own, so no one can read the replies addressed to another process. Clients of the `ci` user set it too
+ * (e.g. `nats --inbox-prefix _INBOX_ci`).
+ */
+export function inboxPrefixOf(user: string): string {
+  return `_INBOX_${user}`;
+}
+
 /** NATS users besides the services: the gateway, the relay, CI publishers, and an operator. */
 export const GATEWAY_USER = 'gateway';
 export const RELAY_USER = 'relay';
@@ -60,8 +69,8 @@ export function natsPermissions({
   const cmd = (subject: string) => `${prefix}.${COMMAND_SEGMENT}.${subject}`;
   const clockSet = `${prefix}.admin.clock.set`;
   const clockState = `${prefix}.admin.clock.state`;
-  // Requests get their replies on the requester's inbox.
-  const inbox = '_INBOX.>';
+  // Requests get their replies on the requester's own inbox.
+  const inbox = (user: string) => `${inboxPrefixOf(user)}.>`;
   // The stream management every process does at start (create or update the streams it needs) and reads.
   const streamApi = [eventStream, deadLetterStream, clockStream].flatMap((stream) => ['INFO', 'CREATE', 'UPDATE'].map((op) => `$JS.API.STREAM.${op}.${stream}`));
   const jetStream = ['$JS.API.INFO', ...streamApi, `$JS.API.STREAM.MSG.GET.${clockStream}`, `$JS.API.DIRECT.GET.${clockStream}`, `$JS.API.DIRECT.GET.${clockStream}.>`];
@@ -81,17 +90,17 @@ export function natsPermissions({
     [GATEWAY_USER]: {
       // Commands to every service, ingest facts it could not process to the DLQ, and the shared clock.
       publish: [cmd('>'), `${prefix}.${DLQ_SEGMENT}.ingest.>`, clockSet, clockState, ...jetStream],
-      subscribe: [inbox, `${prefix}.ingest.>`, clockSet],
+      subscribe: [inbox(GATEWAY_USER), `${prefix}.ingest.>`, clockSet],
       allowResponses: true,
     },
     // The only publisher of events.
-    [RELAY_USER]: { publish: [`${prefix}.${EVENT_SEGMENT}.>`, ...jetStream], subscribe: [inbox], allowResponses: false },
-    [INGEST_USER]: { publish: [`${prefix}.ingest.>`], subscribe: [inbox], allowResponses: false },
+    [RELAY_USER]: { publish: [`${prefix}.${EVENT_SEGMENT}.>`, ...jetStream], subscribe: [inbox(RELAY_USER)], allowResponses: false },
+    [INGEST_USER]: { publish: [`${prefix}.ingest.>`], subscribe: [inbox(INGEST_USER)], allowResponses: false },
   };
   for (const [name, service] of Object.entries(services)) {
     users[name] = {
       publish: [...service.sends.map(cmd), deadLetters, ...jetStream, ...consuming],
-      subscribe: [...service.serves.map((context) => cmd(`${context}.>`)), inbox, clockSet],
+      subscribe: [...service.serves.map((context) => cmd(`${context}.>`)), inbox(name), clockSet],
       allowResponses: true,
     };
   }

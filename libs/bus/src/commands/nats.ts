@@ -65,11 +65,13 @@ export interface NatsCommandTransportOptions {
   /** Credentials when the server requires them (its authorization block). */
   user?: string;
   pass?: string;
+  /** Subject prefix of this connection's reply inboxes (a user may only read its own). @defaultValue '_INBOX' */
+  inboxPrefix?: string;
 }
 
 /** A {@link CommandClient} on its own Nest NATS client. */
-export function createCommandClient({ servers, name, user, pass, ...options }: NatsCommandTransportOptions & CommandClientOptions): CommandClient {
-  const proxy = ClientProxyFactory.create({ transport: Transport.NATS, options: { servers, ...(name !== undefined ? { name } : {}), ...(user !== undefined ? { user, pass } : {}) } });
+export function createCommandClient({ servers, name, user, pass, inboxPrefix, ...options }: NatsCommandTransportOptions & CommandClientOptions): CommandClient {
+  const proxy = ClientProxyFactory.create({ transport: Transport.NATS, options: { servers, ...(name !== undefined ? { name } : {}), ...(user !== undefined ? { user, pass } : {}), ...(inboxPrefix !== undefined ? { inboxPrefix } : {}) } });
   return new CommandClient(proxy, options);
 }
 
@@ -79,8 +81,8 @@ export function createCommandClient({ servers, name, user, pass, ...options }: N
  * handlers of every replica share the load. Handlers should return
  * `runCommand(() => ...)` so errors travel as a typed {@link CommandReply}.
  */
-export function commandServerOptions({ servers, name, user, pass, queue = DEFAULT_COMMAND_QUEUE }: NatsCommandTransportOptions & { queue?: string }): NatsOptions {
-  return { transport: Transport.NATS, options: { servers, queue, ...(name !== undefined ? { name } : {}), ...(user !== undefined ? { user, pass } : {}) } };
+export function commandServerOptions({ servers, name, user, pass, inboxPrefix, queue = DEFAULT_COMMAND_QUEUE }: NatsCommandTransportOptions & { queue?: string }): NatsOptions {
+  return { transport: Transport.NATS, options: { servers, queue, ...(name !== undefined ? { name } : {}), ...(user !== undefined ? { user, pass } : {}), ...(inboxPrefix !== undefined ? { inboxPrefix } : {}) } };
 }
 
 /** The `@MessagePattern` for a command, e.g. `commandPattern('approvals', 'ApproveChange')`. */

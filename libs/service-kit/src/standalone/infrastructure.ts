@@ -2,7 +2,7 @@ import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManage
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { type Clock, offsetClock, systemClock } from '@gatehouse/domain';
 import { type AuditableEventStore, createEventStore } from '@gatehouse/eventstore';
-import { ensureEventStream } from '@gatehouse/bus';
+import { ensureEventStream, inboxPrefixOf } from '@gatehouse/bus';
 import { pino, type Logger } from 'pino';
 import type { ReadinessCheck } from '../health.js';
 import type { StandaloneConfig } from './config.js';
@@ -29,9 +29,13 @@ export function standaloneClock(config: Pick<StandaloneConfig, 'GATEHOUSE_CLOCK'
   return offsetClock(base, Date.parse(config.GATEHOUSE_CLOCK) - base.now().getTime());
 }
 
-/** The connection options' credentials part: `{ user, pass }` when NATS_USER is set, nothing otherwise. */
-export function natsCredentials(config: { NATS_USER?: string | undefined; NATS_PASSWORD?: string | undefined }): { user?: string; pass?: string } {
-  return config.NATS_USER === undefined ? {} : { user: config.NATS_USER, ...(config.NATS_PASSWORD === undefined ? {} : { pass: config.NATS_PASSWORD }) };
+/**
+ * The connection options' credentials part when NATS_USER is set: user, password, and the user's own
+ * reply inbox prefix (the only inboxes its permissions let it read); nothing otherwise.
+ */
+export function natsCredentials(config: { NATS_USER?: string | undefined; NATS_PASSWORD?: string | undefined }): { user?: string; pass?: string; inboxPrefix?: string } {
+  if (config.NATS_USER === undefined) return {};
+  return { user: config.NATS_USER, ...(config.NATS_PASSWORD === undefined ? {} : { pass: config.NATS_PASSWORD }), inboxPrefix: inboxPrefixOf(config.NATS_USER) };
 }
 
 /** PostgreSQL store (migrated), a NATS connection and the JetStream streams (created or updated). */
