@@ -19,8 +19,8 @@ export class EventNotInStoreError extends Error {
   }
 }
 
-/** Events read per stream on a miss: the rest of the stream usually arrives next. */
-const READ_AHEAD = 100;
+/** Events read on a miss: the log after the last event found (a replay reads the log in pages), or the rest of a stream. */
+const READ_AHEAD = 1_000;
 /** Stored events kept for lookups, shared by a process's consumers (most receive the same events). */
 export const DEFAULT_CHECK_CACHE_SIZE = 10_000;
 
@@ -34,26 +34,38 @@ export interface StoreEventCheck {
  * position, hash, and the hash recomputed from the content that arrived. Only the relay publishes
  * what the store holds, so anything else on the events subjects is not a fact.
  */
-export function storeEventCheck(store: Pick<EventStore, 'readStream'>, { cacheSize = DEFAULT_CHECK_CACHE_SIZE }: { cacheSize?: number } = {}): StoreEventCheck {
+export function storeEventCheck(store: Pick<EventStore, 'readStream' | 'readAll'>, { cacheSize = DEFAULT_CHECK_CACHE_SIZE }: { cacheSize?: number } = {}): StoreEventCheck {
   const cache = new Map<string, StoredEvent>();
   const keyOf = (streamId: string, version: bigint): string => `${streamId}\u0000${version}`;
+  /** Position of an event the store holds: readAll can resume after it. */
+  let lastFound: bigint | undefined;
 
-  async function lookup(streamId: string, version: bigint): Promise<StoredEvent | undefined> {
+  const remember = (event: StoredEvent): void => {
+    cache.set(keyOf(event.streamId, event.streamVersion), event);
+    if (cache.size > cacheSize) cache.delete(cache.keys().next().value as string);
+  };
+
+  async function lookup(streamId: string, version: bigint, position: bigint): Promise<StoredEvent | undefined> {
     const key = keyOf(streamId, version);
-    const hit = cache.get(key);
-    if (hit !== undefined) return hit;
-    for (const event of await store.readStream(streamId, { fromVersion: version, maxCount: READ_AHEAD })) {
-      cache.set(keyOf(event.streamId, event.streamVersion), event);
-      if (cache.size > cacheSize) cache.delete(cache.keys().next().value as string);
+    if (!cache.has(key) && lastFound !== undefined && position > lastFound) {
+      // Events arrive in log order: one page of the log serves the next lookups (a replay from the start, or a burst).
+      let read = 0;
+      for await (const event of store.readAll({ after: lastFound, untilPosition: position + BigInt(READ_AHEAD), batchSize: READ_AHEAD })) {
+        remember(event);
+        if (++read >= READ_AHEAD) break;
+      }
     }
-    return cache.get(key);
+    if (!cache.has(key)) for (const event of await store.readStream(streamId, { fromVersion: version, maxCount: READ_AHEAD })) remember(event);
+    const found = cache.get(key);
+    if (found !== undefined && (lastFound === undefined || found.globalPosition > lastFound)) lastFound = found.globalPosition;
+    return found;
   }
 
   return {
     async check(envelope) {
       const claimed = fromEnvelope(envelope);
       const refuse = (reason: EventMismatchReason, detail: string) => new EventNotInStoreError(reason, claimed.id, claimed.streamId, claimed.globalPosition.toString(), detail);
-      const stored = await lookup(claimed.streamId, claimed.streamVersion);
+      const stored = await lookup(claimed.streamId, claimed.streamVersion, claimed.globalPosition);
       if (stored === undefined) return refuse('not_in_store', `the store has no version ${claimed.streamVersion} of stream ${claimed.streamId}`);
       if (stored.id !== claimed.id) return refuse('id_mismatch', `the store's event at that version is ${stored.id}`);
       if (stored.globalPosition !== claimed.globalPosition) return refuse('position_mismatch', `the store has it at position ${stored.globalPosition}`);

@@ -8,7 +8,7 @@ describe('storeEventCheck: only what the store holds is a fact', () => {
     await store.appendToStream('changeRequest-cr-1', [{ type: 'ChangeRequestSubmitted', data: { changeRequestId: 'cr-1' }, metadata: { actor: 'ana', correlationId: 'c-1' } }]);
     const { events } = await store.appendToStream('changeRequest-cr-1', [{ type: 'ChangeCancelled', data: { changeRequestId: 'cr-1', reason: 'dup' }, metadata: { actor: 'ana' } }]);
     let count = 0;
-    const counted = { readStream: (...args: Parameters<typeof store.readStream>) => (count++, store.readStream(...args)) };
+    const counted = { readStream: (...args: Parameters<typeof store.readStream>) => (count++, store.readStream(...args)), readAll: (...args: Parameters<typeof store.readAll>) => (count++, store.readAll(...args)) };
     return { check: storeEventCheck(counted), stored: events[0]!, reads: () => count };
   }
   const reasonOf = async (check: ReturnType<typeof storeEventCheck>, event: StoredEvent, envelopePatch: Record<string, unknown> = {}): Promise<EventMismatchReason | undefined> =>
@@ -19,6 +19,19 @@ describe('storeEventCheck: only what the store holds is a fact', () => {
     expect(await reasonOf(check, stored)).toBeUndefined();
     expect(await reasonOf(check, stored)).toBeUndefined();
     expect(reads()).toBe(1);
+  });
+
+  it('given a replay of the whole log in order, when every event is checked, then the store is read a page at a time, not per event', async () => {
+    const store = await createInMemoryEventStore();
+    for (let n = 0; n < 60; n++) await store.appendToStream(`changeRequest-cr-${n % 20}`, [{ type: 'ChangeUpdated', data: { n }, metadata: { actor: 'ana' } }]);
+    let reads = 0;
+    const check = storeEventCheck({ readStream: (...args) => (reads++, store.readStream(...args)), readAll: (...args) => (reads++, store.readAll(...args)) });
+    for await (const event of store.readAll()) expect(await check.check(toEnvelope(event))).toBeUndefined();
+    // The first lookup by stream, then one page of the log for the other 59.
+    expect(reads).toBe(2);
+    // A forged event far ahead costs one page and one stream read, and is refused.
+    const [first] = await store.readStream('changeRequest-cr-0');
+    expect((await check.check(toEnvelope({ ...first!, streamVersion: 99n, globalPosition: 999_999_999_999n })))?.reason).toBe('not_in_store');
   });
 
   it('given a forged cancellation at a far position, when checked, then not_in_store / position_mismatch', async () => {
