@@ -140,7 +140,6 @@ export class ChangeRequestsController {
       role: body.role,
       approver: principal.sub,
       approverRoles: [...principal.roles],
-      ...(body.onCall !== undefined ? { approverOnCall: body.onCall } : {}),
       ...(body.comment !== undefined ? { comment: body.comment } : {}),
     }));
     return { changeRequestId: params.id, result };

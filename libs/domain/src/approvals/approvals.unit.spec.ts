@@ -144,6 +144,13 @@ describe('Approvals: granting', () => {
       .thenThrows(SeparationOfDutiesViolation, (e) => e.approver === 'alice' && e.rule === 'author_cannot_approve');
   });
 
+  it('refuses the person who pushed a CI-submitted change approving it', () => {
+    spec
+      .given([requested({ author: 'ingest:github-actions', initiator: 'ivan' })])
+      .when(grant('ivan', 'tech_lead'))
+      .thenThrows(SeparationOfDutiesViolation, (e) => e.approver === 'ivan' && e.rule === 'author_cannot_approve' && e.reason.includes('initiated the change through CI'));
+  });
+
   it('refuses one person filling two required roles', () => {
     spec
       .given([requested(), granted('tom', 'tech_lead')])
