@@ -322,10 +322,12 @@ describe('the emergency hotfix lane through the HTTP API', () => {
     expect([await typesOf(`hotfix-${hotfixId}`), await typesOf(`changeRequest-${production}`)]).toEqual(beforeOwnReview);
     const late = await ok('POST', `/api/hotfixes/${hotfixId}/review`, 'sam', { reviewRef: 'PIR-7001' });
     expect(late.result).toMatchObject({ events: ['PostIncidentReviewCompleted'], status: 'closed' });
-    // The review closes the emergency change that shipped the fix (it stayed validated until now).
-    expect(await statusOf(production)).toBe('closed');
-    expect((await eventsOf(`changeRequest-${production}`)).at(-1)).toMatchObject({ type: 'ChangeClosed', data: { postImplementationReviewRef: 'PIR-7001', closedBy: 'sam' } });
     expect((await eventsOf(`hotfix-${hotfixId}`)).at(-1).data).toMatchObject({ late: true, completedBy: 'sam' });
+    // The review is recorded on the emergency change that shipped the fix, which closes with it when its watch ends
+    // (before, it stayed validated for good: the watch's close was refused for want of a review).
+    expect((await eventsOf(`changeRequest-${production}`)).at(-1)).toMatchObject({ type: 'PostImplementationReviewRecorded', data: { reviewRef: 'PIR-7001', recordedBy: 'sam' } });
+    await advanceUntilStatus(production, ['closed'], { step: HOUR, limit: 3 * 24 * HOUR });
+    expect((await eventsOf(`changeRequest-${production}`)).at(-1)).toMatchObject({ type: 'ChangeClosed', data: { postImplementationReviewRef: 'PIR-7001', outcome: 'successful' } });
     expect((await ok('GET', '/api/audit/verify', 'aud')).ok).toBe(true);
   }, 180_000);
 });
