@@ -128,12 +128,8 @@ describe('rules that hold, tried through the HTTP API', () => {
     };
   }
 
-  it('standard changes come only from the policy’s catalogue, and never reach production, which lists none', async () => {
+  it('standard changes come only from the policy’s catalogue (production, which lists none: see the rollback test)', async () => {
     const submissions = await countOf('ChangeRequestSubmitted');
-    // Production: low risk, a template staging pre-approves — still refused, naming the empty catalogue.
-    const production = await call('POST', '/api/change-requests', 'ana', draft('production', undefined, { kind: 'standard', standardTemplateId: 'feature-flag-toggle', runbookRef: 'RB-1' }));
-    expect(production).toMatchObject({ status: 422, body: { error: 'StandardChangeTemplateRequiredError' } });
-    expect(production.body.message).toContain("production's policy pre-approves no change templates");
     // Staging without a template, or with one the catalogue does not hold.
     const unnamed = await call('POST', '/api/change-requests', 'ana', draft('staging', undefined, { kind: 'standard' }));
     expect(unnamed).toMatchObject({ status: 422, body: { error: 'StandardChangeTemplateRequiredError' } });
@@ -208,7 +204,7 @@ describe('rules that hold, tried through the HTTP API', () => {
     expect(await typesOf(`approval-${changeRequestId}`)).toEqual(['ApprovalsRequested']);
   });
 
-  it('a manual rollback of staging beyond its 1 h window (with an incident review) moves the release and /api/versions back, and production is refused', async () => {
+  it('no standard change to production; a manual rollback of staging beyond its 1 h window (with an incident review) moves the release and /api/versions back, and production is refused', async () => {
     // 3.9.0 then 3.10.0 through development and staging.
     const run = async (version: string, previousVersion: string): Promise<{ releaseId: string; staging: string }> => {
       const { releaseId } = await ok('POST', '/api/releases', 'ana', { service: 'ledger-api', version, type: 'minor', title: `Ledger ${version}`, previousVersion });
@@ -225,7 +221,16 @@ describe('rules that hold, tried through the HTTP API', () => {
       await advanceUntilStatus(staging, 'closed', { step: 10 * MINUTE });
       return { releaseId, staging };
     };
-    await run('3.9.0', '3.8.0');
+    const standing = await run('3.9.0', '3.8.0');
+
+    // A release that may progress to production still cannot go as a standard change: low risk, a template staging
+    // pre-approves — refused, naming production's empty catalogue, and nothing is written.
+    const beforeStandard = await countOf('ChangeRequestSubmitted');
+    const standard = await call('POST', '/api/change-requests', 'ana', draft('production', standing.releaseId, { kind: 'standard', standardTemplateId: 'feature-flag-toggle', runbookRef: 'RB-LEDGER' }));
+    expect(standard).toMatchObject({ status: 422, body: { error: 'StandardChangeTemplateRequiredError' } });
+    expect(standard.body.message).toContain("production's policy pre-approves no change templates");
+    expect(await countOf('ChangeRequestSubmitted')).toBe(beforeStandard);
+
     const { releaseId, staging } = await run('3.10.0', '3.9.0');
     const stagingVersions = async () => (await ok('GET', '/api/versions?service=ledger-api&environment=staging', 'ana')).items;
     expect(await stagingVersions()).toEqual([expect.objectContaining({ version: '3.10.0' })]);
