@@ -82,6 +82,12 @@ describe('required approvals', () => {
 
   it('standard changes need nothing when pre-approved', () => {
     expect(computeRequiredApprovals('staging', stagingMatrix, productionEmergency, { kind: 'standard', includesMigration: false, emergencyOutsideWindows: false })).toEqual([]);
+    // Production's catalogue is empty: a standard change there would need the whole matrix.
+    expect(computeRequiredApprovals('production', productionMatrix, productionEmergency, { kind: 'standard', includesMigration: false, emergencyOutsideWindows: false }).map((r) => r.role)).toEqual([
+      'code_reviewer',
+      'tech_lead',
+      'sre',
+    ]);
   });
 
   it('refuses an emergency where the policy has no emergency path', () => {

@@ -34,5 +34,5 @@ export const stagingMatrix: ApprovalMatrix = {
   ],
   separationOfDuties: { authorCannotApprove: true, distinctApproverPerRole: true },
   standardChangesPreApproved: true,
-  standardChangeTemplates: [],
+  standardChangeTemplates: [{ id: 'certificate-rotation', name: 'Certificate rotation', description: 'Same issuer and names' }],
 };
