@@ -27,6 +27,15 @@ describe('approvals with change-requests on the embedded host', () => {
 
   const grant = (changeRequestId: string, role: keyof typeof roles, overrides: Record<string, unknown> = {}) =>
     h.send<ApprovalReply>('approvals', 'grant', { commandId: commandId(), changeRequestId, role, ...roles[role], ...overrides });
+  /** The SRE roster, set by another SRE, has erin on call for the day around the clock's now. */
+  const rosterErinOnCall = () =>
+    h.send('approvals', 'setOnCallRoster', {
+      commandId: commandId(),
+      role: 'sre',
+      shifts: [{ person: 'erin', start: new Date(h.clock.now().getTime() - 12 * 3_600_000).toISOString(), end: new Date(h.clock.now().getTime() + 12 * 3_600_000).toISOString() }],
+      setBy: 'olga',
+      setterRoles: ['sre'],
+    });
 
   /** A production change of a release already deployed to staging, reviewed and waiting for approvals. */
   async function productionChangeAwaitingApproval(changeRequestId: string, options: { includesMigration?: boolean } = {}): Promise<void> {
@@ -140,7 +149,8 @@ describe('approvals with change-requests on the embedded host', () => {
     await h.send('changeRequests', 'submitChange', submitPayload('cr-7', { environment: 'production', planned: PRODUCTION_SLOT, releaseId: 'rel-7', kind: 'emergency' }));
     await eventually(h, 'approval-cr-7', 'ApprovalsRequested');
     await grant('cr-7', 'tech_lead');
-    expect(await grant('cr-7', 'sre', { approverOnCall: true })).toMatchObject({ status: 'approved' });
+    await rosterErinOnCall();
+    expect(await grant('cr-7', 'sre')).toMatchObject({ status: 'approved' });
     await eventually(h, 'release-rel-7', 'ReleaseApproved');
     await waitFor(async () => (await h.send<{ status: string }>('changeRequests', 'getChange', { changeRequestId: 'cr-7' })).status === 'approved', 'cr-7 approved');
 
@@ -159,7 +169,7 @@ describe('approvals with change-requests on the embedded host', () => {
     await waitFor(async () => (await h.send<{ status: string }>('changeRequests', 'getChange', { changeRequestId: 'cr-7' })).status === 'awaiting_approval', 'cr-7 awaiting approval');
 
     await grant('cr-7', 'tech_lead');
-    expect(await grant('cr-7', 'sre', { approverOnCall: true })).toMatchObject({ status: 'pending', outstanding: [{ role: 'dba', missing: 1 }] });
+    expect(await grant('cr-7', 'sre')).toMatchObject({ status: 'pending', outstanding: [{ role: 'dba', missing: 1 }] });
     expect(await grant('cr-7', 'dba')).toMatchObject({ status: 'approved' });
     await waitFor(async () => (await h.types('changeRequest-cr-7')).filter((t) => t === 'ChangeRequestApproved').length === 2, 'cr-7 approved again');
     await waitFor(async () => (await h.types('release-rel-7')).filter((t) => t === 'ReleaseApproved').length === 2, 'rel-7 approved again');
@@ -205,8 +215,11 @@ describe('approvals with change-requests on the embedded host', () => {
       { role: 'sre', count: 1, onCall: true, sources: ['emergency'] },
       { role: 'vp_engineering', count: 1, onCall: false, sources: ['window_bypass'] },
     ]);
+    // Not on the roster: the approval does not count as the on-call SRE's.
     await expect(grant('cr-5', 'sre')).rejects.toMatchObject({ remoteName: 'OnCallRequiredError' });
-    await grant('cr-5', 'sre', { approverOnCall: true });
+    expect(await h.types('approval-cr-5')).toEqual(['ApprovalsRequested']);
+    await rosterErinOnCall();
+    await grant('cr-5', 'sre');
     await grant('cr-5', 'tech_lead');
     await grant('cr-5', 'sre', { approver: 'victor', approverRoles: ['vp_engineering'], role: 'vp_engineering' });
     await waitFor(async () => (await h.send<{ status: string }>('changeRequests', 'getChange', { changeRequestId: 'cr-5' })).status === 'approved', 'emergency approved');

@@ -11,7 +11,11 @@ import {
   ChangeRequestEventSchemas,
   type ChangeView,
   GetApprovalPayload,
+  GetOnCallRosterPayload,
   GrantApprovalPayload,
+  onCallRosterStream,
+  type OnCallRosterReply,
+  SetOnCallRosterPayload,
   RejectApprovalPayload,
   ReleaseEventSchemas,
   RevokeApprovalPayload,
@@ -26,6 +30,11 @@ import {
   foldEvents,
   type InvalidateApprovals,
   invalidationFor,
+  onCallAt,
+  onCallPeopleAt,
+  onCallRosterDecider,
+  type OnCallRosterEvent,
+  type OnCallRosterState,
   outstandingApprovals,
   parseOrThrow,
   type ReleaseApprovalsInvalidated,
@@ -79,10 +88,13 @@ async function registerCommands(ctx: ServiceContext, metrics: CommandMetrics): P
     grant: async (raw, meta) => {
       const p = parseOrThrow(GrantApprovalPayload, raw, `${APPROVALS_CONTEXT}.grant payload`);
       const { approver, approverRoles } = approverOf(meta);
-      const { approverOnCall, role, comment } = p;
+      const { role, comment } = p;
+      const now = clock.now();
+      // On call is what the roster Gatehouse keeps says at the moment of the approval, not what the approver says.
+      const approverOnCall = onCallAt(await loadRoster(store, role), approver, now);
       return decide(p, approver, {
         type: 'GrantApproval',
-        data: { approvalId: p.changeRequestId, approver, approverRoles, approverOnCall, role, ...(comment === undefined ? {} : { comment }), now: clock.now() },
+        data: { approvalId: p.changeRequestId, approver, approverRoles, approverOnCall, role, ...(comment === undefined ? {} : { comment }), now },
       });
     },
     reject: async (raw, meta) => {
@@ -104,7 +116,40 @@ async function registerCommands(ctx: ServiceContext, metrics: CommandMetrics): P
     },
   };
 
-  return registerCountedCommands(ctx.commands, APPROVALS_CONTEXT, handlers, metrics);
+  const rosterHandlers: Record<string, (payload: unknown, meta: CommandContext) => Promise<OnCallRosterReply>> = {
+    setOnCallRoster: async (raw, meta) => {
+      const p = parseOrThrow(SetOnCallRosterPayload, raw, `${APPROVALS_CONTEXT}.setOnCallRoster payload`);
+      // Who sets the roster is the verified caller, like an approver: never a payload field.
+      const { approver: setBy, approverRoles: setterRoles } = approverOf(meta);
+      const now = clock.now();
+      const streamId = onCallRosterStream(p.role);
+      const result = await handleCommand({
+        store,
+        decider: onCallRosterDecider,
+        streamId,
+        command: { type: 'SetOnCallRoster', data: { role: p.role, shifts: p.shifts, setBy, setterRoles, now } },
+        commandId: p.commandId,
+        metadata: { actor: setBy, correlationId: p.correlationId ?? p.commandId },
+      });
+      metrics.eventsAppended(result.events.map((e) => e.type));
+      return rosterReply(p.role, result.state, now, result.decided.map((e) => e.type), result.duplicate);
+    },
+    getOnCallRoster: async (raw) => {
+      const p = parseOrThrow(GetOnCallRosterPayload, raw, `${APPROVALS_CONTEXT}.getOnCallRoster payload`);
+      return rosterReply(p.role, await loadRoster(store, p.role), clock.now(), [], false);
+    },
+  };
+
+  return registerCountedCommands(ctx.commands, APPROVALS_CONTEXT, { ...handlers, ...rosterHandlers }, metrics);
+}
+
+async function loadRoster(store: EventStore, role: string): Promise<OnCallRosterState> {
+  const events = await store.readStream(onCallRosterStream(role));
+  return foldEvents(onCallRosterDecider, events.map((e) => ({ type: e.type, data: e.data }) as OnCallRosterEvent));
+}
+
+function rosterReply(role: string, state: OnCallRosterState, now: Date, events: string[], duplicate: boolean): OnCallRosterReply {
+  return { role, streamId: onCallRosterStream(role), shifts: state.shifts, onCallNow: onCallPeopleAt(state, now), setBy: state.setBy, setAt: state.setAt, events, duplicate };
 }
 
 function reply(changeRequestId: string, state: ApprovalState, events: string[], duplicate: boolean): ApprovalReply {
@@ -221,6 +266,7 @@ export function requestApprovalsFor(change: ChangeView, policySet: PolicySet, no
       approvalId: change.changeRequestId,
       subject: { changeRequestId: change.changeRequestId, releaseId: change.release?.releaseId ?? null, environment, revision: change.release?.revision ?? 0 },
       author: change.draft.author,
+      ...(change.draft.initiator === undefined ? {} : { initiator: change.draft.initiator }),
       kind: change.kind,
       // The draft's own word, or the migrations CI reported for the release since.
       includesMigration: change.draft.includesMigration || (change.release !== null && change.release.migrations.length > 0),

@@ -17,6 +17,9 @@ import {
   StartStagingValidationPayload,
 } from '@gatehouse/contracts';
 import {
+  changeRequestDecider,
+  type ChangeRequestCommand,
+  type ChangeRequestStatus,
   DomainError,
   hotfixDecider,
   type HotfixCommand,
@@ -30,8 +33,8 @@ import {
 } from '@gatehouse/domain';
 import type { EnvironmentPolicy, PolicySet } from '@gatehouse/policy';
 import { type CommandDecider, type CommandMetrics, handleCommand, registerCountedCommands, type ServiceContext } from '@gatehouse/service-kit';
-import { type ExistingHotfix, hotfixView, loadHotfix, loadHotfixEvents, loadRunningVersions, productionTagsOf } from './hotfix-streams.js';
-import { type ExistingRelease, requireRelease } from './streams.js';
+import { changesOfHotfix, type ExistingHotfix, hotfixView, loadHotfix, loadHotfixEvents, loadRunningVersions, ownersOfChanges, productionTagsOf } from './hotfix-streams.js';
+import { changeRequestStream, type ExistingChange, type ExistingRelease, requireRelease } from './streams.js';
 
 type Handler = (payload: unknown) => Promise<unknown>;
 interface Envelope {
@@ -76,6 +79,9 @@ export class HotfixNotInStagingError extends DomainError {
 
 // ---------------------------------------------------------------- handlers
 
+/** Changes the post-incident review does not touch: already closed, or never deployed. */
+const LEFT_ALONE_BY_REVIEW: readonly ChangeRequestStatus[] = ['closed', 'rejected', 'cancelled', 'submitted', 'in_review', 'awaiting_approval', 'approved', 'scheduled'];
+
 /** The lane's policy: the emergency path of the environment hotfixes ship to. */
 export function hotfixPolicyOf(policySet: PolicySet): { environment: EnvironmentPolicy; policy: HotfixPolicy } {
   const environment = policySet.environments[HOTFIX_ENVIRONMENT];
@@ -108,6 +114,38 @@ export async function registerHotfixCommands(ctx: ServiceContext, metrics: Comma
     const result = await handleCommand({ store, decider, streamId, command, commandId: p.commandId, metadata });
     metrics.eventsAppended(result.events.map((e) => e.type));
     return { streamId, events: result.decided.map((e) => e.type), status: result.state.status, duplicate: result.duplicate };
+  }
+
+  /**
+   * The review closes the lane and the emergency changes that shipped the fix (item 9 of issue 8). Every change's
+   * close is decided first, so a refusal (separation of duties, a change in a state that cannot take the review)
+   * reaches the caller and nothing is written; then the hotfix, then each change. The command ids derive from the
+   * caller's, so a retry after a failure part-way completes what is missing and repeats nothing.
+   */
+  async function completePostIncidentReview(p: Envelope & { reviewRef: string }): Promise<CommandReply & { closedChanges: string[] }> {
+    const now = clock.now();
+    const allChanges = await changesOfHotfix(store, p.hotfixId);
+    const changes = allChanges.filter((c) => c.kind === 'emergency' && !LEFT_ALONE_BY_REVIEW.includes(c.status));
+    const changeOwners = ownersOfChanges(allChanges);
+    const recordOn = (change: ExistingChange): ChangeRequestCommand => ({
+      type: 'RecordPostImplementationReview',
+      data: { changeRequestId: change.changeRequestId, reviewRef: p.reviewRef, recordedBy: p.actor, now },
+    });
+    const hotfix = await loadHotfix(store, p.hotfixId);
+    const hotfixReviewed = hotfix.status === 'closed';
+    if (!hotfixReviewed) {
+      hotfixDecider.decide({ type: 'CompletePostIncidentReview', data: { hotfixId: p.hotfixId, reviewRef: p.reviewRef, completedBy: p.actor, changeOwners, now } }, hotfix);
+      for (const change of changes) changeRequestDecider.decide(recordOn(change), change);
+    }
+    const reply = await onHotfix(p, { type: 'CompletePostIncidentReview', data: { hotfixId: p.hotfixId, reviewRef: p.reviewRef, completedBy: p.actor, changeOwners, now } });
+    const closed: string[] = [];
+    for (const change of changes) {
+      const metadata = { actor: p.actor, correlationId: p.correlationId ?? p.commandId };
+      const result = await handleCommand({ store, decider: changeRequestDecider, streamId: changeRequestStream(change.changeRequestId), command: recordOn(change), commandId: `${p.commandId}:${change.changeRequestId}`, metadata });
+      metrics.eventsAppended(result.events.map((e) => e.type));
+      if (result.state.status === 'closed') closed.push(change.changeRequestId);
+    }
+    return { ...reply, closedChanges: closed };
   }
 
   const handlers: Record<string, Handler> = {
@@ -145,12 +183,10 @@ export async function registerHotfixCommands(ctx: ServiceContext, metrics: Comma
     },
     completeStagingValidation: async (raw) => {
       const p = parseOrThrow(CompleteStagingValidationPayload, raw, `${HOTFIXES_CONTEXT}.completeStagingValidation payload`);
-      return onHotfix(p, { type: 'CompleteStagingValidation', data: { hotfixId: p.hotfixId, outcome: p.outcome, notes: p.notes, now: clock.now() } });
+      const changeOwners = ownersOfChanges(await changesOfHotfix(store, p.hotfixId));
+      return onHotfix(p, { type: 'CompleteStagingValidation', data: { hotfixId: p.hotfixId, outcome: p.outcome, notes: p.notes, completedBy: p.actor, changeOwners, now: clock.now() } });
     },
-    completePostIncidentReview: async (raw) => {
-      const p = parseOrThrow(CompletePostIncidentReviewPayload, raw, `${HOTFIXES_CONTEXT}.completePostIncidentReview payload`);
-      return onHotfix(p, { type: 'CompletePostIncidentReview', data: { hotfixId: p.hotfixId, reviewRef: p.reviewRef, completedBy: p.actor, now: clock.now() } });
-    },
+    completePostIncidentReview: async (raw) => completePostIncidentReview(parseOrThrow(CompletePostIncidentReviewPayload, raw, `${HOTFIXES_CONTEXT}.completePostIncidentReview payload`)),
     getHotfix: async (raw): Promise<HotfixView> => {
       const p = parseOrThrow(GetHotfixPayload, raw, `${HOTFIXES_CONTEXT}.getHotfix payload`);
       const view = hotfixView(await loadHotfixEvents(store, p.hotfixId));

@@ -3,9 +3,9 @@
  * answers, and what production runs (the tags a hotfix branch may start from), from the release streams.
  */
 import { hotfixStreamId, type HotfixView } from '@gatehouse/contracts';
-import { foldEvents, hotfixDecider, type HotfixEvent, type HotfixState, NotFoundError } from '@gatehouse/domain';
+import { changeOwners, foldEvents, hotfixDecider, type HotfixEvent, type HotfixState, NotFoundError } from '@gatehouse/domain';
 import type { EventStore } from '@gatehouse/eventstore';
-import { releaseStream } from './streams.js';
+import { changeRequestStream, type ExistingChange, loadChange, releaseStream } from './streams.js';
 
 export type ExistingHotfix = Exclude<HotfixState, { status: 'none' }>;
 
@@ -135,4 +135,24 @@ export async function loadRunningVersions(store: EventStore, service: string, en
   const facts: ReleaseFact[] = [];
   for await (const event of store.readAll({ eventTypes: RUNNING_VERSION_EVENT_TYPES })) facts.push(event);
   return runningVersions(facts, service, environment);
+}
+
+// ---------------------------------------------------------------- the hotfix's changes
+
+/** The change requests that name the hotfix (`draft.hotfixId`), from this service's own change streams. */
+export async function changesOfHotfix(store: EventStore, hotfixId: string): Promise<ExistingChange[]> {
+  const changes: ExistingChange[] = [];
+  for await (const submitted of store.readAll({ eventTypes: ['ChangeRequestSubmitted'] })) {
+    if (!submitted.streamId.startsWith(changeRequestStream(''))) continue;
+    const { changeRequestId, draft } = submitted.data as { changeRequestId: string; draft: { hotfixId?: string } };
+    if (draft.hotfixId !== hotfixId) continue;
+    const change = await loadChange(store, changeRequestId);
+    if (change.status !== 'not_submitted') changes.push(change);
+  }
+  return changes;
+}
+
+/** Everyone who wrote or (through CI) initiated one of the hotfix's changes: none of them may vouch for the fix. */
+export function ownersOfChanges(changes: readonly ExistingChange[]): string[] {
+  return [...new Set(changes.flatMap((change) => changeOwners(change.draft)))];
 }

@@ -51,8 +51,15 @@ describe('hotfix lane on the embedded host', () => {
     await eventually(h, `approval-${changeRequestId}`, 'ApprovalsRequested');
   }
 
-  const grant = (changeRequestId: string, role: string, approver: string, approverOnCall = false) =>
-    h.send<ApprovalReply>('approvals', 'grant', { commandId: commandId(), changeRequestId, role, approver, approverRoles: [role], approverOnCall });
+  /** An approval; `onCall`: the role's roster (set by another SRE) first puts the approver on call around now. */
+  async function grant(changeRequestId: string, role: string, approver: string, onCall = false): Promise<ApprovalReply> {
+    if (onCall) {
+      const now = h.clock.now().getTime();
+      const shift = { person: approver, start: new Date(now - 3_600_000).toISOString(), end: new Date(now + 12 * 3_600_000).toISOString() };
+      await h.send('approvals', 'setOnCallRoster', { commandId: commandId(), role, shifts: [shift], setBy: 'olga', setterRoles: ['sre'] });
+    }
+    return h.send<ApprovalReply>('approvals', 'grant', { commandId: commandId(), changeRequestId, role, approver, approverRoles: [role] });
+  }
 
   it('walks the lane: production tag, capped staging validation, expedited approval, production deployment within the SLA, review overdue once', async () => {
     await givenProductionAndHotfixRelease();

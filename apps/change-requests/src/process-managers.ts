@@ -17,6 +17,7 @@ import { type CommandMetrics, handleCommand, type ServiceContext } from '@gateho
 import { z } from 'zod';
 import { changeRequestStream, type ExistingChange, loadRelease, releaseStream, requireChange } from './streams.js';
 import { releaseLaneFor } from './hotfix-lane.js';
+import { DeploymentRolledBackFacts, releaseStepForRollback } from './release-rollback.js';
 
 /** Actor recorded on the events this service's process managers cause. */
 export const PROCESS_MANAGER_ACTOR = 'change-requests';
@@ -32,7 +33,7 @@ export const ConsumedEventSchemas = {
   DeploymentStarted: z.object({ ...DeploymentIds, environment: z.string().min(1) }),
   DeploymentSucceeded: z.object(DeploymentIds),
   DeploymentFailed: z.object({ ...DeploymentIds, reason: z.string() }),
-  DeploymentRolledBack: z.object({ ...DeploymentIds, reason: z.string(), initiator: z.enum(['automatic', 'manual']) }),
+  DeploymentRolledBack: DeploymentRolledBackFacts,
   DeploymentAborted: z.object({ ...DeploymentIds, reason: z.string(), actor: z.string() }),
   PostDeploymentWatchCompleted: z.object(Ids),
   /** The watch stopped early (rolled back, failed or aborted): no validation, the change closes with its outcome. */
@@ -125,22 +126,12 @@ export async function startProcessManagers(ctx: ServiceContext, metrics: Command
           ...onRelease({ type: 'FailReleaseDeployment', data: { releaseId: releaseId ?? '', deploymentId: consumed.data.deploymentId, reason: consumed.data.reason, now } }),
         ];
       case 'DeploymentRolledBack': {
-        const { reason, initiator, deploymentId } = consumed.data;
+        const { reason, initiator } = consumed.data;
         const requestedBy = initiator === 'automatic' ? 'monitoring' : 'deployments';
         const steps: Step[] = [{ stream: 'change', command: { type: 'RollBackChange', data: { changeRequestId, requestedBy, reason, now } } }];
-        if (releaseId === undefined || policy === undefined) return steps;
-        const release = await loadRelease(store, releaseId);
-        // Rolled back before it completed: for the release that deployment failed; after it completed: a release rollback.
-        if (release.status === 'deploying' && release.activeDeploymentId === deploymentId) {
-          return [...steps, ...onRelease({ type: 'FailReleaseDeployment', data: { releaseId, deploymentId, reason: `rolled back (${initiator}): ${reason}`, now } })];
-        }
-        return [
-          ...steps,
-          ...onRelease(
-            { type: 'RollBackRelease', data: { releaseId, environment, requestedBy, reason, initiator, policy: policy.rollback, now } },
-            policySet.policyVersion,
-          ),
-        ];
+        if (releaseId === undefined) return steps;
+        const releaseStep = releaseStepForRollback(consumed.data, await loadRelease(store, releaseId), environment, now);
+        return releaseStep === null ? steps : [...steps, ...onRelease(releaseStep, policySet.policyVersion)];
       }
       case 'DeploymentAborted': {
         const { deploymentId, actor } = consumed.data;

@@ -70,7 +70,7 @@ describe('the emergency hotfix lane through the HTTP API', () => {
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  async function call(method: 'GET' | 'POST', url: string, user: string, body?: unknown): Promise<{ status: number; body: Json }> {
+  async function call(method: 'GET' | 'POST' | 'PUT', url: string, user: string, body?: unknown): Promise<{ status: number; body: Json }> {
     const response = await fetch(`${gatehouse.gateway.url}${url}`, {
       method,
       headers: { authorization: `Bearer ${tokens[user]}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
@@ -79,7 +79,7 @@ describe('the emergency hotfix lane through the HTTP API', () => {
     return { status: response.status, body: await response.json() };
   }
 
-  async function ok(method: 'GET' | 'POST', url: string, user: string, body?: unknown): Promise<Json> {
+  async function ok(method: 'GET' | 'POST' | 'PUT', url: string, user: string, body?: unknown): Promise<Json> {
     const response = await call(method, url, user, body);
     if (response.status >= 300) throw new Error(`${method} ${url} → ${response.status} ${JSON.stringify(response.body)}`);
     return response.body;
@@ -213,16 +213,28 @@ describe('the emergency hotfix lane through the HTTP API', () => {
     const stagingBooking = (await eventsOf(`schedule-${staging}`)).find((e: Json) => e.type === 'DeploymentScheduled');
     expect(stagingBooking.data.emergencyBypass).toMatchObject({ role: 'tech_lead', approvers: ['tess'] });
 
-    // Staging validation, well inside its 30-minute cap.
+    // Staging validation, well inside its 30-minute cap; not by rita, who wrote the hotfix's changes.
     await ok('POST', `/api/hotfixes/${hotfixId}/validation/start`, 'sam', { releaseId });
     clock.advance(12 * MINUTE);
+    const beforeOwnValidation = await typesOf(`hotfix-${hotfixId}`);
+    const ownValidation = await call('POST', `/api/hotfixes/${hotfixId}/validation/complete`, 'rita', { outcome: 'passed', notes: 'my fix works' });
+    expect(ownValidation).toMatchObject({ status: 403, body: { error: 'SeparationOfDutiesViolation' } });
+    expect(ownValidation.body.message).toContain('rita authored (or initiated) a change of this hotfix and cannot complete its staging validation');
+    expect(await typesOf(`hotfix-${hotfixId}`)).toEqual(beforeOwnValidation);
     await ok('POST', `/api/hotfixes/${hotfixId}/validation/complete`, 'sam', { outcome: 'passed', notes: 'saved-card checkout green in staging' });
 
     // The emergency change to production names the hotfix; in the blackout it needs VP Engineering too.
     const production = await submit('rita', draft('production', releaseId, { kind: 'emergency', hotfixId, runbookRef: 'RB-CHECKOUT', priority: 'critical' }));
     expect(await statusOf(production)).toBe('awaiting_approval');
     await ok('POST', `/api/change-requests/${production}/approvals`, 'tess', { role: 'tech_lead' });
-    const sre = await ok('POST', `/api/change-requests/${production}/approvals`, 'sam', { role: 'sre', onCall: true });
+    // Saying so does not make sam the on-call SRE: the roster does, which VP Engineering sets.
+    const claimed = await call('POST', `/api/change-requests/${production}/approvals`, 'sam', { role: 'sre', onCall: true });
+    expect(claimed.status).toBe(400);
+    const offRoster = await call('POST', `/api/change-requests/${production}/approvals`, 'sam', { role: 'sre' });
+    expect(offRoster).toMatchObject({ status: 422, body: { error: 'OnCallRequiredError' } });
+    const shift = { person: 'sam', start: new Date(clock.now().getTime() - HOUR).toISOString(), end: new Date(clock.now().getTime() + 8 * HOUR).toISOString() };
+    await ok('PUT', '/api/on-call/sre', 'victor', { shifts: [shift] });
+    const sre = await ok('POST', `/api/change-requests/${production}/approvals`, 'sam', { role: 'sre' });
     expect(sre.result).toMatchObject({ status: 'pending', outstanding: [{ role: 'vp_engineering', missing: 1, onCall: false }] });
 
     // Without VP Engineering it is never fully approved, so never booked, however long it waits.
@@ -274,12 +286,15 @@ describe('the emergency hotfix lane through the HTTP API', () => {
     const releaseStart = (await eventsOf(`release-${releaseId}`)).find((e: Json) => e.type === 'ReleaseDeploymentStarted' && e.data.environment === 'production');
     expect(releaseStart.data).toMatchObject({ lane: 'hotfix', promotion: { from: 'staging', basis: 'hotfix_validation_passed' } });
 
-    // A day passes without the review: overdue once, however often the ticker looks.
+    // A day passes without the review: overdue once, however often the ticker looks. The clock moves in steps of
+    // at most 2 h and lands exactly an hour before the due time, wherever it started: never past it.
     const dueAt = Date.parse(reviewDue.data.dueAt);
-    while (clock.now().getTime() < dueAt - HOUR) {
-      clock.advance(2 * HOUR);
+    const anHourBefore = dueAt - HOUR;
+    while (clock.now().getTime() < anHourBefore) {
+      clock.set(new Date(Math.min(clock.now().getTime() + 2 * HOUR, anHourBefore)).toISOString());
       await pause(60);
     }
+    expect(clock.now().getTime()).toBe(anHourBefore);
     expect(await typesOf(`hotfix-${hotfixId}`)).not.toContain('PostIncidentReviewOverdue');
     clock.set(new Date(dueAt + 30 * MINUTE).toISOString());
     const overdue = await eventually(`hotfix-${hotfixId}`, 'PostIncidentReviewOverdue');
@@ -299,9 +314,20 @@ describe('the emergency hotfix lane through the HTTP API', () => {
       review: { overdue: true, completedAt: null },
     });
     expect(view.history.map((e: Json) => e.type)).toContain('PostIncidentReviewOverdue');
+    // rita wrote the fix's changes: the review is not hers to complete, and nothing is written when she tries.
+    const beforeOwnReview = [await typesOf(`hotfix-${hotfixId}`), await typesOf(`changeRequest-${production}`)];
+    const ownReview = await call('POST', `/api/hotfixes/${hotfixId}/review`, 'rita', { reviewRef: 'PIR-7001' });
+    expect(ownReview).toMatchObject({ status: 403, body: { error: 'SeparationOfDutiesViolation' } });
+    expect(ownReview.body.message).toContain('cannot complete its post-incident review');
+    expect([await typesOf(`hotfix-${hotfixId}`), await typesOf(`changeRequest-${production}`)]).toEqual(beforeOwnReview);
     const late = await ok('POST', `/api/hotfixes/${hotfixId}/review`, 'sam', { reviewRef: 'PIR-7001' });
     expect(late.result).toMatchObject({ events: ['PostIncidentReviewCompleted'], status: 'closed' });
     expect((await eventsOf(`hotfix-${hotfixId}`)).at(-1).data).toMatchObject({ late: true, completedBy: 'sam' });
+    // The review is recorded on the emergency change that shipped the fix, which closes with it when its watch ends
+    // (before, it stayed validated for good: the watch's close was refused for want of a review).
+    expect((await eventsOf(`changeRequest-${production}`)).at(-1)).toMatchObject({ type: 'PostImplementationReviewRecorded', data: { reviewRef: 'PIR-7001', recordedBy: 'sam' } });
+    await advanceUntilStatus(production, ['closed'], { step: HOUR, limit: 3 * 24 * HOUR });
+    expect((await eventsOf(`changeRequest-${production}`)).at(-1)).toMatchObject({ type: 'ChangeClosed', data: { postImplementationReviewRef: 'PIR-7001', outcome: 'successful' } });
     expect((await ok('GET', '/api/audit/verify', 'aud')).ok).toBe(true);
   }, 180_000);
 });

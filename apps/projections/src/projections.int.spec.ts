@@ -26,7 +26,7 @@ const draft = {
   releaseId: 'rel-7',
   author: 'alice',
 };
-const rules = { production: { runbookRequired: true, standardChangesPreApproved: true, exposure: 'production' as const } };
+const rules = { production: { runbookRequired: true, standardChangesPreApproved: true, standardChangeTemplates: [], exposure: 'production' as const } };
 
 /** The change request's and approval's events, produced by the domain deciders themselves. */
 function domainEvents() {
@@ -57,7 +57,7 @@ function domainEvents() {
       kind: 'normal',
       includesMigration: false,
       emergencyOutsideWindows: false,
-      matrix: { required: [{ role: 'code_reviewer', count: 1, onCall: false }, { role: 'tech_lead', count: 1, onCall: false }, { role: 'sre', count: 1, onCall: false }], separationOfDuties: { authorCannotApprove: true, distinctApproverPerRole: true }, standardChangesPreApproved: true },
+      matrix: { required: [{ role: 'code_reviewer', count: 1, onCall: false }, { role: 'tech_lead', count: 1, onCall: false }, { role: 'sre', count: 1, onCall: false }], separationOfDuties: { authorCannotApprove: true, distinctApproverPerRole: true }, standardChangesPreApproved: true, standardChangeTemplates: [] },
       emergency: { allowed: false, approvals: [], enhancedMonitoring: false, branchFromProductionTag: false },
       policyVersion: 'sha256:test',
       now: NOW,

@@ -264,7 +264,8 @@ function evolveDeployment(model: ReadModel, changeRequestId: string, event: Stor
   const booked = event.type === 'DeploymentStarted' ? model.schedule.get(changeRequestId) : undefined;
   if (active === ENDED) model.activeDeployments.delete(changeRequestId);
   else if (active !== undefined) model.activeDeployments.set(changeRequestId, active);
-  if (running !== undefined) model.versions.set(versionKey(running.service, running.environment), running);
+  if (running === NOTHING_RUNS) model.versions.delete(versionKey(str(data.service) ?? '', str(data.environment) ?? ''));
+  else if (running !== undefined) model.versions.set(versionKey(running.service, running.environment), running);
   if (booked !== undefined) model.schedule.set(changeRequestId, { ...booked, view: { ...booked.view, status: 'started' } });
 }
 
@@ -298,8 +299,16 @@ function nextActiveDeployment(deployment: ActiveDeploymentView | undefined, chan
 
 const versionKey = (service: string, environment: string): string => JSON.stringify([service, environment]);
 
+/** A rollback of the first version an environment ran: nothing of that service runs there any more. */
+const NOTHING_RUNS = Symbol('nothing runs');
+
 /** What runs after the event where the deployment went, undefined when the event does not change it. */
-function nextRunningVersion(versions: ReadModel['versions'], deployment: ActiveDeploymentView | undefined, event: StoredEvent, data: Data): RunningVersionView | undefined {
+function nextRunningVersion(
+  versions: ReadModel['versions'],
+  deployment: ActiveDeploymentView | undefined,
+  event: StoredEvent,
+  data: Data,
+): RunningVersionView | typeof NOTHING_RUNS | undefined {
   const service = str(data.service) ?? deployment?.service ?? null;
   const environment = str(data.environment) ?? deployment?.environment ?? null;
   if (service === null || environment === null) return undefined;
@@ -314,7 +323,7 @@ function nextRunningVersion(versions: ReadModel['versions'], deployment: ActiveD
   if (event.type === 'DeploymentRolledBack' && running !== undefined && running.changeRequestId === changeRequestId) {
     // The rolled-back change had completed: production returns to the version before it.
     const version = str(data.previousVersion) ?? running.previous[0];
-    if (version === undefined) return undefined;
+    if (version === undefined) return NOTHING_RUNS;
     return { service, environment, version, changeRequestId, since: str(data.at) ?? event.recordedAt.toISOString(), previous: running.previous.slice(1) };
   }
   return undefined;

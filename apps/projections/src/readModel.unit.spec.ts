@@ -96,3 +96,21 @@ describe('evolveReadModel', () => {
     expect(items(model, { view: 'schedule', filter: {} })).toEqual([expect.objectContaining({ status: 'due' })]);
   });
 });
+
+describe('versions view after a rollback', () => {
+  const ids = (changeRequestId: string, version: string) => ({ deploymentId: `dep-${changeRequestId}`, changeRequestId, releaseId: `rel-${version}`, service: 'ledger', version, environment: 'staging' });
+  const succeeded = (changeRequestId: string, version: string) => [`deployment-${changeRequestId}`, 'DeploymentSucceeded', { ...ids(changeRequestId, version), completedAt: '2026-11-30T15:00:00.000Z' }] as const;
+  const rolledBack = (changeRequestId: string, version: string, extra: object = {}) =>
+    [`deployment-${changeRequestId}`, 'DeploymentRolledBack', { ...ids(changeRequestId, version), reason: 'drift', initiator: 'manual', actor: 'sam', basis: 'incident_review', incidentReviewRef: 'IR-1', at: '2026-11-30T18:00:00.000Z', ...extra }] as const;
+  const staging = (model: ReadModel) => items<{ version: string }>(model, { view: 'versions', filter: { service: 'ledger', environment: 'staging' } });
+
+  it('goes back to the version that ran before, however long after the deployment the rollback came', () => {
+    const model = fold(initialReadModel(), [succeeded('cr-a', '4.0.0'), succeeded('cr-b', '4.1.0'), rolledBack('cr-b', '4.1.0')]);
+    expect(staging(model)).toEqual([expect.objectContaining({ version: '4.0.0', previous: [] })]);
+  });
+
+  it('shows nothing running once the first version an environment ran is rolled back', () => {
+    const model = fold(initialReadModel(), [succeeded('cr-a', '4.0.0'), rolledBack('cr-a', '4.0.0')]);
+    expect(staging(model)).toEqual([]);
+  });
+});

@@ -7,7 +7,7 @@ import { ROLES } from '@gatehouse/policy';
 import { z } from 'zod';
 
 export const APPROVALS_CONTEXT = 'approvals';
-export const APPROVALS_COMMANDS = ['grant', 'reject', 'revoke', 'get'] as const;
+export const APPROVALS_COMMANDS = ['grant', 'reject', 'revoke', 'get', 'setOnCallRoster', 'getOnCallRoster'] as const;
 export type ApprovalsCommandName = (typeof APPROVALS_COMMANDS)[number];
 
 const Id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/, 'must be 1-128 letters, digits, "-" or "_" (a UUID works)');
@@ -22,8 +22,6 @@ export const GrantApprovalPayload = z.strictObject({
   ...Envelope,
   /** The requirement this approval fills. */
   role: Role,
-  /** The approver is the on-call person for the role (the hotfix lane's SRE on call). @defaultValue false */
-  approverOnCall: z.boolean().default(false),
   comment: z.string().max(2_000).optional(),
 });
 export type GrantApprovalPayload = z.input<typeof GrantApprovalPayload>;
@@ -37,6 +35,37 @@ export type RevokeApprovalPayload = z.input<typeof RevokeApprovalPayload>;
 
 export const GetApprovalPayload = z.strictObject({ changeRequestId: Id });
 export type GetApprovalPayload = z.input<typeof GetApprovalPayload>;
+
+/**
+ * Replaces a role's on-call roster (`onCallRoster-<role>`); `setBy` and `setterRoles` come from the caller's
+ * verified token. Whether an approver is on call is read from the roster at the moment of the approval.
+ */
+export const SetOnCallRosterPayload = z.strictObject({
+  commandId: z.string().trim().min(1).max(200),
+  correlationId: z.string().min(1).max(200).optional(),
+  role: Role,
+  /** Validated by the domain (`OnCallShifts`): person, start, end (ISO-8601, end after start), at most 500. */
+  shifts: z.array(z.unknown()).max(500),
+});
+export type SetOnCallRosterPayload = z.input<typeof SetOnCallRosterPayload>;
+
+export const GetOnCallRosterPayload = z.strictObject({ role: Role });
+export type GetOnCallRosterPayload = z.input<typeof GetOnCallRosterPayload>;
+
+export const onCallRosterStream = (role: string): string => `onCallRoster-${role}`;
+
+/** Reply of setOnCallRoster / getOnCallRoster. */
+export interface OnCallRosterReply {
+  role: string;
+  streamId: string;
+  shifts: Array<{ person: string; start: string; end: string }>;
+  /** Who is on call now, by the service's clock. */
+  onCallNow: string[];
+  setBy: string | null;
+  setAt: string | null;
+  events: string[];
+  duplicate: boolean;
+}
 
 /** Reply of grant / reject / revoke / get. */
 export interface ApprovalReply {
@@ -60,6 +89,8 @@ export const ApprovalEventSchemas = {
     approvalId: z.string(),
     subject: Subject,
     author: z.string(),
+    /** The person behind a CI-submitted change (absent or null otherwise). */
+    initiator: z.string().nullable().optional(),
     kind: z.enum(['standard', 'normal', 'emergency']),
     requirements: z.array(Requirement),
     separationOfDuties: SeparationOfDuties,
@@ -78,6 +109,12 @@ export const ApprovalEventSchemas = {
   }),
   ApprovalRejected: z.object({ approvalId: z.string(), subject: Subject, approver: z.string(), reason: z.string(), rejectedAt: Instant }),
   ApprovalRevoked: z.object({ approvalId: z.string(), role: Role, approver: z.string(), reason: z.string(), wasFullyApproved: z.boolean(), revokedAt: Instant }),
+  OnCallRosterSet: z.object({
+    role: Role,
+    shifts: z.array(z.object({ person: z.string(), start: Instant, end: Instant })),
+    setBy: z.string(),
+    setAt: Instant,
+  }),
   ApprovalsInvalidated: z.object({
     approvalId: z.string(),
     reason: z.string(),

@@ -100,7 +100,7 @@ export const HotfixEventSchemas = {
   }),
   HotfixBranchCreated: z.object({ ...HotfixId, branch: z.string(), fromTag: z.string(), createdAt: Instant }),
   StagingValidationStarted: z.object({ ...HotfixId, releaseId: z.string(), version: z.string(), startedAt: Instant, deadline: Instant.nullable() }),
-  StagingValidationCompleted: z.object({ ...HotfixId, outcome: z.enum(['passed', 'failed']), notes: z.string(), durationMinutes: z.number(), completedAt: Instant }),
+  StagingValidationCompleted: z.object({ ...HotfixId, outcome: z.enum(['passed', 'failed']), notes: z.string(), durationMinutes: z.number(), completedAt: Instant, completedBy: z.string().optional() }),
   StagingValidationTimeCapped: z.object({ ...HotfixId, startedAt: Instant, cappedAt: Instant, capMinutes: z.number(), lateResult: z.literal('passed').nullable() }),
   HotfixApproved: z.object({ ...HotfixId, approvalId: z.string(), approvedAt: Instant }),
   HotfixDeployedToProduction: z.object({ ...HotfixId, deploymentId: z.string(), deployedAt: Instant, minutesSinceIdentification: z.number(), enhancedMonitoring: z.boolean() }),

@@ -80,8 +80,8 @@ export const DeploymentRequestedData = z.strictObject({
   release: IngestReleaseRef,
   environment: EnvironmentName,
   kind: z.enum(CHANGE_KINDS).default('normal'),
-  /** The change request to open; the author is the publisher's token subject. */
-  changeRequest: ChangeRequestDraft.omit({ author: true, environments: true, releaseId: true }),
+  /** The change request to open; the author is the publisher (token subject, or `ingest:<source>` over NATS), the person is `initiator`. */
+  changeRequest: ChangeRequestDraft.omit({ author: true, initiator: true, environments: true, releaseId: true }),
 });
 export type DeploymentRequestedData = z.infer<typeof DeploymentRequestedData>;
 
@@ -103,6 +103,12 @@ export const TestGateResultEvent = z.strictObject({ ...envelope, type: z.literal
 export const MigrationIncludedEvent = z.strictObject({ ...envelope, type: z.literal('gatehouse.migration.included'), data: MigrationIncludedData });
 export const DeploymentRequestedEvent = z.strictObject({
   ...envelope,
+  /**
+   * CloudEvents extension: the person whose push asked for the deployment (the CI run's actor, e.g. GitHub's
+   * `github.actor`), vouched for by the CI system's credentials that publish the event. Separation of duties applies
+   * to them as to the author: they cannot review, approve or validate the change.
+   */
+  initiator: z.string().trim().min(1, 'name the person whose push asked for the deployment (the CI run\'s actor)').max(200),
   type: z.literal('gatehouse.deployment.requested'),
   data: DeploymentRequestedData,
 });

@@ -88,7 +88,16 @@ export class ReasonRequiredError extends DomainError {
   }
 }
 
-export type SeparationOfDutiesRule = 'author_cannot_approve' | 'one_person_one_role' | 'author_cannot_review';
+export type SeparationOfDutiesRule =
+  | 'author_cannot_approve'
+  | 'one_person_one_role'
+  | 'author_cannot_review'
+  /** Staging validation (hotfix lane) or a change's validation by its author or CI initiator. */
+  | 'author_cannot_validate'
+  /** The post-incident / post-implementation review of an emergency change by its author or CI initiator. */
+  | 'author_cannot_review_incident'
+  /** Nobody puts themselves on the on-call roster. */
+  | 'roster_self_assignment';
 
 /** Separation of duties: who may not do what, and why. */
 export class SeparationOfDutiesViolation extends DomainError {

@@ -8,6 +8,7 @@ export * from './change-request/riskScore.js';
 export * from './change-request/changeRequest.js';
 export * from './approvals/requiredApprovals.js';
 export * from './approvals/approvals.js';
+export * from './approvals/onCallRoster.js';
 export * from './hotfix/hotfix.js';
 export * from './testing-gates/testingGates.js';
 export * from './rollback/rollbackTriggers.js';

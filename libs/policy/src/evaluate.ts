@@ -307,7 +307,8 @@ function requiredApprovals(policy: EnvironmentPolicy, request: DeploymentRequest
   const base =
     request.changeType === 'emergency'
       ? [...emergency.approvals, ...(bypassNeeded && emergency.windowBypassRole ? [{ role: emergency.windowBypassRole, count: 1, onCall: false }] : [])]
-      : request.changeType === 'standard' && approvals.standardChangesPreApproved
+      : // Pre-approval exists only where the policy names pre-approved templates (production lists none).
+        request.changeType === 'standard' && approvals.standardChangesPreApproved && approvals.standardChangeTemplates.length > 0
         ? []
         : approvals.required;
   const migration = request.includesMigration && requirements.migrationApproval && approvals.migrationApproval ? [approvals.migrationApproval] : [];

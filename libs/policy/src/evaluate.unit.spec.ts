@@ -212,9 +212,15 @@ describe('approvals and requirements', () => {
     expect(ruleIds(when('production', inWindow, { hasRunbook: false }))).toEqual(['production/requirements/runbook']);
   });
 
-  it('standard (pre-approved) changes need no approvals but still respect windows', () => {
-    expect(when('production', inWindow, { changeType: 'standard', approvals: [] }).allowed).toBe(true);
-    expect(when('production', '2026-12-02T10:30:00Z', { changeType: 'standard' }).allowed).toBe(false);
+  it('standard (pre-approved) changes need no approvals where the policy lists templates, but still respect windows', () => {
+    expect(when('staging', '2026-12-02T14:30:00Z', { changeType: 'standard', approvals: [] }).allowed).toBe(true);
+    expect(when('staging', '2026-12-02T10:30:00Z', { changeType: 'standard', approvals: [] }).allowed).toBe(false);
+  });
+
+  it('a standard change to production is not pre-approved: production’s policy lists no template', () => {
+    const decision = when('production', inWindow, { changeType: 'standard', approvals: [] });
+    expect(decision.allowed).toBe(false);
+    expect(decision.requiredApprovals.map((r) => r.role)).toEqual(['code_reviewer', 'tech_lead', 'sre']);
   });
 
   it('staging needs Code Reviewer + Tech Lead; development needs only a code review and deploys any time', () => {

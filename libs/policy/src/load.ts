@@ -140,6 +140,7 @@ function duplicateRuleIdIssues(file: string, policy: EnvironmentPolicy): PolicyI
     ...policy.rollback.automatic.triggers.map((r, i) => ({ id: r.id, path: `rollback.automatic.triggers[${i}].id` })),
     ...policy.testingGates.map((r, i) => ({ id: r.id, path: `testingGates[${i}].id` })),
     ...policy.monitoring.alertRules.map((r, i) => ({ id: r.id, path: `monitoring.alertRules[${i}].id` })),
+    ...policy.approvals.standardChangeTemplates.map((r, i) => ({ id: r.id, path: `approvals.standardChangeTemplates[${i}].id` })),
   ];
   const firstPath = new Map<string, string>();
   const issues: PolicyIssue[] = [];

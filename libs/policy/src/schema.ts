@@ -135,6 +135,14 @@ export const RoleRequirement = z.strictObject({
 });
 export type RoleRequirement = z.infer<typeof RoleRequirement>;
 
+/** A routine change the policy pre-approves (seeds: "standard changes"), e.g. rotating a certificate. */
+export const StandardChangeTemplate = z.strictObject({
+  id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'must be lower-case kebab-case, e.g. "certificate-rotation"'),
+  name: z.string().min(1),
+  description: z.string().min(1),
+});
+export type StandardChangeTemplate = z.infer<typeof StandardChangeTemplate>;
+
 export const ApprovalMatrix = z.strictObject({
   /** Approvals a normal change needs before it may deploy (may be empty: no approval required). */
   required: z.array(RoleRequirement),
@@ -150,6 +158,12 @@ export const ApprovalMatrix = z.strictObject({
   migrationApproval: RoleRequirement.optional(),
   /** Standard (pre-approved) changes skip the matrix when true. */
   standardChangesPreApproved: z.boolean().default(true),
+  /**
+   * The catalogue of pre-approved change templates: a standard change must name one of these, so an environment
+   * without any (production, unless its file lists some explicitly) takes no standard change at all. Adding a
+   * template is a policy change: reviewed like any change to these files and recorded as a new policy version.
+   */
+  standardChangeTemplates: z.array(StandardChangeTemplate).default([]),
 });
 export type ApprovalMatrix = z.infer<typeof ApprovalMatrix>;
 

@@ -22,10 +22,10 @@ async function submitAs(client: GatehouseClient, user: string, body: Json): Prom
   return (await client.ok('POST', '/api/change-requests', user, body)).changeRequestId;
 }
 
-async function grant(client: GatehouseClient, changeRequestId: string, approvers: [string, string, boolean?][]): Promise<Json[]> {
+async function grant(client: GatehouseClient, changeRequestId: string, approvers: [string, string][]): Promise<Json[]> {
   await client.waitFor(`approval request of ${changeRequestId}`, async () => (await client.events(`approval-${changeRequestId}`)).length > 0);
   const replies: Json[] = [];
-  for (const [user, role, onCall] of approvers) replies.push(await client.ok('POST', `/api/change-requests/${changeRequestId}/approvals`, user, { role, ...(onCall ? { onCall } : {}) }));
+  for (const [user, role] of approvers) replies.push(await client.ok('POST', `/api/change-requests/${changeRequestId}/approvals`, user, { role }));
   return replies;
 }
 
@@ -95,7 +95,9 @@ export async function hotfixScenario({ client }: Harness): Promise<void> {
 
   // The emergency change to production: in the blackout it needs VP Engineering besides Tech Lead and the SRE on call.
   const production = await submitAs(client, 'rel', checkoutDraft(client, 'production', releaseId, { kind: 'emergency', hotfixId, runbookRef: 'RB-CHECKOUT', priority: 'critical' }));
-  const [, sre] = await grant(client, production, [['tess', 'tech_lead'], ['sam', 'sre', true]]);
+  // sam is the on-call SRE because the roster VP Engineering keeps says so, not because sam says so.
+  await client.ok('PUT', '/api/on-call/sre', 'val', { shifts: [{ person: 'sam', start: client.now.toISOString(), end: new Date(client.now.getTime() + 8 * HOUR).toISOString() }] });
+  const [, sre] = await grant(client, production, [['tess', 'tech_lead'], ['sam', 'sre']]);
   expect(sre.result).toMatchObject({ status: 'pending', outstanding: [{ role: 'vp_engineering', missing: 1 }] });
   await client.advance(5 * MINUTE);
   expect(await client.changeStatus(production)).toBe('awaiting_approval');
@@ -127,4 +129,8 @@ export async function hotfixScenario({ client }: Harness): Promise<void> {
   expect((await client.eventTypes(`hotfix-${hotfixId}`)).filter((t) => t === 'PostIncidentReviewOverdue')).toHaveLength(1);
   const view = await client.ok('GET', `/api/hotfixes/${hotfixId}`, 'ana');
   expect(view.hotfix).toMatchObject({ status: 'deployed', sla: { minutes: 120, outcome: 'met' }, review: { overdue: true } });
+  // rel wrote the fix's changes: the post-incident review is not theirs to complete, and nothing is written.
+  const ownReview = await client.call('POST', `/api/hotfixes/${hotfixId}/review`, 'rel', { reviewRef: 'PIR-7001' });
+  expect(ownReview).toMatchObject({ status: 403, body: { error: 'SeparationOfDutiesViolation', details: { rule: 'author_cannot_review_incident' } } });
+  expect((await client.eventTypes(`hotfix-${hotfixId}`)).at(-1)).toBe('PostIncidentReviewOverdue');
 }

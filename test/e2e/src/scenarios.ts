@@ -140,6 +140,12 @@ export function lifecycleScenarios(get: () => Harness): void {
     expect(await eventsAfter(client, before)).toEqual([]);
   });
 
+  it('2c. one person cannot ship alone: standard changes, the review, on-call and CI initiators are refused around separation of duties', async () => {
+    expect(productionRunsCheckout).toBe(true);
+    const { separationOfDutiesScenario } = await import('./separation-scenario.js');
+    await separationOfDutiesScenario(get().client);
+  });
+
   it('3. the hotfix lane: an emergency change in the Black Friday blackout goes out with VP approval; SLA and review obligations recorded', async () => {
     expect(productionRunsCheckout).toBe(true);
     const { hotfixScenario } = await import('./hotfix-scenario.js');

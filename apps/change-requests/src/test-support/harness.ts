@@ -87,8 +87,8 @@ export async function startHarness(
  */
 function signedCallerOf(payload: unknown): { caller: CallerIdentity; rest: unknown } {
   if (typeof payload !== 'object' || payload === null) return { caller: { subject: 'test', roles: [] }, rest: payload };
-  const { approver, approverRoles, ...rest } = payload as { approver?: string; approverRoles?: string[]; actor?: string };
-  return { caller: { subject: approver ?? rest.actor ?? 'test', roles: approverRoles ?? [] }, rest };
+  const { approver, approverRoles, setBy, setterRoles, ...rest } = payload as { approver?: string; approverRoles?: string[]; setBy?: string; setterRoles?: string[]; actor?: string };
+  return { caller: { subject: approver ?? setBy ?? rest.actor ?? 'test', roles: approverRoles ?? setterRoles ?? [] }, rest };
 }
 
 export async function waitFor(condition: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {

@@ -63,7 +63,8 @@ export function mapIngestEvent(raw: unknown, origin: IngestOrigin): IngestMappin
         ...envelope,
         changeRequestId: deterministicId('changeRequest', commandId),
         kind,
-        draft: { ...changeRequest, environments: [environment], releaseId, author: origin.actor },
+        // The publisher is the author; the person behind the push is the initiator, kept away from approving it.
+        draft: { ...changeRequest, environments: [environment], releaseId, author: origin.actor, initiator: event.initiator },
       });
     }
   }

@@ -54,6 +54,7 @@ describe('mapIngestEvent', () => {
         SubmitChangePayload,
         {
           ...envelope,
+          initiator: 'ivan',
           type: 'gatehouse.deployment.requested',
           data: {
             release,
@@ -71,6 +72,26 @@ describe('mapIngestEvent', () => {
       if (!mapping.ok) throw new Error(JSON.stringify(mapping.issues));
       expect(contract.safeParse(mapping.command.payload).error?.issues ?? []).toEqual([]);
     }
+  });
+
+  it('carries the person behind a deployment request as the change’s initiator, beside the publisher as author', () => {
+    const mapping = mapIngestEvent(
+      {
+        ...envelope,
+        initiator: 'ivan',
+        type: 'gatehouse.deployment.requested',
+        data: {
+          release,
+          environment: 'staging',
+          changeRequest: {
+            title: 't', description: 'd', type: 'enhancement', priority: 'low', impact: 'low', risk: 'low',
+            schedule: { planned: '2026-12-01T14:00:00Z', duration: 30 }, implementationPlan: 'i', rollbackPlan: 'r', testingPlan: 't',
+          },
+        },
+      },
+      origin,
+    );
+    expect(mapping).toMatchObject({ ok: true, command: { command: 'submitChange', payload: { draft: { author: origin.actor, initiator: 'ivan' } } } });
   });
 
   it('maps a migration to recordMigration with the release id given', () => {

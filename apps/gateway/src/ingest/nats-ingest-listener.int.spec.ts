@@ -88,6 +88,37 @@ describeNats('NATS ingestion (gatehouse.ingest.<type>)', () => {
     expect(received).toEqual([]);
   });
 
+  it('refuses a deployment request that does not name the person behind the push, and sends nothing; with it, that person is the change’s initiator', async () => {
+    const submitted: Record<string, unknown>[] = [];
+    const unregister = await commands.register<Record<string, unknown>>('changeRequests', 'submitChange', (payload) => {
+      submitted.push(payload);
+      return { streamId: `changeRequest-${String(payload['changeRequestId'])}`, events: ['ChangeRequestSubmitted'], status: 'submitted', duplicate: false };
+    });
+    try {
+      const requested = {
+        specversion: '1.0',
+        id: 'deploy-9',
+        source: 'ci/campaign-api',
+        type: 'gatehouse.deployment.requested',
+        data: {
+          release: { service: 'campaign-api', version: '2.1.0' },
+          environment: 'development',
+          changeRequest: {
+            title: 't', description: 'd', type: 'enhancement', priority: 'low', impact: 'low', risk: 'low',
+            schedule: { planned: '2026-12-01T14:00:00Z', duration: 30 }, implementationPlan: 'i', rollbackPlan: 'r', testingPlan: 't',
+          },
+        },
+      };
+      const anonymous = await request('deployment.requested', requested);
+      expect(anonymous).toMatchObject({ ok: false, error: { name: 'ValidationError', issues: [expect.objectContaining({ field: 'initiator' })] } });
+      expect(submitted).toEqual([]);
+      expect(await request('deployment.requested', { ...requested, initiator: 'ivan' })).toMatchObject({ ok: true, command: 'changeRequests.submitChange' });
+      expect(submitted).toEqual([expect.objectContaining({ draft: expect.objectContaining({ author: 'ingest:ci/campaign-api', initiator: 'ivan' }) })]);
+    } finally {
+      await unregister();
+    }
+  });
+
   it('sends a migration to changeRequests.recordMigration and answers with the service’s reply', async () => {
     const migration = (id: string) => ({
       specversion: '1.0',

@@ -27,7 +27,8 @@ export class ReviseReleaseDto extends createZodDto(
 
 /** The seeds' change request; the author is the caller (from the token). One environment per change request. */
 export class SubmitChangeDto extends createZodDto(
-  ChangeRequestDraft.omit({ author: true }).extend({
+  // The author is the caller; an initiator comes only from CI ingestion, never from a person's request.
+  ChangeRequestDraft.omit({ author: true, initiator: true }).extend({
     kind: z.enum(CHANGE_KINDS).default('normal'),
     environments: z.array(EnvironmentName).length(1, 'name exactly one environment: one deployment per change request'),
   }),
@@ -47,8 +48,7 @@ export class GrantApprovalDto extends createZodDto(
   z.strictObject({
     /** The requirement this approval fills; the caller's token must carry the role. */
     role: z.enum(ROLES),
-    /** The caller is on call for the role (the hotfix lane's SRE on call). */
-    onCall: z.boolean().optional(),
+    // No `onCall`: whether the caller is on call comes from the on-call roster (PUT /api/on-call/{role}).
     comment: z.string().max(2_000).optional(),
   }),
 ) {}

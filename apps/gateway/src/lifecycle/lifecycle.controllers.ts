@@ -138,7 +138,6 @@ export class ChangeRequestsController {
       correlationId: e.correlationId,
       changeRequestId: params.id,
       role: body.role,
-      ...(body.onCall !== undefined ? { approverOnCall: body.onCall } : {}),
       ...(body.comment !== undefined ? { comment: body.comment } : {}),
     }));
     return { changeRequestId: params.id, result };

@@ -243,7 +243,7 @@ describe('lifecycle API: auth, validation, idempotency and commands on the bus',
         [ana, 'POST', '/api/change-requests', draft],
         [reviewer, 'POST', `/api/change-requests/${CR_ID}/review`, { action: 'start' }],
         [reviewer, 'POST', `/api/change-requests/${CR_ID}/review`, { action: 'complete', notes: 'fine' }],
-        [sre, 'POST', `/api/change-requests/${CR_ID}/approvals`, { role: 'sre', onCall: true }],
+        [sre, 'POST', `/api/change-requests/${CR_ID}/approvals`, { role: 'sre' }],
         [sre, 'POST', `/api/change-requests/${CR_ID}/rejections`, { reason: 'no runbook' }],
         [reviewer, 'POST', `/api/change-requests/${CR_ID}/rejections`, { reason: 'incomplete', stage: 'review' }],
         [ana, 'POST', `/api/change-requests/${CR_ID}/cancel`, { reason: 'superseded' }],
@@ -291,7 +291,6 @@ describe('lifecycle API: auth, validation, idempotency and commands on the bus',
         correlationId: 'corr-42',
         changeRequestId: CR_ID,
         role: 'sre',
-        approverOnCall: true,
       });
       expect(byCommand['approvals.reject']).toEqual({ commandId: expect.any(String), correlationId: 'corr-42', changeRequestId: CR_ID, reason: 'no runbook' });
       // Who approves or rejects travels only as the signed caller, from the token.
@@ -375,6 +374,7 @@ describe('lifecycle API: auth, validation, idempotency and commands on the bus',
           specversion: '1.0',
           id: 'deploy-1',
           source: 'ci/campaign-api',
+          initiator: 'ivan',
           type: 'gatehouse.deployment.requested',
           data: { release: { service: 'campaign-api', version: '2.2.0' }, environment: 'staging', changeRequest },
         },
@@ -382,8 +382,36 @@ describe('lifecycle API: auth, validation, idempotency and commands on the bus',
       expect(response.status).toBe(202);
       expect(received[0]).toMatchObject({
         command: 'changeRequests.submitChange',
-        payload: { kind: 'normal', draft: { environments: ['staging'], author: 'ci-bot', releaseId: releaseIdFor('campaign-api', '2.2.0') } },
+        payload: { kind: 'normal', draft: { environments: ['staging'], author: 'ci-bot', initiator: 'ivan', releaseId: releaseIdFor('campaign-api', '2.2.0') } },
       });
+    });
+
+    it('refuses a deployment request that does not name the person behind the push (initiator), sending nothing', async () => {
+      const response = await call('POST', '/api/ingest', {
+        auth: await token('ci-bot', ['release_engineer']),
+        body: {
+          specversion: '1.0',
+          id: 'deploy-2',
+          source: 'ci/campaign-api',
+          type: 'gatehouse.deployment.requested',
+          data: { release: { service: 'campaign-api', version: '2.2.0' }, environment: 'staging', changeRequest: { ...draft, environments: undefined } },
+        },
+      });
+      expect(response.status).toBe(400);
+      expect((await json(response)).issues).toEqual(expect.arrayContaining([expect.objectContaining({ field: 'initiator' })]));
+      expect(received).toEqual([]);
+    });
+
+    it('refuses a person setting the initiator of their own change request over HTTP (it comes only from CI)', async () => {
+      const response = await call('POST', '/api/change-requests', { auth: await token('ana', ['developer']), body: { ...draft, initiator: 'bob' } });
+      expect(response.status).toBe(400);
+      expect(received).toEqual([]);
+    });
+
+    it('refuses an approval that claims to be on call: on call comes from the roster', async () => {
+      const response = await call('POST', `/api/change-requests/${CR_ID}/approvals`, { auth: await token('sam', ['sre']), body: { role: 'sre', onCall: true } });
+      expect(response.status).toBe(400);
+      expect(received).toEqual([]);
     });
 
     it('maps a migration to recordMigration on the release named by service+version, and answers with what the service did', async () => {

@@ -35,6 +35,8 @@ export type RequestApprovals = DomainCommand<
     approvalId: string;
     subject: ApprovalSubject;
     author: string;
+    /** The person behind a CI-submitted change (`draft.initiator`); kept from approving like the author. */
+    initiator?: string;
     kind: ChangeKind;
     includesMigration: boolean;
     emergencyOutsideWindows: boolean;
@@ -80,6 +82,8 @@ export type ApprovalsRequested = DomainEvent<
     approvalId: string;
     subject: ApprovalSubject;
     author: string;
+    /** Absent on requests recorded before CI initiators were carried. */
+    initiator?: string | null;
     kind: ChangeKind;
     requirements: RequiredApproval[];
     separationOfDuties: SeparationOfDuties;
@@ -138,6 +142,7 @@ export type ApprovalState =
       approvalId: string;
       subject: ApprovalSubject;
       author: string;
+      initiator: string | null;
       requirements: RequiredApproval[];
       separationOfDuties: SeparationOfDuties;
       policyVersion: string;
@@ -297,13 +302,13 @@ function checkDeploymentNotStarted(approvalId: string, change: ChangeProgress, n
 }
 
 function request(command: RequestApprovals, state: ApprovalState): ApprovalEvent[] {
-  const { approvalId, subject, author, kind, includesMigration, emergencyOutsideWindows, matrix, emergency, policyVersion, now } = command.data;
+  const { approvalId, subject, author, initiator, kind, includesMigration, emergencyOutsideWindows, matrix, emergency, policyVersion, now } = command.data;
   if (state.status !== 'not_requested') throw new AlreadyExistsError(AGGREGATE, approvalId);
   const requirements = computeRequiredApprovals(subject.environment, matrix, emergency, { kind, includesMigration, emergencyOutsideWindows });
   const at = iso(now);
   const requested: ApprovalsRequested = {
     type: 'ApprovalsRequested',
-    data: { approvalId, subject, author, kind, requirements, separationOfDuties: matrix.separationOfDuties, policyVersion, requestedAt: at },
+    data: { approvalId, subject, author, initiator: initiator ?? null, kind, requirements, separationOfDuties: matrix.separationOfDuties, policyVersion, requestedAt: at },
   };
   if (requirements.length > 0) return [requested];
   return [
@@ -320,6 +325,9 @@ function grant(command: GrantApproval, approval: OpenApproval): ApprovalEvent[] 
   const sod = approval.separationOfDuties;
   if (sod.authorCannotApprove && approver === approval.author) {
     throw new SeparationOfDutiesViolation(approver, 'author_cannot_approve', `${approver} authored the change and cannot approve it`);
+  }
+  if (sod.authorCannotApprove && approver === approval.initiator) {
+    throw new SeparationOfDutiesViolation(approver, 'author_cannot_approve', `${approver} initiated the change through CI and cannot approve it`);
   }
   const own = approval.grants.filter((g) => g.approver === approver);
   if (own.some((g) => g.role === role)) throw new DuplicateApprovalError(approver, role);
@@ -382,7 +390,7 @@ export function invalidationFor(event: ReleaseApprovalsInvalidated, now: Date, r
 export function evolveApproval(state: ApprovalState, event: ApprovalEvent): ApprovalState {
   if (event.type === 'ApprovalsRequested') {
     const { approvalId, subject, author, requirements, separationOfDuties, policyVersion } = event.data;
-    return { status: 'pending', approvalId, subject, author, requirements, separationOfDuties, policyVersion, grants: [] };
+    return { status: 'pending', approvalId, subject, author, initiator: event.data.initiator ?? null, requirements, separationOfDuties, policyVersion, grants: [] };
   }
   if (state.status === 'not_requested') return state;
   switch (event.type) {

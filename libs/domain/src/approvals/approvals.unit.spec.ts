@@ -82,6 +82,12 @@ describe('required approvals', () => {
 
   it('standard changes need nothing when pre-approved', () => {
     expect(computeRequiredApprovals('staging', stagingMatrix, productionEmergency, { kind: 'standard', includesMigration: false, emergencyOutsideWindows: false })).toEqual([]);
+    // Production's catalogue is empty: a standard change there would need the whole matrix.
+    expect(computeRequiredApprovals('production', productionMatrix, productionEmergency, { kind: 'standard', includesMigration: false, emergencyOutsideWindows: false }).map((r) => r.role)).toEqual([
+      'code_reviewer',
+      'tech_lead',
+      'sre',
+    ]);
   });
 
   it('refuses an emergency where the policy has no emergency path', () => {
@@ -142,6 +148,13 @@ describe('Approvals: granting', () => {
       .given([requested()])
       .when(grant('alice', 'tech_lead'))
       .thenThrows(SeparationOfDutiesViolation, (e) => e.approver === 'alice' && e.rule === 'author_cannot_approve');
+  });
+
+  it('refuses the person who pushed a CI-submitted change approving it', () => {
+    spec
+      .given([requested({ author: 'ingest:github-actions', initiator: 'ivan' })])
+      .when(grant('ivan', 'tech_lead'))
+      .thenThrows(SeparationOfDutiesViolation, (e) => e.approver === 'ivan' && e.rule === 'author_cannot_approve' && e.reason.includes('initiated the change through CI'));
   });
 
   it('refuses one person filling two required roles', () => {

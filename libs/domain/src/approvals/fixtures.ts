@@ -10,6 +10,7 @@ export const productionMatrix: ApprovalMatrix = {
   separationOfDuties: { authorCannotApprove: true, distinctApproverPerRole: true },
   migrationApproval: { role: 'dba', count: 1, onCall: false },
   standardChangesPreApproved: true,
+  standardChangeTemplates: [],
 };
 
 export const productionEmergency: EmergencyPath = {
@@ -33,4 +34,5 @@ export const stagingMatrix: ApprovalMatrix = {
   ],
   separationOfDuties: { authorCannotApprove: true, distinctApproverPerRole: true },
   standardChangesPreApproved: true,
+  standardChangeTemplates: [{ id: 'certificate-rotation', name: 'Certificate rotation', description: 'Same issuer and names' }],
 };

@@ -30,7 +30,7 @@ export class EmergencyPathNotAllowedError extends DomainError {
 
 /**
  * The approvals a change needs:
- * - normal: the matrix; standard: nothing when the matrix pre-approves standard changes;
+ * - normal: the matrix; standard: nothing when the matrix pre-approves standard changes and names templates;
  * - emergency: the emergency path's expedited approvals *instead of* the matrix (the seeds'
  *   fast track "reduced approval requirements": Tech Lead + SRE on call);
  * - plus the migration approval when the change includes a migration;
@@ -42,7 +42,7 @@ export function computeRequiredApprovals(environment: string, matrix: ApprovalMa
   if (context.kind === 'emergency') {
     if (!emergency.allowed) throw new EmergencyPathNotAllowedError(environment);
     wanted.push(...emergency.approvals.map((r) => ({ ...r, source: 'emergency' as const })));
-  } else if (!(context.kind === 'standard' && matrix.standardChangesPreApproved)) {
+  } else if (!(context.kind === 'standard' && matrix.standardChangesPreApproved && matrix.standardChangeTemplates.length > 0)) {
     wanted.push(...matrix.required.map((r) => ({ ...r, source: 'matrix' as const })));
   }
   if (context.includesMigration && matrix.migrationApproval !== undefined) wanted.push({ ...matrix.migrationApproval, source: 'migration' });

@@ -2,7 +2,7 @@ import type { EnvironmentPolicy } from '@gatehouse/policy';
 import { z } from 'zod';
 import { iso, toMs, MS_PER_MINUTE } from '../clock.js';
 import { assertNever, type Decider, type DomainCommand, type DomainEvent } from '../decider.js';
-import { AlreadyExistsError, DomainError, IllegalTransitionError, NotFoundError, requireReason, SeparationOfDutiesViolation, UnknownEnvironmentError } from '../errors.js';
+import { AlreadyExistsError, DomainError, IllegalTransitionError, NotFoundError, requireReason, SeparationOfDutiesViolation, UnknownEnvironmentError, ValidationError } from '../errors.js';
 import { parseOrThrow } from '../validation.js';
 import { assessRisk, CHANGE_SIZES, IMPACTS, LIKELIHOODS, mostExposed, RISK_LEVELS, type EnvironmentExposure, type RiskAssessment } from './riskScore.js';
 
@@ -43,7 +43,14 @@ export const ChangeRequestDraft = z.strictObject({
   /** The hotfix (`hotfix-<id>`) an emergency change to production ships: its lane records the change's approval and deployment. */
   hotfixId: z.string().min(1).optional(),
   includesMigration: z.boolean().default(false),
+  /** A standard change names its pre-approved template from the environment policy's catalogue (`approvals.standardChangeTemplates`). */
+  standardTemplateId: z.string().trim().min(1).optional(),
   author: z.string().min(1),
+  /**
+   * The person behind a change that a machine submitted (CI ingestion: the CloudEvent's `initiator`, signed by the
+   * CI system's credentials); separation of duties applies to them as to the author. Never taken from a person's request.
+   */
+  initiator: z.string().min(1).optional(),
 });
 export type ChangeRequestDraft = z.infer<typeof ChangeRequestDraft>;
 
@@ -51,6 +58,8 @@ export type ChangeRequestDraft = z.infer<typeof ChangeRequestDraft>;
 export interface EnvironmentChangeRules {
   runbookRequired: boolean;
   standardChangesPreApproved: boolean;
+  /** Ids of the pre-approved change templates the environment's policy names; a standard change must use one. */
+  standardChangeTemplates: readonly string[];
   exposure: EnvironmentExposure;
 }
 
@@ -59,6 +68,7 @@ export function changeRulesFromPolicy(policy: Pick<EnvironmentPolicy, 'environme
   return {
     runbookRequired: policy.requirements.runbook,
     standardChangesPreApproved: policy.approvals.standardChangesPreApproved,
+    standardChangeTemplates: policy.approvals.standardChangeTemplates.map((t) => t.id),
     exposure: policy.environment === 'production' ? 'production' : policy.promotesFrom !== undefined ? 'pre_production' : 'internal',
   };
 }
@@ -102,6 +112,11 @@ export type FailChangeImplementation = DomainCommand<'FailChangeImplementation',
 export type ValidateChange = DomainCommand<'ValidateChange', { changeRequestId: string; validator: string; outcome: 'passed' | 'failed'; notes: string; now: Date }>;
 export type RollBackChange = DomainCommand<'RollBackChange', { changeRequestId: string; requestedBy: string; reason: string; now: Date }>;
 export type CloseChange = DomainCommand<'CloseChange', { changeRequestId: string; closedBy: string; postImplementationReviewRef?: string; now: Date }>;
+/**
+ * The post-incident review of the hotfix an emergency change shipped was completed: recorded on the change, which
+ * closes at once when it can (validated, rolled back, failed) and otherwise when its post-deployment watch ends.
+ */
+export type RecordPostImplementationReview = DomainCommand<'RecordPostImplementationReview', { changeRequestId: string; reviewRef: string; recordedBy: string; now: Date }>;
 export type CancelChange = DomainCommand<'CancelChange', { changeRequestId: string; cancelledBy: string; reason: string; now: Date }>;
 
 export type ChangeRequestCommand =
@@ -118,6 +133,7 @@ export type ChangeRequestCommand =
   | ValidateChange
   | RollBackChange
   | CloseChange
+  | RecordPostImplementationReview
   | CancelChange;
 
 // ---------------------------------------------------------------- events
@@ -148,6 +164,7 @@ export type ChangeClosed = DomainEvent<
   { changeRequestId: string; closedBy: string; outcome: 'successful' | 'rolled_back' | 'failed'; postImplementationReviewRef: string | null; closedAt: string }
 >;
 export type ChangeCancelled = DomainEvent<'ChangeCancelled', { changeRequestId: string; cancelledBy: string; reason: string; cancelledAt: string }>;
+export type PostImplementationReviewRecorded = DomainEvent<'PostImplementationReviewRecorded', { changeRequestId: string; reviewRef: string; recordedBy: string; recordedAt: string }>;
 
 export type ChangeRequestEvent =
   | ChangeRequestSubmitted
@@ -164,6 +181,7 @@ export type ChangeRequestEvent =
   | ChangeValidated
   | ChangeRolledBack
   | ChangeClosed
+  | PostImplementationReviewRecorded
   | ChangeCancelled;
 
 // ---------------------------------------------------------------- state
@@ -198,6 +216,8 @@ export type ChangeRequestState =
       window: { start: string; end: string } | null;
       /** Closure outcome so far. */
       outcome: 'successful' | 'rolled_back' | 'failed' | null;
+      /** Post-implementation review recorded before the change could close (emergency changes). */
+      reviewRef?: string | null;
     };
 type ExistingChange = Exclude<ChangeRequestState, { status: 'not_submitted' }>;
 
@@ -216,6 +236,7 @@ export const CHANGE_REQUEST_WORKFLOW: Readonly<Record<Exclude<ChangeRequestComma
   ValidateChange: ['validating'],
   RollBackChange: ['implementing', 'validating', 'validation_failed'],
   CloseChange: ['validated', 'rolled_back', 'failed'],
+  RecordPostImplementationReview: ['implementing', 'validating', 'validated', 'validation_failed', 'rolled_back', 'failed'],
   CancelChange: ['submitted', 'in_review', 'awaiting_approval', 'approved', 'scheduled'],
 };
 
@@ -260,6 +281,36 @@ export class PostImplementationReviewRequiredError extends DomainError {
   }
 }
 
+export class StandardChangeTemplateRequiredError extends DomainError {
+  override readonly name = 'StandardChangeTemplateRequiredError';
+  readonly code = 'STANDARD_CHANGE_TEMPLATE_REQUIRED' as const;
+  constructor(
+    readonly environment: string,
+    readonly templateId: string | null,
+    readonly catalogue: readonly string[],
+  ) {
+    super(
+      (templateId === null
+        ? `a standard (pre-approved) change must name its template (standardTemplateId) from ${environment}'s catalogue of pre-approved changes`
+        : `"${templateId}" is not a pre-approved change template of ${environment}`) +
+        (catalogue.length === 0
+          ? `; ${environment}'s policy pre-approves no change templates: submit a normal change`
+          : `; the policy's catalogue (approvals.standardChangeTemplates): ${catalogue.join(', ')}`),
+    );
+  }
+}
+
+/** Who the rules of separation of duties keep away from a change's review, approval and validation: its author and, for CI submissions, the person who pushed. */
+export function changeOwners(draft: Pick<ChangeRequestDraft, 'author' | 'initiator'>): string[] {
+  return draft.initiator === undefined || draft.initiator === draft.author ? [draft.author] : [draft.author, draft.initiator];
+}
+
+function refuseOwner(draft: ChangeRequestDraft, person: string, rule: 'author_cannot_review' | 'author_cannot_validate' | 'author_cannot_review_incident', action: string): void {
+  if (!changeOwners(draft).includes(person)) return;
+  const role = person === draft.author ? 'wrote' : 'initiated (through CI)';
+  throw new SeparationOfDutiesViolation(person, rule, `${person} ${role} the change and cannot ${action}`);
+}
+
 // ---------------------------------------------------------------- decide
 
 const AGGREGATE = 'change request';
@@ -278,11 +329,11 @@ export function decideChangeRequest(command: ChangeRequestCommand, state: Change
   const at = iso(command.data.now);
   switch (command.type) {
     case 'StartChangeReview':
-      if (command.data.reviewer === change.draft.author) {
-        throw new SeparationOfDutiesViolation(command.data.reviewer, 'author_cannot_review', `${command.data.reviewer} wrote the change and cannot review it`);
-      }
+      refuseOwner(change.draft, command.data.reviewer, 'author_cannot_review', 'review it');
       return [{ type: 'ChangeReviewStarted', data: { changeRequestId: id, reviewer: command.data.reviewer, startedAt: at } }];
     case 'CompleteChangeReview':
+      // Whoever started the review, the author cannot be the one who completes it.
+      refuseOwner(change.draft, command.data.reviewer, 'author_cannot_review', 'complete its review');
       return [{ type: 'ChangeReviewCompleted', data: { changeRequestId: id, reviewer: command.data.reviewer, notes: command.data.notes, completedAt: at } }];
     case 'RecordChangeApproval':
       return [{ type: 'ChangeRequestApproved', data: { changeRequestId: id, approvalId: command.data.approvalId, approvedAt: at } }];
@@ -313,14 +364,20 @@ export function decideChangeRequest(command: ChangeRequestCommand, state: Change
     case 'FailChangeImplementation':
       return [{ type: 'ChangeImplementationFailed', data: { changeRequestId: id, reason: requireReason(command.data.reason, 'a failed implementation'), failedAt: at } }];
     case 'ValidateChange':
+      refuseOwner(change.draft, command.data.validator, 'author_cannot_validate', 'validate it');
       return [{ type: 'ChangeValidated', data: { changeRequestId: id, validator: command.data.validator, outcome: command.data.outcome, notes: command.data.notes, validatedAt: at } }];
     case 'RollBackChange':
       return [{ type: 'ChangeRolledBack', data: { changeRequestId: id, requestedBy: command.data.requestedBy, reason: requireReason(command.data.reason, 'a rollback'), rolledBackAt: at } }];
     case 'CloseChange': {
-      const reviewRef = command.data.postImplementationReviewRef?.trim() || null;
+      const given = command.data.postImplementationReviewRef?.trim() || null;
+      // An emergency change's review is the post-incident review, which its author cannot be the one to give.
+      if (change.kind === 'emergency' && given !== null) refuseOwner(change.draft, command.data.closedBy, 'author_cannot_review_incident', 'record its post-implementation review');
+      const reviewRef = given ?? change.reviewRef ?? null;
       if (change.kind === 'emergency' && reviewRef === null) throw new PostImplementationReviewRequiredError(id);
       return [{ type: 'ChangeClosed', data: { changeRequestId: id, closedBy: command.data.closedBy, outcome: change.outcome ?? 'successful', postImplementationReviewRef: reviewRef, closedAt: at } }];
     }
+    case 'RecordPostImplementationReview':
+      return recordReview(command, change);
     case 'CancelChange':
       return [{ type: 'ChangeCancelled', data: { changeRequestId: id, cancelledBy: command.data.cancelledBy, reason: requireReason(command.data.reason, 'a cancellation'), cancelledAt: at } }];
     default:
@@ -336,6 +393,10 @@ function submit(command: SubmitChangeRequest, state: ChangeRequestState): Change
     const rule = environmentRules[environment];
     if (rule === undefined) throw new UnknownEnvironmentError(environment, Object.keys(environmentRules));
     if (rule.runbookRequired && draft.runbookRef === undefined) throw new RunbookRequiredError(environment);
+    // Standard changes exist only as the policy's catalogue of pre-approved templates: none listed, none allowed.
+    if (kind === 'standard' && (draft.standardTemplateId === undefined || !rule.standardChangeTemplates.includes(draft.standardTemplateId))) {
+      throw new StandardChangeTemplateRequiredError(environment, draft.standardTemplateId ?? null, rule.standardChangeTemplates);
+    }
     return rule;
   });
   const riskAssessment = assessRisk({
@@ -354,6 +415,19 @@ function submit(command: SubmitChangeRequest, state: ChangeRequestState): Change
   // Pre-approval holds only if every environment's matrix pre-approves standard changes.
   if (!rules.every((r) => r.standardChangesPreApproved)) return [submitted];
   return [submitted, { type: 'ChangeRequestPreApproved', data: { changeRequestId, basis: 'standard_change', approvedAt: at } }];
+}
+
+function recordReview(command: RecordPostImplementationReview, change: ExistingChange): ChangeRequestEvent[] {
+  const { reviewRef, recordedBy, now } = command.data;
+  if (reviewRef.trim() === '') throw new ValidationError('post-implementation review', [{ field: 'reviewRef', reason: 'reference the review document' }]);
+  refuseOwner(change.draft, recordedBy, 'author_cannot_review_incident', 'complete its post-incident review');
+  const at = iso(now);
+  const recorded: ChangeRequestEvent = { type: 'PostImplementationReviewRecorded', data: { changeRequestId: change.changeRequestId, reviewRef: reviewRef.trim(), recordedBy, recordedAt: at } };
+  if (!CHANGE_REQUEST_WORKFLOW.CloseChange.includes(change.status)) return [recorded];
+  return [
+    recorded,
+    { type: 'ChangeClosed', data: { changeRequestId: change.changeRequestId, closedBy: recordedBy, outcome: change.outcome ?? 'successful', postImplementationReviewRef: reviewRef.trim(), closedAt: at } },
+  ];
 }
 
 function schedule(command: ScheduleChange, change: ExistingChange): ChangeRequestEvent[] {
@@ -417,6 +491,8 @@ export function evolveChangeRequest(state: ChangeRequestState, event: ChangeRequ
       return { ...state, status: 'closed' };
     case 'ChangeCancelled':
       return { ...state, status: 'cancelled' };
+    case 'PostImplementationReviewRecorded':
+      return { ...state, reviewRef: event.data.reviewRef };
     default:
       return assertNever(event);
   }

@@ -7,6 +7,7 @@ import {
   RunbookRequiredError,
   ScheduleOutsideWindowError,
   StandardChangeNotEligibleError,
+  StandardChangeTemplateRequiredError,
   type ChangeKind,
   type ChangeRequestDraft,
   type ChangeRequestEvent,
@@ -16,9 +17,10 @@ import {
 const spec = DeciderSpecification.for(changeRequestDecider);
 const NOW = new Date('2026-11-23T09:00:00Z'); // Monday of Black Friday week 2026
 const rules: Record<string, EnvironmentChangeRules> = {
-  development: { runbookRequired: false, standardChangesPreApproved: true, exposure: 'internal' },
-  staging: { runbookRequired: false, standardChangesPreApproved: true, exposure: 'pre_production' },
-  production: { runbookRequired: true, standardChangesPreApproved: true, exposure: 'production' },
+  development: { runbookRequired: false, standardChangesPreApproved: true, standardChangeTemplates: ['feature-flag-toggle'], exposure: 'internal' },
+  staging: { runbookRequired: false, standardChangesPreApproved: true, standardChangeTemplates: ['feature-flag-toggle', 'certificate-rotation'], exposure: 'pre_production' },
+  // No catalogue: production takes no standard change.
+  production: { runbookRequired: true, standardChangesPreApproved: true, standardChangeTemplates: [], exposure: 'production' },
 };
 
 const draft = {
@@ -103,17 +105,35 @@ describe('Change request: submission', () => {
   it('pre-approves a low-risk standard change', () => {
     spec
       .given([])
-      .when(submit({ impact: 'low', size: 'small', environments: ['staging'] }, 'standard'))
+      .when(submit({ impact: 'low', size: 'small', environments: ['staging'], standardTemplateId: 'certificate-rotation' }, 'standard'))
       .thenEvents((events, state) => {
         expect(events.map((e) => e.type)).toEqual(['ChangeRequestSubmitted', 'ChangeRequestPreApproved']);
         expect(state.status).toBe('approved');
       });
   });
 
+  it('refuses a standard change that names no template of the catalogue', () => {
+    spec
+      .given([])
+      .when(submit({ impact: 'low', size: 'small', environments: ['staging'] }, 'standard'))
+      .thenThrows(StandardChangeTemplateRequiredError, (e) => e.environment === 'staging' && e.templateId === null && e.message.includes('certificate-rotation'));
+    spec
+      .given([])
+      .when(submit({ impact: 'low', size: 'small', environments: ['staging'], standardTemplateId: 'database-upgrade' }, 'standard'))
+      .thenThrows(StandardChangeTemplateRequiredError, (e) => e.templateId === 'database-upgrade');
+  });
+
+  it('refuses any standard change to production, whose policy lists no template, however low its risk', () => {
+    spec
+      .given([])
+      .when(submit({ impact: 'low', size: 'small', risk: 'low', standardTemplateId: 'feature-flag-toggle' }, 'standard'))
+      .thenThrows(StandardChangeTemplateRequiredError, (e) => e.environment === 'production' && e.message.includes('pre-approves no change templates'));
+  });
+
   it('refuses a high-risk change as standard', () => {
     spec
       .given([])
-      .when(submit({ impact: 'system_wide', includesMigration: true }, 'standard'))
+      .when(submit({ impact: 'system_wide', includesMigration: true, environments: ['staging'], standardTemplateId: 'feature-flag-toggle' }, 'standard'))
       .thenThrows(StandardChangeNotEligibleError, (e) => e.riskLevel === 'high' || e.riskLevel === 'critical');
   });
 
@@ -127,9 +147,14 @@ describe('Change request: submission', () => {
         environment: 'production',
         promotesFrom: 'staging',
         requirements: { runbook: true, migrationApproval: true },
-        approvals: { required: [], separationOfDuties: { authorCannotApprove: true, distinctApproverPerRole: true }, standardChangesPreApproved: false },
+        approvals: {
+          required: [],
+          separationOfDuties: { authorCannotApprove: true, distinctApproverPerRole: true },
+          standardChangesPreApproved: false,
+          standardChangeTemplates: [{ id: 'certificate-rotation', name: 'Certificate rotation', description: 'Same issuer' }],
+        },
       }),
-    ).toEqual({ runbookRequired: true, standardChangesPreApproved: false, exposure: 'production' });
+    ).toEqual({ runbookRequired: true, standardChangesPreApproved: false, standardChangeTemplates: ['certificate-rotation'], exposure: 'production' });
   });
 });
 
@@ -164,6 +189,69 @@ describe('Change request: workflow', () => {
       .given([submitted])
       .when({ type: 'StartChangeReview', data: { changeRequestId: 'cr-1', reviewer: 'alice', now: NOW } })
       .thenThrows(SeparationOfDutiesViolation, (e) => e.approver === 'alice' && e.rule === 'author_cannot_review');
+  });
+
+  it('refuses the completion of a review someone else started, by the author', () => {
+    spec
+      .given([submitted, ev.reviewStarted])
+      .when({ type: 'CompleteChangeReview', data: { changeRequestId: 'cr-1', reviewer: 'alice', notes: 'lgtm', now: NOW } })
+      .thenThrows(SeparationOfDutiesViolation, (e) => e.approver === 'alice' && e.rule === 'author_cannot_review' && e.reason.includes('complete its review'));
+  });
+
+  it('keeps the CI initiator of a change away from its review and validation as if they wrote it', () => {
+    const ingested = submittedEvent('normal', { author: 'ingest:github-actions', initiator: 'ivan' });
+    spec
+      .given([ingested])
+      .when({ type: 'StartChangeReview', data: { changeRequestId: 'cr-1', reviewer: 'ivan', now: NOW } })
+      .thenThrows(SeparationOfDutiesViolation, (e) => e.approver === 'ivan' && e.reason.includes('initiated (through CI)'));
+    const validating = [ingested, ev.reviewStarted, ev.reviewCompleted, ev.approved, ev.scheduled, ev.implementing, ev.implemented];
+    spec
+      .given(validating)
+      .when({ type: 'ValidateChange', data: { changeRequestId: 'cr-1', validator: 'ivan', outcome: 'passed', notes: 'fine', now: NOW } })
+      .thenThrows(SeparationOfDutiesViolation, (e) => e.rule === 'author_cannot_validate');
+  });
+
+  describe('post-implementation review of an emergency change', () => {
+    const emergency = submittedEvent('emergency');
+    const deployed = [emergency, ev.approved, ev.scheduled, ev.implementing, ev.implemented];
+    const validated: ChangeRequestEvent = { type: 'ChangeValidated', data: { changeRequestId: 'cr-1', validator: 'monitoring', outcome: 'passed', notes: 'watch done', validatedAt: '2026-12-02T10:40:00.000Z' } };
+
+    it('closes a validated emergency change when its post-incident review is recorded', () => {
+      spec
+        .given([...deployed, validated])
+        .when({ type: 'RecordPostImplementationReview', data: { changeRequestId: 'cr-1', reviewRef: 'PIR-7', recordedBy: 'sam', now: NOW } })
+        .thenEvents((events, state) => {
+          expect(events.map((e) => e.type)).toEqual(['PostImplementationReviewRecorded', 'ChangeClosed']);
+          expect(events[1]?.data).toMatchObject({ postImplementationReviewRef: 'PIR-7', closedBy: 'sam' });
+          expect(state.status).toBe('closed');
+        });
+    });
+
+    it('records the review while the watch still runs, and the close at the end of the watch uses it', () => {
+      const recorded: ChangeRequestEvent = { type: 'PostImplementationReviewRecorded', data: { changeRequestId: 'cr-1', reviewRef: 'PIR-7', recordedBy: 'sam', recordedAt: '2026-12-01T12:00:00.000Z' } };
+      spec
+        .given(deployed)
+        .when({ type: 'RecordPostImplementationReview', data: { changeRequestId: 'cr-1', reviewRef: 'PIR-7', recordedBy: 'sam', now: NOW } })
+        .thenEvents((events, state) => {
+          expect(events).toEqual([{ ...recorded, data: { ...recorded.data, recordedAt: NOW.toISOString() } }]);
+          expect(state.status).toBe('validating');
+        });
+      spec
+        .given([...deployed, recorded, validated])
+        .when({ type: 'CloseChange', data: { changeRequestId: 'cr-1', closedBy: 'change-requests', now: NOW } })
+        .thenEvents(([closed]) => expect(closed?.data).toMatchObject({ postImplementationReviewRef: 'PIR-7' }));
+    });
+
+    it('refuses the review, and a close with a review reference, by the change’s author', () => {
+      spec
+        .given([...deployed, validated])
+        .when({ type: 'RecordPostImplementationReview', data: { changeRequestId: 'cr-1', reviewRef: 'PIR-7', recordedBy: 'alice', now: NOW } })
+        .thenThrows(SeparationOfDutiesViolation, (e) => e.approver === 'alice' && e.rule === 'author_cannot_review_incident');
+      spec
+        .given([...deployed, validated])
+        .when({ type: 'CloseChange', data: { changeRequestId: 'cr-1', closedBy: 'alice', postImplementationReviewRef: 'PIR-7', now: NOW } })
+        .thenThrows(SeparationOfDutiesViolation, (e) => e.rule === 'author_cannot_review_incident');
+    });
   });
 
   it('refuses scheduling before approval', () => {
@@ -241,7 +329,8 @@ describe('Change request: workflow', () => {
       .thenThrows(PostImplementationReviewRequiredError, (e) => e.changeRequestId === 'cr-1');
     spec
       .given(history)
-      .when({ type: 'CloseChange', data: { changeRequestId: 'cr-1', closedBy: 'alice', postImplementationReviewRef: 'PIR-9', now: at('2026-12-01T12:00:00Z') } })
+      // Someone other than the author: the review of an emergency change is not its author's to give.
+      .when({ type: 'CloseChange', data: { changeRequestId: 'cr-1', closedBy: 'sam', postImplementationReviewRef: 'PIR-9', now: at('2026-12-01T12:00:00Z') } })
       .thenEvents(([e]) => expect(e?.data).toMatchObject({ postImplementationReviewRef: 'PIR-9' }));
   });
 });

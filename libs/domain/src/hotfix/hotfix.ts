@@ -1,7 +1,7 @@
 import type { EmergencyPath } from '@gatehouse/policy';
 import { addMinutes, iso, isIsoInstant, MS_PER_MINUTE, toMs } from '../clock.js';
 import { assertNever, type Decider, type DomainCommand, type DomainEvent } from '../decider.js';
-import { AlreadyExistsError, DomainError, IllegalTransitionError, NotFoundError, ValidationError } from '../errors.js';
+import { AlreadyExistsError, DomainError, IllegalTransitionError, NotFoundError, SeparationOfDutiesViolation, ValidationError } from '../errors.js';
 import { EmergencyPathNotAllowedError } from '../approvals/requiredApprovals.js';
 import type { HotfixValidationEvidence } from '../release/release.js';
 
@@ -32,12 +32,22 @@ export type CreateHotfixBranch = DomainCommand<
   { hotfixId: string; branch: string; fromTag: string; /** Tags currently deployed to production. */ productionTags: readonly string[]; now: Date }
 >;
 export type StartStagingValidation = DomainCommand<'StartStagingValidation', { hotfixId: string; releaseId: string; version: string; now: Date }>;
-export type CompleteStagingValidation = DomainCommand<'CompleteStagingValidation', { hotfixId: string; outcome: 'passed' | 'failed'; notes: string; now: Date }>;
+/**
+ * `changeOwners`: the authors and CI initiators of the hotfix's changes (gathered by the caller from the change
+ * requests that name the hotfix); none of them may complete the validation or the post-incident review.
+ */
+export type CompleteStagingValidation = DomainCommand<
+  'CompleteStagingValidation',
+  { hotfixId: string; outcome: 'passed' | 'failed'; notes: string; completedBy: string; changeOwners: readonly string[]; now: Date }
+>;
 /** Sent by the approvals process manager on `ChangeFullyApproved` for the hotfix's change. */
 export type RecordExpeditedApproval = DomainCommand<'RecordExpeditedApproval', { hotfixId: string; approvalId: string; now: Date }>;
 export type DeployHotfixToProduction = DomainCommand<'DeployHotfixToProduction', { hotfixId: string; deploymentId: string; now: Date }>;
 export type CheckHotfixDeadlines = DomainCommand<'CheckHotfixDeadlines', { hotfixId: string; now: Date }>;
-export type CompletePostIncidentReview = DomainCommand<'CompletePostIncidentReview', { hotfixId: string; reviewRef: string; completedBy: string; now: Date }>;
+export type CompletePostIncidentReview = DomainCommand<
+  'CompletePostIncidentReview',
+  { hotfixId: string; reviewRef: string; completedBy: string; changeOwners: readonly string[]; now: Date }
+>;
 
 export type HotfixCommand =
   | IdentifyIncident
@@ -76,7 +86,7 @@ export type StagingValidationStarted = DomainEvent<
 >;
 export type StagingValidationCompleted = DomainEvent<
   'StagingValidationCompleted',
-  { hotfixId: string; outcome: 'passed' | 'failed'; notes: string; durationMinutes: number; completedAt: string }
+  { hotfixId: string; outcome: 'passed' | 'failed'; notes: string; durationMinutes: number; completedAt: string; /** Absent on events recorded before it was kept. */ completedBy?: string }
 >;
 /** The cap ended validation: the lane proceeds on what staging showed so far. */
 export type StagingValidationTimeCapped = DomainEvent<
@@ -201,8 +211,9 @@ export function decideHotfix(command: HotfixCommand, state: HotfixState): Hotfix
     case 'CheckHotfixDeadlines':
       return checkDeadlines(hotfix, command.data.now);
     case 'CompletePostIncidentReview': {
-      const { reviewRef, completedBy, now } = command.data;
+      const { reviewRef, completedBy, changeOwners, now } = command.data;
       if (reviewRef.trim() === '') throw new ValidationError('post-incident review', [{ field: 'reviewRef', reason: 'reference the review document' }]);
+      refuseChangeOwner(completedBy, changeOwners, 'author_cannot_review_incident', 'complete its post-incident review');
       const late = hotfix.reviewDueAt !== null && toMs(now) > toMs(hotfix.reviewDueAt);
       return [{ type: 'PostIncidentReviewCompleted', data: { hotfixId, reviewRef, completedBy, completedAt: at, late } }];
     }
@@ -240,8 +251,15 @@ function identify(command: IdentifyIncident, state: HotfixState): HotfixEvent[] 
   ];
 }
 
+/** Separation of duties in the lane: who shipped the fix does not also vouch for it. */
+function refuseChangeOwner(person: string, changeOwners: readonly string[], rule: 'author_cannot_validate' | 'author_cannot_review_incident', action: string): void {
+  if (!changeOwners.includes(person)) return;
+  throw new SeparationOfDutiesViolation(person, rule, `${person} authored (or initiated) a change of this hotfix and cannot ${action}`);
+}
+
 function completeValidation(command: CompleteStagingValidation, hotfix: ActiveHotfix): HotfixEvent[] {
-  const { outcome, notes, now } = command.data;
+  const { outcome, notes, completedBy, changeOwners, now } = command.data;
+  refuseChangeOwner(completedBy, changeOwners, 'author_cannot_validate', 'complete its staging validation');
   const validation = hotfix.validation;
   if (validation === null) throw new IllegalTransitionError(AGGREGATE, command.type, hotfix.status, ['validating']);
   const cap = hotfix.incident.stagingValidationMaxMinutes;
@@ -252,7 +270,7 @@ function completeValidation(command: CompleteStagingValidation, hotfix: ActiveHo
   return [
     {
       type: 'StagingValidationCompleted',
-      data: { hotfixId: hotfix.hotfixId, outcome, notes, durationMinutes: Math.floor((toMs(now) - toMs(validation.startedAt)) / MS_PER_MINUTE), completedAt: iso(now) },
+      data: { hotfixId: hotfix.hotfixId, outcome, notes, durationMinutes: Math.floor((toMs(now) - toMs(validation.startedAt)) / MS_PER_MINUTE), completedAt: iso(now), completedBy },
     },
   ];
 }

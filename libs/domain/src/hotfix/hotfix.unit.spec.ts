@@ -1,5 +1,5 @@
 import { DeciderSpecification } from '@gatehouse/testing';
-import { IllegalTransitionError, ValidationError } from '../errors.js';
+import { IllegalTransitionError, SeparationOfDutiesViolation, ValidationError } from '../errors.js';
 import { productionEmergency } from '../approvals/fixtures.js';
 import { EmergencyPathNotAllowedError } from '../approvals/requiredApprovals.js';
 import { hotfixDecider, hotfixValidationEvidence, NotAProductionTagError, type HotfixCommand, type HotfixEvent } from './hotfix.js';
@@ -35,7 +35,7 @@ const validationStarted: HotfixEvent = {
   type: 'StagingValidationStarted',
   data: { hotfixId: 'hf-1', releaseId: 'rel-hf', version: '2.0.4', startedAt: '2026-11-26T03:20:00.000Z', deadline: '2026-11-26T03:50:00.000Z' },
 };
-const validated: HotfixEvent = { type: 'StagingValidationCompleted', data: { hotfixId: 'hf-1', outcome: 'passed', notes: 'smoke ok', durationMinutes: 20, completedAt: '2026-11-26T03:40:00.000Z' } };
+const validated: HotfixEvent = { type: 'StagingValidationCompleted', data: { hotfixId: 'hf-1', outcome: 'passed', notes: 'smoke ok', durationMinutes: 20, completedAt: '2026-11-26T03:40:00.000Z', completedBy: 'qa-quinn' } };
 const approved: HotfixEvent = { type: 'HotfixApproved', data: { hotfixId: 'hf-1', approvalId: 'apr-hf', approvedAt: '2026-11-26T03:50:00.000Z' } };
 const deployedAt = '2026-11-26T04:10:00.000Z';
 const deployed: HotfixEvent = {
@@ -101,17 +101,24 @@ describe('Hotfix lane: staging validation capped at 30 min', () => {
   it('a pass within the cap validates and yields release evidence', () => {
     spec
       .given([identified, branched, validationStarted])
-      .when({ type: 'CompleteStagingValidation', data: { hotfixId: 'hf-1', outcome: 'passed', notes: 'smoke ok', now: at('2026-11-26T03:40:00Z') } })
+      .when({ type: 'CompleteStagingValidation', data: { hotfixId: 'hf-1', outcome: 'passed', notes: 'smoke ok', completedBy: 'qa-quinn', changeOwners: ['rita'], now: at('2026-11-26T03:40:00Z') } })
       .thenEvents((events, state) => {
         expect(events).toEqual([validated]);
         expect(hotfixValidationEvidence(state)).toEqual({ outcome: 'passed', startedAt: '2026-11-26T03:20:00.000Z', concludedAt: '2026-11-26T03:40:00.000Z' });
       });
   });
 
+  it('refuses the validation completed by the author of one of the hotfix’s changes', () => {
+    spec
+      .given([identified, branched, validationStarted])
+      .when({ type: 'CompleteStagingValidation', data: { hotfixId: 'hf-1', outcome: 'passed', notes: 'mine is fine', completedBy: 'rita', changeOwners: ['rita'], now: at('2026-11-26T03:40:00Z') } })
+      .thenThrows(SeparationOfDutiesViolation, (e) => e.approver === 'rita' && e.rule === 'author_cannot_validate');
+  });
+
   it('a pass reported after the cap is recorded as time-capped at the deadline', () => {
     spec
       .given([identified, branched, validationStarted])
-      .when({ type: 'CompleteStagingValidation', data: { hotfixId: 'hf-1', outcome: 'passed', notes: '', now: at('2026-11-26T03:55:00Z') } })
+      .when({ type: 'CompleteStagingValidation', data: { hotfixId: 'hf-1', outcome: 'passed', notes: '', completedBy: 'qa-quinn', changeOwners: ['rita'], now: at('2026-11-26T03:55:00Z') } })
       .then([{ type: 'StagingValidationTimeCapped', data: { hotfixId: 'hf-1', startedAt: '2026-11-26T03:20:00.000Z', cappedAt: '2026-11-26T03:50:00.000Z', capMinutes: 30, lateResult: 'passed' } }]);
   });
 
@@ -179,15 +186,22 @@ describe('Hotfix lane: SLA and post-incident review', () => {
     const completed: HotfixEvent = { type: 'PostIncidentReviewCompleted', data: { hotfixId: 'hf-1', reviewRef: 'PIR-42', completedBy: 'sre-sam', completedAt: '2026-11-26T16:00:00.000Z', late: false } };
     spec
       .given(history)
-      .when({ type: 'CompletePostIncidentReview', data: { hotfixId: 'hf-1', reviewRef: 'PIR-42', completedBy: 'sre-sam', now: at('2026-11-26T16:00:00Z') } })
+      .when({ type: 'CompletePostIncidentReview', data: { hotfixId: 'hf-1', reviewRef: 'PIR-42', completedBy: 'sre-sam', changeOwners: ['rita'], now: at('2026-11-26T16:00:00Z') } })
       .then([completed]);
     spec.given([...history, completed]).when(check('2026-11-29T00:00:00Z')).thenNothingHappened();
+  });
+
+  it('refuses the post-incident review completed by the author of one of the hotfix’s changes', () => {
+    spec
+      .given([...ready, deployed, reviewDue])
+      .when({ type: 'CompletePostIncidentReview', data: { hotfixId: 'hf-1', reviewRef: 'PIR-42', completedBy: 'rita', changeOwners: ['rita'], now: at('2026-11-26T16:00:00Z') } })
+      .thenThrows(SeparationOfDutiesViolation, (e) => e.approver === 'rita' && e.rule === 'author_cannot_review_incident');
   });
 
   it('a review completed after the due time is marked late', () => {
     spec
       .given([...ready, deployed, reviewDue])
-      .when({ type: 'CompletePostIncidentReview', data: { hotfixId: 'hf-1', reviewRef: 'PIR-42', completedBy: 'sre-sam', now: at('2026-11-28T09:00:00Z') } })
+      .when({ type: 'CompletePostIncidentReview', data: { hotfixId: 'hf-1', reviewRef: 'PIR-42', completedBy: 'sre-sam', changeOwners: ['rita'], now: at('2026-11-28T09:00:00Z') } })
       .thenEvents(([e]) => expect(e?.data).toMatchObject({ late: true }));
   });
 });

@@ -1,10 +1,9 @@
-import type { RollbackPolicy } from '@gatehouse/policy';
 import semver from 'semver';
 import { z } from 'zod';
 import { iso } from '../clock.js';
 import { assertNever, type Decider, type DomainCommand, type DomainEvent } from '../decider.js';
-import { AlreadyExistsError, DomainError, IllegalTransitionError, InvalidVersionError, NotFoundError, requireReason } from '../errors.js';
-import { manualRollbackBasis, type ManualRollbackBasis } from '../rollback/manualRollback.js';
+import { AlreadyExistsError, DomainError, IllegalTransitionError, InvalidVersionError, NotFoundError, requireReason, ValidationError } from '../errors.js';
+import type { ManualRollbackBasis } from '../rollback/manualRollback.js';
 import { parseOrThrow } from '../validation.js';
 
 // ---------------------------------------------------------------- content
@@ -118,17 +117,25 @@ export type StartReleaseDeployment = DomainCommand<
 >;
 export type CompleteReleaseDeployment = DomainCommand<'CompleteReleaseDeployment', { releaseId: string; deploymentId: string; now: Date }>;
 export type FailReleaseDeployment = DomainCommand<'FailReleaseDeployment', { releaseId: string; deploymentId: string; reason: string; now: Date }>;
-export type RollBackRelease = DomainCommand<
-  'RollBackRelease',
+/**
+ * Records a rollback the deployments context performed (automatic trigger, or manual under its window rule, whose
+ * basis it decided): the release no longer stands in that environment, so it cannot be promoted from there and
+ * stops counting as what runs there. The release does not decide the rollback again: it is a fact by now.
+ */
+export type RecordReleaseRollback = DomainCommand<
+  'RecordReleaseRollback',
   {
     releaseId: string;
+    /** The deployment that was rolled back; must be the release's deployment in `environment`. */
+    deploymentId: string;
     environment: string;
     requestedBy: string;
     reason: string;
-    /** automatic: a rollback trigger fired (no manual window applies); manual: a person asked. */
+    /** automatic: a rollback trigger fired; manual: a person asked. */
     initiator: 'automatic' | 'manual';
+    /** Why the deployments context allowed a manual rollback (required for manual ones). */
+    basis?: ManualRollbackBasis;
     incidentReviewRef?: string;
-    policy: Pick<RollbackPolicy, 'manualWindowMinutes' | 'beyondWindow'>;
     now: Date;
   }
 >;
@@ -141,7 +148,7 @@ export type ReleaseCommand =
   | StartReleaseDeployment
   | CompleteReleaseDeployment
   | FailReleaseDeployment
-  | RollBackRelease;
+  | RecordReleaseRollback;
 
 // ---------------------------------------------------------------- events
 
@@ -433,8 +440,8 @@ export function decideRelease(command: ReleaseCommand, state: ReleaseState): Rel
         },
       ];
     }
-    case 'RollBackRelease':
-      return rollBack(command, state);
+    case 'RecordReleaseRollback':
+      return recordRollback(command, state);
     default:
       return assertNever(command);
   }
@@ -590,23 +597,28 @@ function activeDeployment(state: ExistingRelease, deploymentId: string): Environ
   return active;
 }
 
-function rollBack(command: RollBackRelease, state: ReleaseState): ReleaseEvent[] {
-  requireStatus(state, command, 'rolled_back');
-  const { environment, requestedBy, reason, initiator, incidentReviewRef, policy, now } = command.data;
-  requireReason(reason, 'a rollback');
+function recordRollback(command: RecordReleaseRollback, state: ReleaseState): ReleaseEvent[] {
+  if (state.status === 'not_planned') throw new NotFoundError(AGGREGATE, command.data.releaseId);
+  const { deploymentId, environment, requestedBy, initiator, basis, incidentReviewRef, now } = command.data;
+  const reason = requireReason(command.data.reason, 'a rollback');
   const deployment = state.deployments[environment];
-  if (deployment?.status !== 'succeeded' || deployment.completedAt === null) throw new NotDeployedToEnvironmentError(environment, state.version);
-  const basis = initiator === 'automatic' ? 'automatic_trigger' : manualRollbackBasis(environment, deployment.completedAt, now, policy, incidentReviewRef);
+  if (deployment === undefined || deployment.deploymentId !== deploymentId) throw new NotDeployedToEnvironmentError(environment, state.version);
+  // Redelivered: the rollback is on the record already.
+  if (deployment.status === 'rolled_back') return [];
+  if (deployment.status !== 'succeeded') throw new NotDeployedToEnvironmentError(environment, state.version);
+  if (initiator === 'manual' && basis === undefined) {
+    throw new ValidationError('release rollback', [{ field: 'basis', reason: 'a manual rollback records why it was allowed (within_window, no_window, incident_review, beyond_window_allowed)' }]);
+  }
   return [
     {
       type: 'ReleaseRolledBack',
       data: {
         releaseId: state.releaseId,
-        deploymentId: deployment.deploymentId,
+        deploymentId,
         environment,
         initiator,
-        basis,
-        incidentReviewRef: basis === 'incident_review' ? (incidentReviewRef ?? null) : null,
+        basis: initiator === 'automatic' ? 'automatic_trigger' : (basis as ManualRollbackBasis),
+        incidentReviewRef: incidentReviewRef ?? null,
         requestedBy,
         reason,
         rolledBackAt: iso(now),
@@ -667,9 +679,11 @@ export function evolveRelease(state: ReleaseState, event: ReleaseEvent): Release
       return settle(state, event.data.environment, 'failed', 'failed', event.data.failedAt);
     case 'ReleaseRolledBack': {
       if (state.status === 'not_planned') return state;
+      // A deployment under way elsewhere keeps the release deploying; the environment rolled back no longer stands either way.
+      const status = state.activeDeploymentId === null ? 'rolled_back' : state.status;
       const previous = state.deployments[event.data.environment];
-      if (previous === undefined) return { ...state, status: 'rolled_back' };
-      return { ...state, status: 'rolled_back', deployments: { ...state.deployments, [event.data.environment]: { ...previous, status: 'rolled_back' } } };
+      if (previous === undefined) return { ...state, status };
+      return { ...state, status, deployments: { ...state.deployments, [event.data.environment]: { ...previous, status: 'rolled_back' } } };
     }
     default:
       return assertNever(event);

@@ -1,6 +1,5 @@
 import { DeciderSpecification } from '@gatehouse/testing';
 import { IllegalTransitionError, InvalidVersionError, NotFoundError, ValidationError } from '../errors.js';
-import { RollbackWindowExpiredError } from '../rollback/manualRollback.js';
 import {
   HotfixLaneNotAllowedError,
   MigrationAfterDeploymentError,
@@ -18,7 +17,6 @@ import {
 const spec = DeciderSpecification.for(releaseDecider);
 // Tuesday 2026-12-01, the first production window after Black Friday week.
 const TUESDAY_WINDOW = new Date('2026-12-01T10:00:00Z');
-const productionRollback = { manualWindowMinutes: 240, beyondWindow: 'incident_review' } as const;
 
 const content = {
   service: 'campaign-api',
@@ -363,46 +361,61 @@ describe('Release: migrations CI reports', () => {
   });
 });
 
-describe('Release: rollback', () => {
+describe('Release: a rollback is recorded where it happened', () => {
   const deployed = [planned, approved, stagingStarted, stagingSucceeded, prodStarted, prodSucceeded];
-  const rollBack = (now: string, extra: Record<string, unknown> = {}) =>
+  const record = (extra: Record<string, unknown> = {}) =>
     ({
-      type: 'RollBackRelease',
-      data: { releaseId: 'rel-1', environment: 'production', requestedBy: 'sre-sam', reason: 'checkout errors', initiator: 'manual', policy: productionRollback, now: new Date(now), ...extra },
+      type: 'RecordReleaseRollback',
+      data: { releaseId: 'rel-1', deploymentId: 'dep-prod', environment: 'production', requestedBy: 'sre-sam', reason: 'checkout errors', initiator: 'manual', basis: 'within_window', now: new Date('2026-12-01T14:30:00Z'), ...extra },
     }) as const;
 
-  it('rolls back manually within the 4 hour production window', () => {
+  it('records a manual rollback with the basis the deployments context decided; production no longer stands', () => {
     spec
       .given(deployed)
-      .when(rollBack('2026-12-01T14:30:00Z'))
-      .thenEvents(([e]) => expect(e?.data).toMatchObject({ basis: 'within_window', deploymentId: 'dep-prod' }));
+      .when(record())
+      .thenEvents(([e], state) => {
+        expect(e?.data).toMatchObject({ basis: 'within_window', deploymentId: 'dep-prod', incidentReviewRef: null });
+        expect(state).toMatchObject({ status: 'rolled_back', deployments: { production: { status: 'rolled_back' }, staging: { status: 'succeeded' } } });
+      });
   });
 
-  it('refuses a manual rollback after 4 hours without an incident review', () => {
+  it('records a manual rollback beyond the window with its incident review, days later', () => {
     spec
       .given(deployed)
-      .when(rollBack('2026-12-01T14:31:00Z'))
-      .thenThrows(RollbackWindowExpiredError, (e) => e.windowMinutes === 240 && e.minutesSinceDeployment === 241);
-  });
-
-  it('allows it beyond the window with an incident review reference', () => {
-    spec
-      .given(deployed)
-      .when(rollBack('2026-12-02T09:00:00Z', { incidentReviewRef: 'IR-77' }))
+      .when(record({ basis: 'incident_review', incidentReviewRef: 'IR-77', now: new Date('2026-12-09T09:00:00Z') }))
       .thenEvents(([e]) => expect(e?.data).toMatchObject({ basis: 'incident_review', incidentReviewRef: 'IR-77' }));
   });
 
-  it('an automatic trigger rolls back regardless of the manual window', () => {
+  it('records an automatic rollback as the trigger’s', () => {
     spec
       .given(deployed)
-      .when(rollBack('2026-12-02T09:00:00Z', { initiator: 'automatic', requestedBy: 'monitoring' }))
+      .when(record({ initiator: 'automatic', requestedBy: 'monitoring', basis: undefined }))
       .thenEvents(([e]) => expect(e?.data).toMatchObject({ basis: 'automatic_trigger' }));
   });
 
-  it('refuses rolling back an environment the release never reached', () => {
+  it('a rolled-back staging deployment is no ground to promote to production any more', () => {
+    const stagingOnly = [planned, approved, stagingStarted, stagingSucceeded];
+    const rolledBack = decideAll(stagingOnly, record({ deploymentId: 'dep-stg', environment: 'staging' }));
+    spec
+      .given([...stagingOnly, ...rolledBack])
+      .when({ type: 'StartReleaseDeployment', data: { releaseId: 'rel-1', deploymentId: 'dep-prod', environment: 'production', promotesFrom: 'staging', lane: 'normal', startedBy: 'deployments', now: TUESDAY_WINDOW } })
+      .thenThrows(IllegalTransitionError, (e) => e.status === 'rolled_back');
+  });
+
+  it('changes nothing when the same rollback is recorded again', () => {
+    const once = decideAll(deployed, record());
+    spec.given([...deployed, ...once]).when(record()).thenNothingHappened();
+  });
+
+  it('refuses a manual rollback without its basis, and a deployment the release does not have there', () => {
+    spec.given(deployed).when(record({ basis: undefined })).thenThrows(ValidationError, (e) => e.issues.some((i) => i.field === 'basis'));
     spec
       .given(deployed)
-      .when(rollBack('2026-12-01T11:00:00Z', { environment: 'eu-canary' }))
+      .when(record({ environment: 'eu-canary' }))
       .thenThrows(Error, (e) => e.name === 'NotDeployedToEnvironmentError');
   });
 });
+
+function decideAll(history: ReleaseEvent[], command: Parameters<typeof releaseDecider.decide>[0]): ReleaseEvent[] {
+  return releaseDecider.decide(command, history.reduce(releaseDecider.evolve, releaseDecider.initialState()));
+}
