@@ -21,6 +21,7 @@ import {
   type ApprovalCommand,
   type ApprovalEvent,
   type ApprovalState,
+  carriesMigration,
   DomainError,
   computeRequiredApprovals,
   foldEvents,
@@ -214,8 +215,12 @@ export function requestApprovalsFor(change: ChangeView, policySet: PolicySet, no
       subject: { changeRequestId: change.changeRequestId, releaseId: change.release?.releaseId ?? null, environment, revision: change.release?.revision ?? 0 },
       author: change.draft.author,
       kind: change.kind,
-      // The draft's own word, or the migrations CI reported for the release since.
-      includesMigration: change.draft.includesMigration || (change.release !== null && change.release.migrations.length > 0),
+      // Every source counts: the draft's own word, a migration the release lists, or one CI reported for it since.
+      includesMigration: carriesMigration({
+        changeFlag: change.draft.includesMigration,
+        releaseChanges: change.release?.changes ?? [],
+        recordedMigrations: change.release?.migrations ?? [],
+      }),
       emergencyOutsideWindows: change.kind === 'emergency' && bypassNeeded(policySet, policy, change, now),
       matrix: effectiveMatrix(policy),
       emergency: policy.emergency,

@@ -18,23 +18,21 @@ import {
   SubmitChangePayload,
 } from '@gatehouse/contracts';
 import {
-  type ChangeKind,
   changeRequestDecider,
   type ChangeRequestCommand,
   type ChangeRequestEvent,
   type ChangeRequestState,
   changeRulesFromPolicy,
-  EmergencyPathNotAllowedError,
+  decideSubmission,
   gateRecordDecider,
   parseOrThrow,
-  PromotionPrerequisiteError,
   releaseDecider,
   type ReleaseCommand,
   ValidationError,
 } from '@gatehouse/domain';
-import { evaluateDeployment, getEnvironmentPolicy, type PolicySet } from '@gatehouse/policy';
+import { evaluateDeployment, getEnvironmentPolicy } from '@gatehouse/policy';
 import { type CommandDecider, type CommandMetrics, handleCommand, registerCountedCommands, type ServiceContext } from '@gatehouse/service-kit';
-import { changeRequestStream, changeView, type ExistingRelease, loadRelease, releaseStream, releaseView, requireChange, requireRelease } from './streams.js';
+import { changeRequestStream, changeView, loadRelease, releaseStream, releaseView, requireChange, requireRelease } from './streams.js';
 
 type Handler = (payload: unknown) => Promise<unknown>;
 interface Envelope {
@@ -101,7 +99,10 @@ export async function registerCommands(ctx: ServiceContext, metrics: CommandMetr
       const decider = {
         ...changeRequestDecider,
         decide: (command: ChangeRequestCommand, state: ChangeRequestState) => {
-          if (state.status === 'not_submitted' && known) checkSubmission(policySet, environment, p.kind, release);
+          if (state.status === 'not_submitted') {
+            const decision = decideSubmission({ environment, policy: policySet.environments[environment], kind: p.kind, release });
+            if (decision.refusal !== undefined) throw decision.refusal;
+          }
           return changeRequestDecider.decide(command, state);
         },
       };
@@ -191,19 +192,4 @@ function singleEnvironment(environments: readonly string[]): string {
     ]);
   }
   return environment;
-}
-
-/**
- * Environment progression and the emergency path, checked when the change is submitted so a change that
- * cannot go out is refused before anyone reviews or approves it. The hotfix lane (an emergency change of a
- * hotfix release) is checked at deployment start instead, where the domain weighs staging validation evidence.
- */
-function checkSubmission(policySet: PolicySet, environment: string, kind: ChangeKind, release: ExistingRelease | null): void {
-  const policy = policySet.environments[environment];
-  if (policy === undefined) return;
-  if (kind === 'emergency' && !policy.emergency.allowed) throw new EmergencyPathNotAllowedError(environment);
-  if (release === null || policy.promotesFrom === undefined) return;
-  if (kind === 'emergency' && release.releaseType === 'hotfix') return;
-  const source = release.deployments[policy.promotesFrom];
-  if (source?.status !== 'succeeded') throw new PromotionPrerequisiteError(environment, policy.promotesFrom, release.version, source?.status ?? 'none', 'normal');
 }

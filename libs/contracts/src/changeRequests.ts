@@ -143,6 +143,8 @@ export interface ReleaseView {
   deployments: Record<string, { deploymentId: string; status: 'deploying' | 'succeeded' | 'failed' | 'rolled_back' }>;
   /** Migrations CI reported, in the order recorded; a rollback does not undo an irreversible one (`reversible: false`). */
   migrations: Array<{ migrationId: string; description: string; reversible: boolean; database: string | null; recordedAt: string }>;
+  /** The release's listed changes (a `migration` change needs the migration approval as a reported one does). */
+  changes: Array<{ kind: string; description: string; reference?: string | undefined }>;
 }
 
 /** Reply of `getChange`: the change request and, when it names one, its release. */
