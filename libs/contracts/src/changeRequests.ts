@@ -225,7 +225,15 @@ export const ReleaseEventSchemas = {
     plannedBy: z.string(),
     plannedAt: Instant,
   }),
-  ReleaseRevised: z.object({ ...ReleaseId, revision: z.number().int(), title: z.string(), description: z.string(), revisedBy: z.string(), revisedAt: Instant }),
+  ReleaseRevised: z.object({
+    ...ReleaseId,
+    revision: z.number().int(),
+    title: z.string(),
+    description: z.string(),
+    changes: z.array(z.object({ kind: z.string(), description: z.string(), reference: z.string().optional() })).optional(),
+    revisedBy: z.string(),
+    revisedAt: Instant,
+  }),
   ReleaseMigrationRecorded: z.object({
     ...ReleaseId,
     migrationId: z.string(),
