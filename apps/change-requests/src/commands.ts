@@ -9,6 +9,7 @@ import {
   GetChangePayload,
   gateRecordStream,
   GetReleasePayload,
+  OverrideGatePayload,
   RecordGateResultPayload,
   RecordMigrationPayload,
   RejectChangePayload,
@@ -166,6 +167,23 @@ export async function registerCommands(ctx: ServiceContext, metrics: CommandMetr
       });
       metrics.eventsAppended(result.events.map((e) => e.type));
       return { streamId, events: result.decided.map((e) => e.type), status: 'recorded', duplicate: result.duplicate } satisfies CommandReply;
+    },
+    overrideGate: async (raw) => {
+      const p = parseOrThrow(OverrideGatePayload, raw, `${CHANGE_REQUESTS_CONTEXT}.overrideGate payload`);
+      const policySet = ctx.policies.current;
+      const gates = getEnvironmentPolicy(policySet, p.environment).testingGates;
+      await requireRelease(store, p.releaseId);
+      const streamId = gateRecordStream(p.releaseId, p.environment);
+      const result = await handleCommand({
+        store,
+        decider: gateRecordDecider,
+        streamId,
+        command: { type: 'OverrideWarnGate', data: { releaseId: p.releaseId, environment: p.environment, gates, gateId: p.gateId, actor: p.actor, reason: p.reason, now: clock.now() } },
+        commandId: p.commandId,
+        metadata: metadataOf(p, policySet.policyVersion),
+      });
+      metrics.eventsAppended(result.events.map((e) => e.type));
+      return { streamId, events: result.decided.map((e) => e.type), status: 'overridden', duplicate: result.duplicate } satisfies CommandReply;
     },
     getChange: async (raw): Promise<ChangeView> => {
       const p = parseOrThrow(GetChangePayload, raw, `${CHANGE_REQUESTS_CONTEXT}.getChange payload`);

@@ -22,6 +22,7 @@ export const CHANGE_REQUESTS_COMMANDS = [
   'recordMigration',
   'getChange',
   'getRelease',
+  'overrideGate',
 ] as const;
 export type ChangeRequestsCommandName = (typeof CHANGE_REQUESTS_COMMANDS)[number];
 
@@ -110,6 +111,19 @@ export const RecordMigrationPayload = z.strictObject({
   database: z.string().trim().min(1).max(100).optional(),
 });
 export type RecordMigrationPayload = z.input<typeof RecordMigrationPayload>;
+
+/**
+ * A person accepts a failed or timed-out `warn` testing gate for a release in an environment, with a reason
+ * recorded against them; `block` gates cannot be overridden. The gateway lets only the override roles send it.
+ */
+export const OverrideGatePayload = z.strictObject({
+  ...Envelope,
+  releaseId: EntityId,
+  environment: z.string().regex(/^[a-z][a-z0-9-]*$/, 'must be an environment name such as "production"'),
+  gateId: z.string().trim().min(1).max(100),
+  reason: Reason,
+});
+export type OverrideGatePayload = z.input<typeof OverrideGatePayload>;
 
 export const gateRecordStream = (releaseId: string, environment: string): string => `gates-${releaseId}-${environment}`;
 

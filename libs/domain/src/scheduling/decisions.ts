@@ -29,6 +29,11 @@ function emergencyFactsOf(facts: SchedulingFacts, changeRequestId: string, chang
   };
 }
 
+/** A booking never moves before the time its author planned. */
+function earliestStart(change: ChangeFacts | undefined, now: Date): Date {
+  return new Date(Math.max(now.getTime(), change === undefined ? 0 : Date.parse(change.planned)));
+}
+
 // ---------------------------------------------------------------- book
 
 export type BookingDecision =
@@ -52,7 +57,7 @@ export function decideBooking(policySet: PolicySet, facts: SchedulingFacts, chan
   }
   if (!(environment in policySet.environments)) return refuse([`no policy for environment ${environment}`]);
   const strategy = getEnvironmentPolicy(policySet, environment).strategy.default;
-  const from = new Date(Math.max(now.getTime(), Date.parse(change.planned)));
+  const from = earliestStart(change, now);
   const context = evaluationContextOf(facts);
   const base = { changeRequestId, releaseId: change.releaseId, service: release.service, version: release.version, environment, changeType: change.kind, strategy };
   let note: string | undefined;
@@ -106,7 +111,7 @@ export function decideReplan(policySet: PolicySet, facts: SchedulingFacts, now: 
     const others = [...bookings.values()];
     const check = checkDeploymentSlot(policySet, { ...booking, at: new Date(booking.scheduledFor), bookings: others, context });
     if (check.allowed) continue;
-    const slot = findDeploymentSlot(policySet, { ...booking, from: now, bookings: others, context });
+    const slot = findDeploymentSlot(policySet, { ...booking, from: earliestStart(change, now), bookings: others, context });
     const { changeRequestId, environment } = booking;
     if (!slot.found) {
       steps.push({ changeRequestId, environment, decision: 'refuse', reasons: [...check.reasons, ...slot.reasons], policyVersion });
@@ -159,7 +164,7 @@ export function decideStart(policySet: PolicySet, facts: SchedulingFacts, bookin
   const timing = evaluation.reasons.filter((r) => START_TIMING_RULE.test(r.ruleId));
   const denied = timing.filter((r) => r.kind === 'deny').map((r) => `${r.ruleId}: ${r.message}`);
   if (denied.length > 0) {
-    const slot = findDeploymentSlot(policySet, { ...booking, from: now, bookings: [...facts.bookings.values()], context });
+    const slot = findDeploymentSlot(policySet, { ...booking, from: earliestStart(change, now), bookings: [...facts.bookings.values()], context });
     if (!slot.found) return { decision: 'refuse-slot', reasons: [...denied, ...slot.reasons], policyVersion: slot.policyVersion };
     return {
       decision: 'rebook',
