@@ -100,11 +100,13 @@ export async function registerCommands(ctx: ServiceContext, metrics: CommandMetr
       const decider = {
         ...changeRequestDecider,
         decide: (command: ChangeRequestCommand, state: ChangeRequestState) => {
+          // The draft's own rules first (a missing field is named before a cross-stream rule), then the submission decision.
+          const events = changeRequestDecider.decide(command, state);
           if (state.status === 'not_submitted') {
             const decision = decideSubmission({ environment, policy: policySet.environments[environment], kind: p.kind, release });
             if (decision.refusal !== undefined) throw decision.refusal;
           }
-          return changeRequestDecider.decide(command, state);
+          return events;
         },
       };
       return onChange(
