@@ -88,7 +88,8 @@ describePostgres('rules that hold, tried through the HTTP API (one process on Po
       if (await probe()) return;
       if (clock.now().getTime() - start > limit) throw new Error(`${what}: not reached by ${clock.now().toISOString()}`);
       clock.advance(step);
-      await new Promise((resolve) => setTimeout(resolve, 60));
+      // Real time for the services to react to each move, with room for a loaded machine.
+      await new Promise((resolve) => setTimeout(resolve, 120));
     }
   }
   const untilStatus = (changeRequestId: string, wanted: string, options?: { step?: number; limit?: number }) =>
@@ -144,7 +145,7 @@ describePostgres('rules that hold, tried through the HTTP API (one process on Po
     await gateResult(releaseId, 'development', 'unit-tests', 'passed');
     const dev = await submit('development', releaseId);
     await reviewAndApprove(dev, [['rui', 'code_reviewer']]);
-    await untilStatus(dev, 'closed', { step: MINUTE, limit: 2 * HOUR });
+    await untilStatus(dev, 'closed', { step: MINUTE, limit: 3 * HOUR });
     const staging = await submit('staging', releaseId);
     await reviewAndApprove(staging, [['rui', 'code_reviewer'], ['tess', 'tech_lead']]);
     await untilStatus(staging, 'closed', { step: 10 * MINUTE, limit: 2 * 24 * HOUR });
@@ -152,6 +153,19 @@ describePostgres('rules that hold, tried through the HTTP API (one process on Po
 
   let campaign: string;
   let campaignProduction: string;
+
+  it('shows the release cadence in evaluation: a second minor release within a month is reported, an unknown release type is a 400', async () => {
+    const evaluated = await ok('POST', '/api/policy/evaluate', 'ana', {
+      environment: 'production',
+      at: '2026-12-01T10:00:00Z',
+      release: { service: 'campaign-api', releaseType: 'minor' },
+      context: { releaseHistory: [{ service: 'campaign-api', releaseType: 'minor', deployedAt: '2026-11-19T10:00:00Z' }] },
+    });
+    expect(evaluated.reasons).toContainEqual(expect.objectContaining({ ruleId: 'production/cadence/minor', kind: 'info', message: expect.stringMatching(/^cadence warning .* the next from 2026-12-19T10:00Z$/) }));
+    const bad = await call('POST', '/api/policy/evaluate', 'ana', { environment: 'production', release: { service: 'campaign-api', releaseType: 'mega' } });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.body)).toContain('release.releaseType');
+  });
 
   it('refuses a production change that names no release at submission, naming the rule, and writes nothing', async () => {
     const before = await eventCount();
@@ -236,7 +250,7 @@ describePostgres('rules that hold, tried through the HTTP API (one process on Po
     await gateResult(billing, 'development', 'unit-tests', 'passed');
     const dev = await submit('development', billing);
     await reviewAndApprove(dev, [['rui', 'code_reviewer']]);
-    await untilStatus(dev, 'closed', { step: MINUTE, limit: 2 * HOUR });
+    await untilStatus(dev, 'closed', { step: MINUTE, limit: 3 * HOUR });
     const staging = await submit('staging', billing);
     await reviewAndApprove(staging, [['rui', 'code_reviewer'], ['tess', 'tech_lead']]);
     await waitFor('staging booking', async () => (await types(`schedule-${staging}`)).includes('DeploymentScheduled'));
@@ -261,7 +275,7 @@ describePostgres('rules that hold, tried through the HTTP API (one process on Po
     await gateResult(notify, 'development', 'unit-tests', 'passed');
     const notifyDev = await submit('development', notify);
     await reviewAndApprove(notifyDev, [['rui', 'code_reviewer']]);
-    await untilStatus(notifyDev, 'closed', { step: MINUTE, limit: 2 * HOUR });
+    await untilStatus(notifyDev, 'closed', { step: MINUTE, limit: 3 * HOUR });
     const notifyStaging = await submit('staging', notify, { schedule: { planned: '2026-12-07T13:00:00Z', duration: 60 } });
     await reviewAndApprove(notifyStaging, [['rui', 'code_reviewer'], ['tess', 'tech_lead']]);
     await waitFor('notify staging booking', async () => (await types(`schedule-${notifyStaging}`)).includes('DeploymentScheduled'));

@@ -60,6 +60,8 @@ const BookingData = z.object({
   policyVersion: z.string(),
   /** An emergency change booked to go now through the window-bypass role: who approved it and the rules it bypassed. */
   emergencyBypass: z.object({ role: z.string(), approvers: z.array(z.string()), reasons: z.array(z.string()) }).optional(),
+  /** Rules the policy reports but does not enforce at this slot, e.g. a broken release cadence where the policy warns. */
+  warnings: z.array(z.string()).optional(),
 });
 
 /** Events scheduling publishes, by type (data schemas for `EventConsumerFactory.consume({ dataSchemas })`). */

@@ -14,9 +14,12 @@ import { checkDeploymentSlot, findDeploymentSlot, type SlotCheck, type SlotResul
 /** Rule kinds judged at the moment a deployment starts (`<environment>/<kind>/<id>`): where and when it may go now. */
 const START_TIMING_RULE = /^[^/]+\/(windows|blackouts|freezes|emergency)\//;
 
-/** What every calendar rule needs beyond the policy: the major releases booked or planned. */
-export function evaluationContextOf(facts: SchedulingFacts): EvaluationContext {
-  return { majorReleases: majorReleasesOf(facts) };
+/** What the rules need beyond the policy: the major releases booked or planned, and (for one environment) the releases that went there. */
+export function evaluationContextOf(facts: SchedulingFacts, environment?: string): EvaluationContext {
+  return {
+    majorReleases: majorReleasesOf(facts),
+    ...(environment === undefined ? {} : { releaseHistory: facts.deployed.filter((d) => d.environment === environment).map(({ service, releaseType, deployedAt }) => ({ service, releaseType, deployedAt })) }),
+  };
 }
 
 function emergencyFactsOf(facts: SchedulingFacts, changeRequestId: string, change: ChangeFacts): EmergencyChangeFacts {
@@ -69,7 +72,24 @@ export function decideBooking(policySet: PolicySet, facts: SchedulingFacts, chan
   }
   const slot = findDeploymentSlot(policySet, { ...base, from, bookings: [...facts.bookings.values()], context });
   if (!slot.found) return refuse(slot.reasons);
-  const booking: Booking = { ...base, scheduledFor: slot.scheduledFor.toISOString(), ...(slot.window ? { windowId: slot.window.windowId } : {}), policyVersion: slot.policyVersion };
+  // The release cadence at the slot: a policy that refuses a broken cadence refuses the booking; one that warns lets it be.
+  const cadence = evaluateDeployment(policySet, {
+    environment,
+    at: slot.scheduledFor,
+    changeType: change.kind,
+    release: { service: release.service, releaseType: release.releaseType },
+    context: evaluationContextOf(facts, environment),
+  }).reasons.filter((r) => r.ruleId.startsWith(`${environment}/cadence/`));
+  const brokenCadence = cadence.filter((r) => r.kind === 'deny').map((r) => `${r.ruleId}: ${r.message}`);
+  if (brokenCadence.length > 0) return refuse(brokenCadence);
+  const warnings = cadence.filter((r) => r.kind === 'info').map((r) => `${r.ruleId}: ${r.message}`);
+  const booking: Booking = {
+    ...base,
+    scheduledFor: slot.scheduledFor.toISOString(),
+    ...(slot.window ? { windowId: slot.window.windowId } : {}),
+    policyVersion: slot.policyVersion,
+    ...(warnings.length > 0 ? { warnings } : {}),
+  };
   return { decision: 'book', booking, policyVersion: slot.policyVersion, ...(note ? { note } : {}) };
 }
 

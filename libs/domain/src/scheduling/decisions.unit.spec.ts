@@ -105,3 +105,26 @@ describe('major releases and the staging freeze', () => {
     expect(!move.allowed && move.reasons.join()).toMatch(/staging\/freezes\/major-release-freeze/);
   });
 });
+
+describe('release cadence at booking', () => {
+  const lastMinor: GovernanceFact[] = [
+    released('rel-old', 'campaign-api'),
+    scheduled(booking('cr-old', 'rel-old', 'campaign-api', 'production', '2026-11-19T10:00:00.000Z')),
+    { type: 'DeploymentDue', data: { changeRequestId: 'cr-old', releaseId: 'rel-old', service: 'campaign-api', version: '1.4.0', environment: 'production', changeType: 'normal', strategy: 'canary', dueAt: '2026-11-19T10:00:00.000Z' } },
+    released('rel-a', 'campaign-api'),
+    submitted('cr-p', 'rel-a', 'production', '2026-11-30T09:00:00Z'),
+  ];
+  const NOW = new Date('2026-11-30T09:00:00Z');
+
+  it('given a minor release of the service 12 days ago and a policy that warns, then booked with the cadence warning on the booking', () => {
+    const decision = decideBooking(policySet, given(lastMinor), 'cr-p', NOW);
+    expect(decision).toMatchObject({ decision: 'book', booking: { scheduledFor: '2026-12-01T10:00:00.000Z', warnings: [expect.stringMatching(/^production\/cadence\/minor: cadence warning/)] } });
+  });
+
+  it('given a policy that refuses a broken cadence, then the booking is refused with the rule named', () => {
+    const production = policySet.environments['production']!;
+    const strict = { ...policySet, environments: { ...policySet.environments, production: { ...production, cadence: { ...production.cadence!, onViolation: 'refuse' as const } } } };
+    const decision = decideBooking(strict, given(lastMinor), 'cr-p', NOW);
+    expect(decision).toMatchObject({ decision: 'refuse', reasons: [expect.stringMatching(/^production\/cadence\/minor: campaign-api deployed a minor release to production at 2026-11-19T10:00Z/)] });
+  });
+});

@@ -53,6 +53,8 @@ export interface SchedulingFacts {
   readonly approvals: Map<string, Approval[]>;
   /** `${releaseId}/${environment}` → gate results and warn overrides. */
   readonly gates: Map<string, GateRecord>;
+  /** Releases that went to each environment (their deployment fell due), for the release cadence. */
+  readonly deployed: { environment: string; service: string; releaseType: string; deployedAt: Date }[];
 }
 
 /** The events the model learns from, with the fields it reads (the consumer validates them against the contracts). */
@@ -99,6 +101,7 @@ export const emptySchedulingFacts = (): SchedulingFacts => ({
   blocked: new Map(),
   approvals: new Map(),
   gates: new Map(),
+  deployed: [],
 });
 
 export const gateRecordKey = (releaseId: string, environment: string): string => `${releaseId}/${environment}`;
@@ -165,8 +168,15 @@ export function recordFact(facts: SchedulingFacts, fact: GovernanceFact): void {
       if (booking !== undefined) facts.blocked.set(booking.changeRequestId, booking);
       return;
     }
+    case 'DeploymentDue': {
+      const { environment, service, releaseId, dueAt } = fact.data;
+      const releaseType = facts.releases.get(releaseId)?.releaseType;
+      if (releaseType !== undefined) facts.deployed.push({ environment, service, releaseType, deployedAt: new Date(dueAt) });
+      facts.bookings.delete(fact.data.changeRequestId);
+      facts.blocked.delete(fact.data.changeRequestId);
+      return;
+    }
     case 'SchedulingRefused':
-    case 'DeploymentDue':
     case 'BookingCancelled':
       facts.bookings.delete(fact.data.changeRequestId);
       facts.blocked.delete(fact.data.changeRequestId);

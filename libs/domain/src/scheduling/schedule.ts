@@ -20,6 +20,8 @@ export interface Booking {
   policyVersion: string;
   /** Set when an emergency change goes now although windows, blackouts or freezes forbid it. */
   emergencyBypass?: EmergencyBypass;
+  /** Rules the policy reports but does not enforce at this slot ("<ruleId>: <message>"), e.g. a broken release cadence. */
+  warnings?: string[];
 }
 
 /** Who let an emergency change bypass the calendar, and which rules it bypassed ("<ruleId>: <message>"). */
