@@ -369,7 +369,7 @@ class SchedulingShell {
   }
 
   private async moveTo(booking: Booking, at: Date, reason: string, commandId: string, actor: string, correlationId: string | undefined): Promise<SlotBookedResult> {
-    const check = decideMove(this.policy, this.facts, booking, at);
+    const check = decideMove(this.policy, this.facts, booking, at, this.ctx.clock.now());
     if (!check.allowed) throw new SlotRefusedError(booking.changeRequestId, at.toISOString(), check.reasons, check.nextAllowedAt?.toISOString());
     const result = await handleCommand({
       store: this.ctx.store,

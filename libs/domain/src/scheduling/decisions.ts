@@ -95,8 +95,14 @@ export function decideBooking(policySet: PolicySet, facts: SchedulingFacts, chan
 
 // ---------------------------------------------------------------- move (request a slot, reschedule)
 
-/** May this booking move to exactly `at`? Windows, blackouts, freezes (with every major release known), plan fit and the per-window limit. */
-export function decideMove(policySet: PolicySet, facts: SchedulingFacts, booking: Booking, at: Date): SlotCheck {
+/**
+ * May this booking move to exactly `at`? Not into the past; then windows, blackouts, freezes (with every major release
+ * known), plan fit and the per-window limit.
+ */
+export function decideMove(policySet: PolicySet, facts: SchedulingFacts, booking: Booking, at: Date, now: Date): SlotCheck {
+  if (at.getTime() < now.getTime()) {
+    return { allowed: false, policyVersion: policySet.policyVersion, reasons: [`${booking.environment}/schedule/not-in-the-past: ${formatInstant(at)} has passed (now ${formatInstant(now)}); ask for a later slot`] };
+  }
   return checkDeploymentSlot(policySet, { ...booking, at, bookings: [...facts.bookings.values()], context: evaluationContextOf(facts) });
 }
 

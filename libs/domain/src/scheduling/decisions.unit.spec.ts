@@ -100,9 +100,17 @@ describe('major releases and the staging freeze', () => {
     const facts = given([...before.slice(0, 2), released('rel-m', 'search-api', 'major'), scheduled(major), submitted('cr-n', 'rel-b', 'staging', '2026-12-06T13:00:00Z')]);
     const booked = decideBooking(policySet, facts, 'cr-n', new Date('2026-12-04T16:00:00Z'));
     expect(booked).toMatchObject({ decision: 'book', booking: { scheduledFor: '2026-12-08T14:00:00.000Z' } });
-    const move = decideMove(policySet, facts, stagingMonday, new Date('2026-12-07T14:00:00Z'));
+    const move = decideMove(policySet, facts, stagingMonday, new Date('2026-12-07T14:00:00Z'), new Date('2026-12-04T16:00:00Z'));
     expect(move.allowed).toBe(false);
     expect(!move.allowed && move.reasons.join()).toMatch(/staging\/freezes\/major-release-freeze/);
+    const past = decideMove(policySet, facts, stagingMonday, new Date('2026-12-03T14:00:00Z'), new Date('2026-12-04T16:00:00Z'));
+    expect(past).toMatchObject({ allowed: false, reasons: [expect.stringMatching(/^staging\/schedule\/not-in-the-past: 2026-12-03T14:00Z has passed/)] });
+  });
+
+  it('given the major release went out, then its production change no longer counts as planned', () => {
+    const facts = given([...before, submitted('cr-m', 'rel-m', 'production', '2026-12-08T09:00:00Z'), scheduled(major)]);
+    recordFact(facts, { type: 'DeploymentDue', data: { changeRequestId: 'cr-m', releaseId: 'rel-m', service: 'search-api', version: '3.0.0', environment: 'production', changeType: 'normal', strategy: 'canary', dueAt: major.scheduledFor } });
+    expect(majorReleasesOf(facts)).toEqual([]);
   });
 });
 

@@ -35,6 +35,8 @@ export interface ChangeFacts {
   hasRunbook: boolean;
   /** Cancelled or rejected: no longer planned. */
   withdrawn: boolean;
+  /** Booked at least once: from then on its bookings, not its planned time, say when it goes. */
+  booked: boolean;
 }
 
 export interface GateRecord {
@@ -133,6 +135,7 @@ export function recordFact(facts: SchedulingFacts, fact: GovernanceFact): void {
         includesMigration: draft.includesMigration,
         hasRunbook: draft.runbookRef !== undefined,
         withdrawn: false,
+        booked: false,
       });
       return;
     }
@@ -160,6 +163,8 @@ export function recordFact(facts: SchedulingFacts, fact: GovernanceFact): void {
       const { previousScheduledFor: _p, reason: _r, ...booking } = fact.data as Booking & { previousScheduledFor?: string; reason?: string };
       facts.bookings.set(booking.changeRequestId, booking);
       facts.blocked.delete(booking.changeRequestId);
+      const change = facts.changes.get(booking.changeRequestId);
+      if (change !== undefined) change.booked = true;
       return;
     }
     case 'DeploymentStartRefused': {
@@ -200,7 +205,7 @@ export function majorReleasesOf(facts: SchedulingFacts): ScheduledMajorRelease[]
     .filter((b) => b.environment === MAJOR_RELEASE_ENVIRONMENT && isMajor(b.releaseId))
     .map((b) => ({ scheduledAt: new Date(b.scheduledFor), name: `major release ${name(b.releaseId)} (booked)` }));
   const planned = [...facts.changes.entries()]
-    .filter(([id, c]) => !c.withdrawn && c.environments.includes(MAJOR_RELEASE_ENVIRONMENT) && isMajor(c.releaseId) && !facts.bookings.has(id) && !facts.blocked.has(id))
+    .filter(([, c]) => !c.withdrawn && !c.booked && c.environments.includes(MAJOR_RELEASE_ENVIRONMENT) && isMajor(c.releaseId))
     .map(([, c]) => ({ scheduledAt: new Date(c.planned), name: `major release ${name(c.releaseId ?? '')} (planned)` }));
   return [...booked, ...planned].sort((a, b) => a.scheduledAt.getTime() - b.scheduledAt.getTime());
 }
