@@ -88,6 +88,8 @@ export async function hotfixScenario({ client }: Harness): Promise<void> {
   const staging = await submitAs(client, 'rel', checkoutDraft(client, 'staging', releaseId, { kind: 'emergency', hotfixId }));
   await grant(client, staging, [['tess', 'tech_lead']]);
   await client.advanceUntilStatus(staging, ['validating', 'validated'], { step: MINUTE, limit: 2 * HOUR });
+  // The release records its staging deployment on its own subscription: validation starts from that record.
+  await client.waitFor('staging deployment on the release record', async () => (await client.ok('GET', `/api/change-requests/${staging}`, 'ana')).changeRequest.release?.deployments?.staging?.status === 'succeeded');
 
   // Staging validation inside its 30-minute cap.
   await client.ok('POST', `/api/hotfixes/${hotfixId}/validation/start`, 'sam', { releaseId });
