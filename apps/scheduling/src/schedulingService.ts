@@ -17,8 +17,7 @@ import {
   assertNever,
   type Booking,
   decideBooking,
-  decideMove,
-  decideNextSlot,
+  decideReschedule,
   decideReplan,
   decideStart,
   DomainError,
@@ -38,7 +37,6 @@ import {
   timerDecider,
   type TimerState,
   timerStreamId,
-  windowContaining,
 } from '@gatehouse/domain';
 import { type StoredEvent, WrongExpectedVersionError } from '@gatehouse/eventstore';
 import { loadPolicySet, type PolicyFile, type PolicySet } from '@gatehouse/policy';
@@ -49,7 +47,6 @@ import type { Counter, Registry } from 'prom-client';
 export const TIMER_POLL_INTERVAL_MS = 1_000;
 export const DEPLOYMENT_DUE_PURPOSE = 'deployment-due';
 const ACTOR = 'scheduling';
-const MS_PER_MINUTE = 60_000;
 
 export interface SchedulingServiceOptions {
   /** @defaultValue TIMER_POLL_INTERVAL_MS */
@@ -207,22 +204,13 @@ class SchedulingShell {
   }
 
   async requestSlot(payload: RequestSlotPayload): Promise<SlotBookedResult> {
-    const booking = await this.loadBooking(payload.changeRequestId);
     const actor = payload.actor ?? 'unknown';
-    return this.moveTo(booking, new Date(payload.at), `slot ${payload.at} requested by ${actor}`, payload.commandId, actor, payload.correlationId);
+    return this.move(payload.changeRequestId, new Date(payload.at), `slot ${payload.at} requested by ${actor}`, payload.commandId, actor, payload.correlationId);
   }
 
   async reschedule(payload: ReschedulePayload): Promise<SlotBookedResult> {
-    const booking = await this.loadBooking(payload.changeRequestId);
     const actor = payload.actor ?? 'unknown';
-    if (payload.at !== undefined) return this.moveTo(booking, new Date(payload.at), payload.reason, payload.commandId, actor, payload.correlationId);
-    // Without a time: the next allowed slot after the current booking's window.
-    const current = new Date(booking.scheduledFor);
-    const after = windowContaining(this.policy, booking.environment, current)?.end ?? new Date(current.getTime() + MS_PER_MINUTE);
-    const from = new Date(Math.max(after.getTime(), this.ctx.clock.now().getTime()));
-    const slot = decideNextSlot(this.policy, this.facts, booking, from);
-    if (!slot.found) throw new SlotRefusedError(booking.changeRequestId, from.toISOString(), slot.reasons, undefined);
-    return this.moveTo(booking, slot.scheduledFor, payload.reason, payload.commandId, actor, payload.correlationId);
+    return this.move(payload.changeRequestId, payload.at === undefined ? undefined : new Date(payload.at), payload.reason, payload.commandId, actor, payload.correlationId);
   }
 
   private append(streamId: string, commandId: string, command: ScheduleCommand, metadata: Record<string, unknown>) {
@@ -368,25 +356,24 @@ class SchedulingShell {
     return current.booking;
   }
 
-  private async moveTo(booking: Booking, at: Date, reason: string, commandId: string, actor: string, correlationId: string | undefined): Promise<SlotBookedResult> {
-    const check = decideMove(this.policy, this.facts, booking, at, this.ctx.clock.now());
-    if (!check.allowed) throw new SlotRefusedError(booking.changeRequestId, at.toISOString(), check.reasons, check.nextAllowedAt?.toISOString());
+  private async move(changeRequestId: string, at: Date | undefined, reason: string, commandId: string, actor: string, correlationId: string | undefined): Promise<SlotBookedResult> {
+    const booking = await this.loadBooking(changeRequestId);
+    const now = this.ctx.clock.now();
+    const decision = decideReschedule(this.policy, this.facts, booking, at, now);
+    if (!decision.allowed) throw new SlotRefusedError(changeRequestId, decision.requestedAt.toISOString(), decision.reasons, decision.nextAllowedAt?.toISOString());
+    const { scheduledFor, windowId, policyVersion } = decision;
     const result = await handleCommand({
       store: this.ctx.store,
       decider: scheduleDecider,
-      streamId: scheduleStreamId(booking.changeRequestId),
-      command: {
-        type: 'RescheduleDeployment',
-        data: { changeRequestId: booking.changeRequestId, scheduledFor: at.toISOString(), ...(check.window ? { windowId: check.window.windowId } : {}), policyVersion: check.policyVersion, reason, now: this.ctx.clock.now() },
-      },
+      streamId: scheduleStreamId(changeRequestId),
+      command: { type: 'RescheduleDeployment', data: { changeRequestId, scheduledFor: scheduledFor.toISOString(), ...(windowId ? { windowId } : {}), policyVersion, reason, now } },
       commandId,
-      metadata: { actor, ...(correlationId ? { correlationId } : {}), policyVersion: check.policyVersion },
+      metadata: { actor, ...(correlationId ? { correlationId } : {}), policyVersion },
     });
     if (result.state.status !== 'scheduled') throw new IllegalTransitionError('deployment booking', 'reschedule', result.state.status, ['scheduled']);
-    this.facts.bookings.set(booking.changeRequestId, result.state.booking);
-    this.facts.blocked.delete(booking.changeRequestId);
-    const { scheduledFor, windowId, policyVersion } = result.state.booking;
-    return { changeRequestId: booking.changeRequestId, scheduledFor, ...(windowId ? { windowId } : {}), policyVersion, duplicate: result.duplicate };
+    this.remember(result);
+    const booked = result.state.booking;
+    return { changeRequestId, scheduledFor: booked.scheduledFor, ...(booked.windowId ? { windowId: booked.windowId } : {}), policyVersion: booked.policyVersion, duplicate: result.duplicate };
   }
 }
 

@@ -3,13 +3,13 @@
  * function of the policy, the governance read model (governance.ts) and the clock, returning the decision
  * with every reason. The scheduling service only turns a decision into commands on its streams.
  */
-import { evaluateDeployment, formatInstant, getEnvironmentPolicy, type EvaluationContext, type PolicySet } from '@gatehouse/policy';
+import { evaluateDeployment, formatInstant, getEnvironmentPolicy, MS_PER_MINUTE, type EvaluationContext, type PolicySet } from '@gatehouse/policy';
 import { toMs } from '../clock.js';
 import { evaluateTestingGates } from '../testing-gates/testingGates.js';
 import { emergencyBooking, type EmergencyChangeFacts, emergencyStart } from './emergency.js';
 import { type ChangeFacts, changeCarriesMigration, gateRecordKey, majorReleasesOf, type SchedulingFacts } from './governance.js';
 import type { Booking } from './schedule.js';
-import { checkDeploymentSlot, findDeploymentSlot, type SlotCheck, type SlotResult } from './slots.js';
+import { checkDeploymentSlot, findDeploymentSlot, type SlotCheck, type SlotResult, windowContaining } from './slots.js';
 
 /** Rule kinds judged at the moment a deployment starts (`<environment>/<kind>/<id>`): where and when it may go now. */
 const START_TIMING_RULE = /^[^/]+\/(windows|blackouts|freezes|emergency)\//;
@@ -109,6 +109,29 @@ export function decideMove(policySet: PolicySet, facts: SchedulingFacts, booking
 /** The first allowed slot for this booking at or after `from`, seeing every major release and booking. */
 export function decideNextSlot(policySet: PolicySet, facts: SchedulingFacts, booking: Booking, from: Date): SlotResult {
   return findDeploymentSlot(policySet, { ...booking, from, bookings: [...facts.bookings.values()], context: evaluationContextOf(facts) });
+}
+
+export type RescheduleDecision =
+  | { allowed: true; scheduledFor: Date; windowId?: string; policyVersion: string }
+  | { allowed: false; requestedAt: Date; reasons: string[]; nextAllowedAt?: Date; policyVersion: string };
+
+/**
+ * A person moves a booking (or re-books one whose start was refused): to exactly `at` when given, otherwise to the
+ * next allowed slot after the window of its current one (and not before now).
+ */
+export function decideReschedule(policySet: PolicySet, facts: SchedulingFacts, booking: Booking, at: Date | undefined, now: Date): RescheduleDecision {
+  let target = at;
+  if (target === undefined) {
+    const current = new Date(booking.scheduledFor);
+    const after = windowContaining(policySet, booking.environment, current)?.end ?? new Date(current.getTime() + MS_PER_MINUTE);
+    const from = new Date(Math.max(after.getTime(), now.getTime()));
+    const slot = decideNextSlot(policySet, facts, booking, from);
+    if (!slot.found) return { allowed: false, requestedAt: from, reasons: slot.reasons, policyVersion: slot.policyVersion };
+    target = slot.scheduledFor;
+  }
+  const check = decideMove(policySet, facts, booking, target, now);
+  if (!check.allowed) return { allowed: false, requestedAt: target, reasons: check.reasons, ...(check.nextAllowedAt ? { nextAllowedAt: check.nextAllowedAt } : {}), policyVersion: check.policyVersion };
+  return { allowed: true, scheduledFor: target, ...(check.window ? { windowId: check.window.windowId } : {}), policyVersion: check.policyVersion };
 }
 
 // ---------------------------------------------------------------- re-plan

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadPolicySet } from '@gatehouse/policy';
-import { decideBooking, decideMove, decideReplan, decideStart } from './decisions.js';
+import { decideBooking, decideMove, decideReplan, decideReschedule, decideStart } from './decisions.js';
 import { emptySchedulingFacts, type GovernanceFact, majorReleasesOf, recordFact, type SchedulingFacts } from './governance.js';
 import type { Booking } from './schedule.js';
 
@@ -134,5 +134,20 @@ describe('release cadence at booking', () => {
     const strict = { ...policySet, environments: { ...policySet.environments, production: { ...production, cadence: { ...production.cadence!, onViolation: 'refuse' as const } } } };
     const decision = decideBooking(strict, given(lastMinor), 'cr-p', NOW);
     expect(decision).toMatchObject({ decision: 'refuse', reasons: [expect.stringMatching(/^production\/cadence\/minor: campaign-api deployed a minor release to production at 2026-11-19T10:00Z/)] });
+  });
+});
+
+describe('reschedule decision', () => {
+  const facts = () => given([released('rel-a', 'campaign-api'), scheduled(prod)]);
+  const NOW = new Date('2026-11-30T09:00:00Z');
+
+  it('given no time, then the next allowed slot after the current window', () => {
+    expect(decideReschedule(policySet, facts(), prod, undefined, NOW)).toEqual({ allowed: true, scheduledFor: new Date('2026-12-03T10:00:00Z'), windowId: 'tue-thu-morning', policyVersion: V });
+  });
+
+  it('given a time in the closed hours, then refused with the window rule and the next allowed start', () => {
+    const decision = decideReschedule(policySet, facts(), prod, new Date('2026-12-02T10:00:00Z'), NOW);
+    expect(decision).toMatchObject({ allowed: false, requestedAt: new Date('2026-12-02T10:00:00Z'), nextAllowedAt: new Date('2026-12-03T10:00:00Z') });
+    expect(!decision.allowed && decision.reasons[0]).toMatch(/^production\/windows\/tue-thu-morning: /);
   });
 });
