@@ -10,7 +10,7 @@ const POLICIES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../
 
 type ReleaseMigrationView = NonNullable<ChangeView['release']>['migrations'][number];
 
-function change(environment: string, overrides: Partial<Pick<ChangeView, 'kind'>> & { planned?: string; includesMigration?: boolean; migrations?: ReleaseMigrationView[] } = {}): ChangeView {
+function change(environment: string, overrides: Partial<Pick<ChangeView, 'kind'>> & { planned?: string; includesMigration?: boolean; migrations?: ReleaseMigrationView[]; changes?: NonNullable<ChangeView['release']>['changes'] } = {}): ChangeView {
   return {
     changeRequestId: 'cr-1',
     status: 'awaiting_approval',
@@ -35,7 +35,7 @@ function change(environment: string, overrides: Partial<Pick<ChangeView, 'kind'>
     riskLevel: 'medium',
     approvalId: null,
     window: null,
-    release: { releaseId: 'rel-1', service: 'campaign-api', version: '2.1.0', releaseType: 'minor', status: 'deployed', revision: 3, approvalId: null, deployments: {}, migrations: overrides.migrations ?? [] },
+    release: { releaseId: 'rel-1', service: 'campaign-api', version: '2.1.0', releaseType: 'minor', status: 'deployed', revision: 3, approvalId: null, deployments: {}, migrations: overrides.migrations ?? [], changes: overrides.changes ?? [] },
   };
 }
 
@@ -64,6 +64,12 @@ describe('requestApprovalsFor', () => {
     const migration = { migrationId: '0042_add_index', description: 'index on send_at', reversible: false, database: 'campaigns', recordedAt: '2026-11-30T08:00:00.000Z' };
     expect(requirements(change('production', { includesMigration: false, migrations: [migration] })).roles).toEqual(['code_reviewer', 'tech_lead', 'sre', 'dba']);
     expect(requirements(change('production', { includesMigration: false })).roles).toEqual(['code_reviewer', 'tech_lead', 'sre']);
+  });
+
+  it('adds the dba when the release lists a migration change, whatever the draft said', () => {
+    const changes = [{ kind: 'feature', description: 'time zones' }, { kind: 'migration', description: 'analytics tables' }];
+    expect(requirements(change('production', { includesMigration: false, changes })).roles).toEqual(['code_reviewer', 'tech_lead', 'sre', 'dba']);
+    expect(requirements(change('production', { includesMigration: false, changes: [changes[0]!] })).roles).toEqual(['code_reviewer', 'tech_lead', 'sre']);
   });
 
   it('asks for the VP bypass only when the emergency would deploy outside the windows or in a blackout', () => {

@@ -2,7 +2,7 @@
 // that was fully approved and booked. Deployments is played by the test (it appends DeploymentStarted).
 import type { ChangeView } from '@gatehouse/contracts';
 import { changeRequestsService } from '../../change-requests/src/index.js';
-import { commandId, eventually, givenDeployed, type Harness, releasePayload, startHarness, submitPayload, waitFor } from '../../change-requests/src/test-support/harness.js';
+import { commandId, eventually, givenDeployed, givenGatesPassed, type Harness, releasePayload, startHarness, submitPayload, waitFor } from '../../change-requests/src/test-support/harness.js';
 import { createSchedulingService, dueTimerId } from '../../scheduling/src/index.js';
 import { type ApprovalReply, approvalsService } from './index.js';
 
@@ -38,6 +38,7 @@ describe('revoking an approval of a fully approved change (change-requests + app
   async function bookedProductionChange(): Promise<void> {
     await h.send('changeRequests', 'createRelease', releasePayload('rel-1'));
     await givenDeployed(h, 'rel-1', ['development', 'staging']);
+    await givenGatesPassed(h, 'rel-1', 'production');
     await h.send('changeRequests', 'submitChange', submitPayload(CR, { environment: 'production', planned: PRODUCTION_SLOT, releaseId: 'rel-1' }));
     await h.send('changeRequests', 'startReview', { commandId: commandId(), actor: 'bob', changeRequestId: CR });
     await h.send('changeRequests', 'completeReview', { commandId: commandId(), actor: 'bob', changeRequestId: CR, notes: 'looks good' });

@@ -25,6 +25,7 @@ import {
   type ApprovalCommand,
   type ApprovalEvent,
   type ApprovalState,
+  carriesMigration,
   DomainError,
   computeRequiredApprovals,
   foldEvents,
@@ -268,8 +269,12 @@ export function requestApprovalsFor(change: ChangeView, policySet: PolicySet, no
       author: change.draft.author,
       ...(change.draft.initiator === undefined ? {} : { initiator: change.draft.initiator }),
       kind: change.kind,
-      // The draft's own word, or the migrations CI reported for the release since.
-      includesMigration: change.draft.includesMigration || (change.release !== null && change.release.migrations.length > 0),
+      // Every source counts: the draft's own word, a migration the release lists, or one CI reported for it since.
+      includesMigration: carriesMigration({
+        changeFlag: change.draft.includesMigration,
+        releaseChanges: change.release?.changes ?? [],
+        recordedMigrations: change.release?.migrations ?? [],
+      }),
       emergencyOutsideWindows: change.kind === 'emergency' && bypassNeeded(policySet, policy, change, now),
       matrix: effectiveMatrix(policy),
       emergency: policy.emergency,

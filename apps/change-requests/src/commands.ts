@@ -9,6 +9,7 @@ import {
   GetChangePayload,
   gateRecordStream,
   GetReleasePayload,
+  OverrideGatePayload,
   RecordGateResultPayload,
   RecordMigrationPayload,
   RejectChangePayload,
@@ -18,23 +19,21 @@ import {
   SubmitChangePayload,
 } from '@gatehouse/contracts';
 import {
-  type ChangeKind,
   changeRequestDecider,
   type ChangeRequestCommand,
   type ChangeRequestEvent,
   type ChangeRequestState,
   changeRulesFromPolicy,
-  EmergencyPathNotAllowedError,
+  decideSubmission,
   gateRecordDecider,
   parseOrThrow,
-  PromotionPrerequisiteError,
   releaseDecider,
   type ReleaseCommand,
   ValidationError,
 } from '@gatehouse/domain';
-import { evaluateDeployment, getEnvironmentPolicy, type PolicySet } from '@gatehouse/policy';
+import { evaluateDeployment, getEnvironmentPolicy } from '@gatehouse/policy';
 import { type CommandDecider, type CommandMetrics, handleCommand, registerCountedCommands, type ServiceContext } from '@gatehouse/service-kit';
-import { changeRequestStream, changeView, type ExistingRelease, loadRelease, releaseStream, releaseView, requireChange, requireRelease } from './streams.js';
+import { changeRequestStream, changeView, loadRelease, releaseStream, releaseView, requireChange, requireRelease } from './streams.js';
 
 type Handler = (payload: unknown) => Promise<unknown>;
 interface Envelope {
@@ -101,8 +100,13 @@ export async function registerCommands(ctx: ServiceContext, metrics: CommandMetr
       const decider = {
         ...changeRequestDecider,
         decide: (command: ChangeRequestCommand, state: ChangeRequestState) => {
-          if (state.status === 'not_submitted' && known) checkSubmission(policySet, environment, p.kind, release);
-          return changeRequestDecider.decide(command, state);
+          // The draft's own rules first (a missing field is named before a cross-stream rule), then the submission decision.
+          const events = changeRequestDecider.decide(command, state);
+          if (state.status === 'not_submitted') {
+            const decision = decideSubmission({ environment, policy: policySet.environments[environment], kind: p.kind, release });
+            if (decision.refusal !== undefined) throw decision.refusal;
+          }
+          return events;
         },
       };
       return onChange(
@@ -166,6 +170,23 @@ export async function registerCommands(ctx: ServiceContext, metrics: CommandMetr
       metrics.eventsAppended(result.events.map((e) => e.type));
       return { streamId, events: result.decided.map((e) => e.type), status: 'recorded', duplicate: result.duplicate } satisfies CommandReply;
     },
+    overrideGate: async (raw) => {
+      const p = parseOrThrow(OverrideGatePayload, raw, `${CHANGE_REQUESTS_CONTEXT}.overrideGate payload`);
+      const policySet = ctx.policies.current;
+      const gates = getEnvironmentPolicy(policySet, p.environment).testingGates;
+      await requireRelease(store, p.releaseId);
+      const streamId = gateRecordStream(p.releaseId, p.environment);
+      const result = await handleCommand({
+        store,
+        decider: gateRecordDecider,
+        streamId,
+        command: { type: 'OverrideWarnGate', data: { releaseId: p.releaseId, environment: p.environment, gates, gateId: p.gateId, actor: p.actor, reason: p.reason, now: clock.now() } },
+        commandId: p.commandId,
+        metadata: metadataOf(p, policySet.policyVersion),
+      });
+      metrics.eventsAppended(result.events.map((e) => e.type));
+      return { streamId, events: result.decided.map((e) => e.type), status: 'overridden', duplicate: result.duplicate } satisfies CommandReply;
+    },
     getChange: async (raw): Promise<ChangeView> => {
       const p = parseOrThrow(GetChangePayload, raw, `${CHANGE_REQUESTS_CONTEXT}.getChange payload`);
       const change = await requireChange(store, p.changeRequestId);
@@ -191,19 +212,4 @@ function singleEnvironment(environments: readonly string[]): string {
     ]);
   }
   return environment;
-}
-
-/**
- * Environment progression and the emergency path, checked when the change is submitted so a change that
- * cannot go out is refused before anyone reviews or approves it. The hotfix lane (an emergency change of a
- * hotfix release) is checked at deployment start instead, where the domain weighs staging validation evidence.
- */
-function checkSubmission(policySet: PolicySet, environment: string, kind: ChangeKind, release: ExistingRelease | null): void {
-  const policy = policySet.environments[environment];
-  if (policy === undefined) return;
-  if (kind === 'emergency' && !policy.emergency.allowed) throw new EmergencyPathNotAllowedError(environment);
-  if (release === null || policy.promotesFrom === undefined) return;
-  if (kind === 'emergency' && release.releaseType === 'hotfix') return;
-  const source = release.deployments[policy.promotesFrom];
-  if (source?.status !== 'succeeded') throw new PromotionPrerequisiteError(environment, policy.promotesFrom, release.version, source?.status ?? 'none', 'normal');
 }

@@ -50,6 +50,7 @@ export function releaseView(release: ExistingRelease): ReleaseView {
     approvalId: release.approvalId,
     deployments: Object.fromEntries(Object.values(release.deployments).map((d) => [d.environment, { deploymentId: d.deploymentId, status: d.status }])),
     migrations: release.migrations.map((m) => ({ ...m })),
+    changes: release.changes.map((c) => ({ ...c })),
   };
 }
 

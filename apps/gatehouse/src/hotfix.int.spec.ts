@@ -141,7 +141,21 @@ describe('the emergency hotfix lane through the HTTP API', () => {
     for (const [user, role] of approvers) await ok('POST', `/api/change-requests/${changeRequestId}/approvals`, user, { role });
   }
 
-  const submit = async (user: string, body: object): Promise<string> => (await ok('POST', '/api/change-requests', user, body)).changeRequestId;
+
+  /** The environment's testing gates (deploy/policies), as CI would report them passed before a change goes there. */
+  const GATES: Record<string, string[]> = { development: ['unit-tests'], production: ['integration-tests', 'e2e-tests', 'performance-tests', 'security-tests'] };
+  async function passGates(releaseId: string, environment: string): Promise<void> {
+    const at = clock.now().toISOString();
+    for (const gateId of GATES[environment] ?? []) {
+      const data = { release: { releaseId }, environment, gateId, status: 'passed', startedAt: at, finishedAt: at };
+      await ok('POST', '/api/ingest', 'ana', { specversion: '1.0', id: `${releaseId}-${environment}-${gateId}`, source: 'ci/tests', type: 'gatehouse.testgate.result', data });
+    }
+  }
+
+  async function submit(user: string, body: { releaseId: string; environments: string[] }): Promise<string> {
+    await passGates(body.releaseId, body.environments[0] ?? '');
+    return (await ok('POST', '/api/change-requests', user, body)).changeRequestId;
+  }
 
   /** Once the change is booked, moves the clock straight to its slot rather than stepping through the days before it. */
   async function jumpToBooking(changeRequestId: string): Promise<void> {

@@ -121,7 +121,19 @@ describe('one-process Gatehouse through its HTTP API', () => {
     for (const [user, role] of approvers) await ok('POST', `/api/change-requests/${changeRequestId}/approvals`, user, { role });
   }
 
+
+  /** The environment's testing gates (deploy/policies), as CI would report them passed before a change goes there. */
+  const GATES: Record<string, string[]> = { development: ['unit-tests'], production: ['integration-tests', 'e2e-tests', 'performance-tests', 'security-tests'] };
+  async function passGates(releaseId: string, environment: string): Promise<void> {
+    const at = clock.now().toISOString();
+    for (const gateId of GATES[environment] ?? []) {
+      const data = { release: { releaseId }, environment, gateId, status: 'passed', startedAt: at, finishedAt: at };
+      await ok('POST', '/api/ingest', 'ana', { specversion: '1.0', id: `${releaseId}-${environment}-${gateId}`, source: 'ci/tests', type: 'gatehouse.testgate.result', data });
+    }
+  }
+
   async function submit(environment: string, releaseId: string, extra: object = {}): Promise<string> {
+    await passGates(releaseId, environment);
     return (await ok('POST', '/api/change-requests', 'ana', draft(environment, releaseId, extra))).changeRequestId;
   }
 
@@ -152,11 +164,13 @@ describe('one-process Gatehouse through its HTTP API', () => {
     expect(JSON.stringify(early.body)).toMatch(/staging/);
 
     // Development: code review is the only approval; continuous deployment.
+    await passGates(releaseId, 'development');
     const dev = (await ok('POST', '/api/change-requests', 'ana', draft('development', releaseId))).changeRequestId;
     await reviewAndApprove(dev, [['rui', 'code_reviewer']]);
     await advanceUntilStatus(dev, 'closed', { step: MINUTE, limit: 2 * HOUR });
 
     // Staging: code review + tech lead; booked into the daily 14:00 UTC slot.
+    await passGates(releaseId, 'staging');
     const staging = (await ok('POST', '/api/change-requests', 'ana', draft('staging', releaseId))).changeRequestId;
     const selfApproval = await call('POST', `/api/change-requests/${staging}/approvals`, 'ana', { role: 'code_reviewer' });
     expect(selfApproval.status).toBe(403);
@@ -167,6 +181,7 @@ describe('one-process Gatehouse through its HTTP API', () => {
     await advanceUntilStatus(staging, 'closed');
 
     // Production: code review + tech lead + SRE, runbook; next Tue/Thu window, canary 5 → 25 → 100 %, 24 h watch.
+    await passGates(releaseId, 'production');
     const production = (await ok('POST', '/api/change-requests', 'ana', draft('production', releaseId, { runbookRef: 'RB-42' }))).changeRequestId;
     await reviewAndApprove(production, [['rui', 'code_reviewer'], ['tess', 'tech_lead']]);
     expect(await statusOf(production)).toBe('awaiting_approval');

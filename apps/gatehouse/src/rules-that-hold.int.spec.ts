@@ -108,6 +108,13 @@ describe('rules that hold, tried through the HTTP API', () => {
     }
   }
 
+  /** CI reports development's required unit-test gate as passed, as a pipeline does: deployments wait for their gates. */
+  async function passUnitTests(releaseId: string): Promise<void> {
+    const at = clock.now().toISOString();
+    const result = { specversion: '1.0', id: `unit-${releaseId}`, source: 'ci/test', type: 'gatehouse.testgate.result', data: { release: { releaseId }, environment: 'development', gateId: 'unit-tests', status: 'passed', startedAt: at, finishedAt: at } };
+    await ok('POST', '/api/ingest', 'ci', result);
+  }
+
   function draft(environment: string, releaseId: string | undefined, extra: object = {}) {
     return {
       kind: 'normal',
@@ -138,10 +145,11 @@ describe('rules that hold, tried through the HTTP API', () => {
     expect(invented).toMatchObject({ status: 422, body: { error: 'StandardChangeTemplateRequiredError' } });
     expect(await countOf('ChangeRequestSubmitted')).toBe(submissions);
 
-    // A template staging's catalogue holds: pre-approved, and the template is on the record.
-    const { changeRequestId } = await ok('POST', '/api/change-requests', 'ana', draft('staging', undefined, { kind: 'standard', standardTemplateId: 'certificate-rotation' }));
+    // A template development's catalogue holds: pre-approved, and the template is on the record. (A staging change
+    // must also name its release, which development saw first.)
+    const { changeRequestId } = await ok('POST', '/api/change-requests', 'ana', draft('development', undefined, { kind: 'standard', standardTemplateId: 'feature-flag-toggle' }));
     expect(await typesOf(`changeRequest-${changeRequestId}`)).toEqual(['ChangeRequestSubmitted', 'ChangeRequestPreApproved']);
-    expect((await ok('GET', `/api/change-requests/${changeRequestId}`, 'ana')).changeRequest.draft.standardTemplateId).toBe('certificate-rotation');
+    expect((await ok('GET', `/api/change-requests/${changeRequestId}`, 'ana')).changeRequest.draft.standardTemplateId).toBe('feature-flag-toggle');
   });
 
   it('the author cannot complete the review someone else started', async () => {
@@ -208,6 +216,7 @@ describe('rules that hold, tried through the HTTP API', () => {
     // 3.9.0 then 3.10.0 through development and staging.
     const run = async (version: string, previousVersion: string): Promise<{ releaseId: string; staging: string }> => {
       const { releaseId } = await ok('POST', '/api/releases', 'ana', { service: 'ledger-api', version, type: 'minor', title: `Ledger ${version}`, previousVersion });
+      await passUnitTests(releaseId);
       const dev = (await ok('POST', '/api/change-requests', 'ana', draft('development', releaseId))).changeRequestId;
       await ok('POST', `/api/change-requests/${dev}/review`, 'rui', { action: 'start' });
       await ok('POST', `/api/change-requests/${dev}/review`, 'rui', { action: 'complete', notes: 'ok' });

@@ -24,6 +24,13 @@ async function approvedEmergencyChange(store: AuditableEventStore, policies: Pol
     releaseDecider.initialState(),
   );
   await store.appendToStream(`release-${releaseId}`, release.map((e) => ({ ...e, metadata: { actor: 'alice' } })));
+  // The hotfix passed production's testing gates in staging: the start decision checks them for emergencies too.
+  const gatesPassed = policies.current.environments['production']!.testingGates.map((gate) => ({
+    type: 'GateResultRecorded',
+    data: { releaseId, environment: 'production', result: { gateId: gate.id, status: 'passed', startedAt: clock.now().toISOString(), finishedAt: clock.now().toISOString() } },
+    metadata: { actor: 'ci' },
+  }));
+  await store.appendToStream(`gates-${releaseId}-production`, gatesPassed);
   const environmentRules = Object.fromEntries(Object.values(policies.current.environments).map((p) => [p.environment, changeRulesFromPolicy(p)]));
   const now = clock.now();
   const draft = {

@@ -17,6 +17,13 @@ async function approvedProductionChange(store: AuditableEventStore, policies: Po
       releaseDecider.initialState(),
     );
     await store.appendToStream(`release-${releaseId}`, planned.map((e) => ({ ...e, metadata: { actor: 'alice' } })));
+    // Production's testing gates passed for the release: the start decision checks them.
+    const passed = policies.current.environments['production']!.testingGates.map((gate) => ({
+      type: 'GateResultRecorded',
+      data: { releaseId, environment: 'production', result: { gateId: gate.id, status: 'passed', startedAt: '2026-11-24T08:00:00.000Z', finishedAt: '2026-11-24T08:10:00.000Z' } },
+      metadata: { actor: 'ci' },
+    }));
+    await store.appendToStream(`gates-${releaseId}-production`, passed);
   }
   const environmentRules = Object.fromEntries(Object.values(policies.current.environments).map((p) => [p.environment, changeRulesFromPolicy(p)]));
   const now = clock.now();

@@ -1,30 +1,52 @@
 import type { EventConsumer } from '@gatehouse/bus';
-import { RequestSlotPayload, ReschedulePayload, SCHEDULING_CONTEXT, type SlotBookedResult } from '@gatehouse/contracts';
-import { DomainError, IllegalTransitionError, NotFoundError, parseOrThrow, type ChangeRequestSubmitted } from '@gatehouse/domain';
-import { type StoredEvent, WrongExpectedVersionError } from '@gatehouse/eventstore';
-import { type Approval, getEnvironmentPolicy, loadPolicySet, type PolicyFile, type PolicySet, type Role } from '@gatehouse/policy';
-import { handleCommand, POLICY_STREAM, registeredCounter, type ServiceContext, type ServiceDefinition, startTicker } from '@gatehouse/service-kit';
-import type { Counter, Registry } from 'prom-client';
 import {
-  checkDeploymentSlot,
-  findDeploymentSlot,
+  ApprovalEventSchemas,
+  ChangeRequestEventSchemas,
+  GateEventSchemas,
+  ReleaseEventSchemas,
+  RequestSlotPayload,
+  ReschedulePayload,
+  SCHEDULING_CONTEXT,
+  SchedulingEvents,
+  PolicyActivatedEvent,
+  type PolicyActivatedData,
+  type SlotBookedResult,
+  type TimerFiredData,
+} from '@gatehouse/contracts';
+import {
+  assertNever,
+  type Booking,
+  decideBooking,
+  decideReschedule,
+  decideReplan,
+  decideStart,
+  DomainError,
+  emptySchedulingFacts,
+  GOVERNANCE_FACT_TYPES,
+  type GovernanceFact,
+  IllegalTransitionError,
+  movesMajorRelease,
+  NotFoundError,
+  parseOrThrow,
+  recordFact,
+  type ScheduleCommand,
   scheduleDecider,
+  type ScheduleState,
+  type SchedulingFacts,
   scheduleStreamId,
   timerDecider,
-  timerStreamId,
-  windowContaining,
-  type Booking,
-  type ScheduleCommand,
-  type ScheduleState,
   type TimerState,
+  timerStreamId,
 } from '@gatehouse/domain';
-import { approvalsOfFills, emergencyBooking, type EmergencyChangeFacts, emergencyStart } from './emergency.js';
+import { type StoredEvent, WrongExpectedVersionError } from '@gatehouse/eventstore';
+import { loadPolicySet, type PolicyFile, type PolicySet } from '@gatehouse/policy';
+import { handleCommand, POLICY_STREAM, registeredCounter, type ServiceContext, type ServiceDefinition, startTicker } from '@gatehouse/service-kit';
+import type { Counter, Registry } from 'prom-client';
 
 /** How often the timer loop looks for due timers, in ms. */
 export const TIMER_POLL_INTERVAL_MS = 1_000;
 export const DEPLOYMENT_DUE_PURPOSE = 'deployment-due';
 const ACTOR = 'scheduling';
-const MS_PER_MINUTE = 60_000;
 
 export interface SchedulingServiceOptions {
   /** @defaultValue TIMER_POLL_INTERVAL_MS */
@@ -45,50 +67,22 @@ export class SlotRefusedError extends DomainError {
   }
 }
 
-interface KnownChange {
-  releaseId?: string;
-  environments: string[];
-  kind: Booking['changeType'];
-  planned: string;
-  author: string;
-  includesMigration: boolean;
-  hasRunbook: boolean;
-}
-
-/** What the process manager learns from the log: releases, changes, bookings, the latest policy and pending timers. */
-class SchedulingState {
-  readonly releases = new Map<string, { service: string; version: string }>();
-  readonly changes = new Map<string, KnownChange>();
-  readonly bookings = new Map<string, Booking>();
-  /** timerId → due instant (ms) of armed timers not yet fired or cancelled. */
-  readonly pendingTimers = new Map<string, number>();
-  /** changeRequestId → who approved in which role, from its latest full approval (emergency changes go on these). */
-  readonly approvals = new Map<string, Approval[]>();
-  constructor(public policy: PolicySet) {}
-}
-
 export function createSchedulingService(options: SchedulingServiceOptions = {}): ServiceDefinition {
   return {
     name: SCHEDULING_CONTEXT,
     async start(ctx) {
-      const state = new SchedulingState(ctx.policies.current);
       const metrics = schedulingMetrics(ctx.metrics);
-      const append = async <S>(streamId: string, commandId: string, command: ScheduleCommand, metadata: Record<string, unknown>) => {
-        const result = await handleCommand({ store: ctx.store, decider: scheduleDecider, streamId, command, commandId, metadata: { actor: ACTOR, ...metadata } });
-        result.events.forEach((e) => metrics.appended.inc({ type: e.type }));
-        return result as typeof result & { state: ScheduleState & S };
-      };
-
-      const planner = createPlanner(ctx, state, append);
+      const shell = new SchedulingShell(ctx, metrics);
       // The read model is rebuilt by replaying the log at every start (no durable state is kept or left behind);
       // every reaction is idempotent (deterministic command ids), so replayed events change nothing.
       const consumer: EventConsumer = await ctx.events.consume({
         name: 'scheduling-planner',
         replay: true,
-        categories: ['release', 'changeRequest', 'approval', 'schedule', 'timer', 'policy'],
+        categories: ['release', 'changeRequest', 'approval', 'schedule', 'timer', 'policy', 'gates'],
+        dataSchemas: CONSUMED_EVENTS,
         handler: async ({ event }) => {
           try {
-            await planner.on(event);
+            await shell.on(event);
           } catch (error) {
             if (!(error instanceof DomainError)) throw error;
             // A refusal by our own deciders is final for this event: log it rather than retry.
@@ -99,7 +93,7 @@ export function createSchedulingService(options: SchedulingServiceOptions = {}):
 
       const ticker = startTicker(
         options.timerPollIntervalMs ?? ctx.tickIntervalMs ?? TIMER_POLL_INTERVAL_MS,
-        () => fireDueTimers(ctx, state, metrics.timersFired),
+        () => fireDueTimers(ctx, shell.pendingTimers, metrics.timersFired),
         (error) => ctx.logger.error({ error: String(error) }, 'timer loop failed'),
       );
 
@@ -114,8 +108,8 @@ export function createSchedulingService(options: SchedulingServiceOptions = {}):
         }
       };
       const unregister = [
-        await ctx.commands.register(SCHEDULING_CONTEXT, 'requestSlot', handle('requestSlot', (p: unknown) => planner.requestSlot(parseOrThrow(RequestSlotPayload, p, 'scheduling.requestSlot')))),
-        await ctx.commands.register(SCHEDULING_CONTEXT, 'reschedule', handle('reschedule', (p: unknown) => planner.reschedule(parseOrThrow(ReschedulePayload, p, 'scheduling.reschedule')))),
+        await ctx.commands.register(SCHEDULING_CONTEXT, 'requestSlot', handle('requestSlot', (p: unknown) => shell.requestSlot(parseOrThrow(RequestSlotPayload, p, 'scheduling.requestSlot')))),
+        await ctx.commands.register(SCHEDULING_CONTEXT, 'reschedule', handle('reschedule', (p: unknown) => shell.reschedule(parseOrThrow(ReschedulePayload, p, 'scheduling.reschedule')))),
       ];
       return {
         stop: async () => {
@@ -130,288 +124,260 @@ export function createSchedulingService(options: SchedulingServiceOptions = {}):
 
 export const schedulingService: ServiceDefinition = createSchedulingService();
 
-type Append = (streamId: string, commandId: string, command: ScheduleCommand, metadata: Record<string, unknown>) => Promise<{ decided: readonly { type: string; data: unknown }[]; state: ScheduleState; duplicate: boolean }>;
+/** Every event scheduling reads, validated against its contract before the shell sees it. */
+const CONSUMED_EVENTS = {
+  ReleasePlanned: ReleaseEventSchemas.ReleasePlanned,
+  ReleaseRevised: ReleaseEventSchemas.ReleaseRevised,
+  ReleaseMigrationRecorded: ReleaseEventSchemas.ReleaseMigrationRecorded,
+  ChangeRequestSubmitted: ChangeRequestEventSchemas.ChangeRequestSubmitted,
+  ChangeRequestApproved: ChangeRequestEventSchemas.ChangeRequestApproved,
+  ChangeRequestPreApproved: ChangeRequestEventSchemas.ChangeRequestPreApproved,
+  ChangeCancelled: ChangeRequestEventSchemas.ChangeCancelled,
+  ChangeRequestRejected: ChangeRequestEventSchemas.ChangeRequestRejected,
+  ChangeApprovalWithdrawn: ChangeRequestEventSchemas.ChangeApprovalWithdrawn,
+  ChangeFullyApproved: ApprovalEventSchemas.ChangeFullyApproved,
+  GateResultRecorded: GateEventSchemas.GateResultRecorded,
+  WarnGateOverridden: GateEventSchemas.WarnGateOverridden,
+  ...SchedulingEvents,
+  PolicyVersionActivated: PolicyActivatedEvent,
+} as const;
 
-function createPlanner(ctx: ServiceContext, state: SchedulingState, append: Append) {
-  const correlationOf = (event: StoredEvent) => ({ correlationId: (event.metadata.correlationId as string | undefined) ?? event.id });
+const FACT_TYPES: ReadonlySet<string> = new Set(GOVERNANCE_FACT_TYPES);
+const isGovernanceFact = (event: StoredEvent): boolean => FACT_TYPES.has(event.type);
 
-  function remember(booking: Booking): void {
-    state.bookings.set(booking.changeRequestId, booking);
+type Metrics = ReturnType<typeof schedulingMetrics>;
+
+/**
+ * The service shell: folds each event into the governance read model, asks the pure decision for the
+ * event's reaction (decisions.ts in libs/domain) and appends what it decided. No rule lives here.
+ */
+class SchedulingShell {
+  private readonly facts: SchedulingFacts = emptySchedulingFacts();
+  private policy: PolicySet;
+  /** timerId → due instant (ms) of armed timers not yet fired or cancelled. */
+  readonly pendingTimers = new Map<string, number>();
+
+  constructor(
+    private readonly ctx: ServiceContext,
+    private readonly metrics: Metrics,
+  ) {
+    this.policy = ctx.policies.current;
   }
 
-  function emergencyFacts(changeRequestId: string, change: KnownChange): EmergencyChangeFacts {
-    const { environments, author, includesMigration, hasRunbook } = change;
-    return { environment: environments[0] ?? '', author, includesMigration, hasRunbook, approvals: state.approvals.get(changeRequestId) ?? [] };
-  }
-
-  async function book(event: StoredEvent, changeRequestId: string): Promise<void> {
-    const change = state.changes.get(changeRequestId);
-    if (change === undefined) {
-      ctx.logger.warn({ changeRequestId, eventId: event.id }, 'approval of a change never submitted: nothing to book');
-      return;
-    }
-    const streamId = scheduleStreamId(changeRequestId);
-    const commandId = `${event.id}:BookDeployment`;
-    const now = ctx.clock.now();
-    const environment = change.environments[0] ?? '';
-    const refuse = (reasons: string[], nextAllowedAt?: Date) =>
-      append(streamId, commandId, { type: 'RefuseScheduling', data: { changeRequestId, environment, reasons, ...(nextAllowedAt ? { nextAllowedAt: nextAllowedAt.toISOString() } : {}), now } }, { ...correlationOf(event), policyVersion: state.policy.policyVersion });
-    if (change.environments.length !== 1) {
-      await refuse([`one deployment per change request: the change names ${change.environments.length} environments (${change.environments.join(', ')}); submit one change per environment`]);
-      return;
-    }
-    const release = change.releaseId === undefined ? undefined : state.releases.get(change.releaseId);
-    if (change.releaseId === undefined || release === undefined) {
-      await refuse([change.releaseId === undefined ? 'the change names no release, so there is no service and version to deploy' : `release ${change.releaseId} is unknown`]);
-      return;
-    }
-    if (!(environment in state.policy.environments)) {
-      await refuse([`no policy for environment ${environment}`]);
-      return;
-    }
-    const strategy = getEnvironmentPolicy(state.policy, environment).strategy.default;
-    const from = new Date(Math.max(now.getTime(), Date.parse(change.planned)));
-    if (change.kind === 'emergency') {
-      const start = emergencyStart(state.policy, emergencyFacts(changeRequestId, change), from, strategy);
-      if (start.allowed) {
-        const booking = emergencyBooking({ changeRequestId, releaseId: change.releaseId, service: release.service, version: release.version, environment, changeType: change.kind, strategy }, from, start);
-        const result = await append(streamId, commandId, { type: 'BookDeployment', data: { booking, now } }, { ...correlationOf(event), policyVersion: start.policyVersion });
-        if (result.state.status === 'scheduled') remember(result.state.booking);
+  async on(event: StoredEvent): Promise<void> {
+    if (isGovernanceFact(event)) recordFact(this.facts, { type: event.type, data: event.data } as GovernanceFact);
+    const data = event.data as Record<string, unknown>;
+    const changeRequestId = typeof data['changeRequestId'] === 'string' ? data['changeRequestId'] : '';
+    switch (event.type) {
+      case 'ChangeRequestApproved':
+      case 'ChangeRequestPreApproved':
+        return this.book(event, changeRequestId);
+      case 'ChangeCancelled':
+      case 'ChangeRequestRejected':
+        return this.cancel(event, changeRequestId, `change ${event.type === 'ChangeCancelled' ? 'cancelled' : 'rejected'}`, false);
+      case 'ChangeApprovalWithdrawn':
+        return this.cancel(event, changeRequestId, `approval withdrawn: ${String(data['reason'])}`, true);
+      case 'DeploymentScheduled':
+      case 'DeploymentRescheduled': {
+        const booking = this.facts.bookings.get(changeRequestId);
+        if (booking !== undefined) await this.armTimer(event, booking);
+        if (movesMajorRelease(this.facts, { type: event.type, data: event.data } as GovernanceFact)) {
+          const release = this.facts.releases.get(String(data['releaseId']));
+          await this.replan(event, `major release ${release?.service ?? ''} ${release?.version ?? ''} booked to production for ${String(data['scheduledFor'])} (its freezes now apply)`);
+        }
         return;
       }
-      // Not allowed now with these approvals (e.g. approved before a blackout began): the next regular slot, as for any change.
-      ctx.logger.info({ changeRequestId, reasons: start.reasons }, 'emergency change may not start now: booking the next regular slot');
+      case 'TimerArmed':
+        this.pendingTimers.set(String(data['timerId']), Date.parse(String(data['dueAt'])));
+        return;
+      case 'TimerCancelled':
+        this.pendingTimers.delete(String(data['timerId']));
+        return;
+      case 'TimerFired':
+        return this.start(event, event.data as TimerFiredData);
+      case 'PolicyVersionActivated':
+        if (event.streamId !== POLICY_STREAM) return;
+        return this.activate(event, (event.data as PolicyActivatedData).files);
+      default:
+        return;
     }
-    const slot = findDeploymentSlot(state.policy, {
-      changeRequestId,
-      service: release.service,
-      environment,
-      changeType: change.kind,
-      strategy,
-      from,
-      bookings: [...state.bookings.values()],
-    });
-    if (!slot.found) {
-      await refuse(slot.reasons);
-      return;
-    }
-    const booking: Booking = {
-      changeRequestId,
-      releaseId: change.releaseId,
-      service: release.service,
-      version: release.version,
-      environment,
-      changeType: change.kind,
-      strategy,
-      scheduledFor: slot.scheduledFor.toISOString(),
-      ...(slot.window ? { windowId: slot.window.windowId } : {}),
-      policyVersion: slot.policyVersion,
-    };
-    const result = await append(streamId, commandId, { type: 'BookDeployment', data: { booking, now } }, { ...correlationOf(event), policyVersion: slot.policyVersion });
-    if (result.state.status === 'scheduled') remember(result.state.booking);
   }
 
-  async function armTimer(event: StoredEvent, booking: Booking): Promise<void> {
+  async requestSlot(payload: RequestSlotPayload): Promise<SlotBookedResult> {
+    const actor = payload.actor ?? 'unknown';
+    return this.move(payload.changeRequestId, new Date(payload.at), `slot ${payload.at} requested by ${actor}`, payload.commandId, actor, payload.correlationId);
+  }
+
+  async reschedule(payload: ReschedulePayload): Promise<SlotBookedResult> {
+    const actor = payload.actor ?? 'unknown';
+    return this.move(payload.changeRequestId, payload.at === undefined ? undefined : new Date(payload.at), payload.reason, payload.commandId, actor, payload.correlationId);
+  }
+
+  private append(streamId: string, commandId: string, command: ScheduleCommand, metadata: Record<string, unknown>) {
+    return handleCommand({ store: this.ctx.store, decider: scheduleDecider, streamId, command, commandId, metadata: { actor: ACTOR, ...metadata } }).then((result) => {
+      result.events.forEach((e) => this.metrics.appended.inc({ type: e.type }));
+      return result;
+    });
+  }
+
+  /** Bookings count against the per-window limit from the moment they are decided, before their event comes back. */
+  private remember(result: { state: ScheduleState }): void {
+    if (result.state.status !== 'scheduled') return;
+    this.facts.bookings.set(result.state.booking.changeRequestId, result.state.booking);
+    this.facts.blocked.delete(result.state.booking.changeRequestId);
+  }
+
+  private async book(event: StoredEvent, changeRequestId: string): Promise<void> {
+    const now = this.ctx.clock.now();
+    const decision = decideBooking(this.policy, this.facts, changeRequestId, now);
+    const streamId = scheduleStreamId(changeRequestId);
+    const commandId = `${event.id}:BookDeployment`;
+    switch (decision.decision) {
+      case 'ignore':
+        this.ctx.logger.warn({ changeRequestId, eventId: event.id }, decision.why);
+        return;
+      case 'refuse': {
+        const { environment, reasons, nextAllowedAt } = decision;
+        await this.append(streamId, commandId, { type: 'RefuseScheduling', data: { changeRequestId, environment, reasons, ...(nextAllowedAt ? { nextAllowedAt: nextAllowedAt.toISOString() } : {}), now } }, { ...correlationOf(event), policyVersion: decision.policyVersion });
+        return;
+      }
+      case 'book':
+        if (decision.note) this.ctx.logger.info({ changeRequestId }, decision.note);
+        this.remember(await this.append(streamId, commandId, { type: 'BookDeployment', data: { booking: decision.booking, now } }, { ...correlationOf(event), policyVersion: decision.policyVersion }));
+        return;
+      default:
+        return assertNever(decision);
+    }
+  }
+
+  private async armTimer(event: StoredEvent, booking: Booking): Promise<void> {
     const timerId = dueTimerId(booking);
     await handleCommand({
-      store: ctx.store,
+      store: this.ctx.store,
       decider: timerDecider,
       streamId: timerStreamId(timerId),
-      command: { type: 'ArmTimer', data: { timerId, dueAt: booking.scheduledFor, purpose: DEPLOYMENT_DUE_PURPOSE, payload: { changeRequestId: booking.changeRequestId }, now: ctx.clock.now() } },
+      command: { type: 'ArmTimer', data: { timerId, dueAt: booking.scheduledFor, purpose: DEPLOYMENT_DUE_PURPOSE, payload: { changeRequestId: booking.changeRequestId }, now: this.ctx.clock.now() } },
       commandId: `${event.id}:ArmTimer`,
       metadata: { actor: ACTOR, ...correlationOf(event) },
     });
   }
 
-  /** The change's approval was withdrawn before its slot: the booking and the timer that would start the deployment go; the next approval books again. */
-  async function withdrawBooking(event: StoredEvent, changeRequestId: string, reason: string): Promise<void> {
-    const booking = state.bookings.get(changeRequestId);
+  /** The change went away (cancelled, rejected) or lost its approval before its slot: the booking goes, and with a withdrawal its timer too. */
+  private async cancel(event: StoredEvent, changeRequestId: string, reason: string, withTimer: boolean): Promise<void> {
+    const booking = this.facts.bookings.get(changeRequestId) ?? this.facts.blocked.get(changeRequestId);
     if (booking === undefined) return;
-    const now = ctx.clock.now();
-    await append(scheduleStreamId(changeRequestId), `${event.id}:CancelBooking`, { type: 'CancelBooking', data: { changeRequestId, reason, now } }, correlationOf(event));
-    const timerId = dueTimerId(booking);
-    await handleCommand({
-      store: ctx.store,
-      decider: timerDecider,
-      streamId: timerStreamId(timerId),
-      command: { type: 'CancelTimer', data: { timerId, reason, now } },
-      commandId: `${event.id}:CancelTimer`,
-      metadata: { actor: ACTOR, ...correlationOf(event) },
-    });
-    state.bookings.delete(changeRequestId);
+    const now = this.ctx.clock.now();
+    await this.append(scheduleStreamId(changeRequestId), `${event.id}:CancelBooking`, { type: 'CancelBooking', data: { changeRequestId, reason, now } }, correlationOf(event));
+    if (withTimer) {
+      const timerId = dueTimerId(booking);
+      await handleCommand({
+        store: this.ctx.store,
+        decider: timerDecider,
+        streamId: timerStreamId(timerId),
+        command: { type: 'CancelTimer', data: { timerId, reason, now } },
+        commandId: `${event.id}:CancelTimer`,
+        metadata: { actor: ACTOR, ...correlationOf(event) },
+      });
+    }
+    this.facts.bookings.delete(changeRequestId);
+    this.facts.blocked.delete(changeRequestId);
   }
 
-  /** A new policy version: every booking whose slot it no longer allows moves to the next allowed slot (or is withdrawn). */
-  async function replan(event: StoredEvent, files: PolicyFile[]): Promise<void> {
-    let policy: PolicySet;
+  /** A new policy version: re-plan every booking under it (a version that does not load keeps the previous one). */
+  private async activate(event: StoredEvent, files: PolicyFile[]): Promise<void> {
     try {
-      policy = loadPolicySet(files);
+      this.policy = loadPolicySet(files);
     } catch (error) {
-      ctx.logger.error({ eventId: event.id, error: String(error) }, 'activated policy does not load; keeping the previous one for scheduling');
+      this.ctx.logger.error({ eventId: event.id, error: String(error) }, 'activated policy does not load; keeping the previous one for scheduling');
       return;
     }
-    state.policy = policy;
-    const now = ctx.clock.now();
-    for (const booking of [...state.bookings.values()]) {
-      if (Date.parse(booking.scheduledFor) <= now.getTime()) continue;
-      const change = state.changes.get(booking.changeRequestId);
-      // An emergency that went through the bypass stays while the new policy still lets it go with its approvals.
-      if (booking.emergencyBypass !== undefined && change !== undefined && emergencyStart(policy, emergencyFacts(booking.changeRequestId, change), new Date(booking.scheduledFor), booking.strategy).allowed) continue;
-      const others = [...state.bookings.values()];
-      const check = checkDeploymentSlot(policy, { ...booking, at: new Date(booking.scheduledFor), bookings: others });
-      if (check.allowed) continue;
-      const streamId = scheduleStreamId(booking.changeRequestId);
-      const commandId = `${event.id}:Replan:${booking.changeRequestId}`;
-      const slot = findDeploymentSlot(policy, { ...booking, from: now, bookings: others });
-      const metadata = { ...correlationOf(event), policyVersion: policy.policyVersion };
-      if (!slot.found) {
-        await append(streamId, commandId, { type: 'RefuseScheduling', data: { changeRequestId: booking.changeRequestId, environment: booking.environment, reasons: [...check.reasons, ...slot.reasons], now } }, metadata);
-        state.bookings.delete(booking.changeRequestId);
+    await this.replan(event, `policy ${this.policy.policyVersion}`);
+  }
+
+  private async replan(event: StoredEvent, cause: string): Promise<void> {
+    const now = this.ctx.clock.now();
+    for (const step of decideReplan(this.policy, this.facts, now, cause)) {
+      const { changeRequestId, environment, policyVersion } = step;
+      const streamId = scheduleStreamId(changeRequestId);
+      const commandId = `${event.id}:Replan:${changeRequestId}`;
+      const metadata = { ...correlationOf(event), policyVersion };
+      if (step.decision === 'refuse') {
+        await this.append(streamId, commandId, { type: 'RefuseScheduling', data: { changeRequestId, environment, reasons: step.reasons, now } }, metadata);
+        this.facts.bookings.delete(changeRequestId);
         continue;
       }
-      const reason = `policy ${policy.policyVersion} no longer allows ${booking.scheduledFor}: ${check.reasons.join('; ')}`;
-      const result = await append(
-        streamId,
-        commandId,
-        {
-          type: 'RescheduleDeployment',
-          data: { changeRequestId: booking.changeRequestId, scheduledFor: slot.scheduledFor.toISOString(), ...(slot.window ? { windowId: slot.window.windowId } : {}), policyVersion: policy.policyVersion, reason, now },
-        },
-        metadata,
-      );
-      if (result.state.status === 'scheduled') remember(result.state.booking);
+      const { scheduledFor, windowId, reason } = step;
+      this.remember(await this.append(streamId, commandId, { type: 'RescheduleDeployment', data: { changeRequestId, scheduledFor: scheduledFor.toISOString(), ...(windowId ? { windowId } : {}), policyVersion, reason, now } }, metadata));
     }
   }
 
-  async function onTimerFired(event: StoredEvent): Promise<void> {
-    const { timerId, dueAt, purpose, payload } = event.data as { timerId: string; dueAt: string; purpose: string; payload: { changeRequestId?: string } };
-    state.pendingTimers.delete(timerId);
-    if (purpose !== DEPLOYMENT_DUE_PURPOSE || payload.changeRequestId === undefined) return;
-    const changeRequestId = payload.changeRequestId;
-    // The timer id is the causation: however often TimerFired is delivered, DeploymentDue is appended once.
-    const result = await append(scheduleStreamId(changeRequestId), timerId, { type: 'MarkDeploymentDue', data: { changeRequestId, dueAt, now: ctx.clock.now() } }, correlationOf(event));
-    if (result.state.status !== 'scheduled') state.bookings.delete(changeRequestId);
+  /** A booking's timer fired: the start decision at the moment it fired (window, blackout, freeze, gates) says what happens. */
+  private async start(event: StoredEvent, fired: TimerFiredData): Promise<void> {
+    const { timerId, dueAt, purpose, payload, firedAt } = fired;
+    this.pendingTimers.delete(timerId);
+    const changeRequestId = payload['changeRequestId'];
+    if (purpose !== DEPLOYMENT_DUE_PURPOSE || typeof changeRequestId !== 'string') return;
+    const booking = this.facts.bookings.get(changeRequestId);
+    if (booking === undefined) return;
+    const at = new Date(firedAt);
+    const streamId = scheduleStreamId(changeRequestId);
+    const decision = decideStart(this.policy, this.facts, booking, dueAt, at);
+    const metadata = correlationOf(event);
+    const now = this.ctx.clock.now();
+    switch (decision.decision) {
+      case 'stale':
+        return;
+      case 'start':
+        // The timer id is the causation: however often TimerFired is delivered, DeploymentDue is appended once.
+        await this.append(streamId, timerId, { type: 'MarkDeploymentDue', data: { changeRequestId, dueAt, now } }, metadata);
+        return;
+      case 'rebook': {
+        const { scheduledFor, windowId, policyVersion, reason } = decision;
+        this.remember(await this.append(streamId, `${timerId}:Rebook`, { type: 'RescheduleDeployment', data: { changeRequestId, scheduledFor: scheduledFor.toISOString(), ...(windowId ? { windowId } : {}), policyVersion, reason, now } }, { ...metadata, policyVersion }));
+        return;
+      }
+      case 'refuse-slot':
+        await this.append(streamId, `${timerId}:Refuse`, { type: 'RefuseScheduling', data: { changeRequestId, environment: booking.environment, reasons: decision.reasons, now } }, { ...metadata, policyVersion: decision.policyVersion });
+        return;
+      case 'block':
+        await this.append(streamId, `${timerId}:StartRefused`, { type: 'RefuseDeploymentStart', data: { changeRequestId, dueAt, reasons: decision.reasons, now } }, { ...metadata, policyVersion: this.policy.policyVersion });
+        return;
+      default:
+        return assertNever(decision);
+    }
   }
 
-  async function loadBooking(changeRequestId: string): Promise<Booking> {
-    const history = await ctx.store.readStream(scheduleStreamId(changeRequestId));
+  /** The booking a person may move: scheduled, or blocked at its start and waiting for this new decision. */
+  private async loadBooking(changeRequestId: string): Promise<Booking> {
+    const history = await this.ctx.store.readStream(scheduleStreamId(changeRequestId));
     const current = history.reduce((s, e) => scheduleDecider.evolve(s, e as never), scheduleDecider.initialState());
     if (current.status === 'unbooked' || current.status === 'refused') throw new NotFoundError('deployment booking', changeRequestId);
-    if (current.status !== 'scheduled') throw new IllegalTransitionError('deployment booking', 'reschedule', current.status, ['scheduled']);
+    if (current.status !== 'scheduled' && current.status !== 'blocked') throw new IllegalTransitionError('deployment booking', 'reschedule', current.status, ['scheduled', 'blocked']);
     return current.booking;
   }
 
-  async function moveTo(booking: Booking, at: Date, reason: string, commandId: string, actor: string, correlationId: string | undefined): Promise<SlotBookedResult> {
-    const check = checkDeploymentSlot(state.policy, { ...booking, at, bookings: [...state.bookings.values()] });
-    if (!check.allowed) throw new SlotRefusedError(booking.changeRequestId, at.toISOString(), check.reasons, check.nextAllowedAt?.toISOString());
+  private async move(changeRequestId: string, at: Date | undefined, reason: string, commandId: string, actor: string, correlationId: string | undefined): Promise<SlotBookedResult> {
+    const booking = await this.loadBooking(changeRequestId);
+    const now = this.ctx.clock.now();
+    const decision = decideReschedule(this.policy, this.facts, booking, at, now);
+    if (!decision.allowed) throw new SlotRefusedError(changeRequestId, decision.requestedAt.toISOString(), decision.reasons, decision.nextAllowedAt?.toISOString());
+    const { scheduledFor, windowId, policyVersion } = decision;
     const result = await handleCommand({
-      store: ctx.store,
+      store: this.ctx.store,
       decider: scheduleDecider,
-      streamId: scheduleStreamId(booking.changeRequestId),
-      command: {
-        type: 'RescheduleDeployment',
-        data: { changeRequestId: booking.changeRequestId, scheduledFor: at.toISOString(), ...(check.window ? { windowId: check.window.windowId } : {}), policyVersion: check.policyVersion, reason, now: ctx.clock.now() },
-      },
+      streamId: scheduleStreamId(changeRequestId),
+      command: { type: 'RescheduleDeployment', data: { changeRequestId, scheduledFor: scheduledFor.toISOString(), ...(windowId ? { windowId } : {}), policyVersion, reason, now } },
       commandId,
-      metadata: { actor, ...(correlationId ? { correlationId } : {}), policyVersion: check.policyVersion },
+      metadata: { actor, ...(correlationId ? { correlationId } : {}), policyVersion },
     });
     if (result.state.status !== 'scheduled') throw new IllegalTransitionError('deployment booking', 'reschedule', result.state.status, ['scheduled']);
-    remember(result.state.booking);
-    const { scheduledFor, windowId, policyVersion } = result.state.booking;
-    return { changeRequestId: booking.changeRequestId, scheduledFor, ...(windowId ? { windowId } : {}), policyVersion, duplicate: result.duplicate };
+    this.remember(result);
+    const booked = result.state.booking;
+    return { changeRequestId, scheduledFor: booked.scheduledFor, ...(booked.windowId ? { windowId: booked.windowId } : {}), policyVersion: booked.policyVersion, duplicate: result.duplicate };
   }
-
-  return {
-    async on(event: StoredEvent): Promise<void> {
-      switch (event.type) {
-        case 'ReleasePlanned': {
-          const { releaseId, service, version } = event.data as { releaseId: string; service: string; version: string };
-          state.releases.set(releaseId, { service, version });
-          return;
-        }
-        case 'ChangeRequestSubmitted': {
-          const { changeRequestId, kind, draft } = event.data as ChangeRequestSubmitted['data'];
-          state.changes.set(changeRequestId, {
-            ...(draft.releaseId ? { releaseId: draft.releaseId } : {}),
-            environments: [...draft.environments],
-            kind,
-            planned: draft.schedule.planned,
-            author: draft.author,
-            includesMigration: draft.includesMigration,
-            hasRunbook: draft.runbookRef !== undefined,
-          });
-          return;
-        }
-        case 'ChangeFullyApproved': {
-          const { approvalId, fills } = event.data as { approvalId: string; fills: Array<{ role: Role; approvers: string[] }> };
-          // One approval request per change request: the approval id is the change's id.
-          state.approvals.set(approvalId, approvalsOfFills(fills));
-          return;
-        }
-        case 'ChangeRequestApproved':
-        case 'ChangeRequestPreApproved':
-          return book(event, (event.data as { changeRequestId: string }).changeRequestId);
-        case 'ChangeCancelled':
-        case 'ChangeRequestRejected': {
-          const changeRequestId = (event.data as { changeRequestId: string }).changeRequestId;
-          if (!state.bookings.has(changeRequestId)) return;
-          await append(scheduleStreamId(changeRequestId), `${event.id}:CancelBooking`, { type: 'CancelBooking', data: { changeRequestId, reason: `change ${event.type === 'ChangeCancelled' ? 'cancelled' : 'rejected'}`, now: ctx.clock.now() } }, correlationOf(event));
-          state.bookings.delete(changeRequestId);
-          return;
-        }
-        case 'ChangeApprovalWithdrawn': {
-          const { changeRequestId, reason } = event.data as { changeRequestId: string; reason: string };
-          return withdrawBooking(event, changeRequestId, `approval withdrawn: ${reason}`);
-        }
-        case 'DeploymentScheduled':
-        case 'DeploymentRescheduled': {
-          const { previousScheduledFor: _p, reason: _r, ...booking } = event.data as Booking & { previousScheduledFor?: string; reason?: string };
-          remember(booking);
-          return armTimer(event, booking);
-        }
-        case 'SchedulingRefused':
-        case 'DeploymentDue':
-        case 'BookingCancelled':
-          state.bookings.delete((event.data as { changeRequestId: string }).changeRequestId);
-          return;
-        case 'TimerArmed': {
-          const { timerId, dueAt } = event.data as { timerId: string; dueAt: string };
-          state.pendingTimers.set(timerId, Date.parse(dueAt));
-          return;
-        }
-        case 'TimerCancelled':
-          state.pendingTimers.delete((event.data as { timerId: string }).timerId);
-          return;
-        case 'TimerFired':
-          return onTimerFired(event);
-        case 'PolicyVersionActivated':
-          if (event.streamId !== POLICY_STREAM) return;
-          return replan(event, (event.data as { files: PolicyFile[] }).files);
-        default:
-          return;
-      }
-    },
-
-    async requestSlot(payload: RequestSlotPayload): Promise<SlotBookedResult> {
-      const booking = await loadBooking(payload.changeRequestId);
-      const actor = payload.actor ?? 'unknown';
-      return moveTo(booking, new Date(payload.at), `slot ${payload.at} requested by ${actor}`, payload.commandId, actor, payload.correlationId);
-    },
-
-    async reschedule(payload: ReschedulePayload): Promise<SlotBookedResult> {
-      const booking = await loadBooking(payload.changeRequestId);
-      const actor = payload.actor ?? 'unknown';
-      if (payload.at !== undefined) return moveTo(booking, new Date(payload.at), payload.reason, payload.commandId, actor, payload.correlationId);
-      // Without a time: the next allowed slot after the current booking's window.
-      const current = new Date(booking.scheduledFor);
-      const after = windowContaining(state.policy, booking.environment, current)?.end ?? new Date(current.getTime() + MS_PER_MINUTE);
-      const from = new Date(Math.max(after.getTime(), ctx.clock.now().getTime()));
-      const slot = findDeploymentSlot(state.policy, { ...booking, from, bookings: [...state.bookings.values()] });
-      if (!slot.found) throw new SlotRefusedError(booking.changeRequestId, from.toISOString(), slot.reasons, undefined);
-      return moveTo(booking, slot.scheduledFor, payload.reason, payload.commandId, actor, payload.correlationId);
-    },
-  };
 }
+
+const correlationOf = (event: StoredEvent) => ({ correlationId: (event.metadata.correlationId as string | undefined) ?? event.id });
 
 /** Deterministic: one timer per booked instant of a change, so re-arming after a replay is a no-op. */
 export function dueTimerId(booking: Pick<Booking, 'changeRequestId' | 'scheduledFor'>): string {
@@ -419,16 +385,16 @@ export function dueTimerId(booking: Pick<Booking, 'changeRequestId' | 'scheduled
 }
 
 /** Fires each due timer by appending TimerFired at the version read: a concurrent or repeated firing loses and does nothing. */
-async function fireDueTimers(ctx: ServiceContext, state: SchedulingState, fired: Counter<'purpose'>): Promise<void> {
+async function fireDueTimers(ctx: ServiceContext, pendingTimers: Map<string, number>, fired: Counter<'purpose'>): Promise<void> {
   const now = ctx.clock.now();
-  for (const [timerId, dueAt] of [...state.pendingTimers]) {
+  for (const [timerId, dueAt] of [...pendingTimers]) {
     if (dueAt > now.getTime()) continue;
     const streamId = timerStreamId(timerId);
     const history = await ctx.store.readStream(streamId);
     const timer = history.reduce<TimerState>((s, e) => timerDecider.evolve(s, e as never), timerDecider.initialState());
     const last = history.at(-1);
     if (timer.status !== 'armed' || last === undefined) {
-      state.pendingTimers.delete(timerId);
+      pendingTimers.delete(timerId);
       continue;
     }
     const events = timerDecider.decide({ type: 'FireTimer', data: { timerId, now } }, timer);
@@ -443,7 +409,7 @@ async function fireDueTimers(ctx: ServiceContext, state: SchedulingState, fired:
       if (!(error instanceof WrongExpectedVersionError)) throw error;
       // Another instance fired it first.
     }
-    state.pendingTimers.delete(timerId);
+    pendingTimers.delete(timerId);
   }
 }
 

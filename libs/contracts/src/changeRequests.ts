@@ -22,6 +22,7 @@ export const CHANGE_REQUESTS_COMMANDS = [
   'recordMigration',
   'getChange',
   'getRelease',
+  'overrideGate',
 ] as const;
 export type ChangeRequestsCommandName = (typeof CHANGE_REQUESTS_COMMANDS)[number];
 
@@ -111,6 +112,19 @@ export const RecordMigrationPayload = z.strictObject({
 });
 export type RecordMigrationPayload = z.input<typeof RecordMigrationPayload>;
 
+/**
+ * A person accepts a failed or timed-out `warn` testing gate for a release in an environment, with a reason
+ * recorded against them; `block` gates cannot be overridden. The gateway lets only the override roles send it.
+ */
+export const OverrideGatePayload = z.strictObject({
+  ...Envelope,
+  releaseId: EntityId,
+  environment: z.string().regex(/^[a-z][a-z0-9-]*$/, 'must be an environment name such as "production"'),
+  gateId: z.string().trim().min(1).max(100),
+  reason: Reason,
+});
+export type OverrideGatePayload = z.input<typeof OverrideGatePayload>;
+
 export const gateRecordStream = (releaseId: string, environment: string): string => `gates-${releaseId}-${environment}`;
 
 export const GetChangePayload = z.strictObject({ changeRequestId: EntityId });
@@ -143,6 +157,8 @@ export interface ReleaseView {
   deployments: Record<string, { deploymentId: string; status: 'deploying' | 'succeeded' | 'failed' | 'rolled_back' }>;
   /** Migrations CI reported, in the order recorded; a rollback does not undo an irreversible one (`reversible: false`). */
   migrations: Array<{ migrationId: string; description: string; reversible: boolean; database: string | null; recordedAt: string }>;
+  /** The release's listed changes (a `migration` change needs the migration approval as a reported one does). */
+  changes: Array<{ kind: string; description: string; reference?: string | undefined }>;
 }
 
 /** Reply of `getChange`: the change request and, when it names one, its release. */
@@ -223,7 +239,15 @@ export const ReleaseEventSchemas = {
     plannedBy: z.string(),
     plannedAt: Instant,
   }),
-  ReleaseRevised: z.object({ ...ReleaseId, revision: z.number().int(), title: z.string(), description: z.string(), revisedBy: z.string(), revisedAt: Instant }),
+  ReleaseRevised: z.object({
+    ...ReleaseId,
+    revision: z.number().int(),
+    title: z.string(),
+    description: z.string(),
+    changes: z.array(z.object({ kind: z.string(), description: z.string(), reference: z.string().optional() })).optional(),
+    revisedBy: z.string(),
+    revisedAt: Instant,
+  }),
   ReleaseMigrationRecorded: z.object({
     ...ReleaseId,
     migrationId: z.string(),

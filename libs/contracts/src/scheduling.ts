@@ -60,6 +60,8 @@ const BookingData = z.object({
   policyVersion: z.string(),
   /** An emergency change booked to go now through the window-bypass role: who approved it and the rules it bypassed. */
   emergencyBypass: z.object({ role: z.string(), approvers: z.array(z.string()), reasons: z.array(z.string()) }).optional(),
+  /** Rules the policy reports but does not enforce at this slot, e.g. a broken release cadence where the policy warns. */
+  warnings: z.array(z.string()).optional(),
 });
 
 /** Events scheduling publishes, by type (data schemas for `EventConsumerFactory.consume({ dataSchemas })`). */
@@ -70,9 +72,16 @@ export const SchedulingEvents = {
   DeploymentDue: BookingData.pick({ changeRequestId: true, releaseId: true, service: true, version: true, environment: true, changeType: true, strategy: true }).extend({ dueAt: IsoInstant }),
   /** The change was cancelled before its slot. */
   BookingCancelled: z.object({ changeRequestId: z.string(), environment: z.string(), scheduledFor: IsoInstant, reason: z.string(), cancelledAt: IsoInstant }),
+  /** The slot came but the start was refused (a testing gate stopped it): the booking waits for a new decision (a reschedule). */
+  DeploymentStartRefused: z.object({ changeRequestId: z.string(), releaseId: z.string(), environment: z.string(), scheduledFor: IsoInstant, reasons: z.array(z.string()), refusedAt: IsoInstant }),
   TimerArmed: z.object({ timerId: z.string(), dueAt: IsoInstant, purpose: z.string(), payload: z.record(z.string(), z.unknown()), armedAt: IsoInstant }),
   TimerFired: z.object({ timerId: z.string(), dueAt: IsoInstant, purpose: z.string(), payload: z.record(z.string(), z.unknown()), firedAt: IsoInstant }),
   TimerCancelled: z.object({ timerId: z.string(), reason: z.string(), cancelledAt: IsoInstant }),
 };
 export type DeploymentScheduledData = z.infer<typeof SchedulingEvents.DeploymentScheduled>;
 export type DeploymentDueData = z.infer<typeof SchedulingEvents.DeploymentDue>;
+export type TimerFiredData = z.infer<typeof SchedulingEvents.TimerFired>;
+
+/** The policy history's activation event (`policy` stream), as the services that re-plan under it read it. */
+export const PolicyActivatedEvent = z.object({ policyVersion: z.string(), files: z.array(z.object({ name: z.string(), contents: z.string() })) });
+export type PolicyActivatedData = z.infer<typeof PolicyActivatedEvent>;

@@ -16,3 +16,4 @@ export * from './feature-flags/featureFlags.js';
 export * from './release/releaseNotes.js';
 export * from './scheduling/index.js';
 export * from './deployment/index.js';
+export * from './governance/index.js';

@@ -46,6 +46,8 @@ export interface DeploymentRequest {
   readonly includesMigration?: boolean;
   /** The change has runbook documentation; omitted means not checked. */
   readonly hasRunbook?: boolean;
+  /** The release being deployed: the release cadence is checked for it (against `context.releaseHistory`); omitted means not checked. */
+  readonly release?: { readonly service: string; readonly releaseType: string };
   readonly context?: EvaluationContext;
 }
 
@@ -107,6 +109,7 @@ export function evaluateDeployment(policySet: PolicySet, request: DeploymentRequ
     ...strategy.reasons,
     ...approvalReasons(policy, request, required),
     ...runbookReasons(policy, request),
+    ...cadenceReasons(policy, request),
     ...gateReasons(policy),
   ];
   const timingRefused = timing.denied || strategy.planDenied;
@@ -365,6 +368,39 @@ function runbookReasons(policy: EnvironmentPolicy, request: DeploymentRequest): 
   return request.hasRunbook
     ? [{ ruleId, kind: 'allow', message: 'runbook documentation present' }]
     : [{ ruleId, kind: 'deny', message: `${policy.environment} requires runbook documentation for every change; link the runbook to the change` }];
+}
+
+/**
+ * Release cadence: at most one release of a type per service within `minDaysBetween` days (counted from the last one
+ * in `context.releaseHistory`), and only in its `quarters`. A broken cadence is a deny when the policy says refuse,
+ * otherwise an info reason that says so.
+ */
+function cadenceReasons(policy: EnvironmentPolicy, request: DeploymentRequest): Reason[] {
+  const { cadence } = policy;
+  const release = request.release;
+  if (cadence === undefined || release === undefined) return [];
+  const env = policy.environment;
+  const ruleId = `${env}/cadence/${release.releaseType}`;
+  const rule = cadence.rules.find((r) => r.releaseType === release.releaseType);
+  if (rule === undefined) return [{ ruleId, kind: 'info', message: `no release cadence for ${release.releaseType} releases in ${env}` }];
+  const broken: string[] = [];
+  const quarter = Math.floor(request.at.getUTCMonth() / 3) + 1;
+  if (rule.quarters !== undefined && !rule.quarters.includes(quarter)) {
+    broken.push(`${release.releaseType} releases deploy to ${env} in ${rule.quarters.map((q) => `Q${q}`).join(', ')} (${rule.description}); ${formatInstant(request.at)} is in Q${quarter}`);
+  }
+  if (rule.minDaysBetween !== undefined) {
+    const last = (request.context?.releaseHistory ?? [])
+      .filter((r) => r.service === release.service && r.releaseType === release.releaseType && r.deployedAt.getTime() <= request.at.getTime())
+      .reduce<Date | undefined>((latest, r) => (latest === undefined || r.deployedAt > latest ? r.deployedAt : latest), undefined);
+    const earliest = last === undefined ? undefined : new Date(last.getTime() + rule.minDaysBetween * MS_PER_DAY);
+    if (last !== undefined && earliest !== undefined && request.at.getTime() < earliest.getTime()) {
+      broken.push(`${release.service} deployed a ${release.releaseType} release to ${env} at ${formatInstant(last)}; the cadence (${rule.description}) allows one per ${rule.minDaysBetween} days, the next from ${formatInstant(earliest)}`);
+    }
+  }
+  if (broken.length === 0) return [{ ruleId, kind: 'allow', message: `${release.service}'s ${release.releaseType} release fits the ${env} cadence (${rule.description})` }];
+  return broken.map((message) =>
+    cadence.onViolation === 'refuse' ? { ruleId, kind: 'deny' as const, message } : { ruleId, kind: 'info' as const, message: `cadence warning (the policy warns, it does not refuse): ${message}` },
+  );
 }
 
 /** Gate results live with the release (domain); the decision lists which must have passed. */

@@ -322,3 +322,42 @@ ${blackouts}`,
     expect(decision.reasons.find((r) => r.ruleId === 'lab/next-allowed')?.message).toBe('no allowed start in lab within 400 days');
   });
 });
+
+describe('release cadence (production: major quarterly in Q1/Q4, minor monthly, patch weekly, hotfix as needed)', () => {
+  const TUESDAY = '2026-12-01T10:00:00Z';
+  const history = [{ service: 'campaign-api', releaseType: 'minor', deployedAt: new Date('2026-11-19T10:00:00Z') }];
+  const cadenceOf = (decision: Decision) => decision.reasons.filter((r) => r.ruleId.startsWith('production/cadence/'));
+
+  it('given a minor release 12 days after the last one of the service, then the evaluation warns and names the next date', () => {
+    const decision = when('production', TUESDAY, { release: { service: 'campaign-api', releaseType: 'minor' }, context: { releaseHistory: history } });
+    expect(cadenceOf(decision)).toEqual([
+      expect.objectContaining({
+        ruleId: 'production/cadence/minor',
+        kind: 'info',
+        message: 'cadence warning (the policy warns, it does not refuse): campaign-api deployed a minor release to production at 2026-11-19T10:00Z; the cadence (Monthly - feature additions) allows one per 30 days, the next from 2026-12-19T10:00Z',
+      }),
+    ]);
+    expect(decision.allowed).toBe(true);
+  });
+
+  it('given a policy that refuses, then the broken cadence is a deny; another service or a hotfix is not held back', () => {
+    const production = policies.environments['production']!;
+    const strict = { ...policies, environments: { ...policies.environments, production: { ...production, cadence: { ...production.cadence!, onViolation: 'refuse' as const } } } };
+    const refused = evaluateDeployment(strict, { environment: 'production', at: new Date(TUESDAY), changeType: 'normal', release: { service: 'campaign-api', releaseType: 'minor' }, context: { releaseHistory: history } });
+    expect(refused.allowed).toBe(false);
+    expect(ruleIds(refused)).toEqual(['production/cadence/minor']);
+    const other = evaluateDeployment(strict, { environment: 'production', at: new Date(TUESDAY), changeType: 'normal', release: { service: 'billing-api', releaseType: 'minor' }, context: { releaseHistory: history } });
+    expect(cadenceOf(other)).toEqual([expect.objectContaining({ kind: 'allow' })]);
+    const hotfix = evaluateDeployment(strict, { environment: 'production', at: new Date(TUESDAY), changeType: 'normal', release: { service: 'campaign-api', releaseType: 'hotfix' }, context: { releaseHistory: history } });
+    expect(cadenceOf(hotfix)).toEqual([expect.objectContaining({ kind: 'allow' })]);
+  });
+
+  it('given a major release in Q2, then the cadence names the quarters it may deploy in', () => {
+    const decision = when('production', '2026-05-05T10:00:00Z', { release: { service: 'search-api', releaseType: 'major' } });
+    expect(cadenceOf(decision)[0]?.message).toMatch(/major releases deploy to production in Q1, Q4 \(Quarterly \(Q1, Q4\) - major features\); 2026-05-05T10:00Z is in Q2/);
+  });
+
+  it('given no release, then the cadence is not part of the decision', () => {
+    expect(cadenceOf(when('production', TUESDAY))).toEqual([]);
+  });
+});

@@ -26,6 +26,7 @@ export {
   type BlockedPeriodKind,
   type EvaluationContext,
   type ScheduledMajorRelease,
+  type DeployedRelease,
   type WindowOccurrence,
 } from './calendar/index.js';
 export {

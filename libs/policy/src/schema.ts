@@ -247,6 +247,26 @@ export const TestingGate = z.strictObject({
 });
 export type TestingGate = z.infer<typeof TestingGate>;
 
+export const CADENCE_RELEASE_TYPES = ['major', 'minor', 'patch', 'hotfix'] as const;
+export type CadenceReleaseType = (typeof CADENCE_RELEASE_TYPES)[number];
+
+/** Release cadence (seed: major quarterly, minor monthly, patch weekly, hotfix as needed), per service. */
+export const ReleaseCadence = z.strictObject({
+  /** warn: a broken cadence is reported (info reason); refuse: it is a deny reason. */
+  onViolation: z.enum(['warn', 'refuse']),
+  rules: z.array(
+    z.strictObject({
+      releaseType: z.enum(CADENCE_RELEASE_TYPES),
+      description: z.string().min(1),
+      /** At most one release of this type per service within this many days; absent: as needed. */
+      minDaysBetween: z.number().int().positive().optional(),
+      /** Calendar quarters (UTC) in which releases of this type may deploy; absent: any quarter. */
+      quarters: z.array(z.number().int().min(1).max(4)).min(1).optional(),
+    }),
+  ),
+});
+export type ReleaseCadence = z.infer<typeof ReleaseCadence>;
+
 export const AlertRule = z.strictObject({
   id: Id,
   name: z.string().min(1),
@@ -287,6 +307,8 @@ export const EnvironmentPolicy = z.strictObject({
   strategy: StrategyPolicy,
   /** Gates that must have passed (per their onFailure) before a release deploys to this environment. */
   testingGates: z.array(TestingGate).default([]),
+  /** Release cadence per service in this environment; absent: none. */
+  cadence: ReleaseCadence.optional(),
   monitoring: z.strictObject({
     postDeploymentHours: z.number().nonnegative(),
     alertRules: z.array(AlertRule).default([]),

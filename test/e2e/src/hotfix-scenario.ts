@@ -6,7 +6,7 @@
  * post-incident review obligation are recorded; the review, never written, becomes overdue once.
  */
 import { type GatehouseClient, HOUR, type Json, MINUTE } from '@gatehouse/testing';
-import { draft, type Harness, jumpToBooking, review } from './scenarios.js';
+import { draft, type Harness, jumpToBooking, passGates, review } from './scenarios.js';
 
 const BLACK_FRIDAY_AFTERNOON = '2026-11-27T15:00:00Z';
 
@@ -19,6 +19,7 @@ const checkoutDraft = (client: GatehouseClient, environment: string, releaseId: 
 });
 
 async function submitAs(client: GatehouseClient, user: string, body: Json): Promise<string> {
+  await passGates(client, body.releaseId, body.environments[0]);
   return (await client.ok('POST', '/api/change-requests', user, body)).changeRequestId;
 }
 
@@ -87,6 +88,8 @@ export async function hotfixScenario({ client }: Harness): Promise<void> {
   const staging = await submitAs(client, 'rel', checkoutDraft(client, 'staging', releaseId, { kind: 'emergency', hotfixId }));
   await grant(client, staging, [['tess', 'tech_lead']]);
   await client.advanceUntilStatus(staging, ['validating', 'validated'], { step: MINUTE, limit: 2 * HOUR });
+  // The release records its staging deployment on its own subscription: validation starts from that record.
+  await client.waitFor('staging deployment on the release record', async () => (await client.ok('GET', `/api/change-requests/${staging}`, 'ana')).changeRequest.release?.deployments?.staging?.status === 'succeeded');
 
   // Staging validation inside its 30-minute cap.
   await client.ok('POST', `/api/hotfixes/${hotfixId}/validation/start`, 'sam', { releaseId });

@@ -44,7 +44,20 @@ export async function createRelease(client: GatehouseClient, version: string, pr
   return releaseId;
 }
 
+/** The environment's testing gates (deploy/policies); a deployment starts only once they passed. */
+const TESTING_GATES: Record<string, string[]> = { development: ['unit-tests'], production: ['integration-tests', 'e2e-tests', 'performance-tests', 'security-tests'] };
+
+/** CI reports the environment's testing gates passed for the release, through ingestion. */
+export async function passGates(client: GatehouseClient, releaseId: string, environment: string): Promise<void> {
+  const at = client.now.toISOString();
+  for (const gateId of TESTING_GATES[environment] ?? []) {
+    const data = { release: { releaseId }, environment, gateId, status: 'passed', startedAt: at, finishedAt: at };
+    await client.ok('POST', '/api/ingest', 'rel', { specversion: '1.0', id: `${releaseId}-${environment}-${gateId}`, source: 'ci/tests', type: 'gatehouse.testgate.result', data });
+  }
+}
+
 export async function submit(client: GatehouseClient, environment: string, releaseId: string, extra: object = {}): Promise<string> {
+  await passGates(client, releaseId, environment);
   return (await client.ok('POST', '/api/change-requests', 'ana', draft(client, environment, releaseId, extra))).changeRequestId;
 }
 

@@ -161,3 +161,14 @@ export async function givenDeployed(h: Harness, releaseId: string, environments:
   ];
   await h.store.appendToStream(`release-${releaseId}`, events.map((e) => ({ ...e, metadata: { actor: 'test-setup' } })), { expectedVersion: ANY });
 }
+
+/** The testing gates deploy/policies lists per environment (the command refuses an id the policy does not list). */
+const POLICY_GATES: Record<string, readonly string[]> = { development: ['unit-tests'], production: ['integration-tests', 'e2e-tests', 'performance-tests', 'security-tests'] };
+
+/** CI reported every testing gate of the environment passed for the release: a deployment there may start. */
+export async function givenGatesPassed(h: Harness, releaseId: string, environment: string): Promise<void> {
+  const at = h.clock.now().toISOString();
+  for (const gateId of POLICY_GATES[environment] ?? []) {
+    await h.send('changeRequests', 'recordGateResult', { commandId: commandId(), actor: 'ci', releaseId, environment, gateId, status: 'passed', startedAt: at, finishedAt: at });
+  }
+}

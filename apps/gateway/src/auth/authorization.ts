@@ -15,6 +15,8 @@ export const RELEASE_AUTHOR_ROLES: readonly Role[] = ['developer', 'tech_lead', 
 export const CHANGE_AUTHOR_ROLES: readonly Role[] = ['developer', 'tech_lead', 'release_engineer', 'sre', 'dba', 'qa', 'security'];
 export const REVIEWER_ROLES: readonly Role[] = ['code_reviewer', 'tech_lead'];
 export const INGEST_ROLES: readonly Role[] = ['release_engineer', 'developer'];
+/** Who may accept a failed `warn` testing gate (with a recorded reason) so a deployment may start. */
+export const GATE_OVERRIDE_ROLES: readonly Role[] = ['tech_lead', 'release_engineer'];
 
 /** 403 naming the roles that would have been enough, unless the caller holds one of them. */
 export function requireAnyRole(principal: Principal, allowed: readonly Role[], action: string): void {

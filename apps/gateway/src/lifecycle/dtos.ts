@@ -61,6 +61,9 @@ export class RejectDto extends createZodDto(
   }),
 ) {}
 
+export class GateParams extends createZodDto(z.strictObject({ id: EntityId, gateId: z.string().regex(/^[a-z0-9][a-z0-9-]{0,99}$/, 'must be a gate id of the environment policy, e.g. "e2e-tests"') })) {}
+export class GateOverrideDto extends createZodDto(z.strictObject({ environment: z.string().regex(/^[a-z][a-z0-9-]*$/, 'must be an environment name such as "production"'), reason: Reason })) {}
+
 export class ReasonDto extends createZodDto(z.strictObject({ reason: Reason })) {}
 
 export class RescheduleDto extends createZodDto(

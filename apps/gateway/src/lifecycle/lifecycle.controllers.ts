@@ -4,7 +4,7 @@ import type { AuditableEventStore } from '@gatehouse/eventstore';
 import type { PolicyRegistry } from '@gatehouse/service-kit';
 import type { FastifyRequest } from 'fastify';
 import { AuthGuard, CurrentPrincipal } from '../auth/auth.guard.js';
-import { CHANGE_AUTHOR_ROLES, RELEASE_AUTHOR_ROLES, REVIEWER_ROLES, requireAnyRole, requireDeployAccess } from '../auth/authorization.js';
+import { CHANGE_AUTHOR_ROLES, GATE_OVERRIDE_ROLES, RELEASE_AUTHOR_ROLES, REVIEWER_ROLES, requireAnyRole, requireDeployAccess } from '../auth/authorization.js';
 import type { Principal } from '../auth/jwt.js';
 import { toEventView } from '../audit/event-view.js';
 import { EVENT_STORE, POLICY_REGISTRY } from '../tokens.js';
@@ -14,6 +14,8 @@ import {
   ChangeRequestsQuery,
   CloseChangeDto,
   CreateReleaseDto,
+  GateOverrideDto,
+  GateParams,
   GrantApprovalDto,
   IdParams,
   MetricSamplesDto,
@@ -84,6 +86,15 @@ export class ReleasesController {
     requireAnyRole(principal, RELEASE_AUTHOR_ROLES, 'revising a release');
     const result = await this.sender.send(request, principal, { ...CR, command: 'reviseRelease' }, (e) => ({ ...e, releaseId: params.id, revision: body }));
     return { releaseId: params.id, result };
+  }
+
+  @Post(':id/gates/:gateId/override')
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({ summary: 'Accept a failed or timed-out warn testing gate with a recorded reason, so the deployment may start (changeRequests.overrideGate)' })
+  async overrideGate(@Param() params: GateParams, @Body() body: GateOverrideDto, @Req() request: FastifyRequest, @CurrentPrincipal() principal: Principal): Promise<object> {
+    requireAnyRole(principal, GATE_OVERRIDE_ROLES, `overriding testing gate ${params.gateId}`);
+    const result = await this.sender.send(request, principal, { ...CR, command: 'overrideGate' }, (e) => ({ ...e, releaseId: params.id, environment: body.environment, gateId: params.gateId, reason: body.reason }));
+    return { releaseId: params.id, gateId: params.gateId, result };
   }
 }
 

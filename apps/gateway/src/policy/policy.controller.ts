@@ -2,6 +2,7 @@ import { BadRequestException, Body, Controller, Get, HttpCode, HttpStatus, Injec
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Clock } from '@gatehouse/domain';
 import {
+  CADENCE_RELEASE_TYPES,
   CHANGE_TYPES,
   DEPLOYMENT_STRATEGIES,
   type Decision,
@@ -24,6 +25,9 @@ const MAX_CALENDAR_DAYS = 400;
 const Instant = z.iso.datetime({ offset: true });
 const EnvironmentName = z.string().regex(/^[a-z][a-z0-9-]*$/, 'must be an environment name such as "production"');
 const MajorReleases = z.array(z.strictObject({ scheduledAt: Instant, name: z.string().min(1).optional() })).max(100);
+const ServiceName = z.string().min(1).max(100);
+const ReleaseTypeName = z.enum(CADENCE_RELEASE_TYPES);
+const ReleaseHistory = z.array(z.strictObject({ service: ServiceName, releaseType: ReleaseTypeName, deployedAt: Instant })).max(500);
 
 class EvaluateDeploymentDto extends createZodDto(
   z.strictObject({
@@ -35,7 +39,8 @@ class EvaluateDeploymentDto extends createZodDto(
     author: z.string().min(1).max(200).optional(),
     includesMigration: z.boolean().optional(),
     hasRunbook: z.boolean().optional(),
-    context: z.strictObject({ majorReleases: MajorReleases.optional() }).optional(),
+    release: z.strictObject({ service: ServiceName, releaseType: ReleaseTypeName }).optional().describe('checks the release cadence against context.releaseHistory'),
+    context: z.strictObject({ majorReleases: MajorReleases.optional(), releaseHistory: ReleaseHistory.optional() }).optional(),
   }),
 ) {}
 
@@ -105,7 +110,10 @@ export class PolicyController {
     return evaluateDeployment(this.registry.current, {
       ...rest,
       at: at ? new Date(at) : this.clock.now(),
-      ...(context?.majorReleases ? { context: { majorReleases: context.majorReleases.map((r) => ({ ...r, scheduledAt: new Date(r.scheduledAt) })) } } : {}),
+      context: {
+        ...(context?.majorReleases ? { majorReleases: context.majorReleases.map((r) => ({ ...r, scheduledAt: new Date(r.scheduledAt) })) } : {}),
+        ...(context?.releaseHistory ? { releaseHistory: context.releaseHistory.map((r) => ({ ...r, deployedAt: new Date(r.deployedAt) })) } : {}),
+      },
     });
   }
 

@@ -20,6 +20,8 @@ export interface Booking {
   policyVersion: string;
   /** Set when an emergency change goes now although windows, blackouts or freezes forbid it. */
   emergencyBypass?: EmergencyBypass;
+  /** Rules the policy reports but does not enforce at this slot ("<ruleId>: <message>"), e.g. a broken release cadence. */
+  warnings?: string[];
 }
 
 /** Who let an emergency change bypass the calendar, and which rules it bypassed ("<ruleId>: <message>"). */
@@ -42,7 +44,9 @@ export type RescheduleDeployment = DomainCommand<
 /** Sent when the booking's timer fires; `dueAt` is the instant the timer was armed for. */
 export type MarkDeploymentDue = DomainCommand<'MarkDeploymentDue', { changeRequestId: string; dueAt: string; now: Date }>;
 export type CancelBooking = DomainCommand<'CancelBooking', { changeRequestId: string; reason: string; now: Date }>;
-export type ScheduleCommand = BookDeployment | RefuseScheduling | RescheduleDeployment | MarkDeploymentDue | CancelBooking;
+/** The booking's timer fired but the start decision refused it (testing gates): it waits for a new decision (a reschedule). */
+export type RefuseDeploymentStart = DomainCommand<'RefuseDeploymentStart', { changeRequestId: string; dueAt: string; reasons: readonly string[]; now: Date }>;
+export type ScheduleCommand = BookDeployment | RefuseScheduling | RescheduleDeployment | MarkDeploymentDue | CancelBooking | RefuseDeploymentStart;
 
 export type DeploymentScheduled = DomainEvent<'DeploymentScheduled', Booking>;
 export type DeploymentRescheduled = DomainEvent<'DeploymentRescheduled', Booking & { previousScheduledFor: string; reason: string }>;
@@ -52,10 +56,15 @@ export type DeploymentDue = DomainEvent<
   Pick<Booking, 'changeRequestId' | 'releaseId' | 'service' | 'version' | 'environment' | 'changeType' | 'strategy'> & { dueAt: string }
 >;
 export type BookingCancelled = DomainEvent<'BookingCancelled', { changeRequestId: string; environment: string; scheduledFor: string; reason: string; cancelledAt: string }>;
-export type ScheduleEvent = DeploymentScheduled | DeploymentRescheduled | SchedulingRefused | DeploymentDue | BookingCancelled;
+export type DeploymentStartRefused = DomainEvent<
+  'DeploymentStartRefused',
+  { changeRequestId: string; releaseId: string; environment: string; scheduledFor: string; reasons: string[]; refusedAt: string }
+>;
+export type ScheduleEvent = DeploymentScheduled | DeploymentRescheduled | SchedulingRefused | DeploymentDue | BookingCancelled | DeploymentStartRefused;
 
-export type ScheduleStatus = 'unbooked' | 'refused' | 'scheduled' | 'due' | 'cancelled';
-export type ScheduleState = { status: 'unbooked' | 'refused' } | { status: 'scheduled' | 'due' | 'cancelled'; booking: Booking };
+/** `blocked`: the start was refused at its slot; only a new decision (reschedule) books it again. */
+export type ScheduleStatus = 'unbooked' | 'refused' | 'scheduled' | 'due' | 'cancelled' | 'blocked';
+export type ScheduleState = { status: 'unbooked' | 'refused' } | { status: 'scheduled' | 'due' | 'cancelled' | 'blocked'; booking: Booking };
 
 export const SCHEDULE_CATEGORY = 'schedule';
 export const scheduleStreamId = (changeRequestId: string): string => `${SCHEDULE_CATEGORY}-${changeRequestId}`;
@@ -78,12 +87,12 @@ export function decideSchedule(command: ScheduleCommand, state: ScheduleState): 
   switch (command.type) {
     case 'BookDeployment': {
       const { booking } = command.data;
-      if (state.status === 'scheduled' || state.status === 'due') throw new DeploymentAlreadyBookedError(booking.changeRequestId, state.booking.scheduledFor);
+      if (state.status === 'scheduled' || state.status === 'due' || state.status === 'blocked') throw new DeploymentAlreadyBookedError(booking.changeRequestId, state.booking.scheduledFor);
       // A cancelled booking is booked again when its change is approved again (its approval had been withdrawn).
       return [{ type: 'DeploymentScheduled', data: { ...booking, scheduledFor: iso(booking.scheduledFor) } }];
     }
     case 'RefuseScheduling': {
-      if (state.status === 'due' || state.status === 'cancelled') throw new IllegalTransitionError(AGGREGATE, command.type, state.status, ['unbooked', 'refused', 'scheduled']);
+      if (state.status === 'due' || state.status === 'cancelled' || state.status === 'blocked') throw new IllegalTransitionError(AGGREGATE, command.type, state.status, ['unbooked', 'refused', 'scheduled']);
       const { changeRequestId, environment, reasons, nextAllowedAt } = command.data;
       return [{ type: 'SchedulingRefused', data: { changeRequestId, environment, reasons: [...reasons], ...(nextAllowedAt !== undefined ? { nextAllowedAt: iso(nextAllowedAt) } : {}) } }];
     }
@@ -91,7 +100,7 @@ export function decideSchedule(command: ScheduleCommand, state: ScheduleState): 
       const booking = bookedOrThrow(command, state);
       const { scheduledFor, windowId, policyVersion } = command.data;
       const reason = requireReason(command.data.reason, 'a reschedule');
-      if (toMs(scheduledFor) === toMs(booking.scheduledFor) && windowId === booking.windowId && policyVersion === booking.policyVersion) return [];
+      if (state.status === 'scheduled' && toMs(scheduledFor) === toMs(booking.scheduledFor) && windowId === booking.windowId && policyVersion === booking.policyVersion) return [];
       const { windowId: _previousWindow, ...rest } = booking;
       return [
         {
@@ -109,6 +118,12 @@ export function decideSchedule(command: ScheduleCommand, state: ScheduleState): 
       const { changeRequestId, releaseId, service, version, environment, changeType, strategy } = booking;
       return [{ type: 'DeploymentDue', data: { changeRequestId, releaseId, service, version, environment, changeType, strategy, dueAt: booking.scheduledFor } }];
     }
+    case 'RefuseDeploymentStart': {
+      // Only the booking's own due time can be refused; a stale timer or a booking already decided is left alone.
+      if (state.status !== 'scheduled' || toMs(command.data.dueAt) !== toMs(state.booking.scheduledFor)) return [];
+      const { changeRequestId, releaseId, environment, scheduledFor } = state.booking;
+      return [{ type: 'DeploymentStartRefused', data: { changeRequestId, releaseId, environment, scheduledFor, reasons: [...command.data.reasons], refusedAt: at } }];
+    }
     case 'CancelBooking': {
       if (state.status === 'cancelled' || state.status === 'unbooked' || state.status === 'refused') return [];
       const booking = bookedOrThrow(command, state);
@@ -120,9 +135,10 @@ export function decideSchedule(command: ScheduleCommand, state: ScheduleState): 
   }
 }
 
+/** A booking that may still move or be cancelled: scheduled, or blocked at its start awaiting a new decision. */
 function bookedOrThrow(command: Exclude<ScheduleCommand, BookDeployment>, state: ScheduleState): Booking {
   if (state.status === 'unbooked' || state.status === 'refused') throw new NotFoundError(AGGREGATE, command.data.changeRequestId);
-  if (state.status !== 'scheduled') throw new IllegalTransitionError(AGGREGATE, command.type, state.status, ['scheduled']);
+  if (state.status !== 'scheduled' && state.status !== 'blocked') throw new IllegalTransitionError(AGGREGATE, command.type, state.status, ['scheduled', 'blocked']);
   return state.booking;
 }
 
@@ -140,7 +156,9 @@ export function evolveSchedule(state: ScheduleState, event: ScheduleEvent): Sche
     case 'DeploymentDue':
       return state.status === 'scheduled' ? { status: 'due', booking: state.booking } : state;
     case 'BookingCancelled':
-      return state.status === 'scheduled' ? { status: 'cancelled', booking: state.booking } : state;
+      return state.status === 'scheduled' || state.status === 'blocked' ? { status: 'cancelled', booking: state.booking } : state;
+    case 'DeploymentStartRefused':
+      return state.status === 'scheduled' ? { status: 'blocked', booking: state.booking } : state;
     default:
       return assertNever(event);
   }

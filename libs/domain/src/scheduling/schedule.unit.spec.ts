@@ -93,4 +93,34 @@ describe('Deployment booking', () => {
       .when({ type: 'MarkDeploymentDue', data: { changeRequestId: 'cr-1', dueAt: '2026-12-01T10:00:00Z', now: new Date('2026-12-01T10:00:01Z') } })
       .then([{ type: 'DeploymentDue', data: { ...due, dueAt: booking.scheduledFor } }]);
   });
+
+  const startRefused: ScheduleEvent = {
+    type: 'DeploymentStartRefused',
+    data: { changeRequestId: 'cr-1', releaseId: 'rel-1', environment: 'production', scheduledFor: booking.scheduledFor, reasons: ['production/testingGates/integration-tests: not run'], refusedAt: '2026-12-01T10:00:00.000Z' },
+  };
+  const AT_SLOT = new Date('2026-12-01T10:00:00Z');
+
+  it('refuses the start at the booking\'s own due time, with the reasons; the booking is blocked', () =>
+    void spec
+      .given([scheduled])
+      .when({ type: 'RefuseDeploymentStart', data: { changeRequestId: 'cr-1', dueAt: booking.scheduledFor, reasons: ['production/testingGates/integration-tests: not run'], now: AT_SLOT } })
+      .thenEvents((events, state) => {
+        expect(events).toEqual([startRefused]);
+        expect(state.status).toBe('blocked');
+      }));
+
+  it('ignores a start refusal for a slot the booking has left', () =>
+    void spec.given([scheduled]).when({ type: 'RefuseDeploymentStart', data: { changeRequestId: 'cr-1', dueAt: '2026-11-26T10:00:00Z', reasons: ['x'], now: AT_SLOT } }).thenNothingHappened());
+
+  it('a blocked booking does not fall due on a late timer; only a reschedule (a new decision) books it again', () => {
+    spec.given([scheduled, startRefused]).when({ type: 'MarkDeploymentDue', data: { changeRequestId: 'cr-1', dueAt: booking.scheduledFor, now: AT_SLOT } }).thenNothingHappened();
+    spec
+      .given([scheduled, startRefused])
+      .when({ type: 'RescheduleDeployment', data: { changeRequestId: 'cr-1', scheduledFor: booking.scheduledFor, windowId: 'tue-thu-morning', policyVersion: 'sha256:v1', reason: 'gates passed', now: AT_SLOT } })
+      .thenEvents((events, state) => {
+        expect(events.map((e) => e.type)).toEqual(['DeploymentRescheduled']);
+        expect(state.status).toBe('scheduled');
+      });
+    spec.given([scheduled, startRefused]).when({ type: 'BookDeployment', data: { booking, now: AT_SLOT } }).thenThrows(DeploymentAlreadyBookedError);
+  });
 });

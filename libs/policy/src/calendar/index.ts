@@ -55,7 +55,7 @@ function byStart(a: Interval, b: Interval): number {
   return a.start.getTime() - b.start.getTime();
 }
 
-export type { BlockedPeriod, BlockedPeriodKind, EvaluationContext, ScheduledMajorRelease, WindowOccurrence } from './types.js';
+export type { BlockedPeriod, BlockedPeriodKind, DeployedRelease, EvaluationContext, ScheduledMajorRelease, WindowOccurrence } from './types.js';
 export { windowOccurrences } from './windows.js';
 export { blackoutPeriods } from './blackouts.js';
 export { freezePeriods } from './freezes.js';

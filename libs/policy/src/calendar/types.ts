@@ -26,7 +26,16 @@ export interface ScheduledMajorRelease {
   readonly name?: string;
 }
 
+/** A release of a service that went to the evaluated environment (release cadence counts them). */
+export interface DeployedRelease {
+  readonly service: string;
+  readonly releaseType: string;
+  readonly deployedAt: Date;
+}
+
 /** Facts outside the policy files that rules depend on. */
 export interface EvaluationContext {
   readonly majorReleases?: readonly ScheduledMajorRelease[];
+  /** Releases already deployed to the environment, for the release cadence. */
+  readonly releaseHistory?: readonly DeployedRelease[];
 }

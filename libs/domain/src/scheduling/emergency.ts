@@ -4,9 +4,9 @@
  * freezes yield only to the environment's window-bypass role (production: VP Engineering), which the
  * approvals context already required of such a change; the bypassed rules are recorded on the booking.
  */
-import type { Booking, EmergencyBypass } from '@gatehouse/domain';
-import { type Approval, type DeploymentStrategy, evaluateDeployment, getEnvironmentPolicy, type PolicySet, type Role } from '@gatehouse/policy';
-import { windowContaining } from '@gatehouse/domain';
+import { type Approval, type DeploymentStrategy, evaluateDeployment, type EvaluationContext, getEnvironmentPolicy, type PolicySet, type Role } from '@gatehouse/policy';
+import type { Booking, EmergencyBypass } from './schedule.js';
+import { windowContaining } from './slots.js';
 
 /** What the evaluation needs to know about the change beyond where and when. */
 export interface EmergencyChangeFacts {
@@ -29,9 +29,9 @@ export function approvalsOfFills(fills: ReadonlyArray<{ role: Role; approvers: r
 }
 
 /** May this emergency change start at `at` with the approvals it has? If so, what it bypasses and on whose approval. */
-export function emergencyStart(policySet: PolicySet, change: EmergencyChangeFacts, at: Date, strategy: DeploymentStrategy): EmergencyStart {
+export function emergencyStart(policySet: PolicySet, change: EmergencyChangeFacts, at: Date, strategy: DeploymentStrategy, context?: EvaluationContext): EmergencyStart {
   const { environment, author, includesMigration, hasRunbook, approvals } = change;
-  const decision = evaluateDeployment(policySet, { environment, at, changeType: 'emergency', strategy, approvals, author, includesMigration, hasRunbook });
+  const decision = evaluateDeployment(policySet, { environment, at, changeType: 'emergency', strategy, approvals, author, includesMigration, hasRunbook, ...(context ? { context } : {}) });
   const { policyVersion } = decision;
   if (!decision.allowed) return { allowed: false, policyVersion, reasons: decision.reasons.filter((r) => r.kind === 'deny').map((r) => `${r.ruleId}: ${r.message}`) };
   const window = windowContaining(policySet, environment, at);

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { loadPolicySet } from '@gatehouse/policy';
 import { approvalsOfFills, emergencyBooking, type EmergencyChangeFacts, emergencyStart } from './emergency.js';
 
-const POLICIES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../deploy/policies');
+const POLICIES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../deploy/policies');
 const policySet = loadPolicySet(readdirSync(POLICIES).filter((f) => f.endsWith('.yaml')).map((name) => ({ name, contents: readFileSync(path.join(POLICIES, name), 'utf8') })));
 /** Friday of Black Friday week, also the Thanksgiving weekend: production is blacked out twice over. */
 const BLACK_FRIDAY = new Date('2026-11-27T15:00:00Z');
