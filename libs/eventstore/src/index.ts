@@ -22,3 +22,24 @@ export {
 } from './sealer.js';
 export { verifyEventLog, recomputeEventHash, type VerificationResult } from './verify.js';
 export { GENESIS_HASH } from './hashing.js';
+export {
+  MerkleTree,
+  EMPTY_ROOT,
+  HASH_LENGTH,
+  hashLeaf,
+  hashChildren,
+  eventLeafHash,
+  verifyInclusion,
+  verifyConsistency,
+} from './merkle/merkleTree.js';
+export {
+  TREE_HEAD_SIGNED,
+  TREE_HEADS_STREAM,
+  keyIdOf,
+  signTreeHead,
+  verifyTreeHead,
+  treeHeadSigningInput,
+  type TreeHead,
+  type SignedTreeHead,
+} from './merkle/treeHead.js';
+export { readLogTree, type LogTree, type LogLeaf } from './merkle/logTree.js';

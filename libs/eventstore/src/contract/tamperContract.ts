@@ -2,7 +2,11 @@
  * Tamper evidence, run against the SQL adapters: rows are altered, deleted and forged with
  * raw SQL behind the store's back, and verifyEventLog must name the first bad row.
  */
+import { generateKeyPairSync } from 'node:crypto';
 import { canonicalJson } from '../canonicalJson.js';
+import { readLogTree } from '../merkle/logTree.js';
+import { verifyConsistency } from '../merkle/merkleTree.js';
+import { signTreeHead, verifyTreeHead } from '../merkle/treeHead.js';
 import { canonicalEventBody, eventHash, nextChainHash } from '../hashing.js';
 import { sealOnce } from '../sealer.js';
 import type { AuditableEventStore, StoredEvent } from '../types.js';
@@ -232,6 +236,26 @@ export function runTamperContract(name: string, createFixture: () => Promise<Tam
         streamVersion: 1n,
         reason: expect.stringMatching(/was rewritten after it was sealed/),
       });
+    });
+
+    it('cannot see a rewrite that also rebuilt the seals and sealed events, but a tree head signed before no longer extends', async () => {
+      const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+      const before = await readLogTree(fixture.store);
+      const head = signTreeHead({ treeSize: before.tree.size, rootHash: before.tree.root().toString('hex'), lastPosition: '5', timestamp: new Date().toISOString() }, privateKey);
+      await fixture.store.appendToStream('orders-1', [{ type: 'OrderClosed', data: {} }]);
+
+      await rewritePayments(1n, { amount: 100, by: 'mallory' });
+      await fixture.sql(`DELETE FROM ${fixture.schema}.seals`);
+      await fixture.sql(`DELETE FROM ${fixture.schema}.sealed_events`);
+      await sealOnce(fixture.store, 2);
+      expect(await verifyEventLog(fixture.store)).toMatchObject({ ok: true, eventsChecked: 6 });
+
+      const after = await readLogTree(fixture.store);
+      const proof = after.tree.consistencyProof(head.treeSize);
+      expect(verifyTreeHead(head, publicKey)).toBe(true);
+      expect(verifyConsistency(head.treeSize, after.tree.size, Buffer.from(head.rootHash, 'hex'), after.tree.root(), proof)).toBe(false);
+      const firstDiffering = after.leaves.find((leaf, i) => leaf.eventHash !== before.leaves[i]!.eventHash);
+      expect(firstDiffering).toMatchObject({ globalPosition: payments[1]!.globalPosition, streamId: 'payments-1', streamVersion: 1n });
     });
   });
 }
