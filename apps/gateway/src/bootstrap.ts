@@ -12,6 +12,9 @@ import { GATEWAY_ERROR_STATUS } from './error-status.js';
 import { PolicyRegistry } from '@gatehouse/service-kit';
 import { type CommandBus, createInProcessCommandBus, createNatsCommandBus } from '@gatehouse/bus';
 import { jwtSecretFor } from './auth/jwt-secret.js';
+import { type AuditSigningKey, loadAuditSigningKey } from './audit/signing-key.js';
+import { TreeHeadLog } from './audit/tree-heads.js';
+import path from 'node:path';
 
 export interface RunningGateway {
   url: string;
@@ -27,6 +30,10 @@ export interface RunningGateway {
   insecureJwtSecret: boolean;
   /** Where events are stored, for the start banner. */
   storage: string;
+  /** The key that signs tree heads (public half at GET /api/audit/public-key). */
+  auditKey: AuditSigningKey;
+  /** Signs and records tree heads (periodically, and on POST /api/audit/tree-heads). */
+  treeHeads: TreeHeadLog;
   close(): Promise<void>;
 }
 
@@ -77,9 +84,17 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
   );
   const storage = config.DATABASE_URL ? 'PostgreSQL' : `PGlite in ${config.GATEHOUSE_DATA_DIR}`;
   const sealer = startSealer(store);
+  let treeHeads: TreeHeadLog | undefined;
   try {
+    const auditKey = await loadAuditSigningKey(config);
+    treeHeads = new TreeHeadLog({
+      store,
+      key: auditKey,
+      exportFile: config.GATEHOUSE_TREE_HEAD_FILE ?? path.join(config.GATEHOUSE_DATA_DIR, 'tree-heads.ndjson'),
+      onError: (error) => new Logger('audit').warn(`a periodic tree head failed: ${String(error)}`),
+    });
     const policies = await PolicyRegistry.activateFromDirectory(store, config.GATEHOUSE_POLICIES, clock);
-    const app = await createHttpApp(GatewayModule.forRoot({ store, clock, clockControl, policies, logLevel: config.LOG_LEVEL, commands, auth: { jwtSecret: auth.secret }, ...(metrics ? { metrics } : {}) }), {
+    const app = await createHttpApp(GatewayModule.forRoot({ store, clock, clockControl, policies, logLevel: config.LOG_LEVEL, commands, auth: { jwtSecret: auth.secret }, audit: { key: auditKey, treeHeads }, ...(metrics ? { metrics } : {}) }), {
       title: 'Gatehouse',
       version: '0.1.0',
       description: 'Release governance control plane: policy evaluation, calendars, the event log and its verification',
@@ -91,6 +106,12 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
         'GATEHOUSE_JWT_SECRET is not set: API tokens are signed with an INSECURE development secret; mint one with: gatehouse token --sub <user> --roles <roles>',
       );
     }
+    if (typeof auditKey.source === 'object') {
+      new Logger('audit').warn(
+        `GATEHOUSE_AUDIT_SIGNING_KEY is not set: tree heads are signed with a development key kept in ${auditKey.source.developmentKeyFile}; set the variable to a key held apart from the database`,
+      );
+    }
+    treeHeads.start(config.GATEHOUSE_TREE_HEAD_INTERVAL_MS);
     await app.listen(config.PORT, config.HOST);
     const url = (await app.getUrl()).replace('[::1]', 'localhost');
     return {
@@ -103,7 +124,10 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
       commands,
       insecureJwtSecret: auth.insecure,
       storage,
+      auditKey,
+      treeHeads,
       close: async () => {
+        await treeHeads?.stop();
         await app.close();
         await closeOwnBus();
         await clockControl?.close();
@@ -112,6 +136,7 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
       },
     };
   } catch (error) {
+    await treeHeads?.stop();
     await closeOwnBus();
     await clockControl?.close();
     await sealer.stop();

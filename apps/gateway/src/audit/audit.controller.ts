@@ -25,7 +25,7 @@ class ReadEventsQuery extends createZodDto(
 /** The verification result as JSON (positions as strings). */
 type VerificationView =
   | { ok: true; eventsChecked: number; lastPosition: string; sealsChecked: number }
-  | { ok: false; firstBadPosition: string; streamId: string | null; reason: string };
+  | { ok: false; firstBadPosition: string; streamId: string | null; streamVersion: string | null; reason: string };
 
 /** `<category>-<id>`: a category of letters and digits, then the id (no slashes or spaces). */
 const StreamId = z
@@ -71,6 +71,12 @@ export class AuditController {
     const result = await verifyEventLog(this.store);
     return result.ok
       ? { ...result, lastPosition: result.lastPosition.toString() }
-      : { ...result, firstBadPosition: result.firstBadPosition.toString(), streamId: result.streamId ?? null };
+      : {
+          ok: false,
+          firstBadPosition: result.firstBadPosition.toString(),
+          streamId: result.streamId ?? null,
+          streamVersion: result.streamVersion?.toString() ?? null,
+          reason: result.reason,
+        };
   }
 }
