@@ -1,5 +1,8 @@
+import type { KeyObject } from 'node:crypto';
 import { canonicalJson } from './canonicalJson.js';
 import { canonicalEventBody, eventHash, GENESIS_HASH, nextChainHash } from './hashing.js';
+import { CompactRange, eventLeafHash } from './merkle/merkleTree.js';
+import { type SignedTreeHead, TREE_HEAD_SIGNED, TREE_HEADS_STREAM, verifyTreeHead } from './merkle/treeHead.js';
 import type { AuditableEventStore, Seal, SealedEvent, StoredEvent } from './types.js';
 
 export type VerificationResult =
@@ -17,6 +20,11 @@ interface StreamState {
   version: bigint;
   hash: string;
   position: bigint;
+}
+
+export interface VerifyOptions {
+  /** Public key the recorded tree heads must be signed with; without it only their roots are checked. */
+  treeHeadKey?: KeyObject;
 }
 
 /** Sealed events fetched per round trip, and how far ahead verify looks for where the log resumes after a hole. */
@@ -72,13 +80,15 @@ class SealedEventPages {
  *  3. each stream's versions are contiguous from 0 and previousHash links to the prior
  *     event's hash (deleted or inserted rows not yet sealed);
  *  4. the global chain matches every seal at its position, and every sealed position is
- *     still present.
+ *     still present;
+ *  5. every tree head the log records (TreeHeadSigned) has the root of the log's first
+ *     `treeSize` events now, and, given `treeHeadKey`, a valid signature by that key.
  * Limits (hashes are unkeyed): a forger with SQL access who also rewrites the seals and sealed
- * events, or who works after the last seal, cannot be caught from inside the database: the
- * signed tree heads published outside it (src/merkle) and an auditor's client that keeps the last
- * head it trusted catch that.
+ * events and deletes the recorded tree heads, or who works after the last seal, cannot be caught
+ * from inside the database: the signed tree heads published outside it and an auditor's client
+ * that keeps the last head it trusted (gatehouse audit watch) catch that.
  */
-export async function verifyEventLog(store: AuditableEventStore): Promise<VerificationResult> {
+export async function verifyEventLog(store: AuditableEventStore, options: VerifyOptions = {}): Promise<VerificationResult> {
   const fail = (position: bigint, streamId: string | undefined, streamVersion: bigint | undefined, reason: string): VerificationResult => ({
     ok: false,
     firstBadPosition: position,
@@ -96,6 +106,35 @@ export async function verifyEventLog(store: AuditableEventStore): Promise<Verifi
       `${describeRow(outside)} is stored outside the log: its transaction id is not one a committed transaction can have, so no reader returns it (forged row)`,
     );
   }
+
+  // Tree heads by the size they cover, checked when the walk has seen exactly that many events.
+  const heads = new Map<number, { head: SignedTreeHead; position: bigint }[]>();
+  for (const event of await store.readStream(TREE_HEADS_STREAM)) {
+    if (event.type !== TREE_HEAD_SIGNED) continue;
+    const head = event.data as SignedTreeHead;
+    if (options.treeHeadKey !== undefined && !verifyTreeHead(head, options.treeHeadKey)) {
+      return fail(event.globalPosition, event.streamId, event.streamVersion, `tree head of size ${head.treeSize} recorded at position ${event.globalPosition} is not signed by the trusted key: forged or altered`);
+    }
+    heads.set(head.treeSize, [...(heads.get(head.treeSize) ?? []), { head, position: event.globalPosition }]);
+  }
+  const range = new CompactRange();
+  const checkHeadsAt = (lastCovered: StoredEvent | undefined): VerificationResult | undefined => {
+    const root = heads.has(range.size) ? range.root().toString('hex') : undefined;
+    for (const { head, position } of heads.get(range.size) ?? []) {
+      if (head.rootHash !== root) {
+        return fail(
+          lastCovered?.globalPosition ?? 0n,
+          lastCovered?.streamId,
+          lastCovered?.streamVersion,
+          `the log's first ${head.treeSize} events (up to position ${lastCovered?.globalPosition ?? 0n}) no longer have the root of the tree head signed ${head.timestamp} (recorded at position ${position}): an event among them was rewritten after it was signed`,
+        );
+      }
+    }
+    heads.delete(range.size);
+    return undefined;
+  };
+  const atStart = checkHeadsAt(undefined);
+  if (atStart !== undefined) return atStart;
 
   const seals = await store.readSeals();
   const sealIndexByPosition = new Map<bigint, number>(seals.map((seal, index) => [seal.position, index]));
@@ -159,6 +198,9 @@ export async function verifyEventLog(store: AuditableEventStore): Promise<Verifi
     chainHash = nextChainHash(chainHash, event.hash, globalPosition);
     ordinal += 1n;
     lastPosition = globalPosition;
+    range.append(eventLeafHash(event.hash));
+    const headMismatch = checkHeadsAt(event);
+    if (headMismatch !== undefined) return headMismatch;
 
     const sealIndex = sealIndexByPosition.get(globalPosition);
     if (sealIndex !== undefined) {
@@ -186,6 +228,10 @@ export async function verifyEventLog(store: AuditableEventStore): Promise<Verifi
   const unmatched = seals[nextSeal];
   if (unmatched !== undefined) {
     return fail(unmatched.position, undefined, undefined, `sealed event at position ${unmatched.position} (seal ${unmatched.sealNumber}) is missing`);
+  }
+  for (const [size, [claim]] of heads) {
+    if (claim === undefined) continue;
+    return fail(claim.position, TREE_HEADS_STREAM, undefined, `the tree head recorded at position ${claim.position} covers ${size} events, but the log holds ${ordinal}: events it covered were removed`);
   }
   return { ok: true, eventsChecked: Number(ordinal), lastPosition, sealsChecked: nextSeal };
 }

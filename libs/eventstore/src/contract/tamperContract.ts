@@ -6,7 +6,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { canonicalJson } from '../canonicalJson.js';
 import { readLogTree } from '../merkle/logTree.js';
 import { verifyConsistency } from '../merkle/merkleTree.js';
-import { signTreeHead, verifyTreeHead } from '../merkle/treeHead.js';
+import { signTreeHead, TREE_HEAD_SIGNED, TREE_HEADS_STREAM, verifyTreeHead } from '../merkle/treeHead.js';
 import { canonicalEventBody, eventHash, nextChainHash } from '../hashing.js';
 import { sealOnce } from '../sealer.js';
 import type { AuditableEventStore, StoredEvent } from '../types.js';
@@ -256,6 +256,35 @@ export function runTamperContract(name: string, createFixture: () => Promise<Tam
       expect(verifyConsistency(head.treeSize, after.tree.size, Buffer.from(head.rootHash, 'hex'), after.tree.root(), proof)).toBe(false);
       const firstDiffering = after.leaves.find((leaf, i) => leaf.eventHash !== before.leaves[i]!.eventHash);
       expect(firstDiffering).toMatchObject({ globalPosition: payments[1]!.globalPosition, streamId: 'payments-1', streamVersion: 1n });
+    });
+
+    it('names a rewrite that rebuilt the seals and sealed events when the log recorded a signed tree head over it', async () => {
+      const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+      const before = await readLogTree(fixture.store);
+      const head = signTreeHead({ treeSize: 5, rootHash: before.tree.root().toString('hex'), lastPosition: '5', timestamp: new Date().toISOString() }, privateKey);
+      await fixture.store.appendToStream(TREE_HEADS_STREAM, [{ type: TREE_HEAD_SIGNED, data: head }]);
+      expect(await verifyEventLog(fixture.store, { treeHeadKey: publicKey })).toMatchObject({ ok: true, eventsChecked: 6 });
+
+      await rewritePayments(1n, { amount: 100, by: 'mallory' });
+      await fixture.sql(`DELETE FROM ${fixture.schema}.seals`);
+      await fixture.sql(`DELETE FROM ${fixture.schema}.sealed_events`);
+      await sealOnce(fixture.store, 2);
+      expect(await verifyEventLog(fixture.store, { treeHeadKey: publicKey })).toEqual({
+        ok: false,
+        firstBadPosition: orders[1]!.globalPosition,
+        streamId: 'orders-1',
+        streamVersion: 1n,
+        reason: expect.stringMatching(/the log's first 5 events \(up to position \d+\) no longer have the root of the tree head signed .* an event among them was rewritten after it was signed/),
+      });
+
+      // Re-signing is beyond the forger: a head edited to the new root fails its signature.
+      const forgedRoot = (await readLogTree(fixture.store, 5)).tree.root().toString('hex');
+      await fixture.sql(`UPDATE ${fixture.schema}.events SET data = jsonb_set(data, '{rootHash}', to_jsonb($1::text)) WHERE stream_id = $2`, [forgedRoot, TREE_HEADS_STREAM]);
+      expect(await verifyEventLog(fixture.store, { treeHeadKey: publicKey })).toMatchObject({
+        ok: false,
+        streamId: TREE_HEADS_STREAM,
+        reason: expect.stringMatching(/tree head of size 5 recorded at position \d+ is not signed by the trusted key/),
+      });
     });
   });
 }

@@ -149,6 +149,37 @@ export class MerkleTree {
   }
 }
 
+/**
+ * The right edge of a growing tree: the roots of its perfect subtrees, largest first. Enough to
+ * compute the root at the current size in O(log n) memory, for a walk over a log of any length.
+ */
+export class CompactRange {
+  private readonly peaks: { height: number; hash: Buffer }[] = [];
+  private count = 0;
+
+  get size(): number {
+    return this.count;
+  }
+
+  append(leafHash: Buffer): void {
+    let peak = { height: 0, hash: leafHash };
+    for (let last = this.peaks.at(-1); last !== undefined && last.height === peak.height; last = this.peaks.at(-1)) {
+      this.peaks.pop();
+      peak = { height: peak.height + 1, hash: hashChildren(last.hash, peak.hash) };
+    }
+    this.peaks.push(peak);
+    this.count += 1;
+  }
+
+  /** MTH of the leaves appended so far: the peaks folded from the right, as RFC 6962 splits a tree. */
+  root(): Buffer {
+    if (this.peaks.length === 0) return EMPTY_ROOT;
+    let root = (this.peaks.at(-1) as { hash: Buffer }).hash;
+    for (let i = this.peaks.length - 2; i >= 0; i--) root = hashChildren((this.peaks[i] as { hash: Buffer }).hash, root);
+    return root;
+  }
+}
+
 const sameHash = (a: Uint8Array, b: Uint8Array): boolean => a.length === HASH_LENGTH && b.length === HASH_LENGTH && Buffer.compare(a, b) === 0;
 
 /** RFC 9162 2.1.3.2: does `proof` place `leafHash` at `index` of the tree of `size` with root `root`? */

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { EMPTY_ROOT, eventLeafHash, hashLeaf, MerkleTree, verifyConsistency, verifyInclusion } from './merkleTree.js';
+import { CompactRange, EMPTY_ROOT, eventLeafHash, hashLeaf, MerkleTree, verifyConsistency, verifyInclusion } from './merkleTree.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const unhex = (s: string): Buffer => Buffer.from(s, 'hex');
@@ -102,8 +102,13 @@ describe('Merkle tree (RFC 6962 / 9162)', () => {
     const tree = new MerkleTree(entries.map(hashLeaf));
     const rootOf = (n: number): Buffer => MTH(entries.slice(0, n));
 
-    it('roots', () => {
-      for (let n = 0; n <= 33; n++) expect(hex(tree.root(n))).toBe(hex(rootOf(n)));
+    it('roots, also from the compact range a log walk keeps', () => {
+      const range = new CompactRange();
+      for (let n = 0; n <= 33; n++) {
+        expect(hex(tree.root(n))).toBe(hex(rootOf(n)));
+        expect(hex(range.root())).toBe(hex(rootOf(n)));
+        if (n < 33) range.append(tree.leaf(n));
+      }
     });
 
     it('inclusion proofs are PATH(m, D[n]), verify, and fail when the leaf, index, root or a path hash is wrong', () => {
