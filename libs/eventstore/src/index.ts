@@ -43,3 +43,15 @@ export {
   type SignedTreeHead,
 } from './merkle/treeHead.js';
 export { readLogTree, type LogTree, type LogLeaf } from './merkle/logTree.js';
+export {
+  REPLAY_FORMAT,
+  replayLines,
+  verifyReplay,
+  toReplayEvent,
+  fromReplayEvent,
+  type ReplayEvent,
+  type ReplayFilter,
+  type ReplayVerification,
+} from './merkle/replay.js';
+export { CompactRange } from './merkle/merkleTree.js';
+export type { VerifyOptions } from './verify.js';

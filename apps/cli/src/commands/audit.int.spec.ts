@@ -4,7 +4,7 @@
  * database — its stream re-hashed and every seal rebuilt, so the database's own checks pass —
  * and `gatehouse audit watch` refuses the new history, naming the rewritten position.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -156,6 +156,10 @@ describePostgres('gatehouse audit against a gateway on PostgreSQL', () => {
       ['/api/audit/proof/consistency?from=-1&to=2', 'from'],
       ['/api/audit/leaves?limit=0', 'limit'],
       ['/api/audit/leaves?from=x', 'from'],
+      ['/api/audit/export?after=abc', 'after'],
+      ['/api/audit/export?after=999999', 'after'],
+      ['/api/audit/export?after=2&until=1', 'until'],
+      ['/api/audit/export?colour=red', ''],
     ];
     for (const [route, field] of cases) {
       const response = await call('GET', route, 'aud');
@@ -171,6 +175,41 @@ describePostgres('gatehouse audit against a gateway on PostgreSQL', () => {
     expect(verified).toMatchObject({ code: EXIT_OK, stderr: '' });
     expect(verified.stdout).toMatch(new RegExp(`verified: event .* \\(ApprovalGranted, stream ${approval.streamId}, version ${approval.streamVersion}\\) at position ${approval.globalPosition} is leaf \\d+ of the tree head`));
     expect((await gatehouseCli(['audit', 'verify-inclusion', '--position', 'first'])).code).toBe(EXIT_BAD_INPUT);
+  });
+
+  it('exports the log with inclusion proofs that verify offline, filtered or resumed, and names the position of an edited line', async () => {
+    await ok('POST', '/api/audit/tree-heads', 'aud');
+    await writeFile(path.join(dataDir, 'pub.pem'), (await ok('GET', '/api/audit/public-key', 'aud')).publicKeyPem);
+    expect(await gatehouseCli(['audit', 'replay', '--out', 'history.ndjson'])).toEqual({ code: EXIT_OK, stdout: '', stderr: '' });
+    const lines = (await readFile(path.join(dataDir, 'history.ndjson'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines[0]).toMatchObject({ format: 'gatehouse-replay/v1', treeHead: { treeSize: lines.length - 2 } });
+    expect(lines.at(-1)).toEqual({ end: true, events: lines.length - 2 });
+    const offline = await gatehouseCli(['audit', 'verify', '--offline', 'history.ndjson', '--key', 'pub.pem']);
+    expect(offline).toMatchObject({ code: EXIT_OK, stderr: '' });
+    expect(offline.stdout).toMatch(new RegExp(`^verified: ${lines.length - 2} events, each in the tree head of size ${lines.length - 2}`));
+
+    // One stream, and a resumed export: each line still proves itself.
+    const streamOnly = await gatehouseCli(['audit', 'replay', '--stream', approval.streamId]);
+    const streamLines = streamOnly.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(streamLines.slice(1, -1).map((l) => l.event.streamId)).toEqual(lines.filter((l) => l.event?.streamId === approval.streamId).map(() => approval.streamId));
+    await writeFile(path.join(dataDir, 'stream.ndjson'), streamOnly.stdout);
+    expect((await gatehouseCli(['audit', 'verify', '--offline', 'stream.ndjson', '--key', 'pub.pem'])).code).toBe(EXIT_OK);
+    const resumed = await gatehouseCli(['audit', 'replay', '--after', approval.globalPosition]);
+    const resumedPositions = resumed.stdout.trim().split('\n').slice(1, -1).map((l) => BigInt(JSON.parse(l).event.globalPosition));
+    expect(resumedPositions.length).toBeGreaterThan(0);
+    expect(resumedPositions.every((p) => p > BigInt(approval.globalPosition))).toBe(true);
+    expect((await gatehouseCli(['audit', 'replay', '--after', 'yesterday'])).code).toBe(EXIT_BAD_INPUT);
+
+    // An edited export: the approver changed in the file.
+    const edited = lines.map((l) => (l.event?.globalPosition === approval.globalPosition ? { ...l, event: { ...l.event, data: { ...l.event.data, approver: 'ana' } } } : l));
+    await writeFile(path.join(dataDir, 'edited.ndjson'), `${edited.map((l) => JSON.stringify(l)).join('\n')}\n`);
+    const refused = await gatehouseCli(['audit', 'verify', '--offline', 'edited.ndjson', '--key', 'pub.pem']);
+    expect(refused.code).toBe(EXIT_EVIDENCE_FAILED);
+    expect(refused.stderr).toContain(`(position ${approval.globalPosition}, stream ${approval.streamId}, version ${approval.streamVersion}): the event does not match its hash: content altered`);
+    // Cut short, or checked with another key: refused too.
+    await writeFile(path.join(dataDir, 'short.ndjson'), `${lines.slice(0, -1).map((l) => JSON.stringify(l)).join('\n')}\n`);
+    expect((await gatehouseCli(['audit', 'verify', '--offline', 'short.ndjson', '--key', 'pub.pem'])).stderr).toMatch(/cut short/);
+    expect((await gatehouseCli(['audit', 'verify', '--offline', 'history.ndjson'])).code).toBe(EXIT_BAD_INPUT);
   });
 
   it('detects an approval rewritten in SQL with its stream re-hashed and every seal rebuilt, naming the position', async () => {
@@ -232,5 +271,9 @@ describePostgres('gatehouse audit against a gateway on PostgreSQL', () => {
     // The client keeps trusting what it verified: asking again still fails.
     expect(await readFile(state, 'utf8')).toBe(trusted);
     expect((await gatehouseCli(['audit', 'watch', '--state', 'watch.json'])).code).toBe(EXIT_EVIDENCE_FAILED);
+    // The export taken before the rewrite still verifies with nothing but the key, and keeps rui as approver.
+    expect((await gatehouseCli(['audit', 'verify', '--offline', 'history.ndjson', '--key', 'pub.pem'])).code).toBe(EXIT_OK);
+    const kept = (await readFile(path.join(dataDir, 'history.ndjson'), 'utf8')).split('\n').find((l) => l.includes(`"globalPosition":"${approval.globalPosition}"`));
+    expect(JSON.parse(kept as string).event.data.approver).toBe('rui');
   }, 60_000);
 });

@@ -4,15 +4,20 @@
  *   public-key          print the key tree heads are signed with
  *   watch --state FILE  verify the log still extends the last head this client trusted
  *   verify-inclusion    prove one event is in a signed tree head, from its content up
+ *   replay              the log (or part of it) as JSON Lines with inclusion proofs
+ *   verify              the server's own verification, or --offline an export with only the key
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
 import path from 'node:path';
 import { Command } from 'commander';
-import { eventLeafHash, keyIdOf, recomputeEventHash, type SignedTreeHead, verifyInclusion, verifyTreeHead } from '@gatehouse/eventstore';
+import { eventLeafHash, keyIdOf, recomputeEventHash, type SignedTreeHead, verifyInclusion, verifyReplay, verifyTreeHead } from '@gatehouse/eventstore';
 import { CliInputError, EXIT_OK, type CliIo } from '../io.js';
 import type { ExitCode } from '../program.js';
-import { auditClient, AuditServerError, type EventView } from './auditClient.js';
+import { type AuditClient, auditClient, AuditServerError, type EventView } from './auditClient.js';
 import { readWatchState, watchOnce, writeWatchState } from './auditWatch.js';
 
 /** The evidence does not hold: a rewritten history, a bad signature or a proof that fails. */
@@ -87,6 +92,8 @@ export function registerAuditCommands(program: Command, io: CliIo, exit: ExitCod
     }),
   );
 
+  registerReplayCommands(audit, io, client, guarded);
+
   serverOptions(
     audit
       .command('verify-inclusion')
@@ -120,6 +127,87 @@ export function registerAuditCommands(program: Command, io: CliIo, exit: ExitCod
           `verified: event ${proof.event.id} (${proof.event.type}, stream ${proof.event.streamId}, version ${proof.event.streamVersion}) at position ${options.position} is leaf ${proof.leafIndex} of the tree head of size ${head.treeSize} signed ${head.timestamp}\n`,
         );
       }
+      return EXIT_OK;
+    }),
+  );
+}
+
+const POSITION = /^\d{1,19}$/;
+
+function registerReplayCommands(audit: Command, io: CliIo, client: (options: ServerOptions) => AuditClient, guarded: (work: () => Promise<number>) => Promise<void>): void {
+  const resolve = (file: string): string => path.resolve(io.cwd, file);
+  serverOptions(
+    audit
+      .command('replay')
+      .description('export the log in commit order as JSON Lines, each event with its proof in the latest signed tree head (first line); resumable with --after')
+      .option('--after <position>', 'resume after this global position (the last one an earlier export held)')
+      .option('--until <position>', 'stop at this global position')
+      .option('--stream <streamId>', 'only this stream')
+      .option('--type <eventType>', 'only events of this type')
+      .option('--out <file>', 'write to this file instead of standard output'),
+  ).action((options: ServerOptions & { after?: string; until?: string; stream?: string; type?: string; out?: string }) =>
+    guarded(async () => {
+      const query = new URLSearchParams();
+      for (const name of ['after', 'until'] as const) {
+        const value = options[name];
+        if (value === undefined) continue;
+        if (!POSITION.test(value)) throw new CliInputError(`--${name} ${value} must be a global position (a non-negative integer)`);
+        query.set(name, value);
+      }
+      if (options.stream !== undefined) query.set('stream', options.stream);
+      if (options.type !== undefined) query.set('type', options.type);
+      const chunks = client(options).exportLog(query);
+      if (options.out === undefined) {
+        for await (const chunk of chunks) io.stdout(chunk);
+        return EXIT_OK;
+      }
+      const file = createWriteStream(resolve(options.out));
+      try {
+        for await (const chunk of chunks) if (!file.write(chunk)) await once(file, 'drain');
+      } finally {
+        file.end();
+        await once(file, 'close');
+      }
+      return EXIT_OK;
+    }),
+  );
+
+  serverOptions(
+    audit
+      .command('verify')
+      .description('the gateway re-walks its log (exit 4 naming the first bad row); with --offline FILE --key PEM, verify an export with no server')
+      .option('--offline <file>', 'a file written by gatehouse audit replay')
+      .option('--key <file>', 'PEM public key the export\'s tree head must be signed with (required with --offline)')
+      .option('--json', 'print the result as JSON'),
+  ).action((options: ServerOptions & { offline?: string; key?: string; json?: boolean }) =>
+    guarded(async () => {
+      if (options.offline !== undefined) {
+        if (options.key === undefined) throw new CliInputError('--offline needs --key: an export proves nothing without the key that signed its tree head');
+        const publicKey = parseKey(await readKeyFile(resolve(options.key)));
+        const input = createReadStream(resolve(options.offline));
+        const opened = once(input, 'open').catch(() => {
+          throw new CliInputError(`--offline ${options.offline} cannot be read`);
+        });
+        await opened;
+        const result = await verifyReplay(createInterface({ input, crlfDelay: Infinity }), publicKey);
+        if (options.json === true) io.stdout(`${JSON.stringify(result)}\n`);
+        if (!result.ok) {
+          const where = result.globalPosition === undefined ? '' : ` (position ${result.globalPosition}, stream ${result.streamId}, version ${result.streamVersion})`;
+          io.stderr(`NOT VERIFIED: line ${result.line}${where}: ${result.reason}\n`);
+          return EXIT_EVIDENCE_FAILED;
+        }
+        if (options.json !== true) {
+          io.stdout(`verified: ${result.events} events, each in the tree head of size ${result.treeHead.treeSize} signed ${result.treeHead.timestamp} by key ${result.treeHead.keyId}\n`);
+        }
+        return EXIT_OK;
+      }
+      const result = await client(options).verify();
+      if (options.json === true) io.stdout(`${JSON.stringify(result)}\n`);
+      if (!result.ok) {
+        io.stderr(`NOT VERIFIED: position ${result.firstBadPosition} (stream ${result.streamId ?? '-'}, version ${result.streamVersion ?? '-'}): ${result.reason}\n`);
+        return EXIT_EVIDENCE_FAILED;
+      }
+      if (options.json !== true) io.stdout(`verified: ${result.eventsChecked} events\n`);
       return EXIT_OK;
     }),
   );

@@ -73,7 +73,34 @@ export function auditClient(baseUrl: string, token: string | undefined) {
     return JSON.parse(text) as T;
   }
 
+  /** The body of a streamed answer, chunk by chunk as text. */
+  async function* stream(route: string): AsyncGenerator<string> {
+    const url = `${baseUrl.replace(/\/$/, '')}${route}`;
+    let response: Response;
+    try {
+      response = await fetch(url, { headers: token === undefined ? {} : { authorization: `Bearer ${token}` } });
+    } catch (error) {
+      throw new AuditServerError(`cannot reach ${url}: ${(error as Error).message}`);
+    }
+    if (!response.ok || response.body === null) {
+      const text = await response.text();
+      let message = text;
+      try {
+        message = (JSON.parse(text) as { message?: string }).message ?? text;
+      } catch {
+        // not JSON: the raw body is the message
+      }
+      throw new AuditServerError(`GET ${route} answered ${response.status}: ${message}`);
+    }
+    const decoder = new TextDecoder();
+    for await (const chunk of response.body) yield decoder.decode(chunk as Uint8Array, { stream: true });
+    const rest = decoder.decode();
+    if (rest !== '') yield rest;
+  }
+
   return {
+    verify: () => call<{ ok: boolean; reason?: string; firstBadPosition?: string; streamId?: string | null; streamVersion?: string | null; eventsChecked?: number }>('GET', '/api/audit/verify'),
+    exportLog: (query: URLSearchParams) => stream(`/api/audit/export?${query.toString()}`),
     publicKey: () => call<PublicKeyView>('GET', '/api/audit/public-key'),
     signTreeHead: async () => (await call<{ treeHead: SignedTreeHead }>('POST', '/api/audit/tree-heads')).treeHead,
     latestTreeHead: async () => (await call<{ treeHead: SignedTreeHead }>('GET', '/api/audit/tree-heads/latest')).treeHead,

@@ -1,6 +1,7 @@
-import { ConflictException, Controller, Get, HttpCode, HttpStatus, Inject, NotFoundException, Post, Query, UseGuards } from '@nestjs/common';
+import { Readable } from 'node:stream';
+import { ConflictException, Controller, Get, HttpCode, HttpStatus, Inject, NotFoundException, Post, Query, StreamableFile, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { type AuditableEventStore, readLogTree, type SignedTreeHead } from '@gatehouse/eventstore';
+import { type AuditableEventStore, readLogTree, replayLines, type SignedTreeHead } from '@gatehouse/eventstore';
 import type { Role } from '@gatehouse/policy';
 import { RequestValidationError } from '@gatehouse/service-kit';
 import { createZodDto } from 'nestjs-zod';
@@ -42,6 +43,15 @@ class LeavesQuery extends createZodDto(
   z.strictObject({
     from: Count.default(0).describe('first leaf index'),
     limit: z.coerce.number().int().min(1).max(MAX_LEAF_PAGE).default(DEFAULT_LEAF_PAGE),
+  }),
+) {}
+
+class ExportQuery extends createZodDto(
+  z.strictObject({
+    after: Position.optional().describe('exclusive global position to resume after (a position an earlier export ended with)'),
+    until: Position.optional().describe('inclusive last global position'),
+    stream: z.string().min(1).max(200).optional().describe('only this stream'),
+    type: z.string().min(1).max(200).optional().describe('only events of this type'),
   }),
 ) {}
 
@@ -152,6 +162,32 @@ export class TreeHeadController {
       eventHash: leaf.eventHash,
     }));
     return { leaves: page, next: page.length === query.limit ? query.from + query.limit : null };
+  }
+
+  @Get('export')
+  @ApiOperation({
+    summary: 'Replay export: the log (or a filtered part) in commit order as JSON Lines, streamed, each event with its inclusion proof in the latest signed tree head (first line); gatehouse audit verify --offline checks it',
+  })
+  async export(@Query() query: ExportQuery): Promise<StreamableFile> {
+    const treeHead = await this.treeHeads.latest();
+    if (treeHead === undefined) throw new ConflictException({ error: 'NoTreeHead', message: 'no tree head has been signed yet: POST /api/audit/tree-heads first' });
+    const log = await readLogTree(this.store, treeHead.treeSize);
+    if (query.after !== undefined && query.after !== 0n && log.indexOf(query.after) === undefined) {
+      throw new RequestValidationError([{ field: 'after', reason: `no event at position ${query.after} in the signed log: resume after a position an export returned` }]);
+    }
+    if (query.after !== undefined && query.until !== undefined && query.until <= query.after) {
+      throw new RequestValidationError([{ field: 'until', reason: `must be greater than after (${query.after})` }]);
+    }
+    const lines = replayLines(this.store, log, treeHead, {
+      ...(query.after === undefined || query.after === 0n ? {} : { after: query.after }),
+      ...(query.until === undefined ? {} : { until: query.until }),
+      ...(query.stream === undefined ? {} : { streamId: query.stream }),
+      ...(query.type === undefined ? {} : { eventType: query.type }),
+    });
+    const ndjson = Readable.from((async function* () {
+      for await (const line of lines) yield `${line}\n`;
+    })());
+    return new StreamableFile(ndjson, { type: 'application/x-ndjson' });
   }
 
   private async latestSignedSize(): Promise<number> {
