@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { Registry } from 'prom-client';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { type Clock, offsetClock, systemClock } from '@gatehouse/domain';
-import { type AuditableEventStore, createEventStore, startSealer } from '@gatehouse/eventstore';
+import { type AuditableEventStore, createEventStore, startSealer, withGovernanceTime } from '@gatehouse/eventstore';
 import { type ClockControl, controlledClock, createHttpApp, localClockControl, natsClockControl } from '@gatehouse/service-kit';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
@@ -77,10 +77,14 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
   });
   const clock = clockControl?.clock ?? options.clock ?? clockFor(config);
   const auth = jwtSecretFor(config);
-  const store = await createEventStore(
-    config.DATABASE_URL
-      ? { databaseUrl: config.DATABASE_URL, schema: config.GATEHOUSE_DB_SCHEMA }
-      : { pgliteDataDir: config.GATEHOUSE_DATA_DIR, schema: config.GATEHOUSE_DB_SCHEMA },
+  // Events carry the governance time they happened at (metadata.occurredAt) next to the wall-clock recordedAt.
+  const store = withGovernanceTime(
+    await createEventStore(
+      config.DATABASE_URL
+        ? { databaseUrl: config.DATABASE_URL, schema: config.GATEHOUSE_DB_SCHEMA }
+        : { pgliteDataDir: config.GATEHOUSE_DATA_DIR, schema: config.GATEHOUSE_DB_SCHEMA },
+    ),
+    () => clock.now(),
   );
   const storage = config.DATABASE_URL ? 'PostgreSQL' : `PGlite in ${config.GATEHOUSE_DATA_DIR}`;
   const sealer = startSealer(store);

@@ -55,3 +55,4 @@ export {
 } from './merkle/replay.js';
 export { CompactRange } from './merkle/merkleTree.js';
 export type { VerifyOptions } from './verify.js';
+export { withGovernanceTime } from './governanceTime.js';

@@ -27,6 +27,8 @@ export interface EventMetadata {
   actor?: string;
   /** Content hash of the policy that was applied, when a policy decided. */
   policyVersion?: string;
+  /** Governance time (ISO) at which it happened, from the injectable clock; `recordedAt` is the wall clock (see withGovernanceTime). */
+  occurredAt?: string;
   [key: string]: unknown;
 }
 

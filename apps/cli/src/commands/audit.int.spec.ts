@@ -169,6 +169,14 @@ describePostgres('gatehouse audit against a gateway on PostgreSQL', () => {
     expect(await heads()).toHaveLength(exported.length);
   });
 
+  it('stamps events with the governance time they happened at, next to the wall-clock recordedAt', async () => {
+    const { events } = await ok('GET', `/api/streams/${approval.streamId}`, 'aud');
+    const granted = events.find((e: Json) => e.type === 'ApprovalGranted');
+    expect(granted.metadata.occurredAt).toBe(new Date(MONDAY_MORNING).toISOString());
+    // recordedAt is the wall clock of the append (this test run), whatever the governance clock says.
+    expect(Math.abs(Date.parse(granted.recordedAt) - Date.now())).toBeLessThan(10 * 60_000);
+  });
+
   it('proves an event is in a signed tree head, from its content up (verify-inclusion)', async () => {
     await ok('POST', '/api/audit/tree-heads', 'aud');
     const verified = await gatehouseCli(['audit', 'verify-inclusion', '--position', approval.globalPosition]);
