@@ -15,6 +15,7 @@ import { LIFECYCLE_CONTROLLERS, lifecycleProviders } from './lifecycle/lifecycle
 import { HotfixController } from './lifecycle/hotfix.controller.js';
 import { AUDIT_SIGNING_KEY, AuditKeyController, TREE_HEAD_LOG, TreeHeadController } from './audit/tree-head.controller.js';
 import type { AuditSigningKey } from './audit/signing-key.js';
+import { StoryController } from './audit/story.controller.js';
 import type { TreeHeadLog } from './audit/tree-heads.js';
 
 export interface GatewayDependencies {
@@ -43,7 +44,7 @@ export class GatewayModule {
         MetricsModule.forRoot(metrics),
         HealthModule.forRoot([{ name: 'eventstore', check: async () => void (await store.readCheckpoint('health-probe')) }]),
       ],
-      controllers: [PolicyController, AuditController, ...LIFECYCLE_CONTROLLERS, HotfixController, ClockController, AuditKeyController, TreeHeadController],
+      controllers: [PolicyController, AuditController, ...LIFECYCLE_CONTROLLERS, HotfixController, ClockController, AuditKeyController, TreeHeadController, StoryController],
       providers: [
         { provide: EVENT_STORE, useValue: store },
         { provide: CLOCK, useValue: clock },

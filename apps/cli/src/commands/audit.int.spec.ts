@@ -37,6 +37,7 @@ describePostgres('gatehouse audit against a gateway on PostgreSQL', () => {
   let url: string;
   const tokens: Record<string, string> = {};
   let approval: { streamId: string; globalPosition: string; streamVersion: string };
+  let changeId: string;
 
   async function call(method: 'GET' | 'POST', route: string, user: string | null, body?: unknown): Promise<{ status: number; body: Json }> {
     const response = await fetch(`${url}${route}`, {
@@ -103,6 +104,7 @@ describePostgres('gatehouse audit against a gateway on PostgreSQL', () => {
       testingPlan: 'Unit and integration suites',
       releaseId,
     });
+    changeId = changeRequestId;
     await ok('POST', `/api/change-requests/${changeRequestId}/review`, 'rui', { action: 'start' });
     await ok('POST', `/api/change-requests/${changeRequestId}/review`, 'rui', { action: 'complete', notes: 'looks right' });
     // Approvals are requested by a reaction to the completed review: wait for it.
@@ -175,6 +177,30 @@ describePostgres('gatehouse audit against a gateway on PostgreSQL', () => {
     expect(granted.metadata.occurredAt).toBe(new Date(MONDAY_MORNING).toISOString());
     // recordedAt is the wall clock of the append (this test run), whatever the governance clock says.
     expect(Math.abs(Date.parse(granted.recordedAt) - Date.now())).toBeLessThan(10 * 60_000);
+  });
+
+  it("tells a change's whole story across its streams, with actors, governance times and positions (why)", async () => {
+    const story = await ok('GET', `/api/change-requests/${changeId}/story`, 'aud');
+    expect(story.streams).toEqual(expect.arrayContaining([approval.streamId]));
+    expect(story.streams.some((s: string) => s.includes(changeId))).toBe(true);
+    const types = story.events.map((e: Json) => e.type);
+    expect(types).toEqual(expect.arrayContaining(['ChangeRequestSubmitted', 'ApprovalGranted']));
+    expect(types.indexOf('ChangeRequestSubmitted')).toBeLessThan(types.indexOf('ApprovalGranted'));
+    expect(story.events.find((e: Json) => e.type === 'ChangeRequestSubmitted')).toMatchObject({ actor: 'ana', occurredAt: new Date(MONDAY_MORNING).toISOString() });
+    expect(story.events.find((e: Json) => e.type === 'ApprovalGranted')).toMatchObject({ actor: 'rui', globalPosition: approval.globalPosition, data: { role: 'code_reviewer', approver: 'rui' } });
+    const leafIndexes = story.events.map((e: Json) => e.leafIndex);
+    expect(leafIndexes).toEqual([...leafIndexes].sort((a, b) => a - b));
+
+    const why = await gatehouseCli(['why', changeId]);
+    expect(why.code).toBe(EXIT_OK);
+    expect(why.stdout).toContain(`# Change ${changeId}`);
+    expect(why.stdout).toMatch(new RegExp(`\\| ${approval.globalPosition} \\| ${approval.streamId}@${approval.streamVersion} \\| ApprovalGranted \\| rui \\| role code_reviewer, approver rui`));
+    expect(JSON.parse((await gatehouseCli(['why', changeId, '--json'])).stdout)).toEqual(story);
+
+    expect((await call('GET', '/api/change-requests/short/story', 'aud')).body.issues[0].field).toBe('id');
+    expect((await call('GET', '/api/change-requests/00000000-0000-4000-8000-000000000000/story', 'aud')).status).toBe(404);
+    expect((await call('GET', `/api/change-requests/${changeId}/story`, 'ana')).status).toBe(403);
+    expect((await gatehouseCli(['why', 'x'])).code).toBe(EXIT_BAD_INPUT);
   });
 
   it('proves an event is in a signed tree head, from its content up (verify-inclusion)', async () => {

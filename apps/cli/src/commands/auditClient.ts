@@ -43,6 +43,23 @@ export interface ConsistencyProofView {
   proof: string[];
 }
 
+export interface ChangeStoryView {
+  changeRequestId: string;
+  streams: string[];
+  events: {
+    leafIndex: number;
+    globalPosition: string;
+    streamId: string;
+    streamVersion: string;
+    type: string;
+    occurredAt: string | null;
+    recordedAt: string;
+    actor: string | null;
+    policyVersion: string | null;
+    data: unknown;
+  }[];
+}
+
 /** The gateway answered with an error or could not be reached; the message says which. */
 export class AuditServerError extends Error {
   override readonly name = 'AuditServerError';
@@ -99,6 +116,7 @@ export function auditClient(baseUrl: string, token: string | undefined) {
   }
 
   return {
+    story: (changeRequestId: string) => call<ChangeStoryView>('GET', `/api/change-requests/${encodeURIComponent(changeRequestId)}/story`),
     verify: () => call<{ ok: boolean; reason?: string; firstBadPosition?: string; streamId?: string | null; streamVersion?: string | null; eventsChecked?: number }>('GET', '/api/audit/verify'),
     exportLog: (query: URLSearchParams) => stream(`/api/audit/export?${query.toString()}`),
     publicKey: () => call<PublicKeyView>('GET', '/api/audit/public-key'),
