@@ -183,6 +183,7 @@ describePostgres('gatehouse audit against a gateway on PostgreSQL', () => {
     const story = await ok('GET', `/api/change-requests/${changeId}/story`, 'aud');
     expect(story.streams).toEqual(expect.arrayContaining([approval.streamId]));
     expect(story.streams.some((s: string) => s.includes(changeId))).toBe(true);
+    expect(story.streams.some((s: string) => s.startsWith('release-'))).toBe(true);
     const types = story.events.map((e: Json) => e.type);
     expect(types).toEqual(expect.arrayContaining(['ChangeRequestSubmitted', 'ApprovalGranted']));
     expect(types.indexOf('ChangeRequestSubmitted')).toBeLessThan(types.indexOf('ApprovalGranted'));
@@ -193,9 +194,28 @@ describePostgres('gatehouse audit against a gateway on PostgreSQL', () => {
 
     const why = await gatehouseCli(['why', changeId]);
     expect(why.code).toBe(EXIT_OK);
-    expect(why.stdout).toContain(`# Change ${changeId}`);
+    expect(why.stdout).toContain(`# Change ${changeId}\n`);
+    expect(why.stdout).toContain('Approval: approved (code_reviewer by rui)');
     expect(why.stdout).toMatch(new RegExp(`\\| ${approval.globalPosition} \\| ${approval.streamId}@${approval.streamVersion} \\| ApprovalGranted \\| rui \\| role code_reviewer, approver rui`));
-    expect(JSON.parse((await gatehouseCli(['why', changeId, '--json'])).stdout)).toEqual(story);
+    // The change moves on while the test runs: the JSON story starts with what was seen above.
+    const json = JSON.parse((await gatehouseCli(['why', changeId, '--json'])).stdout);
+    expect(json.events.slice(0, story.events.length)).toEqual(story.events);
+
+    expect(story.state.approval).toEqual({ status: 'approved', grants: [expect.objectContaining({ role: 'code_reviewer', approver: 'rui' })] });
+
+    // Time travel: just before the approval, and before anything happened in governance time.
+    const before = BigInt(approval.globalPosition) - 1n;
+    const earlier = await ok('GET', `/api/change-requests/${changeId}/story?asOf=${before}`, 'aud');
+    expect(earlier.asOf).toEqual({ position: before.toString() });
+    expect(earlier.state.approval).toEqual({ status: 'pending', grants: [] });
+    expect(earlier.events.every((e: Json) => BigInt(e.globalPosition) <= before)).toBe(true);
+    expect(earlier.events.map((e: Json) => e.type)).not.toContain('ApprovalGranted');
+    const whyThen = await gatehouseCli(['why', changeId, '--as-of', before.toString()]);
+    expect(whyThen.stdout).toContain(`# Change ${changeId} as of position ${before}`);
+    expect(whyThen.stdout).toContain('Approval: pending');
+    expect((await call('GET', `/api/change-requests/${changeId}/story?asOf=2026-11-29T00:00:00Z`, 'aud')).status).toBe(404);
+    expect((await call('GET', `/api/change-requests/${changeId}/story?asOf=last-tuesday`, 'aud')).body.issues[0].field).toBe('asOf');
+    expect((await gatehouseCli(['why', changeId, '--as-of', 'last-tuesday'])).code).toBe(EXIT_BAD_INPUT);
 
     expect((await call('GET', '/api/change-requests/short/story', 'aud')).body.issues[0].field).toBe('id');
     expect((await call('GET', '/api/change-requests/00000000-0000-4000-8000-000000000000/story', 'aud')).status).toBe(404);

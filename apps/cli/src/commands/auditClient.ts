@@ -45,6 +45,14 @@ export interface ConsistencyProofView {
 
 export interface ChangeStoryView {
   changeRequestId: string;
+  asOf: { position: string } | { at: string } | null;
+  state: {
+    status: string;
+    window: { start: string; end: string } | null;
+    outcome: string | null;
+    approval: { status: string; grants: { role: string; approver: string; grantedAt: string }[] } | null;
+    policyVersion: string | null;
+  };
   streams: string[];
   events: {
     leafIndex: number;
@@ -116,7 +124,8 @@ export function auditClient(baseUrl: string, token: string | undefined) {
   }
 
   return {
-    story: (changeRequestId: string) => call<ChangeStoryView>('GET', `/api/change-requests/${encodeURIComponent(changeRequestId)}/story`),
+    story: (changeRequestId: string, asOf?: string) =>
+      call<ChangeStoryView>('GET', `/api/change-requests/${encodeURIComponent(changeRequestId)}/story${asOf === undefined ? '' : `?asOf=${encodeURIComponent(asOf)}`}`),
     verify: () => call<{ ok: boolean; reason?: string; firstBadPosition?: string; streamId?: string | null; streamVersion?: string | null; eventsChecked?: number }>('GET', '/api/audit/verify'),
     exportLog: (query: URLSearchParams) => stream(`/api/audit/export?${query.toString()}`),
     publicKey: () => call<PublicKeyView>('GET', '/api/audit/public-key'),

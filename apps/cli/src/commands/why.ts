@@ -29,9 +29,16 @@ export function storyMarkdown(story: ChangeStoryView): string {
   const rows = story.events.map(
     (e) => `| ${e.occurredAt ?? '-'} | ${e.globalPosition} | ${e.streamId}@${e.streamVersion} | ${e.type} | ${e.actor ?? '-'} | ${detailOf(e.data)} |`,
   );
+  const { state } = story;
+  const asOf = story.asOf === null ? '' : ` as of ${'position' in story.asOf ? `position ${story.asOf.position}` : story.asOf.at}`;
+  const approval = state.approval === null
+    ? 'not requested'
+    : `${state.approval.status}${state.approval.grants.length > 0 ? ` (${state.approval.grants.map((g) => `${g.role} by ${g.approver}`).join(', ')})` : ''}`;
   return [
-    `# Change ${story.changeRequestId}`,
+    `# Change ${story.changeRequestId}${asOf}`,
     '',
+    `Status: ${state.status}${state.window === null ? '' : `, window ${state.window.start} to ${state.window.end}`}${state.outcome === null ? '' : `, outcome ${state.outcome}`}`,
+    `Approval: ${approval}`,
     `${story.events.length} events in ${story.streams.length} streams: ${story.streams.join(', ')}`,
     `Actors: ${actors.join(', ') || '-'}`,
     `Policy versions applied: ${policies.join(', ') || '-'}`,
@@ -51,13 +58,17 @@ export function registerWhyCommand(program: Command, io: CliIo, exit: ExitCode):
     .description('the whole story of a change: every decision with its actors, policy versions, reasons and the positions that prove it')
     .argument('<changeRequestId>', 'the change request id')
     .option('--json', 'print the story as JSON')
+    .option('--as-of <when>', 'time travel: the story and state as of a global position or an ISO-8601 instant')
     .option('--url <url>', `gateway base URL (default: $GATEHOUSE_URL, else ${DEFAULT_GATEWAY_URL})`)
     .option('--token <jwt>', 'bearer token with an audit-reader role (default: $GATEHOUSE_TOKEN)')
-    .action(async (changeRequestId: string, options: { json?: boolean; url?: string; token?: string }) => {
+    .action(async (changeRequestId: string, options: { json?: boolean; asOf?: string; url?: string; token?: string }) => {
       if (!/^[A-Za-z0-9][A-Za-z0-9_-]{7,127}$/.test(changeRequestId)) throw new CliInputError(`'${changeRequestId}' is not a change request id (8-128 letters, digits, "-" or "_")`);
       const client = auditClient(options.url ?? io.env['GATEHOUSE_URL'] ?? DEFAULT_GATEWAY_URL, options.token ?? io.env['GATEHOUSE_TOKEN']);
       try {
-        const story = await client.story(changeRequestId);
+        if (options.asOf !== undefined && !/^\d{1,19}$/.test(options.asOf) && Number.isNaN(Date.parse(options.asOf))) {
+          throw new CliInputError(`--as-of ${options.asOf} must be a global position or an ISO-8601 instant`);
+        }
+        const story = await client.story(changeRequestId, options.asOf);
         io.stdout(options.json === true ? `${JSON.stringify(story, null, 2)}\n` : storyMarkdown(story));
         exit.value = EXIT_OK;
       } catch (error) {

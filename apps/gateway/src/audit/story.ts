@@ -1,3 +1,11 @@
+import {
+  type ApprovalEvent,
+  type ApprovalState,
+  approvalDecider,
+  type ChangeRequestEvent,
+  type ChangeRequestState,
+  changeRequestDecider,
+} from '@gatehouse/domain';
 import type { EventStore, StoredEvent } from '@gatehouse/eventstore';
 
 /** One event of a change's story, with what an auditor asks of it: when, who, under which policy, why. */
@@ -17,8 +25,24 @@ export interface StoryEvent {
   data: unknown;
 }
 
+/** A moment of the story: a global position, or a governance instant (occurredAt, else recordedAt). */
+export type AsOf = { position: bigint } | { at: Date };
+
+/** The change as its own deciders saw it at the end of the story (or at `asOf`). */
+export interface ChangeStateView {
+  status: string;
+  window: { start: string; end: string } | null;
+  outcome: string | null;
+  approval: { status: string; grants: { role: string; approver: string; grantedAt: string }[] } | null;
+  /** The last policy version recorded on the story's events. */
+  policyVersion: string | null;
+}
+
 export interface ChangeStory {
   changeRequestId: string;
+  /** Set when the story was asked as of a moment: only what had happened by then. */
+  asOf: { position: string } | { at: string } | null;
+  state: ChangeStateView;
   /** Every stream the story draws on, in the order they first appear. */
   streams: string[];
   events: StoryEvent[];
@@ -32,6 +56,13 @@ function mentions(value: unknown, id: string): boolean {
   return false;
 }
 
+/** Every string value held under `key` in `value`, at any depth. */
+function valuesOf(value: unknown, key: string): string[] {
+  if (Array.isArray(value)) return value.flatMap((item) => valuesOf(item, key));
+  if (value === null || typeof value !== 'object') return [];
+  return Object.entries(value).flatMap(([k, v]) => (k === key && typeof v === 'string' ? [v] : valuesOf(v, key)));
+}
+
 const stringOrNull = (value: unknown): string | null => (typeof value === 'string' ? value : null);
 
 /**
@@ -40,23 +71,36 @@ const stringOrNull = (value: unknown): string | null => (typeof value === 'strin
  * rollback, hotfix), plus the streams of its release, each told in full in commit order. Two
  * passes over the log: streams begin before the event that ties them to the change.
  */
-export async function changeStory(store: EventStore, changeRequestId: string): Promise<ChangeStory | undefined> {
+export async function changeStory(store: EventStore, changeRequestId: string, asOf?: AsOf): Promise<ChangeStory | undefined> {
+  const happenedBy = (event: StoredEvent): boolean => {
+    if (asOf === undefined) return true;
+    if ('position' in asOf) return event.globalPosition <= asOf.position;
+    const occurredAt = typeof event.metadata.occurredAt === 'string' ? Date.parse(event.metadata.occurredAt) : event.recordedAt.getTime();
+    return occurredAt <= asOf.at.getTime();
+  };
   const involved = new Set<string>();
   const releaseIds = new Set<string>();
   for await (const event of store.readAll()) {
+    if (!happenedBy(event)) continue;
     if (event.streamId.endsWith(`-${changeRequestId}`) || mentions(event.data, changeRequestId)) {
       involved.add(event.streamId);
-      const releaseId = (event.data as { releaseId?: unknown } | null)?.releaseId;
-      if (event.type === 'ChangeRequestSubmitted' && typeof releaseId === 'string') releaseIds.add(releaseId);
+      if (event.type === 'ChangeRequestSubmitted') for (const releaseId of valuesOf(event.data, 'releaseId')) releaseIds.add(releaseId);
     }
   }
   if (involved.size === 0) return undefined;
   const inStory = (event: StoredEvent): boolean => involved.has(event.streamId) || [...releaseIds].some((releaseId) => event.streamId.includes(releaseId));
   const streams: string[] = [];
   const events: StoryEvent[] = [];
+  let change: ChangeRequestState = changeRequestDecider.initialState();
+  let approval: ApprovalState = approvalDecider.initialState();
+  let policyVersion: string | null = null;
   let leafIndex = 0;
   for await (const event of store.readAll()) {
-    if (inStory(event)) {
+    if (inStory(event) && happenedBy(event)) {
+      if (event.streamId === `changeRequest-${changeRequestId}`) change = changeRequestDecider.evolve(change, event as unknown as ChangeRequestEvent);
+      // The change learns its approval id only once approved: its approval is the approval stream in its story.
+      if (event.streamId.startsWith('approval-')) approval = approvalDecider.evolve(approval, event as unknown as ApprovalEvent);
+      policyVersion = stringOrNull(event.metadata.policyVersion) ?? policyVersion;
       if (!streams.includes(event.streamId)) streams.push(event.streamId);
       events.push({
         leafIndex,
@@ -74,5 +118,20 @@ export async function changeStory(store: EventStore, changeRequestId: string): P
     }
     leafIndex += 1;
   }
-  return { changeRequestId, streams, events };
+  return {
+    changeRequestId,
+    asOf: asOf === undefined ? null : 'position' in asOf ? { position: asOf.position.toString() } : { at: asOf.at.toISOString() },
+    state: {
+      status: change.status,
+      window: change.status === 'not_submitted' ? null : change.window,
+      outcome: change.status === 'not_submitted' ? null : change.outcome,
+      approval:
+        approval.status === 'not_requested'
+          ? null
+          : { status: approval.status, grants: approval.grants.map(({ role, approver, grantedAt }) => ({ role, approver, grantedAt })) },
+      policyVersion,
+    },
+    streams,
+    events,
+  };
 }
