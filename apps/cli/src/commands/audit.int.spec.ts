@@ -312,6 +312,7 @@ describePostgres('gatehouse audit against a gateway on PostgreSQL', () => {
     }
     await sealOnce(store);
     expect(await ok('GET', '/api/audit/verify', 'aud')).toMatchObject({ ok: true });
+    expect((await call('GET', '/api/audit/tree-heads/latest', 'aud')).status).toBe(404);
     expect((await ok('GET', `/api/streams/${approval.streamId}`, 'aud')).events.find((e: Json) => e.type === 'ApprovalGranted').data.approver).toBe('ana');
 
     const third = await gatehouseCli(['audit', 'watch', '--state', 'watch.json']);

@@ -32,6 +32,7 @@ export class TreeHeadLog {
   private timer: NodeJS.Timeout | undefined;
   private latestHead: SignedTreeHead | undefined;
   private latestVersion = -1n;
+  private latestEventId: string | undefined;
 
   constructor(private readonly options: TreeHeadLogOptions) {}
 
@@ -52,14 +53,27 @@ export class TreeHeadLog {
 
   /** The last head recorded in the log, if any. */
   async latest(): Promise<SignedTreeHead | undefined> {
-    const newer = await this.options.store.readStream(TREE_HEADS_STREAM, { fromVersion: this.latestVersion + 1n });
+    // Read on from the head seen last time; if that event is gone or changed (the stream was
+    // rewritten behind our back), read the stream again from its start.
+    let newer = await this.options.store.readStream(TREE_HEADS_STREAM, { fromVersion: this.latestVersion < 0n ? 0n : this.latestVersion });
+    if (this.latestEventId !== undefined && newer[0]?.id !== this.latestEventId) {
+      this.reset();
+      newer = await this.options.store.readStream(TREE_HEADS_STREAM);
+    }
     const last = newer.at(-1);
     // Concurrent callers may finish out of order: never step back to an older head.
-    if (last !== undefined && last.streamVersion > this.latestVersion) {
+    if (last !== undefined && last.streamVersion >= this.latestVersion) {
       this.latestHead = last.data as SignedTreeHead;
       this.latestVersion = last.streamVersion;
+      this.latestEventId = last.id;
     }
     return this.latestHead;
+  }
+
+  private reset(): void {
+    this.latestHead = undefined;
+    this.latestVersion = -1n;
+    this.latestEventId = undefined;
   }
 
   /** Periodic heads every `intervalMs` (0: none). */
