@@ -275,6 +275,10 @@ describePostgres('gatehouse audit against a gateway on PostgreSQL', () => {
     expect(second.code).toBe(EXIT_OK);
     expect(second.stdout).toMatch(/^ok: tree head of size \d+ \(root [0-9a-f]{64}\) extends the trusted head of size \d+/);
     const trusted = await readFile(state, 'utf8');
+    // A client that only reads the periodic heads (no signing role needed) trusts the latest one.
+    const reader = await gatehouseCli(['audit', 'watch', '--state', 'latest.json', '--latest']);
+    expect(reader.code).toBe(EXIT_OK);
+    expect(reader.stdout).toMatch(/^trusting tree head of size \d+/);
 
     // The attacker: who approved becomes the author, the rest of the stream is re-chained, seals rebuilt.
     const store = gatehouse.gateway.store;
