@@ -96,6 +96,7 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
       key: auditKey,
       exportFile: config.GATEHOUSE_TREE_HEAD_FILE ?? path.join(config.GATEHOUSE_DATA_DIR, 'tree-heads.ndjson'),
       onError: (error) => new Logger('audit').warn(`a periodic tree head failed: ${String(error)}`),
+      onExportError: (error) => new Logger('audit').error(`a signed tree head could not be written to the tree-head file (GATEHOUSE_TREE_HEAD_FILE): ${String(error)}`),
     });
     const policies = await PolicyRegistry.activateFromDirectory(store, config.GATEHOUSE_POLICIES, clock);
     const app = await createHttpApp(GatewayModule.forRoot({ store, clock, clockControl, policies, logLevel: config.LOG_LEVEL, commands, auth: { jwtSecret: auth.secret }, audit: { key: auditKey, treeHeads }, ...(metrics ? { metrics } : {}) }), {
@@ -110,10 +111,9 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
         'GATEHOUSE_JWT_SECRET is not set: API tokens are signed with an INSECURE development secret; mint one with: gatehouse token --sub <user> --roles <roles>',
       );
     }
-    if (typeof auditKey.source === 'object') {
-      new Logger('audit').warn(
-        `GATEHOUSE_AUDIT_SIGNING_KEY is not set: tree heads are signed with a development key kept in ${auditKey.source.developmentKeyFile}; set the variable to a key held apart from the database`,
-      );
+    if (auditKey.source !== 'GATEHOUSE_AUDIT_SIGNING_KEY') {
+      const kept = auditKey.source === 'ephemeral' ? `a key that ends with this process (${config.GATEHOUSE_DATA_DIR} is not writable)` : `a development key kept in ${auditKey.source.developmentKeyFile}`;
+      new Logger('audit').warn(`GATEHOUSE_AUDIT_SIGNING_KEY is not set: tree heads are signed with ${kept}; set the variable to a key held apart from the database`);
     }
     treeHeads.start(config.GATEHOUSE_TREE_HEAD_INTERVAL_MS);
     await app.listen(config.PORT, config.HOST);

@@ -13,8 +13,11 @@ export interface AuditSigningKey {
   /** SHA-256 of the public key (SPKI DER), hex: what tree heads name. */
   keyId: string;
   publicKeyPem: string;
-  /** Where the key came from, for the start banner. */
-  source: 'GATEHOUSE_AUDIT_SIGNING_KEY' | { developmentKeyFile: string };
+  /**
+   * Where the key came from, for the start warning. 'ephemeral': no key was configured and the data
+   * dir is not writable (a read-only container), so heads are signed with a key that dies with the process.
+   */
+  source: 'GATEHOUSE_AUDIT_SIGNING_KEY' | { developmentKeyFile: string } | 'ephemeral';
 }
 
 function fromPrivateKey(privateKey: KeyObject, source: AuditSigningKey['source']): AuditSigningKey {
@@ -46,15 +49,19 @@ export async function loadAuditSigningKey(config: { GATEHOUSE_AUDIT_SIGNING_KEY?
   }
   const file = path.resolve(config.GATEHOUSE_DATA_DIR, DEVELOPMENT_KEY_FILE);
   const existing = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return undefined;
+    // Not there yet (ENOENT), or no directory can be there (ENOTDIR): generate one below.
+    if (error.code === 'ENOENT' || error.code === 'ENOTDIR') return undefined;
     throw error;
   });
   if (existing !== undefined) return fromPrivateKey(parseEd25519(existing, file), { developmentKeyFile: file });
   const { privateKey } = generateKeyPairSync('ed25519');
-  await mkdir(path.dirname(file), { recursive: true });
-  // 'wx': two processes starting at once over one data dir must not overwrite each other's key.
-  await writeFile(file, privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600, flag: 'wx' }).catch(async (error: NodeJS.ErrnoException) => {
-    if (error.code !== 'EEXIST') throw error;
-  });
+  try {
+    await mkdir(path.dirname(file), { recursive: true });
+    // 'wx': two processes starting at once over one data dir must not overwrite each other's key.
+    await writeFile(file, privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600, flag: 'wx' });
+  } catch (error) {
+    // Another process wrote it first: use theirs. Anything else: the data dir cannot hold it.
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') return fromPrivateKey(privateKey, 'ephemeral');
+  }
   return fromPrivateKey(parseEd25519(await readFile(file, 'utf8'), file), { developmentKeyFile: file });
 }

@@ -20,6 +20,8 @@ export interface TreeHeadLogOptions {
   now?: () => Date;
   /** Called when a periodic head fails; the next tick tries again. */
   onError?: (error: unknown) => void;
+  /** Called when a head could not be appended to `exportFile` (it is still recorded as an event). */
+  onExportError?: (error: unknown) => void;
 }
 
 /**
@@ -102,8 +104,13 @@ export class TreeHeadLog {
       key.privateKey,
     );
     await store.appendToStream(TREE_HEADS_STREAM, [{ type: TREE_HEAD_SIGNED, data: head, metadata: { actor } }]);
-    await mkdir(path.dirname(exportFile), { recursive: true });
-    await appendFile(exportFile, `${JSON.stringify(head)}\n`);
+    try {
+      await mkdir(path.dirname(exportFile), { recursive: true });
+      await appendFile(exportFile, `${JSON.stringify(head)}\n`);
+    } catch (error) {
+      // The head is recorded and signed; a file that cannot be written is reported, not fatal.
+      this.options.onExportError?.(error);
+    }
     return head;
   }
 

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInMemoryEventStore, readLogTree, TREE_HEADS_STREAM, verifyTreeHead } from '@gatehouse/eventstore';
@@ -29,6 +29,21 @@ describe('tree heads', () => {
     await expect(stat(path.join(dir, 'elsewhere'))).rejects.toThrow(/ENOENT/);
     await expect(loadAuditSigningKey({ GATEHOUSE_DATA_DIR: dir, GATEHOUSE_AUDIT_SIGNING_KEY: 'not a key' })).rejects.toThrow(ConfigurationError);
     await expect(loadAuditSigningKey({ GATEHOUSE_DATA_DIR: dir, GATEHOUSE_AUDIT_SIGNING_KEY: 'not a key' })).rejects.toThrow(/GATEHOUSE_AUDIT_SIGNING_KEY: must be a PEM private key/);
+  });
+
+  it('signs with a key that ends with the process when the data dir cannot hold one, and reports a tree-head file it cannot write', async () => {
+    const notADirectory = path.join(dir, 'a-file');
+    await writeFile(notADirectory, '');
+    const key = await loadAuditSigningKey({ GATEHOUSE_DATA_DIR: path.join(notADirectory, 'data') });
+    expect(key.source).toBe('ephemeral');
+    const store = createInMemoryEventStore();
+    const exportErrors: unknown[] = [];
+    const log = new TreeHeadLog({ store, key, exportFile: path.join(notADirectory, 'tree-heads.ndjson'), onExportError: (error) => exportErrors.push(error) });
+    await store.appendToStream('order-1', [{ type: 'OrderPlaced', data: {} }]);
+    const head = await log.produce('aud');
+    expect(verifyTreeHead(head, key.publicKey)).toBe(true);
+    expect(await log.latest()).toEqual(head);
+    expect(exportErrors).toHaveLength(1);
   });
 
   it('records a signed head over the whole log as an event and a line of the export file', async () => {
