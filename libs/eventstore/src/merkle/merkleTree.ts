@@ -48,6 +48,8 @@ const isPowerOfTwo = (n: number): boolean => n > 0 && (n & (n - 1)) === 0;
  */
 export class MerkleTree {
   private readonly levels: Buffer[][] = [[]];
+  /** Hashes of incomplete (right-edge) ranges computed since the last append: proofs at one size share them. */
+  private readonly edgeHashes = new Map<string, Buffer>();
 
   constructor(leafHashes: Iterable<Buffer> = []) {
     for (const leaf of leafHashes) this.append(leaf);
@@ -59,6 +61,7 @@ export class MerkleTree {
 
   append(leafHash: Buffer): void {
     if (leafHash.length !== HASH_LENGTH) throw new TypeError(`a leaf hash is ${HASH_LENGTH} bytes`);
+    this.edgeHashes.clear();
     let level = 0;
     let hash = leafHash;
     for (;;) {
@@ -140,8 +143,13 @@ export class MerkleTree {
       const stored = this.levels[height]?.[start / n];
       if (stored !== undefined) return stored;
     }
+    const key = `${start}:${n}`;
+    const known = this.edgeHashes.get(key);
+    if (known !== undefined) return known;
     const k = splitPoint(n);
-    return hashChildren(this.rangeHash(start, k), this.rangeHash(start + k, n - k));
+    const hash = hashChildren(this.rangeHash(start, k), this.rangeHash(start + k, n - k));
+    this.edgeHashes.set(key, hash);
+    return hash;
   }
 
   private checkSize(size: number, field: string): void {
