@@ -136,6 +136,20 @@ export class MerkleTree {
     return proof.reverse();
   }
 
+  /** The perfect subtrees the first `size` leaves decompose into, largest first: a CompactRange's peaks. */
+  leftEdge(size: number): { height: number; hash: Buffer }[] {
+    this.checkSize(size, 'size');
+    const peaks: { height: number; hash: Buffer }[] = [];
+    let start = 0;
+    for (let height = Math.floor(Math.log2(Math.max(size, 1))); height >= 0; height--) {
+      const width = 2 ** height;
+      if (start + width > size) continue;
+      peaks.push({ height, hash: this.rangeHash(start, width) });
+      start += width;
+    }
+    return peaks;
+  }
+
   /** MTH(D[start:start+n]); in RFC 6962's recursion `start` is always a multiple of the largest power of two <= n. */
   private rangeHash(start: number, n: number): Buffer {
     if (isPowerOfTwo(n) && start % n === 0) {
@@ -164,6 +178,21 @@ export class MerkleTree {
 export class CompactRange {
   private readonly peaks: { height: number; hash: Buffer }[] = [];
   private count = 0;
+
+  /** A range continuing from the left edge of a tree (MerkleTree.leftEdge): peaks largest first. */
+  static fromLeftEdge(peaks: readonly { height: number; hash: Buffer }[]): CompactRange {
+    const range = new CompactRange();
+    let previous = Number.POSITIVE_INFINITY;
+    for (const peak of peaks) {
+      if (!Number.isInteger(peak.height) || peak.height < 0 || peak.height >= previous || peak.hash.length !== HASH_LENGTH) {
+        throw new RangeError('a left edge is perfect subtrees of strictly decreasing heights, 32-byte hashes');
+      }
+      range.peaks.push({ height: peak.height, hash: peak.hash });
+      range.count += 2 ** peak.height;
+      previous = peak.height;
+    }
+    return range;
+  }
 
   get size(): number {
     return this.count;

@@ -151,6 +151,18 @@ describe('Merkle tree (RFC 6962 / 9162)', () => {
     });
   });
 
+  it("continues a compact range from any size's left edge to the same roots", () => {
+    const entries = Array.from({ length: 21 }, (_, i) => sha256(Buffer.from(`edge ${i}`)));
+    const tree = new MerkleTree(entries.map(hashLeaf));
+    for (let m = 0; m <= 21; m++) {
+      const range = CompactRange.fromLeftEdge(tree.leftEdge(m));
+      expect(range.size).toBe(m);
+      for (let n = m; n < 21; n++) range.append(tree.leaf(n));
+      expect(hex(range.root())).toBe(hex(tree.root(21)));
+    }
+    expect(() => CompactRange.fromLeftEdge([{ height: 0, hash: tree.leaf(0) }, { height: 1, hash: tree.leaf(1) }])).toThrow(RangeError);
+  });
+
   it('treats the empty tree and equal sizes as the RFC does', () => {
     const root4 = ctTree.root(4);
     expect(ctTree.consistencyProof(0, 8)).toEqual([]);

@@ -5,10 +5,14 @@
  *   {"format":"gatehouse-replay/v1","treeHead":{...},"filter":{...}}
  *   {"event":{...},"leafIndex":n,"auditPath":["<hex>",...]}      one per event
  *   {"end":true,"events":n}                                        absent: the export was cut short
+ * An export of the whole log from a position (no stream, type or `until` filter) carries instead,
+ * in its header, the tree's left edge before its first event (`leftEdge`: the perfect subtrees'
+ * heights and hashes) and no audit paths: the verifier continues the tree over every event and
+ * compares the root with the signed one — a fifth of the bytes and no proof per event.
  */
 import type { KeyObject } from 'node:crypto';
 import { verifyTreeHead, type SignedTreeHead } from './treeHead.js';
-import { eventLeafHash, verifyInclusion } from './merkleTree.js';
+import { CompactRange, eventLeafHash, verifyInclusion } from './merkleTree.js';
 import type { LogTree } from './logTree.js';
 import { recomputeEventHash } from '../verify.js';
 import type { EventStore, StoredEvent } from '../types.js';
@@ -75,6 +79,9 @@ const hex = (b: Buffer): string => b.toString('hex');
  * the tree's leaf hashes are held in memory. `tree` must cover `treeHead.treeSize` events.
  */
 export async function* replayLines(store: EventStore, tree: LogTree, treeHead: SignedTreeHead, filter: ReplayFilter = {}): AsyncGenerator<string> {
+  const whole = filter.streamId === undefined && filter.eventType === undefined && filter.until === undefined;
+  const firstLeaf = filter.after === undefined ? 0 : (tree.indexOf(filter.after) ?? -1) + 1;
+  const leftEdge = whole && firstLeaf > 0 ? tree.tree.leftEdge(firstLeaf).map(({ height, hash }) => ({ height, hash: hex(hash) })) : whole ? [] : undefined;
   yield JSON.stringify({
     format: REPLAY_FORMAT,
     treeHead,
@@ -84,6 +91,7 @@ export async function* replayLines(store: EventStore, tree: LogTree, treeHead: S
       ...(filter.streamId === undefined ? {} : { streamId: filter.streamId }),
       ...(filter.eventType === undefined ? {} : { eventType: filter.eventType }),
     },
+    ...(leftEdge === undefined ? {} : { leftEdge }),
   });
   let count = 0;
   const options = {
@@ -96,7 +104,11 @@ export async function* replayLines(store: EventStore, tree: LogTree, treeHead: S
     // Past the signed head: not provable yet (a later export with a newer head carries it).
     if (leafIndex === undefined || leafIndex >= treeHead.treeSize) break;
     if (filter.streamId !== undefined && event.streamId !== filter.streamId) continue;
-    yield JSON.stringify({ event: toReplayEvent(event), leafIndex, auditPath: tree.tree.inclusionProof(leafIndex, treeHead.treeSize).map(hex) });
+    yield JSON.stringify(
+      leftEdge === undefined
+        ? { event: toReplayEvent(event), leafIndex, auditPath: tree.tree.inclusionProof(leafIndex, treeHead.treeSize).map(hex) }
+        : { event: toReplayEvent(event), leafIndex },
+    );
     count += 1;
   }
   yield JSON.stringify({ end: true, events: count });
@@ -109,6 +121,7 @@ export type ReplayVerification =
 interface ReplayLine {
   format?: string;
   treeHead?: SignedTreeHead;
+  leftEdge?: { height: number; hash: string }[];
   event?: ReplayEvent;
   leafIndex?: number;
   auditPath?: string[];
@@ -120,6 +133,8 @@ interface ReplayLine {
 export async function verifyReplay(lines: Iterable<string> | AsyncIterable<string>, publicKey: KeyObject): Promise<ReplayVerification> {
   let head: SignedTreeHead | undefined;
   let root: Buffer | undefined;
+  /** Whole-log exports: the tree continued from the header's left edge. */
+  let range: CompactRange | undefined;
   let count = 0;
   let lastLeaf = -1;
   let ended = false;
@@ -139,16 +154,28 @@ export async function verifyReplay(lines: Iterable<string> | AsyncIterable<strin
       head = line.treeHead;
       if (!verifyTreeHead(head, publicKey)) return { ok: false, line: lineNumber, reason: `its tree head (size ${head.treeSize}) is not signed by the given key` };
       root = Buffer.from(head.rootHash, 'hex');
+      if (line.leftEdge !== undefined) {
+        try {
+          range = CompactRange.fromLeftEdge(line.leftEdge.map(({ height, hash }) => ({ height, hash: Buffer.from(hash, 'hex') })));
+        } catch {
+          return { ok: false, line: lineNumber, reason: 'its left edge is malformed' };
+        }
+      }
       continue;
     }
     if (ended) return { ok: false, line: lineNumber, reason: 'lines after the end line' };
     if (line.end === true) {
       if (line.events !== count) return { ok: false, line: lineNumber, reason: `the end line counts ${String(line.events)} events, the export holds ${count}` };
+      if (range !== undefined && (range.size !== head.treeSize || !range.root().equals(root as Buffer))) {
+        return { ok: false, line: lineNumber, reason: `its events do not produce the root of the signed tree head of size ${head.treeSize} (the tree reached ${range.size} leaves)` };
+      }
       ended = true;
       continue;
     }
     const { event, leafIndex, auditPath } = line;
-    if (event === undefined || typeof leafIndex !== 'number' || !Array.isArray(auditPath)) return { ok: false, line: lineNumber, reason: 'neither an event line nor the end line' };
+    if (event === undefined || typeof leafIndex !== 'number' || (range === undefined && !Array.isArray(auditPath))) {
+      return { ok: false, line: lineNumber, reason: 'neither an event line nor the end line' };
+    }
     const at = { line: lineNumber, globalPosition: event.globalPosition, streamId: event.streamId, streamVersion: event.streamVersion };
     let stored: StoredEvent;
     try {
@@ -159,7 +186,11 @@ export async function verifyReplay(lines: Iterable<string> | AsyncIterable<strin
     const hash = recomputeEventHash(stored);
     if (hash !== event.hash) return { ok: false, ...at, reason: 'the event does not match its hash: content altered' };
     if (leafIndex <= lastLeaf) return { ok: false, ...at, reason: `leaf ${leafIndex} is out of commit order` };
-    if (!verifyInclusion(eventLeafHash(hash), leafIndex, head.treeSize, auditPath.map((p) => Buffer.from(p, 'hex')), root as Buffer)) {
+    if (range !== undefined) {
+      // A whole-log export: every leaf in turn, checked all together against the root at the end.
+      if (leafIndex !== range.size) return { ok: false, ...at, reason: `leaf ${range.size} is missing: the next event claims leaf ${leafIndex}` };
+      range.append(eventLeafHash(hash));
+    } else if (!verifyInclusion(eventLeafHash(hash), leafIndex, head.treeSize, (auditPath as string[]).map((p) => Buffer.from(p, 'hex')), root as Buffer)) {
       return { ok: false, ...at, reason: `the event is not leaf ${leafIndex} of the signed tree head of size ${head.treeSize}` };
     }
     const previous = lastOfStream.get(event.streamId);

@@ -1,7 +1,8 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { createInMemoryEventStore } from '../memory/createInMemoryEventStore.js';
 import { readLogTree } from './logTree.js';
-import { replayLines, verifyReplay } from './replay.js';
+import { fromReplayEvent, replayLines, verifyReplay } from './replay.js';
+import { recomputeEventHash } from '../verify.js';
 import { signTreeHead } from './treeHead.js';
 
 describe('replay export', () => {
@@ -23,6 +24,9 @@ describe('replay export', () => {
     const lines = await exportOf();
     expect(lines.map((l) => Object.keys(JSON.parse(l))[0])).toEqual(['format', 'event', 'event', 'event', 'end']);
     expect(JSON.parse(lines[4]!)).toEqual({ end: true, events: 3 });
+    // The whole log: the header carries the left edge (empty from the start), lines carry no proofs.
+    expect(JSON.parse(lines[0]!).leftEdge).toEqual([]);
+    expect(JSON.parse(lines[1]!)).not.toHaveProperty('auditPath');
     expect(await verifyReplay(lines, publicKey)).toMatchObject({ ok: true, events: 3 });
   });
 
@@ -36,7 +40,8 @@ describe('replay export', () => {
   });
 
   it('refuses another key, a swapped proof, lines out of order, a missing end and lines after it', async () => {
-    const lines = await exportOf();
+    const lines = await exportOf({ until: 3n });
+    expect(JSON.parse(lines[1]!).auditPath).toHaveLength(2);
     expect(await verifyReplay(lines, generateKeyPairSync('ed25519').publicKey)).toMatchObject({ ok: false, line: 1, reason: expect.stringMatching(/not signed by the given key/) });
     const [header, first, second, third, end] = lines as [string, string, string, string, string];
     const swapped = { ...JSON.parse(second), auditPath: JSON.parse(first).auditPath };
@@ -51,5 +56,21 @@ describe('replay export', () => {
     expect(await verifyReplay([header, first, second, end], publicKey)).toMatchObject({ ok: false, reason: expect.stringMatching(/counts 3 events, the export holds 2/) });
     expect(await verifyReplay([...lines, first], publicKey)).toMatchObject({ ok: false, line: 6, reason: 'lines after the end line' });
     expect(await verifyReplay([first], publicKey)).toMatchObject({ ok: false, line: 1, reason: expect.stringMatching(/no header line/) });
+  });
+
+  it('refuses a whole-log export with an event left out, or one rewritten with its hash recomputed', async () => {
+    const lines = await exportOf();
+    const [header, first, second, third, end] = lines as [string, string, string, string, string];
+    const fewer = JSON.stringify({ end: true, events: 2 });
+    expect(await verifyReplay([header, first, third, fewer], publicKey)).toMatchObject({ ok: false, line: 3, globalPosition: '3', reason: 'leaf 1 is missing: the next event claims leaf 2' });
+    // A forger who recomputes the event's own hash passes the content check, not the signed root.
+    const original = JSON.parse(second);
+    const forgedEvent = { ...original.event, data: { amount: 3000 } };
+    forgedEvent.hash = recomputeEventHash(fromReplayEvent(forgedEvent));
+    expect(await verifyReplay([header, first, JSON.stringify({ ...original, event: forgedEvent }), third, end], publicKey)).toMatchObject({
+      ok: false,
+      line: 5,
+      reason: 'its events do not produce the root of the signed tree head of size 3 (the tree reached 3 leaves)',
+    });
   });
 });
