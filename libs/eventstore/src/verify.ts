@@ -2,7 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import { canonicalJson } from './canonicalJson.js';
 import { canonicalEventBody, eventHash, GENESIS_HASH, nextChainHash } from './hashing.js';
 import { CompactRange, eventLeafHash } from './merkle/merkleTree.js';
-import { type SignedTreeHead, TREE_HEAD_SIGNED, TREE_HEADS_STREAM, verifyTreeHead } from './merkle/treeHead.js';
+import { keyIdOf, type SignedTreeHead, TREE_HEAD_SIGNED, TREE_HEADS_STREAM, verifyTreeHead } from './merkle/treeHead.js';
 import type { AuditableEventStore, Seal, SealedEvent, StoredEvent } from './types.js';
 
 export type VerificationResult =
@@ -23,7 +23,7 @@ interface StreamState {
 }
 
 export interface VerifyOptions {
-  /** Public key the recorded tree heads must be signed with; without it only their roots are checked. */
+  /** Public key the recorded tree heads naming it must be signed with; without it only their roots are checked. */
   treeHeadKey?: KeyObject;
 }
 
@@ -82,7 +82,8 @@ class SealedEventPages {
  *  4. the global chain matches every seal at its position, and every sealed position is
  *     still present;
  *  5. every tree head the log records (TreeHeadSigned) has the root of the log's first
- *     `treeSize` events now, and, given `treeHeadKey`, a valid signature by that key.
+ *     `treeSize` events now, and, given `treeHeadKey`, a valid signature when it names that key
+ *     (heads of a key rotated out are checked for their root only).
  * Limits (hashes are unkeyed): a forger with SQL access who also rewrites the seals and sealed
  * events and deletes the recorded tree heads, or who works after the last seal, cannot be caught
  * from inside the database: the signed tree heads published outside it and an auditor's client
@@ -109,10 +110,12 @@ export async function verifyEventLog(store: AuditableEventStore, options: Verify
 
   // Tree heads by the size they cover, checked when the walk has seen exactly that many events.
   const heads = new Map<number, { head: SignedTreeHead; position: bigint }[]>();
+  const trustedKeyId = options.treeHeadKey === undefined ? undefined : keyIdOf(options.treeHeadKey);
   for (const event of await store.readStream(TREE_HEADS_STREAM)) {
     if (event.type !== TREE_HEAD_SIGNED) continue;
     const head = event.data as SignedTreeHead;
-    if (options.treeHeadKey !== undefined && !verifyTreeHead(head, options.treeHeadKey)) {
+    // Heads naming another key (one rotated out) cannot be checked here: their roots still are.
+    if (trustedKeyId !== undefined && head.keyId === trustedKeyId && !verifyTreeHead(head, options.treeHeadKey as KeyObject)) {
       return fail(event.globalPosition, event.streamId, event.streamVersion, `tree head of size ${head.treeSize} recorded at position ${event.globalPosition} is not signed by the trusted key: forged or altered`);
     }
     heads.set(head.treeSize, [...(heads.get(head.treeSize) ?? []), { head, position: event.globalPosition }]);

@@ -286,6 +286,20 @@ export function runTamperContract(name: string, createFixture: () => Promise<Tam
         reason: expect.stringMatching(/tree head of size 5 recorded at position \d+ is not signed by the trusted key/),
       });
     });
+
+    it('checks only the root of a head signed by a key rotated out, so a new key raises no false alarm', async () => {
+      const old = generateKeyPairSync('ed25519');
+      const current = generateKeyPairSync('ed25519');
+      const tree = await readLogTree(fixture.store);
+      const head = signTreeHead({ treeSize: 5, rootHash: tree.tree.root().toString('hex'), lastPosition: '5', timestamp: new Date().toISOString() }, old.privateKey);
+      await fixture.store.appendToStream(TREE_HEADS_STREAM, [{ type: TREE_HEAD_SIGNED, data: head }]);
+      expect(await verifyEventLog(fixture.store, { treeHeadKey: current.publicKey })).toMatchObject({ ok: true });
+      await rewritePayments(1n, { amount: 100, by: 'mallory' });
+      await fixture.sql(`DELETE FROM ${fixture.schema}.seals`);
+      await fixture.sql(`DELETE FROM ${fixture.schema}.sealed_events`);
+      await sealOnce(fixture.store, 2);
+      expect(await verifyEventLog(fixture.store, { treeHeadKey: current.publicKey })).toMatchObject({ ok: false, reason: expect.stringMatching(/no longer have the root of the tree head/) });
+    });
   });
 }
 
