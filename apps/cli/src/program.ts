@@ -5,6 +5,8 @@ import { registerPolicyCommands } from './commands/policy.js';
 import { registerTokenCommand } from './commands/token.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerBusAuthCommands } from './commands/bus-auth.js';
+import { registerAuditCommands } from './commands/audit.js';
+import { registerWhyCommand } from './commands/why.js';
 import { CliInputError, EXIT_BAD_INPUT, EXIT_OK, type CliIo } from './io.js';
 
 /** Commander's codes for output the user asked for (help, version): not errors. */
@@ -25,6 +27,8 @@ export function buildProgram(io: CliIo, exit: ExitCode): Command {
   registerTokenCommand(program, io, exit);
   registerServeCommand(program, io, exit);
   registerBusAuthCommands(program, io, exit);
+  registerAuditCommands(program, io, exit);
+  registerWhyCommand(program, io, exit);
   return program;
 }
 

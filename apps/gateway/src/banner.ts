@@ -9,6 +9,7 @@ export function startBanner(config: GatewayConfig, gateway: RunningGateway, extr
     `  policies: ${config.GATEHOUSE_POLICIES} (${gateway.policies.current.policyVersion})`,
     `  clock:    ${config.GATEHOUSE_CLOCK ? `started at ${config.GATEHOUSE_CLOCK}` : 'system'}`,
     ...extra,
+    `  evidence: tree heads signed by key ${gateway.auditKey.keyId.slice(0, 16)}… (${gateway.url}/api/audit/public-key); audit them with: npm run gatehouse -- audit watch --state <file>`,
     `  API docs: ${gateway.url}/docs`,
   ];
   if (gateway.insecureJwtSecret) {

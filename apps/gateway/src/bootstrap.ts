@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { Registry } from 'prom-client';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { type Clock, offsetClock, systemClock } from '@gatehouse/domain';
-import { type AuditableEventStore, createEventStore, startSealer } from '@gatehouse/eventstore';
+import { type AuditableEventStore, createEventStore, startSealer, withGovernanceTime } from '@gatehouse/eventstore';
 import { type ClockControl, controlledClock, createHttpApp, localClockControl, natsClockControl, natsCredentials } from '@gatehouse/service-kit';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
@@ -12,6 +12,9 @@ import { GATEWAY_ERROR_STATUS } from './error-status.js';
 import { PolicyRegistry } from '@gatehouse/service-kit';
 import { authenticatedCommandBus, type CommandBus, type CommandKeys, commandKeysFromConfig, createInProcessCommandBus, createNatsCommandBus, generateCommandKeys, USER_SIGNER } from '@gatehouse/bus';
 import { jwtSecretFor } from './auth/jwt-secret.js';
+import { type AuditSigningKey, loadAuditSigningKey } from './audit/signing-key.js';
+import { TreeHeadLog } from './audit/tree-heads.js';
+import path from 'node:path';
 
 export interface RunningGateway {
   url: string;
@@ -29,6 +32,10 @@ export interface RunningGateway {
   insecureCommandKeys: boolean;
   /** Where events are stored, for the start banner. */
   storage: string;
+  /** The key that signs tree heads (public half at GET /api/audit/public-key). */
+  auditKey: AuditSigningKey;
+  /** Signs and records tree heads (periodically, and on POST /api/audit/tree-heads). */
+  treeHeads: TreeHeadLog;
   close(): Promise<void>;
 }
 
@@ -89,16 +96,29 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
   const commandKeys = commandKeysFor(config, options);
   // Every command leaves signed with the caller the JWT proved; services verify it before handling.
   const signedCommands = authenticatedCommandBus(commands, { keys: commandKeys, name: USER_SIGNER });
-  const store = await createEventStore(
-    config.DATABASE_URL
-      ? { databaseUrl: config.DATABASE_URL, schema: config.GATEHOUSE_DB_SCHEMA }
-      : { pgliteDataDir: config.GATEHOUSE_DATA_DIR, schema: config.GATEHOUSE_DB_SCHEMA },
+  // Events carry the governance time they happened at (metadata.occurredAt) next to the wall-clock recordedAt.
+  const store = withGovernanceTime(
+    await createEventStore(
+      config.DATABASE_URL
+        ? { databaseUrl: config.DATABASE_URL, schema: config.GATEHOUSE_DB_SCHEMA }
+        : { pgliteDataDir: config.GATEHOUSE_DATA_DIR, schema: config.GATEHOUSE_DB_SCHEMA },
+    ),
+    () => clock.now(),
   );
   const storage = config.DATABASE_URL ? 'PostgreSQL' : `PGlite in ${config.GATEHOUSE_DATA_DIR}`;
   const sealer = startSealer(store);
+  let treeHeads: TreeHeadLog | undefined;
   try {
+    const auditKey = await loadAuditSigningKey(config);
+    treeHeads = new TreeHeadLog({
+      store,
+      key: auditKey,
+      exportFile: config.GATEHOUSE_TREE_HEAD_FILE ?? path.join(config.GATEHOUSE_DATA_DIR, 'tree-heads.ndjson'),
+      onError: (error) => new Logger('audit').warn(`a periodic tree head failed: ${String(error)}`),
+      onExportError: (error) => new Logger('audit').error(`a signed tree head could not be written to the tree-head file (GATEHOUSE_TREE_HEAD_FILE): ${String(error)}`),
+    });
     const policies = await PolicyRegistry.activateFromDirectory(store, config.GATEHOUSE_POLICIES, clock);
-    const app = await createHttpApp(GatewayModule.forRoot({ store, clock, clockControl, policies, logLevel: config.LOG_LEVEL, commands: signedCommands, auth: { jwtSecret: auth.secret }, ...(metrics ? { metrics } : {}) }), {
+    const app = await createHttpApp(GatewayModule.forRoot({ store, clock, clockControl, policies, logLevel: config.LOG_LEVEL, commands: signedCommands, auth: { jwtSecret: auth.secret }, audit: { key: auditKey, treeHeads }, ...(metrics ? { metrics } : {}) }), {
       title: 'Gatehouse',
       version: '0.1.0',
       description: 'Release governance control plane: policy evaluation, calendars, the event log and its verification',
@@ -113,6 +133,11 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
         'GATEHOUSE_JWT_SECRET is not set: API tokens are signed with an INSECURE development secret; mint one with: gatehouse token --sub <user> --roles <roles>',
       );
     }
+    if (auditKey.source !== 'GATEHOUSE_AUDIT_SIGNING_KEY') {
+      const kept = auditKey.source === 'ephemeral' ? `a key that ends with this process (${config.GATEHOUSE_DATA_DIR} is not writable)` : `a development key kept in ${auditKey.source.developmentKeyFile}`;
+      new Logger('audit').warn(`GATEHOUSE_AUDIT_SIGNING_KEY is not set: tree heads are signed with ${kept}; set the variable to a key held apart from the database`);
+    }
+    treeHeads.start(config.GATEHOUSE_TREE_HEAD_INTERVAL_MS);
     await app.listen(config.PORT, config.HOST);
     const url = (await app.getUrl()).replace('[::1]', 'localhost');
     return {
@@ -126,7 +151,10 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
       insecureJwtSecret: auth.insecure,
       insecureCommandKeys: commandKeys.insecure,
       storage,
+      auditKey,
+      treeHeads,
       close: async () => {
+        await treeHeads?.stop();
         await app.close();
         await closeOwnBus();
         await clockControl?.close();
@@ -135,6 +163,7 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
       },
     };
   } catch (error) {
+    await treeHeads?.stop();
     await closeOwnBus();
     await clockControl?.close();
     await sealer.stop();

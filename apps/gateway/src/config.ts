@@ -35,6 +35,12 @@ export const GatewayConfig = z.object({
   /** `name=<base64 SPKI DER>,…`: signers whose commands are accepted (the gateway needs its own, to check its key pair). */
   GATEHOUSE_COMMAND_PUBLIC_KEYS: z.string().min(1).optional(),
   NODE_ENV: z.string().optional(),
+  /** ed25519 private key (PEM, PKCS#8) that signs tree heads; unset: a development key kept in GATEHOUSE_DATA_DIR, with a warning at start. */
+  GATEHOUSE_AUDIT_SIGNING_KEY: z.string().min(1).optional(),
+  /** How often a signed tree head is recorded when the log has grown, in ms; 0: only on request (POST /api/audit/tree-heads). */
+  GATEHOUSE_TREE_HEAD_INTERVAL_MS: z.coerce.number().int().min(0).max(86_400_000).default(60_000),
+  /** Append-only file (JSON Lines) every signed tree head is also written to, outside the database; unset: <GATEHOUSE_DATA_DIR>/tree-heads.ndjson. */
+  GATEHOUSE_TREE_HEAD_FILE: z.string().min(1).optional(),
 }).superRefine((c, ctx) => commandKeyIssues(c, { overNats: c.NATS_URL !== undefined }).forEach((issue) => ctx.addIssue({ code: 'custom', ...issue }))).refine((c) => c.NODE_ENV !== 'production' || c.GATEHOUSE_JWT_SECRET !== undefined, {
   message: 'must be set when NODE_ENV=production: the development default would let anyone mint tokens',
   path: ['GATEHOUSE_JWT_SECRET'],

@@ -16,6 +16,8 @@ describe('gateway configuration', () => {
       // The clock cannot be moved unless asked for.
       GATEHOUSE_CLOCK_CONTROL: 'off',
       LOG_LEVEL: 'info',
+      // A signed tree head each minute the log grew.
+      GATEHOUSE_TREE_HEAD_INTERVAL_MS: 60_000,
     });
   });
 

@@ -50,7 +50,7 @@ describePostgres('gateway on PostgreSQL', () => {
       await client.end();
     }
     const verification = await json(await fetch(`${gateway.url}/api/audit/verify`, auditor));
-    expect(verification).toMatchObject({ ok: false, firstBadPosition: events[0].globalPosition, streamId: 'policy-active' });
+    expect(verification).toMatchObject({ ok: false, firstBadPosition: events[0].globalPosition, streamId: 'policy-active', streamVersion: events[0].streamVersion });
     expect(verification.reason).toEqual(expect.any(String));
   });
 });

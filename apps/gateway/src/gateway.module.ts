@@ -13,6 +13,10 @@ import { ClockController } from './admin/clock.controller.js';
 import type { AuthOptions } from './auth/auth.guard.js';
 import { LIFECYCLE_CONTROLLERS, lifecycleProviders } from './lifecycle/lifecycle.module.js';
 import { HotfixController } from './lifecycle/hotfix.controller.js';
+import { AUDIT_SIGNING_KEY, AuditKeyController, TREE_HEAD_LOG, TreeHeadController } from './audit/tree-head.controller.js';
+import type { AuditSigningKey } from './audit/signing-key.js';
+import { StoryController } from './audit/story.controller.js';
+import type { TreeHeadLog } from './audit/tree-heads.js';
 
 export interface GatewayDependencies {
   /** Registry served at /metrics; in one-process mode the services register on it too. @defaultValue a new 'gateway' registry */
@@ -26,11 +30,13 @@ export interface GatewayDependencies {
   auth: AuthOptions;
   /** Set when GATEHOUSE_CLOCK_CONTROL=on: PUT /api/admin/clock moves every process's clock. */
   clockControl?: ClockControl | null;
+  /** Signed tree heads: the key that signs them and the log that records them. */
+  audit: { key: AuditSigningKey; treeHeads: TreeHeadLog };
 }
 
 @Module({})
 export class GatewayModule {
-  static forRoot({ store, clock, policies, logLevel, commands, auth, clockControl = null, metrics = createMetricsRegistry('gateway') }: GatewayDependencies): DynamicModule {
+  static forRoot({ store, clock, policies, logLevel, commands, auth, audit, clockControl = null, metrics = createMetricsRegistry('gateway') }: GatewayDependencies): DynamicModule {
     return {
       module: GatewayModule,
       imports: [
@@ -38,12 +44,14 @@ export class GatewayModule {
         MetricsModule.forRoot(metrics),
         HealthModule.forRoot([{ name: 'eventstore', check: async () => void (await store.readCheckpoint('health-probe')) }]),
       ],
-      controllers: [PolicyController, AuditController, ...LIFECYCLE_CONTROLLERS, HotfixController, ClockController],
+      controllers: [PolicyController, AuditController, ...LIFECYCLE_CONTROLLERS, HotfixController, ClockController, AuditKeyController, TreeHeadController, StoryController],
       providers: [
         { provide: EVENT_STORE, useValue: store },
         { provide: CLOCK, useValue: clock },
         { provide: CLOCK_CONTROL, useValue: clockControl },
         { provide: POLICY_REGISTRY, useValue: policies },
+        { provide: AUDIT_SIGNING_KEY, useValue: audit.key },
+        { provide: TREE_HEAD_LOG, useValue: audit.treeHeads },
         ...lifecycleProviders({ commands, auth }),
       ],
     };

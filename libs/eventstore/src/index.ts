@@ -22,3 +22,37 @@ export {
 } from './sealer.js';
 export { verifyEventLog, recomputeEventHash, type VerificationResult } from './verify.js';
 export { GENESIS_HASH } from './hashing.js';
+export {
+  MerkleTree,
+  EMPTY_ROOT,
+  HASH_LENGTH,
+  hashLeaf,
+  hashChildren,
+  eventLeafHash,
+  verifyInclusion,
+  verifyConsistency,
+} from './merkle/merkleTree.js';
+export {
+  TREE_HEAD_SIGNED,
+  TREE_HEADS_STREAM,
+  keyIdOf,
+  signTreeHead,
+  verifyTreeHead,
+  treeHeadSigningInput,
+  type TreeHead,
+  type SignedTreeHead,
+} from './merkle/treeHead.js';
+export { readLogTree, type LogTree, type LogLeaf } from './merkle/logTree.js';
+export {
+  REPLAY_FORMAT,
+  replayLines,
+  verifyReplay,
+  toReplayEvent,
+  fromReplayEvent,
+  type ReplayEvent,
+  type ReplayFilter,
+  type ReplayVerification,
+} from './merkle/replay.js';
+export { CompactRange } from './merkle/merkleTree.js';
+export type { VerifyOptions } from './verify.js';
+export { withGovernanceTime } from './governanceTime.js';

@@ -1,6 +1,6 @@
 import { GENESIS_HASH, nextChainHash } from './hashing.js';
 import { InvalidArgumentError } from './errors.js';
-import { START, type AuditableEventStore, type Seal } from './types.js';
+import { START, type AuditableEventStore, type Seal, type SealedEvent } from './types.js';
 
 /** How often the background sealer looks for new events. */
 export const DEFAULT_SEAL_INTERVAL_MS = 1_000;
@@ -35,25 +35,27 @@ export async function sealOnce(store: AuditableEventStore, eventsPerSeal = DEFAU
   let eventsSealed = lastSeal?.eventsSealed ?? 0n;
   let nextSealNumber = (lastSeal?.sealNumber ?? -1n) + 1n;
   let pending: { position: bigint } | undefined;
-  let sinceSeal = 0;
+  /** Events the next seal covers, recorded with it. */
+  let covered: SealedEvent[] = [];
   let sealsWritten = 0;
 
   const writeSeal = async (position: bigint): Promise<boolean> => {
     const seal = { sealNumber: nextSealNumber, position, chainHash, eventsSealed };
-    if (!(await store.recordSeal(seal))) return false;
+    if (!(await store.recordSeal(seal, covered))) return false;
     lastSeal = { ...seal, sealedAt: new Date() };
     nextSealNumber += 1n;
     sealsWritten += 1;
-    sinceSeal = 0;
+    covered = [];
     return true;
   };
 
   for await (const event of store.readAll({ after: lastSeal?.position ?? START })) {
     chainHash = nextChainHash(chainHash, event.hash, event.globalPosition);
+    const { globalPosition, streamId, streamVersion, hash } = event;
+    covered.push({ ordinal: eventsSealed, globalPosition, streamId, streamVersion, hash });
     eventsSealed += 1n;
-    sinceSeal += 1;
     pending = { position: event.globalPosition };
-    if (sinceSeal >= eventsPerSeal) {
+    if (covered.length >= eventsPerSeal) {
       if (!(await writeSeal(event.globalPosition))) return { sealsWritten, lastSeal };
       pending = undefined;
     }

@@ -1,5 +1,5 @@
 import type { PreparedAppend } from './prepareEvents.js';
-import type { AppendResult, Seal, StoredEvent, ReadStreamOptions, StopWatchingAppends, WatchAppendsOptions } from './types.js';
+import type { AppendResult, Seal, SealedEvent, StoredEvent, ReadStreamOptions, StopWatchingAppends, WatchAppendsOptions } from './types.js';
 
 /**
  * Position in commit order. SQL adapters order the log by (transactionId, position): the
@@ -43,7 +43,9 @@ export interface EventLogStorage {
   readCheckpoint(name: string): Promise<bigint | undefined>;
   storeCheckpoint(name: string, position: bigint): Promise<void>;
   readSeals(): Promise<Seal[]>;
-  recordSeal(seal: Omit<Seal, 'sealedAt'>): Promise<boolean>;
+  recordSeal(seal: Omit<Seal, 'sealedAt'>, events: readonly SealedEvent[]): Promise<boolean>;
+  readSealedEvents(fromOrdinal: bigint, limit: number): Promise<SealedEvent[]>;
+  readEventsOutsideLog(limit: number): Promise<StoredEvent[]>;
   /** See EventStore.watchAppends; `append` must wake watchers only after its commit. */
   watchAppends(listener: () => void, options: WatchAppendsOptions): Promise<StopWatchingAppends>;
   /** Also ends every watch. */

@@ -76,9 +76,20 @@ export function storeFromStorage(storage: EventLogStorage): AuditableEventStore 
       ensureOpen();
       return storage.readSeals();
     },
-    async recordSeal(seal) {
+    async recordSeal(seal, events) {
       ensureOpen();
-      return storage.recordSeal(seal);
+      return storage.recordSeal(seal, events);
+    },
+    async readSealedEvents(fromOrdinal, limit) {
+      ensureOpen();
+      if (typeof fromOrdinal !== 'bigint' || fromOrdinal < 0n) throw new InvalidArgumentError('fromOrdinal', 'must be a bigint >= 0n');
+      if (!Number.isInteger(limit) || limit <= 0) throw new InvalidArgumentError('limit', 'must be a positive integer');
+      return storage.readSealedEvents(fromOrdinal, limit);
+    },
+    async readEventsOutsideLog(limit) {
+      ensureOpen();
+      if (!Number.isInteger(limit) || limit <= 0) throw new InvalidArgumentError('limit', 'must be a positive integer');
+      return storage.readEventsOutsideLog(limit);
     },
     async watchAppends(listener, options = {}) {
       ensureOpen();

@@ -27,6 +27,8 @@ export interface EventMetadata {
   actor?: string;
   /** Content hash of the policy that was applied, when a policy decided. */
   policyVersion?: string;
+  /** Governance time (ISO) at which it happened, from the injectable clock; `recordedAt` is the wall clock (see withGovernanceTime). */
+  occurredAt?: string;
   [key: string]: unknown;
 }
 
@@ -161,12 +163,37 @@ export interface Seal {
 }
 
 /**
+ * One event as the sealer saw it, kept beside the seals: what `verifyEventLog` compares the log
+ * with, so a row deleted or rewritten after sealing is named by its position, stream and version.
+ */
+export interface SealedEvent {
+  /** 0-based index of the event in readAll order (its leaf index in the Merkle tree). */
+  ordinal: bigint;
+  globalPosition: bigint;
+  streamId: string;
+  streamVersion: bigint;
+  hash: string;
+}
+
+/**
  * An event store that also keeps seals, which the sealer and `verifyEventLog` need.
  * Every adapter in this library returns one.
  */
 export interface AuditableEventStore extends EventStore {
   /** Seals in sealNumber order. */
   readSeals(): Promise<Seal[]>;
-  /** Records a seal; resolves false when a seal with that number already exists (another sealer won). */
-  recordSeal(seal: Omit<Seal, 'sealedAt'>): Promise<boolean>;
+  /**
+   * Records a seal with the events it covers since the previous seal (ordinals from the previous
+   * seal's `eventsSealed`), atomically; resolves false and writes nothing when a seal with that
+   * number already exists (another sealer won).
+   */
+  recordSeal(seal: Omit<Seal, 'sealedAt'>, events: readonly SealedEvent[]): Promise<boolean>;
+  /** Sealed events with ordinal >= `fromOrdinal`, in ordinal order, at most `limit`. */
+  readSealedEvents(fromOrdinal: bigint, limit: number): Promise<SealedEvent[]>;
+  /**
+   * Rows stored in the events table that no reader returns, because they are not part of the log
+   * readAll walks (SQL adapters: a transaction id that no committed transaction can have, or a
+   * cursor before the log's start). Only forgery makes them; at most `limit`, by position.
+   */
+  readEventsOutsideLog(limit: number): Promise<StoredEvent[]>;
 }

@@ -7,6 +7,8 @@ import { AuthGuard } from '../auth/auth.guard.js';
 import { EVENT_STORE } from '../tokens.js';
 import { AuditReaderGuard } from './audit-access.js';
 import { type EventView, toEventView } from './event-view.js';
+import type { AuditSigningKey } from './signing-key.js';
+import { AUDIT_SIGNING_KEY } from './tree-head.controller.js';
 
 /** Page size when the client does not ask for one, and the most it may ask for. */
 const DEFAULT_PAGE_SIZE = 100;
@@ -25,7 +27,7 @@ class ReadEventsQuery extends createZodDto(
 /** The verification result as JSON (positions as strings). */
 type VerificationView =
   | { ok: true; eventsChecked: number; lastPosition: string; sealsChecked: number }
-  | { ok: false; firstBadPosition: string; streamId: string | null; reason: string };
+  | { ok: false; firstBadPosition: string; streamId: string | null; streamVersion: string | null; reason: string };
 
 /** `<category>-<id>`: a category of letters and digits, then the id (no slashes or spaces). */
 const StreamId = z
@@ -40,7 +42,10 @@ class StreamParams extends createZodDto(z.strictObject({ streamId: StreamId })) 
 @UseGuards(AuthGuard, AuditReaderGuard)
 @Controller('api')
 export class AuditController {
-  constructor(@Inject(EVENT_STORE) private readonly store: AuditableEventStore) {}
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: AuditableEventStore,
+    @Inject(AUDIT_SIGNING_KEY) private readonly auditKey: AuditSigningKey,
+  ) {}
 
   @Get('events')
   @ApiOperation({ summary: 'The global event log in commit order, paged by global position' })
@@ -66,11 +71,17 @@ export class AuditController {
   }
 
   @Get('audit/verify')
-  @ApiOperation({ summary: 'Re-walk the whole log and its hash chains; names the first altered, deleted or inserted row' })
+  @ApiOperation({ summary: 'Re-walk the whole log, its hash chains, seals and signed tree heads; names the first altered, deleted or inserted row' })
   async verify(): Promise<VerificationView> {
-    const result = await verifyEventLog(this.store);
+    const result = await verifyEventLog(this.store, { treeHeadKey: this.auditKey.publicKey });
     return result.ok
       ? { ...result, lastPosition: result.lastPosition.toString() }
-      : { ...result, firstBadPosition: result.firstBadPosition.toString(), streamId: result.streamId ?? null };
+      : {
+          ok: false,
+          firstBadPosition: result.firstBadPosition.toString(),
+          streamId: result.streamId ?? null,
+          streamVersion: result.streamVersion?.toString() ?? null,
+          reason: result.reason,
+        };
   }
 }

@@ -4,7 +4,7 @@ import { eventHash, GENESIS_HASH } from '../hashing.js';
 import type { PreparedAppend } from '../prepareEvents.js';
 import type { EventLogStorage, LogCursor, LogPage, ReadPageOptions } from '../storage.js';
 import { storeFromStorage } from '../storeFromStorage.js';
-import { NO_STREAM, STREAM_EXISTS, ANY, type AuditableEventStore, type Seal, type StoredEvent } from '../types.js';
+import { NO_STREAM, STREAM_EXISTS, ANY, type AuditableEventStore, type Seal, type SealedEvent, type StoredEvent } from '../types.js';
 
 interface LoggedEvent {
   event: StoredEvent;
@@ -34,6 +34,7 @@ function inMemoryStorage(): EventLogStorage {
   const streams = new Map<string, StoredEvent[]>();
   const checkpoints = new Map<string, bigint>();
   const seals: Seal[] = [];
+  const sealedEvents: SealedEvent[] = [];
   let lastTransactionId = 0n;
   const signal = localAppendSignal();
 
@@ -107,11 +108,20 @@ function inMemoryStorage(): EventLogStorage {
     async readSeals() {
       return seals.map((seal) => ({ ...seal }));
     },
-    async recordSeal(seal) {
+    async recordSeal(seal, events) {
       if (seals.some((existing) => existing.sealNumber === seal.sealNumber)) return false;
       seals.push({ ...seal, sealedAt: new Date() });
       seals.sort((a, b) => (a.sealNumber < b.sealNumber ? -1 : 1));
+      sealedEvents.push(...events.map((e) => ({ ...e })));
+      sealedEvents.sort((a, b) => (a.ordinal < b.ordinal ? -1 : 1));
       return true;
+    },
+    async readSealedEvents(fromOrdinal, limit) {
+      return sealedEvents.filter((e) => e.ordinal >= fromOrdinal).slice(0, limit).map((e) => ({ ...e }));
+    },
+    // Every row here is appended through append(): nothing can sit outside the log.
+    async readEventsOutsideLog() {
+      return [];
     },
     watchAppends: (listener, options) => signal.watch(listener, options),
     close: () => signal.close(),

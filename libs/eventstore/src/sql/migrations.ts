@@ -180,6 +180,26 @@ $fn$;
     // server CPU; the statement relies on the unique (stream_id, stream_version) index instead.
     sql: (s) => `DROP FUNCTION IF EXISTS ${s}.append_to_stream(text, text, uuid[], text[], jsonb[], jsonb[], text[], timestamptz);`,
   },
+  {
+    version: 4,
+    description: 'sealed_events: each sealed event as the sealer saw it, so verify names a deleted or rewritten row',
+    // Backfilled from the log as it stands for what earlier seals cover (they recorded no rows).
+    sql: (s) => `
+CREATE TABLE ${s}.sealed_events (
+  ordinal         bigint PRIMARY KEY,
+  global_position bigint NOT NULL UNIQUE,
+  stream_id       text   NOT NULL,
+  stream_version  bigint NOT NULL,
+  hash            text   NOT NULL
+);
+INSERT INTO ${s}.sealed_events (ordinal, global_position, stream_id, stream_version, hash)
+SELECT row_number() OVER (ORDER BY transaction_id, global_position) - 1, global_position, stream_id, stream_version, hash
+FROM ${s}.events
+WHERE (transaction_id, global_position) > ('0'::xid8, 0)
+ORDER BY transaction_id, global_position
+LIMIT (SELECT coalesce(max(events_sealed), 0) FROM ${s}.seals);
+`,
+  },
 ];
 
 /**

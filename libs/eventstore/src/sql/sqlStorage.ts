@@ -7,7 +7,8 @@ import { migrate } from './migrations.js';
 import { cursorAfter, readPage } from './readAll.js';
 import { readStream } from './readStream.js';
 import { quoteSchema } from './schema.js';
-import { readSeals, recordSeal } from './seals.js';
+import { readEventsOutsideLog } from './outsideLog.js';
+import { readSealedEvents, readSeals, recordSeal } from './seals.js';
 
 /**
  * Storage shared by the PostgreSQL and PGlite adapters: same schema, same SQL. `signal` wakes
@@ -28,7 +29,9 @@ export function sqlStorage(executor: SqlExecutor, schema: string, signal: Append
     readCheckpoint: (name) => readCheckpoint(executor, s, name),
     storeCheckpoint: (name, position) => storeCheckpoint(executor, s, name, position),
     readSeals: () => readSeals(executor, s),
-    recordSeal: (seal) => recordSeal(executor, s, seal),
+    recordSeal: (seal, events) => recordSeal(executor, s, seal, events),
+    readSealedEvents: (fromOrdinal, limit) => readSealedEvents(executor, s, fromOrdinal, limit),
+    readEventsOutsideLog: (limit) => readEventsOutsideLog(executor, s, limit),
     watchAppends: (listener, options) => signal.watch(listener, options),
     async close() {
       await signal.close();

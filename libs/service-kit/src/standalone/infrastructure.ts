@@ -1,7 +1,7 @@
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { type Clock, offsetClock, systemClock } from '@gatehouse/domain';
-import { type AuditableEventStore, createEventStore } from '@gatehouse/eventstore';
+import { type AuditableEventStore, createEventStore, withGovernanceTime } from '@gatehouse/eventstore';
 import { ensureEventStream, inboxPrefixOf } from '@gatehouse/bus';
 import { pino, type Logger } from 'pino';
 import type { ReadinessCheck } from '../health.js';
@@ -41,7 +41,8 @@ export function natsCredentials(config: { NATS_USER?: string | undefined; NATS_P
 /** PostgreSQL store (migrated), a NATS connection and the JetStream streams (created or updated). */
 export async function connectInfrastructure(name: string, config: StandaloneConfig, clock: Clock = standaloneClock(config)): Promise<Infrastructure> {
   const logger = pino({ level: config.LOG_LEVEL, base: { service: name } });
-  const store = await createEventStore({ databaseUrl: config.DATABASE_URL, schema: config.GATEHOUSE_DB_SCHEMA });
+  // Events carry the governance time they happened at (metadata.occurredAt) next to the wall-clock recordedAt.
+  const store = withGovernanceTime(await createEventStore({ databaseUrl: config.DATABASE_URL, schema: config.GATEHOUSE_DB_SCHEMA }), () => clock.now());
   let nc: NatsConnection | undefined;
   try {
     // noAsyncTraces: nats.js would otherwise capture stack traces on every request and publish.

@@ -111,6 +111,8 @@ export async function startDistributedGatehouse(options: SystemOptions): Promise
     GATEHOUSE_CLOCK: options.startAt,
     GATEHOUSE_CLOCK_CONTROL: 'on',
     GATEHOUSE_TICK_INTERVAL_MS: String(TICK_INTERVAL_MS),
+    // Tree heads only when a test asks (POST /api/audit/tree-heads): a periodic one would be an event no scenario wrote.
+    GATEHOUSE_TREE_HEAD_INTERVAL_MS: '0',
     LOG_LEVEL: logLevel,
   };
   const processes = new Map<ProcessName, ManagedProcess>();
@@ -146,7 +148,7 @@ export async function startDistributedGatehouse(options: SystemOptions): Promise
 
   try {
     // The gateway first: it migrates the schema and activates the policies the services read.
-    processes.set('gateway', await startProcess(await spec('gateway', 'gateway', { GATEHOUSE_JWT_SECRET: jwtSecret })));
+    processes.set('gateway', await startProcess(await spec('gateway', 'gateway', { GATEHOUSE_JWT_SECRET: jwtSecret, GATEHOUSE_DATA_DIR: path.join(logDir, 'gateway-data') })));
     processes.set('relay', await startProcess(await spec('relay', 'relay')));
     const services = await Promise.all(
       SERVICE_NAMES.map(async (name) => startProcess(await spec(name, name, name === 'deployments' ? { GATEHOUSE_SANDBOX_STATE: sandboxStateFile } : {}))),
@@ -197,6 +199,7 @@ export async function startEmbeddedGatehouse(options: SystemOptions): Promise<Ga
       GATEHOUSE_CLOCK: options.startAt,
       GATEHOUSE_CLOCK_CONTROL: 'on',
       GATEHOUSE_TICK_INTERVAL_MS: String(TICK_INTERVAL_MS),
+      GATEHOUSE_TREE_HEAD_INTERVAL_MS: '0',
       GATEHOUSE_JWT_SECRET: jwtSecret,
       LOG_LEVEL: logLevel,
     },

@@ -1,0 +1,207 @@
+/**
+ * Replay export: events in commit order as JSON Lines, each with its inclusion proof against one
+ * signed tree head carried in the first line, so an export — whole or filtered — can be verified
+ * with nothing but the public key, long after the database changed.
+ *   {"format":"gatehouse-replay/v1","treeHead":{...},"filter":{...}}
+ *   {"event":{...},"leafIndex":n,"auditPath":["<hex>",...]}      one per event
+ *   {"end":true,"events":n}                                        absent: the export was cut short
+ * An export of the whole log from a position (no stream, type or `until` filter) carries instead,
+ * in its header, the tree's left edge before its first event (`leftEdge`: the perfect subtrees'
+ * heights and hashes) and no audit paths: the verifier continues the tree over every event and
+ * compares the root with the signed one — a fifth of the bytes and no proof per event.
+ */
+import type { KeyObject } from 'node:crypto';
+import { verifyTreeHead, type SignedTreeHead } from './treeHead.js';
+import { CompactRange, eventLeafHash, verifyInclusion } from './merkleTree.js';
+import type { LogTree } from './logTree.js';
+import { recomputeEventHash } from '../verify.js';
+import type { EventStore, StoredEvent } from '../types.js';
+
+export const REPLAY_FORMAT = 'gatehouse-replay/v1';
+
+/** An event as JSON (positions and versions as decimal strings). */
+export interface ReplayEvent {
+  id: string;
+  type: string;
+  streamId: string;
+  streamVersion: string;
+  globalPosition: string;
+  recordedAt: string;
+  data: unknown;
+  metadata: Record<string, unknown>;
+  hash: string;
+  previousHash: string;
+}
+
+export interface ReplayFilter {
+  /** Exclusive global position to start after (resuming an export). */
+  after?: bigint;
+  /** Inclusive last global position. */
+  until?: bigint;
+  streamId?: string;
+  eventType?: string;
+}
+
+export function toReplayEvent(event: StoredEvent): ReplayEvent {
+  return {
+    id: event.id,
+    type: event.type,
+    streamId: event.streamId,
+    streamVersion: event.streamVersion.toString(),
+    globalPosition: event.globalPosition.toString(),
+    recordedAt: event.recordedAt.toISOString(),
+    data: event.data,
+    metadata: event.metadata as Record<string, unknown>,
+    hash: event.hash,
+    previousHash: event.previousHash,
+  };
+}
+
+export function fromReplayEvent(event: ReplayEvent): StoredEvent {
+  return {
+    id: event.id,
+    type: event.type,
+    streamId: event.streamId,
+    streamVersion: BigInt(event.streamVersion),
+    globalPosition: BigInt(event.globalPosition),
+    recordedAt: new Date(event.recordedAt),
+    data: event.data,
+    metadata: event.metadata,
+    hash: event.hash,
+    previousHash: event.previousHash,
+  };
+}
+
+const hex = (b: Buffer): string => b.toString('hex');
+
+/**
+ * The export's lines (each a JSON text without the newline), read from the store as it goes: only
+ * the tree's leaf hashes are held in memory. `tree` must cover `treeHead.treeSize` events.
+ */
+export async function* replayLines(store: EventStore, tree: LogTree, treeHead: SignedTreeHead, filter: ReplayFilter = {}): AsyncGenerator<string> {
+  const whole = filter.streamId === undefined && filter.eventType === undefined && filter.until === undefined;
+  const firstLeaf = filter.after === undefined ? 0 : (tree.indexOf(filter.after) ?? -1) + 1;
+  const leftEdge = whole && firstLeaf > 0 ? tree.tree.leftEdge(firstLeaf).map(({ height, hash }) => ({ height, hash: hex(hash) })) : whole ? [] : undefined;
+  yield JSON.stringify({
+    format: REPLAY_FORMAT,
+    treeHead,
+    filter: {
+      ...(filter.after === undefined ? {} : { after: filter.after.toString() }),
+      ...(filter.until === undefined ? {} : { until: filter.until.toString() }),
+      ...(filter.streamId === undefined ? {} : { streamId: filter.streamId }),
+      ...(filter.eventType === undefined ? {} : { eventType: filter.eventType }),
+    },
+    ...(leftEdge === undefined ? {} : { leftEdge }),
+  });
+  let count = 0;
+  const options = {
+    ...(filter.after === undefined ? {} : { after: filter.after }),
+    ...(filter.until === undefined ? {} : { untilPosition: filter.until }),
+    ...(filter.eventType === undefined ? {} : { eventTypes: [filter.eventType] }),
+  };
+  for await (const event of store.readAll(options)) {
+    const leafIndex = tree.indexOf(event.globalPosition);
+    // Past the signed head: not provable yet (a later export with a newer head carries it).
+    if (leafIndex === undefined || leafIndex >= treeHead.treeSize) break;
+    if (filter.streamId !== undefined && event.streamId !== filter.streamId) continue;
+    yield JSON.stringify(
+      leftEdge === undefined
+        ? { event: toReplayEvent(event), leafIndex, auditPath: tree.tree.inclusionProof(leafIndex, treeHead.treeSize).map(hex) }
+        : { event: toReplayEvent(event), leafIndex },
+    );
+    count += 1;
+  }
+  yield JSON.stringify({ end: true, events: count });
+}
+
+export type ReplayVerification =
+  | { ok: true; events: number; treeHead: SignedTreeHead }
+  | { ok: false; line: number; globalPosition?: string; streamId?: string; streamVersion?: string; reason: string };
+
+interface ReplayLine {
+  format?: string;
+  treeHead?: SignedTreeHead;
+  leftEdge?: { height: number; hash: string }[];
+  event?: ReplayEvent;
+  leafIndex?: number;
+  auditPath?: string[];
+  end?: boolean;
+  events?: number;
+}
+
+/** Verifies an export offline: the head's signature, then each event's content, hash and inclusion proof. */
+export async function verifyReplay(lines: Iterable<string> | AsyncIterable<string>, publicKey: KeyObject): Promise<ReplayVerification> {
+  let head: SignedTreeHead | undefined;
+  let root: Buffer | undefined;
+  /** Whole-log exports: the tree continued from the header's left edge. */
+  let range: CompactRange | undefined;
+  let count = 0;
+  let lastLeaf = -1;
+  let ended = false;
+  const lastOfStream = new Map<string, { version: bigint; hash: string }>();
+  let lineNumber = 0;
+  for await (const text of lines) {
+    lineNumber += 1;
+    if (text.trim() === '') continue;
+    let line: ReplayLine;
+    try {
+      line = JSON.parse(text) as ReplayLine;
+    } catch {
+      return { ok: false, line: lineNumber, reason: 'not JSON' };
+    }
+    if (head === undefined) {
+      if (line.format !== REPLAY_FORMAT || line.treeHead === undefined) return { ok: false, line: lineNumber, reason: `not a ${REPLAY_FORMAT} export (no header line)` };
+      head = line.treeHead;
+      if (!verifyTreeHead(head, publicKey)) return { ok: false, line: lineNumber, reason: `its tree head (size ${head.treeSize}) is not signed by the given key` };
+      root = Buffer.from(head.rootHash, 'hex');
+      if (line.leftEdge !== undefined) {
+        try {
+          range = CompactRange.fromLeftEdge(line.leftEdge.map(({ height, hash }) => ({ height, hash: Buffer.from(hash, 'hex') })));
+        } catch {
+          return { ok: false, line: lineNumber, reason: 'its left edge is malformed' };
+        }
+      }
+      continue;
+    }
+    if (ended) return { ok: false, line: lineNumber, reason: 'lines after the end line' };
+    if (line.end === true) {
+      if (line.events !== count) return { ok: false, line: lineNumber, reason: `the end line counts ${String(line.events)} events, the export holds ${count}` };
+      if (range !== undefined && (range.size !== head.treeSize || !range.root().equals(root as Buffer))) {
+        return { ok: false, line: lineNumber, reason: `its events do not produce the root of the signed tree head of size ${head.treeSize} (the tree reached ${range.size} leaves)` };
+      }
+      ended = true;
+      continue;
+    }
+    const { event, leafIndex, auditPath } = line;
+    if (event === undefined || typeof leafIndex !== 'number' || (range === undefined && !Array.isArray(auditPath))) {
+      return { ok: false, line: lineNumber, reason: 'neither an event line nor the end line' };
+    }
+    const at = { line: lineNumber, globalPosition: event.globalPosition, streamId: event.streamId, streamVersion: event.streamVersion };
+    let stored: StoredEvent;
+    try {
+      stored = fromReplayEvent(event);
+    } catch {
+      return { ok: false, ...at, reason: 'malformed event' };
+    }
+    const hash = recomputeEventHash(stored);
+    if (hash !== event.hash) return { ok: false, ...at, reason: 'the event does not match its hash: content altered' };
+    if (leafIndex <= lastLeaf) return { ok: false, ...at, reason: `leaf ${leafIndex} is out of commit order` };
+    if (range !== undefined) {
+      // A whole-log export: every leaf in turn, checked all together against the root at the end.
+      if (leafIndex !== range.size) return { ok: false, ...at, reason: `leaf ${range.size} is missing: the next event claims leaf ${leafIndex}` };
+      range.append(eventLeafHash(hash));
+    } else if (!verifyInclusion(eventLeafHash(hash), leafIndex, head.treeSize, (auditPath as string[]).map((p) => Buffer.from(p, 'hex')), root as Buffer)) {
+      return { ok: false, ...at, reason: `the event is not leaf ${leafIndex} of the signed tree head of size ${head.treeSize}` };
+    }
+    const previous = lastOfStream.get(event.streamId);
+    if (previous !== undefined && previous.version + 1n === stored.streamVersion && previous.hash !== stored.previousHash) {
+      return { ok: false, ...at, reason: `previous hash does not link to version ${previous.version} of the stream` };
+    }
+    lastOfStream.set(event.streamId, { version: stored.streamVersion, hash });
+    lastLeaf = leafIndex;
+    count += 1;
+  }
+  if (head === undefined) return { ok: false, line: lineNumber, reason: 'empty export' };
+  if (!ended) return { ok: false, line: lineNumber, reason: 'the export ends without its end line: cut short' };
+  return { ok: true, events: count, treeHead: head };
+}
