@@ -27,8 +27,8 @@ describe('deployments service', () => {
   let policies: PolicyRegistry;
   let sandbox: SandboxTarget;
   const hosts: EmbeddedHost[] = [];
-  const start = async () => {
-    const host = await startEmbeddedServices([createDeploymentsService({ target: sandbox, tickIntervalMs: 5 })], { store, clock, policies, logger: quietLogger, pollIntervalMs: 5 });
+  const start = async (effectLeaseMs?: number) => {
+    const host = await startEmbeddedServices([createDeploymentsService({ target: sandbox, tickIntervalMs: 5, ...(effectLeaseMs !== undefined && { effectLeaseMs }) })], { store, clock, policies, logger: quietLogger, pollIntervalMs: 5 });
     hosts.push(host);
     return host;
   };
@@ -77,10 +77,13 @@ describe('deployments service', () => {
     expect((await stream()).map((e) => `${e.type}${typeof (e.data as { index?: number }).index === 'number' ? `#${(e.data as { index: number }).index}` : ''}`)).toEqual([
       'DeploymentStarted',
       'DeploymentStepStarted#0',
+      'DeploymentStepApplied#0',
       'DeploymentStepCompleted#0',
       'DeploymentStepStarted#1',
+      'DeploymentStepApplied#1',
       'DeploymentStepCompleted#1',
       'DeploymentStepStarted#2',
+      'DeploymentStepApplied#2',
       'DeploymentStepCompleted#2',
       'DeploymentSucceeded',
     ]);
@@ -91,11 +94,13 @@ describe('deployments service', () => {
     clock.advance(5 * 60 * MINUTE);
     const late = host.commands.send('deployments', 'rollback', { commandId: 'rb-1', changeRequestId: 'cr-1', reason: 'regression', initiator: 'manual', actor: 'sre-sam' });
     await expect(late).rejects.toMatchObject({ remoteName: 'RollbackWindowExpiredError' });
-    expect(await stream()).toHaveLength(8);
+    expect(await stream()).toHaveLength(11);
     expect(sandbox.operations).toHaveLength(3);
     const withReview = await host.commands.send('deployments', 'rollback', { commandId: 'rb-2', changeRequestId: 'cr-1', reason: 'regression', initiator: 'manual', actor: 'sre-sam', incidentReviewRef: 'INC-9' });
     expect(withReview).toMatchObject({ status: 'rolled_back', duplicate: false });
-    expect((await stream()).at(-1)).toMatchObject({ type: 'DeploymentRolledBack', data: { basis: 'incident_review', incidentReviewRef: 'INC-9', previousVersion: '2.0.3' }, metadata: { actor: 'sre-sam', causationId: 'rb-2' } });
+    const [intent, outcome] = (await stream()).slice(-2);
+    expect(intent).toMatchObject({ type: 'DeploymentRollbackRequested', data: { ending: 'rolled_back', toVersion: '2.0.3', basis: 'incident_review' }, metadata: { actor: 'sre-sam', causationId: 'rb-2' } });
+    expect(outcome).toMatchObject({ type: 'DeploymentRolledBack', data: { basis: 'incident_review', incidentReviewRef: 'INC-9', previousVersion: '2.0.3' }, metadata: { actor: 'sre-sam' } });
   });
 
   it('a manual rollback mid-plan restores the previous version and stops the plan', async () => {
@@ -106,11 +111,13 @@ describe('deployments service', () => {
     await stepStarted(1);
     const reply = await host.commands.send('deployments', 'rollback', { commandId: 'rb-1', changeRequestId: 'cr-1', reason: 'p95 latency doubled', initiator: 'manual', actor: 'sre-sam', correlationId: 'corr-x' });
     expect(reply).toMatchObject({ status: 'rolled_back', duplicate: false });
-    const rolledBack = (await stream()).at(-1);
+    // Intent first (the person's command), then the cluster, then the outcome.
+    const [intent, rolledBack] = (await stream()).slice(-2);
+    expect(intent).toMatchObject({ type: 'DeploymentRollbackRequested', data: { ending: 'rolled_back', toVersion: '2.0.3' }, metadata: { actor: 'sre-sam', causationId: 'rb-1', correlationId: 'corr-x' } });
     expect(rolledBack).toMatchObject({
       type: 'DeploymentRolledBack',
       data: { reason: 'p95 latency doubled', initiator: 'manual', actor: 'sre-sam', previousVersion: '2.0.3', basis: 'within_window', at: '2026-12-01T10:40:00.000Z' },
-      metadata: { actor: 'sre-sam', causationId: 'rb-1', correlationId: 'corr-x' },
+      metadata: { actor: 'sre-sam', causationId: `${(intent!.data as { effectId: string }).effectId}:outcome`, correlationId: 'corr-x' },
     });
     expect(await sandbox.status(workload)).toEqual({ stableVersion: '2.0.3', state: 'idle' });
     // Repeating the command is a duplicate; the plan goes no further.
@@ -152,7 +159,11 @@ describe('deployments service', () => {
 
     const evidence = { metric: 'error_rate', threshold: 0.01, observed: [0.04, 0.05], windowSeconds: 300 };
     await store.appendToStream('watch-cr-1', [
-      { type: 'RollbackTriggerFired', data: { deploymentId: 'x', environment: 'production', triggerId: 'error-rate-above-1-percent', action: 'rollback', evidence, firedAt: clock.now().toISOString() }, metadata: { actor: 'monitoring', correlationId: 'corr-cr-1' } },
+      {
+        type: 'RollbackTriggerFired',
+        data: { changeRequestId: 'cr-1', deploymentId: 'x', environment: 'production', service: 'campaign-api', triggerId: 'error-rate-above-1-percent', action: 'rollback', reason: 'error_rate > 0.01 held for 300 s', evidence, firedAt: clock.now().toISOString() },
+        metadata: { actor: 'monitoring', correlationId: 'corr-cr-1' },
+      },
     ]);
     const rolledBack = await waitFor(find('DeploymentRolledBack'));
     expect(rolledBack.data).toMatchObject({ initiator: 'automatic', actor: 'monitoring', evidence: { triggerId: 'error-rate-above-1-percent', ...evidence }, previousVersion: '2.0.3' });
@@ -184,7 +195,76 @@ describe('deployments service', () => {
     await due();
     await stepStarted(0);
     expect(await host.commands.send('deployments', 'abort', { commandId: 'a-1', changeRequestId: 'cr-1', reason: 'wrong build', actor: 'sre-sam' })).toMatchObject({ status: 'aborted' });
-    expect((await stream()).at(-1)).toMatchObject({ type: 'DeploymentAborted', data: { reason: 'wrong build', actor: 'sre-sam' }, metadata: { causationId: 'a-1' } });
+    const [intent, aborted] = (await stream()).slice(-2);
+    expect(intent).toMatchObject({ type: 'DeploymentRollbackRequested', data: { ending: 'aborted', toVersion: '2.0.3' }, metadata: { causationId: 'a-1' } });
+    expect(aborted).toMatchObject({ type: 'DeploymentAborted', data: { reason: 'wrong build', actor: 'sre-sam' }, metadata: { actor: 'sre-sam' } });
     expect((await sandbox.status(workload)).stableVersion).toBe('2.0.3');
+  });
+
+  describe('a crash between an intent and its outcome', () => {
+    const LEASE_MS = 50;
+    const ids = { deploymentId: 'dep-1', changeRequestId: 'cr-1', releaseId: 'rel-1', service: 'campaign-api', version: '2.1.0', environment: 'production' };
+    const steps = [5, 25, 100].map((trafficPercent, index) => ({ index, name: `canary ${trafficPercent}%`, trafficPercent, durationMinutes: 40, analysis: true }));
+    const step0 = { deploymentId: 'dep-1', changeRequestId: 'cr-1', index: 0, name: 'canary 5%', trafficPercent: 5 };
+    /** What a deployments process had written when it was killed: the plan, and step 0's intent (its claim). */
+    const killedAfterStepIntent = () =>
+      store.appendToStream('deployment-cr-1', [
+        { type: 'DeploymentStarted', data: { ...ids, strategy: 'canary', steps, previousVersion: '2.0.3', startedAt: clock.now().toISOString() }, metadata: { actor: 'deployments', causationId: 'due-1:StartDeployment' } },
+        { type: 'DeploymentStepStarted', data: { ...step0, at: clock.now().toISOString(), analysisUntil: new Date(clock.now().getTime() + 40 * MINUTE).toISOString(), effectId: 'dep-1:step-0:apply' }, metadata: { actor: 'deployments', causationId: 'dep-1:step-0:start' } },
+      ]);
+    const types = async () => (await stream()).map((e) => e.type);
+
+    it('on restart the step intended but never applied is applied once, and its outcome recorded after a claimed attempt', async () => {
+      await killedAfterStepIntent();
+      await start(LEASE_MS);
+      const applied = await waitFor(find('DeploymentStepApplied'));
+      expect(applied.data).toMatchObject({ index: 0, effectId: 'dep-1:step-0:apply' });
+      expect(await types()).toEqual(['DeploymentStarted', 'DeploymentStepStarted', 'DeploymentEffectClaimed', 'DeploymentStepApplied']);
+      expect((await stream())[2]).toMatchObject({ data: { effectId: 'dep-1:step-0:apply', attempt: 2 }, metadata: { causationId: 'dep-1:step-0:apply:attempt-2' } });
+      await settle();
+      expect(sandbox.operations.map((o) => (o.kind === 'apply' ? o.step.index : o.kind))).toEqual([0]);
+    });
+
+    it('on restart a step the killed process had already applied is not applied again; only the outcome is recorded', async () => {
+      await killedAfterStepIntent();
+      await sandbox.apply({ ...step0, service: ids.service, environment: ids.environment, version: ids.version });
+      await start(LEASE_MS);
+      await waitFor(find('DeploymentStepApplied'));
+      await settle();
+      expect(sandbox.operations).toHaveLength(1);
+      expect((await types()).filter((t) => t === 'DeploymentStepApplied')).toHaveLength(1);
+    });
+
+    it('on restart a rollback intended but never performed restores the previous version once, then records DeploymentRolledBack', async () => {
+      await killedAfterStepIntent();
+      await sandbox.apply({ ...step0, service: ids.service, environment: ids.environment, version: ids.version });
+      await store.appendToStream('deployment-cr-1', [
+        { type: 'DeploymentStepApplied', data: { deploymentId: 'dep-1', changeRequestId: 'cr-1', index: 0, effectId: 'dep-1:step-0:apply', at: clock.now().toISOString() }, metadata: { actor: 'deployments' } },
+        {
+          type: 'DeploymentRollbackRequested',
+          data: { ...ids, effectId: 'dep-1:restore:rolled_back', ending: 'rolled_back', toVersion: '2.0.3', reason: 'errors up', actor: 'sre-sam', initiator: 'manual', basis: 'within_window', requestedAt: clock.now().toISOString() },
+          metadata: { actor: 'sre-sam', causationId: 'rb-1' },
+        },
+      ]);
+      await start(LEASE_MS);
+      const rolledBack = await waitFor(find('DeploymentRolledBack'));
+      expect(rolledBack.data).toMatchObject({ reason: 'errors up', initiator: 'manual', actor: 'sre-sam', previousVersion: '2.0.3', basis: 'within_window' });
+      await settle();
+      expect(sandbox.operations.map((o) => o.kind)).toEqual(['apply', 'rollback']);
+      expect(await sandbox.status(workload)).toEqual({ stableVersion: '2.0.3', state: 'idle' });
+      expect((await types()).filter((t) => t === 'DeploymentRolledBack')).toHaveLength(1);
+      // The plan stops there: no later step is started.
+      clock.advance(3 * 60 * MINUTE);
+      await settle();
+      expect((await types()).filter((t) => t === 'DeploymentStepStarted')).toHaveLength(1);
+    });
+
+    it('an intent still within its lease is left to its performer: nothing is claimed or performed', async () => {
+      await killedAfterStepIntent();
+      await start(60_000);
+      await settle();
+      expect(await types()).toEqual(['DeploymentStarted', 'DeploymentStepStarted']);
+      expect(sandbox.operations).toEqual([]);
+    });
   });
 });

@@ -1,12 +1,10 @@
-import { MONITORING_CONTEXT, RecordSamplesPayload, WATCH_CATEGORY, watchStreamId, type RecordSamplesResult } from '@gatehouse/contracts';
-import { DomainError, parseOrThrow } from '@gatehouse/domain';
+import { MONITORING_CONTEXT, RecordSamplesPayload, watchStreamId, type RecordSamplesResult } from '@gatehouse/contracts';
+import { DomainError, NoActiveWatchError, parseOrThrow, watchDecider, watchRulesFor, type WatchCommand } from '@gatehouse/domain';
 import type { EventMetadata, StoredEvent } from '@gatehouse/eventstore';
 import { getEnvironmentPolicy } from '@gatehouse/policy';
 import { handleCommand, registeredCounter, type ServiceContext, type ServiceDefinition, startTicker } from '@gatehouse/service-kit';
 import type { Registry } from 'prom-client';
 import {
-  CHANGE_KIND_EVENTS,
-  ChangeKindData,
   DEPLOYMENT_ENDINGS,
   DeploymentEndedData,
   DeploymentStartedData,
@@ -14,14 +12,11 @@ import {
   EMERGENCY_KIND,
   type DeploymentEnding,
 } from './inbound.js';
-import { NoActiveWatchError, watchDecider, type RollbackTriggerFired, type WatchCommand } from './watch/watch.js';
-import { watchRulesFor } from './watch/watchRules.js';
 import { WatchIndex } from './watchIndex.js';
 
 export const MONITORING_ACTOR = 'monitoring';
 /** How often due watch timers are checked against the clock. */
 export const DEFAULT_TIMER_CHECK_INTERVAL_MS = 1_000;
-const WATCH_EVENT_TYPES = ['PostDeploymentWatchStarted', 'WatchTimerArmed', 'PostDeploymentWatchCompleted', 'PostDeploymentWatchEnded'];
 
 export interface MonitoringServiceOptions {
   /** @defaultValue DEFAULT_TIMER_CHECK_INTERVAL_MS */
@@ -30,7 +25,7 @@ export interface MonitoringServiceOptions {
 
 /**
  * Monitoring: watches every deployment (stream `watch-<changeRequestId>`), records pushed metric samples,
- * fires rollback triggers and alerts, asks deployments to roll back, and completes the watch on its timer.
+ * fires rollback triggers and alerts (deployments owns the rollback they ask for), and completes the watch on its timer.
  */
 export function createMonitoringService({ timerCheckIntervalMs }: MonitoringServiceOptions = {}): ServiceDefinition {
   return {
@@ -38,19 +33,10 @@ export function createMonitoringService({ timerCheckIntervalMs }: MonitoringServ
     async start(ctx) {
       const { store, clock, logger } = ctx;
       const metrics = monitoringMetrics(ctx.metrics);
-      const index = new WatchIndex();
-      // Rebuild the read model from the log (own watch events and the change kinds) before serving.
-      for await (const event of store.readAll({ eventTypes: [...WATCH_EVENT_TYPES, ...CHANGE_KIND_EVENTS] })) learn(event);
-
-      function learn(event: StoredEvent): void {
-        if ((CHANGE_KIND_EVENTS as readonly string[]).includes(event.type)) {
-          const parsed = ChangeKindData.safeParse(event.data);
-          const kind = parsed.success ? (parsed.data.kind ?? parsed.data.changeType) : undefined;
-          if (parsed.success && kind !== undefined) index.rememberKind(parsed.data.changeRequestId, kind);
-        } else {
-          index.apply(event);
-        }
-      }
+      // Which watch is open for a service and environment, read from the store (every replica's appends), so
+      // any replica serves any watch; caught up before each use.
+      const index = new WatchIndex(store);
+      await index.catchUp();
 
       async function decide(commandName: string, changeRequestId: string, command: WatchCommand, commandId: string, metadata: Omit<EventMetadata, 'causationId'>) {
         try {
@@ -58,6 +44,7 @@ export function createMonitoringService({ timerCheckIntervalMs }: MonitoringServ
           for (const event of result.events) {
             index.apply(event);
             metrics.eventsAppended.inc({ type: event.type });
+            if (event.type === 'RollbackTriggerFired' && (event.data as { action: string }).action === 'rollback') metrics.rollbacksRequested.inc({ environment: (event.data as { environment: string }).environment });
           }
           metrics.commands.inc({ command: commandName, outcome: result.duplicate ? 'duplicate' : 'accepted' });
           return result;
@@ -77,6 +64,7 @@ export function createMonitoringService({ timerCheckIntervalMs }: MonitoringServ
         const data = DeploymentStartedData.parse(event.data);
         const policies = ctx.policies.current;
         const policy = getEnvironmentPolicy(policies, data.environment);
+        await index.catchUp();
         const enhanced = index.changeKind(data.changeRequestId) === EMERGENCY_KIND && policy.emergency.enhancedMonitoring;
         await decide(
           'StartWatch',
@@ -112,42 +100,20 @@ export function createMonitoringService({ timerCheckIntervalMs }: MonitoringServ
         await decide('EndWatch', data.changeRequestId, { type: 'EndWatch', data: { reason, now: clock.now() } }, `${event.id}:EndWatch`, metadataOf(event));
       }
 
-      /** Process manager: a rollback trigger asks deployments to roll back, once per firing event. */
-      async function onRollbackTriggerFired(event: StoredEvent): Promise<void> {
-        const { data } = event as unknown as RollbackTriggerFired;
-        if (data.action !== 'rollback') return;
-        await ctx.commands.send('deployments', 'rollback', {
-          commandId: `${event.id}:Rollback`,
-          changeRequestId: data.changeRequestId,
-          reason: `automatic rollback: ${data.reason}`,
-          initiator: 'automatic',
-          evidence: data.evidence,
-          actor: MONITORING_ACTOR,
-          ...(event.metadata.correlationId !== undefined && { correlationId: event.metadata.correlationId }),
-        });
-        metrics.rollbacksRequested.inc({ environment: data.environment });
-      }
-
       const deploymentConsumer = await ctx.events.consume({
         name: 'monitoring-deployments',
-        categories: ['changeRequest', 'schedule', 'deployment'],
-        eventTypes: [...CHANGE_KIND_EVENTS, 'DeploymentStarted', 'DeploymentSucceeded', ...Object.keys(DEPLOYMENT_ENDINGS)],
+        categories: ['deployment'],
+        eventTypes: ['DeploymentStarted', 'DeploymentSucceeded', ...Object.keys(DEPLOYMENT_ENDINGS)],
         handler: async ({ event }) => {
           if (event.type === 'DeploymentStarted') await onDeploymentStarted(event);
           else if (event.type === 'DeploymentSucceeded') await onDeploymentSucceeded(event);
           else if (event.type in DEPLOYMENT_ENDINGS) await onDeploymentEnded(event);
-          else learn(event);
         },
-      });
-      const rollbackConsumer = await ctx.events.consume({
-        name: 'monitoring-rollback-on-trigger',
-        categories: [WATCH_CATEGORY],
-        eventTypes: ['RollbackTriggerFired'],
-        handler: ({ event }) => onRollbackTriggerFired(event),
       });
 
       const unregister = await ctx.commands.register<unknown, RecordSamplesResult>(MONITORING_CONTEXT, 'recordSamples', async (raw) => {
         const payload = parseOrThrow(RecordSamplesPayload, raw, 'monitoring.recordSamples');
+        await index.catchUp();
         const changeRequestId = index.activeWatch(payload.service, payload.environment);
         if (changeRequestId === undefined) {
           metrics.commands.inc({ command: 'RecordSamples', outcome: 'refused' });
@@ -173,6 +139,7 @@ export function createMonitoringService({ timerCheckIntervalMs }: MonitoringServ
       const ticker = startTicker(
         timerCheckIntervalMs ?? ctx.tickIntervalMs ?? DEFAULT_TIMER_CHECK_INTERVAL_MS,
         async () => {
+          await index.catchUp();
           const now = clock.now();
           for (const { changeRequestId, armedBy } of index.dueTimers(now)) {
             await decide('CompleteWatch', changeRequestId, { type: 'CompleteWatch', data: { now } }, `${armedBy}:CompleteWatch`, { actor: MONITORING_ACTOR }).catch((error: unknown) =>
@@ -187,7 +154,6 @@ export function createMonitoringService({ timerCheckIntervalMs }: MonitoringServ
         async stop() {
           await ticker.stop();
           await unregister();
-          await rollbackConsumer.stop();
           await deploymentConsumer.stop();
         },
       };
@@ -203,6 +169,6 @@ function monitoringMetrics(registry: Registry) {
     commands: counter('gatehouse_monitoring_commands_total', 'Watch commands handled, by command and outcome', ['command', 'outcome']),
     eventsAppended: counter('gatehouse_monitoring_events_appended_total', 'Events appended to watch streams, by type', ['type']),
     samplesRecorded: counter('gatehouse_monitoring_samples_recorded_total', 'Metric samples recorded, by environment', ['environment']),
-    rollbacksRequested: counter('gatehouse_monitoring_rollbacks_requested_total', 'Automatic rollbacks requested from deployments, by environment', ['environment']),
+    rollbacksRequested: counter('gatehouse_monitoring_rollbacks_requested_total', 'Rollback triggers fired (deployments performs the rollback), by environment', ['environment']),
   };
 }

@@ -52,7 +52,24 @@ const StepFact = z.object({ deploymentId: z.string(), changeRequestId: z.string(
 /** Events deployments publishes, by type. */
 export const DeploymentEvents = {
   DeploymentStarted: Ids.extend({ strategy: z.string(), steps: z.array(Step), previousVersion: z.string().optional(), startedAt: IsoInstant }),
-  DeploymentStepStarted: StepFact.extend({ analysisUntil: IsoInstant }),
+  /** The step's claim and the intent to apply it (`effectId`); `DeploymentStepApplied` is the outcome. */
+  DeploymentStepStarted: StepFact.extend({ analysisUntil: IsoInstant, effectId: z.string().optional() }),
+  DeploymentStepApplied: z.object({ deploymentId: z.string(), changeRequestId: z.string(), index: z.number().int(), effectId: z.string(), at: IsoInstant }),
+  /** Intent to restore the previous version, recorded before the cluster is touched; the ending event named by `ending` is its outcome. */
+  DeploymentRollbackRequested: Ids.extend({
+    effectId: z.string(),
+    ending: z.enum(['rolled_back', 'failed', 'aborted']),
+    toVersion: z.string().nullable(),
+    reason: z.string(),
+    actor: z.string(),
+    initiator: z.enum(['automatic', 'manual']).optional(),
+    evidence: z.record(z.string(), z.unknown()).optional(),
+    basis: z.string().optional(),
+    incidentReviewRef: z.string().optional(),
+    requestedAt: IsoInstant,
+  }),
+  /** Another attempt claimed at an intent whose performer stopped before recording its outcome. */
+  DeploymentEffectClaimed: z.object({ deploymentId: z.string(), changeRequestId: z.string(), effectId: z.string(), attempt: z.number().int().min(2), at: IsoInstant }),
   DeploymentStepCompleted: StepFact.extend({ promotedBy: z.string().optional() }),
   DeploymentSucceeded: Ids.extend({ completedAt: IsoInstant }),
   DeploymentFailed: Ids.extend({ reason: z.string(), at: IsoInstant }),

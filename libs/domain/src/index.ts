@@ -15,3 +15,6 @@ export * from './feature-flags/featureFlags.js';
 export * from './release/releaseNotes.js';
 export * from './scheduling/index.js';
 export * from './deployment/index.js';
+export * from './watch/index.js';
+export * from './workflows/effects.js';
+export * from './rollback/rollbackWorkflow.js';

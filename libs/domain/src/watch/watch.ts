@@ -1,26 +1,13 @@
 /**
  * The post-deployment watch of one change request's deployment (stream `watch-<changeRequestId>`), pure:
- * start → samples evaluated against the rules (sustained duration, cooldown: `evaluateRollbackTrigger`)
+ * start → samples evaluated against the rules (sustained duration, cooldown: `fireWatchRules`)
  * → at most one rollback per watch, alerts as they fire → completed when the timer is due, or ended
  * when the deployment is rolled back, fails or is aborted.
  */
-import {
-  assertNever,
-  DomainError,
-  evaluateRollbackTrigger,
-  iso,
-  MS_PER_HOUR,
-  MS_PER_MINUTE,
-  MS_PER_SECOND,
-  toMs,
-  ValidationError,
-  DEFAULT_MAX_SAMPLE_GAP_SECONDS,
-  type Decider,
-  type DomainCommand,
-  type DomainEvent,
-  type MetricSample,
-  type TriggerEvidence,
-} from '@gatehouse/domain';
+import { iso, MS_PER_HOUR, MS_PER_MINUTE, MS_PER_SECOND, toMs } from '../clock.js';
+import { assertNever, type Decider, type DomainCommand, type DomainEvent } from '../decider.js';
+import { DomainError, ValidationError } from '../errors.js';
+import { DEFAULT_MAX_SAMPLE_GAP_SECONDS, fireWatchRules, type MetricSample, type TriggerEvidence } from '../rollback/rollbackTriggers.js';
 import { knownMetrics, type AlertSeverity, type WatchRule } from './watchRules.js';
 
 // ---------------------------------------------------------------- commands
@@ -180,25 +167,15 @@ function recordSamples({ data }: RecordSamples, state: OpenWatch): WatchEvent[] 
   const samples = data.samples.map((s) => ({ metric: s.metric, at: iso(s.at), value: s.value }));
   const recorded: MetricSamplesRecorded = { type: 'MetricSamplesRecorded', data: { ...idsOf(state), service: state.service, samples, recordedAt: iso(data.now) } };
   const series = [...state.recentSamples, ...samples];
-  let rollbackRequested = state.status === 'rollback_requested';
-  const fired = state.rules.flatMap((rule): WatchEvent[] => {
-    // One rollback per watch: once requested, further rollback triggers have nothing left to do.
-    if (rule.action === 'rollback' && rollbackRequested) return [];
-    const lastFiredAt = state.lastFiredAt[rule.id];
-    const evaluation = evaluateRollbackTrigger(rule, series, { now: data.now, ...(lastFiredAt !== undefined && { lastFiredAt }) });
-    if (evaluation.status !== 'fired') return [];
-    const at = iso(data.now);
-    if (evaluation.action === 'alert') {
-      return [{ type: 'AlertRaised', data: { ...idsOf(state), service: state.service, rule: rule.id, severity: rule.severity, reason: evaluation.reason, evidence: evaluation.evidence, raisedAt: at } }];
-    }
-    if (evaluation.action === 'rollback') rollbackRequested = true;
-    return [
-      {
-        type: 'RollbackTriggerFired',
-        data: { ...idsOf(state), service: state.service, triggerId: rule.id, action: evaluation.action, reason: evaluation.reason, evidence: evaluation.evidence, firedAt: at },
-      },
-    ];
-  });
+  const at = iso(data.now);
+  const fired = fireWatchRules(state.rules, series, { now: data.now, lastFiredAt: state.lastFiredAt, rollbackRequested: state.status === 'rollback_requested' }).map(({ rule, evaluation }): WatchEvent =>
+    evaluation.action === 'alert'
+      ? { type: 'AlertRaised', data: { ...idsOf(state), service: state.service, rule: rule.id, severity: rule.severity, reason: evaluation.reason, evidence: evaluation.evidence, raisedAt: at } }
+      : {
+          type: 'RollbackTriggerFired',
+          data: { ...idsOf(state), service: state.service, triggerId: rule.id, action: evaluation.action, reason: evaluation.reason, evidence: evaluation.evidence, firedAt: at },
+        },
+  );
   return [recorded, ...fired];
 }
 
