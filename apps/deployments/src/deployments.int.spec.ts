@@ -46,6 +46,12 @@ describe('deployments service', () => {
     ]);
   };
 
+  /** What monitoring records while a step runs: healthy error_rate scrapes of the last minutes (production analyses 5 per step). */
+  const scraped = async (crId = 'cr-1', count = 5) => {
+    const samples = Array.from({ length: count }, (_, i) => ({ metric: 'error_rate', at: new Date(clock.now().getTime() - i * MINUTE).toISOString(), value: 0.001 }));
+    await store.appendToStream(`watch-${crId}`, [{ type: 'MetricSamplesRecorded', data: { changeRequestId: crId, deploymentId: 'x', environment: 'production', service: 'campaign-api', samples, recordedAt: clock.now().toISOString() } }]);
+  };
+
   beforeEach(async () => {
     store = await createInMemoryEventStore();
     clock = settableClock('2026-12-01T10:00:00Z');
@@ -68,12 +74,14 @@ describe('deployments service', () => {
     for (const index of [0, 1, 2]) {
       await stepStarted(index);
       clock.advance(30 * MINUTE);
+      await scraped();
       await settle(); // ready, but the analysis runs 40 min: no completion yet
       expect((await stream()).some((e) => e.type === 'DeploymentStepCompleted' && (e.data as { index: number }).index === index)).toBe(false);
       clock.advance(10 * MINUTE);
     }
     const succeeded = await waitFor(find('DeploymentSucceeded'));
     expect(succeeded.data).toMatchObject({ version: '2.1.0', environment: 'production', completedAt: '2026-12-01T12:00:00.000Z' });
+    expect((await stream()).filter((e) => e.type === 'DeploymentStepCompleted').map((e) => (e.data as { analysis: { phase: string } }).analysis.phase)).toEqual(['Successful', 'Successful', 'Successful']);
     expect((await stream()).map((e) => `${e.type}${typeof (e.data as { index?: number }).index === 'number' ? `#${(e.data as { index: number }).index}` : ''}`)).toEqual([
       'DeploymentStarted',
       'DeploymentStepStarted#0',
@@ -108,6 +116,7 @@ describe('deployments service', () => {
     await due();
     await stepStarted(0);
     clock.advance(40 * MINUTE);
+    await scraped();
     await stepStarted(1);
     const reply = await host.commands.send('deployments', 'rollback', { commandId: 'rb-1', changeRequestId: 'cr-1', reason: 'p95 latency doubled', initiator: 'manual', actor: 'sre-sam', correlationId: 'corr-x' });
     expect(reply).toMatchObject({ status: 'rolled_back', duplicate: false });
@@ -133,15 +142,18 @@ describe('deployments service', () => {
     await due();
     await stepStarted(0);
     clock.advance(40 * MINUTE);
+    await scraped();
     await stepStarted(1);
     await settle();
     await first.stop();
     hosts.splice(hosts.indexOf(first), 1);
 
     clock.advance(40 * MINUTE);
+    await scraped();
     await start();
     await stepStarted(2);
     clock.advance(40 * MINUTE);
+    await scraped();
     await waitFor(find('DeploymentSucceeded'));
     const steps = (await stream()).filter((e) => e.type === 'DeploymentStepStarted').map((e) => (e.data as { index: number }).index);
     expect(steps).toEqual([0, 1, 2]);
@@ -177,6 +189,7 @@ describe('deployments service', () => {
     await due();
     await stepStarted(0);
     clock.advance(40 * MINUTE);
+    await scraped();
     await stepStarted(1);
     clock.advance(MINUTE);
     const failed = await waitFor(find('DeploymentFailed'));
@@ -199,6 +212,50 @@ describe('deployments service', () => {
     expect(intent).toMatchObject({ type: 'DeploymentRollbackRequested', data: { ending: 'aborted', toVersion: '2.0.3' }, metadata: { causationId: 'a-1' } });
     expect(aborted).toMatchObject({ type: 'DeploymentAborted', data: { reason: 'wrong build', actor: 'sre-sam' }, metadata: { actor: 'sre-sam' } });
     expect((await sandbox.status(workload)).stableVersion).toBe('2.0.3');
+  });
+
+  describe('a step with too few samples (inconclusive analysis) pauses the rollout for a person', () => {
+    const paused = () => waitFor(find('DeploymentPaused'));
+    const promote = (host: EmbeddedHost, commandId: string, actorRoles: string[], reason?: string) =>
+      host.commands.send('deployments', 'promote', { commandId, changeRequestId: 'cr-1', actor: 'sam', actorRoles, ...(reason !== undefined && { reason }) });
+
+    it('pauses instead of passing, refuses a decision from other roles or without a reason (nothing written), goes on when an SRE promotes', async () => {
+      const host = await start();
+      await due();
+      await stepStarted(0);
+      clock.advance(40 * MINUTE); // no samples at all during the step
+      const pause = await paused();
+      expect(pause.data).toMatchObject({ index: 0, analysis: { phase: 'Inconclusive', samples: { error_rate: 0 } }, decisionRoles: ['sre', 'release_engineer'], decideBy: '2026-12-01T11:40:00.000Z' });
+      clock.advance(10 * MINUTE);
+      await settle();
+      expect((await stream()).filter((e) => e.type === 'DeploymentStepStarted')).toHaveLength(1);
+
+      const length = (await stream()).length;
+      await expect(promote(host, 'p-dev', ['developer', 'tech_lead'], 'looks fine')).rejects.toMatchObject({ remoteName: 'AnalysisDecisionForbiddenError' });
+      await expect(promote(host, 'p-noreason', ['sre'])).rejects.toMatchObject({ remoteName: 'ReasonRequiredError' });
+      expect(await stream()).toHaveLength(length);
+
+      expect(await promote(host, 'p-sre', ['sre'], 'exporter was down; dashboards healthy')).toMatchObject({ status: 'running' });
+      const decided = await waitFor(find('InconclusiveAnalysisDecided'));
+      expect(decided).toMatchObject({ data: { decision: 'promote', actor: 'sam', reason: 'exporter was down; dashboards healthy' }, metadata: { causationId: 'p-sre' } });
+      await stepStarted(1);
+    });
+
+    it('aborts and rolls back by itself when no decision comes within the policy\'s time', async () => {
+      await start();
+      await due();
+      await stepStarted(0);
+      clock.advance(40 * MINUTE);
+      await paused();
+      clock.advance(59 * MINUTE);
+      await settle();
+      expect((await stream()).some((e) => e.type === 'DeploymentAborted')).toBe(false);
+      clock.advance(MINUTE);
+      const aborted = await waitFor(find('DeploymentAborted'));
+      expect(aborted.data).toMatchObject({ actor: 'deployments', reason: expect.stringContaining('no decision on the inconclusive analysis of step 0') });
+      expect(await sandbox.status(workload)).toEqual({ stableVersion: '2.0.3', state: 'idle' });
+      expect(sandbox.operations.map((o) => o.kind)).toEqual(['apply', 'rollback']);
+    });
   });
 
   describe('a crash between an intent and its outcome', () => {

@@ -1,13 +1,18 @@
-import { AbortDeploymentPayload, DEPLOYMENTS_CONTEXT, PromoteDeploymentPayload, RollbackDeploymentPayload, type DeploymentCommandResult } from '@gatehouse/contracts';
+import { AbortDeploymentPayload, DEPLOYMENTS_CONTEXT, PromoteDeploymentPayload, RollbackDeploymentPayload, watchStreamId, type DeploymentCommandResult } from '@gatehouse/contracts';
 import {
+  analyse,
   deploymentDecider,
   deploymentEffects,
   deploymentStreamId,
   DomainError,
   parseOrThrow,
   rollbackWorkflow,
+  type AnalysisDecisionRules,
+  type AnalysisResult,
   type DeploymentCommand,
   type DeploymentEvent,
+  type DeploymentProgress,
+  type MetricSample,
   type DeploymentState,
   type RollbackInput,
 } from '@gatehouse/domain';
@@ -118,11 +123,18 @@ export function createDeploymentsService(options: DeploymentsServiceOptions = {}
       async function advance(changeRequestId: string): Promise<void> {
         count(await effects.resume(deploymentStreamId(changeRequestId)));
         const state = await load(changeRequestId);
+        const now = ctx.clock.now();
+        if (state.status === 'paused') {
+          // Waiting for a person's decision; when the policy's time for it runs out, abort (and roll back).
+          if (state.paused !== undefined && now.getTime() >= Date.parse(state.paused.decideBy)) {
+            await decide(changeRequestId, { type: 'ExpireAnalysisDecision', data: { changeRequestId, now } }, `${state.deploymentId}:step-${state.paused.index}:decision-expired`);
+          }
+          return;
+        }
         if (state.status !== 'running') {
           if (state.status !== 'restoring') active.delete(changeRequestId);
           return;
         }
-        const now = ctx.clock.now();
         const id = state.deploymentId;
         if (state.current === undefined) {
           if (state.completedSteps >= state.steps.length) {
@@ -145,8 +157,28 @@ export function createDeploymentsService(options: DeploymentsServiceOptions = {}
           return;
         }
         if (status.state === 'ready' && now.getTime() >= Date.parse(analysisUntil)) {
-          await decide(changeRequestId, { type: 'CompleteDeploymentStep', data: { changeRequestId, index, now } }, `${id}:step-${index}:complete`);
+          const analysed = await analyseStep(state, index);
+          // A failed analysis is a fired rollback trigger: the rollback workflow restores the previous version.
+          if (analysed?.analysis.phase === 'Failed') return;
+          await decide(changeRequestId, { type: 'CompleteDeploymentStep', data: { changeRequestId, index, ...analysed, now } }, `${id}:step-${index}:complete`);
         }
+      }
+
+      /**
+       * The analysis of a step whose plan asks for one, where the environment's policy gates on samples: the
+       * step's samples and trigger firings, read from its watch stream in the store (libs/domain `analyse`).
+       */
+      async function analyseStep(state: DeploymentProgress, index: number): Promise<{ analysis: AnalysisResult; decision: AnalysisDecisionRules } | undefined> {
+        const step = state.steps[index];
+        const policy = getEnvironmentPolicy(ctx.policies.current, state.environment);
+        const rules = policy.monitoring.analysis;
+        if (step?.analysis !== true || rules === undefined || state.current === undefined) return undefined;
+        const watch = await ctx.store.readStream(watchStreamId(state.changeRequestId));
+        const samples = watch.flatMap((e) => (e.type === 'MetricSamplesRecorded' ? (e.data as { samples: MetricSample[] }).samples : []));
+        const { startedAt: from, analysisUntil: until } = state.current;
+        const firedTriggers = watch.flatMap((e) => (e.type === 'RollbackTriggerFired' && Date.parse((e.data as { firedAt: string }).firedAt) >= Date.parse(from) ? [(e.data as { triggerId: string }).triggerId] : []));
+        const analysis = analyse({ triggers: policy.rollback.automatic.triggers, samples, firedTriggers, from, until, policy: rules });
+        return { analysis, decision: { decisionRoles: rules.decisionRoles, decisionTimeoutMinutes: rules.decisionTimeoutMinutes } };
       }
 
       /** The one rollback reaction (libs/domain `rollbackWorkflow`), for a trigger and for a person's request alike. */
@@ -229,7 +261,10 @@ export function createDeploymentsService(options: DeploymentsServiceOptions = {}
           'abort',
           handle('abort', AbortDeploymentPayload, async (p: AbortDeploymentPayload) => {
             // Abort stops the plan and restores the version it replaced, so no user stays on a half-shifted canary.
-            const command: DeploymentCommand = { type: 'AbortDeployment', data: { changeRequestId: p.changeRequestId, reason: p.reason, actor: p.actor, now: ctx.clock.now() } };
+            const command: DeploymentCommand = {
+              type: 'AbortDeployment',
+              data: { changeRequestId: p.changeRequestId, reason: p.reason, actor: p.actor, ...(p.actorRoles !== undefined && { actorRoles: p.actorRoles }), now: ctx.clock.now() },
+            };
             const result = await decide(p.changeRequestId, command, p.commandId, { actor: p.actor, ...(p.correlationId ? { correlationId: p.correlationId } : {}) });
             return replyOf(p.changeRequestId, result.state, result.duplicate);
           }),
@@ -238,7 +273,11 @@ export function createDeploymentsService(options: DeploymentsServiceOptions = {}
           DEPLOYMENTS_CONTEXT,
           'promote',
           handle('promote', PromoteDeploymentPayload, async (p: PromoteDeploymentPayload) => {
-            const result = await decide(p.changeRequestId, { type: 'PromoteDeployment', data: { changeRequestId: p.changeRequestId, actor: p.actor, now: ctx.clock.now() } }, p.commandId, {
+            const command: DeploymentCommand = {
+              type: 'PromoteDeployment',
+              data: { changeRequestId: p.changeRequestId, actor: p.actor, ...(p.actorRoles !== undefined && { actorRoles: p.actorRoles }), ...(p.reason !== undefined && { reason: p.reason }), now: ctx.clock.now() },
+            };
+            const result = await decide(p.changeRequestId, command, p.commandId, {
               actor: p.actor,
               ...(p.correlationId ? { correlationId: p.correlationId } : {}),
             });

@@ -18,3 +18,4 @@ export * from './deployment/index.js';
 export * from './watch/index.js';
 export * from './workflows/effects.js';
 export * from './rollback/rollbackWorkflow.js';
+export * from './rollback/analysis.js';

@@ -2,6 +2,7 @@ import type { DeploymentStrategy, RollbackPolicy } from '@gatehouse/policy';
 import { addMinutes, iso, toMs } from '../clock.js';
 import { assertNever, type Decider, type DomainCommand, type DomainEvent } from '../decider.js';
 import { AlreadyExistsError, DomainError, IllegalTransitionError, NotFoundError, requireReason } from '../errors.js';
+import type { AnalysisResult } from '../rollback/analysis.js';
 import { decideManualRollback, type ManualRollbackBasis } from '../rollback/manualRollback.js';
 import type { DeploymentEffect, EffectProtocol, OpenIntent } from '../workflows/effects.js';
 
@@ -31,12 +32,26 @@ export type RollbackInitiator = 'automatic' | 'manual';
 
 export type StartDeployment = DomainCommand<'StartDeployment', DeploymentIds & { strategy: DeploymentStrategy; steps: readonly DeploymentStep[]; previousVersion?: string; now: Date }>;
 export type StartDeploymentStep = DomainCommand<'StartDeploymentStep', { changeRequestId: string; index: number; now: Date }>;
-/** Completes the step in progress: when its analysis time is over, or early when `promotedBy` names who promoted it. */
-export type CompleteDeploymentStep = DomainCommand<'CompleteDeploymentStep', { changeRequestId: string; index: number; promotedBy?: string; now: Date }>;
-export type PromoteDeployment = DomainCommand<'PromoteDeployment', { changeRequestId: string; actor: string; now: Date }>;
+/** Who may decide on an inconclusive analysis, and how long they have (the environment's `monitoring.analysis`). */
+export interface AnalysisDecisionRules {
+  decisionRoles: readonly string[];
+  decisionTimeoutMinutes: number;
+}
+/**
+ * Completes the step in progress when its analysis time is over (or early when `promotedBy` names who promoted
+ * it). With `analysis`, its result decides: Successful completes, Inconclusive pauses for `decision`, Failed refuses.
+ */
+export type CompleteDeploymentStep = DomainCommand<
+  'CompleteDeploymentStep',
+  { changeRequestId: string; index: number; promotedBy?: string; analysis?: AnalysisResult; decision?: AnalysisDecisionRules; now: Date }
+>;
+/** Ends the running step's analysis early; on a paused rollout, the decision to go on (an allowed role, with a reason). */
+export type PromoteDeployment = DomainCommand<'PromoteDeployment', { changeRequestId: string; actor: string; actorRoles?: readonly string[]; reason?: string; now: Date }>;
+/** The paused rollout's decision time ran out: abort and restore the previous version. */
+export type ExpireAnalysisDecision = DomainCommand<'ExpireAnalysisDecision', { changeRequestId: string; now: Date }>;
 export type SucceedDeployment = DomainCommand<'SucceedDeployment', { changeRequestId: string; now: Date }>;
 export type FailDeployment = DomainCommand<'FailDeployment', { changeRequestId: string; reason: string; now: Date }>;
-export type AbortDeployment = DomainCommand<'AbortDeployment', { changeRequestId: string; reason: string; actor: string; now: Date }>;
+export type AbortDeployment = DomainCommand<'AbortDeployment', { changeRequestId: string; reason: string; actor: string; actorRoles?: readonly string[]; now: Date }>;
 export type RollBackDeployment = DomainCommand<
   'RollBackDeployment',
   {
@@ -69,14 +84,22 @@ export type DeploymentCommand =
   | RollBackDeployment
   | RecordStepApplied
   | CompleteRollback
-  | ClaimEffectAttempt;
+  | ClaimEffectAttempt
+  | ExpireAnalysisDecision;
 
 type StepFact = { deploymentId: string; changeRequestId: string; index: number; name: string; trafficPercent: number; at: string };
 export type DeploymentStarted = DomainEvent<'DeploymentStarted', DeploymentIds & { strategy: DeploymentStrategy; steps: DeploymentStep[]; previousVersion?: string; startedAt: string }>;
 /** The step is claimed and its ApplyDeploymentStep effect intended (`effectId`); applied once its outcome is recorded. */
 export type DeploymentStepStarted = DomainEvent<'DeploymentStepStarted', StepFact & { analysisUntil: string; effectId: string }>;
 export type DeploymentStepApplied = DomainEvent<'DeploymentStepApplied', { deploymentId: string; changeRequestId: string; index: number; effectId: string; at: string }>;
-export type DeploymentStepCompleted = DomainEvent<'DeploymentStepCompleted', StepFact & { promotedBy?: string }>;
+export type DeploymentStepCompleted = DomainEvent<'DeploymentStepCompleted', StepFact & { promotedBy?: string; analysis?: AnalysisResult }>;
+/** A step's analysis was inconclusive: the rollout waits for one of `decisionRoles` until `decideBy`, then aborts. */
+export type DeploymentPaused = DomainEvent<'DeploymentPaused', StepFact & { analysis: AnalysisResult; decisionRoles: string[]; decideBy: string }>;
+/** A person decided on a paused rollout: promote (go on) or abort (restore the previous version). */
+export type InconclusiveAnalysisDecided = DomainEvent<
+  'InconclusiveAnalysisDecided',
+  { deploymentId: string; changeRequestId: string; index: number; decision: 'promote' | 'abort'; actor: string; actorRoles: string[]; reason: string; at: string }
+>;
 export type DeploymentSucceeded = DomainEvent<'DeploymentSucceeded', DeploymentIds & { completedAt: string }>;
 export type DeploymentFailed = DomainEvent<'DeploymentFailed', DeploymentIds & { reason: string; at: string }>;
 export type DeploymentAborted = DomainEvent<'DeploymentAborted', DeploymentIds & { reason: string; actor: string; at: string }>;
@@ -122,6 +145,8 @@ export type DeploymentEvent =
   | DeploymentStarted
   | DeploymentStepStarted
   | DeploymentStepApplied
+  | DeploymentPaused
+  | InconclusiveAnalysisDecided
   | DeploymentRollbackRequested
   | DeploymentEffectClaimed
   | DeploymentStepCompleted
@@ -130,8 +155,8 @@ export type DeploymentEvent =
   | DeploymentAborted
   | DeploymentRolledBack;
 
-/** `restoring`: a rollback is intended and the previous version not yet confirmed restored. */
-export const DEPLOYMENT_STATUSES = ['running', 'restoring', 'succeeded', 'failed', 'aborted', 'rolled_back'] as const;
+/** `paused`: a step's analysis was inconclusive and waits for a person's decision; `restoring`: a rollback is intended and the previous version not yet confirmed restored. */
+export const DEPLOYMENT_STATUSES = ['running', 'paused', 'restoring', 'succeeded', 'failed', 'aborted', 'rolled_back'] as const;
 export type DeploymentStatus = (typeof DEPLOYMENT_STATUSES)[number];
 
 export interface DeploymentProgress extends DeploymentIds {
@@ -145,6 +170,8 @@ export interface DeploymentProgress extends DeploymentIds {
   completedSteps: number;
   /** The step started and not yet completed; `applied` once the cluster accepted it; `attempt` counts claims on its apply. */
   current?: { index: number; startedAt: string; analysisUntil: string; effectId: string; applied: boolean; attempt: number };
+  /** Why the rollout is paused (status `paused`) and until when a decision is awaited. */
+  paused?: { index: number; decisionRoles: string[]; decideBy: string };
   /** The rollback intended and not yet confirmed (status `restoring`); `attempt` counts claims on it. */
   restoring?: { intent: DeploymentRollbackRequested['data']; attempt: number };
 }
@@ -197,6 +224,30 @@ export class PlanNotFinishedError extends DomainError {
   }
 }
 
+export class StepAnalysisFailedError extends DomainError {
+  override readonly name = 'StepAnalysisFailedError';
+  readonly code = 'STEP_ANALYSIS_FAILED' as const;
+  constructor(
+    readonly deploymentId: string,
+    readonly index: number,
+    readonly reason: string,
+  ) {
+    super(`step ${index} of deployment ${deploymentId} failed its analysis (${reason}); it is rolled back, not completed`);
+  }
+}
+
+export class AnalysisDecisionForbiddenError extends DomainError {
+  override readonly name = 'AnalysisDecisionForbiddenError';
+  readonly code = 'ANALYSIS_DECISION_FORBIDDEN' as const;
+  constructor(
+    readonly deploymentId: string,
+    readonly actor: string,
+    readonly allowedRoles: readonly string[],
+  ) {
+    super(`deployment ${deploymentId} is paused on an inconclusive analysis; only ${allowedRoles.join(' or ')} may promote or abort it, and ${actor} has none of these roles`);
+  }
+}
+
 const AGGREGATE = 'deployment';
 /** Who fails a deployment whose step failed on the cluster: the runner itself. */
 const RUNNER_ACTOR = 'deployments';
@@ -233,12 +284,28 @@ export function decideDeployment(command: DeploymentCommand, state: DeploymentSt
       if (promotedBy === undefined && toMs(command.data.now) < toMs(state.current.analysisUntil)) {
         throw new StepAnalysisInProgressError(state.deploymentId, index, state.current.analysisUntil);
       }
-      return [{ type: 'DeploymentStepCompleted', data: { ...stepFact(state, stepAt(state, index), at), ...(promotedBy !== undefined ? { promotedBy } : {}) } }];
+      const { analysis, decision } = command.data;
+      const fact = stepFact(state, stepAt(state, index), at);
+      if (analysis?.phase === 'Failed') throw new StepAnalysisFailedError(state.deploymentId, index, analysis.reason);
+      if (analysis?.phase === 'Inconclusive') {
+        if (decision === undefined) throw new IllegalTransitionError(AGGREGATE, command.type, 'an inconclusive analysis without decision rules', ['the environment\'s monitoring.analysis']);
+        return [{ type: 'DeploymentPaused', data: { ...fact, analysis, decisionRoles: [...decision.decisionRoles], decideBy: addMinutes(at, decision.decisionTimeoutMinutes) } }];
+      }
+      return [{ type: 'DeploymentStepCompleted', data: { ...fact, ...(promotedBy !== undefined ? { promotedBy } : {}), ...(analysis !== undefined ? { analysis } : {}) } }];
     }
     case 'PromoteDeployment': {
+      if (state.status === 'paused') {
+        const decided = decideOnPause(state, 'promote', command.data.actor, command.data.actorRoles, command.data.reason, at);
+        return [decided, { type: 'DeploymentStepCompleted', data: { ...stepFact(state, stepAt(state, decided.data.index), at), promotedBy: command.data.actor } }];
+      }
       running(state, command.type);
       if (state.current === undefined) throw new NothingToPromoteError(state.deploymentId);
       return [{ type: 'DeploymentStepCompleted', data: { ...stepFact(state, stepAt(state, state.current.index), at), promotedBy: command.data.actor } }];
+    }
+    case 'ExpireAnalysisDecision': {
+      if (state.status !== 'paused' || state.paused === undefined || toMs(command.data.now) < toMs(state.paused.decideBy)) return [];
+      const { index, decideBy } = state.paused;
+      return [rollbackRequested(state, { ending: 'aborted', reason: `no decision on the inconclusive analysis of step ${index} by ${decideBy}: aborted and rolled back`, actor: RUNNER_ACTOR, at })];
     }
     case 'SucceedDeployment':
       if (state.status === 'succeeded') return [];
@@ -249,10 +316,14 @@ export function decideDeployment(command: DeploymentCommand, state: DeploymentSt
       if (state.status === 'failed' || state.restoring?.intent.ending === 'failed') return [];
       running(state, command.type);
       return [rollbackRequested(state, { ending: 'failed', reason: requireReason(command.data.reason, 'a failed deployment'), actor: RUNNER_ACTOR, at })];
-    case 'AbortDeployment':
+    case 'AbortDeployment': {
       if (state.status === 'aborted' || state.restoring?.intent.ending === 'aborted') return [];
+      const reason = requireReason(command.data.reason, 'an abort');
+      const intent = () => rollbackRequested(state, { ending: 'aborted', reason, actor: command.data.actor, at });
+      if (state.status === 'paused') return [decideOnPause(state, 'abort', command.data.actor, command.data.actorRoles, reason, at), intent()];
       running(state, command.type);
-      return [rollbackRequested(state, { ending: 'aborted', reason: requireReason(command.data.reason, 'an abort'), actor: command.data.actor, at })];
+      return [intent()];
+    }
     case 'RollBackDeployment':
       return rollBack(command, state);
     case 'RecordStepApplied': {
@@ -277,7 +348,7 @@ export function decideDeployment(command: DeploymentCommand, state: DeploymentSt
 
 function rollBack(command: RollBackDeployment, state: DeploymentProgress): DeploymentEvent[] {
   if (state.status === 'rolled_back' || state.restoring?.intent.ending === 'rolled_back') return [];
-  const allowedFrom: DeploymentStatus[] = ['running', 'succeeded', 'failed'];
+  const allowedFrom: DeploymentStatus[] = ['running', 'paused', 'succeeded', 'failed'];
   if (!allowedFrom.includes(state.status)) throw new IllegalTransitionError(AGGREGATE, command.type, state.status, allowedFrom);
   const { reason, initiator, actor, evidence, incidentReviewRef, policy, now } = command.data;
   let manual: { basis: ManualRollbackBasis; incidentReviewRef: string | null } | undefined;
@@ -310,6 +381,14 @@ function rollBack(command: RollBackDeployment, state: DeploymentProgress): Deplo
       at: iso(now),
     }),
   ];
+}
+
+/** A person's decision on a paused rollout: one of the policy's decision roles, with a reason. */
+function decideOnPause(state: DeploymentProgress, decision: 'promote' | 'abort', actor: string, actorRoles: readonly string[] = [], reason: string | undefined, at: string): InconclusiveAnalysisDecided {
+  const paused = state.paused!;
+  const why = requireReason(reason, `a decision on a rollout paused by an inconclusive analysis (${decision})`);
+  if (!actorRoles.some((role) => paused.decisionRoles.includes(role))) throw new AnalysisDecisionForbiddenError(state.deploymentId, actor, paused.decisionRoles);
+  return { type: 'InconclusiveAnalysisDecided', data: { deploymentId: state.deploymentId, changeRequestId: state.changeRequestId, index: paused.index, decision, actor, actorRoles: [...actorRoles], reason: why, at } };
 }
 
 type RollbackFacts = Pick<DeploymentRollbackRequested['data'], 'ending' | 'reason' | 'actor' | 'initiator' | 'evidence' | 'basis' | 'incidentReviewRef'> & { at: string };
@@ -424,9 +503,13 @@ export function evolveDeployment(state: DeploymentState, event: DeploymentEvent)
     case 'DeploymentStepApplied':
       return state.current?.index === event.data.index ? { ...state, current: { ...state.current, applied: true } } : state;
     case 'DeploymentStepCompleted': {
-      const { current: _done, ...rest } = state;
-      return { ...rest, completedSteps: event.data.index + 1 };
+      const { current: _done, paused: _decided, ...rest } = state;
+      return { ...rest, status: state.status === 'paused' ? 'running' : state.status, completedSteps: event.data.index + 1 };
     }
+    case 'DeploymentPaused':
+      return { ...state, status: 'paused', paused: { index: event.data.index, decisionRoles: [...event.data.decisionRoles], decideBy: event.data.decideBy } };
+    case 'InconclusiveAnalysisDecided':
+      return state;
     case 'DeploymentRollbackRequested':
       return { ...state, status: 'restoring', restoring: { intent: event.data, attempt: 1 } };
     case 'DeploymentEffectClaimed':

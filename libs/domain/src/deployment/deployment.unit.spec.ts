@@ -1,10 +1,13 @@
 import { DeciderSpecification } from '@gatehouse/testing';
-import { IllegalTransitionError } from '../errors.js';
+import { IllegalTransitionError, ReasonRequiredError } from '../errors.js';
+import type { AnalysisResult } from '../rollback/analysis.js';
 import { RollbackWindowExpiredError } from '../rollback/manualRollback.js';
 import {
   deploymentDecider,
   NothingToPromoteError,
   openDeploymentIntents,
+  AnalysisDecisionForbiddenError,
+  StepAnalysisFailedError,
   PlanNotFinishedError,
   StepAnalysisInProgressError,
   StepOutOfOrderError,
@@ -175,5 +178,60 @@ describe('Deployment: effects and their claims', () => {
     expect(openDeploymentIntents(fold([started, step0, applied, intent]))).toEqual([
       { effect: { kind: 'RollBackWorkload', effectId: 'dep-1:restore:rolled_back', changeRequestId: 'cr-1', to: { deploymentId: 'dep-1', service: 'campaign-api', environment: 'production', version: '2.0.3' } }, attempt: 1 },
     ]);
+  });
+});
+
+describe('Deployment: a step whose analysis is inconclusive pauses for a person (Argo Rollouts)', () => {
+  const decision = { decisionRoles: ['sre', 'release_engineer'], decisionTimeoutMinutes: 60 };
+  const result = (phase: AnalysisResult['phase'], reason = 'no error_rate samples between 10:00 and 10:40'): AnalysisResult => ({ phase, reason, samples: { error_rate: 0 }, from: '2026-12-01T10:00:00.000Z', until: '2026-12-01T10:40:00.000Z' });
+  const complete = (analysis: AnalysisResult) => ({ type: 'CompleteDeploymentStep', data: { changeRequestId: 'cr-1', index: 0, analysis, decision, now: at('2026-12-01T10:40:00Z') } }) as const;
+  const s0 = steps[0]!;
+  const fact = { deploymentId: 'dep-1', changeRequestId: 'cr-1', index: 0, name: s0.name, trafficPercent: s0.trafficPercent };
+  const paused: DeploymentEvent = { type: 'DeploymentPaused', data: { ...fact, at: '2026-12-01T10:40:00.000Z', analysis: result('Inconclusive'), decisionRoles: ['sre', 'release_engineer'], decideBy: '2026-12-01T11:40:00.000Z' } };
+  const promote = (actorRoles: string[], reason?: string) => ({ type: 'PromoteDeployment', data: { changeRequestId: 'cr-1', actor: 'sre-sam', actorRoles, ...(reason !== undefined && { reason }), now: at('2026-12-01T10:50:00Z') } }) as const;
+  const abort = (actorRoles: string[]) => ({ type: 'AbortDeployment', data: { changeRequestId: 'cr-1', actor: 'sre-sam', actorRoles, reason: 'metrics pipeline down, not risking it', now: at('2026-12-01T10:50:00Z') } }) as const;
+
+  it('given a step with no samples, when its analysis time is over, then the rollout pauses until the decision deadline', () => {
+    spec.given([started, step0]).when(complete(result('Inconclusive'))).then([paused]);
+  });
+
+  it('a Successful analysis completes the step and is recorded with it', () => {
+    spec.given([started, step0]).when(complete(result('Successful', 'error_rate observed'))).then([{ type: 'DeploymentStepCompleted', data: { ...fact, at: '2026-12-01T10:40:00.000Z', analysis: result('Successful', 'error_rate observed') } }]);
+  });
+
+  it('a Failed analysis never completes the step', () => {
+    spec.given([started, step0]).when(complete(result('Failed', 'rollback trigger fired'))).thenThrows(StepAnalysisFailedError);
+  });
+
+  it('paused: the runner cannot complete it; time alone does not make it a pass', () => {
+    spec.given([started, step0, paused]).when({ type: 'CompleteDeploymentStep', data: { changeRequestId: 'cr-1', index: 0, now: at('2026-12-01T11:00:00Z') } }).thenThrows(IllegalTransitionError);
+  });
+
+  it('an SRE promotes it with a reason: the decision is recorded, then the step completes', () => {
+    spec.given([started, step0, paused]).when(promote(['sre'], 'dashboards healthy; exporter was restarting')).then([
+      { type: 'InconclusiveAnalysisDecided', data: { deploymentId: 'dep-1', changeRequestId: 'cr-1', index: 0, decision: 'promote', actor: 'sre-sam', actorRoles: ['sre'], reason: 'dashboards healthy; exporter was restarting', at: '2026-12-01T10:50:00.000Z' } },
+      { type: 'DeploymentStepCompleted', data: { ...fact, at: '2026-12-01T10:50:00.000Z', promotedBy: 'sre-sam' } },
+    ]);
+  });
+
+  it('refuses the decision to a role the policy does not name, and without a reason', () => {
+    spec.given([started, step0, paused]).when(promote(['developer', 'tech_lead'], 'looks fine to me')).thenThrows(AnalysisDecisionForbiddenError, (e) => e.allowedRoles.includes('sre'));
+    spec.given([started, step0, paused]).when(promote(['sre'])).thenThrows(ReasonRequiredError);
+    spec.given([started, step0, paused]).when(abort(['developer'])).thenThrows(AnalysisDecisionForbiddenError);
+  });
+
+  it('a release engineer aborts it: the decision, then the intent to restore the previous version', () => {
+    spec.given([started, step0, paused]).when(abort(['release_engineer'])).thenEvents(([decided, intent]) => {
+      expect(decided).toMatchObject({ type: 'InconclusiveAnalysisDecided', data: { decision: 'abort', actor: 'sre-sam' } });
+      expect(intent).toMatchObject({ type: 'DeploymentRollbackRequested', data: { ending: 'aborted', toVersion: '2.0.3' } });
+    });
+  });
+
+  it('without a decision by the deadline it aborts and rolls back by itself', () => {
+    const expire = (now: string) => ({ type: 'ExpireAnalysisDecision', data: { changeRequestId: 'cr-1', now: at(now) } }) as const;
+    spec.given([started, step0, paused]).when(expire('2026-12-01T11:39:59Z')).thenNothingHappened();
+    spec.given([started, step0, paused]).when(expire('2026-12-01T11:40:00Z')).thenEvents(([intent]) =>
+      expect(intent).toMatchObject({ type: 'DeploymentRollbackRequested', data: { ending: 'aborted', actor: 'deployments', reason: expect.stringContaining('no decision on the inconclusive analysis of step 0') } }),
+    );
   });
 });
