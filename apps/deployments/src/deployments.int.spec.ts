@@ -258,6 +258,31 @@ describe('deployments service', () => {
     });
   });
 
+  it('a post-deployment watch aborted on an inconclusive analysis is rolled back by the one rollback owner, once', async () => {
+    await start();
+    await due();
+    for (const index of [0, 1, 2]) {
+      await stepStarted(index);
+      clock.advance(39 * MINUTE);
+      await scraped();
+      clock.advance(MINUTE);
+    }
+    await waitFor(find('DeploymentSucceeded'));
+    const aborted = {
+      type: 'PostDeploymentWatchAborted',
+      data: { changeRequestId: 'cr-1', deploymentId: 'x', environment: 'production', reason: 'no error_rate samples for 24 h; not risking it', actor: 'sre-sam', analysis: { phase: 'Inconclusive' }, abortedAt: clock.now().toISOString() },
+      metadata: { actor: 'sre-sam', correlationId: 'corr-cr-1' },
+    };
+    await store.appendToStream('watch-cr-1', [aborted]);
+    const rolledBack = await waitFor(find('DeploymentRolledBack'));
+    expect(rolledBack.data).toMatchObject({ initiator: 'automatic', actor: 'sre-sam', reason: 'post-deployment watch aborted: no error_rate samples for 24 h; not risking it', evidence: { analysis: { phase: 'Inconclusive' } } });
+    await store.appendToStream('watch-cr-1', [aborted]); // a second abort event (redelivery-like) changes nothing
+    await settle();
+    expect((await stream()).filter((e) => e.type === 'DeploymentRolledBack')).toHaveLength(1);
+    expect(sandbox.operations.filter((o) => o.kind === 'rollback')).toHaveLength(1);
+    expect((await sandbox.status(workload)).stableVersion).toBe('2.0.3');
+  });
+
   describe('a crash between an intent and its outcome', () => {
     const LEASE_MS = 50;
     const ids = { deploymentId: 'dep-1', changeRequestId: 'cr-1', releaseId: 'rel-1', service: 'campaign-api', version: '2.1.0', environment: 'production' };

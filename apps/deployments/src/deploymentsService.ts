@@ -40,6 +40,7 @@ export interface DeploymentsServiceOptions {
 
 type DueData = { changeRequestId: string; releaseId: string; service: string; version: string; environment: string; strategy: DeploymentStrategy };
 type TriggerData = { changeRequestId: string; triggerId: string; action: string; reason: string; evidence: Record<string, unknown> };
+type WatchAbortedData = { changeRequestId: string; reason: string; actor: string; analysis: Record<string, unknown> };
 /** Events after which a deployment has work left for the runner (steps to take, an intent to complete). */
 const ACTIVATING = new Set(['DeploymentStarted', 'DeploymentRollbackRequested']);
 
@@ -215,14 +216,20 @@ export function createDeploymentsService(options: DeploymentsServiceOptions = {}
         // Durable: a firing must survive a restart; its command id (from the firing event) makes redelivery harmless.
         name: 'deployments-rollback-on-trigger',
         categories: ['watch'],
-        eventTypes: ['RollbackTriggerFired'],
+        eventTypes: ['RollbackTriggerFired', 'PostDeploymentWatchAborted'],
         handler: async ({ event }) => {
-          const data = event.data as TriggerData;
+          const data = event.data as { changeRequestId: string };
+          const correlation = typeof event.metadata.correlationId === 'string' ? { correlationId: event.metadata.correlationId } : {};
           try {
+            if (event.type === 'PostDeploymentWatchAborted') {
+              const aborted = event.data as WatchAbortedData;
+              await rollBack(data.changeRequestId, (state) => ({ type: 'WatchAborted', eventId: event.id, data: aborted, policy: rollbackRules(state), now: ctx.clock.now() }), { actor: aborted.actor, ...correlation });
+              return;
+            }
             await rollBack(
               data.changeRequestId,
-              (state) => ({ type: 'RollbackTriggered', eventId: event.id, data, actor: TRIGGER_ACTOR, policy: rollbackRules(state), now: ctx.clock.now() }),
-              { actor: TRIGGER_ACTOR, ...(typeof event.metadata.correlationId === 'string' ? { correlationId: event.metadata.correlationId } : {}) },
+              (state) => ({ type: 'RollbackTriggered', eventId: event.id, data: event.data as TriggerData, actor: TRIGGER_ACTOR, policy: rollbackRules(state), now: ctx.clock.now() }),
+              { actor: TRIGGER_ACTOR, ...correlation },
             );
           } catch (error) {
             if (!(error instanceof DomainError)) throw error;

@@ -188,8 +188,10 @@ describe('monitoring service (embedded)', () => {
     await deploymentEvent('DeploymentSucceeded', { deploymentId: `dep-${CR}`, changeRequestId: CR, releaseId: 'rel-checkout-2-4-0', service: 'checkout', version: '2.4.0', environment: 'production', completedAt: '2026-12-01T12:05:00.000Z' });
     await waitFor(async () => (await watchEvents()).some((e) => e.type === 'WatchTimerArmed' && (e.data as { basis: string }).basis === 'deployment_succeeded'));
     expect((await watchEvents()).at(-1)!.data).toMatchObject({ dueAt: '2026-12-02T12:05:00.000Z' });
+    // Production analyses the watch: at least 5 error_rate samples after the success (here 2.5 min of healthy scrapes).
+    await pushErrorRate([0.001, 0.002, 0.001, 0.001, 0.002]);
 
-    clock.advance(24 * MS_PER_HOUR - 1_000);
+    clock.set('2026-12-02T12:04:59Z');
     await sleep(60);
     expect(typesOf(await watchEvents())).not.toContain('PostDeploymentWatchCompleted');
 
@@ -199,8 +201,44 @@ describe('monitoring service (embedded)', () => {
     await sleep(60);
     const completed = (await watchEvents()).filter((e) => e.type === 'PostDeploymentWatchCompleted');
     expect(completed).toHaveLength(1);
-    expect(completed[0]!.data).toEqual({ changeRequestId: CR, deploymentId: `dep-${CR}`, environment: 'production', completedAt: '2026-12-02T12:05:00.000Z' });
+    expect(completed[0]!.data).toMatchObject({ changeRequestId: CR, deploymentId: `dep-${CR}`, environment: 'production', completedAt: '2026-12-02T12:05:00.000Z', analysis: { phase: 'Successful', samples: { error_rate: 5 } } });
     expect(completed[0]!.metadata.actor).toBe('monitoring');
+  });
+
+  describe('a watch without enough samples is inconclusive: it pauses for a person, never completes by itself', () => {
+    const succeed = async () => {
+      await startProductionDeployment();
+      clock.set('2026-12-01T12:05:00Z');
+      await deploymentEvent('DeploymentSucceeded', { deploymentId: `dep-${CR}`, changeRequestId: CR, releaseId: 'rel-checkout-2-4-0', service: 'checkout', version: '2.4.0', environment: 'production', completedAt: '2026-12-01T12:05:00.000Z' });
+      await waitFor(async () => (await watchEvents()).some((e) => e.type === 'WatchTimerArmed' && (e.data as { basis: string }).basis === 'deployment_succeeded'));
+      clock.set('2026-12-02T12:05:00Z');
+      await waitFor(async () => typesOf(await watchEvents()).includes('PostDeploymentWatchPaused'));
+    };
+    const decide = (commandId: string, decision: 'promote' | 'abort', actorRoles: string[], reason?: string) =>
+      host.commands.send('monitoring', 'decideWatch', { commandId, changeRequestId: CR, decision, actor: 'sam', actorRoles, ...(reason !== undefined && { reason }) });
+
+    it('pauses with the reason; refuses other roles and a missing reason (nothing written); an SRE accepts it with a reason', async () => {
+      await succeed();
+      const paused = (await watchEvents()).at(-1)!;
+      expect(paused.data).toMatchObject({ analysis: { phase: 'Inconclusive', reason: expect.stringContaining('no error_rate samples') }, decisionRoles: ['sre', 'release_engineer'], decideBy: '2026-12-02T13:05:00.000Z' });
+      const length = (await watchEvents()).length;
+      await expect(decide('d-1', 'promote', ['developer'], 'fine')).rejects.toMatchObject({ remoteName: 'AnalysisDecisionForbiddenError' });
+      await expect(decide('d-2', 'promote', ['sre'])).rejects.toMatchObject({ remoteName: 'ReasonRequiredError' });
+      expect(await watchEvents()).toHaveLength(length);
+      expect(await decide('d-3', 'promote', ['sre'], 'exporter was down; checked the dashboards')).toMatchObject({ status: 'completed' });
+      expect(typesOf((await watchEvents()).slice(-2))).toEqual(['WatchAnalysisDecided', 'PostDeploymentWatchCompleted']);
+    });
+
+    it('aborts by itself when nobody decides within the policy\'s time: the abort is what deployments rolls back on', async () => {
+      await succeed();
+      clock.advance(MS_PER_HOUR - 1_000);
+      await sleep(60);
+      expect(typesOf(await watchEvents())).not.toContain('PostDeploymentWatchAborted');
+      clock.advance(1_000);
+      await waitFor(async () => typesOf(await watchEvents()).includes('PostDeploymentWatchAborted'));
+      expect((await watchEvents()).at(-1)).toMatchObject({ data: { actor: 'monitoring', reason: expect.stringContaining('no decision') }, metadata: { actor: 'monitoring' } });
+      expect(typesOf(await watchEvents())).not.toContain('PostDeploymentWatchCompleted');
+    });
   });
 
   it('watches an emergency change with enhanced, tighter rules', async () => {

@@ -1,4 +1,4 @@
-import { MONITORING_CONTEXT, RecordSamplesPayload, watchStreamId, type RecordSamplesResult } from '@gatehouse/contracts';
+import { DecideWatchPayload, MONITORING_CONTEXT, RecordSamplesPayload, watchStreamId, type DecideWatchResult, type RecordSamplesResult } from '@gatehouse/contracts';
 import { DomainError, NoActiveWatchError, parseOrThrow, watchDecider, watchRulesFor, type WatchCommand } from '@gatehouse/domain';
 import type { EventMetadata, StoredEvent } from '@gatehouse/eventstore';
 import { getEnvironmentPolicy } from '@gatehouse/policy';
@@ -81,6 +81,7 @@ export function createMonitoringService({ timerCheckIntervalMs }: MonitoringServ
               rules: watchRulesFor(policy, enhanced),
               postDeploymentHours: policy.monitoring.postDeploymentHours,
               expectedDurationMinutes: data.steps.reduce((sum, s) => sum + s.durationMinutes, 0),
+              ...(policy.monitoring.analysis !== undefined && { analysis: policy.monitoring.analysis }),
               now: clock.now(),
             },
           },
@@ -109,6 +110,18 @@ export function createMonitoringService({ timerCheckIntervalMs }: MonitoringServ
           else if (event.type === 'DeploymentSucceeded') await onDeploymentSucceeded(event);
           else if (event.type in DEPLOYMENT_ENDINGS) await onDeploymentEnded(event);
         },
+      });
+
+      const unregisterDecision = await ctx.commands.register<unknown, DecideWatchResult>(MONITORING_CONTEXT, 'decideWatch', async (raw) => {
+        const p = parseOrThrow(DecideWatchPayload, raw, 'monitoring.decideWatch');
+        const result = await decide(
+          'DecideWatch',
+          p.changeRequestId,
+          { type: 'DecideWatch', data: { decision: p.decision, actor: p.actor, actorRoles: p.actorRoles, ...(p.reason !== undefined && { reason: p.reason }), now: clock.now() } },
+          p.commandId,
+          { actor: p.actor, ...(p.correlationId !== undefined && { correlationId: p.correlationId }) },
+        );
+        return { changeRequestId: p.changeRequestId, status: result.state.status, duplicate: result.duplicate };
       });
 
       const unregister = await ctx.commands.register<unknown, RecordSamplesResult>(MONITORING_CONTEXT, 'recordSamples', async (raw) => {
@@ -146,6 +159,12 @@ export function createMonitoringService({ timerCheckIntervalMs }: MonitoringServ
               logger.error({ changeRequestId, error: String(error) }, 'watch timer could not complete the watch; retrying on the next check'),
             );
           }
+          // A watch paused on an inconclusive analysis is aborted (and so rolled back) when nobody decided in time.
+          for (const { changeRequestId, pausedBy } of index.expiredDecisions(now)) {
+            await decide('ExpireWatchDecision', changeRequestId, { type: 'ExpireWatchDecision', data: { now } }, `${pausedBy}:ExpireWatchDecision`, { actor: MONITORING_ACTOR }).catch((error: unknown) =>
+              logger.error({ changeRequestId, error: String(error) }, 'paused watch could not be aborted; retrying on the next check'),
+            );
+          }
         },
         (error) => logger.error({ error: String(error) }, 'watch timer check failed'),
       );
@@ -154,6 +173,7 @@ export function createMonitoringService({ timerCheckIntervalMs }: MonitoringServ
         async stop() {
           await ticker.stop();
           await unregister();
+          await unregisterDecision();
           await deploymentConsumer.stop();
         },
       };

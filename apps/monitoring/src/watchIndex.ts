@@ -1,7 +1,7 @@
 import { START, type EventStore, type StoredEvent } from '@gatehouse/eventstore';
 import { CHANGE_KIND_EVENTS, ChangeKindData } from './inbound.js';
 
-const WATCH_EVENT_TYPES = ['PostDeploymentWatchStarted', 'WatchTimerArmed', 'PostDeploymentWatchCompleted', 'PostDeploymentWatchEnded'];
+const WATCH_EVENT_TYPES = ['PostDeploymentWatchStarted', 'WatchTimerArmed', 'PostDeploymentWatchPaused', 'PostDeploymentWatchAborted', 'PostDeploymentWatchCompleted', 'PostDeploymentWatchEnded'];
 const INDEXED_TYPES: readonly string[] = [...WATCH_EVENT_TYPES, ...CHANGE_KIND_EVENTS];
 
 /**
@@ -14,6 +14,8 @@ export class WatchIndex {
   private readonly active = new Map<string, string>();
   private readonly timers = new Map<string, { dueAt: string; armedBy: string }>();
   private readonly changeKinds = new Map<string, string>();
+  /** Watches paused on an inconclusive analysis: until when a decision is awaited, and the pausing event. */
+  private readonly decisions = new Map<string, { decideBy: string; pausedBy: string }>();
   private position = START;
   /** Catch-ups run one after another, so the position only moves forward. */
   private reading: Promise<void> = Promise.resolve();
@@ -44,6 +46,11 @@ export class WatchIndex {
     return [...this.timers].filter(([, t]) => Date.parse(t.dueAt) <= now.getTime()).map(([changeRequestId, t]) => ({ changeRequestId, armedBy: t.armedBy }));
   }
 
+  /** Paused watches whose decision time has run out at `now`, with the id of the event that paused them. */
+  expiredDecisions(now: Date): Array<{ changeRequestId: string; pausedBy: string }> {
+    return [...this.decisions].filter(([, d]) => Date.parse(d.decideBy) <= now.getTime()).map(([changeRequestId, d]) => ({ changeRequestId, pausedBy: d.pausedBy }));
+  }
+
   /** Folds one event (idempotent: the same event read again changes nothing). */
   apply(event: StoredEvent): void {
     if ((CHANGE_KIND_EVENTS as readonly string[]).includes(event.type)) {
@@ -52,7 +59,7 @@ export class WatchIndex {
       if (parsed.success && kind !== undefined) this.changeKinds.set(parsed.data.changeRequestId, kind);
       return;
     }
-    const data = event.data as { changeRequestId: string; service?: string; environment?: string; dueAt?: string };
+    const data = event.data as { changeRequestId: string; service?: string; environment?: string; dueAt?: string; decideBy?: string };
     switch (event.type) {
       case 'PostDeploymentWatchStarted':
         this.active.set(keyOf(data.service!, data.environment!), data.changeRequestId);
@@ -60,9 +67,17 @@ export class WatchIndex {
       case 'WatchTimerArmed':
         this.timers.set(data.changeRequestId, { dueAt: data.dueAt!, armedBy: event.id });
         break;
+      case 'PostDeploymentWatchPaused':
+        this.timers.delete(data.changeRequestId);
+        this.decisions.set(data.changeRequestId, { decideBy: data.decideBy!, pausedBy: event.id });
+        break;
+      case 'PostDeploymentWatchAborted':
+        this.decisions.delete(data.changeRequestId);
+        break;
       case 'PostDeploymentWatchCompleted':
       case 'PostDeploymentWatchEnded':
         this.timers.delete(data.changeRequestId);
+        this.decisions.delete(data.changeRequestId);
         for (const [key, changeRequestId] of this.active) if (changeRequestId === data.changeRequestId) this.active.delete(key);
         break;
       default:

@@ -2,7 +2,7 @@ import type { DeploymentStrategy, RollbackPolicy } from '@gatehouse/policy';
 import { addMinutes, iso, toMs } from '../clock.js';
 import { assertNever, type Decider, type DomainCommand, type DomainEvent } from '../decider.js';
 import { AlreadyExistsError, DomainError, IllegalTransitionError, NotFoundError, requireReason } from '../errors.js';
-import type { AnalysisResult } from '../rollback/analysis.js';
+import { AnalysisDecisionForbiddenError, type AnalysisResult } from '../rollback/analysis.js';
 import { decideManualRollback, type ManualRollbackBasis } from '../rollback/manualRollback.js';
 import type { DeploymentEffect, EffectProtocol, OpenIntent } from '../workflows/effects.js';
 
@@ -236,18 +236,6 @@ export class StepAnalysisFailedError extends DomainError {
   }
 }
 
-export class AnalysisDecisionForbiddenError extends DomainError {
-  override readonly name = 'AnalysisDecisionForbiddenError';
-  readonly code = 'ANALYSIS_DECISION_FORBIDDEN' as const;
-  constructor(
-    readonly deploymentId: string,
-    readonly actor: string,
-    readonly allowedRoles: readonly string[],
-  ) {
-    super(`deployment ${deploymentId} is paused on an inconclusive analysis; only ${allowedRoles.join(' or ')} may promote or abort it, and ${actor} has none of these roles`);
-  }
-}
-
 const AGGREGATE = 'deployment';
 /** Who fails a deployment whose step failed on the cluster: the runner itself. */
 const RUNNER_ACTOR = 'deployments';
@@ -387,7 +375,7 @@ function rollBack(command: RollBackDeployment, state: DeploymentProgress): Deplo
 function decideOnPause(state: DeploymentProgress, decision: 'promote' | 'abort', actor: string, actorRoles: readonly string[] = [], reason: string | undefined, at: string): InconclusiveAnalysisDecided {
   const paused = state.paused!;
   const why = requireReason(reason, `a decision on a rollout paused by an inconclusive analysis (${decision})`);
-  if (!actorRoles.some((role) => paused.decisionRoles.includes(role))) throw new AnalysisDecisionForbiddenError(state.deploymentId, actor, paused.decisionRoles);
+  if (!actorRoles.some((role) => paused.decisionRoles.includes(role))) throw new AnalysisDecisionForbiddenError(`deployment ${state.deploymentId}`, actor, paused.decisionRoles);
   return { type: 'InconclusiveAnalysisDecided', data: { deploymentId: state.deploymentId, changeRequestId: state.changeRequestId, index: paused.index, decision, actor, actorRoles: [...actorRoles], reason: why, at } };
 }
 

@@ -1,12 +1,11 @@
 import { DeciderSpecification } from '@gatehouse/testing';
 import { IllegalTransitionError, ReasonRequiredError } from '../errors.js';
-import type { AnalysisResult } from '../rollback/analysis.js';
+import { AnalysisDecisionForbiddenError, type AnalysisResult } from '../rollback/analysis.js';
 import { RollbackWindowExpiredError } from '../rollback/manualRollback.js';
 import {
   deploymentDecider,
   NothingToPromoteError,
   openDeploymentIntents,
-  AnalysisDecisionForbiddenError,
   StepAnalysisFailedError,
   PlanNotFinishedError,
   StepAnalysisInProgressError,

@@ -1,5 +1,6 @@
 import type { AnalysisPolicy, RollbackTrigger } from '@gatehouse/policy';
 import { iso, toMs } from '../clock.js';
+import { DomainError } from '../errors.js';
 import type { MetricSample } from './rollbackTriggers.js';
 
 /**
@@ -31,18 +32,43 @@ export interface AnalysisInput {
 }
 
 export function analyse({ triggers, samples, firedTriggers, from, until, policy }: AnalysisInput): AnalysisResult {
-  const window = { from: iso(from), until: iso(until) };
-  const rollbackTriggers = triggers.filter((t) => t.action === 'rollback');
-  const metrics = [...new Set(rollbackTriggers.map((t) => t.metric))];
+  const metrics = analysedMetrics(triggers);
   const inWindow = samples.filter((s) => toMs(s.at) >= toMs(from) && toMs(s.at) <= toMs(until));
   const counts = Object.fromEntries(metrics.map((m) => [m, inWindow.filter((s) => s.metric === m).length]));
-  const fired = rollbackTriggers.filter((t) => firedTriggers.includes(t.id)).map((t) => t.id);
-  if (fired.length > 0) return { phase: 'Failed', reason: `rollback trigger ${fired.join(', ')} fired between ${window.from} and ${window.until}`, samples: counts, ...window };
-  if (metrics.length === 0) return { phase: 'Inconclusive', reason: 'the policy analyses samples but names no rollback trigger metric to analyse', samples: counts, ...window };
-  const short = metrics.filter((m) => (counts[m] ?? 0) < policy.minSamplesPerMetric);
+  return judgeAnalysis({ triggers, counts, firedTriggers, from, until, policy });
+}
+
+/** The metrics an analysis looks at: those of the rollback triggers. */
+export function analysedMetrics(triggers: AnalysisInput['triggers']): string[] {
+  return [...new Set(triggers.filter((t) => t.action === 'rollback').map((t) => t.metric))];
+}
+
+/** The verdict from sample counts per metric (for a watch that counts as samples arrive). */
+export function judgeAnalysis({ triggers, counts, firedTriggers, from, until, policy }: Omit<AnalysisInput, 'samples'> & { counts: Readonly<Record<string, number>> }): AnalysisResult {
+  const window = { from: iso(from), until: iso(until) };
+  const metrics = analysedMetrics(triggers);
+  const samples = Object.fromEntries(metrics.map((m) => [m, counts[m] ?? 0]));
+  const fired = triggers.filter((t) => t.action === 'rollback' && firedTriggers.includes(t.id)).map((t) => t.id);
+  if (fired.length > 0) return { phase: 'Failed', reason: `rollback trigger ${fired.join(', ')} fired between ${window.from} and ${window.until}`, samples, ...window };
+  if (metrics.length === 0) return { phase: 'Inconclusive', reason: 'the policy analyses samples but names no rollback trigger metric to analyse', samples, ...window };
+  const short = metrics.filter((m) => samples[m]! < policy.minSamplesPerMetric);
   if (short.length > 0) {
-    const detail = short.map((m) => (counts[m] === 0 ? `no ${m} samples` : `${counts[m]} ${m} samples of the ${policy.minSamplesPerMetric} required`)).join('; ');
-    return { phase: 'Inconclusive', reason: `${detail} between ${window.from} and ${window.until}`, samples: counts, ...window };
+    const detail = short.map((m) => (samples[m] === 0 ? `no ${m} samples` : `${samples[m]} ${m} samples of the ${policy.minSamplesPerMetric} required`)).join('; ');
+    return { phase: 'Inconclusive', reason: `${detail} between ${window.from} and ${window.until}`, samples, ...window };
   }
-  return { phase: 'Successful', reason: `${metrics.join(', ')} observed (≥ ${policy.minSamplesPerMetric} samples each) and no rollback trigger fired`, samples: counts, ...window };
+  return { phase: 'Successful', reason: `${metrics.join(', ')} observed (≥ ${policy.minSamplesPerMetric} samples each) and no rollback trigger fired`, samples, ...window };
+}
+
+/** Only the policy's decision roles may promote or abort a rollout (or a watch) paused by an inconclusive analysis. */
+export class AnalysisDecisionForbiddenError extends DomainError {
+  override readonly name = 'AnalysisDecisionForbiddenError';
+  readonly code = 'ANALYSIS_DECISION_FORBIDDEN' as const;
+  constructor(
+    /** What is paused, e.g. "deployment dep-1" or "the watch of cr-1". */
+    readonly subject: string,
+    readonly actor: string,
+    readonly allowedRoles: readonly string[],
+  ) {
+    super(`${subject} is paused on an inconclusive analysis; only ${allowedRoles.join(' or ')} may promote or abort it, and ${actor} has none of these roles`);
+  }
 }

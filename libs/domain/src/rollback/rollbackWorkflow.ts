@@ -3,8 +3,8 @@ import { deploymentStreamId, evolveDeployment, type DeploymentState, type RollBa
 import type { Workflow, WorkflowOutput } from '../workflows/effects.js';
 
 /**
- * The one owner of the rollback reaction. A watch's `RollbackTriggerFired` (action "rollback") and a person's
- * rollback request both become one `RollBackDeployment` on the deployment's stream, whose decider records the
+ * The one owner of the rollback reaction. A watch's `RollbackTriggerFired` (action "rollback"), an aborted
+ * watch (`PostDeploymentWatchAborted`) and a person's rollback request all become one `RollBackDeployment` on the deployment's stream, whose decider records the
  * intent (`DeploymentRollbackRequested`); the effect runner then restores the previous version on the cluster
  * (checking it first) and records `DeploymentRolledBack`. No other code reacts to a trigger with a rollback.
  */
@@ -29,7 +29,16 @@ export type RollbackRequested = Readonly<{
   now: Date;
 }>;
 
-export type RollbackInput = RollbackTriggered | RollbackRequested;
+/** A post-deployment watch was aborted on an inconclusive analysis (a person's decision, or its time ran out). */
+export type WatchAborted = Readonly<{
+  type: 'WatchAborted';
+  eventId: string;
+  data: Readonly<{ changeRequestId: string; reason: string; actor: string; analysis: Readonly<Record<string, unknown>> }>;
+  policy: RollbackRules;
+  now: Date;
+}>;
+
+export type RollbackInput = RollbackTriggered | RollbackRequested | WatchAborted;
 
 /** A trigger's rollback is asked for only while there is something to restore. */
 const RESTORABLE: ReadonlySet<DeploymentState['status']> = new Set(['running', 'succeeded', 'failed']);
@@ -49,6 +58,19 @@ export function decideRollback(input: RollbackInput, state: DeploymentState): Wo
           type: 'RollBackDeployment',
           data: { changeRequestId, reason: `automatic rollback: ${data.reason}`, initiator: 'automatic', actor: input.actor, evidence: { triggerId: data.triggerId, ...data.evidence }, policy: input.policy, now: input.now },
         },
+      },
+    ];
+  }
+  if (input.type === 'WatchAborted') {
+    if (!RESTORABLE.has(state.status)) return [];
+    const { reason, actor, analysis } = input.data;
+    return [
+      {
+        kind: 'command',
+        streamId,
+        commandId: `${input.eventId}:RollBackDeployment`,
+        // The analysis policy decided it (not the manual window): recorded as automatic, with who aborted and why.
+        command: { type: 'RollBackDeployment', data: { changeRequestId, reason: `post-deployment watch aborted: ${reason}`, initiator: 'automatic', actor, evidence: { analysis }, policy: input.policy, now: input.now } },
       },
     ];
   }

@@ -48,4 +48,17 @@ describe('rollback workflow: the one owner of "trigger fired → roll back"', ()
       { kind: 'command', streamId: 'deployment-cr-1', commandId: 'rb-1', command: { type: 'RollBackDeployment', data: { changeRequestId: 'cr-1', reason: 'latency', initiator: 'manual', actor: 'sre-sam', incidentReviewRef: 'INC-1', policy, now } } },
     ]);
   });
+
+  it('an aborted post-deployment watch (inconclusive analysis) becomes a rollback by the one owner, with who aborted and why', () => {
+    const aborted: RollbackInput = { type: 'WatchAborted', eventId: 'evt-9', data: { changeRequestId: 'cr-1', reason: 'no data for 24 h', actor: 'sre-sam', analysis: { phase: 'Inconclusive' } }, policy, now };
+    expect(given([started]).when(aborted)).toEqual([
+      {
+        kind: 'command',
+        streamId: 'deployment-cr-1',
+        commandId: 'evt-9:RollBackDeployment',
+        command: { type: 'RollBackDeployment', data: { changeRequestId: 'cr-1', reason: 'post-deployment watch aborted: no data for 24 h', initiator: 'automatic', actor: 'sre-sam', evidence: { analysis: { phase: 'Inconclusive' } }, policy, now } },
+      },
+    ]);
+    expect(given([started, rolledBack]).when(aborted)).toEqual([]);
+  });
 });
