@@ -55,9 +55,12 @@ export async function givenProductionRunsCheckout({ client }: Harness): Promise<
   await client.advanceUntilStatus(production, 'scheduled', { step: MINUTE, limit: HOUR });
   // Thursday 19 November, 10:00: the last production window before Black Friday week.
   expect(await jumpToBooking(client, production)).toBe('2026-11-19T10:00:00.000Z');
-  await client.advanceUntilStatus(production, 'validating', { step: 10 * MINUTE, limit: 4 * HOUR });
+  const scrape = { service: 'checkout-api', environment: 'production' };
+  await client.advanceUntilStatus(production, 'validating', { step: 10 * MINUTE, limit: 4 * HOUR, scrape });
   const versions = await client.ok('GET', '/api/versions?service=checkout-api&environment=production', 'ana');
   expect(versions.items).toEqual([expect.objectContaining({ version: '3.4.0' })]);
+  // The 24 h watch sees healthy metrics and completes; without them it would pause and, undecided, roll back.
+  await client.advanceUntilStatus(production, 'closed', { step: 4 * HOUR, limit: 2 * 24 * HOUR, scrape });
 }
 
 export async function hotfixScenario({ client }: Harness): Promise<void> {
