@@ -1,4 +1,4 @@
-import type { Clock, Effect, EffectProtocol, OpenIntent } from '@gatehouse/domain';
+import type { Clock, EffectProtocol, EffectShape, OpenIntent } from '@gatehouse/domain';
 import type { EventMetadata, EventStore, StoredEvent } from '@gatehouse/eventstore';
 import { handleCommand, type CommandDecider, type CommandResult } from './command-handler.js';
 import type { ServiceLogger } from './service.js';
@@ -7,7 +7,7 @@ import type { ServiceLogger } from './service.js';
  * Performs one kind of effect on the outside world. `isDone` looks at the outside world first, so an
  * effect performed before a crash (or by another replica) is not performed again: applying twice = once.
  */
-export interface EffectPort<E extends Effect> {
+export interface EffectPort<E extends EffectShape> {
   isDone(effect: E): Promise<boolean>;
   perform(effect: E): Promise<void>;
 }
@@ -19,7 +19,7 @@ export interface EffectPort<E extends Effect> {
  */
 export const DEFAULT_EFFECT_LEASE_MS = 30_000;
 
-export interface EffectRunnerOptions<Command, Event extends { type: string; data: unknown }, State, E extends Effect> {
+export interface EffectRunnerOptions<Command, Event extends { type: string; data: unknown }, State, E extends EffectShape> {
   store: EventStore;
   decider: CommandDecider<Command, Event, State>;
   /** The decider's intents and outcome commands (domain, pure). */
@@ -50,7 +50,7 @@ export interface EffectRunner<Command, Event, State> {
 }
 
 /** The effect runner: intent recorded before the effect, the effect performed idempotently, the outcome recorded after. */
-export function createEffectRunner<Command, Event extends { type: string; data: unknown }, State, E extends Effect>(
+export function createEffectRunner<Command, Event extends { type: string; data: unknown }, State, E extends EffectShape>(
   options: EffectRunnerOptions<Command, Event, State, E>,
 ): EffectRunner<Command, Event, State> {
   const { store, decider, protocol, port, clock, leaseMs = DEFAULT_EFFECT_LEASE_MS, actor, logger, onSettled } = options;

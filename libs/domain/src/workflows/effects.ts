@@ -8,6 +8,12 @@
  * runner finds when an intent was last claimed (its lease).
  */
 
+/** What every effect has: its kind and the id its intent, claims and outcome carry. */
+export interface EffectShape {
+  readonly kind: string;
+  readonly effectId: string;
+}
+
 /** Starts one plan step on the cluster (traffic share of the new version). */
 export interface ApplyDeploymentStep {
   readonly kind: 'ApplyDeploymentStep';
@@ -29,7 +35,7 @@ export type DeploymentEffect = ApplyDeploymentStep | RollBackWorkload;
 export type Effect = DeploymentEffect;
 
 /** An intent recorded and not yet followed by its outcome; `attempt` counts the claims on it (1 = the intent itself). */
-export interface OpenIntent<E extends Effect = Effect> {
+export interface OpenIntent<E extends EffectShape = Effect> {
   readonly effect: E;
   readonly attempt: number;
 }
@@ -39,7 +45,7 @@ export interface OpenIntent<E extends Effect = Effect> {
  * that records an effect's outcome, and the command that claims another attempt at an open intent (appended
  * with the expected stream version, so of two replicas only one performs it).
  */
-export interface EffectProtocol<Command, State, E extends Effect = Effect> {
+export interface EffectProtocol<Command, State, E extends EffectShape = Effect> {
   openIntents(state: State): readonly OpenIntent<E>[];
   recordOutcome(effect: E, now: Date): Command;
   claimAttempt(intent: OpenIntent<E>, now: Date): Command;
