@@ -5,6 +5,7 @@ import {
   deploymentEffects,
   deploymentStreamId,
   DomainError,
+  openDeploymentIntents,
   parseOrThrow,
   rollbackWorkflow,
   type AnalysisDecisionRules,
@@ -122,8 +123,14 @@ export function createDeploymentsService(options: DeploymentsServiceOptions = {}
        * its intent with the expected stream version, and only the replica whose append won applies it.
        */
       async function advance(changeRequestId: string): Promise<void> {
-        count(await effects.resume(deploymentStreamId(changeRequestId)));
-        const state = await load(changeRequestId);
+        let state = await load(changeRequestId);
+        if (openDeploymentIntents(state).length > 0) {
+          // An intent without outcome: its performer is at it, or stopped (then, after the lease, it is resumed here).
+          const resumed = await effects.resume(deploymentStreamId(changeRequestId));
+          if (resumed.length === 0) return;
+          count(resumed);
+          state = await load(changeRequestId);
+        }
         const now = ctx.clock.now();
         if (state.status === 'paused') {
           // Waiting for a person's decision; when the policy's time for it runs out, abort (and roll back).
@@ -147,8 +154,6 @@ export function createDeploymentsService(options: DeploymentsServiceOptions = {}
           await decide(changeRequestId, { type: 'StartDeploymentStep', data: { changeRequestId, index, now } }, `${id}:step-${index}:start`);
           return;
         }
-        // The step's intent is still open: its performer (or, after the lease, whoever resumes it) applies it.
-        if (!state.current.applied) return;
         const { index, analysisUntil } = state.current;
         const status = await target.status(state);
         if (status.state === 'failed') {
