@@ -193,7 +193,11 @@ export function lifecycleScenarios(get: () => Harness): void {
     });
     expect(active).toMatchObject({ environment: 'production', strategy: 'canary' });
     await client.advanceUntilStatus(production, 'validating', { step: 10 * MINUTE, limit: 6 * HOUR, scrape });
-    const versions = await client.ok('GET', '/api/versions?service=campaign-api&environment=production', 'ana');
+    // The read model follows the log on its own subscription: give it the moment it needs.
+    const versions = await client.waitFor('production running 2.2.0 in the versions projection', async () => {
+      const reply = await client.ok('GET', '/api/versions?service=campaign-api&environment=production', 'ana');
+      return reply.items.length > 0 ? reply : undefined;
+    });
     expect(versions.items).toEqual([expect.objectContaining({ environment: 'production', version: '2.2.0' })]);
     // The 24-hour post-deployment watch, then the change closes.
     await client.advanceUntilStatus(production, 'closed', { step: 4 * HOUR, limit: 2 * 24 * HOUR, scrape });
