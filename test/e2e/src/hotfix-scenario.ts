@@ -90,6 +90,10 @@ export async function hotfixScenario({ client }: Harness): Promise<void> {
   const staging = await submitAs(client, 'rel', checkoutDraft(client, 'staging', releaseId, { kind: 'emergency', hotfixId }));
   await grant(client, staging, [['tess', 'tech_lead']]);
   await client.advanceUntilStatus(staging, ['validating', 'validated'], { step: MINUTE, limit: 2 * HOUR });
+  // The release record follows the deployment on its own subscription (another consumer than the change's status).
+  await client.waitFor('the release record shows the staging deployment', async () =>
+    (await client.events(`release-${releaseId}`)).some((e: Json) => e.type === 'ReleaseDeploymentSucceeded' && e.data.environment === 'staging'),
+  );
 
   // Staging validation inside its 30-minute cap.
   await client.ok('POST', `/api/hotfixes/${hotfixId}/validation/start`, 'sam', { releaseId });
