@@ -282,7 +282,7 @@ describe('one-process Gatehouse through its HTTP API', () => {
     expect(versions.items).toEqual([expect.objectContaining({ version: '2.2.0' })]);
   }, 120_000);
 
-  it('pauses a production canary whose step saw no metrics: promote and abort need SRE or release engineer and a reason, recorded', async () => {
+  it('pauses a production canary, then its watch, when they saw no metrics: promote and abort need SRE or release engineer and a reason, recorded', async () => {
     const { releaseId } = await ok('POST', '/api/releases', 'ana', {
       service: 'campaign-api',
       version: '2.2.2',
@@ -295,45 +295,51 @@ describe('one-process Gatehouse through its HTTP API', () => {
     const production = await submit('production', releaseId, { runbookRef: 'RB-44' });
     await reviewAndApprove(production, [['rui', 'code_reviewer'], ['tess', 'tech_lead'], ['sam', 'sre']]);
     await advanceUntilStatus(production, 'implementing', { step: 10 * MINUTE, limit: 7 * 24 * HOUR });
-    const deploymentEvents = async (): Promise<Json[]> => (await ok('GET', `/api/streams/deployment-${production}`, 'aud')).events;
-    /** No metric source pushes anything: each analysed step ends Inconclusive. */
-    async function advanceUntilPaused(pauses: number): Promise<Json> {
+    const streamEvents = async (stream: string): Promise<Json[]> => (await ok('GET', `/api/streams/${stream}-${production}`, 'aud')).events;
+    /** No metric source pushes anything meanwhile: the analysis ends Inconclusive. */
+    async function advanceUntil(stream: string, type: string, step: number): Promise<Json> {
       for (let i = 0; i < 200; i++) {
-        const paused = (await deploymentEvents()).filter((e: Json) => e.type === 'DeploymentPaused');
-        if (paused.length === pauses) return paused.at(-1);
-        clock.advance(5 * MINUTE);
+        const found = (await streamEvents(stream)).find((e: Json) => e.type === type);
+        if (found !== undefined) return found;
+        clock.advance(step);
         await new Promise((resolve) => setTimeout(resolve, 60));
       }
-      throw new Error(`deployment of ${production} never paused`);
+      throw new Error(`no ${type} on ${stream}-${production}`);
     }
 
-    if (process.env['DEBUG_LIFECYCLE']) process.stderr.write(`implementing at ${clock.now().toISOString()}\n`);
-    const firstPause = await advanceUntilPaused(1);
-    expect(firstPause.data).toMatchObject({ index: 0, analysis: { phase: 'Inconclusive', reason: expect.stringContaining('no error_rate samples') }, decisionRoles: ['sre', 'release_engineer'] });
-    // Time alone does not pass it.
+    // A canary step without samples pauses; time alone does not pass it.
+    const paused = await advanceUntil('deployment', 'DeploymentPaused', 5 * MINUTE);
+    expect(paused.data).toMatchObject({ index: 0, analysis: { phase: 'Inconclusive', reason: expect.stringContaining('no error_rate samples') }, decisionRoles: ['sre', 'release_engineer'] });
     clock.advance(30 * MINUTE);
     await new Promise((resolve) => setTimeout(resolve, 200));
-    expect((await deploymentEvents()).filter((e: Json) => e.type === 'DeploymentStepStarted')).toHaveLength(1);
+    expect((await streamEvents('deployment')).filter((e: Json) => e.type === 'DeploymentStepStarted')).toHaveLength(1);
 
-    const before = (await deploymentEvents()).length;
-    const byTechLead = await call('POST', `/api/deployments/${production}/promote`, 'tess', { reason: 'looks fine to me' });
-    expect(byTechLead.status).toBe(403);
-    const withoutReason = await call('POST', `/api/deployments/${production}/promote`, 'sam', {});
-    expect(withoutReason).toMatchObject({ status: 400, body: { error: 'ReasonRequiredError' } });
-    const abortWithoutReason = await call('POST', `/api/deployments/${production}/abort`, 'sam', {});
-    expect(abortWithoutReason.status).toBe(400);
-    expect(await deploymentEvents()).toHaveLength(before);
+    const before = (await streamEvents('deployment')).length;
+    expect((await call('POST', `/api/deployments/${production}/promote`, 'tess', { reason: 'looks fine to me' })).status).toBe(403);
+    expect(await call('POST', `/api/deployments/${production}/promote`, 'sam', {})).toMatchObject({ status: 400, body: { error: 'ReasonRequiredError' } });
+    expect((await call('POST', `/api/deployments/${production}/abort`, 'sam', {})).status).toBe(400);
+    expect(await streamEvents('deployment')).toHaveLength(before);
 
     expect((await call('POST', `/api/deployments/${production}/promote`, 'sam', { reason: 'metrics exporter was down; dashboards checked by hand' })).status).toBe(200);
-    const decided = (await deploymentEvents()).find((e: Json) => e.type === 'InconclusiveAnalysisDecided');
+    const decided = (await streamEvents('deployment')).find((e: Json) => e.type === 'InconclusiveAnalysisDecided');
     expect(decided).toMatchObject({ data: { decision: 'promote', actor: 'sam', actorRoles: ['sre'], reason: 'metrics exporter was down; dashboards checked by hand', index: 0 }, metadata: { actor: 'sam' } });
 
-    // The next step sees no metrics either: paused again; this time the SRE aborts, and the cluster is restored.
-    await advanceUntilPaused(2);
-    expect((await call('POST', `/api/deployments/${production}/abort`, 'sam', { reason: 'still no metrics; not going to 100% blind' })).status).toBe(200);
-    const types = (await deploymentEvents()).map((e: Json) => e.type);
-    expect(types.slice(-3)).toEqual(['InconclusiveAnalysisDecided', 'DeploymentRollbackRequested', 'DeploymentAborted']);
-    const versions = await ok('GET', '/api/versions?service=campaign-api&environment=production', 'ana');
-    expect(versions.items.map((v: Json) => v.version)).not.toContain('2.2.2');
-  }, 240_000);
+    // The exporter is back for the remaining steps; then it stops again for the whole 24 h watch.
+    await advanceUntilStatus(production, 'validating', { step: 5 * MINUTE, scrape: { service: 'campaign-api', environment: 'production' } });
+    const watchPaused = await advanceUntil('watch', 'PostDeploymentWatchPaused', HOUR);
+    expect(watchPaused.data).toMatchObject({ analysis: { phase: 'Inconclusive' }, decisionRoles: ['sre', 'release_engineer'] });
+    expect(await statusOf(production)).toBe('validating');
+
+    const watchBefore = (await streamEvents('watch')).length;
+    expect((await call('POST', `/api/deployments/${production}/watch/promote`, 'tess', { reason: 'fine' })).status).toBe(403);
+    expect((await call('POST', `/api/deployments/${production}/watch/abort`, 'sam', {})).status).toBe(400);
+    expect(await streamEvents('watch')).toHaveLength(watchBefore);
+
+    expect((await call('POST', `/api/deployments/${production}/watch/abort`, 'sam', { reason: 'a day without metrics; rolling back to be safe' })).status).toBe(200);
+    const rolledBack = await advanceUntil('deployment', 'DeploymentRolledBack', 0);
+    expect(rolledBack.data).toMatchObject({ initiator: 'automatic', actor: 'sam', reason: 'post-deployment watch aborted: a day without metrics; rolling back to be safe' });
+    const watchTypes = (await streamEvents('watch')).map((e: Json) => e.type);
+    expect(watchTypes).toEqual(expect.arrayContaining(['WatchAnalysisDecided', 'PostDeploymentWatchAborted']));
+    expect(watchTypes).not.toContain('PostDeploymentWatchCompleted');
+  }, 300_000);
 });
