@@ -1,6 +1,6 @@
 import { AbortDeploymentPayload, DEPLOYMENTS_CONTEXT, PromoteDeploymentPayload, RollbackDeploymentPayload, watchStreamId, type DeploymentCommandResult } from '@gatehouse/contracts';
 import {
-  analyse,
+  analyseStep,
   deploymentDecider,
   deploymentEffects,
   deploymentStreamId,
@@ -13,7 +13,6 @@ import {
   type DeploymentCommand,
   type DeploymentEvent,
   type DeploymentProgress,
-  type MetricSample,
   type DeploymentState,
   type RollbackInput,
 } from '@gatehouse/domain';
@@ -163,7 +162,7 @@ export function createDeploymentsService(options: DeploymentsServiceOptions = {}
           return;
         }
         if (status.state === 'ready' && now.getTime() >= Date.parse(analysisUntil)) {
-          const analysed = await analyseStep(state, index);
+          const analysed = await stepAnalysis(state, index);
           // A failed analysis is a fired rollback trigger: the rollback workflow restores the previous version.
           if (analysed?.analysis.phase === 'Failed') return;
           await decide(changeRequestId, { type: 'CompleteDeploymentStep', data: { changeRequestId, index, ...analysed, now } }, `${id}:step-${index}:complete`);
@@ -174,16 +173,14 @@ export function createDeploymentsService(options: DeploymentsServiceOptions = {}
        * The analysis of a step whose plan asks for one, where the environment's policy gates on samples: the
        * step's samples and trigger firings, read from its watch stream in the store (libs/domain `analyse`).
        */
-      async function analyseStep(state: DeploymentProgress, index: number): Promise<{ analysis: AnalysisResult; decision: AnalysisDecisionRules } | undefined> {
+      async function stepAnalysis(state: DeploymentProgress, index: number): Promise<{ analysis: AnalysisResult; decision: AnalysisDecisionRules } | undefined> {
         const step = state.steps[index];
         const policy = getEnvironmentPolicy(ctx.policies.current, state.environment);
         const rules = policy.monitoring.analysis;
         if (step?.analysis !== true || rules === undefined || state.current === undefined) return undefined;
         const watch = await ctx.store.readStream(watchStreamId(state.changeRequestId));
-        const samples = watch.flatMap((e) => (e.type === 'MetricSamplesRecorded' ? (e.data as { samples: MetricSample[] }).samples : []));
         const { startedAt: from, analysisUntil: until } = state.current;
-        const firedTriggers = watch.flatMap((e) => (e.type === 'RollbackTriggerFired' && Date.parse((e.data as { firedAt: string }).firedAt) >= Date.parse(from) ? [(e.data as { triggerId: string }).triggerId] : []));
-        const analysis = analyse({ triggers: policy.rollback.automatic.triggers, samples, firedTriggers, from, until, policy: rules });
+        const analysis = analyseStep({ watch, triggers: policy.rollback.automatic.triggers, from, until, policy: rules });
         return { analysis, decision: { decisionRoles: rules.decisionRoles, decisionTimeoutMinutes: rules.decisionTimeoutMinutes } };
       }
 

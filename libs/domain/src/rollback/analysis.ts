@@ -38,6 +38,23 @@ export function analyse({ triggers, samples, firedTriggers, from, until, policy 
   return judgeAnalysis({ triggers, counts, firedTriggers, from, until, policy });
 }
 
+/** What a step's analysis reads of its deployment's watch stream (`watch-<changeRequestId>`). */
+export type WatchFact = Readonly<{ type: string; data: unknown }>;
+
+/**
+ * A canary step's analysis from its watch's events: the samples recorded, and the rollback triggers that fired
+ * since the step started.
+ */
+export function analyseStep({ watch, triggers, from, until, policy }: Omit<AnalysisInput, 'samples' | 'firedTriggers'> & { watch: readonly WatchFact[] }): AnalysisResult {
+  const samples = watch.flatMap((e) => (e.type === 'MetricSamplesRecorded' ? (e.data as { samples: MetricSample[] }).samples : []));
+  const firedTriggers = watch.flatMap((e) => {
+    if (e.type !== 'RollbackTriggerFired') return [];
+    const { triggerId, firedAt } = e.data as { triggerId: string; firedAt: string };
+    return toMs(firedAt) >= toMs(from) ? [triggerId] : [];
+  });
+  return analyse({ triggers, samples, firedTriggers, from, until, policy });
+}
+
 /** The metrics an analysis looks at: those of the rollback triggers. */
 export function analysedMetrics(triggers: AnalysisInput['triggers']): string[] {
   return [...new Set(triggers.filter((t) => t.action === 'rollback').map((t) => t.metric))];

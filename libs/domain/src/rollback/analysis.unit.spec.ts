@@ -1,5 +1,5 @@
 import type { RollbackTrigger } from '@gatehouse/policy';
-import { analyse } from './analysis.js';
+import { analyse, analyseStep } from './analysis.js';
 import type { MetricSample } from './rollbackTriggers.js';
 
 const errorRate: RollbackTrigger = { id: 'error-rate-above-1-percent', metric: 'error_rate', operator: '>', threshold: 0.01, durationSeconds: 300, action: 'rollback', cooldownMinutes: 60 };
@@ -34,5 +34,14 @@ describe('analysis of a step or a watch (Successful / Failed / Inconclusive)', (
   it('given a rollback trigger that fired in the window, then Failed (whatever the sample count)', () => {
     expect(analyse({ triggers: [errorRate], samples: scrapes(30), firedTriggers: ['error-rate-above-1-percent'], ...window, policy })).toMatchObject({ phase: 'Failed' });
     expect(analyse({ triggers: [errorRate, slowAlert], samples: scrapes(30), firedTriggers: ['slow'], ...window, policy }).phase).toBe('Successful');
+  });
+
+  it('a step is analysed on what its watch recorded: samples, and rollback firings since the step started', () => {
+    const recorded = { type: 'MetricSamplesRecorded', data: { samples: scrapes(6) } };
+    const firedBefore = { type: 'RollbackTriggerFired', data: { triggerId: 'error-rate-above-1-percent', firedAt: '2026-12-01T09:50:00.000Z' } };
+    const firedDuring = { type: 'RollbackTriggerFired', data: { triggerId: 'error-rate-above-1-percent', firedAt: '2026-12-01T10:20:00.000Z' } };
+    expect(analyseStep({ watch: [recorded, firedBefore, { type: 'AlertRaised', data: {} }], triggers: [errorRate], ...window, policy }).phase).toBe('Successful');
+    expect(analyseStep({ watch: [recorded, firedDuring], triggers: [errorRate], ...window, policy }).phase).toBe('Failed');
+    expect(analyseStep({ watch: [], triggers: [errorRate], ...window, policy }).phase).toBe('Inconclusive');
   });
 });
