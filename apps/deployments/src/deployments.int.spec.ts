@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { settableClock, type SettableClock } from '@gatehouse/domain';
 import { type AuditableEventStore, createInMemoryEventStore, type StoredEvent } from '@gatehouse/eventstore';
 import { type EmbeddedHost, PolicyRegistry, type ServiceLogger, startEmbeddedServices } from '@gatehouse/service-kit';
-import { createDeploymentsService, SandboxTarget } from './index.js';
+import { createDeploymentsService, type DeploymentTarget, SandboxTarget } from './index.js';
 
 const POLICIES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../deploy/policies');
 const quietLogger: ServiceLogger = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} };
@@ -27,8 +27,8 @@ describe('deployments service', () => {
   let policies: PolicyRegistry;
   let sandbox: SandboxTarget;
   const hosts: EmbeddedHost[] = [];
-  const start = async (effectLeaseMs?: number) => {
-    const host = await startEmbeddedServices([createDeploymentsService({ target: sandbox, tickIntervalMs: 5, ...(effectLeaseMs !== undefined && { effectLeaseMs }) })], { store, clock, policies, logger: quietLogger, pollIntervalMs: 5 });
+  const start = async (effectLeaseMs?: number, target: DeploymentTarget = sandbox) => {
+    const host = await startEmbeddedServices([createDeploymentsService({ target, tickIntervalMs: 5, ...(effectLeaseMs !== undefined && { effectLeaseMs }) })], { store, clock, policies, logger: quietLogger, pollIntervalMs: 5 });
     hosts.push(host);
     return host;
   };
@@ -339,6 +339,33 @@ describe('deployments service', () => {
       clock.advance(3 * 60 * MINUTE);
       await settle();
       expect((await types()).filter((t) => t === 'DeploymentStepStarted')).toHaveLength(1);
+    });
+
+    it('a rollback whose cluster call fails is answered "restoring" (intent recorded) and completes once the cluster answers again', async () => {
+      let unreachable = true;
+      const flaky: DeploymentTarget = {
+        apply: (step) => sandbox.apply(step),
+        status: (ref) => sandbox.status(ref),
+        rollback: async (to) => {
+          if (unreachable) throw new Error('connect ECONNREFUSED cluster API');
+          return sandbox.rollback(to);
+        },
+      };
+      const host = await start(LEASE_MS, flaky);
+      await due();
+      await stepStarted(0);
+      const reply = await host.commands.send('deployments', 'rollback', { commandId: 'rb-1', changeRequestId: 'cr-1', reason: 'errors up', initiator: 'manual', actor: 'sre-sam' });
+      expect(reply).toMatchObject({ status: 'restoring', duplicate: false });
+      await settle();
+      expect((await types()).filter((t) => t === 'DeploymentRolledBack')).toHaveLength(0);
+      unreachable = false;
+      await waitFor(find('DeploymentRolledBack'));
+      await settle();
+      expect(sandbox.operations.map((o) => o.kind)).toEqual(['apply', 'rollback']);
+      // Each lease that ran out brought another claimed attempt, until one reached the cluster.
+      const after = (await types()).slice((await types()).indexOf('DeploymentRollbackRequested'));
+      expect(after.at(-1)).toBe('DeploymentRolledBack');
+      expect(new Set(after.slice(1, -1))).toEqual(new Set(['DeploymentEffectClaimed']));
     });
 
     it('an intent still within its lease is left to its performer: nothing is claimed or performed', async () => {

@@ -78,8 +78,12 @@ describe('effect runner: intent, idempotent effect, outcome, resume', () => {
     const LEASE_MS = 100;
     const [a, b] = [0, 1].map(() => createEffectRunner({ store, decider, protocol, port: world.port, clock, actor: 'shipping', leaseMs: LEASE_MS }));
     world.failOnce();
-    await expect(a!.decide('parcel-1', { type: 'RequestShipment' }, 'order-7:ship')).rejects.toThrow('courier unreachable');
+    // The decision stands (the intent is recorded); the effect failed, so the intent is still open.
+    const decided = await a!.decide('parcel-1', { type: 'RequestShipment' }, 'order-7:ship');
+    expect(decided.events.map((e) => e.type)).toEqual(['ParcelShipmentRequested']);
+    expect(protocol.openIntents(decided.state)).toHaveLength(1);
     expect(await types(store)).toEqual(['ParcelShipmentRequested']);
+    expect(world.shipped).toEqual([]);
     // Within the lease the performer may still be at it: nobody resumes.
     expect(await b!.resume('parcel-1')).toEqual([]);
     await new Promise((resolve) => setTimeout(resolve, LEASE_MS + 20));

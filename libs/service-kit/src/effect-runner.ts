@@ -39,7 +39,9 @@ export interface EffectRunner<Command, Event, State> {
   /**
    * Decides `command` on `streamId` (load → decide → append with the expected version). For every intent
    * this call recorded, performs the effect and records its outcome before returning. A duplicate or a
-   * command another replica won records nothing, so this replica performs nothing.
+   * command another replica won records nothing, so this replica performs nothing. An effect that fails
+   * (the outside world unreachable) leaves its intent open, to be resumed after its lease: the command's
+   * decision stands, and the returned state shows the intent still open.
    */
   decide(streamId: string, command: Command, commandId: string, metadata?: Omit<EventMetadata, 'causationId'>): Promise<CommandResult<Event, State>>;
   /**
@@ -74,8 +76,12 @@ export function createEffectRunner<Command, Event extends { type: string; data: 
       let settled = result;
       for (const { effect } of protocol.openIntents(result.state)) {
         if (!recorded.has(effect.effectId)) continue;
-        const outcome = await settle(streamId, effect, metadata);
-        settled = { ...settled, events: [...settled.events, ...outcome.events], state: outcome.state };
+        try {
+          const outcome = await settle(streamId, effect, metadata);
+          settled = { ...settled, events: [...settled.events, ...outcome.events], state: outcome.state };
+        } catch (error) {
+          logger?.warn({ streamId, effectId: effect.effectId, kind: effect.kind, error: String(error) }, 'effect failed; its intent stays open and is resumed after its lease');
+        }
       }
       return settled;
     },
