@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { settableClock, type SettableClock } from '@gatehouse/domain';
 import { type AuditableEventStore, createInMemoryEventStore, type StoredEvent } from '@gatehouse/eventstore';
 import { type EmbeddedHost, PolicyRegistry, type ServiceLogger, startEmbeddedServices } from '@gatehouse/service-kit';
-import { createDeploymentsService, SandboxTarget } from './index.js';
+import { createDeploymentsService, type DeploymentTarget, SandboxTarget } from './index.js';
 
 const POLICIES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../deploy/policies');
 const quietLogger: ServiceLogger = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} };
@@ -29,8 +29,8 @@ describe('deployments service', () => {
   let policies: PolicyRegistry;
   let sandbox: SandboxTarget;
   const hosts: EmbeddedHost[] = [];
-  const start = async () => {
-    const host = await startEmbeddedServices([createDeploymentsService({ target: sandbox, tickIntervalMs: 5 })], { store, clock, policies, logger: quietLogger, pollIntervalMs: 5 });
+  const start = async (effectLeaseMs?: number, target: DeploymentTarget = sandbox) => {
+    const host = await startEmbeddedServices([createDeploymentsService({ target, tickIntervalMs: 5, ...(effectLeaseMs !== undefined && { effectLeaseMs }) })], { store, clock, policies, logger: quietLogger, pollIntervalMs: 5 });
     hosts.push(host);
     return host;
   };
@@ -46,6 +46,12 @@ describe('deployments service', () => {
         metadata: { actor: 'scheduling', correlationId: `corr-${crId}`, causationId: `timer-${crId}` },
       },
     ]);
+  };
+
+  /** What monitoring records while a step runs: healthy error_rate scrapes of the last minutes (production analyses 5 per step). */
+  const scraped = async (crId = 'cr-1', count = 5) => {
+    const samples = Array.from({ length: count }, (_, i) => ({ metric: 'error_rate', at: new Date(clock.now().getTime() - i * MINUTE).toISOString(), value: 0.001 }));
+    await store.appendToStream(`watch-${crId}`, [{ type: 'MetricSamplesRecorded', data: { changeRequestId: crId, deploymentId: 'x', environment: 'production', service: 'campaign-api', samples, recordedAt: clock.now().toISOString() } }]);
   };
 
   beforeEach(async () => {
@@ -70,19 +76,24 @@ describe('deployments service', () => {
     for (const index of [0, 1, 2]) {
       await stepStarted(index);
       clock.advance(30 * MINUTE);
+      await scraped();
       await settle(); // ready, but the analysis runs 40 min: no completion yet
       expect((await stream()).some((e) => e.type === 'DeploymentStepCompleted' && (e.data as { index: number }).index === index)).toBe(false);
       clock.advance(10 * MINUTE);
     }
     const succeeded = await waitFor(find('DeploymentSucceeded'));
     expect(succeeded.data).toMatchObject({ version: '2.1.0', environment: 'production', completedAt: '2026-12-01T12:00:00.000Z' });
+    expect((await stream()).filter((e) => e.type === 'DeploymentStepCompleted').map((e) => (e.data as { analysis: { phase: string } }).analysis.phase)).toEqual(['Successful', 'Successful', 'Successful']);
     expect((await stream()).map((e) => `${e.type}${typeof (e.data as { index?: number }).index === 'number' ? `#${(e.data as { index: number }).index}` : ''}`)).toEqual([
       'DeploymentStarted',
       'DeploymentStepStarted#0',
+      'DeploymentStepApplied#0',
       'DeploymentStepCompleted#0',
       'DeploymentStepStarted#1',
+      'DeploymentStepApplied#1',
       'DeploymentStepCompleted#1',
       'DeploymentStepStarted#2',
+      'DeploymentStepApplied#2',
       'DeploymentStepCompleted#2',
       'DeploymentSucceeded',
     ]);
@@ -93,11 +104,13 @@ describe('deployments service', () => {
     clock.advance(5 * 60 * MINUTE);
     const late = host.commandsAs(SAM).send('deployments', 'rollback', { commandId: 'rb-1', changeRequestId: 'cr-1', reason: 'regression', initiator: 'manual', actor: 'sre-sam' });
     await expect(late).rejects.toMatchObject({ remoteName: 'RollbackWindowExpiredError' });
-    expect(await stream()).toHaveLength(8);
+    expect(await stream()).toHaveLength(11);
     expect(sandbox.operations).toHaveLength(3);
     const withReview = await host.commandsAs(SAM).send('deployments', 'rollback', { commandId: 'rb-2', changeRequestId: 'cr-1', reason: 'regression', initiator: 'manual', actor: 'sre-sam', incidentReviewRef: 'INC-9' });
     expect(withReview).toMatchObject({ status: 'rolled_back', duplicate: false });
-    expect((await stream()).at(-1)).toMatchObject({ type: 'DeploymentRolledBack', data: { basis: 'incident_review', incidentReviewRef: 'INC-9', previousVersion: '2.0.3' }, metadata: { actor: 'sre-sam', causationId: 'rb-2' } });
+    const [intent, outcome] = (await stream()).slice(-2);
+    expect(intent).toMatchObject({ type: 'DeploymentRollbackRequested', data: { ending: 'rolled_back', toVersion: '2.0.3', basis: 'incident_review' }, metadata: { actor: 'sre-sam', causationId: 'rb-2' } });
+    expect(outcome).toMatchObject({ type: 'DeploymentRolledBack', data: { basis: 'incident_review', incidentReviewRef: 'INC-9', previousVersion: '2.0.3' }, metadata: { actor: 'sre-sam' } });
   });
 
   it('a manual rollback mid-plan restores the previous version and stops the plan', async () => {
@@ -105,14 +118,17 @@ describe('deployments service', () => {
     await due();
     await stepStarted(0);
     clock.advance(40 * MINUTE);
+    await scraped();
     await stepStarted(1);
     const reply = await host.commandsAs(SAM).send('deployments', 'rollback', { commandId: 'rb-1', changeRequestId: 'cr-1', reason: 'p95 latency doubled', initiator: 'manual', actor: 'sre-sam', correlationId: 'corr-x' });
     expect(reply).toMatchObject({ status: 'rolled_back', duplicate: false });
-    const rolledBack = (await stream()).at(-1);
+    // Intent first (the person's command), then the cluster, then the outcome.
+    const [intent, rolledBack] = (await stream()).slice(-2);
+    expect(intent).toMatchObject({ type: 'DeploymentRollbackRequested', data: { ending: 'rolled_back', toVersion: '2.0.3' }, metadata: { actor: 'sre-sam', causationId: 'rb-1', correlationId: 'corr-x' } });
     expect(rolledBack).toMatchObject({
       type: 'DeploymentRolledBack',
       data: { reason: 'p95 latency doubled', initiator: 'manual', actor: 'sre-sam', previousVersion: '2.0.3', basis: 'within_window', at: '2026-12-01T10:40:00.000Z' },
-      metadata: { actor: 'sre-sam', causationId: 'rb-1', correlationId: 'corr-x' },
+      metadata: { actor: 'sre-sam', causationId: `${(intent!.data as { effectId: string }).effectId}:outcome`, correlationId: 'corr-x' },
     });
     expect(await sandbox.status(workload)).toEqual({ stableVersion: '2.0.3', state: 'idle' });
     // Repeating the command is a duplicate; the plan goes no further.
@@ -128,15 +144,18 @@ describe('deployments service', () => {
     await due();
     await stepStarted(0);
     clock.advance(40 * MINUTE);
+    await scraped();
     await stepStarted(1);
     await settle();
     await first.stop();
     hosts.splice(hosts.indexOf(first), 1);
 
     clock.advance(40 * MINUTE);
+    await scraped();
     await start();
     await stepStarted(2);
     clock.advance(40 * MINUTE);
+    await scraped();
     await waitFor(find('DeploymentSucceeded'));
     const steps = (await stream()).filter((e) => e.type === 'DeploymentStepStarted').map((e) => (e.data as { index: number }).index);
     expect(steps).toEqual([0, 1, 2]);
@@ -154,7 +173,11 @@ describe('deployments service', () => {
 
     const evidence = { metric: 'error_rate', threshold: 0.01, observed: [0.04, 0.05], windowSeconds: 300 };
     await store.appendToStream('watch-cr-1', [
-      { type: 'RollbackTriggerFired', data: { deploymentId: 'x', environment: 'production', triggerId: 'error-rate-above-1-percent', action: 'rollback', evidence, firedAt: clock.now().toISOString() }, metadata: { actor: 'monitoring', correlationId: 'corr-cr-1' } },
+      {
+        type: 'RollbackTriggerFired',
+        data: { changeRequestId: 'cr-1', deploymentId: 'x', environment: 'production', service: 'campaign-api', triggerId: 'error-rate-above-1-percent', action: 'rollback', reason: 'error_rate > 0.01 held for 300 s', evidence, firedAt: clock.now().toISOString() },
+        metadata: { actor: 'monitoring', correlationId: 'corr-cr-1' },
+      },
     ]);
     const rolledBack = await waitFor(find('DeploymentRolledBack'));
     expect(rolledBack.data).toMatchObject({ initiator: 'automatic', actor: 'monitoring', evidence: { triggerId: 'error-rate-above-1-percent', ...evidence }, previousVersion: '2.0.3' });
@@ -168,6 +191,7 @@ describe('deployments service', () => {
     await due();
     await stepStarted(0);
     clock.advance(40 * MINUTE);
+    await scraped();
     await stepStarted(1);
     clock.advance(MINUTE);
     const failed = await waitFor(find('DeploymentFailed'));
@@ -186,7 +210,172 @@ describe('deployments service', () => {
     await due();
     await stepStarted(0);
     expect(await host.commandsAs(SAM).send('deployments', 'abort', { commandId: 'a-1', changeRequestId: 'cr-1', reason: 'wrong build', actor: 'sre-sam' })).toMatchObject({ status: 'aborted' });
-    expect((await stream()).at(-1)).toMatchObject({ type: 'DeploymentAborted', data: { reason: 'wrong build', actor: 'sre-sam' }, metadata: { causationId: 'a-1' } });
+    const [intent, aborted] = (await stream()).slice(-2);
+    expect(intent).toMatchObject({ type: 'DeploymentRollbackRequested', data: { ending: 'aborted', toVersion: '2.0.3' }, metadata: { causationId: 'a-1' } });
+    expect(aborted).toMatchObject({ type: 'DeploymentAborted', data: { reason: 'wrong build', actor: 'sre-sam' }, metadata: { actor: 'sre-sam' } });
     expect((await sandbox.status(workload)).stableVersion).toBe('2.0.3');
+  });
+
+  describe('a step with too few samples (inconclusive analysis) pauses the rollout for a person', () => {
+    const paused = () => waitFor(find('DeploymentPaused'));
+    const promote = (host: EmbeddedHost, commandId: string, actorRoles: string[], reason?: string) =>
+      host.commandsAs({ subject: 'sam', roles: actorRoles }).send('deployments', 'promote', { commandId, changeRequestId: 'cr-1', actor: 'sam', ...(reason !== undefined && { reason }) });
+
+    it('pauses instead of passing, refuses a decision from other roles or without a reason (nothing written), goes on when an SRE promotes', async () => {
+      const host = await start();
+      await due();
+      await stepStarted(0);
+      clock.advance(40 * MINUTE); // no samples at all during the step
+      const pause = await paused();
+      expect(pause.data).toMatchObject({ index: 0, analysis: { phase: 'Inconclusive', samples: { error_rate: 0 } }, decisionRoles: ['sre', 'release_engineer'], decideBy: '2026-12-01T11:40:00.000Z' });
+      clock.advance(10 * MINUTE);
+      await settle();
+      expect((await stream()).filter((e) => e.type === 'DeploymentStepStarted')).toHaveLength(1);
+
+      const length = (await stream()).length;
+      await expect(promote(host, 'p-dev', ['developer', 'tech_lead'], 'looks fine')).rejects.toMatchObject({ remoteName: 'AnalysisDecisionForbiddenError' });
+      await expect(promote(host, 'p-noreason', ['sre'])).rejects.toMatchObject({ remoteName: 'ReasonRequiredError' });
+      expect(await stream()).toHaveLength(length);
+
+      expect(await promote(host, 'p-sre', ['sre'], 'exporter was down; dashboards healthy')).toMatchObject({ status: 'running' });
+      const decided = await waitFor(find('InconclusiveAnalysisDecided'));
+      expect(decided).toMatchObject({ data: { decision: 'promote', actor: 'sam', reason: 'exporter was down; dashboards healthy' }, metadata: { causationId: 'p-sre' } });
+      await stepStarted(1);
+    });
+
+    it('aborts and rolls back by itself when no decision comes within the policy\'s time', async () => {
+      await start();
+      await due();
+      await stepStarted(0);
+      clock.advance(40 * MINUTE);
+      await paused();
+      clock.advance(59 * MINUTE);
+      await settle();
+      expect((await stream()).some((e) => e.type === 'DeploymentAborted')).toBe(false);
+      clock.advance(MINUTE);
+      const aborted = await waitFor(find('DeploymentAborted'));
+      expect(aborted.data).toMatchObject({ actor: 'deployments', reason: expect.stringContaining('no decision on the inconclusive analysis of step 0') });
+      expect(await sandbox.status(workload)).toEqual({ stableVersion: '2.0.3', state: 'idle' });
+      expect(sandbox.operations.map((o) => o.kind)).toEqual(['apply', 'rollback']);
+    });
+  });
+
+  it('a post-deployment watch aborted on an inconclusive analysis is rolled back by the one rollback owner, once', async () => {
+    await start();
+    await due();
+    for (const index of [0, 1, 2]) {
+      await stepStarted(index);
+      clock.advance(39 * MINUTE);
+      await scraped();
+      clock.advance(MINUTE);
+    }
+    await waitFor(find('DeploymentSucceeded'));
+    const aborted = {
+      type: 'PostDeploymentWatchAborted',
+      data: { changeRequestId: 'cr-1', deploymentId: 'x', environment: 'production', reason: 'no error_rate samples for 24 h; not risking it', actor: 'sre-sam', analysis: { phase: 'Inconclusive' }, abortedAt: clock.now().toISOString() },
+      metadata: { actor: 'sre-sam', correlationId: 'corr-cr-1' },
+    };
+    await store.appendToStream('watch-cr-1', [aborted]);
+    const rolledBack = await waitFor(find('DeploymentRolledBack'));
+    expect(rolledBack.data).toMatchObject({ initiator: 'automatic', actor: 'sre-sam', reason: 'post-deployment watch aborted: no error_rate samples for 24 h; not risking it', evidence: { analysis: { phase: 'Inconclusive' } } });
+    await store.appendToStream('watch-cr-1', [aborted]); // a second abort event (redelivery-like) changes nothing
+    await settle();
+    expect((await stream()).filter((e) => e.type === 'DeploymentRolledBack')).toHaveLength(1);
+    expect(sandbox.operations.filter((o) => o.kind === 'rollback')).toHaveLength(1);
+    expect((await sandbox.status(workload)).stableVersion).toBe('2.0.3');
+  });
+
+  describe('a crash between an intent and its outcome', () => {
+    const LEASE_MS = 50;
+    const ids = { deploymentId: 'dep-1', changeRequestId: 'cr-1', releaseId: 'rel-1', service: 'campaign-api', version: '2.1.0', environment: 'production' };
+    const steps = [5, 25, 100].map((trafficPercent, index) => ({ index, name: `canary ${trafficPercent}%`, trafficPercent, durationMinutes: 40, analysis: true }));
+    const step0 = { deploymentId: 'dep-1', changeRequestId: 'cr-1', index: 0, name: 'canary 5%', trafficPercent: 5 };
+    /** What a deployments process had written when it was killed: the plan, and step 0's intent (its claim). */
+    const killedAfterStepIntent = () =>
+      store.appendToStream('deployment-cr-1', [
+        { type: 'DeploymentStarted', data: { ...ids, strategy: 'canary', steps, previousVersion: '2.0.3', startedAt: clock.now().toISOString() }, metadata: { actor: 'deployments', causationId: 'due-1:StartDeployment' } },
+        { type: 'DeploymentStepStarted', data: { ...step0, at: clock.now().toISOString(), analysisUntil: new Date(clock.now().getTime() + 40 * MINUTE).toISOString(), effectId: 'dep-1:step-0:apply' }, metadata: { actor: 'deployments', causationId: 'dep-1:step-0:start' } },
+      ]);
+    const types = async () => (await stream()).map((e) => e.type);
+
+    it('on restart the step intended but never applied is applied once, and its outcome recorded after a claimed attempt', async () => {
+      await killedAfterStepIntent();
+      await start(LEASE_MS);
+      const applied = await waitFor(find('DeploymentStepApplied'));
+      expect(applied.data).toMatchObject({ index: 0, effectId: 'dep-1:step-0:apply' });
+      expect(await types()).toEqual(['DeploymentStarted', 'DeploymentStepStarted', 'DeploymentEffectClaimed', 'DeploymentStepApplied']);
+      expect((await stream())[2]).toMatchObject({ data: { effectId: 'dep-1:step-0:apply', attempt: 2 }, metadata: { causationId: 'dep-1:step-0:apply:attempt-2' } });
+      await settle();
+      expect(sandbox.operations.map((o) => (o.kind === 'apply' ? o.step.index : o.kind))).toEqual([0]);
+    });
+
+    it('on restart a step the killed process had already applied is not applied again; only the outcome is recorded', async () => {
+      await killedAfterStepIntent();
+      await sandbox.apply({ ...step0, service: ids.service, environment: ids.environment, version: ids.version });
+      await start(LEASE_MS);
+      await waitFor(find('DeploymentStepApplied'));
+      await settle();
+      expect(sandbox.operations).toHaveLength(1);
+      expect((await types()).filter((t) => t === 'DeploymentStepApplied')).toHaveLength(1);
+    });
+
+    it('on restart a rollback intended but never performed restores the previous version once, then records DeploymentRolledBack', async () => {
+      await killedAfterStepIntent();
+      await sandbox.apply({ ...step0, service: ids.service, environment: ids.environment, version: ids.version });
+      await store.appendToStream('deployment-cr-1', [
+        { type: 'DeploymentStepApplied', data: { deploymentId: 'dep-1', changeRequestId: 'cr-1', index: 0, effectId: 'dep-1:step-0:apply', at: clock.now().toISOString() }, metadata: { actor: 'deployments' } },
+        {
+          type: 'DeploymentRollbackRequested',
+          data: { ...ids, effectId: 'dep-1:restore:rolled_back', ending: 'rolled_back', toVersion: '2.0.3', reason: 'errors up', actor: 'sre-sam', initiator: 'manual', basis: 'within_window', requestedAt: clock.now().toISOString() },
+          metadata: { actor: 'sre-sam', causationId: 'rb-1' },
+        },
+      ]);
+      await start(LEASE_MS);
+      const rolledBack = await waitFor(find('DeploymentRolledBack'));
+      expect(rolledBack.data).toMatchObject({ reason: 'errors up', initiator: 'manual', actor: 'sre-sam', previousVersion: '2.0.3', basis: 'within_window' });
+      await settle();
+      expect(sandbox.operations.map((o) => o.kind)).toEqual(['apply', 'rollback']);
+      expect(await sandbox.status(workload)).toEqual({ stableVersion: '2.0.3', state: 'idle' });
+      expect((await types()).filter((t) => t === 'DeploymentRolledBack')).toHaveLength(1);
+      // The plan stops there: no later step is started.
+      clock.advance(3 * 60 * MINUTE);
+      await settle();
+      expect((await types()).filter((t) => t === 'DeploymentStepStarted')).toHaveLength(1);
+    });
+
+    it('a rollback whose cluster call fails is answered "restoring" (intent recorded) and completes once the cluster answers again', async () => {
+      let unreachable = true;
+      const flaky: DeploymentTarget = {
+        apply: (step) => sandbox.apply(step),
+        status: (ref) => sandbox.status(ref),
+        rollback: async (to) => {
+          if (unreachable) throw new Error('connect ECONNREFUSED cluster API');
+          return sandbox.rollback(to);
+        },
+      };
+      const host = await start(LEASE_MS, flaky);
+      await due();
+      await stepStarted(0);
+      const reply = await host.commandsAs(SAM).send('deployments', 'rollback', { commandId: 'rb-1', changeRequestId: 'cr-1', reason: 'errors up', initiator: 'manual', actor: 'sre-sam' });
+      expect(reply).toMatchObject({ status: 'restoring', duplicate: false });
+      await settle();
+      expect((await types()).filter((t) => t === 'DeploymentRolledBack')).toHaveLength(0);
+      unreachable = false;
+      await waitFor(find('DeploymentRolledBack'));
+      await settle();
+      expect(sandbox.operations.map((o) => o.kind)).toEqual(['apply', 'rollback']);
+      // Each lease that ran out brought another claimed attempt, until one reached the cluster.
+      const after = (await types()).slice((await types()).indexOf('DeploymentRollbackRequested'));
+      expect(after.at(-1)).toBe('DeploymentRolledBack');
+      expect(new Set(after.slice(1, -1))).toEqual(new Set(['DeploymentEffectClaimed']));
+    });
+
+    it('an intent still within its lease is left to its performer: nothing is claimed or performed', async () => {
+      await killedAfterStepIntent();
+      await start(60_000);
+      await settle();
+      expect(await types()).toEqual(['DeploymentStarted', 'DeploymentStepStarted']);
+      expect(sandbox.operations).toEqual([]);
+    });
   });
 });

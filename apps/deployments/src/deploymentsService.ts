@@ -1,24 +1,49 @@
-import { AbortDeploymentPayload, DEPLOYMENTS_CONTEXT, PromoteDeploymentPayload, RollbackDeploymentPayload, type DeploymentCommandResult } from '@gatehouse/contracts';
-import { DomainError, parseOrThrow } from '@gatehouse/domain';
-import type { StoredEvent } from '@gatehouse/eventstore';
+import { AbortDeploymentPayload, DEPLOYMENTS_CONTEXT, PromoteDeploymentPayload, RollbackDeploymentPayload, watchStreamId, type DeploymentCommandResult } from '@gatehouse/contracts';
+import { type CommandContext, requireCaller, type VerifiedCaller } from '@gatehouse/bus';
+import {
+  analyseStep,
+  deploymentDecider,
+  deploymentEffects,
+  deploymentStreamId,
+  DomainError,
+  openDeploymentIntents,
+  parseOrThrow,
+  rollbackWorkflow,
+  type AnalysisDecisionRules,
+  type AnalysisResult,
+  type DeploymentCommand,
+  type DeploymentEvent,
+  type DeploymentProgress,
+  type DeploymentState,
+  type RollbackInput,
+} from '@gatehouse/domain';
+import type { EventMetadata, StoredEvent } from '@gatehouse/eventstore';
 import { getEnvironmentPolicy, planDeployment, type DeploymentStrategy } from '@gatehouse/policy';
-import { handleCommand, registeredCounter, type ServiceContext, type ServiceDefinition, startTicker } from '@gatehouse/service-kit';
+import { createEffectRunner, handleCommand, registeredCounter, type ServiceContext, type ServiceDefinition, startTicker } from '@gatehouse/service-kit';
 import type { Registry } from 'prom-client';
-import { deploymentDecider, deploymentStreamId, idsOf, type DeploymentCommand, type DeploymentProgress, type DeploymentState } from '@gatehouse/domain';
 import { type DeploymentTarget, SandboxTarget } from './target.js';
+import { clusterEffects } from './targetEffects.js';
 
 /** How often the runner advances active deployments (step readiness, analysis deadlines), in ms. */
 export const DEPLOYMENT_TICK_INTERVAL_MS = 1_000;
 const ACTOR = 'deployments';
+/** Automatic rollbacks are recorded as done on monitoring's trigger. */
+const TRIGGER_ACTOR = 'monitoring';
 
 export interface DeploymentsServiceOptions {
   /** The cluster the plans run on. @defaultValue a SandboxTarget on the service's clock */
   target?: DeploymentTarget | ((ctx: ServiceContext) => DeploymentTarget);
   /** @defaultValue DEPLOYMENT_TICK_INTERVAL_MS */
   tickIntervalMs?: number;
+  /** How long an intent's performer is trusted to finish it before another attempt is claimed. @defaultValue DEFAULT_EFFECT_LEASE_MS (30 s) */
+  effectLeaseMs?: number;
 }
 
 type DueData = { changeRequestId: string; releaseId: string; service: string; version: string; environment: string; strategy: DeploymentStrategy };
+type TriggerData = { changeRequestId: string; triggerId: string; action: string; reason: string; evidence: Record<string, unknown> };
+type WatchAbortedData = { changeRequestId: string; reason: string; actor: string; analysis: Record<string, unknown> };
+/** Events after which a deployment has work left for the runner (steps to take, an intent to complete). */
+const ACTIVATING = new Set(['DeploymentStarted', 'DeploymentRollbackRequested']);
 
 export function createDeploymentsService(options: DeploymentsServiceOptions = {}): ServiceDefinition {
   return {
@@ -26,30 +51,51 @@ export function createDeploymentsService(options: DeploymentsServiceOptions = {}
     async start(ctx) {
       const target = typeof options.target === 'function' ? options.target(ctx) : (options.target ?? new SandboxTarget({ clock: ctx.clock }));
       const metrics = deploymentMetrics(ctx.metrics);
-      /** Change requests whose deployment is running, rebuilt from the log at start. */
+      /** Change requests whose deployment has work left, rebuilt from the log at start. */
       const active = new Set<string>();
+      // Every effect on the cluster goes through here: intent recorded, cluster checked, effect performed, outcome recorded.
+      const effects = createEffectRunner({
+        store: ctx.store,
+        decider: deploymentDecider,
+        protocol: deploymentEffects,
+        port: clusterEffects(target),
+        clock: ctx.clock,
+        actor: ACTOR,
+        logger: ctx.logger,
+        ...(options.effectLeaseMs !== undefined && { leaseMs: options.effectLeaseMs }),
+        onSettled: (effect, performed) => {
+          if (!performed) return;
+          if (effect.kind === 'ApplyDeploymentStep') metrics.steps.inc({ environment: effect.step.environment });
+          else metrics.rollbacks.inc({ environment: effect.to.environment });
+        },
+      });
 
-      const decide = async (changeRequestId: string, command: DeploymentCommand, commandId: string, metadata: Record<string, unknown> = {}) => {
-        const result = await handleCommand({ store: ctx.store, decider: deploymentDecider, streamId: deploymentStreamId(changeRequestId), command, commandId, metadata: { actor: ACTOR, ...metadata } });
-        result.events.forEach((e) => metrics.appended.inc({ type: e.type }));
+      const count = (events: readonly StoredEvent[]) => events.forEach((e) => metrics.appended.inc({ type: e.type }));
+      /** A command that may record an intent: the runner performs it before returning. */
+      const decide = async (changeRequestId: string, command: DeploymentCommand, commandId: string, metadata: Omit<EventMetadata, 'causationId'> = {}) => {
+        const result = await effects.decide(deploymentStreamId(changeRequestId), command, commandId, { actor: ACTOR, ...metadata });
+        count(result.events);
         return result;
       };
       const load = async (changeRequestId: string) => {
         const history = await ctx.store.readStream(deploymentStreamId(changeRequestId));
-        return { history, state: history.reduce<DeploymentState>((s, e) => deploymentDecider.evolve(s, e as never), deploymentDecider.initialState()) };
+        return history.reduce<DeploymentState>((s, e) => deploymentDecider.evolve(s, e as unknown as DeploymentEvent), deploymentDecider.initialState());
       };
+      const rollbackRules = (state: DeploymentState) => (state.status === 'not_started' ? { beyondWindow: 'allowed' as const } : getEnvironmentPolicy(ctx.policies.current, state.environment).rollback);
 
       async function startDeployment(event: StoredEvent<string, DueData>): Promise<void> {
         const due = event.data;
-        const { state } = await load(due.changeRequestId);
+        const state = await load(due.changeRequestId);
         if (state.status !== 'not_started') return;
         const policy = getEnvironmentPolicy(ctx.policies.current, due.environment);
         const now = ctx.clock.now();
         const plan = planDeployment(policy.strategy, due.strategy, { start: now });
         const before = await target.status(due);
-        await decide(
-          due.changeRequestId,
-          {
+        const result = await handleCommand({
+          store: ctx.store,
+          decider: deploymentDecider,
+          streamId: deploymentStreamId(due.changeRequestId),
+          command: {
             type: 'StartDeployment',
             data: {
               deploymentId: event.id,
@@ -64,115 +110,133 @@ export function createDeploymentsService(options: DeploymentsServiceOptions = {}
               now,
             },
           },
-          `${event.id}:StartDeployment`,
-          { correlationId: (event.metadata.correlationId as string | undefined) ?? event.id, policyVersion: ctx.policies.current.policyVersion },
-        );
+          commandId: `${event.id}:StartDeployment`,
+          metadata: { actor: ACTOR, correlationId: (event.metadata.correlationId as string | undefined) ?? event.id, policyVersion: ctx.policies.current.policyVersion },
+        });
+        count(result.events);
         active.add(due.changeRequestId);
       }
 
-      /** One move of one deployment: start the next step, wait for it, complete it, or finish. Steps are applied once. */
+      /**
+       * One move of one deployment: resume an intent left without outcome, then start the next step, complete
+       * the step in progress, fail it, or finish. Every replica may call this: a step is claimed by appending
+       * its intent with the expected stream version, and only the replica whose append won applies it.
+       */
       async function advance(changeRequestId: string): Promise<void> {
-        const { state } = await load(changeRequestId);
-        if (state.status !== 'running') {
-          active.delete(changeRequestId);
-          return;
+        let state = await load(changeRequestId);
+        if (openDeploymentIntents(state).length > 0) {
+          // An intent without outcome: its performer is at it, or stopped (then, after the lease, it is resumed here).
+          const resumed = await effects.resume(deploymentStreamId(changeRequestId));
+          if (resumed.length === 0) return;
+          count(resumed);
+          state = await load(changeRequestId);
         }
         const now = ctx.clock.now();
+        if (state.status === 'paused') {
+          // Waiting for a person's decision; when the policy's time for it runs out, abort (and roll back).
+          if (state.paused !== undefined && now.getTime() >= Date.parse(state.paused.decideBy)) {
+            await decide(changeRequestId, { type: 'ExpireAnalysisDecision', data: { changeRequestId, now } }, `${state.deploymentId}:step-${state.paused.index}:decision-expired`);
+          }
+          return;
+        }
+        if (state.status !== 'running') {
+          if (state.status !== 'restoring') active.delete(changeRequestId);
+          return;
+        }
         const id = state.deploymentId;
         if (state.current === undefined) {
           if (state.completedSteps >= state.steps.length) {
-            await decide(changeRequestId, { type: 'SucceedDeployment', data: { changeRequestId, now } }, `${id}:succeed`);
-            metrics.outcomes.inc({ outcome: 'succeeded' });
+            const result = await decide(changeRequestId, { type: 'SucceedDeployment', data: { changeRequestId, now } }, `${id}:succeed`);
+            if (result.events.length > 0) metrics.outcomes.inc({ outcome: 'succeeded' });
             return;
           }
           const index = state.completedSteps;
-          const started = await decide(changeRequestId, { type: 'StartDeploymentStep', data: { changeRequestId, index, now } }, `${id}:step-${index}:start`);
-          if (started.events.length > 0) await applyStep(state, index);
+          await decide(changeRequestId, { type: 'StartDeploymentStep', data: { changeRequestId, index, now } }, `${id}:step-${index}:start`);
           return;
         }
         const { index, analysisUntil } = state.current;
         const status = await target.status(state);
-        const applied = status.rollout?.deploymentId === id && status.rollout.stepIndex === index;
-        // Recorded but never applied: the service stopped between the two. Apply it now, once.
-        if (!applied) return applyStep(state, index);
         if (status.state === 'failed') {
-          await decide(changeRequestId, { type: 'FailDeployment', data: { changeRequestId, reason: `step ${index} (${state.steps[index]?.name}) failed: ${status.reason ?? 'unknown'}`, now } }, `${id}:step-${index}:fail`);
-          await target.rollback({ ...state, deploymentId: id, version: state.previousVersion ?? null });
-          metrics.outcomes.inc({ outcome: 'failed' });
+          const reason = `step ${index} (${state.steps[index]?.name}) failed: ${status.reason ?? 'unknown'}`;
+          const result = await decide(changeRequestId, { type: 'FailDeployment', data: { changeRequestId, reason, now } }, `${id}:step-${index}:fail`);
+          if (result.events.length > 0) metrics.outcomes.inc({ outcome: 'failed' });
           return;
         }
         if (status.state === 'ready' && now.getTime() >= Date.parse(analysisUntil)) {
-          await decide(changeRequestId, { type: 'CompleteDeploymentStep', data: { changeRequestId, index, now } }, `${id}:step-${index}:complete`);
+          const analysed = await stepAnalysis(state, index);
+          // A failed analysis is a fired rollback trigger: the rollback workflow restores the previous version.
+          if (analysed?.analysis.phase === 'Failed') return;
+          await decide(changeRequestId, { type: 'CompleteDeploymentStep', data: { changeRequestId, index, ...analysed, now } }, `${id}:step-${index}:complete`);
         }
       }
 
-      async function applyStep(state: DeploymentProgress, index: number): Promise<void> {
+      /**
+       * The analysis of a step whose plan asks for one, where the environment's policy gates on samples: the
+       * step's samples and trigger firings, read from its watch stream in the store (libs/domain `analyse`).
+       */
+      async function stepAnalysis(state: DeploymentProgress, index: number): Promise<{ analysis: AnalysisResult; decision: AnalysisDecisionRules } | undefined> {
         const step = state.steps[index];
-        if (step === undefined) return;
-        await target.apply({ ...idsOf(state), index, name: step.name, trafficPercent: step.trafficPercent });
-        metrics.steps.inc({ environment: state.environment });
+        const policy = getEnvironmentPolicy(ctx.policies.current, state.environment);
+        const rules = policy.monitoring.analysis;
+        if (step?.analysis !== true || rules === undefined || state.current === undefined) return undefined;
+        const watch = await ctx.store.readStream(watchStreamId(state.changeRequestId));
+        const { startedAt: from, analysisUntil: until } = state.current;
+        const analysis = analyseStep({ watch, triggers: policy.rollback.automatic.triggers, from, until, policy: rules });
+        return { analysis, decision: { decisionRoles: rules.decisionRoles, decisionTimeoutMinutes: rules.decisionTimeoutMinutes } };
       }
 
-      async function rollBack(payload: RollbackDeploymentPayload, commandId: string): Promise<DeploymentCommandResult> {
-        const { changeRequestId } = payload;
-        const { history, state } = await load(changeRequestId);
-        const duplicate = history.some((e) => e.metadata.causationId === commandId);
-        const command: DeploymentCommand = {
-          type: 'RollBackDeployment',
-          data: {
-            changeRequestId,
-            reason: payload.reason,
-            initiator: payload.initiator,
-            actor: payload.actor,
-            ...(payload.evidence ? { evidence: payload.evidence } : {}),
-            ...(payload.incidentReviewRef ? { incidentReviewRef: payload.incidentReviewRef } : {}),
-            policy: state.status === 'not_started' ? { beyondWindow: 'allowed' } : getEnvironmentPolicy(ctx.policies.current, state.environment).rollback,
-            now: ctx.clock.now(),
-          },
-        };
-        // Decide first (window rules, state): a refused rollback touches neither the target nor the log.
-        const decided = duplicate ? [] : deploymentDecider.decide(command, state);
-        if (decided.length > 0 && state.status !== 'not_started') {
-          await target.rollback({ ...state, version: state.previousVersion ?? null });
+      /** The one rollback reaction (libs/domain `rollbackWorkflow`), for a trigger and for a person's request alike. */
+      async function rollBack(changeRequestId: string, input: (state: DeploymentState) => RollbackInput, metadata: Omit<EventMetadata, 'causationId'>) {
+        const state = await load(changeRequestId);
+        let result: Awaited<ReturnType<typeof decide>> | undefined;
+        for (const output of rollbackWorkflow.decide(input(state), state)) {
+          result = await decide(changeRequestId, output.command, output.commandId, metadata);
         }
-        const result = await decide(changeRequestId, command, commandId, { actor: payload.actor, ...(payload.correlationId ? { correlationId: payload.correlationId } : {}) });
-        active.delete(changeRequestId);
-        return replyOf(changeRequestId, result.state, result.duplicate);
+        return { changeRequestId, state: result?.state ?? state, duplicate: result?.duplicate ?? false };
       }
 
-      const consumer = await ctx.events.consume({
-        // Replayed from the start at every start, with no durable state: the set of running deployments is rebuilt;
-        // reactions are idempotent.
+      const runner = await ctx.events.consume({
+        // Replayed from the start at every start, with no durable state: the set of deployments with work left is
+        // rebuilt; every replica replays it, and the claims in the store keep them from doing anything twice.
         name: 'deployments-runner',
         replay: true,
-        categories: ['schedule', 'deployment', 'watch'],
-        eventTypes: ['DeploymentDue', 'DeploymentStarted', 'DeploymentSucceeded', 'DeploymentFailed', 'DeploymentAborted', 'DeploymentRolledBack', 'RollbackTriggerFired'],
+        categories: ['schedule', 'deployment'],
+        eventTypes: ['DeploymentDue', 'DeploymentStarted', 'DeploymentRollbackRequested', 'DeploymentSucceeded', 'DeploymentFailed', 'DeploymentAborted', 'DeploymentRolledBack'],
         handler: async ({ event }) => {
           try {
-            switch (event.type) {
-              case 'DeploymentDue':
-                return await startDeployment(event as StoredEvent<string, DueData>);
-              case 'DeploymentStarted':
-                active.add((event.data as { changeRequestId: string }).changeRequestId);
-                return;
-              case 'RollbackTriggerFired': {
-                const data = event.data as { action: string; triggerId: string; evidence: Record<string, unknown> };
-                if (data.action !== 'rollback') return;
-                const changeRequestId = event.streamId.slice(event.streamId.indexOf('-') + 1);
-                const { state } = await load(changeRequestId);
-                if (state.status === 'not_started' || state.status === 'rolled_back') return;
-                await rollBack(
-                  { commandId: `${event.id}:RollBack`, changeRequestId, reason: `automatic rollback: trigger ${data.triggerId} fired`, initiator: 'automatic', evidence: { triggerId: data.triggerId, ...data.evidence }, actor: 'monitoring', ...(typeof event.metadata.correlationId === 'string' ? { correlationId: event.metadata.correlationId } : {}) },
-                  `${event.id}:RollBack`,
-                );
-                return;
-              }
-              default:
-                active.delete((event.data as { changeRequestId: string }).changeRequestId);
-            }
+            if (event.type === 'DeploymentDue') return await startDeployment(event as StoredEvent<string, DueData>);
+            const { changeRequestId } = event.data as { changeRequestId: string };
+            if (ACTIVATING.has(event.type)) active.add(changeRequestId);
+            else active.delete(changeRequestId);
           } catch (error) {
             if (!(error instanceof DomainError)) throw error;
             ctx.logger.warn({ eventId: event.id, type: event.type, code: error.code, error: error.message }, 'deployment reaction refused');
+          }
+        },
+      });
+
+      const triggers = await ctx.events.consume({
+        // Durable: a firing must survive a restart; its command id (from the firing event) makes redelivery harmless.
+        name: 'deployments-rollback-on-trigger',
+        categories: ['watch'],
+        eventTypes: ['RollbackTriggerFired', 'PostDeploymentWatchAborted'],
+        handler: async ({ event }) => {
+          const data = event.data as { changeRequestId: string };
+          const correlation = typeof event.metadata.correlationId === 'string' ? { correlationId: event.metadata.correlationId } : {};
+          try {
+            if (event.type === 'PostDeploymentWatchAborted') {
+              const aborted = event.data as WatchAbortedData;
+              await rollBack(data.changeRequestId, (state) => ({ type: 'WatchAborted', eventId: event.id, data: aborted, policy: rollbackRules(state), now: ctx.clock.now() }), { actor: aborted.actor, ...correlation });
+              return;
+            }
+            await rollBack(
+              data.changeRequestId,
+              (state) => ({ type: 'RollbackTriggered', eventId: event.id, data: event.data as TriggerData, actor: TRIGGER_ACTOR, policy: rollbackRules(state), now: ctx.clock.now() }),
+              { actor: TRIGGER_ACTOR, ...correlation },
+            );
+          } catch (error) {
+            if (!(error instanceof DomainError)) throw error;
+            ctx.logger.warn({ eventId: event.id, changeRequestId: data.changeRequestId, code: error.code, error: error.message }, 'automatic rollback refused');
           }
         },
       });
@@ -191,9 +255,10 @@ export function createDeploymentsService(options: DeploymentsServiceOptions = {}
         (error) => ctx.logger.error({ error: String(error) }, 'deployment tick failed'),
       );
 
-      const handle = <P>(command: string, schema: Parameters<typeof parseOrThrow>[0], run: (payload: P) => Promise<DeploymentCommandResult>) => async (raw: unknown) => {
+      const handle = <P>(command: string, schema: Parameters<typeof parseOrThrow>[0], run: (payload: P, caller: VerifiedCaller) => Promise<DeploymentCommandResult>) => async (raw: unknown, meta: CommandContext) => {
         try {
-          const result = await run(parseOrThrow(schema, raw, `deployments.${command}`) as P);
+          // Who acts, and in which roles, is the verified caller's (the gateway signed it from the JWT), never the payload's.
+          const result = await run(parseOrThrow(schema, raw, `deployments.${command}`) as P, requireCaller(meta));
           metrics.commands.inc({ command, outcome: 'ok' });
           return result;
         } catch (error) {
@@ -205,38 +270,58 @@ export function createDeploymentsService(options: DeploymentsServiceOptions = {}
         await ctx.commands.register(
           DEPLOYMENTS_CONTEXT,
           'abort',
-          handle('abort', AbortDeploymentPayload, async (p: AbortDeploymentPayload) => {
-            const { history, state } = await load(p.changeRequestId);
-            const command: DeploymentCommand = { type: 'AbortDeployment', data: { changeRequestId: p.changeRequestId, reason: p.reason, actor: p.actor, now: ctx.clock.now() } };
-            const duplicate = history.some((e) => e.metadata.causationId === p.commandId);
+          handle('abort', AbortDeploymentPayload, async (p: AbortDeploymentPayload, caller) => {
             // Abort stops the plan and restores the version it replaced, so no user stays on a half-shifted canary.
-            if (!duplicate && deploymentDecider.decide(command, state).length > 0 && state.status !== 'not_started') {
-              await target.rollback({ ...state, version: state.previousVersion ?? null });
-            }
+            const command: DeploymentCommand = {
+              type: 'AbortDeployment',
+              data: { changeRequestId: p.changeRequestId, reason: p.reason, actor: p.actor, actorRoles: [...caller.roles], now: ctx.clock.now() },
+            };
             const result = await decide(p.changeRequestId, command, p.commandId, { actor: p.actor, ...(p.correlationId ? { correlationId: p.correlationId } : {}) });
-            active.delete(p.changeRequestId);
             return replyOf(p.changeRequestId, result.state, result.duplicate);
           }),
         ),
         await ctx.commands.register(
           DEPLOYMENTS_CONTEXT,
           'promote',
-          handle('promote', PromoteDeploymentPayload, async (p: PromoteDeploymentPayload) => {
-            const result = await decide(p.changeRequestId, { type: 'PromoteDeployment', data: { changeRequestId: p.changeRequestId, actor: p.actor, now: ctx.clock.now() } }, p.commandId, {
+          handle('promote', PromoteDeploymentPayload, async (p: PromoteDeploymentPayload, caller) => {
+            const command: DeploymentCommand = {
+              type: 'PromoteDeployment',
+              data: { changeRequestId: p.changeRequestId, actor: p.actor, actorRoles: [...caller.roles], ...(p.reason !== undefined && { reason: p.reason }), now: ctx.clock.now() },
+            };
+            const result = await decide(p.changeRequestId, command, p.commandId, {
               actor: p.actor,
               ...(p.correlationId ? { correlationId: p.correlationId } : {}),
             });
             return replyOf(p.changeRequestId, result.state, result.duplicate);
           }),
         ),
-        await ctx.commands.register(DEPLOYMENTS_CONTEXT, 'rollback', handle('rollback', RollbackDeploymentPayload, (p: RollbackDeploymentPayload) => rollBack(p, p.commandId))),
+        await ctx.commands.register(
+          DEPLOYMENTS_CONTEXT,
+          'rollback',
+          handle('rollback', RollbackDeploymentPayload, async (p: RollbackDeploymentPayload) => {
+            const { changeRequestId, reason, initiator, actor, evidence, incidentReviewRef } = p;
+            const result = await rollBack(
+              changeRequestId,
+              (state) => ({
+                type: 'RollbackRequested',
+                commandId: p.commandId,
+                data: { changeRequestId, reason, initiator, actor, ...(evidence !== undefined && { evidence }), ...(incidentReviewRef !== undefined && { incidentReviewRef }) },
+                policy: rollbackRules(state),
+                now: ctx.clock.now(),
+              }),
+              { actor, ...(p.correlationId ? { correlationId: p.correlationId } : {}) },
+            );
+            return replyOf(changeRequestId, result.state, result.duplicate);
+          }),
+        ),
       ];
 
       return {
         stop: async () => {
           await ticker.stop();
           await Promise.all(unregister.map((u) => u()));
-          await consumer.stop();
+          await triggers.stop();
+          await runner.stop();
         },
       };
     },
@@ -255,6 +340,7 @@ function deploymentMetrics(registry: Registry) {
     commands: counter('gatehouse_deployments_commands_total', 'Deployment commands handled, by command and outcome', ['command', 'outcome']),
     appended: counter('gatehouse_deployments_events_appended_total', 'Events appended by deployments, by type', ['type']),
     steps: counter('gatehouse_deployments_steps_applied_total', 'Plan steps applied to the target, by environment', ['environment']),
+    rollbacks: counter('gatehouse_deployments_rollbacks_performed_total', 'Versions restored on the target (rollback, failure, abort), by environment', ['environment']),
     outcomes: counter('gatehouse_deployments_finished_total', 'Deployments finished by the runner, by outcome', ['outcome']),
   };
 }

@@ -49,7 +49,8 @@ export interface SandboxTargetOptions {
   /**
    * Keeps the stand-in cluster's state in this JSON file (and every operation in `<file>.operations.jsonl`),
    * so it outlives the deployments process like a real cluster would: a restarted service finds its
-   * rollouts where they were. @defaultValue in memory only
+   * rollouts where they were, and replicas sharing the file see one cluster (read before every operation).
+   * @defaultValue in memory only
    */
   stateFile?: string;
 }
@@ -80,10 +81,14 @@ export class SandboxTarget implements DeploymentTarget {
     this.rolloutMs = rolloutSeconds * 1_000;
     this.stateFile = stateFile;
     for (const [key, version] of Object.entries(initialVersions)) this.workloads.set(key, { stableVersion: version });
-    if (stateFile !== undefined && existsSync(stateFile)) {
-      const saved = JSON.parse(readFileSync(stateFile, 'utf8')) as { workloads: Record<string, Workload> };
-      for (const [key, workload] of Object.entries(saved.workloads)) this.workloads.set(key, workload);
-    }
+    this.reload();
+  }
+
+  /** Reads what the state file holds (another replica may have changed the cluster since), like asking a real cluster. */
+  private reload(): void {
+    if (this.stateFile === undefined || !existsSync(this.stateFile)) return;
+    const saved = JSON.parse(readFileSync(this.stateFile, 'utf8')) as { workloads: Record<string, Workload> };
+    for (const [key, workload] of Object.entries(saved.workloads)) this.workloads.set(key, workload);
   }
 
   /** Operations recorded in a state file's log, by every process that used it (tests count them). */
@@ -117,6 +122,7 @@ export class SandboxTarget implements DeploymentTarget {
   }
 
   async apply(step: TargetStep): Promise<void> {
+    this.reload();
     const workload = this.workload(step);
     const failure = this.failures.get(`${keyOf(step)}#${step.index}`);
     workload.rollout = { deploymentId: step.deploymentId, version: step.version, stepIndex: step.index, trafficPercent: step.trafficPercent, readyAt: this.clock.now().getTime() + this.rolloutMs };
@@ -126,11 +132,13 @@ export class SandboxTarget implements DeploymentTarget {
   }
 
   async rollback(to: WorkloadRef & { deploymentId: string; version: string | null }): Promise<void> {
+    this.reload();
     this.workloads.set(keyOf(to), { stableVersion: to.version });
     this.record({ kind: 'rollback', deploymentId: to.deploymentId, service: to.service, environment: to.environment, version: to.version });
   }
 
   async status(ref: WorkloadRef): Promise<TargetStatus> {
+    this.reload();
     const workload = this.workload(ref);
     const { rollout } = workload;
     if (rollout === undefined) return { stableVersion: workload.stableVersion, state: 'idle' };

@@ -34,4 +34,15 @@ describe('SandboxTarget with a state file', () => {
     await target.apply({ service: 's', environment: 'staging', deploymentId: 'd', version: '1.0.0', index: 0, name: 'all', trafficPercent: 100 });
     expect(await new SandboxTarget({ clock }).status({ service: 's', environment: 'staging' })).toEqual({ stableVersion: null, state: 'idle' });
   });
+
+  it('replicas sharing the file see one cluster: what one applies, the other reads before it acts', async () => {
+    const stateFile = path.join(dir, 'cluster.json');
+    const clock = settableClock('2026-12-01T10:00:00Z');
+    const workload = { service: 'campaign-api', environment: 'production' };
+    const [a, b] = [0, 1].map(() => new SandboxTarget({ clock, stateFile, initialVersions: { 'campaign-api/production': '2.1.0' } }));
+    await a!.apply({ ...workload, deploymentId: 'd1', version: '2.2.0', index: 0, name: 'canary 5%', trafficPercent: 5 });
+    expect((await b!.status(workload)).rollout).toMatchObject({ deploymentId: 'd1', stepIndex: 0 });
+    await b!.rollback({ ...workload, deploymentId: 'd1', version: '2.1.0' });
+    expect(await a!.status(workload)).toEqual({ stableVersion: '2.1.0', state: 'idle' });
+  });
 });

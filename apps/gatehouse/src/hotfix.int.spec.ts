@@ -89,10 +89,27 @@ describe('the emergency hotfix lane through the HTTP API', () => {
   const eventsOf = async (streamId: string): Promise<Json[]> => (await ok('GET', `/api/streams/${streamId}`, 'aud')).events;
   const typesOf = async (streamId: string): Promise<string[]> => (await eventsOf(streamId)).map((e: Json) => e.type);
 
-  /** Moves the clock in steps, giving the services real time to react, until the change reaches one of the statuses. */
-  async function advanceUntilStatus(changeRequestId: string, wanted: string[], { step = 5 * MINUTE, limit = 3 * 24 * HOUR } = {}): Promise<void> {
+  /**
+   * Moves the clock in steps, giving the services real time to react, until the change reaches one of the statuses.
+   * `scrape`: a metric source reports healthy error_rate samples (one per 5 min) for that service after each step:
+   * production analyses every canary step and the watch, and pauses a rollout that saw too few samples.
+   */
+  async function advanceUntilStatus(
+    changeRequestId: string,
+    wanted: string[],
+    { step = 5 * MINUTE, limit = 3 * 24 * HOUR, scrape }: { step?: number; limit?: number; scrape?: { service: string; environment: string } } = {},
+  ): Promise<void> {
     const start = clock.now().getTime();
+    let scrapedUntil = start;
     for (;;) {
+      if (scrape !== undefined) {
+        const samples = [];
+        for (let at = scrapedUntil + 5 * MINUTE; at <= clock.now().getTime(); at += 5 * MINUTE) samples.push({ metric: 'error_rate', at: new Date(at).toISOString(), value: 0.001 });
+        scrapedUntil = clock.now().getTime();
+        // Refused (422 NoActiveWatchError) before the deployment starts and after its watch ends: nothing to report then.
+        const pushed = samples.length === 0 ? undefined : await call('POST', '/api/metrics/samples', 'sam', { ...scrape, samples });
+        if (pushed !== undefined && pushed.status !== 200 && pushed.body?.error !== 'NoActiveWatchError') throw new Error(`samples refused: ${pushed.status} ${JSON.stringify(pushed.body)}`);
+      }
       const status = await statusOf(changeRequestId);
       if (process.env['DEBUG_HOTFIX']) process.stderr.write(`${clock.now().toISOString()} ${changeRequestId.slice(0, 8)} ${status} (want ${wanted.join('|')})\n`);
       if (wanted.includes(status)) return;
@@ -186,9 +203,12 @@ describe('the emergency hotfix lane through the HTTP API', () => {
     await jumpToBooking(production);
     // Thursday 19 November, 10:00: the last production window before Black Friday week.
     expect(clock.now().toISOString()).toBe('2026-11-19T10:00:00.000Z');
-    await advanceUntilStatus(production, ['validating'], { step: 10 * MINUTE, limit: 4 * HOUR });
+    const scrape = { service: 'checkout-api', environment: 'production' };
+    await advanceUntilStatus(production, ['validating'], { step: 10 * MINUTE, limit: 4 * HOUR, scrape });
     const versions = await ok('GET', '/api/versions?service=checkout-api&environment=production', 'ana');
     expect(versions.items).toEqual([expect.objectContaining({ version: '3.4.0' })]);
+    // The 24 h watch sees healthy metrics and completes; without them it would pause and, undecided, roll back.
+    await advanceUntilStatus(production, ['closed'], { step: 4 * HOUR, limit: 2 * 24 * HOUR, scrape });
   }
 
   it('ships a critical fix inside the SLA through the blackout on VP Engineering’s approval; the missed review is overdue once', async () => {
@@ -304,8 +324,14 @@ describe('the emergency hotfix lane through the HTTP API', () => {
     // at most 2 h and lands exactly an hour before the due time, wherever it started: never past it.
     const dueAt = Date.parse(reviewDue.data.dueAt);
     const anHourBefore = dueAt - HOUR;
+    // The fix's watch sees healthy metrics meanwhile (without them it would pause and, undecided, roll back).
     while (clock.now().getTime() < anHourBefore) {
-      clock.set(new Date(Math.min(clock.now().getTime() + 2 * HOUR, anHourBefore)).toISOString());
+      const from = clock.now().getTime();
+      clock.set(new Date(Math.min(from + 2 * HOUR, anHourBefore)).toISOString());
+      const samples = [];
+      for (let at = from + 5 * MINUTE; at <= clock.now().getTime(); at += 5 * MINUTE) samples.push({ metric: 'error_rate', at: new Date(at).toISOString(), value: 0.001 });
+      const pushed = await call('POST', '/api/metrics/samples', 'sam', { service: 'checkout-api', environment: 'production', samples });
+      if (pushed.status !== 200 && pushed.body?.error !== 'NoActiveWatchError') throw new Error(`samples refused: ${pushed.status} ${JSON.stringify(pushed.body)}`);
       await pause(60);
     }
     expect(clock.now().getTime()).toBe(anHourBefore);
@@ -340,7 +366,7 @@ describe('the emergency hotfix lane through the HTTP API', () => {
     // The review is recorded on the emergency change that shipped the fix, which closes with it when its watch ends
     // (before, it stayed validated for good: the watch's close was refused for want of a review).
     expect((await eventsOf(`changeRequest-${production}`)).at(-1)).toMatchObject({ type: 'PostImplementationReviewRecorded', data: { reviewRef: 'PIR-7001', recordedBy: 'sam' } });
-    await advanceUntilStatus(production, ['closed'], { step: HOUR, limit: 3 * 24 * HOUR });
+    await advanceUntilStatus(production, ['closed'], { step: HOUR, limit: 3 * 24 * HOUR, scrape: { service: 'checkout-api', environment: 'production' } });
     expect((await eventsOf(`changeRequest-${production}`)).at(-1)).toMatchObject({ type: 'ChangeClosed', data: { postImplementationReviewRef: 'PIR-7001', outcome: 'successful' } });
     expect((await ok('GET', '/api/audit/verify', 'aud')).ok).toBe(true);
   }, 180_000);

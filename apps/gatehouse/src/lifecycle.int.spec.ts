@@ -78,10 +78,23 @@ describe('one-process Gatehouse through its HTTP API', () => {
   const statusOf = async (changeRequestId: string): Promise<string> =>
     (await ok('GET', `/api/change-requests/${changeRequestId}`, 'ana')).changeRequest.status;
 
-  /** Moves the clock in steps, giving the services real time to react, until the change reaches the status. */
-  async function advanceUntilStatus(changeRequestId: string, wanted: string, { step = 5 * MINUTE, limit = 3 * 24 * HOUR } = {}): Promise<void> {
+  /**
+   * Moves the clock in steps, giving the services real time to react, until the change reaches the status.
+   * `scrape`: a metric source pushes one healthy error_rate sample for that service and environment at every
+   * step (production analyses every canary step and the watch, and too few samples pauses the rollout).
+   */
+  async function advanceUntilStatus(
+    changeRequestId: string,
+    wanted: string,
+    { step = 5 * MINUTE, limit = 3 * 24 * HOUR, scrape }: { step?: number; limit?: number; scrape?: { service: string; environment: string } } = {},
+  ): Promise<void> {
     const start = clock.now().getTime();
     for (;;) {
+      if (scrape !== undefined) {
+        // Refused (422 NoActiveWatchError) before the deployment starts and after its watch ends: nothing to watch then.
+        const pushed = await call('POST', '/api/metrics/samples', 'sam', { ...scrape, samples: [{ metric: 'error_rate', at: clock.now().toISOString(), value: 0.001 }] });
+        if (pushed.status !== 200 && pushed.body?.error !== 'NoActiveWatchError') throw new Error(`samples refused: ${pushed.status} ${JSON.stringify(pushed.body)}`);
+      }
       const status = await statusOf(changeRequestId);
       if (process.env['DEBUG_LIFECYCLE']) process.stderr.write(`${clock.now().toISOString()} ${changeRequestId.slice(0, 8)} ${status} (want ${wanted})\n`);
       if (status === wanted) return;
@@ -189,11 +202,12 @@ describe('one-process Gatehouse through its HTTP API', () => {
     await advanceUntilStatus(production, 'scheduled', { step: MINUTE });
     const productionSchedule = await ok('GET', '/api/schedule?environment=production', 'ana');
     expect(productionSchedule.items).toEqual(expect.arrayContaining([expect.objectContaining({ changeRequestId: production, scheduledFor: '2026-12-01T10:00:00.000Z' })]));
-    await advanceUntilStatus(production, 'implementing', { step: 10 * MINUTE });
-    await advanceUntilStatus(production, 'validating', { step: 5 * MINUTE });
+    const scrape = { service: 'campaign-api', environment: 'production' };
+    await advanceUntilStatus(production, 'implementing', { step: 10 * MINUTE, scrape });
+    await advanceUntilStatus(production, 'validating', { step: 5 * MINUTE, scrape });
     const versions = await ok('GET', '/api/versions?service=campaign-api', 'ana');
     expect(versions.items).toEqual(expect.arrayContaining([expect.objectContaining({ environment: 'production', version: '2.2.0' })]));
-    await advanceUntilStatus(production, 'closed', { step: HOUR });
+    await advanceUntilStatus(production, 'closed', { step: HOUR, scrape });
 
     // The history shows every step with its actor; the canary ran its three traffic steps.
     const { history } = await ok('GET', `/api/change-requests/${production}`, 'ana');
@@ -201,11 +215,15 @@ describe('one-process Gatehouse through its HTTP API', () => {
     expect(types).toEqual(expect.arrayContaining(['ChangeRequestSubmitted', 'ChangeRequestApproved', 'ChangeScheduled', 'ChangeImplementationStarted', 'ChangeValidated', 'ChangeClosed']));
     expect(history.find((e: Json) => e.type === 'ChangeRequestSubmitted').metadata.actor).toBe('ana');
     const { events } = await ok('GET', '/api/events?type=DeploymentStepCompleted&limit=1000', 'aud');
-    const canarySteps = events.filter((e: Json) => e.data.changeRequestId === production).map((e: Json) => e.data.trafficPercent);
-    expect(canarySteps).toEqual([5, 25, 100]);
+    const canarySteps = events.filter((e: Json) => e.data.changeRequestId === production);
+    expect(canarySteps.map((e: Json) => e.data.trafficPercent)).toEqual([5, 25, 100]);
+    // Each step passed its analysis on the samples pushed, and so did the watch.
+    expect(canarySteps.map((e: Json) => e.data.analysis.phase)).toEqual(['Successful', 'Successful', 'Successful']);
+    const watchStream = await ok('GET', `/api/streams/watch-${production}`, 'aud');
+    expect(watchStream.events.find((e: Json) => e.type === 'PostDeploymentWatchCompleted').data.analysis).toMatchObject({ phase: 'Successful' });
     expect((await ok('GET', '/api/audit/verify', 'aud')).ok).toBe(true);
     expect((await call('GET', '/api/audit/verify', 'ana')).status).toBe(403);
-  }, 120_000);
+  }, 180_000);
 
   it('ingests the migrations CI reports: each recorded once on the release, irreversible ones visible with its changes', async () => {
     const built = { specversion: '1.0', id: 'build-230', source: 'ci/campaign-api', type: 'gatehouse.release.built', data: { service: 'campaign-api', version: '2.3.0', type: 'minor', title: 'Send-time index' } };
@@ -278,4 +296,65 @@ describe('one-process Gatehouse through its HTTP API', () => {
     const versions = await ok('GET', '/api/versions?service=campaign-api&environment=production', 'ana');
     expect(versions.items).toEqual([expect.objectContaining({ version: '2.2.0' })]);
   }, 120_000);
+
+  it('pauses a production canary, then its watch, when they saw no metrics: promote and abort need SRE or release engineer and a reason, recorded', async () => {
+    const { releaseId } = await ok('POST', '/api/releases', 'ana', {
+      service: 'campaign-api',
+      version: '2.2.2',
+      type: 'patch',
+      title: 'Report export fix',
+      previousVersion: '2.2.1',
+      changes: [{ kind: 'fix', description: 'CSV export of campaign reports' }],
+    });
+    await throughStaging(releaseId);
+    const production = await submit('production', releaseId, { runbookRef: 'RB-44' });
+    await reviewAndApprove(production, [['rui', 'code_reviewer'], ['tess', 'tech_lead'], ['sam', 'sre']]);
+    await advanceUntilStatus(production, 'implementing', { step: 10 * MINUTE, limit: 7 * 24 * HOUR });
+    const streamEvents = async (stream: string): Promise<Json[]> => (await ok('GET', `/api/streams/${stream}-${production}`, 'aud')).events;
+    /** No metric source pushes anything meanwhile: the analysis ends Inconclusive. */
+    async function advanceUntil(stream: string, type: string, step: number): Promise<Json> {
+      for (let i = 0; i < 200; i++) {
+        const found = (await streamEvents(stream)).find((e: Json) => e.type === type);
+        if (found !== undefined) return found;
+        clock.advance(step);
+        await new Promise((resolve) => setTimeout(resolve, 60));
+      }
+      throw new Error(`no ${type} on ${stream}-${production}`);
+    }
+
+    // A canary step without samples pauses; time alone does not pass it.
+    const paused = await advanceUntil('deployment', 'DeploymentPaused', 5 * MINUTE);
+    expect(paused.data).toMatchObject({ index: 0, analysis: { phase: 'Inconclusive', reason: expect.stringContaining('no error_rate samples') }, decisionRoles: ['sre', 'release_engineer'] });
+    clock.advance(30 * MINUTE);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect((await streamEvents('deployment')).filter((e: Json) => e.type === 'DeploymentStepStarted')).toHaveLength(1);
+
+    const before = (await streamEvents('deployment')).length;
+    expect((await call('POST', `/api/deployments/${production}/promote`, 'tess', { reason: 'looks fine to me' })).status).toBe(403);
+    expect(await call('POST', `/api/deployments/${production}/promote`, 'sam', {})).toMatchObject({ status: 400, body: { error: 'ReasonRequiredError' } });
+    expect((await call('POST', `/api/deployments/${production}/abort`, 'sam', {})).status).toBe(400);
+    expect(await streamEvents('deployment')).toHaveLength(before);
+
+    expect((await call('POST', `/api/deployments/${production}/promote`, 'sam', { reason: 'metrics exporter was down; dashboards checked by hand' })).status).toBe(200);
+    const decided = (await streamEvents('deployment')).find((e: Json) => e.type === 'InconclusiveAnalysisDecided');
+    expect(decided).toMatchObject({ data: { decision: 'promote', actor: 'sam', actorRoles: ['sre'], reason: 'metrics exporter was down; dashboards checked by hand', index: 0 }, metadata: { actor: 'sam' } });
+
+    // The exporter is back for the remaining steps; then it stops again for the whole 24 h watch.
+    await advanceUntilStatus(production, 'validating', { step: 5 * MINUTE, scrape: { service: 'campaign-api', environment: 'production' } });
+    const watchPaused = await advanceUntil('watch', 'PostDeploymentWatchPaused', HOUR);
+    expect(watchPaused.data).toMatchObject({ analysis: { phase: 'Inconclusive' }, decisionRoles: ['sre', 'release_engineer'] });
+    expect(await statusOf(production)).toBe('validating');
+
+    const watchBefore = (await streamEvents('watch')).length;
+    expect((await call('POST', `/api/deployments/${production}/watch/promote`, 'tess', { reason: 'fine' })).status).toBe(403);
+    expect((await call('POST', `/api/deployments/${production}/watch/abort`, 'sam', {})).status).toBe(400);
+    expect(await streamEvents('watch')).toHaveLength(watchBefore);
+
+    expect((await call('POST', `/api/deployments/${production}/watch/abort`, 'sam', { reason: 'a day without metrics; rolling back to be safe' })).status).toBe(200);
+    const rolledBack = await advanceUntil('deployment', 'DeploymentRolledBack', 0);
+    expect(rolledBack.data).toMatchObject({ initiator: 'automatic', actor: 'sam', reason: 'post-deployment watch aborted: a day without metrics; rolling back to be safe' });
+    const watchTypes = (await streamEvents('watch')).map((e: Json) => e.type);
+    expect(watchTypes).toEqual(expect.arrayContaining(['WatchAnalysisDecided', 'PostDeploymentWatchAborted']));
+    expect(watchTypes).not.toContain('PostDeploymentWatchCompleted');
+  }, 300_000);
 });

@@ -14,7 +14,10 @@ const DEPLOY_START = '2026-12-01T10:00:00.000Z';
 const SCRAPE_MS = 30 * MS_PER_SECOND;
 const CR = 'cr-checkout-2-4-0';
 
-/** Stands in for the deployments service (another engineer's): records rollback commands, deduplicating by commandId as handleCommand does. */
+/**
+ * Stands in for the deployments service's command side: records any rollback command sent to it. Monitoring must
+ * send none: the rollback a trigger asks for is owned by deployments' rollback workflow, which reads the trigger event.
+ */
 /** Who pushes samples: a metric source, as the gateway would sign it. */
 const METRIC_SOURCE = { subject: 'metrics-bot', roles: ['release_engineer'] };
 
@@ -128,7 +131,7 @@ describe('monitoring service (embedded)', () => {
     expect(rollbacks).toEqual([]);
   });
 
-  it('fires one rollback with the evidence once error_rate > 1% holds for 300 s, and asks deployments once', async () => {
+  it('fires one rollback trigger with the evidence once error_rate > 1% holds for 300 s, and leaves the rollback to its one owner', async () => {
     await startProductionDeployment();
     await pushErrorRate([0.004, 0.005]);
     // 10 breaching scrapes span 270 s: not sustained yet.
@@ -147,24 +150,16 @@ describe('monitoring service (embedded)', () => {
     });
     expect((fired[0]!.data as { evidence: { observed: unknown[] } }).evidence.observed).toHaveLength(11);
 
-    await waitFor(async () => rollbacks.length === 1);
-    expect(rollbacks[0]).toEqual({
-      commandId: `${fired[0]!.id}:Rollback`,
-      changeRequestId: CR,
-      reason: expect.stringContaining('error_rate > 0.01 held for 300 s'),
-      initiator: 'automatic',
-      evidence: (fired[0]!.data as { evidence: unknown }).evidence,
-      actor: 'monitoring',
-      correlationId: 'batch-13',
-    });
+    // The firing event is the request: monitoring sends no rollback command of its own (deployments reacts to the event).
+    await sleep(100);
+    expect(rollbacks).toEqual([]);
 
     // Redelivery: the process managers see every event again after a restart from position 0.
     await host.stop();
-    for (const name of ['monitoring-rollback-on-trigger', 'monitoring-deployments']) await store.storeCheckpoint(name, 0n);
-    const sentBefore = rollbacks.length;
+    await store.storeCheckpoint('monitoring-deployments', 0n);
     await startHost();
     await sleep(150);
-    expect(rollbacks).toHaveLength(sentBefore);
+    expect(rollbacks).toEqual([]);
     const afterRedelivery = await watchEvents();
     expect(typesOf(afterRedelivery).filter((t) => t === 'RollbackTriggerFired' || t === 'PostDeploymentWatchStarted')).toEqual(['PostDeploymentWatchStarted', 'RollbackTriggerFired']);
 
@@ -196,8 +191,10 @@ describe('monitoring service (embedded)', () => {
     await deploymentEvent('DeploymentSucceeded', { deploymentId: `dep-${CR}`, changeRequestId: CR, releaseId: 'rel-checkout-2-4-0', service: 'checkout', version: '2.4.0', environment: 'production', completedAt: '2026-12-01T12:05:00.000Z' });
     await waitFor(async () => (await watchEvents()).some((e) => e.type === 'WatchTimerArmed' && (e.data as { basis: string }).basis === 'deployment_succeeded'));
     expect((await watchEvents()).at(-1)!.data).toMatchObject({ dueAt: '2026-12-02T12:05:00.000Z' });
+    // Production analyses the watch: at least 5 error_rate samples after the success (here 2.5 min of healthy scrapes).
+    await pushErrorRate([0.001, 0.002, 0.001, 0.001, 0.002]);
 
-    clock.advance(24 * MS_PER_HOUR - 1_000);
+    clock.set('2026-12-02T12:04:59Z');
     await sleep(60);
     expect(typesOf(await watchEvents())).not.toContain('PostDeploymentWatchCompleted');
 
@@ -207,8 +204,44 @@ describe('monitoring service (embedded)', () => {
     await sleep(60);
     const completed = (await watchEvents()).filter((e) => e.type === 'PostDeploymentWatchCompleted');
     expect(completed).toHaveLength(1);
-    expect(completed[0]!.data).toEqual({ changeRequestId: CR, deploymentId: `dep-${CR}`, environment: 'production', completedAt: '2026-12-02T12:05:00.000Z' });
+    expect(completed[0]!.data).toMatchObject({ changeRequestId: CR, deploymentId: `dep-${CR}`, environment: 'production', completedAt: '2026-12-02T12:05:00.000Z', analysis: { phase: 'Successful', samples: { error_rate: 5 } } });
     expect(completed[0]!.metadata.actor).toBe('monitoring');
+  });
+
+  describe('a watch without enough samples is inconclusive: it pauses for a person, never completes by itself', () => {
+    const succeed = async () => {
+      await startProductionDeployment();
+      clock.set('2026-12-01T12:05:00Z');
+      await deploymentEvent('DeploymentSucceeded', { deploymentId: `dep-${CR}`, changeRequestId: CR, releaseId: 'rel-checkout-2-4-0', service: 'checkout', version: '2.4.0', environment: 'production', completedAt: '2026-12-01T12:05:00.000Z' });
+      await waitFor(async () => (await watchEvents()).some((e) => e.type === 'WatchTimerArmed' && (e.data as { basis: string }).basis === 'deployment_succeeded'));
+      clock.set('2026-12-02T12:05:00Z');
+      await waitFor(async () => typesOf(await watchEvents()).includes('PostDeploymentWatchPaused'));
+    };
+    const decide = (commandId: string, decision: 'promote' | 'abort', actorRoles: string[], reason?: string) =>
+      host.commandsAs({ subject: 'sam', roles: actorRoles }).send('monitoring', 'decideWatch', { commandId, changeRequestId: CR, decision, actor: 'sam', ...(reason !== undefined && { reason }) });
+
+    it('pauses with the reason; refuses other roles and a missing reason (nothing written); an SRE accepts it with a reason', async () => {
+      await succeed();
+      const paused = (await watchEvents()).at(-1)!;
+      expect(paused.data).toMatchObject({ analysis: { phase: 'Inconclusive', reason: expect.stringContaining('no error_rate samples') }, decisionRoles: ['sre', 'release_engineer'], decideBy: '2026-12-02T13:05:00.000Z' });
+      const length = (await watchEvents()).length;
+      await expect(decide('d-1', 'promote', ['developer'], 'fine')).rejects.toMatchObject({ remoteName: 'AnalysisDecisionForbiddenError' });
+      await expect(decide('d-2', 'promote', ['sre'])).rejects.toMatchObject({ remoteName: 'ReasonRequiredError' });
+      expect(await watchEvents()).toHaveLength(length);
+      expect(await decide('d-3', 'promote', ['sre'], 'exporter was down; checked the dashboards')).toMatchObject({ status: 'completed' });
+      expect(typesOf((await watchEvents()).slice(-2))).toEqual(['WatchAnalysisDecided', 'PostDeploymentWatchCompleted']);
+    });
+
+    it('aborts by itself when nobody decides within the policy\'s time: the abort is what deployments rolls back on', async () => {
+      await succeed();
+      clock.advance(MS_PER_HOUR - 1_000);
+      await sleep(60);
+      expect(typesOf(await watchEvents())).not.toContain('PostDeploymentWatchAborted');
+      clock.advance(1_000);
+      await waitFor(async () => typesOf(await watchEvents()).includes('PostDeploymentWatchAborted'));
+      expect((await watchEvents()).at(-1)).toMatchObject({ data: { actor: 'monitoring', reason: expect.stringContaining('no decision') }, metadata: { actor: 'monitoring' } });
+      expect(typesOf(await watchEvents())).not.toContain('PostDeploymentWatchCompleted');
+    });
   });
 
   it('watches an emergency change with enhanced, tighter rules', async () => {

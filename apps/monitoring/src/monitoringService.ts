@@ -1,12 +1,11 @@
-import { MONITORING_CONTEXT, RecordSamplesPayload, WATCH_CATEGORY, watchStreamId, type RecordSamplesResult } from '@gatehouse/contracts';
-import { DomainError, parseOrThrow } from '@gatehouse/domain';
+import { DecideWatchPayload, MONITORING_CONTEXT, RecordSamplesPayload, watchStreamId, type DecideWatchResult, type RecordSamplesResult } from '@gatehouse/contracts';
+import { requireCaller } from '@gatehouse/bus';
+import { DomainError, NoActiveWatchError, parseOrThrow, watchDecider, watchRulesFor, type WatchCommand } from '@gatehouse/domain';
 import type { EventMetadata, StoredEvent } from '@gatehouse/eventstore';
 import { getEnvironmentPolicy } from '@gatehouse/policy';
 import { handleCommand, registeredCounter, type ServiceContext, type ServiceDefinition, startTicker } from '@gatehouse/service-kit';
 import type { Registry } from 'prom-client';
 import {
-  CHANGE_KIND_EVENTS,
-  ChangeKindData,
   DEPLOYMENT_ENDINGS,
   DeploymentEndedData,
   DeploymentStartedData,
@@ -14,14 +13,11 @@ import {
   EMERGENCY_KIND,
   type DeploymentEnding,
 } from './inbound.js';
-import { NoActiveWatchError, watchDecider, type RollbackTriggerFired, type WatchCommand } from './watch/watch.js';
-import { watchRulesFor } from './watch/watchRules.js';
 import { WatchIndex } from './watchIndex.js';
 
 export const MONITORING_ACTOR = 'monitoring';
 /** How often due watch timers are checked against the clock. */
 export const DEFAULT_TIMER_CHECK_INTERVAL_MS = 1_000;
-const WATCH_EVENT_TYPES = ['PostDeploymentWatchStarted', 'WatchTimerArmed', 'PostDeploymentWatchCompleted', 'PostDeploymentWatchEnded'];
 
 export interface MonitoringServiceOptions {
   /** @defaultValue DEFAULT_TIMER_CHECK_INTERVAL_MS */
@@ -30,7 +26,7 @@ export interface MonitoringServiceOptions {
 
 /**
  * Monitoring: watches every deployment (stream `watch-<changeRequestId>`), records pushed metric samples,
- * fires rollback triggers and alerts, asks deployments to roll back, and completes the watch on its timer.
+ * fires rollback triggers and alerts (deployments owns the rollback they ask for), and completes the watch on its timer.
  */
 export function createMonitoringService({ timerCheckIntervalMs }: MonitoringServiceOptions = {}): ServiceDefinition {
   return {
@@ -38,19 +34,10 @@ export function createMonitoringService({ timerCheckIntervalMs }: MonitoringServ
     async start(ctx) {
       const { store, clock, logger } = ctx;
       const metrics = monitoringMetrics(ctx.metrics);
-      const index = new WatchIndex();
-      // Rebuild the read model from the log (own watch events and the change kinds) before serving.
-      for await (const event of store.readAll({ eventTypes: [...WATCH_EVENT_TYPES, ...CHANGE_KIND_EVENTS] })) learn(event);
-
-      function learn(event: StoredEvent): void {
-        if ((CHANGE_KIND_EVENTS as readonly string[]).includes(event.type)) {
-          const parsed = ChangeKindData.safeParse(event.data);
-          const kind = parsed.success ? (parsed.data.kind ?? parsed.data.changeType) : undefined;
-          if (parsed.success && kind !== undefined) index.rememberKind(parsed.data.changeRequestId, kind);
-        } else {
-          index.apply(event);
-        }
-      }
+      // Which watch is open for a service and environment, read from the store (every replica's appends), so
+      // any replica serves any watch; caught up before each use.
+      const index = new WatchIndex(store);
+      await index.catchUp();
 
       async function decide(commandName: string, changeRequestId: string, command: WatchCommand, commandId: string, metadata: Omit<EventMetadata, 'causationId'>) {
         try {
@@ -58,6 +45,7 @@ export function createMonitoringService({ timerCheckIntervalMs }: MonitoringServ
           for (const event of result.events) {
             index.apply(event);
             metrics.eventsAppended.inc({ type: event.type });
+            if (event.type === 'RollbackTriggerFired' && (event.data as { action: string }).action === 'rollback') metrics.rollbacksRequested.inc({ environment: (event.data as { environment: string }).environment });
           }
           metrics.commands.inc({ command: commandName, outcome: result.duplicate ? 'duplicate' : 'accepted' });
           return result;
@@ -77,6 +65,7 @@ export function createMonitoringService({ timerCheckIntervalMs }: MonitoringServ
         const data = DeploymentStartedData.parse(event.data);
         const policies = ctx.policies.current;
         const policy = getEnvironmentPolicy(policies, data.environment);
+        await index.catchUp();
         const enhanced = index.changeKind(data.changeRequestId) === EMERGENCY_KIND && policy.emergency.enhancedMonitoring;
         await decide(
           'StartWatch',
@@ -93,6 +82,7 @@ export function createMonitoringService({ timerCheckIntervalMs }: MonitoringServ
               rules: watchRulesFor(policy, enhanced),
               postDeploymentHours: policy.monitoring.postDeploymentHours,
               expectedDurationMinutes: data.steps.reduce((sum, s) => sum + s.durationMinutes, 0),
+              ...(policy.monitoring.analysis !== undefined && { analysis: policy.monitoring.analysis }),
               now: clock.now(),
             },
           },
@@ -112,42 +102,34 @@ export function createMonitoringService({ timerCheckIntervalMs }: MonitoringServ
         await decide('EndWatch', data.changeRequestId, { type: 'EndWatch', data: { reason, now: clock.now() } }, `${event.id}:EndWatch`, metadataOf(event));
       }
 
-      /** Process manager: a rollback trigger asks deployments to roll back, once per firing event. */
-      async function onRollbackTriggerFired(event: StoredEvent): Promise<void> {
-        const { data } = event as unknown as RollbackTriggerFired;
-        if (data.action !== 'rollback') return;
-        await ctx.commands.send('deployments', 'rollback', {
-          commandId: `${event.id}:Rollback`,
-          changeRequestId: data.changeRequestId,
-          reason: `automatic rollback: ${data.reason}`,
-          initiator: 'automatic',
-          evidence: data.evidence,
-          actor: MONITORING_ACTOR,
-          ...(event.metadata.correlationId !== undefined && { correlationId: event.metadata.correlationId }),
-        });
-        metrics.rollbacksRequested.inc({ environment: data.environment });
-      }
-
       const deploymentConsumer = await ctx.events.consume({
         name: 'monitoring-deployments',
-        categories: ['changeRequest', 'schedule', 'deployment'],
-        eventTypes: [...CHANGE_KIND_EVENTS, 'DeploymentStarted', 'DeploymentSucceeded', ...Object.keys(DEPLOYMENT_ENDINGS)],
+        categories: ['deployment'],
+        eventTypes: ['DeploymentStarted', 'DeploymentSucceeded', ...Object.keys(DEPLOYMENT_ENDINGS)],
         handler: async ({ event }) => {
           if (event.type === 'DeploymentStarted') await onDeploymentStarted(event);
           else if (event.type === 'DeploymentSucceeded') await onDeploymentSucceeded(event);
           else if (event.type in DEPLOYMENT_ENDINGS) await onDeploymentEnded(event);
-          else learn(event);
         },
       });
-      const rollbackConsumer = await ctx.events.consume({
-        name: 'monitoring-rollback-on-trigger',
-        categories: [WATCH_CATEGORY],
-        eventTypes: ['RollbackTriggerFired'],
-        handler: ({ event }) => onRollbackTriggerFired(event),
+
+      const unregisterDecision = await ctx.commands.register<unknown, DecideWatchResult>(MONITORING_CONTEXT, 'decideWatch', async (raw, meta) => {
+        const p = parseOrThrow(DecideWatchPayload, raw, 'monitoring.decideWatch');
+        // The decider checks the roles: they are the verified caller's, never the payload's.
+        const { roles } = requireCaller(meta);
+        const result = await decide(
+          'DecideWatch',
+          p.changeRequestId,
+          { type: 'DecideWatch', data: { decision: p.decision, actor: p.actor, actorRoles: [...roles], ...(p.reason !== undefined && { reason: p.reason }), now: clock.now() } },
+          p.commandId,
+          { actor: p.actor, ...(p.correlationId !== undefined && { correlationId: p.correlationId }) },
+        );
+        return { changeRequestId: p.changeRequestId, status: result.state.status, duplicate: result.duplicate };
       });
 
       const unregister = await ctx.commands.register<unknown, RecordSamplesResult>(MONITORING_CONTEXT, 'recordSamples', async (raw) => {
         const payload = parseOrThrow(RecordSamplesPayload, raw, 'monitoring.recordSamples');
+        await index.catchUp();
         const changeRequestId = index.activeWatch(payload.service, payload.environment);
         if (changeRequestId === undefined) {
           metrics.commands.inc({ command: 'RecordSamples', outcome: 'refused' });
@@ -173,10 +155,17 @@ export function createMonitoringService({ timerCheckIntervalMs }: MonitoringServ
       const ticker = startTicker(
         timerCheckIntervalMs ?? ctx.tickIntervalMs ?? DEFAULT_TIMER_CHECK_INTERVAL_MS,
         async () => {
+          await index.catchUp();
           const now = clock.now();
           for (const { changeRequestId, armedBy } of index.dueTimers(now)) {
             await decide('CompleteWatch', changeRequestId, { type: 'CompleteWatch', data: { now } }, `${armedBy}:CompleteWatch`, { actor: MONITORING_ACTOR }).catch((error: unknown) =>
               logger.error({ changeRequestId, error: String(error) }, 'watch timer could not complete the watch; retrying on the next check'),
+            );
+          }
+          // A watch paused on an inconclusive analysis is aborted (and so rolled back) when nobody decided in time.
+          for (const { changeRequestId, pausedBy } of index.expiredDecisions(now)) {
+            await decide('ExpireWatchDecision', changeRequestId, { type: 'ExpireWatchDecision', data: { now } }, `${pausedBy}:ExpireWatchDecision`, { actor: MONITORING_ACTOR }).catch((error: unknown) =>
+              logger.error({ changeRequestId, error: String(error) }, 'paused watch could not be aborted; retrying on the next check'),
             );
           }
         },
@@ -187,7 +176,7 @@ export function createMonitoringService({ timerCheckIntervalMs }: MonitoringServ
         async stop() {
           await ticker.stop();
           await unregister();
-          await rollbackConsumer.stop();
+          await unregisterDecision();
           await deploymentConsumer.stop();
         },
       };
@@ -203,6 +192,6 @@ function monitoringMetrics(registry: Registry) {
     commands: counter('gatehouse_monitoring_commands_total', 'Watch commands handled, by command and outcome', ['command', 'outcome']),
     eventsAppended: counter('gatehouse_monitoring_events_appended_total', 'Events appended to watch streams, by type', ['type']),
     samplesRecorded: counter('gatehouse_monitoring_samples_recorded_total', 'Metric samples recorded, by environment', ['environment']),
-    rollbacksRequested: counter('gatehouse_monitoring_rollbacks_requested_total', 'Automatic rollbacks requested from deployments, by environment', ['environment']),
+    rollbacksRequested: counter('gatehouse_monitoring_rollbacks_requested_total', 'Rollback triggers fired (deployments performs the rollback), by environment', ['environment']),
   };
 }

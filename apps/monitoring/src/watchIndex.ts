@@ -1,14 +1,37 @@
-import type { StoredEvent } from '@gatehouse/eventstore';
+import { START, type EventStore, type StoredEvent } from '@gatehouse/eventstore';
+import { CHANGE_KIND_EVENTS, ChangeKindData } from './inbound.js';
+
+const WATCH_EVENT_TYPES = ['PostDeploymentWatchStarted', 'WatchTimerArmed', 'PostDeploymentWatchPaused', 'PostDeploymentWatchAborted', 'PostDeploymentWatchCompleted', 'PostDeploymentWatchEnded'];
+const INDEXED_TYPES: readonly string[] = [...WATCH_EVENT_TYPES, ...CHANGE_KIND_EVENTS];
 
 /**
  * The monitoring service's small read model: which change each service+environment is being watched
- * for (samples arrive by service and environment), and each open watch's timer. Built from the watch
- * events: replayed from the log at start, then fed with every event this instance appends.
+ * for (samples arrive by service and environment), each open watch's timer, and each change's kind.
+ * Read from the store, not kept from what this process did: `catchUp()` reads every indexed event
+ * appended since the last look (gap-safe), by this replica or any other, so any replica serves any watch.
  */
 export class WatchIndex {
   private readonly active = new Map<string, string>();
   private readonly timers = new Map<string, { dueAt: string; armedBy: string }>();
   private readonly changeKinds = new Map<string, string>();
+  /** Watches paused on an inconclusive analysis: until when a decision is awaited, and the pausing event. */
+  private readonly decisions = new Map<string, { decideBy: string; pausedBy: string }>();
+  private position = START;
+  /** Catch-ups run one after another, so the position only moves forward. */
+  private reading: Promise<void> = Promise.resolve();
+
+  constructor(private readonly store: EventStore) {}
+
+  catchUp(): Promise<void> {
+    // A failed read (store briefly away) is reported to its caller and does not block the next one.
+    this.reading = this.reading.catch(() => undefined).then(async () => {
+      for await (const event of this.store.readAll({ after: this.position, eventTypes: INDEXED_TYPES })) {
+        this.apply(event);
+        this.position = event.globalPosition;
+      }
+    });
+    return this.reading;
+  }
 
   activeWatch(service: string, environment: string): string | undefined {
     return this.active.get(keyOf(service, environment));
@@ -23,12 +46,20 @@ export class WatchIndex {
     return [...this.timers].filter(([, t]) => Date.parse(t.dueAt) <= now.getTime()).map(([changeRequestId, t]) => ({ changeRequestId, armedBy: t.armedBy }));
   }
 
-  rememberKind(changeRequestId: string, kind: string): void {
-    this.changeKinds.set(changeRequestId, kind);
+  /** Paused watches whose decision time has run out at `now`, with the id of the event that paused them. */
+  expiredDecisions(now: Date): Array<{ changeRequestId: string; pausedBy: string }> {
+    return [...this.decisions].filter(([, d]) => Date.parse(d.decideBy) <= now.getTime()).map(([changeRequestId, d]) => ({ changeRequestId, pausedBy: d.pausedBy }));
   }
 
+  /** Folds one event (idempotent: the same event read again changes nothing). */
   apply(event: StoredEvent): void {
-    const data = event.data as { changeRequestId: string; service?: string; environment?: string; dueAt?: string };
+    if ((CHANGE_KIND_EVENTS as readonly string[]).includes(event.type)) {
+      const parsed = ChangeKindData.safeParse(event.data);
+      const kind = parsed.success ? (parsed.data.kind ?? parsed.data.changeType) : undefined;
+      if (parsed.success && kind !== undefined) this.changeKinds.set(parsed.data.changeRequestId, kind);
+      return;
+    }
+    const data = event.data as { changeRequestId: string; service?: string; environment?: string; dueAt?: string; decideBy?: string };
     switch (event.type) {
       case 'PostDeploymentWatchStarted':
         this.active.set(keyOf(data.service!, data.environment!), data.changeRequestId);
@@ -36,9 +67,17 @@ export class WatchIndex {
       case 'WatchTimerArmed':
         this.timers.set(data.changeRequestId, { dueAt: data.dueAt!, armedBy: event.id });
         break;
+      case 'PostDeploymentWatchPaused':
+        this.timers.delete(data.changeRequestId);
+        this.decisions.set(data.changeRequestId, { decideBy: data.decideBy!, pausedBy: event.id });
+        break;
+      case 'PostDeploymentWatchAborted':
+        this.decisions.delete(data.changeRequestId);
+        break;
       case 'PostDeploymentWatchCompleted':
       case 'PostDeploymentWatchEnded':
         this.timers.delete(data.changeRequestId);
+        this.decisions.delete(data.changeRequestId);
         for (const [key, changeRequestId] of this.active) if (changeRequestId === data.changeRequestId) this.active.delete(key);
         break;
       default:

@@ -35,6 +35,19 @@ export const RecordSamplesPayload = z.strictObject({
 });
 export type RecordSamplesPayload = z.infer<typeof RecordSamplesPayload>;
 
+/** `monitoring.decideWatch`: promote (accept) or abort (roll back) a watch paused by an inconclusive analysis; a policy decision role and a reason. */
+export const DecideWatchPayload = z.strictObject({
+  commandId: Name,
+  changeRequestId: Name,
+  decision: z.enum(['promote', 'abort']),
+  reason: z.string().trim().min(1, 'give a reason; it is recorded in the audit trail').max(2_000).optional(),
+  actor: Name,
+  correlationId: Name.optional(),
+});
+export type DecideWatchPayload = z.infer<typeof DecideWatchPayload>;
+export const DecideWatchResult = z.object({ changeRequestId: z.string(), status: z.string(), duplicate: z.boolean() });
+export type DecideWatchResult = z.infer<typeof DecideWatchResult>;
+
 export const RecordSamplesResult = z.object({
   changeRequestId: z.string(),
   recorded: z.number().int(),
@@ -117,7 +130,12 @@ export const monitoringEventSchemas = {
     evidence: Evidence,
     raisedAt: z.string(),
   }),
-  PostDeploymentWatchCompleted: z.object({ ...WatchIds, completedAt: z.string() }),
+  PostDeploymentWatchCompleted: z.object({ ...WatchIds, analysis: z.record(z.string(), z.unknown()).optional(), promotedBy: z.string().optional(), completedAt: z.string() }),
+  /** The watch's analysis was Inconclusive (too few samples): not completed; one of `decisionRoles` decides by `decideBy`, else it is aborted. */
+  PostDeploymentWatchPaused: z.object({ ...WatchIds, analysis: z.record(z.string(), z.unknown()), decisionRoles: z.array(z.string()), decideBy: z.string(), pausedAt: z.string() }),
+  WatchAnalysisDecided: z.object({ ...WatchIds, decision: z.enum(['promote', 'abort']), actor: z.string(), actorRoles: z.array(z.string()), reason: z.string(), at: z.string() }),
+  /** Aborted on an inconclusive analysis: deployments' rollback workflow restores the previous version. */
+  PostDeploymentWatchAborted: z.object({ ...WatchIds, reason: z.string(), actor: z.string(), analysis: z.record(z.string(), z.unknown()), abortedAt: z.string() }),
   /** The watch stopped before its period ended (rolled back, failed or aborted): no validation follows. */
   PostDeploymentWatchEnded: z.object({ ...WatchIds, reason: z.enum(['rolled_back', 'failed', 'aborted']), endedAt: z.string() }),
 } as const;

@@ -17,3 +17,7 @@ export * from './release/releaseNotes.js';
 export * from './scheduling/index.js';
 export * from './deployment/index.js';
 export * from './governance/index.js';
+export * from './watch/index.js';
+export * from './workflows/effects.js';
+export * from './rollback/rollbackWorkflow.js';
+export * from './rollback/analysis.js';

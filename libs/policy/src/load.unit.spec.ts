@@ -108,6 +108,15 @@ describe('bad policy files get named errors with file, path and reason', () => {
     expect(issues).toEqual([expect.objectContaining({ file: 'sandbox.yaml', path: 'windows[0].end', problem: 'window end must be after its start', line: 17 })]);
   });
 
+  it('analysis without a rollback trigger to analyse → monitoring.analysis; with one, accepted', () => {
+    const analysis = 'monitoring:\n  postDeploymentHours: 0\n  analysis:\n    minSamplesPerMetric: 5\n    decisionRoles: [sre]\n    decisionTimeoutMinutes: 60';
+    const withAnalysis = MINIMAL.replace('monitoring:\n  postDeploymentHours: 0', analysis);
+    expect(issuesOf(() => parsePolicyFile('sandbox.yaml', withAnalysis))).toEqual([expect.objectContaining({ path: 'monitoring.analysis', problem: expect.stringContaining('rollback') })]);
+    const trigger = 'automatic:\n    triggers:\n      - { id: errors, metric: error_rate, operator: ">", threshold: 0.01, durationSeconds: 300, action: rollback, cooldownMinutes: 60 }';
+    expect(parsePolicyFile('sandbox.yaml', withAnalysis.replace('automatic: {}', trigger)).monitoring.analysis).toEqual({ minSamplesPerMetric: 5, decisionRoles: ['sre'], decisionTimeoutMinutes: 60 });
+    expect(issuesOf(() => parsePolicyFile('sandbox.yaml', withAnalysis.replace('decisionRoles: [sre]', 'decisionRoles: []')))).toEqual(expect.arrayContaining([expect.objectContaining({ path: 'monitoring.analysis.decisionRoles' })]));
+  });
+
   it('an unknown time zone → windows[0].timeZone', () => {
     const issues = issuesOf(() => parsePolicyFile('sandbox.yaml', MINIMAL.replace('end: "10:00"', 'end: "10:00"\n    timeZone: Mars/Olympus')));
     expect(issues).toEqual([expect.objectContaining({ path: 'windows[0].timeZone', problem: expect.stringContaining('IANA time zone') })]);

@@ -279,6 +279,22 @@ export const AlertRule = z.strictObject({
 });
 export type AlertRule = z.infer<typeof AlertRule>;
 
+/**
+ * Analysis as in Argo Rollouts: each analysis (a canary step, the post-deployment watch) is Successful,
+ * Failed or Inconclusive. Too few samples of a rollback trigger's metric is Inconclusive, never a pass:
+ * the rollout pauses until one of `decisionRoles` promotes or aborts it with a reason, or aborts
+ * (rolling back) by itself after `decisionTimeoutMinutes`.
+ */
+export const AnalysisPolicy = z.strictObject({
+  /** Samples of every rollback trigger's metric an analysis needs within its window to count as Successful. */
+  minSamplesPerMetric: z.number().int().positive(),
+  /** Roles that may promote or abort a rollout paused on an inconclusive analysis. */
+  decisionRoles: z.array(Role).min(1),
+  /** Minutes a paused rollout waits for that decision before it is aborted and rolled back. */
+  decisionTimeoutMinutes: z.number().int().positive(),
+});
+export type AnalysisPolicy = z.infer<typeof AnalysisPolicy>;
+
 export const EnvironmentPolicy = z.strictObject({
   apiVersion: z.literal('gatehouse/v1'),
   kind: z.literal('EnvironmentPolicy'),
@@ -312,6 +328,8 @@ export const EnvironmentPolicy = z.strictObject({
   monitoring: z.strictObject({
     postDeploymentHours: z.number().nonnegative(),
     alertRules: z.array(AlertRule).default([]),
+    /** Metric analysis of canary steps and of the post-deployment watch; omitted: neither is gated on samples. */
+    analysis: AnalysisPolicy.optional(),
   }),
   requirements: z.strictObject({
     runbook: z.boolean().default(false),
@@ -335,5 +353,9 @@ export const EnvironmentPolicy = z.strictObject({
   .refine((p) => p.strategy.allowed.includes(p.strategy.default), {
     message: 'the default strategy must be one of the allowed strategies',
     path: ['strategy', 'default'],
+  })
+  .refine((p) => p.monitoring.analysis === undefined || p.rollback.automatic.triggers.some((t) => t.action === 'rollback'), {
+    message: 'analysis counts the samples of rollback triggers\' metrics: name at least one trigger with action "rollback"',
+    path: ['monitoring', 'analysis'],
   });
 export type EnvironmentPolicy = z.infer<typeof EnvironmentPolicy>;

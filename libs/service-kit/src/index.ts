@@ -29,3 +29,4 @@ export {
   type ClockSetReport,
   type ControlledClock,
 } from './clock-control.js';
+export { createEffectRunner, DEFAULT_EFFECT_LEASE_MS, type EffectPort, type EffectRunner, type EffectRunnerOptions } from './effect-runner.js';

@@ -56,9 +56,12 @@ export async function givenProductionRunsCheckout({ client }: Harness): Promise<
   await client.advanceUntilStatus(production, 'scheduled', { step: MINUTE, limit: HOUR });
   // Thursday 19 November, 10:00: the last production window before Black Friday week.
   expect(await jumpToBooking(client, production)).toBe('2026-11-19T10:00:00.000Z');
-  await client.advanceUntilStatus(production, 'validating', { step: 10 * MINUTE, limit: 4 * HOUR });
+  const scrape = { service: 'checkout-api', environment: 'production' };
+  await client.advanceUntilStatus(production, 'validating', { step: 10 * MINUTE, limit: 4 * HOUR, scrape });
   const versions = await client.ok('GET', '/api/versions?service=checkout-api&environment=production', 'ana');
   expect(versions.items).toEqual([expect.objectContaining({ version: '3.4.0' })]);
+  // The 24 h watch sees healthy metrics and completes; without them it would pause and, undecided, roll back.
+  await client.advanceUntilStatus(production, 'closed', { step: 4 * HOUR, limit: 2 * 24 * HOUR, scrape });
 }
 
 export async function hotfixScenario({ client }: Harness): Promise<void> {
@@ -88,8 +91,10 @@ export async function hotfixScenario({ client }: Harness): Promise<void> {
   const staging = await submitAs(client, 'rel', checkoutDraft(client, 'staging', releaseId, { kind: 'emergency', hotfixId }));
   await grant(client, staging, [['tess', 'tech_lead']]);
   await client.advanceUntilStatus(staging, ['validating', 'validated'], { step: MINUTE, limit: 2 * HOUR });
-  // The release records its staging deployment on its own subscription: validation starts from that record.
-  await client.waitFor('staging deployment on the release record', async () => (await client.ok('GET', `/api/change-requests/${staging}`, 'ana')).changeRequest.release?.deployments?.staging?.status === 'succeeded');
+  // The release record follows the deployment on its own subscription (another consumer than the change's status).
+  await client.waitFor('the release record shows the staging deployment', async () =>
+    (await client.events(`release-${releaseId}`)).some((e: Json) => e.type === 'ReleaseDeploymentSucceeded' && e.data.environment === 'staging'),
+  );
 
   // Staging validation inside its 30-minute cap.
   await client.ok('POST', `/api/hotfixes/${hotfixId}/validation/start`, 'sam', { releaseId });

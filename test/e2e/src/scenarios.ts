@@ -203,17 +203,23 @@ export function lifecycleScenarios(get: () => Harness): void {
     expect((await bookingOf(client, production)).scheduledFor).toBe('2026-12-01T10:00:00.000Z');
 
     await jumpToBooking(client, production);
-    await client.advanceUntilStatus(production, 'implementing', { step: MINUTE, limit: HOUR });
+    // A metric source reports healthy samples while the canary and its watch run (production analyses both).
+    const scrape = { service: 'campaign-api', environment: 'production' };
+    await client.advanceUntilStatus(production, 'implementing', { step: MINUTE, limit: HOUR, scrape });
     const active = await client.waitFor('the active deployment in the projection', async () => {
       const items = (await client.ok('GET', '/api/deployments/active', 'ana')).items as Json[];
       return items.find((item) => item.changeRequestId === production);
     });
     expect(active).toMatchObject({ environment: 'production', strategy: 'canary' });
-    await client.advanceUntilStatus(production, 'validating', { step: 10 * MINUTE, limit: 6 * HOUR });
-    const versions = await client.ok('GET', '/api/versions?service=campaign-api&environment=production', 'ana');
+    await client.advanceUntilStatus(production, 'validating', { step: 10 * MINUTE, limit: 6 * HOUR, scrape });
+    // The read model follows the log on its own subscription: give it the moment it needs.
+    const versions = await client.waitFor('production running 2.2.0 in the versions projection', async () => {
+      const reply = await client.ok('GET', '/api/versions?service=campaign-api&environment=production', 'ana');
+      return reply.items.length > 0 ? reply : undefined;
+    });
     expect(versions.items).toEqual([expect.objectContaining({ environment: 'production', version: '2.2.0' })]);
     // The 24-hour post-deployment watch, then the change closes.
-    await client.advanceUntilStatus(production, 'closed', { step: 4 * HOUR, limit: 2 * 24 * HOUR });
+    await client.advanceUntilStatus(production, 'closed', { step: 4 * HOUR, limit: 2 * 24 * HOUR, scrape });
 
     const { changeRequest, history } = await client.ok('GET', `/api/change-requests/${production}`, 'ana');
     expect(changeRequest.status).toBe('closed');

@@ -14,6 +14,7 @@ export const REMOTE_ERROR_STATUS: Readonly<Record<string, HttpStatus>> = {
   UnknownEnvironmentError: HttpStatus.NOT_FOUND,
   NotFoundError: HttpStatus.NOT_FOUND,
   SeparationOfDutiesViolation: HttpStatus.FORBIDDEN,
+  AnalysisDecisionForbiddenError: HttpStatus.FORBIDDEN,
   IllegalTransitionError: HttpStatus.CONFLICT,
   AlreadyExistsError: HttpStatus.CONFLICT,
   WrongExpectedVersionError: HttpStatus.CONFLICT,

@@ -74,7 +74,8 @@ export class RescheduleDto extends createZodDto(
   }),
 ) {}
 
-export class PromoteDto extends createZodDto(z.strictObject({})) {}
+/** `reason` is required (and recorded) when the rollout is paused on an inconclusive analysis. */
+export class PromoteDto extends createZodDto(z.strictObject({ reason: Reason.optional() })) {}
 
 export class RollbackDto extends createZodDto(
   z.strictObject({

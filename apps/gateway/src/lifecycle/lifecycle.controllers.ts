@@ -245,19 +245,49 @@ export class DeploymentsController {
 
   @Post('deployments/:crId/promote')
   @HttpCode(HttpStatus.OK)
-  @ApiOperation({ summary: 'Promote a canary to its next step (deployments.promote)' })
-  async promote(@Param() params: ChangeRequestIdParams, @Body() _body: PromoteDto, @Req() request: FastifyRequest, @CurrentPrincipal() principal: Principal): Promise<object> {
+  @ApiOperation({ summary: 'Promote a canary to its next step, or decide to go on after an inconclusive analysis paused it (reason and a policy decision role required) (deployments.promote)' })
+  async promote(@Param() params: ChangeRequestIdParams, @Body() body: PromoteDto, @Req() request: FastifyRequest, @CurrentPrincipal() principal: Principal): Promise<object> {
     await this.requireDeployAccessFor(params.crId, principal, 'promoting a deployment');
-    const result = await this.sender.send(request, principal, { context: 'deployments', command: 'promote' }, (e) => ({ ...e, changeRequestId: params.crId }));
+    // A rollout paused on an inconclusive analysis needs a reason and a decision role (checked by deployments).
+    const result = await this.sender.send(request, principal, { context: 'deployments', command: 'promote' }, (e) => ({
+      ...e,
+      changeRequestId: params.crId,
+      ...(body.reason !== undefined ? { reason: body.reason } : {}),
+    }));
     return { changeRequestId: params.crId, result };
   }
 
   @Post('deployments/:crId/abort')
   @HttpCode(HttpStatus.OK)
-  @ApiOperation({ summary: 'Abort a running deployment (deployments.abort)' })
+  @ApiOperation({ summary: 'Abort a running or paused deployment and restore the previous version (a paused one needs a policy decision role) (deployments.abort)' })
   async abort(@Param() params: ChangeRequestIdParams, @Body() body: ReasonDto, @Req() request: FastifyRequest, @CurrentPrincipal() principal: Principal): Promise<object> {
     await this.requireDeployAccessFor(params.crId, principal, 'aborting a deployment');
     const result = await this.sender.send(request, principal, { context: 'deployments', command: 'abort' }, (e) => ({ ...e, changeRequestId: params.crId, reason: body.reason }));
+    return { changeRequestId: params.crId, result };
+  }
+
+  @Post('deployments/:crId/watch/promote')
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({ summary: 'Accept a post-deployment watch paused by an inconclusive analysis (policy decision role, reason) (monitoring.decideWatch)' })
+  async promoteWatch(@Param() params: ChangeRequestIdParams, @Body() body: ReasonDto, @Req() request: FastifyRequest, @CurrentPrincipal() principal: Principal): Promise<object> {
+    return this.decideWatch('promote', params, body, request, principal);
+  }
+
+  @Post('deployments/:crId/watch/abort')
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({ summary: 'Abort a post-deployment watch paused by an inconclusive analysis: the deployment is rolled back (policy decision role, reason) (monitoring.decideWatch)' })
+  async abortWatch(@Param() params: ChangeRequestIdParams, @Body() body: ReasonDto, @Req() request: FastifyRequest, @CurrentPrincipal() principal: Principal): Promise<object> {
+    return this.decideWatch('abort', params, body, request, principal);
+  }
+
+  private async decideWatch(decision: 'promote' | 'abort', params: ChangeRequestIdParams, body: ReasonDto, request: FastifyRequest, principal: Principal): Promise<object> {
+    await this.requireDeployAccessFor(params.crId, principal, `deciding on a paused watch (${decision})`);
+    const result = await this.sender.send(request, principal, { context: 'monitoring', command: 'decideWatch' }, (e) => ({
+      ...e,
+      changeRequestId: params.crId,
+      decision,
+      reason: body.reason,
+    }));
     return { changeRequestId: params.crId, result };
   }
 

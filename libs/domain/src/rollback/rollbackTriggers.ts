@@ -1,6 +1,6 @@
 import type { RollbackTrigger } from '@gatehouse/policy';
 import { iso, MS_PER_MINUTE, MS_PER_SECOND, toMs } from '../clock.js';
-import { assertNever, type Decider, type DomainCommand, type DomainEvent } from '../decider.js';
+import { assertNever } from '../decider.js';
 
 /** One observation of a metric (pushed, or read from Prometheus by the monitoring service). */
 export interface MetricSample {
@@ -116,36 +116,33 @@ export function evaluateRollbackTrigger(trigger: RollbackTrigger, samples: reado
   };
 }
 
-// ---------------------------------------------------------------- watch decider (one per deployment: remembers firings for cooldowns)
+// ---------------------------------------------------------------- the rules of one watch, evaluated together
 
-export type EvaluateRollbackTriggers = DomainCommand<
-  'EvaluateRollbackTriggers',
-  { deploymentId: string; environment: string; triggers: readonly RollbackTrigger[]; samples: readonly MetricSample[]; maxSampleGapSeconds?: number; now: Date }
->;
-export type RollbackTriggerFired = DomainEvent<
-  'RollbackTriggerFired',
-  { deploymentId: string; environment: string; triggerId: string; action: RollbackTrigger['action']; evidence: TriggerEvidence; firedAt: string }
->;
-export interface RollbackWatchState {
-  lastFiredAt: Record<string, string>;
+export type FiredEvaluation = Extract<TriggerEvaluation, { status: 'fired' }>;
+
+export interface WatchRulesEvaluationOptions {
+  now: Date;
+  /** When each rule last fired for this deployment (cooldowns), by rule id. */
+  lastFiredAt: Readonly<Record<string, string>>;
+  /** A rollback was already requested for this deployment: rollback rules have nothing left to do. */
+  rollbackRequested: boolean;
+  /** @defaultValue DEFAULT_MAX_SAMPLE_GAP_SECONDS */
+  maxSampleGapSeconds?: number;
 }
 
-export function decideRollbackWatch(command: EvaluateRollbackTriggers, state: RollbackWatchState): RollbackTriggerFired[] {
-  const { deploymentId, environment, triggers, samples, maxSampleGapSeconds, now } = command.data;
-  return triggers.flatMap((trigger): RollbackTriggerFired[] => {
-    const lastFiredAt = state.lastFiredAt[trigger.id];
-    const evaluation = evaluateRollbackTrigger(trigger, samples, { now, ...(lastFiredAt !== undefined && { lastFiredAt }), ...(maxSampleGapSeconds !== undefined && { maxSampleGapSeconds }) });
+/**
+ * The one place rollback triggers and alert rules are evaluated against a deployment's samples: each rule
+ * by `evaluateRollbackTrigger` (sustained run, staleness, cooldown), and at most one rollback per deployment.
+ */
+export function fireWatchRules<Rule extends RollbackTrigger>(rules: readonly Rule[], samples: readonly MetricSample[], options: WatchRulesEvaluationOptions): Array<{ rule: Rule; evaluation: FiredEvaluation }> {
+  const { now, lastFiredAt, maxSampleGapSeconds } = options;
+  let rollbackRequested = options.rollbackRequested;
+  return rules.flatMap((rule) => {
+    if (rule.action === 'rollback' && rollbackRequested) return [];
+    const last = lastFiredAt[rule.id];
+    const evaluation = evaluateRollbackTrigger(rule, samples, { now, ...(last !== undefined && { lastFiredAt: last }), ...(maxSampleGapSeconds !== undefined && { maxSampleGapSeconds }) });
     if (evaluation.status !== 'fired') return [];
-    return [{ type: 'RollbackTriggerFired', data: { deploymentId, environment, triggerId: trigger.id, action: evaluation.action, evidence: evaluation.evidence, firedAt: iso(now) } }];
+    if (evaluation.action === 'rollback') rollbackRequested = true;
+    return [{ rule, evaluation }];
   });
 }
-
-export function evolveRollbackWatch(state: RollbackWatchState, event: RollbackTriggerFired): RollbackWatchState {
-  return { lastFiredAt: { ...state.lastFiredAt, [event.data.triggerId]: event.data.firedAt } };
-}
-
-export const rollbackWatchDecider: Decider<EvaluateRollbackTriggers, RollbackTriggerFired, RollbackWatchState> = {
-  decide: decideRollbackWatch,
-  evolve: evolveRollbackWatch,
-  initialState: () => ({ lastFiredAt: {} }),
-};

@@ -1,6 +1,5 @@
 import type { RollbackTrigger } from '@gatehouse/policy';
-import { DeciderSpecification } from '@gatehouse/testing';
-import { evaluateRollbackTrigger, rollbackWatchDecider, type MetricSample, type RollbackTriggerFired } from './rollbackTriggers.js';
+import { evaluateRollbackTrigger, fireWatchRules, type MetricSample } from './rollbackTriggers.js';
 
 /** Production: automatic rollback if error rate > 1% (sustained 5 min here). */
 const errorRate: RollbackTrigger = { id: 'error-rate-above-1pct', metric: 'error_rate', operator: '>', threshold: 0.01, durationSeconds: 300, action: 'rollback', cooldownMinutes: 60 };
@@ -78,19 +77,23 @@ describe('rollback triggers', () => {
   });
 });
 
-describe('rollback watch decider', () => {
-  const spec = DeciderSpecification.for(rollbackWatchDecider);
+describe('a watch\'s rules evaluated together (fireWatchRules)', () => {
   const samples = [...series('error_rate', Array(12).fill(0.03)), ...series('response_time_p95', Array(12).fill(7))];
-  const evaluate = (seconds: number) =>
-    ({ type: 'EvaluateRollbackTriggers', data: { deploymentId: 'dep-prod', environment: 'production', triggers: [errorRate, slowP95], samples, now: after(seconds) } }) as const;
+  const rules = [errorRate, slowP95];
 
-  it('emits one event per fired trigger with its action', () => {
-    spec.given([]).when(evaluate(330)).thenEvents((events) => expect(events.map((e) => [e.data.triggerId, e.data.action])).toEqual([['error-rate-above-1pct', 'rollback'], ['p95-above-5s', 'alert']]));
+  it('fires each rule whose condition held long enough, with its action', () => {
+    const fired = fireWatchRules(rules, samples, { now: after(330), lastFiredAt: {}, rollbackRequested: false });
+    expect(fired.map((f) => [f.rule.id, f.evaluation.action])).toEqual([['error-rate-above-1pct', 'rollback'], ['p95-above-5s', 'alert']]);
   });
 
-  it('does not fire a trigger again during its cooldown', () => {
-    const fired = rollbackWatchDecider.decide(evaluate(300), rollbackWatchDecider.initialState()) as RollbackTriggerFired[];
-    expect(fired).toHaveLength(2);
-    spec.given(fired).when(evaluate(330)).thenNothingHappened();
+  it('does not fire a rule again during its cooldown', () => {
+    const lastFiredAt = { 'error-rate-above-1pct': after(300).toISOString(), 'p95-above-5s': after(300).toISOString() };
+    expect(fireWatchRules(rules, samples, { now: after(330), lastFiredAt, rollbackRequested: false })).toEqual([]);
+  });
+
+  it('requests at most one rollback per deployment: rollback rules stay silent once one was requested, alerts still fire', () => {
+    const second = { ...errorRate, id: 'error-rate-above-2pct', threshold: 0.02 };
+    expect(fireWatchRules([errorRate, second], samples, { now: after(330), lastFiredAt: {}, rollbackRequested: false }).map((f) => f.rule.id)).toEqual(['error-rate-above-1pct']);
+    expect(fireWatchRules([errorRate, slowP95], samples, { now: after(330), lastFiredAt: {}, rollbackRequested: true }).map((f) => f.rule.id)).toEqual(['p95-above-5s']);
   });
 });

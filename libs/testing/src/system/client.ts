@@ -28,6 +28,15 @@ export const CAST: Record<string, string[]> = {
   qa: ['qa'],
 };
 
+/** How often a test's stand-in metric source scrapes (see `advanceUntilStatus`'s `scrape`). */
+export const SCRAPE_INTERVAL_MS = 5 * MINUTE;
+
+/** A service in an environment whose health a stand-in metric source reports while the clock moves. */
+export interface ScrapeTarget {
+  service: string;
+  environment: string;
+}
+
 export interface ClientOptions {
   /** Real time the services get to react after each clock move (the harness's timers poll every 200 ms). @defaultValue 600 */
   settleMs?: number;
@@ -152,10 +161,24 @@ export class GatehouseClient {
   }
 
   /**
+   * Pushes one healthy error_rate sample per SCRAPE_INTERVAL_MS in (`from`, now], as a metric source that scraped
+   * the service meanwhile would. Refused (422 NoActiveWatchError) when nothing is watched there: nothing to report then.
+   */
+  async scrapeHealthy({ service, environment }: ScrapeTarget, from: number): Promise<void> {
+    const samples = [];
+    for (let at = from + SCRAPE_INTERVAL_MS; at <= this.clockMs; at += SCRAPE_INTERVAL_MS) samples.push({ metric: 'error_rate', at: new Date(at).toISOString(), value: 0.001 });
+    if (samples.length === 0) return;
+    const reply = await this.call('POST', '/api/metrics/samples', 'sam', { service, environment, samples });
+    if (reply.status !== 200 && reply.body?.error !== 'NoActiveWatchError') throw new Error(`samples refused: ${reply.status} ${JSON.stringify(reply.body)}`);
+  }
+
+  /**
    * Moves the clock in steps of `step`, letting the services react after each, until the change
    * reaches `status` (or one of them); throws with the deployment's and watch's history when `limit` of clock time passes.
+   * `scrape`: healthy samples are pushed for that service after each step (environments that analyse canary steps
+   * and watches pause a rollout that saw too few samples).
    */
-  async advanceUntilStatus(changeRequestId: string, status: string | string[], { step = 5 * MINUTE, limit = 3 * 24 * HOUR } = {}): Promise<void> {
+  async advanceUntilStatus(changeRequestId: string, status: string | string[], { step = 5 * MINUTE, limit = 3 * 24 * HOUR, scrape }: { step?: number; limit?: number; scrape?: ScrapeTarget } = {}): Promise<void> {
     const start = this.clockMs;
     const wanted = Array.isArray(status) ? status : [status];
     for (;;) {
@@ -171,7 +194,9 @@ export class GatehouseClient {
         const history = (await Promise.all(streams.map((stream) => this.events(stream)))).flat().map((e: Json) => `${e.type} ${JSON.stringify(e.data).slice(0, 200)}`);
         throw new Error(`change ${changeRequestId} stuck in '${current}' at ${this.now.toISOString()}, wanted '${wanted.join('|')}':\n${history.join('\n')}`);
       }
+      const before = this.clockMs;
       await this.advance(step);
+      if (scrape !== undefined) await this.scrapeHealthy(scrape, before);
     }
   }
 }

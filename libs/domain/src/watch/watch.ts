@@ -1,26 +1,15 @@
 /**
  * The post-deployment watch of one change request's deployment (stream `watch-<changeRequestId>`), pure:
- * start → samples evaluated against the rules (sustained duration, cooldown: `evaluateRollbackTrigger`)
+ * start → samples evaluated against the rules (sustained duration, cooldown: `fireWatchRules`)
  * → at most one rollback per watch, alerts as they fire → completed when the timer is due, or ended
  * when the deployment is rolled back, fails or is aborted.
  */
-import {
-  assertNever,
-  DomainError,
-  evaluateRollbackTrigger,
-  iso,
-  MS_PER_HOUR,
-  MS_PER_MINUTE,
-  MS_PER_SECOND,
-  toMs,
-  ValidationError,
-  DEFAULT_MAX_SAMPLE_GAP_SECONDS,
-  type Decider,
-  type DomainCommand,
-  type DomainEvent,
-  type MetricSample,
-  type TriggerEvidence,
-} from '@gatehouse/domain';
+import { iso, MS_PER_HOUR, MS_PER_MINUTE, MS_PER_SECOND, toMs } from '../clock.js';
+import { assertNever, type Decider, type DomainCommand, type DomainEvent } from '../decider.js';
+import { DomainError, IllegalTransitionError, requireReason, ValidationError } from '../errors.js';
+import { AnalysisDecisionForbiddenError, judgeAnalysis, type AnalysisResult } from '../rollback/analysis.js';
+import { DEFAULT_MAX_SAMPLE_GAP_SECONDS, fireWatchRules, type MetricSample, type TriggerEvidence } from '../rollback/rollbackTriggers.js';
+import type { AnalysisPolicy } from '@gatehouse/policy';
 import { knownMetrics, type AlertSeverity, type WatchRule } from './watchRules.js';
 
 // ---------------------------------------------------------------- commands
@@ -38,6 +27,8 @@ export type StartWatch = DomainCommand<
     postDeploymentHours: number;
     /** Planned length of the deployment (sum of its steps); the timer is re-armed from the actual completion. */
     expectedDurationMinutes: number;
+    /** The environment's `monitoring.analysis`: the watch completes only on enough samples, else it pauses for a decision. */
+    analysis?: AnalysisPolicy;
     now: Date;
   }
 >;
@@ -45,7 +36,11 @@ export type ArmWatchTimerOnCompletion = DomainCommand<'ArmWatchTimerOnCompletion
 export type RecordSamples = DomainCommand<'RecordSamples', { service: string; environment: string; samples: readonly MetricSample[]; now: Date }>;
 export type CompleteWatch = DomainCommand<'CompleteWatch', { now: Date }>;
 export type EndWatch = DomainCommand<'EndWatch', { reason: 'rolled_back' | 'failed' | 'aborted'; now: Date }>;
-export type WatchCommand = StartWatch | ArmWatchTimerOnCompletion | RecordSamples | CompleteWatch | EndWatch;
+/** A person's decision on a watch paused by an inconclusive analysis: promote (accept) or abort (roll back). */
+export type DecideWatch = DomainCommand<'DecideWatch', { decision: 'promote' | 'abort'; actor: string; actorRoles: readonly string[]; reason?: string; now: Date }>;
+/** The paused watch's decision time ran out: abort (the deployment is rolled back). */
+export type ExpireWatchDecision = DomainCommand<'ExpireWatchDecision', { now: Date }>;
+export type WatchCommand = StartWatch | ArmWatchTimerOnCompletion | RecordSamples | CompleteWatch | EndWatch | DecideWatch | ExpireWatchDecision;
 
 // ---------------------------------------------------------------- events
 
@@ -56,7 +51,7 @@ interface WatchIds {
 }
 export type PostDeploymentWatchStarted = DomainEvent<
   'PostDeploymentWatchStarted',
-  WatchIds & { service: string; version: string; until: string; enhanced: boolean; postDeploymentHours: number; rules: WatchRule[]; startedAt: string }
+  WatchIds & { service: string; version: string; until: string; enhanced: boolean; postDeploymentHours: number; rules: WatchRule[]; analysis?: AnalysisPolicy; startedAt: string }
 >;
 export type WatchTimerArmed = DomainEvent<'WatchTimerArmed', { changeRequestId: string; dueAt: string; basis: 'expected_completion' | 'deployment_succeeded' }>;
 export type MetricSamplesRecorded = DomainEvent<'MetricSamplesRecorded', WatchIds & { service: string; samples: MetricSample[]; recordedAt: string }>;
@@ -68,7 +63,12 @@ export type AlertRaised = DomainEvent<
   'AlertRaised',
   WatchIds & { service: string; rule: string; severity: AlertSeverity; reason: string; evidence: TriggerEvidence; raisedAt: string }
 >;
-export type PostDeploymentWatchCompleted = DomainEvent<'PostDeploymentWatchCompleted', WatchIds & { completedAt: string }>;
+export type PostDeploymentWatchCompleted = DomainEvent<'PostDeploymentWatchCompleted', WatchIds & { analysis?: AnalysisResult; promotedBy?: string; completedAt: string }>;
+/** The watch's analysis was inconclusive: not completed; one of `decisionRoles` promotes or aborts it by `decideBy`. */
+export type PostDeploymentWatchPaused = DomainEvent<'PostDeploymentWatchPaused', WatchIds & { analysis: AnalysisResult; decisionRoles: string[]; decideBy: string; pausedAt: string }>;
+export type WatchAnalysisDecided = DomainEvent<'WatchAnalysisDecided', WatchIds & { decision: 'promote' | 'abort'; actor: string; actorRoles: string[]; reason: string; at: string }>;
+/** The watch was aborted (a person's decision or its time ran out): the deployment's rollback owner restores the previous version. */
+export type PostDeploymentWatchAborted = DomainEvent<'PostDeploymentWatchAborted', WatchIds & { reason: string; actor: string; analysis: AnalysisResult; abortedAt: string }>;
 export type PostDeploymentWatchEnded = DomainEvent<'PostDeploymentWatchEnded', WatchIds & { reason: EndWatch['data']['reason']; endedAt: string }>;
 export type WatchEvent =
   | PostDeploymentWatchStarted
@@ -77,11 +77,14 @@ export type WatchEvent =
   | RollbackTriggerFired
   | AlertRaised
   | PostDeploymentWatchCompleted
+  | PostDeploymentWatchPaused
+  | WatchAnalysisDecided
+  | PostDeploymentWatchAborted
   | PostDeploymentWatchEnded;
 
 // ---------------------------------------------------------------- state
 
-export type WatchStatus = 'watching' | 'rollback_requested' | 'completed' | 'ended';
+export type WatchStatus = 'watching' | 'rollback_requested' | 'paused' | 'aborted' | 'completed' | 'ended';
 export type WatchState =
   | { status: 'not_started' }
   | {
@@ -98,6 +101,13 @@ export type WatchState =
       lastFiredAt: Record<string, string>;
       /** Samples young enough to matter to any rule (see `retentionMs`); older ones are only in the log. */
       recentSamples: MetricSample[];
+      analysis?: AnalysisPolicy;
+      /** Start of the analysed period: the deployment's success (the watch proper). */
+      analysisFrom?: string;
+      /** Samples per metric taken since `analysisFrom`. */
+      sampleCounts: Record<string, number>;
+      firedRollbackTriggers: string[];
+      paused?: { analysis: AnalysisResult; decisionRoles: string[]; decideBy: string };
     };
 type OpenWatch = Exclude<WatchState, { status: 'not_started' }>;
 
@@ -131,18 +141,51 @@ export function decideWatch(command: WatchCommand, state: WatchState): WatchEven
       return [{ type: 'WatchTimerArmed', data: { changeRequestId: state.changeRequestId, dueAt, basis: 'deployment_succeeded' } }];
     }
     case 'RecordSamples':
-      if (state.status !== 'watching' && state.status !== 'rollback_requested') throw new NoActiveWatchError(command.data.service, command.data.environment);
+      if (state.status !== 'watching' && state.status !== 'rollback_requested' && state.status !== 'paused') throw new NoActiveWatchError(command.data.service, command.data.environment);
       return recordSamples(command, state);
     case 'CompleteWatch':
       // The provisional timer (expected completion) may come due before the deployment actually succeeded.
       if (state.status !== 'watching' || !state.deploymentSucceeded || toMs(command.data.now) < toMs(state.timerDueAt)) return [];
-      return [{ type: 'PostDeploymentWatchCompleted', data: { ...idsOf(state), completedAt: iso(command.data.now) } }];
+      return completeWatch(state, command.data.now);
+    case 'DecideWatch':
+      return decideOnPausedWatch(command, state);
+    case 'ExpireWatchDecision': {
+      if (state.status !== 'paused' || state.paused === undefined || toMs(command.data.now) < toMs(state.paused.decideBy)) return [];
+      const { analysis, decideBy } = state.paused;
+      const reason = `no decision on the inconclusive post-deployment watch by ${decideBy}: aborted and rolled back`;
+      return [{ type: 'PostDeploymentWatchAborted', data: { ...idsOf(state), reason, actor: WATCH_ACTOR, analysis, abortedAt: iso(command.data.now) } }];
+    }
     case 'EndWatch':
-      if (state.status !== 'watching' && state.status !== 'rollback_requested') return [];
+      if (state.status !== 'watching' && state.status !== 'rollback_requested' && state.status !== 'paused' && state.status !== 'aborted') return [];
       return [{ type: 'PostDeploymentWatchEnded', data: { ...idsOf(state), reason: command.data.reason, endedAt: iso(command.data.now) } }];
     default:
       return assertNever(command);
   }
+}
+
+/** Who aborts a watch whose decision time ran out. */
+const WATCH_ACTOR = 'monitoring';
+
+/** The watch period is over: Successful completes it; Inconclusive (too few samples) pauses it for a person. */
+function completeWatch(state: OpenWatch, now: Date): WatchEvent[] {
+  const at = iso(now);
+  if (state.analysis === undefined) return [{ type: 'PostDeploymentWatchCompleted', data: { ...idsOf(state), completedAt: at } }];
+  const analysis = judgeAnalysis({ triggers: state.rules, counts: state.sampleCounts, firedTriggers: state.firedRollbackTriggers, from: state.analysisFrom ?? at, until: now, policy: state.analysis });
+  if (analysis.phase === 'Successful') return [{ type: 'PostDeploymentWatchCompleted', data: { ...idsOf(state), analysis, completedAt: at } }];
+  const decideBy = iso(new Date(toMs(now) + state.analysis.decisionTimeoutMinutes * MS_PER_MINUTE));
+  return [{ type: 'PostDeploymentWatchPaused', data: { ...idsOf(state), analysis, decisionRoles: [...state.analysis.decisionRoles], decideBy, pausedAt: at } }];
+}
+
+function decideOnPausedWatch({ data }: DecideWatch, state: WatchState): WatchEvent[] {
+  if (state.status !== 'paused' || state.paused === undefined) {
+    throw new IllegalTransitionError('watch', 'DecideWatch', state.status, ['paused']);
+  }
+  const reason = requireReason(data.reason, `a decision on a post-deployment watch paused by an inconclusive analysis (${data.decision})`);
+  if (!data.actorRoles.some((role) => state.paused!.decisionRoles.includes(role))) throw new AnalysisDecisionForbiddenError(`the watch of ${state.changeRequestId}`, data.actor, state.paused.decisionRoles);
+  const at = iso(data.now);
+  const decided: WatchEvent = { type: 'WatchAnalysisDecided', data: { ...idsOf(state), decision: data.decision, actor: data.actor, actorRoles: [...data.actorRoles], reason, at } };
+  if (data.decision === 'promote') return [decided, { type: 'PostDeploymentWatchCompleted', data: { ...idsOf(state), analysis: state.paused.analysis, promotedBy: data.actor, completedAt: at } }];
+  return [decided, { type: 'PostDeploymentWatchAborted', data: { ...idsOf(state), reason, actor: data.actor, analysis: state.paused.analysis, abortedAt: at } }];
 }
 
 function startWatch({ data }: StartWatch): WatchEvent[] {
@@ -161,6 +204,7 @@ function startWatch({ data }: StartWatch): WatchEvent[] {
         enhanced: data.enhanced,
         postDeploymentHours: data.postDeploymentHours,
         rules: [...data.rules],
+        ...(data.analysis !== undefined && { analysis: data.analysis }),
         startedAt,
       },
     },
@@ -180,25 +224,15 @@ function recordSamples({ data }: RecordSamples, state: OpenWatch): WatchEvent[] 
   const samples = data.samples.map((s) => ({ metric: s.metric, at: iso(s.at), value: s.value }));
   const recorded: MetricSamplesRecorded = { type: 'MetricSamplesRecorded', data: { ...idsOf(state), service: state.service, samples, recordedAt: iso(data.now) } };
   const series = [...state.recentSamples, ...samples];
-  let rollbackRequested = state.status === 'rollback_requested';
-  const fired = state.rules.flatMap((rule): WatchEvent[] => {
-    // One rollback per watch: once requested, further rollback triggers have nothing left to do.
-    if (rule.action === 'rollback' && rollbackRequested) return [];
-    const lastFiredAt = state.lastFiredAt[rule.id];
-    const evaluation = evaluateRollbackTrigger(rule, series, { now: data.now, ...(lastFiredAt !== undefined && { lastFiredAt }) });
-    if (evaluation.status !== 'fired') return [];
-    const at = iso(data.now);
-    if (evaluation.action === 'alert') {
-      return [{ type: 'AlertRaised', data: { ...idsOf(state), service: state.service, rule: rule.id, severity: rule.severity, reason: evaluation.reason, evidence: evaluation.evidence, raisedAt: at } }];
-    }
-    if (evaluation.action === 'rollback') rollbackRequested = true;
-    return [
-      {
-        type: 'RollbackTriggerFired',
-        data: { ...idsOf(state), service: state.service, triggerId: rule.id, action: evaluation.action, reason: evaluation.reason, evidence: evaluation.evidence, firedAt: at },
-      },
-    ];
-  });
+  const at = iso(data.now);
+  const fired = fireWatchRules(state.rules, series, { now: data.now, lastFiredAt: state.lastFiredAt, rollbackRequested: state.status === 'rollback_requested' }).map(({ rule, evaluation }): WatchEvent =>
+    evaluation.action === 'alert'
+      ? { type: 'AlertRaised', data: { ...idsOf(state), service: state.service, rule: rule.id, severity: rule.severity, reason: evaluation.reason, evidence: evaluation.evidence, raisedAt: at } }
+      : {
+          type: 'RollbackTriggerFired',
+          data: { ...idsOf(state), service: state.service, triggerId: rule.id, action: evaluation.action, reason: evaluation.reason, evidence: evaluation.evidence, firedAt: at },
+        },
+  );
   return [recorded, ...fired];
 }
 
@@ -217,18 +251,39 @@ export function retentionMs(rules: readonly WatchRule[]): number {
 export function evolveWatch(state: WatchState, event: WatchEvent): WatchState {
   switch (event.type) {
     case 'PostDeploymentWatchStarted': {
-      const { changeRequestId, deploymentId, service, environment, rules, postDeploymentHours, until } = event.data;
-      return { status: 'watching', changeRequestId, deploymentId, service, environment, rules: [...rules], postDeploymentHours, timerDueAt: until, deploymentSucceeded: false, lastFiredAt: {}, recentSamples: [] };
+      const { changeRequestId, deploymentId, service, environment, rules, postDeploymentHours, until, analysis } = event.data;
+      return {
+        status: 'watching',
+        changeRequestId,
+        deploymentId,
+        service,
+        environment,
+        rules: [...rules],
+        postDeploymentHours,
+        timerDueAt: until,
+        deploymentSucceeded: false,
+        lastFiredAt: {},
+        recentSamples: [],
+        ...(analysis !== undefined && { analysis }),
+        sampleCounts: {},
+        firedRollbackTriggers: [],
+      };
     }
-    case 'WatchTimerArmed':
-      return state.status === 'not_started'
-        ? state
-        : { ...state, timerDueAt: event.data.dueAt, deploymentSucceeded: state.deploymentSucceeded || event.data.basis === 'deployment_succeeded' };
+    case 'WatchTimerArmed': {
+      if (state.status === 'not_started') return state;
+      const onSuccess = event.data.basis === 'deployment_succeeded';
+      // The watch proper starts when the deployment succeeded: its analysis counts samples from then.
+      const analysisFrom = onSuccess ? iso(new Date(toMs(event.data.dueAt) - state.postDeploymentHours * MS_PER_HOUR)) : state.analysisFrom;
+      return { ...state, timerDueAt: event.data.dueAt, deploymentSucceeded: state.deploymentSucceeded || onSuccess, ...(analysisFrom !== undefined && { analysisFrom }) };
+    }
     case 'MetricSamplesRecorded': {
       if (state.status === 'not_started') return state;
       const merged = [...state.recentSamples, ...event.data.samples].sort((a, b) => toMs(a.at) - toMs(b.at));
       const horizon = toMs(merged.at(-1)?.at ?? event.data.recordedAt) - retentionMs(state.rules);
-      return { ...state, recentSamples: merged.filter((s) => toMs(s.at) >= horizon) };
+      const counted = state.analysisFrom === undefined ? [] : event.data.samples.filter((s) => toMs(s.at) >= toMs(state.analysisFrom!));
+      const sampleCounts = { ...state.sampleCounts };
+      for (const s of counted) sampleCounts[s.metric] = (sampleCounts[s.metric] ?? 0) + 1;
+      return { ...state, recentSamples: merged.filter((s) => toMs(s.at) >= horizon), sampleCounts };
     }
     case 'RollbackTriggerFired':
       if (state.status === 'not_started') return state;
@@ -236,11 +291,18 @@ export function evolveWatch(state: WatchState, event: WatchEvent): WatchState {
         ...state,
         status: event.data.action === 'rollback' ? 'rollback_requested' : state.status,
         lastFiredAt: { ...state.lastFiredAt, [event.data.triggerId]: event.data.firedAt },
+        firedRollbackTriggers: event.data.action === 'rollback' ? [...state.firedRollbackTriggers, event.data.triggerId] : state.firedRollbackTriggers,
       };
     case 'AlertRaised':
       return state.status === 'not_started' ? state : { ...state, lastFiredAt: { ...state.lastFiredAt, [event.data.rule]: event.data.raisedAt } };
     case 'PostDeploymentWatchCompleted':
       return state.status === 'not_started' ? state : { ...state, status: 'completed' };
+    case 'PostDeploymentWatchPaused':
+      return state.status === 'not_started' ? state : { ...state, status: 'paused', paused: { analysis: event.data.analysis, decisionRoles: [...event.data.decisionRoles], decideBy: event.data.decideBy } };
+    case 'WatchAnalysisDecided':
+      return state;
+    case 'PostDeploymentWatchAborted':
+      return state.status === 'not_started' ? state : { ...state, status: 'aborted' };
     case 'PostDeploymentWatchEnded':
       return state.status === 'not_started' ? state : { ...state, status: 'ended' };
     default:

@@ -1,0 +1,2 @@
+export * from './watch.js';
+export * from './watchRules.js';
