@@ -60,6 +60,8 @@ const BookingData = z.object({
   policyVersion: z.string(),
   /** An emergency change booked to go now through the window-bypass role: who approved it and the rules it bypassed. */
   emergencyBypass: z.object({ role: z.string(), approvers: z.array(z.string()), reasons: z.array(z.string()) }).optional(),
+  /** When scheduling decided the booking (absent on events recorded before the field existed). */
+  bookedAt: IsoInstant.optional(),
 });
 
 /** Events scheduling publishes, by type (data schemas for `EventConsumerFactory.consume({ dataSchemas })`). */

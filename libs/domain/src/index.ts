@@ -15,3 +15,4 @@ export * from './feature-flags/featureFlags.js';
 export * from './release/releaseNotes.js';
 export * from './scheduling/index.js';
 export * from './deployment/index.js';
+export * from './workflows/index.js';

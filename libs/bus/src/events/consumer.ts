@@ -8,11 +8,16 @@ import { errorFields, silentLogger, type BusLogger } from '../logger.js';
 import { DEFAULT_EVENT_STREAM_NAME } from '../stream.js';
 import { DEFAULT_SUBJECT_PREFIX, EVENT_SEGMENT, allEventsSubject, assertSubjectPrefix, deadLetterSubject } from '../subjects.js';
 
-export const DEFAULT_MAX_DELIVER = 5;
+/**
+ * Handler attempts before a transiently failing event is dead-lettered: with the default back-off
+ * (1 s doubling to 5 min, jittered) that is roughly 30 to 60 minutes of retries, long enough for a
+ * dependency's restart or a short outage, and visible meanwhile as consumer lag.
+ */
+export const DEFAULT_MAX_DELIVER = 20;
 export const DEFAULT_ACK_WAIT_MS = 30_000;
 export const DEFAULT_PULL_BATCH = 100;
-const FIRST_RETRY_DELAY_MS = 200;
-const MAX_RETRY_DELAY_MS = 30_000;
+export const FIRST_RETRY_DELAY_MS = 1_000;
+export const MAX_RETRY_DELAY_MS = 300_000;
 /** Header values are single protocol lines; long stack traces would bloat the DLQ. */
 const MAX_ERROR_HEADER_LENGTH = 1_000;
 
@@ -29,8 +34,45 @@ export const DeadLetterHeaders = {
   EventId: 'Gatehouse-Dlq-Event-Id',
 } as const;
 
-/** Why a message was parked: it could not be parsed, its data failed its schema, or the handler kept failing. */
-export type DeadLetterReason = 'invalid_envelope' | 'invalid_data' | 'handler_failed' | 'max_deliver_exceeded';
+/**
+ * Why a message was parked: it could not be parsed, its data failed its schema, the handler declared it
+ * poison (`PoisonMessageError`: retrying cannot help), or the handler kept failing through every retry.
+ */
+export type DeadLetterReason = 'invalid_envelope' | 'invalid_data' | 'poison' | 'handler_failed' | 'max_deliver_exceeded';
+
+/**
+ * Thrown by a handler for a message that no retry can ever handle (malformed for this handler, forbidden):
+ * it is dead-lettered at once with this reason. Anything else a handler throws is taken as transient.
+ */
+export class PoisonMessageError extends Error {
+  override readonly name = 'PoisonMessageError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** Whether a handler's failure is poison (checked by name too, so a copy of the class from another bundle counts). */
+export function isPoison(error: unknown): boolean {
+  return error instanceof PoisonMessageError || (error instanceof Error && error.name === 'PoisonMessageError');
+}
+
+export interface BackoffOptions {
+  /** @defaultValue FIRST_RETRY_DELAY_MS (1 s) */
+  firstDelayMs?: number;
+  /** @defaultValue MAX_RETRY_DELAY_MS (5 min) */
+  maxDelayMs?: number;
+  /** A number in [0, 1). @defaultValue Math.random */
+  random?: () => number;
+}
+
+/**
+ * Delay before the next attempt after `attempt` failed: doubling from `firstDelayMs`, capped at `maxDelayMs`,
+ * then jittered down by up to half so replicas and consumers retrying the same outage do not retry in step.
+ */
+export function backoffDelayMs(attempt: number, { firstDelayMs = FIRST_RETRY_DELAY_MS, maxDelayMs = MAX_RETRY_DELAY_MS, random = Math.random }: BackoffOptions = {}): number {
+  const ceiling = Math.min(firstDelayMs * 2 ** Math.max(0, Math.min(attempt - 1, 30)), maxDelayMs);
+  return Math.round(ceiling * (0.5 + random() / 2));
+}
 
 export type DataSchemas = Record<string, z.ZodType>;
 /** The StoredEvent union a consumer with these schemas receives. */
@@ -78,15 +120,15 @@ export interface ConsumeEventsOptions<S extends DataSchemas | undefined = undefi
   dataSchemas?: S;
   handler: ReceivedEventHandler<S extends DataSchemas ? EventOfSchemas<S> : StoredEvent>;
   /**
-   * Handler attempts before a message is dead-lettered. The server consumer
-   * allows one extra delivery so a message whose last attempt crashed or
-   * timed out still reaches the DLQ instead of silently stopping.
-   * @defaultValue DEFAULT_MAX_DELIVER (5)
+   * Handler attempts before a transiently failing message is dead-lettered (a `PoisonMessageError` is
+   * dead-lettered at the first). The server consumer allows one extra delivery so a message whose last
+   * attempt crashed or timed out still reaches the DLQ instead of silently stopping.
+   * @defaultValue DEFAULT_MAX_DELIVER (20)
    */
   maxDeliver?: number;
   /** Server redelivers an unacked message after this; a running handler extends it with progress acks. @defaultValue DEFAULT_ACK_WAIT_MS (30000) */
   ackWaitMs?: number;
-  /** Delay before redelivering after a handler failure, by delivery count. @defaultValue 200 ms doubling, capped at 30 s */
+  /** Delay before redelivering after a transient handler failure, by delivery count. @defaultValue `backoffDelayMs` (1 s doubling to 5 min, jittered) */
   retryDelayMs?: (deliveryCount: number) => number;
   /** Messages pulled per request. @defaultValue DEFAULT_PULL_BATCH (100) */
   pullBatch?: number;
@@ -103,14 +145,15 @@ export interface EventConsumer {
   readonly done: Promise<void>;
 }
 
-const defaultRetryDelay = (deliveryCount: number): number =>
-  Math.min(FIRST_RETRY_DELAY_MS * 2 ** Math.max(0, deliveryCount - 1), MAX_RETRY_DELAY_MS);
+const defaultRetryDelay = (deliveryCount: number): number => backoffDelayMs(deliveryCount);
 
 /**
  * Starts a durable pull consumer on the events stream with explicit acks:
  * events are parsed and validated, handled one at a time in stream order,
- * retried with back-off, and parked in the dead-letter stream when they cannot
- * be parsed or keep failing, so one poison message never blocks the rest.
+ * retried with back-off (for minutes: a dependency that is down is waited for,
+ * visible as consumer lag), and parked in the dead-letter stream at once when
+ * they are poison (cannot be parsed, fail their schema, `PoisonMessageError`),
+ * or after every retry failed, so one bad message never blocks the rest.
  */
 export async function consumeEvents<S extends DataSchemas | undefined = undefined>(options: ConsumeEventsOptions<S>): Promise<EventConsumer> {
   const {
@@ -195,11 +238,12 @@ export async function consumeEvents<S extends DataSchemas | undefined = undefine
     try {
       await handler({ event, envelope, subject: msg.subject, deliveryCount, streamSequence: msg.info.streamSequence });
     } catch (error) {
+      if (isPoison(error)) return deadLetter(msg, 'poison', error, event.id);
       if (deliveryCount >= maxDeliver) return deadLetter(msg, 'handler_failed', error, event.id);
       const delayMs = retryDelayMs(deliveryCount);
       msg.nak(delayMs);
       hooks.onRetry?.({ eventId: event.id, deliveryCount, delayMs, error });
-      logger.debug({ ...errorFields(error), eventId: event.id, deliveryCount, delayMs }, 'event handler failed; will retry');
+      logger.warn({ ...errorFields(error), eventId: event.id, eventType: event.type, durableName, deliveryCount, delayMs }, 'event handler failed; will retry');
       return;
     } finally {
       clearInterval(keepAlive);

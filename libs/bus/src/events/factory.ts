@@ -6,7 +6,9 @@ import { DEFAULT_SUBJECT_PREFIX, categoryOf, eventFilter, eventSubjectFor } from
 import { replayJetStreamEvents, replayStoreEvents } from './replay.js';
 import {
   DEFAULT_MAX_DELIVER,
+  backoffDelayMs,
   consumeEvents,
+  isPoison,
   type ConsumerHooks,
   type DataSchemas,
   type EventConsumer,
@@ -81,8 +83,10 @@ export function createJetStreamEventConsumerFactory({ subjectPrefix = DEFAULT_SU
 export interface InProcessEventConsumerFactoryOptions extends ToEnvelopeOptions {
   store: EventStore;
   subjectPrefix?: string;
-  /** Handler attempts per event before it is skipped and reported through `hooks.onDeadLetter`. @defaultValue DEFAULT_MAX_DELIVER (5) */
+  /** Replay subscriptions only: handler attempts per event before it is skipped and reported. Durable ones never skip. @defaultValue DEFAULT_MAX_DELIVER */
   maxDeliver?: number;
+  /** Durable subscriptions: delay before the next attempt after a transient handler failure. @defaultValue `backoffDelayMs` (1 s doubling to 5 min, jittered) */
+  retryDelayMs?: (attempt: number) => number;
   /** Polling interval of the store subscription. @defaultValue the store's (100 ms) */
   pollIntervalMs?: number;
   hooks?: ConsumerHooks;
@@ -91,15 +95,18 @@ export interface InProcessEventConsumerFactoryOptions extends ToEnvelopeOptions 
 
 /**
  * Embedded mode: fed directly by the store's checkpointed subscription, with
- * the same envelope, filtering, schema validation and bounded retries as the
- * JetStream consumer. There is no dead-letter stream in process: a message
- * that exhausts its attempts is reported via `hooks.onDeadLetter` and the
- * logger, then skipped so the subscription keeps flowing.
+ * the same envelope, filtering and schema validation as the JetStream consumer.
+ * A durable subscription never skips an event: a transient handler failure is
+ * retried with back-off until it succeeds (the checkpoint stays put and the
+ * subscription waits, which shows as consumer lag), only poison — data failing
+ * its schema or a `PoisonMessageError` — is reported via `hooks.onDeadLetter`
+ * and the logger and passed over (there is no dead-letter stream in process).
  */
 export function createInProcessEventConsumerFactory({
   store,
   subjectPrefix = DEFAULT_SUBJECT_PREFIX,
   maxDeliver = DEFAULT_MAX_DELIVER,
+  retryDelayMs = (attempt) => backoffDelayMs(attempt),
   pollIntervalMs,
   hooks = {},
   logger = silentLogger,
@@ -126,6 +133,8 @@ export function createInProcessEventConsumerFactory({
       const categorySet = categories === undefined ? undefined : new Set(categories);
       const typeSet = eventTypes === undefined ? undefined : new Set(eventTypes);
       const run = handler as ReceivedEventHandler;
+      // Wakes a back-off sleep when the subscription is stopped.
+      const stopping = new AbortController();
 
       const subscription = store.subscribe(
         async (stored) => {
@@ -150,24 +159,64 @@ export function createInProcessEventConsumerFactory({
               hooks.onHandled?.({ eventId: stored.id, type: stored.type, deliveryCount });
               return;
             } catch (error) {
-              if (deliveryCount >= maxDeliver) {
-                report('handler_failed', stored, deliveryCount, error);
+              if (isPoison(error)) {
+                report('poison', stored, deliveryCount, error);
                 return;
               }
-              hooks.onRetry?.({ eventId: stored.id, deliveryCount, delayMs: 0, error });
+              const delayMs = retryDelayMs(deliveryCount);
+              hooks.onRetry?.({ eventId: stored.id, deliveryCount, delayMs, error });
+              logger.warn({ ...errorFields(error), eventId: stored.id, eventType: stored.type, consumer: name, deliveryCount, delayMs }, 'event handler failed; will retry');
+              // Stopped while waiting: throwing leaves the checkpoint before this event, so the next start handles it again.
+              if (!(await sleepUnlessAborted(delayMs, stopping.signal))) throw new SubscriptionStoppedError(name, stored.id);
             }
           }
         },
         { subscriptionId: name, ...(pollIntervalMs !== undefined ? { pollIntervalMs } : {}) },
       );
 
-      function report(reason: 'invalid_data' | 'handler_failed', stored: StoredEvent, deliveryCount: number, error: unknown): void {
+      function report(reason: 'invalid_data' | 'poison', stored: StoredEvent, deliveryCount: number, error: unknown): void {
         const subject = eventSubjectFor(stored.streamId, stored.type, subjectPrefix);
         hooks.onDeadLetter?.({ reason, subject, deliveryCount, error });
-        logger.error({ ...errorFields(error), reason, subject, eventId: stored.id, deliveryCount, consumer: name }, 'event skipped after failed handling');
+        logger.error({ ...errorFields(error), reason, subject, eventId: stored.id, deliveryCount, consumer: name }, 'poison event passed over');
       }
 
-      return { stop: () => subscription.stop(), done: subscription.done };
+      // A stop during a back-off ends the subscription with SubscriptionStoppedError: that is a stop, not a failure.
+      const done = subscription.done.catch((error: unknown) => {
+        if (!(error instanceof SubscriptionStoppedError)) throw error;
+      });
+      return {
+        stop: async () => {
+          stopping.abort();
+          await subscription.stop().catch((error: unknown) => {
+            if (!(error instanceof SubscriptionStoppedError)) throw error;
+          });
+        },
+        done,
+      };
     },
   };
+}
+
+/** A durable in-process subscription was stopped while an event waited for its next attempt (handled again at the next start). */
+class SubscriptionStoppedError extends Error {
+  override readonly name = 'SubscriptionStoppedError';
+  constructor(consumer: string, eventId: string) {
+    super(`consumer ${consumer} stopped while event ${eventId} waited to be retried; it is handled again at the next start`);
+  }
+}
+
+/** Resolves true after `ms`, or false as soon as `signal` aborts. */
+function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(true);
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
 }
