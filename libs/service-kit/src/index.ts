@@ -28,4 +28,4 @@ export {
   type ClockSetReport,
   type ControlledClock,
 } from './clock-control.js';
-export { AwaitingFactError, type PreparedInput, runWorkflow, type WorkflowRunnerOptions } from './workflow-runner.js';
+export { AwaitingFactError, DEFAULT_MAX_AWAIT_DELIVERIES, type PreparedInput, runWorkflow, type WorkflowRunnerOptions } from './workflow-runner.js';

@@ -5,7 +5,8 @@
  *
  * Failures are classified, never taken as final by accident:
  * - `await` outputs, and refusals the workflow classifies as caused by delivery order, are transient:
- *   the event is retried with the consumer's back-off (minutes, visible as lag) until the fact arrives;
+ *   the event is retried with the consumer's back-off (minutes, visible as lag) until the fact arrives,
+ *   and dead-lettered with the reason if it has not after `maxAwaitDeliveries`;
  * - anything else that is not a domain refusal (store or bus down, a dependency unavailable) is transient;
  * - a domain refusal the workflow classifies as final is recorded (log + metric) and the event is done;
  * - a message the workflow cannot read at all (`prepare` throws `PoisonMessageError`) is dead-lettered at once.
@@ -49,17 +50,25 @@ export interface WorkflowRunnerOptions<S extends DataSchemas, Input, State, Targ
   send(output: WorkflowSend<Target, Command>, cause: StoredEvent): Promise<readonly string[]>;
   /** Whether a refusal is caused by delivery order (retry) or final. @defaultValue every refusal is final */
   classifyRefusal?: RefusalClassifier;
+  /**
+   * Deliveries an event may keep waiting for a fact (`await`, order-caused refusals) before it is dead-lettered
+   * as poison with the reason: a fact that has not arrived by then (about 10 to 20 minutes of back-off) is not on its way.
+   * @defaultValue DEFAULT_MAX_AWAIT_DELIVERIES (12)
+   */
+  maxAwaitDeliveries?: number;
   logger: ServiceLogger;
   metrics: Registry;
 }
 
-type Outcome = 'sent' | 'duplicate' | 'refused' | 'awaiting' | 'ignored';
+type Outcome = 'sent' | 'duplicate' | 'refused' | 'awaiting' | 'ignored' | 'gave_up';
+
+export const DEFAULT_MAX_AWAIT_DELIVERIES = 12;
 
 /** Starts the durable consumer that runs a workflow. */
 export async function runWorkflow<S extends DataSchemas, Input, State, Target extends string, Command>(
   options: WorkflowRunnerOptions<S, Input, State, Target, Command>,
 ): Promise<EventConsumer> {
-  const { name, events, categories, dataSchemas, workflow, prepare, send, classifyRefusal = () => 'final', logger, metrics } = options;
+  const { name, events, categories, dataSchemas, workflow, prepare, send, classifyRefusal = () => 'final', maxAwaitDeliveries = DEFAULT_MAX_AWAIT_DELIVERIES, logger, metrics } = options;
   const outputs = registeredCounter(metrics, 'gatehouse_workflow_outputs_total', 'Outputs of reaction workflows by workflow, output kind and outcome', ['workflow', 'kind', 'outcome']);
   const count = (kind: string, outcome: Outcome): void => outputs.inc({ workflow: name, kind, outcome });
 
@@ -101,10 +110,16 @@ export async function runWorkflow<S extends DataSchemas, Input, State, Target ex
     categories,
     eventTypes: Object.keys(dataSchemas),
     dataSchemas,
-    handler: async ({ event }) => {
+    handler: async ({ event, deliveryCount }) => {
       const prepared = await prepare(event as EventOfSchemas<S>);
       if (prepared === null) return;
-      for (const output of workflow.decide(prepared.input, prepared.state)) await execute(output, event);
+      try {
+        for (const output of workflow.decide(prepared.input, prepared.state)) await execute(output, event);
+      } catch (error) {
+        if (!(error instanceof AwaitingFactError) || deliveryCount < maxAwaitDeliveries) throw error;
+        count('await', 'gave_up');
+        throw new PoisonMessageError(`gave up after ${deliveryCount} deliveries: ${error.message}`, { cause: error });
+      }
     },
   });
 }

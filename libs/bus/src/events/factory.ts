@@ -49,6 +49,8 @@ export interface JetStreamEventConsumerFactoryOptions {
   subjectPrefix?: string;
   maxDeliver?: number;
   ackWaitMs?: number;
+  /** Durable consumers: delay before redelivering after a transient handler failure. @defaultValue `backoffDelayMs` */
+  retryDelayMs?: (deliveryCount: number) => number;
   hooks?: ConsumerHooks;
   logger?: BusLogger;
 }
