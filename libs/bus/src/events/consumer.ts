@@ -5,8 +5,8 @@ import type { z } from 'zod';
 import { decodeEnvelope, fromEnvelope, type CloudEventEnvelope } from '../envelope.js';
 import { InvalidEnvelopeError } from '../errors.js';
 import { errorFields, silentLogger, type BusLogger } from '../logger.js';
-import { DEFAULT_EVENT_STREAM_NAME } from '../stream.js';
-import { DEFAULT_SUBJECT_PREFIX, EVENT_SEGMENT, allEventsSubject, assertSubjectPrefix, deadLetterSubject } from '../subjects.js';
+import { DEFAULT_DEAD_LETTER_STREAM_NAME, DEFAULT_EVENT_STREAM_NAME } from '../stream.js';
+import { DEFAULT_SUBJECT_PREFIX, DLQ_SEGMENT, EVENT_SEGMENT, allEventsSubject, assertSubjectPrefix, deadLetterSubject } from '../subjects.js';
 
 /**
  * Handler attempts before a transiently failing event is dead-lettered: with the default back-off
@@ -20,6 +20,14 @@ export const FIRST_RETRY_DELAY_MS = 1_000;
 export const MAX_RETRY_DELAY_MS = 300_000;
 /** Header values are single protocol lines; long stack traces would bloat the DLQ. */
 const MAX_ERROR_HEADER_LENGTH = 1_000;
+
+/** Subject token under `<prefix>.dlq.` that carries redriven dead letters (no event category starts with `_`). */
+export const REDRIVE_TOKEN = '_redrive';
+
+/** Where a durable consumer receives the dead letters redriven to it (`deadLetters.redrive`); it reads them like new deliveries. */
+export function redriveSubject(durableName: string, prefix: string = DEFAULT_SUBJECT_PREFIX): string {
+  return `${assertSubjectPrefix(prefix)}.${DLQ_SEGMENT}.${REDRIVE_TOKEN}.${durableName}`;
+}
 
 /** Headers a dead-lettered message carries; its body is the original payload, byte for byte, so it can be replayed. */
 export const DeadLetterHeaders = {
@@ -103,6 +111,8 @@ export interface ConsumeEventsOptions<S extends DataSchemas | undefined = undefi
   jsm?: JetStreamManager;
   /** The all-events stream. @defaultValue DEFAULT_EVENT_STREAM_NAME */
   streamName?: string;
+  /** The dead-letter stream, where dead letters redriven to this consumer arrive too. @defaultValue DEFAULT_DEAD_LETTER_STREAM_NAME */
+  deadLetterStreamName?: string;
   /** Durable consumer name: one per process manager / projection; replicas sharing it share the work. */
   durableName: string;
   /** @defaultValue DEFAULT_SUBJECT_PREFIX ('gatehouse') */
@@ -159,6 +169,7 @@ export async function consumeEvents<S extends DataSchemas | undefined = undefine
   const {
     js,
     streamName = DEFAULT_EVENT_STREAM_NAME,
+    deadLetterStreamName = DEFAULT_DEAD_LETTER_STREAM_NAME,
     durableName,
     subjectPrefix = DEFAULT_SUBJECT_PREFIX,
     filterSubjects = [allEventsSubject(subjectPrefix)],
@@ -188,13 +199,31 @@ export async function consumeEvents<S extends DataSchemas | undefined = undefine
 
   const consumer = await js.consumers.get(streamName, durableName);
   const messages = await consumer.consume({ max_messages: pullBatch });
+  // Dead letters redriven to this consumer: a durable of its own on the dead-letter stream, handled the same way.
+  const redriven = await redrivenMessages();
   let stopping = false;
 
+  async function redrivenMessages() {
+    const redriveDurable = `${durableName}__redrive`;
+    try {
+      await ensureDurable(jsm, deadLetterStreamName, { ...config, durable_name: redriveDurable, deliver_policy: DeliverPolicy.All, filter_subject: redriveSubject(durableName, subjectPrefix), filter_subjects: undefined });
+    } catch (error) {
+      if (error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound) {
+        logger.warn({ deadLetterStreamName, durableName }, 'no dead-letter stream: dead letters cannot be redriven to this consumer');
+        return null;
+      }
+      throw error;
+    }
+    return (await js.consumers.get(deadLetterStreamName, redriveDurable)).consume({ max_messages: pullBatch });
+  }
+
   async function deadLetter(msg: JsMsg, reason: DeadLetterReason, error: unknown, eventId?: string): Promise<void> {
-    const [category, type] = eventTokens(msg.subject, subjectPrefix);
+    // A redriven dead letter keeps the subject it was first published on.
+    const originalSubject = msg.headers?.get(DeadLetterHeaders.OriginalSubject) || msg.subject;
+    const [category, type] = eventTokens(originalSubject, subjectPrefix);
     const h = natsHeaders();
     h.set(DeadLetterHeaders.Reason, reason);
-    h.set(DeadLetterHeaders.OriginalSubject, msg.subject);
+    h.set(DeadLetterHeaders.OriginalSubject, originalSubject);
     h.set(DeadLetterHeaders.OriginalStream, msg.info.stream);
     h.set(DeadLetterHeaders.OriginalSequence, String(msg.info.streamSequence));
     h.set(DeadLetterHeaders.DeliveryCount, String(msg.info.deliveryCount));
@@ -252,8 +281,8 @@ export async function consumeEvents<S extends DataSchemas | undefined = undefine
     hooks.onHandled?.({ eventId: event.id, type: event.type, deliveryCount });
   }
 
-  async function run(): Promise<void> {
-    for await (const msg of messages) {
+  async function run(source: AsyncIterable<JsMsg>): Promise<void> {
+    for await (const msg of source) {
       // Buffered messages after stop(): hand them back now instead of after ack_wait.
       if (stopping) {
         msg.nak();
@@ -269,12 +298,30 @@ export async function consumeEvents<S extends DataSchemas | undefined = undefine
     }
   }
 
-  const done = run();
+  // Handler runs never overlap: the redrive loop waits for the main loop's run in progress, and the other way round.
+  let turn: Promise<void> = Promise.resolve();
+  const oneAtATime = (source: AsyncIterable<JsMsg>): AsyncIterable<JsMsg> => ({
+    async *[Symbol.asyncIterator]() {
+      for await (const msg of source) {
+        let release!: () => void;
+        const previous = turn;
+        turn = new Promise((resolve) => (release = resolve));
+        await previous;
+        try {
+          yield msg;
+        } finally {
+          release();
+        }
+      }
+    },
+  });
+  const done = Promise.all([run(oneAtATime(messages)), ...(redriven === null ? [] : [run(oneAtATime(redriven))])]).then(() => undefined);
   done.catch(() => undefined);
   return {
     async stop() {
       stopping = true;
       await messages.close();
+      await redriven?.close();
       await done;
     },
     done,

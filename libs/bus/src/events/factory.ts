@@ -46,6 +46,8 @@ export interface JetStreamEventConsumerFactoryOptions {
   js: JetStreamClient;
   jsm?: JetStreamManager;
   streamName?: string;
+  /** Where durable consumers also receive the dead letters redriven to them. @defaultValue DEFAULT_DEAD_LETTER_STREAM_NAME */
+  deadLetterStreamName?: string;
   subjectPrefix?: string;
   maxDeliver?: number;
   ackWaitMs?: number;

@@ -1,4 +1,4 @@
-import { createJetStreamEventConsumerFactory, createNatsCommandBus, type CommandBus } from '@gatehouse/bus';
+import { createDeadLetterAdmin, createJetStreamEventConsumerFactory, createNatsCommandBus, registerDeadLetterCommands, type CommandBus } from '@gatehouse/bus';
 import type { Clock } from '@gatehouse/domain';
 import type { AuditableEventStore } from '@gatehouse/eventstore';
 import type { Registry } from 'prom-client';
@@ -49,15 +49,18 @@ export async function startStandaloneService(
   let clockMember: SharedClockMember | undefined;
   const metrics = createMetricsRegistry(definition.name);
   const commands = createNatsCommandBus({ servers: config.NATS_URL, name: `gatehouse-${definition.name}-commands`, subjectPrefix: config.GATEHOUSE_NATS_PREFIX, logger });
-  const jetStreamEvents = createJetStreamEventConsumerFactory({ js, jsm, streamName: config.GATEHOUSE_EVENT_STREAM, subjectPrefix: config.GATEHOUSE_NATS_PREFIX, logger });
+  const jetStreamEvents = createJetStreamEventConsumerFactory({ js, jsm, streamName: config.GATEHOUSE_EVENT_STREAM, deadLetterStreamName: config.GATEHOUSE_DLQ_STREAM, subjectPrefix: config.GATEHOUSE_NATS_PREFIX, logger });
   const serverVersion = infra.nc.info?.version;
   const oldServer = !supportsMultipleFilterSubjects(serverVersion);
   if (oldServer) logger.warn({ serverVersion }, 'nats-server < 2.10: subscriptions use one filter subject and select categories/types client-side');
   const events = oldServer ? withSingleFilterSubject(jetStreamEvents) : jetStreamEvents;
   let running: RunningService | undefined;
+  let unregisterDeadLetters: Array<() => Promise<void>> = [];
   try {
     if (shared) clockMember = await joinSharedClock({ nc: infra.nc, jsm, prefix: config.GATEHOUSE_NATS_PREFIX, name: definition.name, clock: shared, logger });
     const policies = await PolicyRegistry.activateFromDirectory(store, config.GATEHOUSE_POLICIES, clock);
+    // Every service process holds the dead-letter stream: whichever the queue group picks answers `deadLetters.*`.
+    unregisterDeadLetters = await registerDeadLetterCommands(commands, createDeadLetterAdmin({ js, jsm, deadLetterStreamName: config.GATEHOUSE_DLQ_STREAM, subjectPrefix: config.GATEHOUSE_NATS_PREFIX }));
     running = await definition.start({ name: definition.name, store, commands: timedCommandBus(commands, metrics, definition.name), events: measuredEvents(events, metrics, definition.name), clock, policies, metrics, logger, ...(config.GATEHOUSE_TICK_INTERVAL_MS === undefined ? {} : { tickIntervalMs: config.GATEHOUSE_TICK_INTERVAL_MS }) });
     const checks = [...infra.readinessChecks];
     const http = await startOperationsServer({ name: definition.name, logLevel: config.LOG_LEVEL, checks, metrics, port: config.PORT, host: config.HOST });
@@ -74,6 +77,7 @@ export async function startStandaloneService(
         (stopping ??= (async () => {
           logger.info({}, `${definition.name} stopping`);
           await service.stop();
+          await Promise.all(unregisterDeadLetters.map((unregister) => unregister()));
           await clockMember?.close();
           await http.close();
           await commands.close();
