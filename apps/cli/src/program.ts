@@ -4,6 +4,7 @@ import { PolicyError } from '@gatehouse/policy';
 import { registerPolicyCommands } from './commands/policy.js';
 import { registerTokenCommand } from './commands/token.js';
 import { registerServeCommand } from './commands/serve.js';
+import { registerDlqCommands } from './commands/dlq.js';
 import { CliInputError, EXIT_BAD_INPUT, EXIT_OK, type CliIo } from './io.js';
 
 /** Commander's codes for output the user asked for (help, version): not errors. */
@@ -23,6 +24,7 @@ export function buildProgram(io: CliIo, exit: ExitCode): Command {
   registerPolicyCommands(program, io, exit);
   registerTokenCommand(program, io, exit);
   registerServeCommand(program, io, exit);
+  registerDlqCommands(program, io, exit);
   return program;
 }
 

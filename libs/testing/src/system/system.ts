@@ -43,6 +43,8 @@ export interface GatehouseSystem {
   readonly logDir: string;
   /** The stand-in cluster's state file (distributed form): `SandboxTarget.operationsIn` reads what it was asked to do. */
   readonly sandboxStateFile: string | undefined;
+  /** NATS subject prefix of this system (distributed form), for tests that publish on the bus as an outsider would. */
+  readonly natsSubjectPrefix: string | undefined;
   readonly processes: ReadonlyMap<ProcessName, ManagedProcess>;
   process(name: ProcessName): ManagedProcess;
   /** Counts the events in the store directly (bypassing the API), to prove a refusal wrote nothing. */
@@ -142,6 +144,7 @@ export async function startDistributedGatehouse(options: SystemOptions): Promise
     jwtSecret,
     logDir,
     sandboxStateFile,
+    natsSubjectPrefix: prefix,
     processes,
     process: lookup(processes),
     countEvents: async () => Number((await pool.query<{ n: string }>(`SELECT count(*) AS n FROM "${schema}".events`)).rows[0]?.n ?? 0),
@@ -191,6 +194,7 @@ export async function startEmbeddedGatehouse(options: SystemOptions): Promise<Ga
     jwtSecret,
     logDir,
     sandboxStateFile: undefined,
+    natsSubjectPrefix: undefined,
     processes,
     process: lookup(processes),
     countEvents: async () => {
