@@ -11,15 +11,18 @@
  * - a domain refusal the workflow classifies as final is recorded (log + metric) and the event is done;
  * - a message the workflow cannot read at all (`prepare` throws `PoisonMessageError`) is dead-lettered at once.
  */
-import { type DataSchemas, type EventConsumer, type EventConsumerFactory, type EventOfSchemas, PoisonMessageError } from '@gatehouse/bus';
+import { type DataSchemas, type EventConsumer, type EventConsumerFactory, type EventOfSchemas, OutOfOrderError, PoisonMessageError } from '@gatehouse/bus';
 import { DomainError, type RefusalClassifier, type WorkflowOutput, type WorkflowSend } from '@gatehouse/domain';
 import type { StoredEvent } from '@gatehouse/eventstore';
 import type { Registry } from 'prom-client';
 import { registeredCounter } from './command-metrics.js';
 import type { ServiceLogger } from './service.js';
 
-/** The workflow has to wait for a fact (or a refusal was caused by delivery order): retried with back-off. */
-export class AwaitingFactError extends Error {
+/**
+ * The workflow has to wait for a fact (or a refusal was caused by delivery order): on JetStream retried with
+ * back-off; delivered in commit order (embedded), reported and passed over, since the fact is not on its way.
+ */
+export class AwaitingFactError extends OutOfOrderError {
   override readonly name = 'AwaitingFactError';
   constructor(
     readonly workflow: string,

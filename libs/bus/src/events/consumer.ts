@@ -46,7 +46,7 @@ export const DeadLetterHeaders = {
  * Why a message was parked: it could not be parsed, its data failed its schema, the handler declared it
  * poison (`PoisonMessageError`: retrying cannot help), or the handler kept failing through every retry.
  */
-export type DeadLetterReason = 'invalid_envelope' | 'invalid_data' | 'poison' | 'handler_failed' | 'max_deliver_exceeded';
+export type DeadLetterReason = 'invalid_envelope' | 'invalid_data' | 'poison' | 'out_of_order' | 'handler_failed' | 'max_deliver_exceeded';
 
 /**
  * Thrown by a handler for a message that no retry can ever handle (malformed for this handler, forbidden):
@@ -57,6 +57,20 @@ export class PoisonMessageError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
   }
+}
+
+/**
+ * Thrown by a handler for a message that depends on a fact it has not seen yet (events of different streams
+ * redelivered out of order). JetStream redelivers later, after the earlier message came back: it is retried
+ * with back-off like any transient failure. Delivered in commit order (embedded mode), every earlier fact was
+ * handled already, so waiting cannot help: it is reported as `out_of_order` and passed over.
+ */
+export class OutOfOrderError extends Error {
+  override readonly name: string = 'OutOfOrderError';
+}
+
+export function isOutOfOrder(error: unknown): boolean {
+  return error instanceof OutOfOrderError;
 }
 
 /** Whether a handler's failure is poison (checked by name too, so a copy of the class from another bundle counts). */

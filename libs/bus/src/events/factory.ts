@@ -8,6 +8,7 @@ import {
   DEFAULT_MAX_DELIVER,
   backoffDelayMs,
   consumeEvents,
+  isOutOfOrder,
   isPoison,
   type ConsumerHooks,
   type DataSchemas,
@@ -103,8 +104,10 @@ export interface InProcessEventConsumerFactoryOptions extends ToEnvelopeOptions 
  * A durable subscription never skips an event: a transient handler failure is
  * retried with back-off until it succeeds (the checkpoint stays put and the
  * subscription waits, which shows as consumer lag), only poison — data failing
- * its schema or a `PoisonMessageError` — is reported via `hooks.onDeadLetter`
- * and the logger and passed over (there is no dead-letter stream in process).
+ * its schema or a `PoisonMessageError` — and an `OutOfOrderError` (in commit
+ * order the fact it waits for will not come) are reported via
+ * `hooks.onDeadLetter` and the logger and passed over (there is no
+ * dead-letter stream in process).
  */
 export function createInProcessEventConsumerFactory({
   store,
@@ -163,8 +166,8 @@ export function createInProcessEventConsumerFactory({
               hooks.onHandled?.({ eventId: stored.id, type: stored.type, deliveryCount });
               return;
             } catch (error) {
-              if (isPoison(error)) {
-                report('poison', stored, deliveryCount, error);
+              if (isPoison(error) || isOutOfOrder(error)) {
+                report(isPoison(error) ? 'poison' : 'out_of_order', stored, deliveryCount, error);
                 return;
               }
               const delayMs = retryDelayMs(deliveryCount);
@@ -178,7 +181,7 @@ export function createInProcessEventConsumerFactory({
         { subscriptionId: name, ...(pollIntervalMs !== undefined ? { pollIntervalMs } : {}) },
       );
 
-      function report(reason: 'invalid_data' | 'poison', stored: StoredEvent, deliveryCount: number, error: unknown): void {
+      function report(reason: 'invalid_data' | 'poison' | 'out_of_order', stored: StoredEvent, deliveryCount: number, error: unknown): void {
         const subject = eventSubjectFor(stored.streamId, stored.type, subjectPrefix);
         hooks.onDeadLetter?.({ reason, subject, deliveryCount, error });
         logger.error({ ...errorFields(error), reason, subject, eventId: stored.id, deliveryCount, consumer: name }, 'poison event passed over');

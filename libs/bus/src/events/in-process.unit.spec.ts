@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { createFakeEventStore } from '../test-support/fake-store.js';
 import { waitFor } from '../test-support/events.js';
-import { PoisonMessageError, type ReceivedEvent } from './consumer.js';
+import { OutOfOrderError, PoisonMessageError, type ReceivedEvent } from './consumer.js';
 import { createInProcessEventConsumerFactory } from './factory.js';
 
 describe('in-process event consumers (embedded mode)', () => {
@@ -91,6 +91,25 @@ describe('in-process event consumers (embedded mode)', () => {
     await consumer.stop();
     expect(attempts).toEqual(['forged#1', 'fine#1']);
     expect(deadLetters).toEqual([expect.objectContaining({ reason: 'poison', deliveryCount: 1 })]);
+  });
+
+  it('passes over an event that waits for an earlier fact (OutOfOrderError): in commit order that fact will not come', async () => {
+    const store = createFakeEventStore();
+    await store.appendToStream('deployment-1', [{ type: 'DeploymentStarted', data: {} }, { type: 'DeploymentSucceeded', data: {} }]);
+    const deadLetters: { reason: string; deliveryCount: number }[] = [];
+    const factory = createInProcessEventConsumerFactory({ store, pollIntervalMs: 5, hooks: { onDeadLetter: (d) => deadLetters.push(d) } });
+    const handled: string[] = [];
+    const consumer = await factory.consume({
+      name: 'pm',
+      handler: ({ event }) => {
+        if (event.type === 'DeploymentStarted') throw new OutOfOrderError('the change was never booked');
+        handled.push(event.type);
+      },
+    });
+    await waitFor(() => handled.length === 1);
+    await consumer.stop();
+    expect(handled).toEqual(['DeploymentSucceeded']);
+    expect(deadLetters).toEqual([expect.objectContaining({ reason: 'out_of_order', deliveryCount: 1 })]);
   });
 
   it('dead-letters data that fails its schema without calling the handler', async () => {
