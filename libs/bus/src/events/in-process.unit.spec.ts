@@ -93,23 +93,42 @@ describe('in-process event consumers (embedded mode)', () => {
     expect(deadLetters).toEqual([expect.objectContaining({ reason: 'poison', deliveryCount: 1 })]);
   });
 
-  it('passes over an event that waits for an earlier fact (OutOfOrderError): in commit order that fact will not come', async () => {
+  it('sets aside an event that waits for a fact committed after it (OutOfOrderError): later events flow, then it is handled', async () => {
     const store = createFakeEventStore();
-    await store.appendToStream('deployment-1', [{ type: 'DeploymentStarted', data: {} }, { type: 'DeploymentSucceeded', data: {} }]);
-    const deadLetters: { reason: string; deliveryCount: number }[] = [];
-    const factory = createInProcessEventConsumerFactory({ store, pollIntervalMs: 5, hooks: { onDeadLetter: (d) => deadLetters.push(d) } });
+    // Monitoring's watch ended before deployments' success was committed: two producers, either order.
+    await store.appendToStream('watch-1', [{ type: 'WatchCompleted', data: {} }]);
+    await store.appendToStream('deployment-1', [{ type: 'DeploymentSucceeded', data: {} }]);
+    const deadLetters: unknown[] = [];
+    const factory = createInProcessEventConsumerFactory({ store, pollIntervalMs: 5, retryDelayMs: () => 60_000, hooks: { onDeadLetter: (d) => deadLetters.push(d) } });
     const handled: string[] = [];
     const consumer = await factory.consume({
       name: 'pm',
-      handler: ({ event }) => {
-        if (event.type === 'DeploymentStarted') throw new OutOfOrderError('the change was never booked');
-        handled.push(event.type);
+      handler: ({ event, deliveryCount }) => {
+        if (event.type === 'WatchCompleted' && !handled.includes('DeploymentSucceeded#1')) throw new OutOfOrderError('the deployment has not succeeded yet');
+        handled.push(`${event.type}#${deliveryCount}`);
       },
     });
-    await waitFor(() => handled.length === 1);
+    await waitFor(() => handled.length === 2);
     await consumer.stop();
-    expect(handled).toEqual(['DeploymentSucceeded']);
-    expect(deadLetters).toEqual([expect.objectContaining({ reason: 'out_of_order', deliveryCount: 1 })]);
+    // Tried again as soon as the next fact was handled, not after the (long) back-off.
+    expect(handled).toEqual(['DeploymentSucceeded#1', 'WatchCompleted#1']);
+    expect(deadLetters).toEqual([]);
+  });
+
+  it('reports an event whose fact never comes as out_of_order after maxDeliver attempts', async () => {
+    const store = createFakeEventStore();
+    await store.appendToStream('deployment-1', [{ type: 'DeploymentStarted', data: {} }]);
+    const deadLetters: { reason: string; deliveryCount: number }[] = [];
+    const factory = createInProcessEventConsumerFactory({ store, pollIntervalMs: 5, maxDeliver: 3, retryDelayMs: () => 10, hooks: { onDeadLetter: (d) => deadLetters.push(d) } });
+    const consumer = await factory.consume({
+      name: 'pm',
+      handler: () => {
+        throw new OutOfOrderError('the change was never booked');
+      },
+    });
+    await waitFor(() => deadLetters.length === 1, { timeoutMs: 5_000 });
+    await consumer.stop();
+    expect(deadLetters).toEqual([expect.objectContaining({ reason: 'out_of_order', deliveryCount: 3 })]);
   });
 
   it('dead-letters data that fails its schema without calling the handler', async () => {
