@@ -94,7 +94,7 @@ export interface InProcessEventConsumerFactoryOptions extends ToEnvelopeOptions 
    * Durable ones never skip; this bounds only how long an event waiting for a fact (OutOfOrderError) is set aside (@defaultValue DEFAULT_MAX_DELIVER).
    */
   maxDeliver?: number;
-  /** Durable subscriptions: delay before the next attempt after a transient handler failure. @defaultValue `backoffDelayMs` (1 s doubling to 5 min, jittered) */
+  /** Durable subscriptions: delay before the next attempt after a transient handler failure. @defaultValue `backoffDelayMs` from 100 ms (doubling to 5 min, jittered) */
   retryDelayMs?: (attempt: number) => number;
   /** Polling interval of the store subscription. @defaultValue the store's (100 ms) */
   pollIntervalMs?: number;
@@ -119,7 +119,7 @@ export function createInProcessEventConsumerFactory({
   store,
   subjectPrefix = DEFAULT_SUBJECT_PREFIX,
   maxDeliver,
-  retryDelayMs = (attempt) => backoffDelayMs(attempt),
+  retryDelayMs = (attempt) => backoffDelayMs(attempt, { firstDelayMs: IN_PROCESS_FIRST_RETRY_DELAY_MS }),
   pollIntervalMs,
   hooks = {},
   logger = silentLogger,
@@ -266,6 +266,9 @@ export function createInProcessEventConsumerFactory({
     },
   };
 }
+
+/** In one process a retry costs no network round trip: a contended append is tried again soon, a dependency that is down still waits minutes. */
+const IN_PROCESS_FIRST_RETRY_DELAY_MS = 100;
 
 /** How often deferred events (waiting for a fact) are looked at when no new event arrives. */
 const DEFERRED_CHECK_INTERVAL_MS = 250;
