@@ -3,8 +3,8 @@
  * changes submitted, reviewed and approved through HTTP must go all the way to `closed`. Before bookings
  * carried their decision time, a development change booked "now" reached change-requests a few
  * milliseconds later, was refused as a window in the past and stayed `approved` for good.
- * Where a lifecycle needs hours of clock time (deployment steps, the staging window, post-deployment
- * watches), the clock is moved with the admin endpoint and keeps running from there.
+ * Where a lifecycle needs hours of clock time (deployment steps, the staging and production windows,
+ * post-deployment watches), the clock is moved with the admin endpoint and keeps running from there.
  */
 import { GatehouseClient, type GatehouseSystem, type Json, MINUTE, requireNats, requirePostgres, startDistributedGatehouse, startEmbeddedGatehouse } from '@gatehouse/testing';
 import { createRelease, review } from './scenarios.js';
@@ -23,6 +23,8 @@ const forms = [
 describe.each(forms)('a running clock ($form)', ({ start }) => {
   let system: GatehouseSystem;
   let client: GatehouseClient;
+  /** The release the staging test took through development and staging, for the production test. */
+  let stagedRelease = '';
 
   beforeAll(async () => {
     system = await start();
@@ -54,6 +56,7 @@ describe.each(forms)('a running clock ($form)', ({ start }) => {
       rollbackPlan: 'Roll back to the previous image',
       testingPlan: 'Suites and analysis',
       releaseId,
+      ...(environment === 'production' ? { runbookRef: 'RB-42' } : {}),
     };
     return (await client.ok('POST', '/api/change-requests', 'ana', body)).changeRequestId;
   }
@@ -136,5 +139,24 @@ describe.each(forms)('a running clock ($form)', ({ start }) => {
     // Four rolling batches of 10 minutes, then an hour's watch: the running clock is moved on in steps.
     await runUntil(staging, 'closed', { step: 11 * MINUTE, jumps: 12 });
     expect((await client.eventTypes(`changeRequest-${staging}`)).at(-1)).toBe('ChangeClosed');
+    stagedRelease = releaseId;
+  });
+
+  it('a production change is booked into the next allowed window and, with the clock running from just before it, rolls out its canary and closes', async () => {
+    expect(stagedRelease).not.toBe('');
+    const production = await submitted('production', stagedRelease);
+    await review(client, production);
+    await approve(production, [['rui', 'code_reviewer'], ['tess', 'tech_lead'], ['sam', 'sre']]);
+    await client.waitFor(`${production} scheduled`, async () => (await status(production)) === 'scheduled', { timeoutMs: 30_000 });
+    const [booking] = (await client.events(`schedule-${production}`)).filter((e: Json) => e.type === 'DeploymentScheduled');
+    expect(Date.parse(booking.data.scheduledFor)).toBeGreaterThan(Date.parse(booking.data.bookedAt));
+    await runClockFrom(new Date(Date.parse(booking.data.scheduledFor) - 2_000));
+    await client.waitFor(`${production} implementing`, async () => (await status(production)) === 'implementing', { timeoutMs: 30_000 });
+    // Canary 5% → 25% → 100% with analysis, then the 24-hour watch: the running clock is moved on in steps.
+    await runUntil(production, 'validating', { step: 45 * MINUTE, jumps: 8 });
+    await runUntil(production, 'closed', { step: 5 * 60 * MINUTE, jumps: 8 });
+    const deployment = await client.events(`deployment-${production}`);
+    expect(deployment.filter((e: Json) => e.type === 'DeploymentStepCompleted').map((e: Json) => e.data.trafficPercent)).toEqual([5, 25, 100]);
+    expect((await client.eventTypes(`changeRequest-${production}`)).slice(-4)).toEqual(['ChangeImplementationStarted', 'ChangeImplemented', 'ChangeValidated', 'ChangeClosed']);
   });
 });
