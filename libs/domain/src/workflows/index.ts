@@ -16,3 +16,12 @@ export {
   type LifecyclePolicyFacts,
   releaseStreamId,
 } from './changeLifecycle.js';
+export {
+  decideHotfixLane,
+  type HotfixLaneChange,
+  type HotfixLaneEvent,
+  type HotfixLaneInput,
+  type HotfixLaneOutput,
+  hotfixLaneWorkflow,
+  hotfixStreamIdOf,
+} from './hotfixLane.js';
