@@ -1,7 +1,8 @@
 /**
  * The hotfix lane's reactions and deadlines.
  *
- * Process manager `change-requests-hotfix-lane` (durable; command ids `<eventId>:<Command>`):
+ * Workflow `hotfixLaneWorkflow` (libs/domain), run as durable consumer `change-requests-hotfix-lane`
+ * (command ids `<eventId>:<Command>`; each command's time is its fact's):
  * - `ChangeFullyApproved` of the hotfix's production emergency change → `RecordExpeditedApproval`;
  * - staging validation concluded (passed or capped) while that change is already approved → the same;
  * - `DeploymentStarted` of that change → `DeployHotfixToProduction` at the deployment's start (SLA met or
@@ -15,13 +16,23 @@
  */
 import type { EventConsumer } from '@gatehouse/bus';
 import { ApprovalEventSchemas, HOTFIX_CATEGORY, HotfixEventSchemas, hotfixStreamId } from '@gatehouse/contracts';
-import { DomainError, type HotfixCommand, hotfixDecider, type HotfixEvent, type HotfixState, type HotfixStatus } from '@gatehouse/domain';
+import {
+  type HotfixCommand,
+  hotfixDecider,
+  type HotfixEvent,
+  type HotfixLaneChange,
+  type HotfixLaneEvent,
+  type HotfixLaneInput,
+  hotfixLaneWorkflow,
+  type HotfixState,
+  type WorkflowSend,
+} from '@gatehouse/domain';
 import type { StoredEvent } from '@gatehouse/eventstore';
-import { type CommandMetrics, handleCommand, type ServiceContext, startTicker, type Ticker } from '@gatehouse/service-kit';
+import { type CommandMetrics, handleCommand, runWorkflow, type ServiceContext, startTicker, type Ticker } from '@gatehouse/service-kit';
 import { z } from 'zod';
 import { hotfixOfChange, shipsValidatedRelease } from './hotfix-lane.js';
 import { loadHotfixEvents } from './hotfix-streams.js';
-import { type ExistingChange, loadChange, changeRequestStream } from './streams.js';
+import { loadChange, changeRequestStream } from './streams.js';
 
 export const HOTFIX_LANE_CONSUMER = 'change-requests-hotfix-lane';
 export const HOTFIX_DEADLINES_CONSUMER = 'change-requests-hotfix-deadlines';
@@ -38,15 +49,10 @@ export interface HotfixLaneOptions {
 /** What the lane reads of other contexts' events (loose: producers may add fields). */
 export const HotfixLaneEventSchemas = {
   ChangeFullyApproved: ApprovalEventSchemas.ChangeFullyApproved,
-  DeploymentStarted: z.object({ changeRequestId: z.string().min(1), deploymentId: z.string().min(1), environment: z.string().min(1), startedAt: z.iso.datetime({ offset: true }).optional() }),
+  DeploymentStarted: z.object({ changeRequestId: z.string().min(1), deploymentId: z.string().min(1), environment: z.string().min(1), startedAt: z.iso.datetime({ offset: true }) }),
   StagingValidationCompleted: HotfixEventSchemas.StagingValidationCompleted,
   StagingValidationTimeCapped: HotfixEventSchemas.StagingValidationTimeCapped,
 } as const;
-type Schemas = typeof HotfixLaneEventSchemas;
-type Consumed = { [K in keyof Schemas]: { type: K; data: z.output<Schemas[K]> } }[keyof Schemas];
-
-/** Statuses from which the expedited approval may be recorded (validation ended acceptably). */
-const AWAITING_APPROVAL: readonly HotfixStatus[] = ['validated', 'time_capped'];
 
 // ---------------------------------------------------------------- deadlines
 
@@ -142,71 +148,36 @@ export async function startHotfixLane(ctx: ServiceContext, metrics: CommandMetri
   const deadlinePollIntervalMs = options.deadlinePollIntervalMs ?? ctx.tickIntervalMs ?? HOTFIX_DEADLINE_POLL_INTERVAL_MS;
   const { store, clock, logger } = ctx;
 
-  /** One command on a hotfix stream caused by `cause`; a refusal is final and logged, anything else is retried. */
-  async function apply(cause: StoredEvent, command: HotfixCommand): Promise<void> {
-    const metadata = { actor: ACTOR, correlationId: typeof cause.metadata.correlationId === 'string' ? cause.metadata.correlationId : cause.id };
-    try {
-      const result = await handleCommand({ store, decider: hotfixDecider, streamId: hotfixStreamId(command.data.hotfixId), command, commandId: `${cause.id}:${command.type}`, metadata });
-      metrics.eventsAppended(result.events.map((e) => e.type));
-    } catch (error) {
-      if (!(error instanceof DomainError)) throw error;
-      logger.warn({ err: error.message, code: error.code, eventId: cause.id, eventType: cause.type, command: command.type, hotfixId: command.data.hotfixId }, 'hotfix lane command refused');
-    }
-  }
-
-  /** The hotfix lane change behind an approvals or deployments event, with its hotfix's events; null when it is none. */
-  async function laneOf(changeRequestId: string): Promise<{ change: ExistingChange; hotfixId: string; events: HotfixEvent[]; status: HotfixStatus | 'none' } | null> {
+  /** The hotfix lane change behind an approvals or deployments event; null when it is none. */
+  async function laneChangeOf(changeRequestId: string): Promise<{ change: HotfixLaneChange; events: HotfixEvent[] } | null> {
     const change = await loadChange(store, changeRequestId);
     if (change.status === 'not_submitted') return null;
     const hotfixId = hotfixOfChange(change);
     if (hotfixId === null) return null;
     const events = await loadHotfixEvents(store, hotfixId);
-    const state = events.reduce(hotfixDecider.evolve, hotfixDecider.initialState());
-    return { change, hotfixId, events, status: state.status };
+    return { change: { changeRequestId, hotfixId, shipsValidatedRelease: shipsValidatedRelease(change, events), approvalId: change.approvalId }, events };
   }
 
-  async function react(event: StoredEvent, consumed: Consumed): Promise<void> {
-    const now = clock.now();
-    switch (consumed.type) {
-      case 'ChangeFullyApproved': {
-        const lane = await laneOf(consumed.data.subject.changeRequestId);
-        if (lane === null) return;
-        if (!AWAITING_APPROVAL.includes(lane.status as HotfixStatus)) {
-          // Approved before staging validation ended: recorded when it ends (see below).
-          logger.info({ hotfixId: lane.hotfixId, status: lane.status, changeRequestId: lane.change.changeRequestId }, 'hotfix change approved before its validation concluded');
-          return;
-        }
-        if (!shipsValidatedRelease(lane.change, lane.events)) return warnOtherRelease(event, lane.hotfixId, lane.change);
-        return apply(event, { type: 'RecordExpeditedApproval', data: { hotfixId: lane.hotfixId, approvalId: consumed.data.approvalId, now } });
-      }
-      case 'StagingValidationCompleted':
-      case 'StagingValidationTimeCapped': {
-        if (consumed.type === 'StagingValidationCompleted' && consumed.data.outcome !== 'passed') return;
-        const { hotfixId } = consumed.data;
-        const approved = await approvedChangeOf(hotfixId, event.globalPosition);
-        if (approved === null) return;
-        return apply(event, { type: 'RecordExpeditedApproval', data: { hotfixId, approvalId: approved, now } });
-      }
-      case 'DeploymentStarted': {
-        const lane = await laneOf(consumed.data.changeRequestId);
-        if (lane === null) return;
-        if (!shipsValidatedRelease(lane.change, lane.events)) return warnOtherRelease(event, lane.hotfixId, lane.change);
-        const { hotfixId, change } = lane;
-        if (AWAITING_APPROVAL.includes(lane.status as HotfixStatus) && change.approvalId !== null) {
-          await apply(event, { type: 'RecordExpeditedApproval', data: { hotfixId, approvalId: change.approvalId, now } });
-        }
-        // The SLA is measured to the moment the fix started to roll out, not to when this reaction ran.
-        const startedAt = consumed.data.startedAt === undefined ? now : new Date(consumed.data.startedAt);
-        return apply(event, { type: 'DeployHotfixToProduction', data: { hotfixId, deploymentId: consumed.data.deploymentId, now: startedAt } });
-      }
+  /** Gathers the lane's input (the change and hotfix facts the decision needs) and folds the hotfix's state. */
+  async function prepare(event: StoredEvent): Promise<{ input: HotfixLaneInput; state: HotfixState }> {
+    const laneEvent = { type: event.type, data: event.data } as HotfixLaneEvent & { data: { hotfixId?: string; changeRequestId?: string; subject?: { changeRequestId: string } } };
+    const fold = (events: readonly HotfixEvent[]): HotfixState => events.reduce(hotfixLaneWorkflow.evolve, hotfixLaneWorkflow.initialState());
+    if (laneEvent.type === 'StagingValidationCompleted' || laneEvent.type === 'StagingValidationTimeCapped') {
+      const { hotfixId } = laneEvent.data;
+      const approvedChangeApprovalId = await approvedChangeOf(hotfixId, event.globalPosition);
+      return { input: { eventId: event.id, event: laneEvent, change: null, approvedChangeApprovalId }, state: fold(await loadHotfixEvents(store, hotfixId)) };
     }
+    const changeRequestId = laneEvent.type === 'ChangeFullyApproved' ? (event.data as { subject: { changeRequestId: string } }).subject.changeRequestId : (event.data as { changeRequestId: string }).changeRequestId;
+    const lane = await laneChangeOf(changeRequestId);
+    return { input: { eventId: event.id, event: laneEvent, change: lane?.change ?? null }, state: fold(lane?.events ?? []) };
   }
 
-  function warnOtherRelease(event: StoredEvent, hotfixId: string, change: ExistingChange): void {
-    logger.warn(
-      { eventId: event.id, eventType: event.type, hotfixId, changeRequestId: change.changeRequestId, releaseId: change.draft.releaseId },
-      'hotfix change ships a release other than the one validated in staging: the lane ignores it',
-    );
+  async function send(output: WorkflowSend<'hotfix', HotfixCommand>, cause: StoredEvent): Promise<readonly string[]> {
+    const metadata = { actor: ACTOR, correlationId: typeof cause.metadata.correlationId === 'string' ? cause.metadata.correlationId : cause.id };
+    const result = await handleCommand({ store, decider: hotfixDecider, streamId: output.streamId, command: output.command, commandId: output.commandId, metadata });
+    const types = result.events.map((e) => e.type);
+    metrics.eventsAppended(types);
+    return types;
   }
 
   /** The approval id of an approved production change of this hotfix (submitted up to `untilPosition`), if any. */
@@ -224,12 +195,16 @@ export async function startHotfixLane(ctx: ServiceContext, metrics: CommandMetri
     return null;
   }
 
-  const lane: EventConsumer = await ctx.events.consume({
+  const lane: EventConsumer = await runWorkflow({
     name: HOTFIX_LANE_CONSUMER,
+    events: ctx.events,
     categories: ['approval', 'deployment', HOTFIX_CATEGORY],
-    eventTypes: Object.keys(HotfixLaneEventSchemas),
     dataSchemas: HotfixLaneEventSchemas,
-    handler: async ({ event }) => react(event, { type: event.type, data: event.data } as Consumed),
+    workflow: hotfixLaneWorkflow,
+    prepare,
+    send,
+    logger,
+    metrics: ctx.metrics,
   });
 
   const deadlines = new OpenHotfixDeadlines();

@@ -7,6 +7,7 @@ import { registerServeCommand } from './commands/serve.js';
 import { registerBusAuthCommands } from './commands/bus-auth.js';
 import { registerAuditCommands } from './commands/audit.js';
 import { registerWhyCommand } from './commands/why.js';
+import { registerDlqCommands } from './commands/dlq.js';
 import { CliInputError, EXIT_BAD_INPUT, EXIT_OK, type CliIo } from './io.js';
 
 /** Commander's codes for output the user asked for (help, version): not errors. */
@@ -29,6 +30,7 @@ export function buildProgram(io: CliIo, exit: ExitCode): Command {
   registerBusAuthCommands(program, io, exit);
   registerAuditCommands(program, io, exit);
   registerWhyCommand(program, io, exit);
+  registerDlqCommands(program, io, exit);
   return program;
 }
 

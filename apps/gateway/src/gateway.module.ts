@@ -10,6 +10,7 @@ import type { PolicyRegistry } from '@gatehouse/service-kit';
 import { CLOCK, CLOCK_CONTROL, EVENT_STORE, POLICY_REGISTRY } from './tokens.js';
 import type { ClockControl } from '@gatehouse/service-kit';
 import { ClockController } from './admin/clock.controller.js';
+import { DeadLettersController } from './admin/dead-letters.controller.js';
 import type { AuthOptions } from './auth/auth.guard.js';
 import { LIFECYCLE_CONTROLLERS, lifecycleProviders } from './lifecycle/lifecycle.module.js';
 import { HotfixController } from './lifecycle/hotfix.controller.js';
@@ -44,7 +45,7 @@ export class GatewayModule {
         MetricsModule.forRoot(metrics),
         HealthModule.forRoot([{ name: 'eventstore', check: async () => void (await store.readCheckpoint('health-probe')) }]),
       ],
-      controllers: [PolicyController, AuditController, ...LIFECYCLE_CONTROLLERS, HotfixController, ClockController, AuditKeyController, TreeHeadController, StoryController],
+      controllers: [PolicyController, AuditController, ...LIFECYCLE_CONTROLLERS, HotfixController, ClockController, AuditKeyController, TreeHeadController, StoryController, DeadLettersController],
       providers: [
         { provide: EVENT_STORE, useValue: store },
         { provide: CLOCK, useValue: clock },

@@ -111,6 +111,8 @@ describe('scheduling service', () => {
       scheduledFor: '2026-12-01T10:00:00.000Z',
       windowId: 'tue-thu-morning',
       policyVersion: policies.current.policyVersion,
+      // When scheduling decided the booking: change-requests checks the slot against it, not its own "now".
+      bookedAt: clock.now().toISOString(),
     });
     expect(first.metadata).toMatchObject({ actor: 'scheduling', correlationId: 'corr-cr-1', policyVersion: policies.current.policyVersion });
     const second = await waitFor(eventOf(store, 'schedule-cr-2', 'DeploymentScheduled'));

@@ -58,3 +58,4 @@ export {
   type ServiceProcess,
   type UserPermissions,
 } from './auth/nats-permissions.js';
+export * from './events/dead-letters.js';

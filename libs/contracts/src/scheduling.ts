@@ -62,6 +62,8 @@ const BookingData = z.object({
   emergencyBypass: z.object({ role: z.string(), approvers: z.array(z.string()), reasons: z.array(z.string()) }).optional(),
   /** Rules the policy reports but does not enforce at this slot, e.g. a broken release cadence where the policy warns. */
   warnings: z.array(z.string()).optional(),
+  /** When scheduling decided the booking (absent on events recorded before the field existed). */
+  bookedAt: IsoInstant.optional(),
 });
 
 /** Events scheduling publishes, by type (data schemas for `EventConsumerFactory.consume({ dataSchemas })`). */

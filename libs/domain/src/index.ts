@@ -21,3 +21,4 @@ export * from './watch/index.js';
 export * from './workflows/effects.js';
 export * from './rollback/rollbackWorkflow.js';
 export * from './rollback/analysis.js';
+export * from './workflows/index.js';

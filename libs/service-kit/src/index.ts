@@ -30,3 +30,4 @@ export {
   type ControlledClock,
 } from './clock-control.js';
 export { createEffectRunner, DEFAULT_EFFECT_LEASE_MS, type EffectPort, type EffectRunner, type EffectRunnerOptions } from './effect-runner.js';
+export { AwaitingFactError, DEFAULT_MAX_AWAIT_DELIVERIES, type PreparedInput, runWorkflow, type WorkflowRunnerOptions } from './workflow-runner.js';

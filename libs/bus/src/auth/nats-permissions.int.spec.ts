@@ -62,8 +62,10 @@ describeNats('NATS users and permissions (nats-server with deploy/nats configura
     await expect((await as('relay')).request('gatehouse.cmd.approvals.grant', '{}', { timeout: 2_000 })).rejects.toThrow(violation);
     await expect((await as('projections')).request('gatehouse.cmd.approvals.grant', '{}', { timeout: 2_000 })).rejects.toThrow(violation);
     await expect((await as('monitoring')).request('gatehouse.cmd.approvals.grant', '{}', { timeout: 2_000 })).rejects.toThrow(violation);
+    // Rollbacks are deployments' own reaction to monitoring's trigger events: monitoring sends no command at all.
+    await expect((await as('monitoring')).request('gatehouse.cmd.deployments.rollback', '{}', { timeout: 2_000 })).rejects.toThrow(violation);
     // Allowed to publish: the server answers "no responders" since no service runs here.
-    await expect((await as('monitoring')).request('gatehouse.cmd.deployments.rollback', '{}', { timeout: 2_000 })).rejects.toThrow(/no responders/i);
+    await expect((await as('approvals')).request('gatehouse.cmd.changeRequests.getChange', '{}', { timeout: 2_000 })).rejects.toThrow(/no responders/i);
     await expect((await as('gateway')).request('gatehouse.cmd.approvals.grant', '{}', { timeout: 2_000 })).rejects.toThrow(/no responders/i);
     // CI publishes release facts on ingest only.
     await expect((await as('ci')).request('gatehouse.ingest.release.built', '{}', { timeout: 2_000 })).rejects.toThrow(/no responders/i);

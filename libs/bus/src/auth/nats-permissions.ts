@@ -4,6 +4,7 @@
  * Deny by default: each user gets only the subjects its process uses.
  */
 import { COMMAND_SEGMENT, DEFAULT_SUBJECT_PREFIX, DLQ_SEGMENT, EVENT_SEGMENT } from '../subjects.js';
+import { DEAD_LETTER_CONTEXT } from '../events/dead-letters.js';
 
 /** A service process: the command contexts it serves and the commands (`context.command`) it sends to other services. */
 export interface ServiceProcess {
@@ -17,7 +18,7 @@ export const GATEHOUSE_SERVICES: Readonly<Record<string, ServiceProcess>> = {
   approvals: { serves: ['approvals'], sends: ['changeRequests.getChange'] },
   scheduling: { serves: ['scheduling'], sends: [] },
   deployments: { serves: ['deployments'], sends: [] },
-  monitoring: { serves: ['monitoring'], sends: ['deployments.rollback'] },
+  monitoring: { serves: ['monitoring'], sends: [] },
   projections: { serves: ['projections'], sends: [] },
 };
 
@@ -74,16 +75,19 @@ export function natsPermissions({
   // The stream management every process does at start (create or update the streams it needs) and reads.
   const streamApi = [eventStream, deadLetterStream, clockStream].flatMap((stream) => ['INFO', 'CREATE', 'UPDATE'].map((op) => `$JS.API.STREAM.${op}.${stream}`));
   const jetStream = ['$JS.API.INFO', ...streamApi, `$JS.API.STREAM.MSG.GET.${clockStream}`, `$JS.API.DIRECT.GET.${clockStream}`, `$JS.API.DIRECT.GET.${clockStream}.>`];
-  // Durable and replay consumers on the events stream: create, look up, pull, acknowledge, delete.
-  const consuming = [
-    `$JS.API.CONSUMER.CREATE.${eventStream}`,
-    `$JS.API.CONSUMER.CREATE.${eventStream}.>`,
-    `$JS.API.CONSUMER.DURABLE.CREATE.${eventStream}.>`,
-    `$JS.API.CONSUMER.INFO.${eventStream}.>`,
-    `$JS.API.CONSUMER.DELETE.${eventStream}.>`,
-    `$JS.API.CONSUMER.MSG.NEXT.${eventStream}.>`,
-    `$JS.ACK.${eventStream}.>`,
-  ];
+  // Durable and replay consumers on the events stream, and each durable's redrive consumer on the dead-letter
+  // stream: create, look up, pull, acknowledge, delete.
+  const consuming = [eventStream, deadLetterStream].flatMap((stream) => [
+    `$JS.API.CONSUMER.CREATE.${stream}`,
+    `$JS.API.CONSUMER.CREATE.${stream}.>`,
+    `$JS.API.CONSUMER.DURABLE.CREATE.${stream}.>`,
+    `$JS.API.CONSUMER.INFO.${stream}.>`,
+    `$JS.API.CONSUMER.DELETE.${stream}.>`,
+    `$JS.API.CONSUMER.MSG.NEXT.${stream}.>`,
+    `$JS.ACK.${stream}.>`,
+  ]);
+  // Every service process answers `deadLetters.list|get|redrive`: it reads and deletes dead letters by sequence.
+  const deadLetterAdmin = [`$JS.API.STREAM.MSG.GET.${deadLetterStream}`, `$JS.API.STREAM.MSG.DELETE.${deadLetterStream}`];
   const deadLetters = `${prefix}.${DLQ_SEGMENT}.>`;
 
   const users: Record<string, UserPermissions> = {
@@ -99,8 +103,8 @@ export function natsPermissions({
   };
   for (const [name, service] of Object.entries(services)) {
     users[name] = {
-      publish: [...service.sends.map(cmd), deadLetters, ...jetStream, ...consuming],
-      subscribe: [...service.serves.map((context) => cmd(`${context}.>`)), inbox(name), clockSet],
+      publish: [...service.sends.map(cmd), deadLetters, ...jetStream, ...consuming, ...deadLetterAdmin],
+      subscribe: [...service.serves.map((context) => cmd(`${context}.>`)), cmd(`${DEAD_LETTER_CONTEXT}.>`), inbox(name), clockSet],
       allowResponses: true,
     };
   }

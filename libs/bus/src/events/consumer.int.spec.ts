@@ -7,7 +7,7 @@ import { encodeEnvelope, toEnvelope } from '../envelope.js';
 import { ensureEventStream } from '../stream.js';
 import { eventFilter, eventSubjectFor } from '../subjects.js';
 import { storedEvent, uniqueSuffix, waitFor } from '../test-support/events.js';
-import { DeadLetterHeaders, consumeEvents, type EventConsumer, type ReceivedEvent } from './consumer.js';
+import { DeadLetterHeaders, FIRST_RETRY_DELAY_MS, PoisonMessageError, consumeEvents, type EventConsumer, type ReceivedEvent } from './consumer.js';
 import { createJetStreamEventConsumerFactory } from './factory.js';
 
 const describeNats = (await requireNats()) ? describe : describe.skip;
@@ -89,6 +89,45 @@ describeNats('consumeEvents (JetStream)', () => {
     expect(await deadLetters()).toHaveLength(0);
   });
 
+  it('a PoisonMessageError is parked at its first attempt with the reason; a transient failure backs off by default instead', async () => {
+    const forged = storedEvent('verdict-1', 'ChangeRequested', { title: 'forged' });
+    const flaky = storedEvent('verdict-2', 'ChangeRequested', { title: 'flaky' });
+    for (const event of [forged, flaky]) await publish(event);
+    const attempts: string[] = [];
+    const retries: number[] = [];
+    // The default retry delay (no retryDelayMs): the first back-off is about a second, not 50 ms.
+    const consumer = await consumeEvents({
+      js,
+      jsm,
+      streamName,
+      subjectPrefix,
+      durableName: 'verdict',
+      filterSubjects: [eventFilter({ category: 'verdict' }, subjectPrefix)],
+      hooks: { onRetry: (r) => retries.push(r.delayMs) },
+      handler: ({ event, deliveryCount }) => {
+        attempts.push(`${event.id}#${deliveryCount}`);
+        if (event.id === forged.id) throw new PoisonMessageError('signed by an unknown key');
+        if (deliveryCount === 1) throw new Error('approvals unavailable');
+      },
+    });
+    running.push(consumer);
+    await waitFor(() => attempts.includes(`${flaky.id}#2`), { what: 'the retried transient failure', timeoutMs: 10_000 });
+    expect(attempts.filter((a) => a.startsWith(forged.id))).toEqual([`${forged.id}#1`]);
+    expect(retries).toHaveLength(1);
+    expect(retries[0]).toBeGreaterThanOrEqual(FIRST_RETRY_DELAY_MS / 2);
+    expect(retries[0]).toBeLessThanOrEqual(FIRST_RETRY_DELAY_MS);
+    let parked: StoredMsg[] = [];
+    for (let i = 0; i < 100 && parked.length === 0; i += 1) {
+      parked = (await deadLetters()).filter((m) => m.header.get(DeadLetterHeaders.Consumer) === 'verdict');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(parked).toHaveLength(1);
+    expect(parked[0]!.header.get(DeadLetterHeaders.Reason)).toBe('poison');
+    expect(parked[0]!.header.get(DeadLetterHeaders.EventId)).toBe(forged.id);
+    expect(parked[0]!.header.get(DeadLetterHeaders.ErrorMessage)).toBe('signed by an unknown key');
+    expect(parked[0]!.header.get(DeadLetterHeaders.DeliveryCount)).toBe('1');
+  });
+
   it('parks poison messages in the DLQ with the reason while later messages still flow', async () => {
     const schemas = { ChangeRequested: z.object({ title: z.string() }) };
     const garbageSubject = `${subjectPrefix}.evt.poison.ChangeRequested`;
@@ -130,7 +169,7 @@ describeNats('consumeEvents (JetStream)', () => {
 
     let parked: StoredMsg[] = [];
     for (let i = 0; i < 100 && parked.length < 3; i += 1) {
-      parked = await deadLetters();
+      parked = (await deadLetters()).filter((m) => m.header.get(DeadLetterHeaders.Consumer) === 'poison');
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     const byReason = new Map(parked.map((m) => [m.header.get(DeadLetterHeaders.Reason), m]));

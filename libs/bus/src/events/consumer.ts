@@ -5,16 +5,29 @@ import type { z } from 'zod';
 import { decodeEnvelope, fromEnvelope, type CloudEventEnvelope } from '../envelope.js';
 import { InvalidEnvelopeError } from '../errors.js';
 import { errorFields, silentLogger, type BusLogger } from '../logger.js';
-import { DEFAULT_EVENT_STREAM_NAME } from '../stream.js';
-import { DEFAULT_SUBJECT_PREFIX, EVENT_SEGMENT, allEventsSubject, assertSubjectPrefix, deadLetterSubject } from '../subjects.js';
+import { DEFAULT_DEAD_LETTER_STREAM_NAME, DEFAULT_EVENT_STREAM_NAME } from '../stream.js';
+import { DEFAULT_SUBJECT_PREFIX, DLQ_SEGMENT, EVENT_SEGMENT, allEventsSubject, assertSubjectPrefix, deadLetterSubject } from '../subjects.js';
 
-export const DEFAULT_MAX_DELIVER = 5;
+/**
+ * Handler attempts before a transiently failing event is dead-lettered: with the default back-off
+ * (1 s doubling to 5 min, jittered) that is roughly 30 to 60 minutes of retries, long enough for a
+ * dependency's restart or a short outage, and visible meanwhile as consumer lag.
+ */
+export const DEFAULT_MAX_DELIVER = 20;
 export const DEFAULT_ACK_WAIT_MS = 30_000;
 export const DEFAULT_PULL_BATCH = 100;
-const FIRST_RETRY_DELAY_MS = 200;
-const MAX_RETRY_DELAY_MS = 30_000;
+export const FIRST_RETRY_DELAY_MS = 1_000;
+export const MAX_RETRY_DELAY_MS = 300_000;
 /** Header values are single protocol lines; long stack traces would bloat the DLQ. */
 const MAX_ERROR_HEADER_LENGTH = 1_000;
+
+/** Subject token under `<prefix>.dlq.` that carries redriven dead letters (no event category starts with `_`). */
+export const REDRIVE_TOKEN = '_redrive';
+
+/** Where a durable consumer receives the dead letters redriven to it (`deadLetters.redrive`); it reads them like new deliveries. */
+export function redriveSubject(durableName: string, prefix: string = DEFAULT_SUBJECT_PREFIX): string {
+  return `${assertSubjectPrefix(prefix)}.${DLQ_SEGMENT}.${REDRIVE_TOKEN}.${durableName}`;
+}
 
 /** Headers a dead-lettered message carries; its body is the original payload, byte for byte, so it can be replayed. */
 export const DeadLetterHeaders = {
@@ -29,8 +42,59 @@ export const DeadLetterHeaders = {
   EventId: 'Gatehouse-Dlq-Event-Id',
 } as const;
 
-/** Why a message was parked: it could not be parsed, its data failed its schema, or the handler kept failing. */
-export type DeadLetterReason = 'invalid_envelope' | 'invalid_data' | 'handler_failed' | 'max_deliver_exceeded';
+/**
+ * Why a message was parked: it could not be parsed, its data failed its schema, the handler declared it
+ * poison (`PoisonMessageError`: retrying cannot help), or the handler kept failing through every retry.
+ */
+export type DeadLetterReason = 'invalid_envelope' | 'invalid_data' | 'poison' | 'out_of_order' | 'handler_failed' | 'max_deliver_exceeded';
+
+/**
+ * Thrown by a handler for a message that no retry can ever handle (malformed for this handler, forbidden):
+ * it is dead-lettered at once with this reason. Anything else a handler throws is taken as transient.
+ */
+export class PoisonMessageError extends Error {
+  override readonly name = 'PoisonMessageError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/**
+ * Thrown by a handler for a message that depends on a fact it has not seen yet (events of different streams
+ * redelivered out of order). JetStream redelivers later, after the earlier message came back: it is retried
+ * with back-off like any transient failure. Delivered in commit order (embedded mode), every earlier fact was
+ * handled already, so waiting cannot help: it is reported as `out_of_order` and passed over.
+ */
+export class OutOfOrderError extends Error {
+  override readonly name: string = 'OutOfOrderError';
+}
+
+export function isOutOfOrder(error: unknown): boolean {
+  return error instanceof OutOfOrderError;
+}
+
+/** Whether a handler's failure is poison (checked by name too, so a copy of the class from another bundle counts). */
+export function isPoison(error: unknown): boolean {
+  return error instanceof PoisonMessageError || (error instanceof Error && error.name === 'PoisonMessageError');
+}
+
+export interface BackoffOptions {
+  /** @defaultValue FIRST_RETRY_DELAY_MS (1 s) */
+  firstDelayMs?: number;
+  /** @defaultValue MAX_RETRY_DELAY_MS (5 min) */
+  maxDelayMs?: number;
+  /** A number in [0, 1). @defaultValue Math.random */
+  random?: () => number;
+}
+
+/**
+ * Delay before the next attempt after `attempt` failed: doubling from `firstDelayMs`, capped at `maxDelayMs`,
+ * then jittered down by up to half so replicas and consumers retrying the same outage do not retry in step.
+ */
+export function backoffDelayMs(attempt: number, { firstDelayMs = FIRST_RETRY_DELAY_MS, maxDelayMs = MAX_RETRY_DELAY_MS, random = Math.random }: BackoffOptions = {}): number {
+  const ceiling = Math.min(firstDelayMs * 2 ** Math.max(0, Math.min(attempt - 1, 30)), maxDelayMs);
+  return Math.round(ceiling * (0.5 + random() / 2));
+}
 
 export type DataSchemas = Record<string, z.ZodType>;
 /** The StoredEvent union a consumer with these schemas receives. */
@@ -61,6 +125,8 @@ export interface ConsumeEventsOptions<S extends DataSchemas | undefined = undefi
   jsm?: JetStreamManager;
   /** The all-events stream. @defaultValue DEFAULT_EVENT_STREAM_NAME */
   streamName?: string;
+  /** The dead-letter stream, where dead letters redriven to this consumer arrive too. @defaultValue DEFAULT_DEAD_LETTER_STREAM_NAME */
+  deadLetterStreamName?: string;
   /** Durable consumer name: one per process manager / projection; replicas sharing it share the work. */
   durableName: string;
   /** @defaultValue DEFAULT_SUBJECT_PREFIX ('gatehouse') */
@@ -78,15 +144,15 @@ export interface ConsumeEventsOptions<S extends DataSchemas | undefined = undefi
   dataSchemas?: S;
   handler: ReceivedEventHandler<S extends DataSchemas ? EventOfSchemas<S> : StoredEvent>;
   /**
-   * Handler attempts before a message is dead-lettered. The server consumer
-   * allows one extra delivery so a message whose last attempt crashed or
-   * timed out still reaches the DLQ instead of silently stopping.
-   * @defaultValue DEFAULT_MAX_DELIVER (5)
+   * Handler attempts before a transiently failing message is dead-lettered (a `PoisonMessageError` is
+   * dead-lettered at the first). The server consumer allows one extra delivery so a message whose last
+   * attempt crashed or timed out still reaches the DLQ instead of silently stopping.
+   * @defaultValue DEFAULT_MAX_DELIVER (20)
    */
   maxDeliver?: number;
   /** Server redelivers an unacked message after this; a running handler extends it with progress acks. @defaultValue DEFAULT_ACK_WAIT_MS (30000) */
   ackWaitMs?: number;
-  /** Delay before redelivering after a handler failure, by delivery count. @defaultValue 200 ms doubling, capped at 30 s */
+  /** Delay before redelivering after a transient handler failure, by delivery count. @defaultValue `backoffDelayMs` (1 s doubling to 5 min, jittered) */
   retryDelayMs?: (deliveryCount: number) => number;
   /** Messages pulled per request. @defaultValue DEFAULT_PULL_BATCH (100) */
   pullBatch?: number;
@@ -103,19 +169,21 @@ export interface EventConsumer {
   readonly done: Promise<void>;
 }
 
-const defaultRetryDelay = (deliveryCount: number): number =>
-  Math.min(FIRST_RETRY_DELAY_MS * 2 ** Math.max(0, deliveryCount - 1), MAX_RETRY_DELAY_MS);
+const defaultRetryDelay = (deliveryCount: number): number => backoffDelayMs(deliveryCount);
 
 /**
  * Starts a durable pull consumer on the events stream with explicit acks:
  * events are parsed and validated, handled one at a time in stream order,
- * retried with back-off, and parked in the dead-letter stream when they cannot
- * be parsed or keep failing, so one poison message never blocks the rest.
+ * retried with back-off (for minutes: a dependency that is down is waited for,
+ * visible as consumer lag), and parked in the dead-letter stream at once when
+ * they are poison (cannot be parsed, fail their schema, `PoisonMessageError`),
+ * or after every retry failed, so one bad message never blocks the rest.
  */
 export async function consumeEvents<S extends DataSchemas | undefined = undefined>(options: ConsumeEventsOptions<S>): Promise<EventConsumer> {
   const {
     js,
     streamName = DEFAULT_EVENT_STREAM_NAME,
+    deadLetterStreamName = DEFAULT_DEAD_LETTER_STREAM_NAME,
     durableName,
     subjectPrefix = DEFAULT_SUBJECT_PREFIX,
     filterSubjects = [allEventsSubject(subjectPrefix)],
@@ -145,13 +213,31 @@ export async function consumeEvents<S extends DataSchemas | undefined = undefine
 
   const consumer = await js.consumers.get(streamName, durableName);
   const messages = await consumer.consume({ max_messages: pullBatch });
+  // Dead letters redriven to this consumer: a durable of its own on the dead-letter stream, handled the same way.
+  const redriven = await redrivenMessages();
   let stopping = false;
 
+  async function redrivenMessages() {
+    const redriveDurable = `${durableName}__redrive`;
+    try {
+      await ensureDurable(jsm, deadLetterStreamName, { ...config, durable_name: redriveDurable, deliver_policy: DeliverPolicy.All, filter_subject: redriveSubject(durableName, subjectPrefix), filter_subjects: undefined });
+    } catch (error) {
+      if (error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound) {
+        logger.warn({ deadLetterStreamName, durableName }, 'no dead-letter stream: dead letters cannot be redriven to this consumer');
+        return null;
+      }
+      throw error;
+    }
+    return (await js.consumers.get(deadLetterStreamName, redriveDurable)).consume({ max_messages: pullBatch });
+  }
+
   async function deadLetter(msg: JsMsg, reason: DeadLetterReason, error: unknown, eventId?: string): Promise<void> {
-    const [category, type] = eventTokens(msg.subject, subjectPrefix);
+    // A redriven dead letter keeps the subject it was first published on.
+    const originalSubject = msg.headers?.get(DeadLetterHeaders.OriginalSubject) || msg.subject;
+    const [category, type] = eventTokens(originalSubject, subjectPrefix);
     const h = natsHeaders();
     h.set(DeadLetterHeaders.Reason, reason);
-    h.set(DeadLetterHeaders.OriginalSubject, msg.subject);
+    h.set(DeadLetterHeaders.OriginalSubject, originalSubject);
     h.set(DeadLetterHeaders.OriginalStream, msg.info.stream);
     h.set(DeadLetterHeaders.OriginalSequence, String(msg.info.streamSequence));
     h.set(DeadLetterHeaders.DeliveryCount, String(msg.info.deliveryCount));
@@ -195,11 +281,12 @@ export async function consumeEvents<S extends DataSchemas | undefined = undefine
     try {
       await handler({ event, envelope, subject: msg.subject, deliveryCount, streamSequence: msg.info.streamSequence });
     } catch (error) {
+      if (isPoison(error)) return deadLetter(msg, 'poison', error, event.id);
       if (deliveryCount >= maxDeliver) return deadLetter(msg, 'handler_failed', error, event.id);
       const delayMs = retryDelayMs(deliveryCount);
       msg.nak(delayMs);
       hooks.onRetry?.({ eventId: event.id, deliveryCount, delayMs, error });
-      logger.debug({ ...errorFields(error), eventId: event.id, deliveryCount, delayMs }, 'event handler failed; will retry');
+      logger.warn({ ...errorFields(error), eventId: event.id, eventType: event.type, durableName, deliveryCount, delayMs }, 'event handler failed; will retry');
       return;
     } finally {
       clearInterval(keepAlive);
@@ -208,8 +295,8 @@ export async function consumeEvents<S extends DataSchemas | undefined = undefine
     hooks.onHandled?.({ eventId: event.id, type: event.type, deliveryCount });
   }
 
-  async function run(): Promise<void> {
-    for await (const msg of messages) {
+  async function run(source: AsyncIterable<JsMsg>): Promise<void> {
+    for await (const msg of source) {
       // Buffered messages after stop(): hand them back now instead of after ack_wait.
       if (stopping) {
         msg.nak();
@@ -225,12 +312,30 @@ export async function consumeEvents<S extends DataSchemas | undefined = undefine
     }
   }
 
-  const done = run();
+  // Handler runs never overlap: the redrive loop waits for the main loop's run in progress, and the other way round.
+  let turn: Promise<void> = Promise.resolve();
+  const oneAtATime = (source: AsyncIterable<JsMsg>): AsyncIterable<JsMsg> => ({
+    async *[Symbol.asyncIterator]() {
+      for await (const msg of source) {
+        let release!: () => void;
+        const previous = turn;
+        turn = new Promise((resolve) => (release = resolve));
+        await previous;
+        try {
+          yield msg;
+        } finally {
+          release();
+        }
+      }
+    },
+  });
+  const done = Promise.all([run(oneAtATime(messages)), ...(redriven === null ? [] : [run(oneAtATime(redriven))])]).then(() => undefined);
   done.catch(() => undefined);
   return {
     async stop() {
       stopping = true;
       await messages.close();
+      await redriven?.close();
       await done;
     },
     done,

@@ -6,7 +6,10 @@ import { InvalidEnvelopeError } from '../errors.js';
 import { errorFields, silentLogger, type BusLogger } from '../logger.js';
 import { DEFAULT_EVENT_STREAM_NAME } from '../stream.js';
 import { DEFAULT_SUBJECT_PREFIX, allEventsSubject, assertSubjectPrefix, categoryOf, eventSubjectFor } from '../subjects.js';
-import { DEFAULT_MAX_DELIVER, DEFAULT_PULL_BATCH, type ConsumerHooks, type DataSchemas, type DeadLetterReason, type EventConsumer, type ReceivedEventHandler } from './consumer.js';
+import { DEFAULT_PULL_BATCH, type ConsumerHooks, type DataSchemas, type DeadLetterReason, type EventConsumer, type ReceivedEventHandler } from './consumer.js';
+
+/** Attempts of a replay handler before the event is reported and skipped: replays rebuild read models, they do not wait for dependencies. */
+export const DEFAULT_REPLAY_MAX_DELIVER = 5;
 
 /**
  * Replay consumers: every matching event from the beginning of the log, then live, with NO durable
@@ -71,7 +74,7 @@ export interface ReplayStoreEventsOptions extends ToEnvelopeOptions {
   dataSchemas?: DataSchemas;
   handler: ReceivedEventHandler;
   subjectPrefix?: string;
-  /** @defaultValue DEFAULT_MAX_DELIVER (5) */
+  /** @defaultValue DEFAULT_REPLAY_MAX_DELIVER (5) */
   maxDeliver?: number;
   /** Pause before retrying a failed handler, by attempt. @defaultValue none (like the in-process durable consumer) */
   retryDelayMs?: (deliveryCount: number) => number;
@@ -90,7 +93,7 @@ export function replayStoreEvents({
   dataSchemas,
   handler,
   subjectPrefix = DEFAULT_SUBJECT_PREFIX,
-  maxDeliver = DEFAULT_MAX_DELIVER,
+  maxDeliver = DEFAULT_REPLAY_MAX_DELIVER,
   retryDelayMs = () => 0,
   pollIntervalMs = DEFAULT_REPLAY_POLL_INTERVAL_MS,
   hooks = {},
@@ -152,7 +155,7 @@ export interface ReplayJetStreamEventsOptions {
   filterSubjects?: readonly string[];
   dataSchemas?: DataSchemas;
   handler: ReceivedEventHandler;
-  /** @defaultValue DEFAULT_MAX_DELIVER (5) */
+  /** @defaultValue DEFAULT_REPLAY_MAX_DELIVER (5) */
   maxDeliver?: number;
   /** Pause before retrying a failed handler, by attempt. @defaultValue 200 ms doubling (≈3 s over 5 attempts) */
   retryDelayMs?: (deliveryCount: number) => number;
@@ -175,7 +178,7 @@ export async function replayJetStreamEvents({
   filterSubjects = [allEventsSubject(subjectPrefix)],
   dataSchemas,
   handler,
-  maxDeliver = DEFAULT_MAX_DELIVER,
+  maxDeliver = DEFAULT_REPLAY_MAX_DELIVER,
   retryDelayMs = (deliveryCount) => Math.min(200 * 2 ** (deliveryCount - 1), 30_000),
   pullBatch = DEFAULT_PULL_BATCH,
   hooks = {},

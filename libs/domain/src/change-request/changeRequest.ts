@@ -102,9 +102,14 @@ export type WithdrawChangeApproval = DomainCommand<
   { changeRequestId: string; approvalId: string; cause: ApprovalWithdrawalCause; withdrawnBy: string; reason: string; now: Date }
 >;
 export type RejectChangeRequest = DomainCommand<'RejectChangeRequest', { changeRequestId: string; rejectedBy: string; reason: string; now: Date }>;
+/**
+ * Records the booking scheduling made. `bookedAt` is when scheduling decided it: the window is checked against
+ * that instant, not against `now` (when this change hears of it), so a slot booked "now" in a continuous
+ * environment stays valid however late the booking is recorded here.
+ */
 export type ScheduleChange = DomainCommand<
   'ScheduleChange',
-  { changeRequestId: string; window: { start: string; end: string }; scheduledBy: string; now: Date }
+  { changeRequestId: string; window: { start: string; end: string }; scheduledBy: string; bookedAt: Date; now: Date }
 >;
 export type StartChangeImplementation = DomainCommand<'StartChangeImplementation', { changeRequestId: string; implementer: string; now: Date }>;
 export type CompleteChangeImplementation = DomainCommand<'CompleteChangeImplementation', { changeRequestId: string; implementer: string; now: Date }>;
@@ -431,15 +436,15 @@ function recordReview(command: RecordPostImplementationReview, change: ExistingC
 }
 
 function schedule(command: ScheduleChange, change: ExistingChange): ChangeRequestEvent[] {
-  const { window, scheduledBy, now } = command.data;
+  const { window, scheduledBy, bookedAt, now } = command.data;
   const start = toMs(window.start);
   const end = toMs(window.end);
   if (Number.isNaN(start) || Number.isNaN(end) || end <= start) {
     throw new ScheduleOutsideWindowError('window_too_short', window, `the window ${window.start} – ${window.end} is not a valid period`);
   }
-  // Emergencies may be scheduled to start immediately; everything else must be booked ahead.
-  if (start < toMs(now) && change.kind !== 'emergency') {
-    throw new ScheduleOutsideWindowError('window_in_past', window, `the window starts ${window.start}, before now (${iso(now)}); pick a future window`);
+  // Emergencies may be scheduled to start immediately; everything else must be booked for a window that had not begun when it was booked.
+  if (start < toMs(bookedAt) && change.kind !== 'emergency') {
+    throw new ScheduleOutsideWindowError('window_in_past', window, `the window starts ${window.start}, before it was booked (${iso(bookedAt)}); pick a future window`);
   }
   const windowMinutes = (end - start) / MS_PER_MINUTE;
   if (windowMinutes < change.draft.schedule.duration) {

@@ -167,7 +167,7 @@ describe('Change request: workflow', () => {
       { type: 'StartChangeReview', data: { changeRequestId: 'cr-1', reviewer: 'bob', now: at('2026-11-23T10:00:00Z') } },
       { type: 'CompleteChangeReview', data: { changeRequestId: 'cr-1', reviewer: 'bob', notes: 'ok', now: at('2026-11-23T11:00:00Z') } },
       { type: 'RecordChangeApproval', data: { changeRequestId: 'cr-1', approvalId: 'apr-1', now: at('2026-11-24T09:00:00Z') } },
-      { type: 'ScheduleChange', data: { changeRequestId: 'cr-1', window: { start: '2026-12-01T10:00:00Z', end: '2026-12-01T12:00:00Z' }, scheduledBy: 'sched', now: at('2026-11-24T09:00:00Z') } },
+      { type: 'ScheduleChange', data: { changeRequestId: 'cr-1', window: { start: '2026-12-01T10:00:00Z', end: '2026-12-01T12:00:00Z' }, scheduledBy: 'sched', bookedAt: at('2026-11-24T09:00:00Z'), now: at('2026-11-24T09:00:00Z') } },
       { type: 'StartChangeImplementation', data: { changeRequestId: 'cr-1', implementer: 'sre-sam', now: at('2026-12-01T10:00:00Z') } },
       { type: 'CompleteChangeImplementation', data: { changeRequestId: 'cr-1', implementer: 'sre-sam', now: at('2026-12-01T10:40:00Z') } },
       { type: 'ValidateChange', data: { changeRequestId: 'cr-1', validator: 'qa-quinn', outcome: 'passed', notes: 'smoke ok', now: at('2026-12-01T11:00:00Z') } },
@@ -257,7 +257,7 @@ describe('Change request: workflow', () => {
   it('refuses scheduling before approval', () => {
     spec
       .given([submitted, ev.reviewStarted])
-      .when({ type: 'ScheduleChange', data: { changeRequestId: 'cr-1', window: { start: '2026-12-01T10:00:00Z', end: '2026-12-01T12:00:00Z' }, scheduledBy: 's', now: NOW } })
+      .when({ type: 'ScheduleChange', data: { changeRequestId: 'cr-1', window: { start: '2026-12-01T10:00:00Z', end: '2026-12-01T12:00:00Z' }, scheduledBy: 's', bookedAt: NOW, now: NOW } })
       .thenThrows(IllegalTransitionError, (e) => e.status === 'in_review' && e.allowedFrom.includes('approved'));
   });
 
@@ -281,15 +281,36 @@ describe('Change request: workflow', () => {
   it('refuses a window shorter than the change duration', () => {
     spec
       .given([submitted, ev.reviewStarted, ev.reviewCompleted, ev.approved])
-      .when({ type: 'ScheduleChange', data: { changeRequestId: 'cr-1', window: { start: '2026-12-01T11:30:00Z', end: '2026-12-01T12:00:00Z' }, scheduledBy: 's', now: NOW } })
+      .when({ type: 'ScheduleChange', data: { changeRequestId: 'cr-1', window: { start: '2026-12-01T11:30:00Z', end: '2026-12-01T12:00:00Z' }, scheduledBy: 's', bookedAt: NOW, now: NOW } })
       .thenThrows(ScheduleOutsideWindowError, (e) => e.problem === 'window_too_short' && e.message.includes('needs 45 min'));
   });
 
   it('refuses a window in the past', () => {
     spec
       .given([submitted, ev.reviewStarted, ev.reviewCompleted, ev.approved])
-      .when({ type: 'ScheduleChange', data: { changeRequestId: 'cr-1', window: { start: '2026-11-19T10:00:00Z', end: '2026-11-19T12:00:00Z' }, scheduledBy: 's', now: NOW } })
+      .when({ type: 'ScheduleChange', data: { changeRequestId: 'cr-1', window: { start: '2026-11-19T10:00:00Z', end: '2026-11-19T12:00:00Z' }, scheduledBy: 's', bookedAt: NOW, now: NOW } })
       .thenThrows(ScheduleOutsideWindowError, (e) => e.problem === 'window_in_past');
+  });
+
+  it('records a booking for "now" in a continuous environment however late it is recorded (running clock)', () => {
+    // Scheduling booked the slot at the instant it decided; change-requests hears of it 28 ms (or minutes) later.
+    spec
+      .given([submitted, ev.reviewStarted, ev.reviewCompleted, ev.approved])
+      .when({
+        type: 'ScheduleChange',
+        data: { changeRequestId: 'cr-1', window: { start: '2026-11-23T09:00:33.864Z', end: '2026-11-23T10:00:33.864Z' }, scheduledBy: 'scheduling', bookedAt: at('2026-11-23T09:00:33.864Z'), now: at('2026-11-23T09:00:33.892Z') },
+      })
+      .then([{ type: 'ChangeScheduled', data: { changeRequestId: 'cr-1', windowStart: '2026-11-23T09:00:33.864Z', windowEnd: '2026-11-23T10:00:33.864Z', scheduledBy: 'scheduling', scheduledAt: '2026-11-23T09:00:33.892Z' } }]);
+  });
+
+  it('refuses a window that had already begun when it was booked, naming the booking time', () => {
+    spec
+      .given([submitted, ev.reviewStarted, ev.reviewCompleted, ev.approved])
+      .when({
+        type: 'ScheduleChange',
+        data: { changeRequestId: 'cr-1', window: { start: '2026-11-23T09:00:00Z', end: '2026-11-23T10:00:00Z' }, scheduledBy: 'scheduling', bookedAt: at('2026-11-23T09:00:00.001Z'), now: at('2026-11-23T09:00:00.001Z') },
+      })
+      .thenThrows(ScheduleOutsideWindowError, (e) => e.problem === 'window_in_past' && e.message.includes('before it was booked (2026-11-23T09:00:00.001Z)'));
   });
 
   it('refuses to start implementation outside the scheduled window', () => {
@@ -373,7 +394,7 @@ describe('Change request: approval withdrawn before the deployment starts', () =
     const reapproved: ChangeRequestEvent = { ...ev.approved, data: { ...ev.approved.data, approvedAt: '2026-11-26T09:00:00.000Z' } };
     spec
       .given([...approvedChange, ev.scheduled, withdrawn, reapproved])
-      .when({ type: 'ScheduleChange', data: { changeRequestId: 'cr-1', window: { start: '2026-12-01T10:00:00Z', end: '2026-12-01T12:00:00Z' }, scheduledBy: 'scheduling', now: at('2026-11-26T09:00:00Z') } })
+      .when({ type: 'ScheduleChange', data: { changeRequestId: 'cr-1', window: { start: '2026-12-01T10:00:00Z', end: '2026-12-01T12:00:00Z' }, scheduledBy: 'scheduling', bookedAt: at('2026-11-26T09:00:00Z'), now: at('2026-11-26T09:00:00Z') } })
       .thenEvents((_events, state) => expect(state.status).toBe('scheduled'));
   });
 

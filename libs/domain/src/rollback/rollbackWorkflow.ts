@@ -1,6 +1,9 @@
 import type { RollbackPolicy } from '@gatehouse/policy';
 import { deploymentStreamId, evolveDeployment, type DeploymentState, type RollBackDeployment, type RollbackInitiator } from '../deployment/deployment.js';
-import type { Workflow, WorkflowOutput } from '../workflows/effects.js';
+import type { Workflow, WorkflowSend } from '../workflows/workflow.js';
+
+/** The one output of the rollback workflow: a `RollBackDeployment` on the deployment's stream. */
+export type RollbackOutput = WorkflowSend<'deployment', RollBackDeployment>;
 
 /**
  * The one owner of the rollback reaction. A watch's `RollbackTriggerFired` (action "rollback"), an aborted
@@ -43,7 +46,7 @@ export type RollbackInput = RollbackTriggered | RollbackRequested | WatchAborted
 /** A trigger's rollback is asked for only while there is something to restore. */
 const RESTORABLE: ReadonlySet<DeploymentState['status']> = new Set(['running', 'succeeded', 'failed']);
 
-export function decideRollback(input: RollbackInput, state: DeploymentState): WorkflowOutput<RollBackDeployment>[] {
+export function decideRollback(input: RollbackInput, state: DeploymentState): RollbackOutput[] {
   const { changeRequestId } = input.data;
   const streamId = deploymentStreamId(changeRequestId);
   if (input.type === 'RollbackTriggered') {
@@ -51,7 +54,8 @@ export function decideRollback(input: RollbackInput, state: DeploymentState): Wo
     if (data.action !== 'rollback' || !RESTORABLE.has(state.status)) return [];
     return [
       {
-        kind: 'command',
+        kind: 'send',
+        target: 'deployment',
         streamId,
         commandId: `${eventId}:RollBackDeployment`,
         command: {
@@ -66,7 +70,8 @@ export function decideRollback(input: RollbackInput, state: DeploymentState): Wo
     const { reason, actor, analysis } = input.data;
     return [
       {
-        kind: 'command',
+        kind: 'send',
+        target: 'deployment',
         streamId,
         commandId: `${input.eventId}:RollBackDeployment`,
         // The analysis policy decided it (not the manual window): recorded as automatic, with who aborted and why.
@@ -78,7 +83,8 @@ export function decideRollback(input: RollbackInput, state: DeploymentState): Wo
   const { reason, initiator, actor, evidence, incidentReviewRef } = input.data;
   return [
     {
-      kind: 'command',
+      kind: 'send',
+      target: 'deployment',
       streamId,
       commandId: input.commandId,
       command: {
@@ -89,7 +95,7 @@ export function decideRollback(input: RollbackInput, state: DeploymentState): Wo
   ];
 }
 
-export const rollbackWorkflow: Workflow<RollbackInput, DeploymentState, WorkflowOutput<RollBackDeployment>, Parameters<typeof evolveDeployment>[1]> = {
+export const rollbackWorkflow: Workflow<RollbackInput, DeploymentState, RollbackOutput, Parameters<typeof evolveDeployment>[1]> = {
   decide: decideRollback,
   evolve: evolveDeployment,
   initialState: () => ({ status: 'not_started' }),

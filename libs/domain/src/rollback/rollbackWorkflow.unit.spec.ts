@@ -25,7 +25,7 @@ describe('rollback workflow: the one owner of "trigger fired → roll back"', ()
   it('a rollback trigger becomes one RollBackDeployment whose id derives from the firing event', () => {
     expect(given([started]).when(fired('rollback'))).toEqual([
       {
-        kind: 'command',
+        kind: 'send', target: 'deployment',
         streamId: 'deployment-cr-1',
         commandId: 'evt-7:RollBackDeployment',
         command: {
@@ -45,7 +45,7 @@ describe('rollback workflow: the one owner of "trigger fired → roll back"', ()
   it("a person's request always reaches the deployment's decider under their command id, so its refusal is theirs to see", () => {
     const request: RollbackInput = { type: 'RollbackRequested', commandId: 'rb-1', data: { changeRequestId: 'cr-1', reason: 'latency', initiator: 'manual', actor: 'sre-sam', incidentReviewRef: 'INC-1' }, policy, now };
     expect(given([]).when(request)).toEqual([
-      { kind: 'command', streamId: 'deployment-cr-1', commandId: 'rb-1', command: { type: 'RollBackDeployment', data: { changeRequestId: 'cr-1', reason: 'latency', initiator: 'manual', actor: 'sre-sam', incidentReviewRef: 'INC-1', policy, now } } },
+      { kind: 'send', target: 'deployment', streamId: 'deployment-cr-1', commandId: 'rb-1', command: { type: 'RollBackDeployment', data: { changeRequestId: 'cr-1', reason: 'latency', initiator: 'manual', actor: 'sre-sam', incidentReviewRef: 'INC-1', policy, now } } },
     ]);
   });
 
@@ -53,7 +53,7 @@ describe('rollback workflow: the one owner of "trigger fired → roll back"', ()
     const aborted: RollbackInput = { type: 'WatchAborted', eventId: 'evt-9', data: { changeRequestId: 'cr-1', reason: 'no data for 24 h', actor: 'sre-sam', analysis: { phase: 'Inconclusive' } }, policy, now };
     expect(given([started]).when(aborted)).toEqual([
       {
-        kind: 'command',
+        kind: 'send', target: 'deployment',
         streamId: 'deployment-cr-1',
         commandId: 'evt-9:RollBackDeployment',
         command: { type: 'RollBackDeployment', data: { changeRequestId: 'cr-1', reason: 'post-deployment watch aborted: no data for 24 h', initiator: 'automatic', actor: 'sre-sam', evidence: { analysis: { phase: 'Inconclusive' } }, policy, now } },

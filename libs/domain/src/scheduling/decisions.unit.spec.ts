@@ -35,7 +35,7 @@ const booking = (changeRequestId: string, releaseId: string, service: string, en
   scheduledFor,
   policyVersion: V,
 });
-const scheduled = (b: Booking): GovernanceFact => ({ type: 'DeploymentScheduled', data: b });
+const scheduled = (b: Booking): GovernanceFact => ({ type: 'DeploymentScheduled', data: { ...b, bookedAt: '2026-11-30T09:00:00.000Z' } });
 const gate = (releaseId: string, gateId: string, status: 'passed' | 'failed'): GovernanceFact => ({
   type: 'GateResultRecorded',
   data: { releaseId, environment: 'production', result: { gateId, status, startedAt: '2026-11-30T08:00:00Z', finishedAt: '2026-11-30T08:10:00Z' } },

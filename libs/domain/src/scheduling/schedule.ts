@@ -48,8 +48,15 @@ export type CancelBooking = DomainCommand<'CancelBooking', { changeRequestId: st
 export type RefuseDeploymentStart = DomainCommand<'RefuseDeploymentStart', { changeRequestId: string; dueAt: string; reasons: readonly string[]; now: Date }>;
 export type ScheduleCommand = BookDeployment | RefuseScheduling | RescheduleDeployment | MarkDeploymentDue | CancelBooking | RefuseDeploymentStart;
 
-export type DeploymentScheduled = DomainEvent<'DeploymentScheduled', Booking>;
-export type DeploymentRescheduled = DomainEvent<'DeploymentRescheduled', Booking & { previousScheduledFor: string; reason: string }>;
+/**
+ * When scheduling decided the booking (its clock at that moment). A slot is never before the moment it was booked,
+ * so whoever records the booking later (change-requests) checks the slot against this instant, not its own "now".
+ */
+export interface BookedAt {
+  bookedAt: string;
+}
+export type DeploymentScheduled = DomainEvent<'DeploymentScheduled', Booking & BookedAt>;
+export type DeploymentRescheduled = DomainEvent<'DeploymentRescheduled', Booking & BookedAt & { previousScheduledFor: string; reason: string }>;
 export type SchedulingRefused = DomainEvent<'SchedulingRefused', { changeRequestId: string; environment: string; reasons: string[]; nextAllowedAt?: string }>;
 export type DeploymentDue = DomainEvent<
   'DeploymentDue',
@@ -89,7 +96,7 @@ export function decideSchedule(command: ScheduleCommand, state: ScheduleState): 
       const { booking } = command.data;
       if (state.status === 'scheduled' || state.status === 'due' || state.status === 'blocked') throw new DeploymentAlreadyBookedError(booking.changeRequestId, state.booking.scheduledFor);
       // A cancelled booking is booked again when its change is approved again (its approval had been withdrawn).
-      return [{ type: 'DeploymentScheduled', data: { ...booking, scheduledFor: iso(booking.scheduledFor) } }];
+      return [{ type: 'DeploymentScheduled', data: { ...booking, scheduledFor: iso(booking.scheduledFor), bookedAt: at } }];
     }
     case 'RefuseScheduling': {
       if (state.status === 'due' || state.status === 'cancelled' || state.status === 'blocked') throw new IllegalTransitionError(AGGREGATE, command.type, state.status, ['unbooked', 'refused', 'scheduled']);
@@ -105,7 +112,7 @@ export function decideSchedule(command: ScheduleCommand, state: ScheduleState): 
       return [
         {
           type: 'DeploymentRescheduled',
-          data: { ...rest, scheduledFor: iso(scheduledFor), ...(windowId !== undefined ? { windowId } : {}), policyVersion, previousScheduledFor: booking.scheduledFor, reason },
+          data: { ...rest, scheduledFor: iso(scheduledFor), ...(windowId !== undefined ? { windowId } : {}), policyVersion, previousScheduledFor: booking.scheduledFor, reason, bookedAt: at },
         },
       ];
     }
@@ -144,10 +151,12 @@ function bookedOrThrow(command: Exclude<ScheduleCommand, BookDeployment>, state:
 
 export function evolveSchedule(state: ScheduleState, event: ScheduleEvent): ScheduleState {
   switch (event.type) {
-    case 'DeploymentScheduled':
-      return { status: 'scheduled', booking: event.data };
+    case 'DeploymentScheduled': {
+      const { bookedAt: _bookedAt, ...booking } = event.data;
+      return { status: 'scheduled', booking };
+    }
     case 'DeploymentRescheduled': {
-      const { previousScheduledFor: _previous, reason: _reason, ...booking } = event.data;
+      const { previousScheduledFor: _previous, reason: _reason, bookedAt: _bookedAt, ...booking } = event.data;
       return { status: 'scheduled', booking };
     }
     case 'SchedulingRefused':

@@ -16,11 +16,12 @@ const booking: Booking = {
   windowId: 'tue-thu-morning',
   policyVersion: 'sha256:v1',
 };
-const scheduled: ScheduleEvent = { type: 'DeploymentScheduled', data: booking };
+const BOOKED_AT = '2026-11-25T09:00:00.000Z';
+const scheduled: ScheduleEvent = { type: 'DeploymentScheduled', data: { ...booking, bookedAt: BOOKED_AT } };
 const due = { changeRequestId: 'cr-1', releaseId: 'rel-1', service: 'campaign-api', version: '2.1.0', environment: 'production', changeType: 'normal', strategy: 'canary' } as const;
 
 describe('Deployment booking', () => {
-  it('books a slot', () => void spec.given([]).when({ type: 'BookDeployment', data: { booking, now: NOW } }).then([scheduled]));
+  it('books a slot, recording when it was booked', () => void spec.given([]).when({ type: 'BookDeployment', data: { booking, now: NOW } }).then([scheduled]));
 
   it('refuses a second booking of the same change', () =>
     void spec.given([scheduled]).when({ type: 'BookDeployment', data: { booking, now: NOW } }).thenThrows(DeploymentAlreadyBookedError, (e) => e.scheduledFor === booking.scheduledFor));
@@ -38,7 +39,7 @@ describe('Deployment booking', () => {
       .then([
         {
           type: 'DeploymentRescheduled',
-          data: { ...booking, scheduledFor: '2026-12-03T10:00:00.000Z', policyVersion: 'sha256:v2', previousScheduledFor: '2026-12-01T10:00:00.000Z', reason: 'new blackout' },
+          data: { ...booking, scheduledFor: '2026-12-03T10:00:00.000Z', policyVersion: 'sha256:v2', previousScheduledFor: '2026-12-01T10:00:00.000Z', reason: 'new blackout', bookedAt: BOOKED_AT },
         },
       ]));
 

@@ -50,26 +50,3 @@ export interface EffectProtocol<Command, State, E extends EffectShape = Effect> 
   recordOutcome(effect: E, now: Date): Command;
   claimAttempt(intent: OpenIntent<E>, now: Date): Command;
 }
-
-/**
- * What a workflow returns for one input: commands to decide (on the stream `streamId`, with a deterministic
- * `commandId`). The effects follow from the intents those commands record (`EffectProtocol.openIntents`).
- */
-export interface WorkflowCommand<Command> {
-  readonly kind: 'command';
-  readonly streamId: string;
-  readonly commandId: string;
-  readonly command: Command;
-}
-export type WorkflowOutput<Command> = WorkflowCommand<Command>;
-
-/**
- * A reaction as pure code (Emmett's `Workflow`): `decide(input, state)` returns outputs, `evolve` folds the
- * events of the stream it reads. Minimal local definition, structurally compatible with `{ decide, evolve,
- * initialState }`; a richer `Workflow` type in `workflow.ts` can replace it without changing callers.
- */
-export interface Workflow<Input, State, Output, Event> {
-  decide(input: Input, state: State): readonly Output[];
-  evolve(state: State, event: Event): State;
-  initialState(): State;
-}

@@ -1,4 +1,4 @@
-import { authenticatedCommandBus, commandKeysFromConfig, createJetStreamEventConsumerFactory, createNatsCommandBus, type CommandBus } from '@gatehouse/bus';
+import { authenticatedCommandBus, commandKeysFromConfig, createDeadLetterAdmin, createJetStreamEventConsumerFactory, createNatsCommandBus, registerDeadLetterCommands, type CommandBus } from '@gatehouse/bus';
 import type { Clock } from '@gatehouse/domain';
 import type { AuditableEventStore } from '@gatehouse/eventstore';
 import type { Registry } from 'prom-client';
@@ -54,7 +54,7 @@ export async function startStandaloneService(
   const commands = createNatsCommandBus({ servers: config.NATS_URL, name: `gatehouse-${definition.name}-commands`, subjectPrefix: config.GATEHOUSE_NATS_PREFIX, logger, ...natsCredentials(config) });
   const commandKeys = commandKeysFromConfig({ name: definition.name, signingKey: config.GATEHOUSE_COMMAND_SIGNING_KEY, publicKeys: config.GATEHOUSE_COMMAND_PUBLIC_KEYS });
   if (commandKeys.insecure) logger.warn({}, 'GATEHOUSE_COMMAND_PUBLIC_KEYS is not set: commands are signed and verified with the published development keys, which protect nothing');
-  const jetStreamEvents = createJetStreamEventConsumerFactory({ js, jsm, streamName: config.GATEHOUSE_EVENT_STREAM, subjectPrefix: config.GATEHOUSE_NATS_PREFIX, logger });
+  const jetStreamEvents = createJetStreamEventConsumerFactory({ js, jsm, streamName: config.GATEHOUSE_EVENT_STREAM, deadLetterStreamName: config.GATEHOUSE_DLQ_STREAM, subjectPrefix: config.GATEHOUSE_NATS_PREFIX, logger });
   const serverVersion = infra.nc.info?.version;
   const oldServer = !supportsMultipleFilterSubjects(serverVersion);
   if (oldServer) logger.warn({ serverVersion }, 'nats-server < 2.10: subscriptions use one filter subject and select categories/types client-side');
@@ -66,10 +66,15 @@ export async function startStandaloneService(
     deadLetterRefusedEvents({ js, streamName: config.GATEHOUSE_EVENT_STREAM, subjectPrefix: config.GATEHOUSE_NATS_PREFIX, service: definition.name, metrics, logger }),
   );
   let running: RunningService | undefined;
+  let unregisterDeadLetters: Array<() => Promise<void>> = [];
   try {
     if (shared) clockMember = await joinSharedClock({ nc: infra.nc, jsm, prefix: config.GATEHOUSE_NATS_PREFIX, name: definition.name, clock: shared, logger });
     const policies = await PolicyRegistry.activateFromDirectory(store, config.GATEHOUSE_POLICIES, clock);
-    running = await definition.start({ name: definition.name, store, commands: authenticatedCommandBus(timedCommandBus(commands, metrics, definition.name), { keys: commandKeys, name: definition.name }), events: measuredEvents(events, metrics, definition.name), clock, policies, metrics, logger, ...(config.GATEHOUSE_TICK_INTERVAL_MS === undefined ? {} : { tickIntervalMs: config.GATEHOUSE_TICK_INTERVAL_MS }) });
+    const authenticatedCommands = authenticatedCommandBus(timedCommandBus(commands, metrics, definition.name), { keys: commandKeys, name: definition.name });
+    // Every service process holds the dead-letter stream: whichever the queue group picks answers `deadLetters.*`,
+    // behind the same signature check as every other command.
+    unregisterDeadLetters = await registerDeadLetterCommands(authenticatedCommands, createDeadLetterAdmin({ js, jsm, deadLetterStreamName: config.GATEHOUSE_DLQ_STREAM, subjectPrefix: config.GATEHOUSE_NATS_PREFIX }));
+    running = await definition.start({ name: definition.name, store, commands: authenticatedCommands, events: measuredEvents(events, metrics, definition.name), clock, policies, metrics, logger, ...(config.GATEHOUSE_TICK_INTERVAL_MS === undefined ? {} : { tickIntervalMs: config.GATEHOUSE_TICK_INTERVAL_MS }) });
     const checks = [...infra.readinessChecks];
     const http = await startOperationsServer({ name: definition.name, logLevel: config.LOG_LEVEL, checks, metrics, port: config.PORT, host: config.HOST });
     logger.info({ url: http.url, schema: config.GATEHOUSE_DB_SCHEMA, stream: config.GATEHOUSE_EVENT_STREAM, policyVersion: policies.current.policyVersion }, `${definition.name} started`);
@@ -85,6 +90,7 @@ export async function startStandaloneService(
         (stopping ??= (async () => {
           logger.info({}, `${definition.name} stopping`);
           await service.stop();
+          await Promise.all(unregisterDeadLetters.map((unregister) => unregister()));
           await clockMember?.close();
           await http.close();
           await commands.close();

@@ -3,7 +3,8 @@
  * - distributed: the gateway, the six services and the outbox relay, each its own process, over
  *   PostgreSQL (a fresh schema) and NATS JetStream (fresh subject prefix and streams);
  * - embedded: what `npm start` runs (one process, PGlite in a fresh data folder, in-process bus).
- * Both start with clock control on and the clock stopped at `startAt`.
+ * Both start with clock control on, the clock at `startAt` (the suites then stop it there) or, without
+ * `startAt`, on the system clock running at real speed.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -21,8 +22,8 @@ export type ServiceName = (typeof SERVICE_NAMES)[number];
 export type ProcessName = ServiceName | 'gateway' | 'relay' | 'gatehouse';
 
 export interface SystemOptions {
-  /** Where the clock starts (stopped); move it with PUT /api/admin/clock. */
-  startAt: string;
+  /** Where the clock starts; move it with PUT /api/admin/clock. Omitted: the system clock, running at real speed. */
+  startAt?: string;
   /** @defaultValue a random secret */
   jwtSecret?: string;
   /** @defaultValue 'warn' (DEBUG_E2E=1: 'info') */
@@ -56,6 +57,8 @@ export interface GatehouseSystem {
   readonly logDir: string;
   /** The stand-in cluster's state file (distributed form): `SandboxTarget.operationsIn` reads what it was asked to do. */
   readonly sandboxStateFile: string | undefined;
+  /** NATS subject prefix of this system (distributed form), for tests that publish on the bus as an outsider would. */
+  readonly natsSubjectPrefix: string | undefined;
   readonly processes: ReadonlyMap<ProcessName, ManagedProcess>;
   process(name: ProcessName): ManagedProcess;
   /** Counts the events in the store directly (bypassing the API), to prove a refusal wrote nothing. */
@@ -108,7 +111,7 @@ export async function startDistributedGatehouse(options: SystemOptions): Promise
     GATEHOUSE_EVENT_STREAM: streams.events,
     GATEHOUSE_DLQ_STREAM: streams.deadLetters,
     GATEHOUSE_POLICIES: POLICIES,
-    GATEHOUSE_CLOCK: options.startAt,
+    ...(options.startAt === undefined ? {} : { GATEHOUSE_CLOCK: options.startAt }),
     GATEHOUSE_CLOCK_CONTROL: 'on',
     GATEHOUSE_TICK_INTERVAL_MS: String(TICK_INTERVAL_MS),
     // Tree heads only when a test asks (POST /api/audit/tree-heads): a periodic one would be an event no scenario wrote.
@@ -166,6 +169,7 @@ export async function startDistributedGatehouse(options: SystemOptions): Promise
     jwtSecret,
     logDir,
     sandboxStateFile,
+    natsSubjectPrefix: prefix,
     processes,
     process: lookup(processes),
     countEvents: async () => Number((await pool.query<{ n: string }>(`SELECT count(*) AS n FROM "${schema}".events`)).rows[0]?.n ?? 0),
@@ -196,7 +200,7 @@ export async function startEmbeddedGatehouse(options: SystemOptions): Promise<Ga
     env: {
       GATEHOUSE_DATA_DIR: path.join(logDir, 'data'),
       GATEHOUSE_POLICIES: POLICIES,
-      GATEHOUSE_CLOCK: options.startAt,
+      ...(options.startAt === undefined ? {} : { GATEHOUSE_CLOCK: options.startAt }),
       GATEHOUSE_CLOCK_CONTROL: 'on',
       GATEHOUSE_TICK_INTERVAL_MS: String(TICK_INTERVAL_MS),
       GATEHOUSE_TREE_HEAD_INTERVAL_MS: '0',
@@ -216,6 +220,7 @@ export async function startEmbeddedGatehouse(options: SystemOptions): Promise<Ga
     jwtSecret,
     logDir,
     sandboxStateFile: undefined,
+    natsSubjectPrefix: undefined,
     processes,
     process: lookup(processes),
     countEvents: async () => {

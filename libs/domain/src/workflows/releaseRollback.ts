@@ -1,23 +1,21 @@
 /**
- * Reaction `DeploymentRolledBack` → release record (issue 8, item 5), kept apart from the lifecycle process manager
- * so it can move into the change-requests workflow as one step: a rollback the deployments context performed
+ * Reaction `DeploymentRolledBack` → release record (one step of the change lifecycle workflow): a rollback the
+ * deployments context performed
  * (automatic, or manual under the basis it decided, in any window) is recorded on the release, which then no longer
  * stands in that environment; progression from there is refused until a new deployment succeeds.
  */
-import type { RecordReleaseRollback, ReleaseState } from '@gatehouse/domain';
-import { z } from 'zod';
+import type { RecordReleaseRollback, ReleaseState } from '../release/release.js';
 
-/** What the reaction reads of `DeploymentRolledBack` (loose: deployments may add fields). */
-export const DeploymentRolledBackFacts = z.object({
-  changeRequestId: z.string().min(1),
-  deploymentId: z.string().min(1),
-  reason: z.string(),
-  initiator: z.enum(['automatic', 'manual']),
-  actor: z.string().optional(),
-  basis: z.enum(['within_window', 'no_window', 'incident_review', 'beyond_window_allowed']).optional(),
-  incidentReviewRef: z.string().optional(),
-});
-export type DeploymentRolledBackFacts = z.output<typeof DeploymentRolledBackFacts>;
+/** What the reaction reads of `DeploymentRolledBack`. */
+export interface DeploymentRolledBackFacts {
+  deploymentId: string;
+  reason: string;
+  initiator: 'automatic' | 'manual';
+  actor?: string | undefined;
+  basis?: RollbackBasis | undefined;
+  incidentReviewRef?: string | undefined;
+}
+export type RollbackBasis = 'within_window' | 'no_window' | 'incident_review' | 'beyond_window_allowed';
 
 /**
  * The release command for a rolled-back deployment of the change's release: a deployment rolled back before it

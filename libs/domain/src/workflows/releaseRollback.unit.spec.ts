@@ -1,5 +1,5 @@
-import { releaseDecider, type ReleaseEvent } from '@gatehouse/domain';
-import { releaseStepForRollback } from './release-rollback.js';
+import { releaseDecider, type ReleaseEvent } from '../release/release.js';
+import { releaseStepForRollback } from './releaseRollback.js';
 
 const NOW = new Date('2026-12-03T09:00:00Z');
 const planned: ReleaseEvent = {

@@ -1,0 +1,79 @@
+/**
+ * A reaction as pure code (Emmett's `Workflow`): `decide(input, state)` says what to do about one input
+ * — commands to send, timers to arm, effects to perform, or "not yet" — and `evolve(state, event)` folds
+ * the events the workflow's own outputs caused into its state. A generic runner (service-kit's
+ * `workflow-runner.ts`) loads the state, calls `decide`, and executes the outputs idempotently.
+ */
+import type { DomainError } from '../errors.js';
+
+export type Workflow<Input, State, Output, Event> = {
+  decide: (input: Input, state: State) => readonly Output[];
+  evolve: (state: State, event: Event) => State;
+  initialState: () => State;
+};
+
+/** The event that caused a reaction: its id makes every command it causes deterministic. */
+export interface Cause {
+  eventId: string;
+}
+
+/**
+ * A command on one of the workflow's streams. `commandId` is derived from the causing event and a name that
+ * is stable for that reaction, so a redelivered event finds its command already handled (the store records
+ * which command caused which events) and nothing happens twice.
+ */
+export interface WorkflowSend<Target extends string, Command> {
+  kind: 'send';
+  target: Target;
+  streamId: string;
+  commandId: string;
+  command: Command;
+  /** Policy version the command was decided under, recorded on the events it causes. */
+  policyVersion?: string;
+}
+
+/** A timer to arm: it fires `purpose` with `payload` once at `dueAt` (stored as an event, re-armed on restart). */
+export interface WorkflowTimer {
+  kind: 'arm-timer';
+  timerId: string;
+  dueAt: string;
+  purpose: string;
+  payload: Readonly<Record<string, unknown>>;
+}
+
+/** An operation on the outside world (cluster, webhook): recorded as an intent before it is performed. */
+export interface WorkflowEffect<Effect> {
+  kind: 'effect';
+  effectId: string;
+  effect: Effect;
+}
+
+/**
+ * The input depends on a fact the workflow has not seen yet (events of different streams can arrive in
+ * any order, e.g. a deployment's start before its booking after a redelivery): handle it again later.
+ * The runner treats this as transient, never as final.
+ */
+export interface WorkflowAwait {
+  kind: 'await';
+  reason: string;
+}
+
+/** Nothing to do, and why (recorded in the log: a reaction that did nothing says so). */
+export interface WorkflowIgnore {
+  kind: 'ignore';
+  reason: string;
+}
+
+export type WorkflowOutput<Target extends string, Command, Effect = never> = WorkflowSend<Target, Command> | WorkflowTimer | WorkflowEffect<Effect> | WorkflowAwait | WorkflowIgnore;
+
+/** `<causing event id>:<stable name>`: the same event always yields the same command id. */
+export function commandIdFor(cause: Cause, name: string): string {
+  return `${cause.eventId}:${name}`;
+}
+
+/**
+ * How a refusal of a workflow's command is classified: `order` when the target has not reached the
+ * state the command needs yet (retry later), `final` when retrying cannot change it.
+ */
+export type RefusalKind = 'order' | 'final';
+export type RefusalClassifier = (error: DomainError) => RefusalKind;

@@ -1,0 +1,128 @@
+/**
+ * The one way a reaction runs: consume events, gather the workflow's input and state, let the pure
+ * workflow decide, and execute its outputs. Every command carries the deterministic id the workflow
+ * derived from the causing event, so the store's idempotency (`handleCommand`) makes redelivery harmless.
+ *
+ * Failures are classified, never taken as final by accident:
+ * - `await` outputs, and refusals the workflow classifies as caused by delivery order, are transient:
+ *   the event is retried with the consumer's back-off (minutes, visible as lag) until the fact arrives,
+ *   and dead-lettered with the reason if it has not after `maxAwaitDeliveries`;
+ * - anything else that is not a domain refusal (store or bus down, a dependency unavailable) is transient;
+ * - a domain refusal the workflow classifies as final is recorded (log + metric) and the event is done;
+ * - a message the workflow cannot read at all (`prepare` throws `PoisonMessageError`) is dead-lettered at once.
+ */
+import { type DataSchemas, type EventConsumer, type EventConsumerFactory, type EventOfSchemas, OutOfOrderError, PoisonMessageError } from '@gatehouse/bus';
+import { DomainError, type RefusalClassifier, type WorkflowOutput, type WorkflowSend } from '@gatehouse/domain';
+import type { StoredEvent } from '@gatehouse/eventstore';
+import type { Registry } from 'prom-client';
+import { registeredCounter } from './command-metrics.js';
+import type { ServiceLogger } from './service.js';
+
+/**
+ * The workflow has to wait for a fact (or a refusal was caused by delivery order): on JetStream retried with
+ * back-off; delivered in commit order (embedded), reported and passed over, since the fact is not on its way.
+ */
+export class AwaitingFactError extends OutOfOrderError {
+  override readonly name = 'AwaitingFactError';
+  constructor(
+    readonly workflow: string,
+    readonly eventId: string,
+    readonly reason: string,
+  ) {
+    super(`${workflow}: event ${eventId} waits: ${reason}`);
+  }
+}
+
+/** The workflow's input and state for one event, gathered by the service (null: the event is not for this workflow). */
+export interface PreparedInput<Input, State> {
+  input: Input;
+  state: State;
+}
+
+export interface WorkflowRunnerOptions<S extends DataSchemas, Input, State, Target extends string, Command> {
+  /** Durable consumer name (and the `workflow` label of its metrics). */
+  name: string;
+  events: EventConsumerFactory;
+  categories: readonly string[];
+  /** The events the workflow reacts to, validated by their schemas (data failing its schema is dead-lettered). */
+  dataSchemas: S;
+  workflow: { decide(input: Input, state: State): readonly WorkflowOutput<Target, Command, unknown>[] };
+  /** Gathers the facts the decision needs and folds the workflow's state from the store. Throw `PoisonMessageError` for an input no retry can fix. */
+  prepare(event: EventOfSchemas<S>): Promise<PreparedInput<Input, State> | null>;
+  /** Sends one command (idempotent by its `commandId`); returns the types of the events it appended. */
+  send(output: WorkflowSend<Target, Command>, cause: StoredEvent): Promise<readonly string[]>;
+  /** Whether a refusal is caused by delivery order (retry) or final. @defaultValue every refusal is final */
+  classifyRefusal?: RefusalClassifier;
+  /**
+   * Deliveries an event may keep waiting for a fact (`await`, order-caused refusals) before it is dead-lettered
+   * as poison with the reason: a fact that has not arrived by then (about 10 to 20 minutes of back-off) is not on its way.
+   * @defaultValue DEFAULT_MAX_AWAIT_DELIVERIES (12)
+   */
+  maxAwaitDeliveries?: number;
+  logger: ServiceLogger;
+  metrics: Registry;
+}
+
+type Outcome = 'sent' | 'duplicate' | 'refused' | 'awaiting' | 'ignored' | 'gave_up';
+
+export const DEFAULT_MAX_AWAIT_DELIVERIES = 12;
+
+/** Starts the durable consumer that runs a workflow. */
+export async function runWorkflow<S extends DataSchemas, Input, State, Target extends string, Command>(
+  options: WorkflowRunnerOptions<S, Input, State, Target, Command>,
+): Promise<EventConsumer> {
+  const { name, events, categories, dataSchemas, workflow, prepare, send, classifyRefusal = () => 'final', maxAwaitDeliveries = DEFAULT_MAX_AWAIT_DELIVERIES, logger, metrics } = options;
+  const outputs = registeredCounter(metrics, 'gatehouse_workflow_outputs_total', 'Outputs of reaction workflows by workflow, output kind and outcome', ['workflow', 'kind', 'outcome']);
+  const count = (kind: string, outcome: Outcome): void => outputs.inc({ workflow: name, kind, outcome });
+
+  async function execute(output: WorkflowOutput<Target, Command, unknown>, cause: StoredEvent): Promise<void> {
+    switch (output.kind) {
+      case 'send': {
+        try {
+          const appended = await send(output, cause);
+          count('send', appended.length > 0 ? 'sent' : 'duplicate');
+        } catch (error) {
+          if (!(error instanceof DomainError)) throw error;
+          const commandType = (output.command as { type?: string }).type;
+          if (classifyRefusal(error) === 'order') {
+            count('send', 'awaiting');
+            throw new AwaitingFactError(name, cause.id, `${commandType ?? 'command'} refused for now (${error.message})`);
+          }
+          count('send', 'refused');
+          // Retrying cannot change this refusal: it is the answer, recorded where an operator looks.
+          logger.warn({ err: error.message, code: error.code, eventId: cause.id, eventType: cause.type, command: commandType, streamId: output.streamId, workflow: name }, 'workflow command refused');
+        }
+        return;
+      }
+      case 'await':
+        count('await', 'awaiting');
+        throw new AwaitingFactError(name, cause.id, output.reason);
+      case 'ignore':
+        count('ignore', 'ignored');
+        logger.debug({ eventId: cause.id, eventType: cause.type, workflow: name, reason: output.reason }, 'workflow: nothing to do');
+        return;
+      case 'arm-timer':
+      case 'effect':
+        // No workflow run here emits them yet; a workflow that does gets an executor for them, never a silent no-op.
+        throw new PoisonMessageError(`${name} decided a ${output.kind} output, which this runner has no executor for`);
+    }
+  }
+
+  return events.consume({
+    name,
+    categories,
+    eventTypes: Object.keys(dataSchemas),
+    dataSchemas,
+    handler: async ({ event, deliveryCount }) => {
+      const prepared = await prepare(event as EventOfSchemas<S>);
+      if (prepared === null) return;
+      try {
+        for (const output of workflow.decide(prepared.input, prepared.state)) await execute(output, event);
+      } catch (error) {
+        if (!(error instanceof AwaitingFactError) || deliveryCount < maxAwaitDeliveries) throw error;
+        count('await', 'gave_up');
+        throw new PoisonMessageError(`gave up after ${deliveryCount} deliveries: ${error.message}`, { cause: error });
+      }
+    },
+  });
+}
