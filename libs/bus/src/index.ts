@@ -12,3 +12,4 @@ export * from './commands/types.js';
 export * from './commands/reply.js';
 export * from './commands/in-process.js';
 export * from './commands/nats.js';
+export * from './commands/payload-limits.js';
