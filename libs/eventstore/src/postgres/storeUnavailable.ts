@@ -1,0 +1,40 @@
+/**
+ * PostgreSQL being unreachable (stopped, restarting, the network gone) is not a bug in the query
+ * that met it: it is told apart as {@link StoreUnavailableError}, so services answer "the
+ * database is down, nothing was written, retry" (HTTP 503) instead of an internal error.
+ */
+
+/** The database could not be reached; nothing was read or written. Retry once it is back. */
+export class StoreUnavailableError extends Error {
+  readonly code = 'STORE_UNAVAILABLE' as const;
+  constructor(readonly reason: string) {
+    super(`PostgreSQL is unreachable (${reason}); nothing was written`);
+  }
+  override get name(): string {
+    return 'StoreUnavailableError';
+  }
+}
+
+/** Socket-level failures Node reports for a connection that cannot be made or was cut. */
+const NETWORK_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+/** SQLSTATEs of a server that is going away or not yet there: class 08 (connection exception), admin/crash shutdown, starting up. */
+const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03']);
+/** What pg says when a connection dies under it, or the pool cannot get one in time. */
+const CONNECTION_MESSAGES = /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|not queryable|Connection ended/i;
+
+/** Whether `error` means PostgreSQL could not be reached (as opposed to a query that failed). */
+export function isConnectionFailure(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && (NETWORK_ERROR_CODES.has(code) || UNAVAILABLE_SQLSTATES.has(code) || code.startsWith('08'))) return true;
+  if (error instanceof AggregateError) return error.errors.some(isConnectionFailure);
+  return CONNECTION_MESSAGES.test(error.message);
+}
+
+/** `error` as a {@link StoreUnavailableError} when it is a connection failure, unchanged otherwise. */
+export function asStoreUnavailable(error: unknown): unknown {
+  if (error instanceof StoreUnavailableError || !isConnectionFailure(error)) return error;
+  const e = error as Error & { code?: unknown };
+  const reason = e instanceof AggregateError && e.message === '' ? e.errors.map((x: unknown) => (x instanceof Error ? x.message : String(x))).join('; ') : e.message;
+  return new StoreUnavailableError(typeof e.code === 'string' && !reason.includes(e.code) ? `${e.code}: ${reason}` : reason);
+}

@@ -1,0 +1,143 @@
+/**
+ * A nats-server and a PostgreSQL cluster of a test's own, on free ports, that the test may stop and
+ * start again (infrastructure-fault tests). Never the shared servers on 4222/5432: stopping those
+ * would break every other suite.
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { chmod, chown, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { probeNats } from '../nats.js';
+import { freePort } from './processes.js';
+
+const run = promisify(execFile);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A server the test controls: stop it (an outage), start it again on the same port and data. */
+export interface OwnServer {
+  readonly url: string;
+  readonly port: number;
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  /** Stops it for good and deletes its data. */
+  close(): Promise<void>;
+}
+
+async function waitUntil(what: string, ready: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await ready())) {
+    if (Date.now() > deadline) throw new Error(`${what} did not come up within ${timeoutMs} ms`);
+    await sleep(100);
+  }
+}
+
+/** `NATS_SERVER_BIN` or /usr/sbin/nats-server (Debian's package). */
+export function natsServerBinary(): string {
+  return process.env['NATS_SERVER_BIN'] ?? '/usr/sbin/nats-server';
+}
+
+/** nats-server with JetStream on a free loopback port, its store in a temporary folder. */
+export async function startOwnNatsServer(): Promise<OwnServer> {
+  const port = await freePort();
+  const dir = await mkdtemp(path.join(tmpdir(), 'gatehouse-nats-'));
+  const url = `nats://127.0.0.1:${port}`;
+  let child: ChildProcess | undefined;
+  let exited: Promise<void> = Promise.resolve();
+
+  const start = async (): Promise<void> => {
+    const started = spawn(natsServerBinary(), ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir, '-l', path.join(dir, 'nats.log')], { stdio: 'ignore' });
+    child = started;
+    exited = new Promise((resolve) => started.once('exit', () => resolve()));
+    await waitUntil(`nats-server on ${port}`, async () => (await probeNats(url)).available);
+  };
+  const stop = async (): Promise<void> => {
+    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    await exited;
+  };
+  await start();
+  return {
+    url,
+    port,
+    start,
+    stop,
+    close: async () => {
+      await stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The newest PostgreSQL server binaries installed (`PG_BIN_DIR` or /usr/lib/postgresql/<newest>/bin). */
+export function postgresBinDir(): string {
+  const given = process.env['PG_BIN_DIR'];
+  if (given !== undefined) return given;
+  const root = '/usr/lib/postgresql';
+  const versions = existsSync(root) ? readdirSync(root).filter((v) => existsSync(path.join(root, v, 'bin', 'initdb'))).sort((a, b) => Number(b) - Number(a)) : [];
+  if (versions[0] === undefined) throw new Error('no PostgreSQL server binaries under /usr/lib/postgresql (apt-get install postgresql), or set PG_BIN_DIR');
+  return path.join(root, versions[0], 'bin');
+}
+
+/**
+ * PostgreSQL refuses to run as root: as root, the cluster's commands run as the `postgres` user
+ * (Debian's package creates it) through `su`; otherwise as the current user.
+ */
+async function asClusterOwner(command: string[]): Promise<void> {
+  const quoted = command.map((part) => `'${part.replace(/'/g, `'\\''`)}'`).join(' ');
+  if (process.getuid?.() === 0) await run('su', ['postgres', '-s', '/bin/sh', '-c', quoted]);
+  else await run('/bin/sh', ['-c', quoted]);
+}
+
+/**
+ * A PostgreSQL cluster of its own (initdb, trust auth, loopback on a free port, fsync off: it is
+ * thrown away). `stop()` is an immediate-mode shutdown: connections are cut as in a crash.
+ */
+export async function startOwnPostgres(): Promise<OwnServer> {
+  const bin = postgresBinDir();
+  const port = await freePort();
+  const dir = await mkdtemp(path.join(tmpdir(), 'gatehouse-pg-'));
+  const data = path.join(dir, 'data');
+  if (process.getuid?.() === 0) {
+    const { stdout } = await run('id', ['-u', 'postgres']);
+    const { stdout: gid } = await run('id', ['-g', 'postgres']);
+    await chown(dir, Number(stdout.trim()), Number(gid.trim()));
+  }
+  await chmod(dir, 0o700);
+  await asClusterOwner([path.join(bin, 'initdb'), '-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync']);
+  const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
+  const answers = async (): Promise<boolean> => {
+    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1_000 });
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      await client.query('SELECT 1');
+      return true;
+    } catch {
+      return false;
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  };
+  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300`;
+  const start = async (): Promise<void> => {
+    await asClusterOwner([path.join(bin, 'pg_ctl'), '-D', data, '-o', options, '-l', path.join(dir, 'postgres.log'), 'start']);
+    await waitUntil(`PostgreSQL on ${port}`, answers);
+  };
+  const stop = async (): Promise<void> => {
+    await asClusterOwner([path.join(bin, 'pg_ctl'), '-D', data, '-m', 'immediate', '-w', 'stop']).catch(() => undefined);
+  };
+  await start();
+  return {
+    url,
+    port,
+    start,
+    stop,
+    close: async () => {
+      await stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
