@@ -24,17 +24,23 @@ const CONNECTION_MESSAGES = /Connection terminated|connection timeout|timeout ex
 
 /** Whether `error` means PostgreSQL could not be reached (as opposed to a query that failed). */
 export function isConnectionFailure(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  const code = (error as { code?: unknown }).code;
+  // Duck-typed, not instanceof: socket errors come from Node's own realm, which differs from a VM context's.
+  if (typeof error !== 'object' || error === null) return false;
+  const { code, message, errors } = error as { code?: unknown; message?: unknown; errors?: unknown };
   if (typeof code === 'string' && (NETWORK_ERROR_CODES.has(code) || UNAVAILABLE_SQLSTATES.has(code) || code.startsWith('08'))) return true;
-  if (error instanceof AggregateError) return error.errors.some(isConnectionFailure);
-  return CONNECTION_MESSAGES.test(error.message);
+  if (Array.isArray(errors) && errors.some(isConnectionFailure)) return true;
+  return typeof message === 'string' && CONNECTION_MESSAGES.test(message);
 }
 
 /** `error` as a {@link StoreUnavailableError} when it is a connection failure, unchanged otherwise. */
 export function asStoreUnavailable(error: unknown): unknown {
   if (error instanceof StoreUnavailableError || !isConnectionFailure(error)) return error;
-  const e = error as Error & { code?: unknown };
-  const reason = e instanceof AggregateError && e.message === '' ? e.errors.map((x: unknown) => (x instanceof Error ? x.message : String(x))).join('; ') : e.message;
-  return new StoreUnavailableError(typeof e.code === 'string' && !reason.includes(e.code) ? `${e.code}: ${reason}` : reason);
+  const { code, message, errors } = error as { code?: unknown; message?: unknown; errors?: unknown };
+  const reason =
+    typeof message === 'string' && message !== ''
+      ? message
+      : Array.isArray(errors)
+        ? errors.map((e: unknown) => String((e as { message?: unknown }).message ?? e)).join('; ')
+        : String(error);
+  return new StoreUnavailableError(typeof code === 'string' && !reason.includes(code) ? `${code}: ${reason}` : reason);
 }

@@ -59,7 +59,8 @@ export async function startStandaloneService(
     if (shared) clockMember = await joinSharedClock({ nc: infra.nc, jsm, prefix: config.GATEHOUSE_NATS_PREFIX, name: definition.name, clock: shared, logger });
     const policies = await PolicyRegistry.activateFromDirectory(store, config.GATEHOUSE_POLICIES, clock);
     running = await definition.start({ name: definition.name, store, commands: timedCommandBus(commands, metrics, definition.name), events: measuredEvents(events, metrics, definition.name), clock, policies, metrics, logger, ...(config.GATEHOUSE_TICK_INTERVAL_MS === undefined ? {} : { tickIntervalMs: config.GATEHOUSE_TICK_INTERVAL_MS }) });
-    const checks = [...infra.readinessChecks];
+    // Every connection the service needs: the store, the events connection and the command connection.
+    const checks = [...infra.readinessChecks, { name: 'nats-commands', check: () => commands.ready() }];
     const http = await startOperationsServer({ name: definition.name, logLevel: config.LOG_LEVEL, checks, metrics, port: config.PORT, host: config.HOST });
     logger.info({ url: http.url, schema: config.GATEHOUSE_DB_SCHEMA, stream: config.GATEHOUSE_EVENT_STREAM, policyVersion: policies.current.policyVersion }, `${definition.name} started`);
     const service = running;
