@@ -117,7 +117,7 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
     if (options.commands === undefined) await commands.close();
   };
   // Services on the caller's bus (one process) share this clock; only services reached over NATS need it published.
-  const clockControl = await clockControlFor({ ...config, NATS_URL: options.commands === undefined ? config.NATS_URL : undefined }, options.clock ?? clockFor(config)).catch(async (error: unknown) => {
+  const clockControl = await clockControlFor({ ...config, NATS_URL: options.commands === undefined ? config.NATS_URL : undefined }, options.clock ?? clockFor(config), options.clock ?? systemClock).catch(async (error: unknown) => {
     await closeOwnBus();
     throw error;
   });
@@ -190,9 +190,10 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
  * GATEHOUSE_CLOCK_CONTROL=on: a movable clock. With NATS_URL the setting is published to every
  * service process (and kept in JetStream for those that start later); without, it is this process's.
  */
-async function clockControlFor(config: Pick<GatewayConfig, 'GATEHOUSE_CLOCK_CONTROL' | 'NATS_URL' | 'GATEHOUSE_NATS_PREFIX'>, base: Clock): Promise<ClockControl | null> {
+async function clockControlFor(config: Pick<GatewayConfig, 'GATEHOUSE_CLOCK_CONTROL' | 'NATS_URL' | 'GATEHOUSE_NATS_PREFIX'>, base: Clock, reference: Clock): Promise<ClockControl | null> {
   if (config.GATEHOUSE_CLOCK_CONTROL !== 'on') return null;
-  const clock = controlledClock(base);
+  // Settings count on the unshifted clock, as they do in every service (see ControlledClock.reference).
+  const clock = controlledClock(base, null, reference);
   if (!config.NATS_URL) return localClockControl(clock);
   const nc = await connect({ servers: config.NATS_URL.split(','), name: 'gatehouse-gateway-clock', noAsyncTraces: true, maxReconnectAttempts: -1 });
   try {

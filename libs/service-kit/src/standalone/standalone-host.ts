@@ -1,5 +1,5 @@
 import { createJetStreamEventConsumerFactory, createNatsCommandBus, type CommandBus } from '@gatehouse/bus';
-import type { Clock } from '@gatehouse/domain';
+import { type Clock, systemClock } from '@gatehouse/domain';
 import type { AuditableEventStore } from '@gatehouse/eventstore';
 import type { Registry } from 'prom-client';
 import { createMetricsRegistry } from '../metrics.js';
@@ -43,7 +43,8 @@ export async function startStandaloneService(
   options: StandaloneServiceOptions = {},
 ): Promise<StandaloneService> {
   const config = readStandaloneConfig(env);
-  const shared = options.clock === undefined && config.GATEHOUSE_CLOCK_CONTROL === 'on' ? controlledClock(standaloneClock(config)) : undefined;
+  // Settings count on the system clock, not on the GATEHOUSE_CLOCK-shifted base (see ControlledClock.reference).
+  const shared = options.clock === undefined && config.GATEHOUSE_CLOCK_CONTROL === 'on' ? controlledClock(standaloneClock(config), null, systemClock) : undefined;
   const infra = await connectInfrastructure(definition.name, config, options.clock ?? shared);
   const { store, js, jsm, logger, clock } = infra;
   let clockMember: SharedClockMember | undefined;
