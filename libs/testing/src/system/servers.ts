@@ -39,29 +39,38 @@ export function natsServerBinary(): string {
   return process.env['NATS_SERVER_BIN'] ?? '/usr/sbin/nats-server';
 }
 
-/** nats-server with JetStream on a free loopback port, its store in a temporary folder. */
-export async function startOwnNatsServer(): Promise<OwnServer> {
+export interface OwnNatsServer extends OwnServer {
+  /** The server's HTTP monitoring endpoint (`/subsz?subs=1` lists every subscription). */
+  readonly monitorUrl: string;
+}
+
+/** nats-server with JetStream on a free loopback port, its store in a temporary folder, with monitoring. */
+export async function startOwnNatsServer(): Promise<OwnNatsServer> {
   const port = await freePort();
+  const monitorPort = await freePort();
   const dir = await mkdtemp(path.join(tmpdir(), 'gatehouse-nats-'));
   const url = `nats://127.0.0.1:${port}`;
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
 
+  const running = (): boolean => child !== undefined && child.exitCode === null && child.signalCode === null;
   const start = async (): Promise<void> => {
-    const started = spawn(natsServerBinary(), ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir, '-l', path.join(dir, 'nats.log')], { stdio: 'ignore' });
+    if (running()) return;
+    const started = spawn(natsServerBinary(), ['-a', '127.0.0.1', '-p', String(port), '-m', String(monitorPort), '-js', '-sd', dir, '-l', path.join(dir, 'nats.log')], { stdio: 'ignore' });
     child = started;
     exited = new Promise((resolve) => started.once('exit', () => resolve()));
     await waitUntil(`nats-server on ${port}`, async () => (await probeNats(url)).available);
   };
   const stop = async (): Promise<void> => {
-    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGTERM');
+    if (!running()) return;
+    child!.kill('SIGTERM');
     await exited;
   };
   await start();
   return {
     url,
     port,
+    monitorUrl: `http://127.0.0.1:${monitorPort}`,
     start,
     stop,
     close: async () => {
@@ -69,6 +78,13 @@ export async function startOwnNatsServer(): Promise<OwnServer> {
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** The subjects somebody subscribes to on `server` (from its monitoring endpoint), e.g. every command subject of a running system. */
+export async function subscribedSubjects(server: OwnNatsServer): Promise<string[]> {
+  const response = await fetch(`${server.monitorUrl}/subsz?subs=1&limit=100000`);
+  const body = (await response.json()) as { subscriptions_list?: Array<{ subject: string }> };
+  return [...new Set((body.subscriptions_list ?? []).map((s) => s.subject))].sort();
 }
 
 /** The newest PostgreSQL server binaries installed (`PG_BIN_DIR` or /usr/lib/postgresql/<newest>/bin). */
@@ -123,6 +139,7 @@ export async function startOwnPostgres(): Promise<OwnServer> {
   };
   const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300`;
   const start = async (): Promise<void> => {
+    if (await answers()) return;
     await asClusterOwner([path.join(bin, 'pg_ctl'), '-D', data, '-o', options, '-l', path.join(dir, 'postgres.log'), 'start']);
     await waitUntil(`PostgreSQL on ${port}`, answers);
   };

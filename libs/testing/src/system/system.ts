@@ -31,6 +31,10 @@ export interface SystemOptions {
   keepLogs?: boolean;
   /** Extra node options per process, e.g. `{ 'change-requests': ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] }`. */
   nodeArgs?: Partial<Record<ProcessName, string[]>>;
+  /** PostgreSQL of the distributed form (e.g. a cluster of the test's own). @defaultValue `testDatabaseUrl()` */
+  databaseUrl?: string;
+  /** NATS of the distributed form (e.g. a server of the test's own). @defaultValue `natsUrl()` */
+  natsUrl?: string;
 }
 
 export interface GatehouseSystem {
@@ -76,8 +80,8 @@ export async function startDistributedGatehouse(options: SystemOptions): Promise
   const { jwtSecret, logLevel } = common(options);
   const id = randomBytes(4).toString('hex');
   const logDir = await mkdtemp(path.join(tmpdir(), `gatehouse-e2e-${id}-`));
-  const databaseUrl = testDatabaseUrl();
-  const nats = natsUrl();
+  const databaseUrl = options.databaseUrl ?? testDatabaseUrl();
+  const nats = options.natsUrl ?? natsUrl();
   const schema = `e2e_${id}`;
   const prefix = `e2e-${id}`;
   const streams = { events: `E2E_${id.toUpperCase()}_EVENTS`, deadLetters: `E2E_${id.toUpperCase()}_DLQ` };
