@@ -52,6 +52,8 @@ export interface GatehouseSystem {
   countEvents(): Promise<number>;
   /** Messages in the JetStream event stream and its dead-letter stream (distributed form). */
   countPublished(): Promise<{ events: number; deadLetters: number }>;
+  /** What the dead-letter stream holds (distributed form): each message's subject, reason and error, to say why a reaction was lost. */
+  deadLetters(): Promise<Array<{ subject: string; reason: string | undefined; error: string | undefined }>>;
   close(): Promise<void>;
 }
 
@@ -158,6 +160,22 @@ export async function startDistributedGatehouse(options: SystemOptions): Promise
         await nc.close();
       }
     },
+    deadLetters: async () => {
+      const nc = await connect({ servers: nats });
+      try {
+        const jsm = await jetstreamManager(nc);
+        const info = await jsm.streams.info(streams.deadLetters);
+        const letters = [];
+        for (let seq = info.state.first_seq; info.state.messages > 0 && seq <= info.state.last_seq; seq += 1) {
+          const message = await jsm.streams.getMessage(streams.deadLetters, { seq }).catch(() => null);
+          if (message === null) continue;
+          letters.push({ subject: message.subject, reason: message.header?.get('Gatehouse-Dlq-Reason'), error: `${message.header?.get('Gatehouse-Dlq-Error-Name') ?? ''}: ${message.header?.get('Gatehouse-Dlq-Error') ?? ''}` });
+        }
+        return letters;
+      } finally {
+        await nc.close();
+      }
+    },
     close: async () => {
       await pool.end();
       await cleanUp();
@@ -200,6 +218,9 @@ export async function startEmbeddedGatehouse(options: SystemOptions): Promise<Ga
       throw new Error('the embedded store (PGlite) belongs to its process: count events through GET /api/events');
     },
     countPublished: async () => {
+      throw new Error('the embedded form has no JetStream: events go over the in-process bus');
+    },
+    deadLetters: async () => {
       throw new Error('the embedded form has no JetStream: events go over the in-process bus');
     },
     close: async () => {
