@@ -18,7 +18,7 @@ export const REMOTE_ERROR_STATUS: Readonly<Record<string, HttpStatus>> = {
   AlreadyExistsError: HttpStatus.CONFLICT,
   WrongExpectedVersionError: HttpStatus.CONFLICT,
   InvalidCommandPayloadError: HttpStatus.BAD_REQUEST,
-  // The service is up but its database is not: nothing was written, retry later.
+  // The service is up but its database is not: retry later.
   StoreUnavailableError: HttpStatus.SERVICE_UNAVAILABLE,
 };
 
@@ -56,7 +56,7 @@ export function httpErrorForBusFailure(error: unknown, context: string): unknown
       status === HttpStatus.BAD_GATEWAY
         ? `the ${context} service failed: ${error.remoteMessage}`
         : status === HttpStatus.SERVICE_UNAVAILABLE
-          ? `the ${context} service cannot reach its database: ${error.remoteMessage}; nothing was changed, retry with the same Idempotency-Key`
+          ? `the ${context} service cannot reach its database: ${error.remoteMessage}; retry with the same Idempotency-Key (a command is applied at most once)`
           : error.remoteMessage;
     const name = status === HttpStatus.BAD_GATEWAY ? 'ServiceError' : status === HttpStatus.SERVICE_UNAVAILABLE ? 'ServiceUnavailable' : error.remoteName;
     return new HttpException(

@@ -1,14 +1,18 @@
 /**
  * PostgreSQL being unreachable (stopped, restarting, the network gone) is not a bug in the query
  * that met it: it is told apart as {@link StoreUnavailableError}, so services answer "the
- * database is down, nothing was written, retry" (HTTP 503) instead of an internal error.
+ * database is down, retry" (HTTP 503) instead of an internal error.
  */
 
-/** The database could not be reached; nothing was read or written. Retry once it is back. */
+/**
+ * The database could not be reached. Retry once it is back: a write whose connection was cut at
+ * COMMIT may or may not have been applied, which appends with an expected version or a command id
+ * make safe to retry.
+ */
 export class StoreUnavailableError extends Error {
   readonly code = 'STORE_UNAVAILABLE' as const;
   constructor(readonly reason: string) {
-    super(`PostgreSQL is unreachable (${reason}); nothing was written`);
+    super(`PostgreSQL is unreachable (${reason})`);
   }
   override get name(): string {
     return 'StoreUnavailableError';
