@@ -135,6 +135,8 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
     const policies = await PolicyRegistry.activateFromDirectory(store, config.GATEHOUSE_POLICIES, clock);
     // The distributed gateway (its own NATS bus): readiness covers every NATS connection it needs, and it ingests over NATS.
     const readinessChecks: ReadinessCheck[] = [];
+    const clockReady = clockControl?.ready?.bind(clockControl);
+    if (clockReady !== undefined) readinessChecks.push({ name: 'nats-clock', check: clockReady });
     if (options.commands === undefined && config.NATS_URL) {
       const natsCommands = commands as NatsCommandBus;
       readinessChecks.push({ name: 'nats-commands', check: () => natsCommands.ready() });
@@ -204,7 +206,7 @@ async function clockControlFor(config: Pick<GatewayConfig, 'GATEHOUSE_CLOCK_CONT
       await control.close();
       await nc.drain();
     };
-    return { clock: control.clock, set: (setting) => control.set(setting), close };
+    return { clock: control.clock, set: (setting) => control.set(setting), ready: async () => void (await nc.rtt()), close };
   } catch (error) {
     await nc.close();
     throw error;

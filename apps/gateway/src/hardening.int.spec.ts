@@ -65,7 +65,7 @@ describeNats('the distributed gateway under abuse and NATS outages', () => {
     });
     dataDir = await mkdtemp(path.join(tmpdir(), 'gatehouse-gateway-hardening-'));
     gateway = await startGateway(
-      readGatewayConfig({ PORT: '0', GATEHOUSE_DATA_DIR: dataDir, GATEHOUSE_POLICIES: POLICIES, GATEHOUSE_JWT_SECRET: SECRET, NATS_URL: nats.url, GATEHOUSE_NATS_PREFIX: prefix, LOG_LEVEL: 'silent' }),
+      readGatewayConfig({ PORT: '0', GATEHOUSE_DATA_DIR: dataDir, GATEHOUSE_POLICIES: POLICIES, GATEHOUSE_JWT_SECRET: SECRET, NATS_URL: nats.url, GATEHOUSE_NATS_PREFIX: prefix, GATEHOUSE_CLOCK_CONTROL: 'on', LOG_LEVEL: 'silent' }),
     );
     token = await new SignJWT({ roles: ['developer', 'sre', 'auditor'], name: 'ana' }).setProtectedHeader({ alg: 'HS256' }).setSubject('ana').setExpirationTime('1h').sign(new TextEncoder().encode(SECRET));
   }, 60_000);
@@ -138,7 +138,7 @@ describeNats('the distributed gateway under abuse and NATS outages', () => {
   });
 
   it('while NATS is down: every command 503 naming NATS within 2 s, not ready, no 5xx remembered; then it recovers by itself', async () => {
-    expect(await call('GET', '/health/ready')).toMatchObject({ status: 200, body: { checks: { 'nats-commands': 'ok', 'nats-ingest': 'ok' } } });
+    expect(await call('GET', '/health/ready')).toMatchObject({ status: 200, body: { checks: { eventstore: 'ok', 'nats-commands': 'ok', 'nats-ingest': 'ok', 'nats-clock': 'ok' } } });
     await nats.stop();
     await sleep(300);
     const key = { 'idempotency-key': `outage-${suffix}` };
@@ -150,7 +150,7 @@ describeNats('the distributed gateway under abuse and NATS outages', () => {
     }
     const ready = await call('GET', '/health/ready');
     expect(ready.status).toBe(503);
-    expect(ready.body.message).toMatch(/nats-commands/);
+    for (const connection of ['nats-commands', 'nats-ingest', 'nats-clock']) expect(ready.body.message).toContain(`${connection}: `);
 
     await nats.start();
     await waitFor(async () => (await call('GET', '/health/ready')).status === 200, 20_000);

@@ -77,6 +77,8 @@ export interface ClockSetReport {
 export interface ClockControl {
   readonly clock: ControlledClock;
   set(setting: ClockSetting): Promise<ClockSetReport>;
+  /** Resolves when the connection settings travel over answers (distributed form); absent in one process. */
+  ready?(): Promise<void>;
   close(): Promise<void>;
 }
 
