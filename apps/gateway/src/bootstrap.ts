@@ -3,14 +3,15 @@ import type { Registry } from 'prom-client';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { type Clock, offsetClock, systemClock } from '@gatehouse/domain';
 import { type AuditableEventStore, createEventStore, startSealer, withGovernanceTime } from '@gatehouse/eventstore';
-import { type ClockControl, controlledClock, createHttpApp, localClockControl, natsClockControl, natsCredentials } from '@gatehouse/service-kit';
+import { type ClockControl, controlledClock, createHttpApp, localClockControl, natsClockControl, natsCredentials, type ReadinessCheck, RequestValidationError } from '@gatehouse/service-kit';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import type { GatewayConfig } from './config.js';
 import { GatewayModule } from './gateway.module.js';
 import { GATEWAY_ERROR_STATUS } from './error-status.js';
 import { PolicyRegistry } from '@gatehouse/service-kit';
-import { authenticatedCommandBus, type CommandBus, type CommandKeys, commandKeysFromConfig, createInProcessCommandBus, createNatsCommandBus, generateCommandKeys, USER_SIGNER } from '@gatehouse/bus';
+import { abbreviatePath, authenticatedCommandBus, type CommandBus, type CommandKeys, commandKeysFromConfig, createInProcessCommandBus, createNatsCommandBus, generateCommandKeys, type NatsCommandBus, pathBeyondDepth, USER_SIGNER } from '@gatehouse/bus';
+import { startIngestListener } from './ingest/nats-ingest-listener.js';
 import { jwtSecretFor } from './auth/jwt-secret.js';
 import { type AuditSigningKey, loadAuditSigningKey } from './audit/signing-key.js';
 import { TreeHeadLog } from './audit/tree-heads.js';
@@ -45,18 +46,52 @@ export function clockFor(config: Pick<GatewayConfig, 'GATEHOUSE_CLOCK'>, base: C
   return offsetClock(base, Date.parse(config.GATEHOUSE_CLOCK) - base.now().getTime());
 }
 
-/** CloudEvents structured mode (`application/cloudevents+json`) is JSON: parse it like JSON, same limits. */
-function acceptCloudEventsJson(app: NestFastifyApplication): void {
+/**
+ * Deepest nesting of objects and arrays a request body may have. Well below the bus's own cap
+ * (MAX_COMMAND_PAYLOAD_DEPTH), since a body travels inside a command payload; far above any
+ * body the API defines. Deeper bodies are what makes recursive code (serialisers, loggers) overflow.
+ */
+export const MAX_REQUEST_BODY_DEPTH = 20;
+
+/**
+ * JSON bodies (and CloudEvents structured mode, `application/cloudevents+json`, which is JSON) are
+ * parsed with Fastify's parser (size limit: 413) and then refused with 400 naming the field when
+ * nested deeper than {@link MAX_REQUEST_BODY_DEPTH}, before any validation or handler sees them.
+ */
+function parseJsonWithLimits(app: NestFastifyApplication): void {
   const fastify = app.getHttpAdapter().getInstance();
-  fastify.addContentTypeParser('application/cloudevents+json', { parseAs: 'string' }, fastify.getDefaultJsonParser('error', 'ignore'));
+  const parse = fastify.getDefaultJsonParser('error', 'ignore');
+  const parseChecked: typeof parse = (request, body, done) => {
+    let parsed: unknown;
+    let failure: Error | null = null;
+    try {
+      parse(request, body, (error: Error | null, value?: unknown) => {
+        failure = error;
+        parsed = value;
+      });
+    } catch (error) {
+      // A parser that recursed into an absurdly nested body: the same refusal as a too-deep one.
+      failure = error instanceof RangeError ? tooDeep('') : (error as Error);
+    }
+    if (failure !== null) return done(failure, undefined);
+    const path = pathBeyondDepth(parsed, MAX_REQUEST_BODY_DEPTH);
+    if (path !== undefined) return done(tooDeep(path), undefined);
+    done(null, parsed);
+  };
+  fastify.removeContentTypeParser('application/json');
+  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, parseChecked);
+  fastify.addContentTypeParser('application/cloudevents+json', { parseAs: 'string' }, parseChecked);
+}
+
+function tooDeep(path: string): RequestValidationError {
+  return new RequestValidationError([{ field: path.split('.')[0] ?? '', reason: `is nested deeper than ${MAX_REQUEST_BODY_DEPTH} levels${path.includes('.') ? ` (at ${abbreviatePath(path)})` : ''}` }]);
 }
 
 /** Where the standalone gateway sends commands: the services over NATS when NATS_URL is set, else nowhere but this process. */
-export function commandBusFor(config: Pick<GatewayConfig, 'NATS_URL' | 'GATEHOUSE_NATS_PREFIX' | 'NATS_USER' | 'NATS_PASSWORD'>): CommandBus {
+export function commandBusFor(config: Pick<GatewayConfig, 'NATS_URL' | 'GATEHOUSE_NATS_PREFIX' | 'NATS_USER' | 'NATS_PASSWORD'>): CommandBus | NatsCommandBus {
   if (!config.NATS_URL) return createInProcessCommandBus();
-  return createNatsCommandBus({ servers: config.NATS_URL, name: 'gatehouse-gateway', subjectPrefix: config.GATEHOUSE_NATS_PREFIX, ...natsCredentials(config) });
+  return createNatsCommandBus({ servers: config.NATS_URL.split(','), name: 'gatehouse-gateway', subjectPrefix: config.GATEHOUSE_NATS_PREFIX, ...natsCredentials(config) });
 }
-
 /**
  * The keys the gateway signs commands with: the caller's (one process shares them with its services),
  * the configured ones when commands go over NATS, else fresh ones (no service can be reached anyway).
@@ -67,6 +102,24 @@ function commandKeysFor(config: GatewayConfig, options: StartGatewayOptions): Co
     return commandKeysFromConfig({ name: USER_SIGNER, signingKey: config.GATEHOUSE_COMMAND_SIGNING_KEY, publicKeys: config.GATEHOUSE_COMMAND_PUBLIC_KEYS });
   }
   return generateCommandKeys([USER_SIGNER]);
+}
+
+
+/** CloudEvents CI publishes on `<prefix>.ingest.*` (distributed form), on a connection of their own that reconnects forever. */
+async function startNatsIngestion(config: GatewayConfig & { NATS_URL: string }, commands: CommandBus): Promise<{ check: ReadinessCheck; stop(): Promise<void> }> {
+  const nc = await connect({ servers: config.NATS_URL.split(','), name: 'gatehouse-gateway-ingest', noAsyncTraces: true, maxReconnectAttempts: -1, ...natsCredentials(config) });
+  const nest = new Logger('ingest');
+  const log = (level: 'log' | 'warn' | 'error') => (fields: Record<string, unknown>, message: string) => nest[level](`${message} ${JSON.stringify(fields, (_k, v: unknown) => (v instanceof Error ? v.message : v))}`);
+  const logger = { debug: () => undefined, info: log('log'), warn: log('warn'), error: log('error') };
+  const listener = startIngestListener(nc, commands, { subjectPrefix: config.GATEHOUSE_NATS_PREFIX, logger });
+  await nc.flush();
+  return {
+    check: { name: 'nats-ingest', check: async () => void (await nc.rtt()) },
+    stop: async () => {
+      await listener.stop();
+      await nc.drain().catch(() => undefined);
+    },
+  };
 }
 
 export interface StartGatewayOptions {
@@ -87,7 +140,7 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
     if (options.commands === undefined) await commands.close();
   };
   // Services on the caller's bus (one process) share this clock; only services reached over NATS need it published.
-  const clockControl = await clockControlFor({ ...config, NATS_URL: options.commands === undefined ? config.NATS_URL : undefined }, options.clock ?? clockFor(config)).catch(async (error: unknown) => {
+  const clockControl = await clockControlFor({ ...config, NATS_URL: options.commands === undefined ? config.NATS_URL : undefined }, options.clock ?? clockFor(config), options.clock ?? systemClock).catch(async (error: unknown) => {
     await closeOwnBus();
     throw error;
   });
@@ -108,6 +161,7 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
   const storage = config.DATABASE_URL ? 'PostgreSQL' : `PGlite in ${config.GATEHOUSE_DATA_DIR}`;
   const sealer = startSealer(store);
   let treeHeads: TreeHeadLog | undefined;
+  let ingestion: { check: ReadinessCheck; stop(): Promise<void> } | undefined;
   try {
     const auditKey = await loadAuditSigningKey(config);
     treeHeads = new TreeHeadLog({
@@ -118,13 +172,25 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
       onExportError: (error) => new Logger('audit').error(`a signed tree head could not be written to the tree-head file (GATEHOUSE_TREE_HEAD_FILE): ${String(error)}`),
     });
     const policies = await PolicyRegistry.activateFromDirectory(store, config.GATEHOUSE_POLICIES, clock);
-    const app = await createHttpApp(GatewayModule.forRoot({ store, clock, clockControl, policies, logLevel: config.LOG_LEVEL, commands: signedCommands, auth: { jwtSecret: auth.secret }, audit: { key: auditKey, treeHeads }, ...(metrics ? { metrics } : {}) }), {
+    // The distributed gateway (its own NATS bus): readiness covers every NATS connection it needs, and it ingests over NATS.
+    const readinessChecks: ReadinessCheck[] = [];
+    const clockReady = clockControl?.ready?.bind(clockControl);
+    if (clockReady !== undefined) readinessChecks.push({ name: 'nats-clock', check: clockReady });
+    if (options.commands === undefined && config.NATS_URL) {
+      const natsCommands = commands as NatsCommandBus;
+      readinessChecks.push({ name: 'nats-commands', check: () => natsCommands.ready() });
+      ingestion = await startNatsIngestion({ ...config, NATS_URL: config.NATS_URL }, signedCommands);
+      readinessChecks.push(ingestion.check);
+    }
+    const app = await createHttpApp(GatewayModule.forRoot({ store, clock, clockControl, policies, logLevel: config.LOG_LEVEL, commands: signedCommands, auth: { jwtSecret: auth.secret }, audit: { key: auditKey, treeHeads }, readinessChecks, ...(metrics ? { metrics } : {}) }), {
       title: 'Gatehouse',
       version: '0.1.0',
       description: 'Release governance control plane: policy evaluation, calendars, the event log and its verification',
       errorStatus: GATEWAY_ERROR_STATUS,
     });
-    acceptCloudEventsJson(app);
+    // Nest registers its JSON parser during init: replace it afterwards, before the server starts.
+    await app.init();
+    parseJsonWithLimits(app);
     if (commandKeys.insecure) {
       new Logger('auth').warn('GATEHOUSE_COMMAND_PUBLIC_KEYS is not set: commands are signed with the published DEVELOPMENT keys, which protect nothing');
     }
@@ -156,6 +222,7 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
       close: async () => {
         await treeHeads?.stop();
         await app.close();
+        await ingestion?.stop();
         await closeOwnBus();
         await clockControl?.close();
         await sealer.stop();
@@ -164,6 +231,7 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
     };
   } catch (error) {
     await treeHeads?.stop();
+    await ingestion?.stop().catch(() => undefined);
     await closeOwnBus();
     await clockControl?.close();
     await sealer.stop();
@@ -176,9 +244,10 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
  * GATEHOUSE_CLOCK_CONTROL=on: a movable clock. With NATS_URL the setting is published to every
  * service process (and kept in JetStream for those that start later); without, it is this process's.
  */
-async function clockControlFor(config: Pick<GatewayConfig, 'GATEHOUSE_CLOCK_CONTROL' | 'NATS_URL' | 'GATEHOUSE_NATS_PREFIX' | 'NATS_USER' | 'NATS_PASSWORD'>, base: Clock): Promise<ClockControl | null> {
+async function clockControlFor(config: Pick<GatewayConfig, 'GATEHOUSE_CLOCK_CONTROL' | 'NATS_URL' | 'GATEHOUSE_NATS_PREFIX' | 'NATS_USER' | 'NATS_PASSWORD'>, base: Clock, reference: Clock): Promise<ClockControl | null> {
   if (config.GATEHOUSE_CLOCK_CONTROL !== 'on') return null;
-  const clock = controlledClock(base);
+  // Settings count on the unshifted clock, as they do in every service (see ControlledClock.reference).
+  const clock = controlledClock(base, null, reference);
   if (!config.NATS_URL) return localClockControl(clock);
   const nc = await connect({ servers: config.NATS_URL.split(','), name: 'gatehouse-gateway-clock', noAsyncTraces: true, maxReconnectAttempts: -1, ...natsCredentials(config) });
   try {
@@ -189,7 +258,7 @@ async function clockControlFor(config: Pick<GatewayConfig, 'GATEHOUSE_CLOCK_CONT
       await control.close();
       await nc.drain();
     };
-    return { clock: control.clock, set: (setting) => control.set(setting), close };
+    return { clock: control.clock, set: (setting) => control.set(setting), ready: async () => void (await nc.rtt()), close };
   } catch (error) {
     await nc.close();
     throw error;

@@ -6,4 +6,6 @@ export const GATEWAY_ERROR_STATUS: ErrorStatusMap = {
   UnknownEnvironmentError: HttpStatus.NOT_FOUND,
   InvalidEvaluationInputError: HttpStatus.BAD_REQUEST,
   PolicyValidationError: HttpStatus.UNPROCESSABLE_ENTITY,
+  // PostgreSQL is down or restarting: nothing was read or written; retry.
+  StoreUnavailableError: HttpStatus.SERVICE_UNAVAILABLE,
 };

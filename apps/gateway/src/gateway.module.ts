@@ -3,7 +3,7 @@ import type { Registry } from 'prom-client';
 import type { CommandBus } from '@gatehouse/bus';
 import type { AuditableEventStore } from '@gatehouse/eventstore';
 import type { Clock } from '@gatehouse/domain';
-import { createMetricsRegistry, HealthModule, loggingModule, MetricsModule } from '@gatehouse/service-kit';
+import { createMetricsRegistry, HealthModule, loggingModule, MetricsModule, type ReadinessCheck } from '@gatehouse/service-kit';
 import { AuditController } from './audit/audit.controller.js';
 import { PolicyController } from './policy/policy.controller.js';
 import type { PolicyRegistry } from '@gatehouse/service-kit';
@@ -33,17 +33,19 @@ export interface GatewayDependencies {
   clockControl?: ClockControl | null;
   /** Signed tree heads: the key that signs them and the log that records them. */
   audit: { key: AuditSigningKey; treeHeads: TreeHeadLog };
+  /** Further connections /health/ready checks besides the event store (the NATS ones in the distributed form). */
+  readinessChecks?: ReadinessCheck[];
 }
 
 @Module({})
 export class GatewayModule {
-  static forRoot({ store, clock, policies, logLevel, commands, auth, audit, clockControl = null, metrics = createMetricsRegistry('gateway') }: GatewayDependencies): DynamicModule {
+  static forRoot({ store, clock, policies, logLevel, commands, auth, audit, clockControl = null, metrics = createMetricsRegistry('gateway'), readinessChecks = [] }: GatewayDependencies): DynamicModule {
     return {
       module: GatewayModule,
       imports: [
         loggingModule('gateway', logLevel),
         MetricsModule.forRoot(metrics),
-        HealthModule.forRoot([{ name: 'eventstore', check: async () => void (await store.readCheckpoint('health-probe')) }]),
+        HealthModule.forRoot([{ name: 'eventstore', check: async () => void (await store.readCheckpoint('health-probe')) }, ...readinessChecks]),
       ],
       controllers: [PolicyController, AuditController, ...LIFECYCLE_CONTROLLERS, HotfixController, ClockController, AuditKeyController, TreeHeadController, StoryController, DeadLettersController],
       providers: [

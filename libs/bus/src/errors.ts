@@ -6,7 +6,9 @@ export type BusErrorCode =
   | 'NO_RESPONDER'
   | 'COMMAND_FAILED'
   | 'DUPLICATE_HANDLER'
-  | 'RELAY_PUBLISH_FAILED';
+  | 'RELAY_PUBLISH_FAILED'
+  | 'INVALID_COMMAND_PAYLOAD'
+  | 'BUS_UNAVAILABLE';
 
 /** Base of every error thrown by `@gatehouse/bus`. */
 export abstract class BusError extends Error {
@@ -94,5 +96,16 @@ export class RelayPublishError extends BusError {
     super(
       `JetStream did not acknowledge event ${eventId} at position ${globalPosition}: ${cause instanceof Error ? cause.message : String(cause)}`,
     );
+  }
+}
+
+/** The NATS connection is down (the client is reconnecting): nothing was sent. */
+export class BusUnavailableError extends BusError {
+  readonly code = 'BUS_UNAVAILABLE' as const;
+  constructor(
+    readonly subject: string,
+    readonly reason: string,
+  ) {
+    super(`NATS is unreachable, '${subject}' was not sent (${reason}); the client keeps reconnecting`);
   }
 }

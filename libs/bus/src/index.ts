@@ -59,3 +59,4 @@ export {
   type UserPermissions,
 } from './auth/nats-permissions.js';
 export * from './events/dead-letters.js';
+export * from './commands/payload-limits.js';

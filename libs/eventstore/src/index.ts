@@ -4,8 +4,10 @@ export { createEventStore, type EventStoreOptions } from './createEventStore.js'
 export {
   createPostgresEventStore,
   DEFAULT_POOL_SIZE,
+  DEFAULT_CONNECT_TIMEOUT_MS,
   type PostgresEventStoreOptions,
 } from './postgres/createPostgresEventStore.js';
+export { StoreUnavailableError, isConnectionFailure } from './postgres/storeUnavailable.js';
 export { createPgliteEventStore, type PgliteEventStoreOptions } from './pglite/createPgliteEventStore.js';
 export { createInMemoryEventStore } from './memory/createInMemoryEventStore.js';
 export { DEFAULT_SCHEMA, appendsChannel } from './sql/schema.js';

@@ -23,11 +23,22 @@ export type ClockSetting = z.infer<typeof ClockSetting>;
 export interface ControlledClock extends Clock {
   /** The setting in force; null while the clock follows its base. */
   readonly setting: ClockSetting | null;
+  /**
+   * The clock settings are stamped with (`setAt`) and a running setting counts elapsed time on. Not
+   * the base: a base started at GATEHOUSE_CLOCK is offset from real time, and each process computes
+   * that offset at its own start, so elapsed time measured against it would run the set clock back
+   * by the offset (and differently in every process).
+   */
+  readonly reference: Clock;
   apply(setting: ClockSetting): void;
 }
 
-/** A clock that follows `base` until a setting is applied, then shows the set time (running or stopped). */
-export function controlledClock(base: Clock = systemClock, initial: ClockSetting | null = null): ControlledClock {
+/**
+ * A clock that follows `base` until a setting is applied, then shows the set time (running or
+ * stopped). Settings are stamped and counted on `reference` (@defaultValue `base`): give the
+ * unshifted clock (the system clock) when `base` is shifted.
+ */
+export function controlledClock(base: Clock = systemClock, initial: ClockSetting | null = null, reference: Clock = base): ControlledClock {
   let setting = initial;
   let atMs = 0;
   let setAtMs = 0;
@@ -41,17 +52,18 @@ export function controlledClock(base: Clock = systemClock, initial: ClockSetting
     get setting() {
       return setting;
     },
+    reference,
     now: () => {
       if (setting === null) return base.now();
-      return new Date(setting.running ? atMs + (base.now().getTime() - setAtMs) : atMs);
+      return new Date(setting.running ? atMs + (reference.now().getTime() - setAtMs) : atMs);
     },
     apply: (next) => remember(ClockSetting.parse(next)),
   };
 }
 
-/** A setting made now on `base`: `at` (an ISO instant) running or stopped. */
-export function clockSetting(at: string, running: boolean, base: Clock = systemClock): ClockSetting {
-  return ClockSetting.parse({ at: new Date(at).toISOString(), running, setAt: base.now().toISOString() });
+/** A setting made now on `reference` (the controlled clock's `reference`): `at` (an ISO instant) running or stopped. */
+export function clockSetting(at: string, running: boolean, reference: Clock = systemClock): ClockSetting {
+  return ClockSetting.parse({ at: new Date(at).toISOString(), running, setAt: reference.now().toISOString() });
 }
 
 /** Who applied a setting: the processes sharing the clock that acknowledged it. */
@@ -65,6 +77,8 @@ export interface ClockSetReport {
 export interface ClockControl {
   readonly clock: ControlledClock;
   set(setting: ClockSetting): Promise<ClockSetReport>;
+  /** Resolves when the connection settings travel over answers (distributed form); absent in one process. */
+  ready?(): Promise<void>;
   close(): Promise<void>;
 }
 

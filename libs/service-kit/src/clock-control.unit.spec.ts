@@ -1,4 +1,4 @@
-import { settableClock } from '@gatehouse/domain';
+import { offsetClock, settableClock } from '@gatehouse/domain';
 import { ClockControlDisabledError, clockSetting, controlledClock, localClockControl } from './clock-control.js';
 
 describe('controlledClock', () => {
@@ -21,6 +21,18 @@ describe('controlledClock', () => {
     expect(clock.now().toISOString()).toBe('2026-12-31T23:59:30.000Z');
     base.advance(60_000);
     expect(clock.now().toISOString()).toBe('2027-01-01T00:00:30.000Z');
+  });
+
+  it('given a base started at GATEHOUSE_CLOCK (offset from real time), a running setting runs forward from the set instant', () => {
+    const system = settableClock('2026-12-06T08:00:00Z');
+    // GATEHOUSE_CLOCK=2026-11-24T08:00:00Z: twelve days behind real time.
+    const base = offsetClock(system, Date.parse('2026-11-24T08:00:00Z') - system.now().getTime());
+    const clock = controlledClock(base, null, system);
+    expect(clock.now().toISOString()).toBe('2026-11-24T08:00:00.000Z');
+    clock.apply(clockSetting('2026-11-30T09:00:00Z', true, clock.reference));
+    expect(clock.now().toISOString()).toBe('2026-11-30T09:00:00.000Z');
+    system.advance(60_000);
+    expect(clock.now().toISOString()).toBe('2026-11-30T09:01:00.000Z');
   });
 
   it('refuses a malformed setting and keeps the one in force', () => {

@@ -2,5 +2,4 @@ export * from './decider.js';
 export * from './nats.js';
 export * from './postgres.js';
 export * from './system/index.js';
-export * from './nats-server.js';
 export * from './workflow.js';

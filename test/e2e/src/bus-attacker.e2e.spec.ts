@@ -66,7 +66,7 @@ describe('an attacker on the bus of the distributed form (NATS with users and pe
   afterAll(async () => {
     await Promise.all(connections.map((nc) => nc.close().catch(() => undefined)));
     await system?.close();
-    await server?.stop();
+    await server?.close();
   });
 
   it('runs a development change to the end with every process inside its permissions', async () => {

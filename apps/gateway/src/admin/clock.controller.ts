@@ -50,7 +50,7 @@ export class ClockController {
       throw new ForbiddenException({ error: error.name, message: error.message });
     }
     requireAnyRole(principal, CLOCK_ROLES, 'moving the clock');
-    const report = await this.control.set(clockSetting(body.at, body.running));
+    const report = await this.control.set(clockSetting(body.at, body.running, this.control.clock.reference));
     return { ...report, now: this.clock.now().toISOString() };
   }
 }

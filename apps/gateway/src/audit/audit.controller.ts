@@ -13,7 +13,12 @@ import { AUDIT_SIGNING_KEY } from './tree-head.controller.js';
 /** Page size when the client does not ask for one, and the most it may ask for. */
 const DEFAULT_PAGE_SIZE = 100;
 const MAX_PAGE_SIZE = 1_000;
-const Position = z.string().regex(/^\d{1,19}$/, 'must be a non-negative integer');
+/** Global positions are PostgreSQL bigints: larger numbers would overflow the query, not just find nothing. */
+const MAX_POSITION = 2n ** 63n - 1n;
+const Position = z
+  .string()
+  .regex(/^\d{1,19}$/, 'must be a non-negative integer')
+  .refine((value) => !/^\d{1,19}$/.test(value) || BigInt(value) <= MAX_POSITION, `must be at most ${MAX_POSITION} (the largest global position)`);
 
 class ReadEventsQuery extends createZodDto(
   z.strictObject({

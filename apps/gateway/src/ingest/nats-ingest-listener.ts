@@ -1,11 +1,24 @@
 import { headers as natsHeaders, type Msg, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
-import { type BusLogger, type CommandBus, CommandFailedError, DEFAULT_SUBJECT_PREFIX, deadLetterSubject, DeadLetterHeaders, silentLogger } from '@gatehouse/bus';
+import {
+  abbreviatePath,
+  type BusLogger,
+  type CommandBus,
+  CommandFailedError,
+  DEFAULT_SUBJECT_PREFIX,
+  deadLetterSubject,
+  DeadLetterHeaders,
+  MAX_COMMAND_PAYLOAD_BYTES,
+  pathBeyondDepth,
+  silentLogger,
+} from '@gatehouse/bus';
 import type { FieldIssue } from '@gatehouse/service-kit';
 import { randomUUID } from 'node:crypto';
 import { ingestSubjectSuffix, mapIngestEvent } from './ingest-mapping.js';
 
 export const INGEST_SEGMENT = 'ingest';
+/** Deepest nesting a CloudEvent may have (the envelope is level 1, its data level 2). */
+export const MAX_INGEST_DEPTH = 20;
 /** Replicas share ingestion: each fact goes to one gateway. */
 export const DEFAULT_INGEST_QUEUE = 'gatehouse-ingest';
 
@@ -59,14 +72,20 @@ export function startIngestListener(
     const answer = (reply: IngestReply): void => {
       if (msg.reply) msg.respond(JSON.stringify(reply));
     };
+    const refuse = (issue: FieldIssue): Promise<void> | void => {
+      const message = `Invalid CloudEvent: ${issue.field ? `${issue.field}: ` : ''}${issue.reason}`;
+      if (msg.reply) return answer({ ok: false, error: { name: 'ValidationError', message, issues: [issue] } });
+      return park(msg, 'invalid_data', 'ValidationError', message);
+    };
+    if (msg.data.length > MAX_COMMAND_PAYLOAD_BYTES) return refuse({ field: '', reason: `body is ${msg.data.length} bytes, more than ${MAX_COMMAND_PAYLOAD_BYTES}` });
     let raw: unknown;
     try {
       raw = msg.json();
     } catch {
-      const issues = [{ field: '', reason: 'body is not JSON' }];
-      if (msg.reply) return answer({ ok: false, error: { name: 'ValidationError', message: 'Invalid CloudEvent: body is not JSON', issues } });
-      return park(msg, 'invalid_data', 'ValidationError', 'body is not JSON');
+      return refuse({ field: '', reason: 'body is not JSON' });
     }
+    const tooDeep = pathBeyondDepth(raw, MAX_INGEST_DEPTH);
+    if (tooDeep !== undefined) return refuse({ field: tooDeep.split('.').slice(0, 2).join('.'), reason: `nested deeper than ${MAX_INGEST_DEPTH} levels (at ${abbreviatePath(tooDeep)})` });
     const actor = `ingest:${sourceOf(raw)}`;
     const mapping = mapIngestEvent(raw, { actor, correlationId: randomUUID() });
     const expectedSuffix = mapping.ok ? ingestSubjectSuffix(mapping.type) : undefined;
@@ -93,7 +112,10 @@ export function startIngestListener(
   };
 
   const loop = (async () => {
-    for await (const msg of subscription) await handle(msg);
+    for await (const msg of subscription) {
+      // One message must never end ingestion: whatever goes wrong is logged and the next one is read.
+      await handle(msg).catch((error: unknown) => logger.error({ subject: msg.subject, err: error }, 'ingest: could not handle a message'));
+    }
   })();
 
   return {

@@ -1,5 +1,5 @@
 import { HttpException, HttpStatus } from '@nestjs/common';
-import { CommandFailedError, CommandTimeoutError, NoResponderError } from '@gatehouse/bus';
+import { BusUnavailableError, CommandFailedError, CommandTimeoutError, InvalidCommandPayloadError, NoResponderError } from '@gatehouse/bus';
 import type { FieldIssue } from '@gatehouse/service-kit';
 
 /**
@@ -20,10 +20,23 @@ export const REMOTE_ERROR_STATUS: Readonly<Record<string, HttpStatus>> = {
   WrongExpectedVersionError: HttpStatus.CONFLICT,
   // The service did not accept the gateway's signature: the keys are misconfigured, not the request.
   ForbiddenCommand: HttpStatus.BAD_GATEWAY,
+  InvalidCommandPayloadError: HttpStatus.BAD_REQUEST,
+  // The service is up but its database is not: retry later.
+  StoreUnavailableError: HttpStatus.SERVICE_UNAVAILABLE,
 };
 
 /** Turns a bus failure into the HTTP error the client sees; other errors pass through unchanged. */
 export function httpErrorForBusFailure(error: unknown, context: string): unknown {
+  if (error instanceof InvalidCommandPayloadError) {
+    const status = error.limit === 'size' ? HttpStatus.PAYLOAD_TOO_LARGE : HttpStatus.BAD_REQUEST;
+    return new HttpException({ error: 'ValidationError', message: `Invalid request: ${error.issues.map((i) => (i.field ? `${i.field}: ${i.reason}` : i.reason)).join('; ')}`, issues: error.issues }, status);
+  }
+  if (error instanceof BusUnavailableError) {
+    return new HttpException(
+      { error: 'ServiceUnavailable', message: `NATS (the message bus to the ${context} service) is unreachable: ${error.reason}; retry with the same Idempotency-Key once it is back` },
+      HttpStatus.SERVICE_UNAVAILABLE,
+    );
+  }
   if (error instanceof NoResponderError) {
     return new HttpException(
       { error: 'ServiceUnavailable', message: `the ${context} service is not running or does not handle this command (${error.subject}); nothing was changed` },
@@ -42,9 +55,15 @@ export function httpErrorForBusFailure(error: unknown, context: string): unknown
   if (error instanceof CommandFailedError) {
     const details = (error.details ?? {}) as Record<string, unknown>;
     const status = REMOTE_ERROR_STATUS[error.remoteName] ?? (typeof details['code'] === 'string' ? HttpStatus.UNPROCESSABLE_ENTITY : HttpStatus.BAD_GATEWAY);
-    const message = status === HttpStatus.BAD_GATEWAY ? `the ${context} service failed: ${error.remoteMessage}` : error.remoteMessage;
+    const message =
+      status === HttpStatus.BAD_GATEWAY
+        ? `the ${context} service failed: ${error.remoteMessage}`
+        : status === HttpStatus.SERVICE_UNAVAILABLE
+          ? `the ${context} service cannot reach its database: ${error.remoteMessage}; retry with the same Idempotency-Key (a command is applied at most once)`
+          : error.remoteMessage;
+    const name = status === HttpStatus.BAD_GATEWAY ? 'ServiceError' : status === HttpStatus.SERVICE_UNAVAILABLE ? 'ServiceUnavailable' : error.remoteName;
     return new HttpException(
-      { error: status === HttpStatus.BAD_GATEWAY ? 'ServiceError' : error.remoteName, message, ...issuesOf(details), details },
+      { error: name, message, ...issuesOf(details), details },
       status,
     );
   }

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { HttpException, HttpStatus, Inject, Injectable } from '@nestjs/common';
-import { type CallerIdentity, type CommandBus, CommandFailedError, CommandTimeoutError, NoResponderError } from '@gatehouse/bus';
+import { BusUnavailableError, type CallerIdentity, type CommandBus, CommandFailedError, CommandTimeoutError, NoResponderError } from '@gatehouse/bus';
 import { METRICS_REGISTRY } from '@gatehouse/service-kit';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { FastifyRequest } from 'fastify';
@@ -97,8 +97,9 @@ export class CommandSender {
     );
     this.remembered.set(envelope.commandId, { fingerprint, expiresAt: Date.now() + IDEMPOTENCY_TTL_MS, outcome });
     const settled = await outcome;
-    // A service that was down did nothing: let the client retry the same key for real.
-    if (!settled.ok && isUnavailable(settled.error)) this.remembered.delete(envelope.commandId);
+    // A 5xx (bus or database down, service failing) says nothing about what happened: remember only
+    // answers, so a retry with the same key is sent for real (services dedupe by command id).
+    if (!settled.ok && !isAnswer(settled.error)) this.remembered.delete(envelope.commandId);
     if (settled.ok) return settled.result;
     throw settled.error;
   }
@@ -155,11 +156,12 @@ function fingerprintOf(target: { context: string; command: string }, payload: Re
 }
 
 function outcomeOf(error: unknown): 'refused' | 'unavailable' | 'error' {
-  if (error instanceof CommandFailedError) return 'refused';
-  if (error instanceof NoResponderError || error instanceof CommandTimeoutError) return 'unavailable';
+  if (error instanceof CommandFailedError) return error.remoteName === 'StoreUnavailableError' ? 'unavailable' : 'refused';
+  if (error instanceof NoResponderError || error instanceof CommandTimeoutError || error instanceof BusUnavailableError) return 'unavailable';
   return 'error';
 }
 
-function isUnavailable(error: unknown): boolean {
-  return error instanceof HttpException && error.getStatus() === HttpStatus.SERVICE_UNAVAILABLE;
+/** A definite answer to the command (a result or a 4xx refusal), as opposed to a failure to get one. */
+function isAnswer(error: unknown): boolean {
+  return error instanceof HttpException && error.getStatus() < HttpStatus.INTERNAL_SERVER_ERROR;
 }

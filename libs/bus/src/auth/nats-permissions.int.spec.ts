@@ -33,7 +33,7 @@ describeNats('NATS users and permissions (nats-server with deploy/nats configura
   });
   afterAll(async () => {
     await Promise.all(open.map((nc) => nc.close()));
-    await server?.stop();
+    await server?.close();
   });
 
   it('the committed deploy/nats/nats-server.conf is valid for nats-server with its passwords in the environment', async () => {

@@ -1,5 +1,6 @@
 import { DuplicateHandlerError, CommandTimeoutError, NoResponderError } from '../errors.js';
 import { DEFAULT_SUBJECT_PREFIX, commandSubject } from '../subjects.js';
+import { assertPayloadDepth, assertPayloadSize } from './payload-limits.js';
 import { replyError, unwrapReply } from './reply.js';
 import { DEFAULT_COMMAND_TIMEOUT_MS, type CommandBus, type CommandHandler, type SendOptions } from './types.js';
 
@@ -34,6 +35,9 @@ export function createInProcessCommandBus({
 
     async send<Result>(context: string, command: string, payload: unknown, { timeoutMs = defaultTimeoutMs }: SendOptions = {}): Promise<Result> {
       const subject = commandSubject(context, command, subjectPrefix);
+      // The limits the NATS bus enforces, so a payload refused distributed is refused embedded too.
+      assertPayloadDepth(subject, payload);
+      assertPayloadSize(subject, Buffer.byteLength(JSON.stringify(payload) ?? ''));
       const handler = handlers.get(subject);
       if (handler === undefined) throw new NoResponderError(subject);
       const run = (async () => {

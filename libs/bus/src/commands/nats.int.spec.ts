@@ -3,8 +3,10 @@ import { Controller, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { MessagePattern, Payload, type MicroserviceOptions } from '@nestjs/microservices';
 import type { INestMicroservice } from '@nestjs/common';
-import { natsUrl, requireNats } from '@gatehouse/testing';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { deeplyNested, hostilePayloads, natsUrl, requireNats } from '@gatehouse/testing';
 import { CommandFailedError, CommandTimeoutError, NoResponderError } from '../errors.js';
+import { InvalidCommandPayloadError, MAX_COMMAND_PAYLOAD_DEPTH } from './payload-limits.js';
 import { uniqueSuffix } from '../test-support/events.js';
 import { commandPattern, commandServerOptions, createCommandClient, createNatsCommandBus, type CommandClient } from './nats.js';
 import { runCommand } from './reply.js';
@@ -108,5 +110,78 @@ describeNats('commands over NATS request/reply', () => {
 
     await expect(replicaB.send('approvals', 'ApproveChange', { changeId: 'c-2', approver: 'bob' })).resolves.toMatchObject({ changeId: 'c-2' });
     await expect(replicaB.send('approvals', 'Unknown', {}, { timeoutMs: 2_000 })).rejects.toBeInstanceOf(NoResponderError);
+  });
+
+  describe('hostile requests on a command subject', () => {
+    let raw: NatsConnection;
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+    /** Well-formed requests whose data is wrong: only the handler's own validation can refuse them. */
+    const REACH_HANDLER = ['null data', 'string data', 'array data', 'wrong field types', 'prototype pollution'];
+
+    beforeAll(async () => {
+      raw = await connect({ servers: natsUrl() });
+      process.on('unhandledRejection', onUnhandled);
+    });
+    afterAll(async () => {
+      process.off('unhandledRejection', onUnhandled);
+      await raw?.close();
+    });
+
+    /** Sends every hostile body to `subject`; each must get a JSON reply refusing it (bare or in Nest's packet). */
+    async function throwCorpusAt(subject: string, handlerValidates = true): Promise<Array<{ name: string; error: { name: string; message: string; issues?: unknown } }>> {
+      const answers = [];
+      for (const payload of hostilePayloads()) {
+        const reply = await raw.request(subject, payload.body, { timeout: 2_000 }).catch((error: unknown) => {
+          throw new Error(`'${payload.name}' got no reply: ${String(error)}`);
+        });
+        const body = reply.json<{ ok?: boolean; response?: { ok: boolean; error: { name: string; message: string } }; error?: { name: string; message: string } }>();
+        const answer = body.response ?? body;
+        const reachesHandler = REACH_HANDLER.includes(payload.name);
+        if (handlerValidates || !reachesHandler) expect({ payload: payload.name, ok: answer.ok }).toEqual({ payload: payload.name, ok: false });
+        answers.push({ name: payload.name, error: answer.error! });
+      }
+      return answers;
+    }
+
+    it('serve() answers every one with { ok: false, error } naming the field, and keeps serving', async () => {
+      const bus = createNatsCommandBus({ servers: natsUrl(), subjectPrefix: prefix });
+      buses.push(bus);
+      const seen: unknown[] = [];
+      await bus.register('orders', 'Place', (payload: unknown) => {
+        seen.push(payload);
+        const orderId = (payload as { orderId?: unknown } | null)?.orderId;
+        if (typeof orderId !== 'string') throw Object.assign(new Error('invalid payload: orderId: required'), { name: 'ValidationError', issues: [{ field: 'orderId', reason: 'required' }] });
+        return { placed: orderId };
+      });
+      const answers = await throwCorpusAt(`${prefix}.cmd.orders.Place`);
+      const byName = Object.fromEntries(answers.map((a) => [a.name, a.error]));
+      expect(byName['JSON null']).toMatchObject({ name: 'InvalidCommandPayloadError', issues: [{ field: '', reason: expect.stringMatching(/JSON object/) }] });
+      expect(byName['empty']).toMatchObject({ name: 'InvalidCommandPayloadError', issues: [{ field: '', reason: expect.stringMatching(/empty/) }] });
+      expect(byName['not JSON']).toMatchObject({ name: 'InvalidCommandPayloadError', issues: [{ reason: expect.stringMatching(/not JSON/) }] });
+      expect(byName['a numeric id']).toMatchObject({ issues: [{ field: 'id' }] });
+      expect(byName['5,000 levels deep (30 KB evidence)']).toMatchObject({ name: 'InvalidCommandPayloadError', issues: [{ field: 'evidence', reason: expect.stringMatching(`deeper than ${MAX_COMMAND_PAYLOAD_DEPTH} levels`) }] });
+      expect(byName['null data']).toMatchObject({ name: 'ValidationError', issues: [{ field: 'orderId' }] });
+      // Neither too-deep nor malformed requests reached the handler.
+      expect(seen).toHaveLength(REACH_HANDLER.length);
+      await expect(bus.send('orders', 'Place', { orderId: 'o-1' })).resolves.toEqual({ placed: 'o-1' });
+      expect(unhandled).toEqual([]);
+    });
+
+    it('a Nest @MessagePattern server refuses them the same way and keeps answering', async () => {
+      const answers = await throwCorpusAt(`${prefix}.cmd.approvals.ApproveChange`, false);
+      expect(answers.find((a) => a.name === 'JSON null')?.error).toMatchObject({ name: 'InvalidCommandPayloadError' });
+      expect(answers.find((a) => a.name === '5,000 levels deep (30 KB evidence)')?.error).toMatchObject({ issues: [{ field: 'evidence' }] });
+      await expect(client.send('approvals', 'ApproveChange', { changeId: 'c-9', approver: 'alice' })).resolves.toMatchObject({ changeId: 'c-9' });
+      expect(unhandled).toEqual([]);
+    });
+
+    it('the sender refuses a payload nested too deep before serialising it, naming the field', async () => {
+      const evidence = JSON.parse(deeplyNested(5_000)) as unknown;
+      const failure = client.send('approvals', 'ApproveChange', { changeId: 'c-10', evidence });
+      await expect(failure).rejects.toBeInstanceOf(InvalidCommandPayloadError);
+      await expect(failure).rejects.toMatchObject({ limit: 'depth', issues: [{ field: 'evidence' }] });
+      await expect(client.send('approvals', 'ApproveChange', { changeId: 'c-11', notes: 'x'.repeat(600_000) })).rejects.toMatchObject({ limit: 'size' });
+    });
   });
 });

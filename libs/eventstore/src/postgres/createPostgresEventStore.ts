@@ -7,9 +7,16 @@ import { storeFromStorage } from '../storeFromStorage.js';
 import type { AuditableEventStore } from '../types.js';
 import { INT8_OID, keepDecimalString, XID8_OID } from '../sql/typeOids.js';
 import { postgresAppendSignal } from './postgresAppendSignal.js';
+import { asStoreUnavailable, StoreUnavailableError } from './storeUnavailable.js';
 
 /** Connections in the pool when none is given. */
 export const DEFAULT_POOL_SIZE = 10;
+/**
+ * How long a query waits for a new connection before failing with StoreUnavailableError. A refused
+ * connection fails at once; this bounds a server that does not answer at all, so callers get
+ * "database unavailable" in about a second instead of hanging.
+ */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 1_500;
 
 export interface PostgresEventStoreOptions {
   /** libpq-style URL (pg's `connectionString`), e.g. postgres://user@host:5432/db. Ignored when `pool` is given. */
@@ -22,6 +29,14 @@ export interface PostgresEventStoreOptions {
   maxConnections?: number;
   /** Run migrations on start. @defaultValue true */
   migrate?: boolean;
+  /** @defaultValue DEFAULT_CONNECT_TIMEOUT_MS */
+  connectTimeoutMs?: number;
+  /**
+   * Told about errors of idle pooled connections (PostgreSQL restarted, the network cut). They are
+   * otherwise harmless: the pool drops the connection and opens a new one when next needed.
+   * Without a handler such an error would end the process. @defaultValue ignore them
+   */
+  onIdleConnectionError?: (error: Error) => void;
 }
 
 
@@ -40,22 +55,31 @@ const typeParsers = {
   },
 } as pg.CustomTypesConfig;
 
+/** Runs a query, turning "PostgreSQL is not there" into StoreUnavailableError. */
+async function unavailableAware<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    throw asStoreUnavailable(error);
+  }
+}
+
 function queryable(client: pg.Pool | pg.PoolClient): SqlQueryable {
   return {
     async query<Row>(text: string, params: readonly unknown[] = [], name?: string): Promise<Row[]> {
       const config: pg.QueryConfig = { text, values: params as unknown[], types: typeParsers };
       if (name !== undefined) config.name = name;
-      const result = await client.query(config);
+      const result = await unavailableAware(() => client.query(config));
       return result.rows as Row[];
     },
     async queryArrays(text: string, params: readonly unknown[] = [], name?: string): Promise<unknown[][]> {
       const config: pg.QueryArrayConfig = { text, values: params as unknown[], types: typeParsers, rowMode: 'array' };
       if (name !== undefined) config.name = name;
-      const result = await client.query(config);
+      const result = await unavailableAware(() => client.query(config));
       return result.rows;
     },
     async exec(script: string): Promise<void> {
-      await client.query(script);
+      await unavailableAware(() => client.query(script));
     },
   };
 }
@@ -64,17 +88,21 @@ export function postgresExecutor(pool: pg.Pool, ownsPool: boolean): SqlExecutor 
   return {
     ...queryable(pool),
     async transaction<T>(work: (tx: SqlQueryable) => Promise<T>): Promise<T> {
-      const client = await pool.connect();
+      const client = await unavailableAware(() => pool.connect());
+      let broken: unknown;
       try {
-        await client.query('BEGIN');
+        await unavailableAware(() => client.query('BEGIN'));
         const result = await work(queryable(client));
-        await client.query('COMMIT');
+        await unavailableAware(() => client.query('COMMIT'));
         return result;
       } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw error;
+        const failure = asStoreUnavailable(error);
+        // A connection that failed must not go back to the pool for the next query to meet.
+        if (failure instanceof StoreUnavailableError) broken = failure;
+        else await client.query('ROLLBACK').catch((rollbackError: unknown) => void (broken = rollbackError));
+        throw failure;
       } finally {
-        client.release();
+        client.release(broken instanceof Error ? broken : undefined);
       }
     },
     async close(): Promise<void> {
@@ -85,9 +113,12 @@ export function postgresExecutor(pool: pg.Pool, ownsPool: boolean): SqlExecutor 
 
 /** The production adapter: PostgreSQL through a pg Pool. Migrates on start unless told not to. */
 export async function createPostgresEventStore(options: PostgresEventStoreOptions = {}): Promise<AuditableEventStore> {
-  const { connectionString, schema = DEFAULT_SCHEMA, maxConnections = DEFAULT_POOL_SIZE, migrate = true } = options;
+  const { connectionString, schema = DEFAULT_SCHEMA, maxConnections = DEFAULT_POOL_SIZE, migrate = true, connectTimeoutMs = DEFAULT_CONNECT_TIMEOUT_MS, onIdleConnectionError } = options;
   const ownsPool = options.pool === undefined;
-  const pool = options.pool ?? new pg.Pool({ connectionString, max: maxConnections });
+  const pool = options.pool ?? new pg.Pool({ connectionString, max: maxConnections, connectionTimeoutMillis: connectTimeoutMs });
+  // An idle client's error (PostgreSQL stopped or restarted) is emitted on the pool, and an
+  // 'error' event nobody listens to ends the process. The pool has already dropped that client.
+  if (ownsPool) pool.on('error', (error) => onIdleConnectionError?.(error));
   const store = storeFromStorage(sqlStorage(postgresExecutor(pool, ownsPool), schema, postgresAppendSignal(pool, schema)));
   if (migrate) {
     try {

@@ -1,5 +1,5 @@
 import { authenticatedCommandBus, commandKeysFromConfig, createDeadLetterAdmin, createJetStreamEventConsumerFactory, createNatsCommandBus, registerDeadLetterCommands, type CommandBus } from '@gatehouse/bus';
-import type { Clock } from '@gatehouse/domain';
+import { type Clock, systemClock } from '@gatehouse/domain';
 import type { AuditableEventStore } from '@gatehouse/eventstore';
 import type { Registry } from 'prom-client';
 import { createMetricsRegistry } from '../metrics.js';
@@ -46,7 +46,8 @@ export async function startStandaloneService(
   options: StandaloneServiceOptions = {},
 ): Promise<StandaloneService> {
   const config = readStandaloneConfig(env);
-  const shared = options.clock === undefined && config.GATEHOUSE_CLOCK_CONTROL === 'on' ? controlledClock(standaloneClock(config)) : undefined;
+  // Settings count on the system clock, not on the GATEHOUSE_CLOCK-shifted base (see ControlledClock.reference).
+  const shared = options.clock === undefined && config.GATEHOUSE_CLOCK_CONTROL === 'on' ? controlledClock(standaloneClock(config), null, systemClock) : undefined;
   const infra = await connectInfrastructure(definition.name, config, options.clock ?? shared);
   const { store, js, jsm, logger, clock } = infra;
   let clockMember: SharedClockMember | undefined;
@@ -75,7 +76,8 @@ export async function startStandaloneService(
     // behind the same signature check as every other command.
     unregisterDeadLetters = await registerDeadLetterCommands(authenticatedCommands, createDeadLetterAdmin({ js, jsm, deadLetterStreamName: config.GATEHOUSE_DLQ_STREAM, subjectPrefix: config.GATEHOUSE_NATS_PREFIX }));
     running = await definition.start({ name: definition.name, store, commands: authenticatedCommands, events: measuredEvents(events, metrics, definition.name), clock, policies, metrics, logger, ...(config.GATEHOUSE_TICK_INTERVAL_MS === undefined ? {} : { tickIntervalMs: config.GATEHOUSE_TICK_INTERVAL_MS }) });
-    const checks = [...infra.readinessChecks];
+    // Every connection the service needs: the store, the events connection and the command connection.
+    const checks = [...infra.readinessChecks, { name: 'nats-commands', check: () => commands.ready() }];
     const http = await startOperationsServer({ name: definition.name, logLevel: config.LOG_LEVEL, checks, metrics, port: config.PORT, host: config.HOST });
     logger.info({ url: http.url, schema: config.GATEHOUSE_DB_SCHEMA, stream: config.GATEHOUSE_EVENT_STREAM, policyVersion: policies.current.policyVersion }, `${definition.name} started`);
     const service = running;

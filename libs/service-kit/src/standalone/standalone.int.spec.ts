@@ -130,7 +130,7 @@ describeIf('standalone services over real NATS/JetStream and PostgreSQL', () => 
     expect(await (await fetch(`${ordersService!.url}/health/live`)).json()).toEqual({ status: 'ok' });
     const readiness = await fetch(`${ordersService!.url}/health/ready`);
     expect(readiness.status).toBe(200);
-    expect(await readiness.json()).toEqual({ status: 'ok', checks: { store: 'ok', nats: 'ok' } });
+    expect(await readiness.json()).toEqual({ status: 'ok', checks: { store: 'ok', nats: 'ok', 'nats-commands': 'ok' } });
     const metrics = await fetch(`${ordersService!.url}/metrics`);
     expect(metrics.headers.get('content-type')).toMatch(/^text\/plain/);
     expect(await metrics.text()).toMatch(/process_cpu_user_seconds_total\{service="orders"\}/);

@@ -39,6 +39,10 @@ export interface SystemOptions {
   natsServer?: { url: string; users?: Partial<Record<ProcessName | 'admin', NatsCredentials>> };
   /** Subject prefix and stream names, when the NATS server's permissions were written for them. @defaultValue fresh random ones */
   subjects?: { prefix: string; eventStream: string; deadLetterStream: string };
+  /** PostgreSQL of the distributed form (e.g. a cluster of the test's own). @defaultValue `testDatabaseUrl()` */
+  databaseUrl?: string;
+  /** NATS of the distributed form (e.g. a server of the test's own). @defaultValue `natsUrl()` */
+  natsUrl?: string;
   /** Extra environment variables per process (e.g. command signing keys). */
   env?: Partial<Record<ProcessName, Record<string, string>>>;
 }
@@ -65,6 +69,8 @@ export interface GatehouseSystem {
   countEvents(): Promise<number>;
   /** Messages in the JetStream event stream and its dead-letter stream (distributed form). */
   countPublished(): Promise<{ events: number; deadLetters: number }>;
+  /** What the dead-letter stream holds (distributed form): each message's subject, reason and error, to say why a reaction was lost. */
+  deadLetters(): Promise<Array<{ subject: string; reason: string | undefined; error: string | undefined }>>;
   close(): Promise<void>;
 }
 
@@ -93,8 +99,8 @@ export async function startDistributedGatehouse(options: SystemOptions): Promise
   const { jwtSecret, logLevel } = common(options);
   const id = randomBytes(4).toString('hex');
   const logDir = await mkdtemp(path.join(tmpdir(), `gatehouse-e2e-${id}-`));
-  const databaseUrl = testDatabaseUrl();
-  const nats = options.natsServer?.url ?? natsUrl();
+  const databaseUrl = options.databaseUrl ?? testDatabaseUrl();
+  const nats = options.natsServer?.url ?? options.natsUrl ?? natsUrl();
   const credentialsOf = (user: ProcessName | 'admin') => {
     const found = options.natsServer?.users?.[user];
     return found === undefined ? {} : { user: found.user, pass: found.password };
@@ -183,6 +189,22 @@ export async function startDistributedGatehouse(options: SystemOptions): Promise
         await nc.close();
       }
     },
+    deadLetters: async () => {
+      const nc = await connect({ servers: nats });
+      try {
+        const jsm = await jetstreamManager(nc);
+        const info = await jsm.streams.info(streams.deadLetters);
+        const letters = [];
+        for (let seq = info.state.first_seq; info.state.messages > 0 && seq <= info.state.last_seq; seq += 1) {
+          const message = await jsm.streams.getMessage(streams.deadLetters, { seq }).catch(() => null);
+          if (message === null) continue;
+          letters.push({ subject: message.subject, reason: message.header?.get('Gatehouse-Dlq-Reason'), error: `${message.header?.get('Gatehouse-Dlq-Error-Name') ?? ''}: ${message.header?.get('Gatehouse-Dlq-Error') ?? ''}` });
+        }
+        return letters;
+      } finally {
+        await nc.close();
+      }
+    },
     close: async () => {
       await pool.end();
       await cleanUp();
@@ -227,6 +249,9 @@ export async function startEmbeddedGatehouse(options: SystemOptions): Promise<Ga
       throw new Error('the embedded store (PGlite) belongs to its process: count events through GET /api/events');
     },
     countPublished: async () => {
+      throw new Error('the embedded form has no JetStream: events go over the in-process bus');
+    },
+    deadLetters: async () => {
       throw new Error('the embedded form has no JetStream: events go over the in-process bus');
     },
     close: async () => {
