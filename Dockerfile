@@ -7,8 +7,9 @@ ENV NODE_ENV=production
 COPY . .
 # Dev dependencies are needed for the build (swc, nx); the same tree then runs the services.
 RUN npm install --include=dev --no-audit --no-fund && npm run build
-# Where the deployments process keeps the sandbox cluster's state (a volume in docker-compose.yml).
-RUN mkdir -p /var/lib/gatehouse && chown node:node /var/lib/gatehouse
+# Where the deployments process keeps the sandbox cluster's state, and the gateway its tree-head file and
+# development audit key (volumes in docker-compose.yml; a new named volume copies this ownership).
+RUN mkdir -p /var/lib/gatehouse/audit && chown -R node:node /var/lib/gatehouse
 USER node
 ENV HOST=0.0.0.0 PORT=8080 GATEHOUSE_POLICIES=/app/deploy/policies
 EXPOSE 8080
