@@ -114,7 +114,7 @@ describe('the emergency hotfix lane through the HTTP API', () => {
       if (process.env['DEBUG_HOTFIX']) process.stderr.write(`${clock.now().toISOString()} ${changeRequestId.slice(0, 8)} ${status} (want ${wanted.join('|')})\n`);
       if (wanted.includes(status)) return;
       if (clock.now().getTime() - start > limit) {
-        const summary = [...(await eventsOf(`schedule-${changeRequestId}`)), ...(await eventsOf(`deployment-${changeRequestId}`))].map((e: Json) => `${e.type} ${JSON.stringify(e.data).slice(0, 300)}`);
+        const summary = [...(await eventsOf(`schedule-${changeRequestId}`)), ...(await eventsOf(`deployment-${changeRequestId}`)), ...(await eventsOf(`watch-${changeRequestId}`)), ...(await eventsOf(`changeRequest-${changeRequestId}`))].map((e: Json) => `${e.type} ${JSON.stringify(e.data).slice(0, 300)}`);
         throw new Error(`change ${changeRequestId} stuck in '${status}', wanted '${wanted.join('|')}':\n${summary.join('\n')}`);
       }
       clock.advance(step);

@@ -266,23 +266,27 @@ export function evolveChangeLifecycle(state: ChangeLifecycleState, event: Change
   return { ...state, release: releaseDecider.evolve(state.release, event) };
 }
 
-const CHANGE_EVENT_TYPES: ReadonlySet<string> = new Set<ChangeRequestEvent['type']>([
-  'ChangeRequestSubmitted',
-  'ChangeRequestPreApproved',
-  'ChangeReviewStarted',
-  'ChangeReviewCompleted',
-  'ChangeRequestApproved',
-  'ChangeApprovalWithdrawn',
-  'ChangeRequestRejected',
-  'ChangeScheduled',
-  'ChangeImplementationStarted',
-  'ChangeImplemented',
-  'ChangeImplementationFailed',
-  'ChangeValidated',
-  'ChangeRolledBack',
-  'ChangeClosed',
-  'ChangeCancelled',
-]);
+// A record over the union, so a change event added to the decider without being listed here does not compile
+// (an unlisted one was folded as a release event and stalled the workflow).
+const CHANGE_EVENT_TYPE_FLAGS: Readonly<Record<ChangeRequestEvent['type'], true>> = {
+  ChangeRequestSubmitted: true,
+  ChangeRequestPreApproved: true,
+  ChangeReviewStarted: true,
+  ChangeReviewCompleted: true,
+  ChangeRequestApproved: true,
+  ChangeApprovalWithdrawn: true,
+  ChangeRequestRejected: true,
+  ChangeScheduled: true,
+  ChangeImplementationStarted: true,
+  ChangeImplemented: true,
+  ChangeImplementationFailed: true,
+  ChangeValidated: true,
+  ChangeRolledBack: true,
+  ChangeClosed: true,
+  PostImplementationReviewRecorded: true,
+  ChangeCancelled: true,
+};
+const CHANGE_EVENT_TYPES: ReadonlySet<string> = new Set(Object.keys(CHANGE_EVENT_TYPE_FLAGS));
 
 function isChangeRequestEvent(event: ChangeRequestEvent | ReleaseEvent): event is ChangeRequestEvent {
   return CHANGE_EVENT_TYPES.has(event.type);

@@ -113,6 +113,20 @@ describe('Change lifecycle workflow', () => {
       .when(input('evt-ended', { type: 'PostDeploymentWatchEnded', data: { changeRequestId: 'cr-1', reason: 'rolled_back', endedAt: '2026-11-30T09:05:00.000Z' } }))
       .thenOutputs((outputs) => expect(outputs).toEqual([expect.objectContaining({ kind: 'await' })])));
 
+  it('a review recorded before the watch completes (an emergency change) is part of the change: the completed watch validates and closes it', () =>
+    spec
+      .given([
+        ...approvedChange,
+        change.scheduled,
+        change.started,
+        change.implemented,
+        { type: 'PostImplementationReviewRecorded', data: { changeRequestId: 'cr-1', reviewRef: 'PIR-1', recordedBy: 'sam', recordedAt: '2026-11-30T10:00:00.000Z' } },
+      ])
+      .when(input('evt-watch', { type: 'PostDeploymentWatchCompleted', data: { changeRequestId: 'cr-1', completedAt: '2026-12-01T09:08:01.000Z' } }))
+      .thenOutputs((outputs) =>
+        expect(outputs.map((o) => (o.kind === 'send' ? (o.command as { type: string }).type : o.kind))).toEqual(['ValidateChange', 'CloseChange']),
+      ));
+
   it('a full approval records the change approval and approves the still planned release once', () =>
     spec
       .given([change.submitted, change.reviewStarted, change.reviewCompleted, release.planned])
