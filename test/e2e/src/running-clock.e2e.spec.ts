@@ -7,7 +7,7 @@
  * post-deployment watches), the clock is moved with the admin endpoint and keeps running from there.
  */
 import { GatehouseClient, type GatehouseSystem, type Json, MINUTE, requireNats, requirePostgres, startDistributedGatehouse, startEmbeddedGatehouse } from '@gatehouse/testing';
-import { createRelease, review } from './scenarios.js';
+import { createRelease, review, TESTING_GATES } from './scenarios.js';
 
 const forms = [
   { form: 'embedded (npm start)', start: () => startEmbeddedGatehouse({}) },
@@ -41,7 +41,17 @@ describe.each(forms)('a running clock ($form)', ({ start }) => {
   };
   const status = (changeRequestId: string) => client.changeStatus(changeRequestId);
 
+  /** CI reports the environment's testing gates as passed, at the system's time, as a pipeline does: a start waits for them. */
+  async function passGates(releaseId: string, environment: string): Promise<void> {
+    const at = (await systemNow()).toISOString();
+    for (const gateId of TESTING_GATES[environment] ?? []) {
+      const data = { release: { releaseId }, environment, gateId, status: 'passed', startedAt: at, finishedAt: at };
+      await client.ok('POST', '/api/ingest', 'rel', { specversion: '1.0', id: `${releaseId}-${environment}-${gateId}`, source: 'ci/tests', type: 'gatehouse.testgate.result', data });
+    }
+  }
+
   async function submitted(environment: string, releaseId: string): Promise<string> {
+    await passGates(releaseId, environment);
     const body = {
       kind: 'normal',
       title: `${releaseId} to ${environment}`,
@@ -67,8 +77,21 @@ describe.each(forms)('a running clock ($form)', ({ start }) => {
   }
 
   /** While the clock runs: every few real seconds, moves it `step` ahead (still running) until the change reaches `wanted`. */
-  async function runUntil(changeRequestId: string, wanted: string, { step, jumps }: { step: number; jumps: number }): Promise<void> {
+  async function runUntil(changeRequestId: string, wanted: string, { step, jumps, scrape }: { step: number; jumps: number; scrape?: { service: string; environment: string } }): Promise<void> {
+    let scrapedUntil = (await systemNow()).getTime();
     for (let jump = 0; ; jump += 1) {
+      if (scrape !== undefined) {
+        // A metric source reports a healthy error rate every 5 minutes up to now: production analyses every canary
+        // step and the watch, and pauses a rollout that saw too few samples.
+        const now = (await systemNow()).getTime();
+        const samples = [];
+        for (let at = scrapedUntil + 5 * MINUTE; at <= now; at += 5 * MINUTE) samples.push({ metric: 'error_rate', at: new Date(at).toISOString(), value: 0.001 });
+        if (samples.length > 0) {
+          scrapedUntil = Date.parse(samples.at(-1)!.at);
+          const pushed = await client.call('POST', '/api/metrics/samples', 'sam', { ...scrape, samples });
+          if (pushed.status !== 200 && pushed.body?.error !== 'NoActiveWatchError') throw new Error(`samples refused: ${pushed.status} ${JSON.stringify(pushed.body)}`);
+        }
+      }
       const reached = await client
         .waitFor(`${changeRequestId} ${wanted}`, async () => (await status(changeRequestId)) === wanted, { timeoutMs: 2_500, intervalMs: 200 })
         .then(() => true, () => false);
@@ -153,8 +176,10 @@ describe.each(forms)('a running clock ($form)', ({ start }) => {
     await runClockFrom(new Date(Date.parse(booking.data.scheduledFor) - 2_000));
     await client.waitFor(`${production} implementing`, async () => (await status(production)) === 'implementing', { timeoutMs: 30_000 });
     // Canary 5% → 25% → 100% with analysis, then the 24-hour watch: the running clock is moved on in steps.
-    await runUntil(production, 'validating', { step: 45 * MINUTE, jumps: 8 });
-    await runUntil(production, 'closed', { step: 5 * 60 * MINUTE, jumps: 8 });
+    // Steps shorter than a canary step's analysis window, so each step's samples are in before it is judged.
+    const scrape = { service: booking.data.service as string, environment: 'production' };
+    await runUntil(production, 'validating', { step: 10 * MINUTE, jumps: 30, scrape });
+    await runUntil(production, 'closed', { step: 3 * 60 * MINUTE, jumps: 12, scrape });
     const deployment = await client.events(`deployment-${production}`);
     expect(deployment.filter((e: Json) => e.type === 'DeploymentStepCompleted').map((e: Json) => e.data.trafficPercent)).toEqual([5, 25, 100]);
     expect((await client.eventTypes(`changeRequest-${production}`)).slice(-4)).toEqual(['ChangeImplementationStarted', 'ChangeImplemented', 'ChangeValidated', 'ChangeClosed']);

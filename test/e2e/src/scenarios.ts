@@ -45,7 +45,8 @@ export async function createRelease(client: GatehouseClient, version: string, pr
 }
 
 /** The environment's testing gates (deploy/policies); a deployment starts only once they passed. */
-const TESTING_GATES: Record<string, string[]> = { development: ['unit-tests'], production: ['integration-tests', 'e2e-tests', 'performance-tests', 'security-tests'] };
+/** The testing gates each environment's policy requires before a start (deploy/policies). */
+export const TESTING_GATES: Record<string, string[]> = { development: ['unit-tests'], production: ['integration-tests', 'e2e-tests', 'performance-tests', 'security-tests'] };
 
 /** CI reports the environment's testing gates passed for the release, through ingestion. */
 export async function passGates(client: GatehouseClient, releaseId: string, environment: string): Promise<void> {
