@@ -240,8 +240,9 @@ export function lifecycleScenarios(get: () => Harness): void {
     expect(deployment.filter((e: Json) => e.type === 'DeploymentStepCompleted').map((e: Json) => e.data.trafficPercent)).toEqual([5, 25, 100]);
     const applied = await appliedSteps(client, get().system, production);
     if (applied !== null) expect(applied).toEqual([0, 1, 2]);
-    expect((await client.ok('GET', '/api/change-requests?status=closed&environment=production', 'ana')).items).toEqual(
-      expect.arrayContaining([expect.objectContaining({ changeRequestId: production })]),
+    // The read model follows the log on its own subscription: wait until it has the close too.
+    await client.waitFor('the closed production change in the change-requests read model', async () =>
+      (await client.ok('GET', '/api/change-requests?status=closed&environment=production', 'ana')).items.some((item: Json) => item.changeRequestId === production),
     );
     expect((await client.ok('GET', '/api/audit/verify', 'aud')).ok).toBe(true);
     void system;
