@@ -14,7 +14,7 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import path from 'node:path';
 import { Command } from 'commander';
-import { eventLeafHash, fromReplayEvent, keyIdOf, recomputeEventHash, type SignedTreeHead, verifyInclusion, verifyReplay, verifyTreeHead } from '@gatehouse/eventstore';
+import { eventLeafHash, keyIdOf, recomputeEventHash, type SignedTreeHead, verifyInclusion, verifyReplay, verifyTreeHead } from '@gatehouse/eventstore';
 import { CliInputError, EXIT_OK, type CliIo } from '../io.js';
 import type { ExitCode } from '../program.js';
 import { type AuditClient, auditClient, AuditServerError, type EventView } from './auditClient.js';
@@ -229,4 +229,17 @@ function parseKey(pem: string): KeyObject {
   }
 }
 
-const fromView = (event: EventView) => fromReplayEvent(event);
+function fromView(event: EventView) {
+  return {
+    id: event.id,
+    type: event.type,
+    streamId: event.streamId,
+    streamVersion: BigInt(event.streamVersion),
+    globalPosition: BigInt(event.globalPosition),
+    recordedAt: new Date(event.recordedAt),
+    data: event.data,
+    metadata: event.metadata,
+    hash: event.hash,
+    previousHash: event.previousHash,
+  };
+}

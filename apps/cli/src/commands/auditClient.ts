@@ -1,5 +1,5 @@
 /** The few gateway audit endpoints the auditor's commands call, typed, over fetch. */
-import type { ReplayEvent, SignedTreeHead } from '@gatehouse/eventstore';
+import type { SignedTreeHead } from '@gatehouse/eventstore';
 
 export interface PublicKeyView {
   algorithm: 'ed25519';
@@ -15,8 +15,18 @@ export interface LeafView {
   eventHash: string;
 }
 
-/** An event as the server sends it: the replay export's line format. */
-export type EventView = ReplayEvent;
+export interface EventView {
+  id: string;
+  type: string;
+  streamId: string;
+  streamVersion: string;
+  globalPosition: string;
+  recordedAt: string;
+  data: unknown;
+  metadata: Record<string, unknown>;
+  hash: string;
+  previousHash: string;
+}
 
 export interface InclusionProofView {
   treeSize: number;
