@@ -46,7 +46,7 @@ export interface WorkflowRunnerOptions<S extends DataSchemas, Input, State, Targ
   categories: readonly string[];
   /** The events the workflow reacts to, validated by their schemas (data failing its schema is dead-lettered). */
   dataSchemas: S;
-  workflow: { decide(input: Input, state: State): readonly WorkflowOutput<Target, Command, unknown>[] };
+  workflow: { decide(input: Input, state: State): readonly WorkflowOutput<Target, Command>[] };
   /** Gathers the facts the decision needs and folds the workflow's state from the store. Throw `PoisonMessageError` for an input no retry can fix. */
   prepare(event: EventOfSchemas<S>): Promise<PreparedInput<Input, State> | null>;
   /** Sends one command (idempotent by its `commandId`); returns the types of the events it appended. */
@@ -75,7 +75,7 @@ export async function runWorkflow<S extends DataSchemas, Input, State, Target ex
   const outputs = registeredCounter(metrics, 'gatehouse_workflow_outputs_total', 'Outputs of reaction workflows by workflow, output kind and outcome', ['workflow', 'kind', 'outcome']);
   const count = (kind: string, outcome: Outcome): void => outputs.inc({ workflow: name, kind, outcome });
 
-  async function execute(output: WorkflowOutput<Target, Command, unknown>, cause: StoredEvent): Promise<void> {
+  async function execute(output: WorkflowOutput<Target, Command>, cause: StoredEvent): Promise<void> {
     switch (output.kind) {
       case 'send': {
         try {
@@ -101,10 +101,6 @@ export async function runWorkflow<S extends DataSchemas, Input, State, Target ex
         count('ignore', 'ignored');
         logger.debug({ eventId: cause.id, eventType: cause.type, workflow: name, reason: output.reason }, 'workflow: nothing to do');
         return;
-      case 'arm-timer':
-      case 'effect':
-        // No workflow run here emits them yet; a workflow that does gets an executor for them, never a silent no-op.
-        throw new PoisonMessageError(`${name} decided a ${output.kind} output, which this runner has no executor for`);
     }
   }
 

@@ -1,6 +1,6 @@
 /**
  * A reaction as pure code (Emmett's `Workflow`): `decide(input, state)` says what to do about one input
- * — commands to send, timers to arm, effects to perform, or "not yet" — and `evolve(state, event)` folds
+ * — commands to send, or "not yet" — and `evolve(state, event)` folds
  * the events the workflow's own outputs caused into its state. A generic runner (service-kit's
  * `workflow-runner.ts`) loads the state, calls `decide`, and executes the outputs idempotently.
  */
@@ -32,22 +32,6 @@ export interface WorkflowSend<Target extends string, Command> {
   policyVersion?: string;
 }
 
-/** A timer to arm: it fires `purpose` with `payload` once at `dueAt` (stored as an event, re-armed on restart). */
-export interface WorkflowTimer {
-  kind: 'arm-timer';
-  timerId: string;
-  dueAt: string;
-  purpose: string;
-  payload: Readonly<Record<string, unknown>>;
-}
-
-/** An operation on the outside world (cluster, webhook): recorded as an intent before it is performed. */
-export interface WorkflowEffect<Effect> {
-  kind: 'effect';
-  effectId: string;
-  effect: Effect;
-}
-
 /**
  * The input depends on a fact the workflow has not seen yet (events of different streams can arrive in
  * any order, e.g. a deployment's start before its booking after a redelivery): handle it again later.
@@ -64,7 +48,9 @@ export interface WorkflowIgnore {
   reason: string;
 }
 
-export type WorkflowOutput<Target extends string, Command, Effect = never> = WorkflowSend<Target, Command> | WorkflowTimer | WorkflowEffect<Effect> | WorkflowAwait | WorkflowIgnore;
+// Effects on the outside world are not workflow outputs: they follow from intent events a command records and
+// run through service-kit's effect runner (see effects.ts), so they are never performed before being recorded.
+export type WorkflowOutput<Target extends string, Command> = WorkflowSend<Target, Command> | WorkflowAwait | WorkflowIgnore;
 
 /** `<causing event id>:<stable name>`: the same event always yields the same command id. */
 export function commandIdFor(cause: Cause, name: string): string {
