@@ -1,12 +1,9 @@
-import type { webcrypto } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
-import Provider from 'oidc-provider';
+import { SignJWT } from 'jose';
+import { startTestOidcProvider, type TestOidcProvider, type TestSigningKey, testSigningKey } from '@gatehouse/testing/oidc';
 import { secretKey } from './jwt.js';
 import { type RunningGateway, startGateway } from '../bootstrap.js';
 import { readGatewayConfig } from '../config.js';
@@ -23,81 +20,17 @@ const AUDIENCE = 'https://gatehouse.example/api';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies are asserted field by field
 type Json = any;
 
-interface SigningKey {
-  privateKey: webcrypto.CryptoKey;
-  jwk: JWK;
-}
-
-async function signingKey(kid: string): Promise<SigningKey> {
-  const { privateKey } = await generateKeyPair('RS256', { extractable: true });
-  return { privateKey: privateKey as webcrypto.CryptoKey, jwk: { ...(await exportJWK(privateKey)), kid, alg: 'RS256', use: 'sig' } };
-}
-
-/** A provider on its own port; `keys` are what it publishes and signs with (the first signs). */
-async function startProvider(keys: SigningKey[], port = 0): Promise<{ issuer: string; server: Server; port: number }> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  const actualPort = (server.address() as AddressInfo).port;
-  const issuer = `http://127.0.0.1:${actualPort}`;
-  const provider = new Provider(issuer, {
-    clients: [
-      { client_id: 'release-bot', client_secret: 'release-bot-secret-of-enough-length', grant_types: ['client_credentials'], redirect_uris: [], response_types: [] },
-      { client_id: 'intern-bot', client_secret: 'intern-bot-secret-of-enough-length', grant_types: ['client_credentials'], redirect_uris: [], response_types: [] },
-    ],
-    jwks: { keys: keys.map((key) => key.jwk) },
-    features: {
-      devInteractions: { enabled: false },
-      clientCredentials: { enabled: true },
-      resourceIndicators: {
-        enabled: true,
-        defaultResource: () => AUDIENCE,
-        useGrantedResource: () => true,
-        getResourceServerInfo: () => ({ scope: 'api', audience: AUDIENCE, accessTokenFormat: 'jwt', accessTokenTTL: 600, jwt: { sign: { alg: 'RS256' } } }),
-      },
-    },
-    // The company's directory groups, as an identity provider would put them in the token.
-    extraTokenClaims: (_ctx, token) => ({ groups: (token as { clientId?: string }).clientId === 'release-bot' ? ['release-managers', 'everyone'] : ['everyone'] }),
-  });
-  server.on('request', provider.callback());
-  return { issuer, server, port: actualPort };
-}
-
-async function clientCredentialsToken(issuer: string, client: string, secret: string): Promise<string> {
-  const request = () =>
-    fetch(`${issuer}/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${client}:${secret}`).toString('base64')}` },
-      body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'api', resource: AUDIENCE }),
-    });
-  // A keep-alive socket to a provider the test restarted fails once ("other side closed"): ask again.
-  const response = await request().catch(request);
-  const body = (await response.json()) as { access_token?: string };
-  if (!response.ok || body.access_token === undefined) throw new Error(`token request failed: ${response.status} ${JSON.stringify(body)}`);
-  return body.access_token;
-}
-
-/** A token signed by hand with a key of the test's (claims chosen to break one check at a time). */
-async function forged(key: SigningKey, issuer: string, claims: Record<string, unknown>, { audience = AUDIENCE, exp = '5m' }: { audience?: string; exp?: string | number } = {}): Promise<string> {
-  return new SignJWT({ groups: ['release-managers'], ...claims })
-    .setProtectedHeader({ alg: 'RS256', kid: key.jwk.kid! })
-    .setIssuer(issuer)
-    .setAudience(audience)
-    .setSubject('mallory')
-    .setIssuedAt()
-    .setExpirationTime(exp)
-    .sign(key.privateKey);
-}
-
-const close = (server: Server) =>
-  new Promise<void>((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
+const MACHINE_CLIENTS = {
+  'release-bot': { secret: 'release-bot-secret-of-enough-length', groups: ['release-managers', 'everyone'] },
+  'intern-bot': { secret: 'intern-bot-secret-of-enough-length', groups: ['everyone'] },
+};
+const startProvider = (keys: TestSigningKey[], port?: number) =>
+  startTestOidcProvider({ audience: AUDIENCE, keys, machineClients: MACHINE_CLIENTS, publicClientId: 'gatehouse-cli', ...(port === undefined ? {} : { port }) });
 
 describe('sign-in with the identity provider (OpenID Connect)', () => {
   let dataDir: string;
-  let providerKey: SigningKey;
-  let provider: { issuer: string; server: Server; port: number };
+  let providerKey: TestSigningKey;
+  let provider: TestOidcProvider;
   let gateway: RunningGateway;
 
   const get = async (pathname: string, token?: string): Promise<{ status: number; body: Json; challenge: string | null }> => {
@@ -112,7 +45,7 @@ describe('sign-in with the identity provider (OpenID Connect)', () => {
 
   beforeAll(async () => {
     dataDir = await mkdtemp(path.join(tmpdir(), 'gatehouse-oidc-'));
-    providerKey = await signingKey('key-2026-11');
+    providerKey = await testSigningKey('key-2026-11');
     provider = await startProvider([providerKey]);
     gateway = await startGateway(
       readGatewayConfig({
@@ -124,7 +57,7 @@ describe('sign-in with the identity provider (OpenID Connect)', () => {
         GATEHOUSE_CLOCK_CONTROL: 'on',
         GATEHOUSE_OIDC_ISSUER: provider.issuer,
         GATEHOUSE_OIDC_AUDIENCE: AUDIENCE,
-        GATEHOUSE_OIDC_CLIENT_ID: 'gatehouse-console',
+        GATEHOUSE_OIDC_CLIENT_ID: 'gatehouse-cli',
         GATEHOUSE_OIDC_ROLES_CLAIM: 'groups',
         GATEHOUSE_OIDC_ROLE_MAP: 'release-managers=release_engineer+auditor',
         GATEHOUSE_OIDC_JWKS_COOLDOWN_MS: '0',
@@ -135,7 +68,7 @@ describe('sign-in with the identity provider (OpenID Connect)', () => {
 
   afterAll(async () => {
     await gateway?.close();
-    if (provider?.server.listening) await close(provider.server);
+    await provider?.close();
     await rm(dataDir, { recursive: true, force: true });
   });
 
@@ -147,18 +80,18 @@ describe('sign-in with the identity provider (OpenID Connect)', () => {
       oidc: {
         issuer: provider.issuer,
         audience: AUDIENCE,
-        clientId: 'gatehouse-console',
+        clientId: 'gatehouse-cli',
         rolesClaim: 'groups',
         authorizationEndpoint: `${provider.issuer}/auth`,
         tokenEndpoint: `${provider.issuer}/token`,
-        deviceAuthorizationEndpoint: null,
+        deviceAuthorizationEndpoint: `${provider.issuer}/device/auth`,
         reachable: true,
       },
     });
   });
 
   it("accepts the provider's access token, with roles from its groups, for reads and for acts", async () => {
-    const token = await clientCredentialsToken(provider.issuer, 'release-bot', 'release-bot-secret-of-enough-length');
+    const token = await provider.machineToken('release-bot');
     const clock = await get('/api/admin/clock', token);
     expect(clock).toMatchObject({ status: 200, body: { control: 'on' } });
     const moved = await fetch(`${gateway.url}/api/admin/clock`, { method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ at: '2026-11-24T09:00:00Z' }) });
@@ -169,11 +102,11 @@ describe('sign-in with the identity provider (OpenID Connect)', () => {
   });
 
   it('grants nothing a group does not map to: a token whose groups map to no role is refused, and so is a role the group lacks', async () => {
-    const intern = await clientCredentialsToken(provider.issuer, 'intern-bot', 'intern-bot-secret-of-enough-length');
+    const intern = await provider.machineToken('intern-bot');
     const refused = await get('/api/admin/clock', intern);
     expect(refused.status).toBe(401);
     expect(refused.body.message).toMatch(/maps to no Gatehouse role/);
-    const developer = await forged(providerKey, provider.issuer, { groups: ['developer'] });
+    const developer = await provider.forge(providerKey, { groups: ['developer'] });
     const forbidden = await put('/api/admin/clock', developer, { at: '2027-01-01T00:00:00Z' });
     expect(forbidden.status).toBe(403);
     expect(forbidden.body.message).toMatch(/release_engineer, sre/);
@@ -184,7 +117,7 @@ describe('sign-in with the identity provider (OpenID Connect)', () => {
     ['a token issued for another application', { audience: 'https://payroll.example/api' }, /audience/],
   ])('refuses %s with 401, and the clock does not move', async (_case, options, reason) => {
     const before = gateway.clock.now().toISOString();
-    const token = await forged(providerKey, provider.issuer, {}, options);
+    const token = await provider.forge(providerKey, { groups: ['release-managers'] }, options);
     const response = await fetch(`${gateway.url}/api/admin/clock`, { method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ at: '2027-01-01T00:00:00Z' }) });
     expect(response.status).toBe(401);
     expect(((await response.json()) as Json).message).toMatch(reason);
@@ -193,11 +126,11 @@ describe('sign-in with the identity provider (OpenID Connect)', () => {
   });
 
   it('refuses a token signed by a key the provider does not publish, one from another issuer, and an HS256 token signed with the public key', async () => {
-    const stranger = await signingKey('key-2026-11');
-    const unknownKey = await get('/api/admin/clock', await forged(stranger, provider.issuer, {}));
+    const stranger = await testSigningKey('key-2026-11');
+    const unknownKey = await get('/api/admin/clock', await provider.forge(stranger, { groups: ['release-managers'] }));
     expect(unknownKey.status).toBe(401);
     expect(unknownKey.body.message).toMatch(/signature does not verify|does not publish/);
-    expect((await get('/api/admin/clock', await forged(providerKey, 'https://evil.example', {}))).status).toBe(401);
+    expect((await get('/api/admin/clock', await provider.forge(providerKey, { groups: ['release-managers'] }, { issuer: 'https://evil.example' }))).status).toBe(401);
     // Algorithm confusion: HS256 keyed with the provider's public key material goes the HS256 path and fails there.
     const confused = await new SignJWT({ roles: ['release_engineer'] })
       .setProtectedHeader({ alg: 'HS256' })
@@ -213,18 +146,18 @@ describe('sign-in with the identity provider (OpenID Connect)', () => {
   });
 
   it("follows the provider's key rotation without a restart", async () => {
-    const rotated = await signingKey('key-2026-12');
-    await close(provider.server);
+    const rotated = await testSigningKey('key-2026-12');
+    await provider.close();
     provider = await startProvider([rotated, providerKey], provider.port);
-    const token = await clientCredentialsToken(provider.issuer, 'release-bot', 'release-bot-secret-of-enough-length');
+    const token = await provider.machineToken('release-bot');
     expect(JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString()).kid).toBe('key-2026-12');
     expect((await get('/api/admin/clock', token)).status).toBe(200);
   });
 
   it('answers 503, not 401 or 500, while the provider cannot be reached to fetch a new key', async () => {
-    const next = await signingKey('key-2027-01');
-    await close(provider.server);
-    const response = await get('/api/admin/clock', await forged(next, provider.issuer, {}));
+    const next = await testSigningKey('key-2027-01');
+    await provider.close();
+    const response = await get('/api/admin/clock', await provider.forge(next, { groups: ['release-managers'] }));
     expect(response).toMatchObject({ status: 503, body: { message: expect.stringMatching(/identity provider/) } });
     expect(response.body.message).toMatch(/identity provider/);
   });
