@@ -7,6 +7,7 @@ import { LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { PolicySyntaxError, PolicyValidationError, UnknownEnvironmentError, type PolicyIssue } from './errors.js';
 import { isKnownHolidayCalendar, knownHolidayNames } from './calendar/holidayWeekends.js';
+import { clusterProblems } from './clusters.js';
 import { EnvironmentPolicy } from './schema.js';
 
 export interface PolicyFile {
@@ -110,7 +111,7 @@ function crossFileIssues(parsed: readonly { file: string; policy: EnvironmentPol
     if (baseName !== policy.environment) {
       issues.push({ file, path: 'environment', problem: `environment '${policy.environment}' must match the file name '${baseName}'` });
     }
-    issues.push(...duplicateRuleIdIssues(file, policy), ...holidayIssues(file, policy));
+    issues.push(...duplicateRuleIdIssues(file, policy), ...holidayIssues(file, policy), ...clusterProblems(policy).map(([path, problem]) => ({ file, path, problem })));
   }
   for (const { file, policy } of parsed) {
     if (policy.promotesFrom !== undefined && !byName.has(policy.promotesFrom)) {
