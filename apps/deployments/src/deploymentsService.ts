@@ -23,6 +23,7 @@ import { createEffectRunner, handleCommand, registeredCounter, type ServiceConte
 import type { Registry } from 'prom-client';
 import { type DeploymentTarget, SandboxTarget } from './target.js';
 import { clusterEffects } from './targetEffects.js';
+import { kubernetesStreamId } from './kubernetes/fromEnvironment.js';
 
 /** How often the runner advances active deployments (step readiness, analysis deadlines), in ms. */
 export const DEPLOYMENT_TICK_INTERVAL_MS = 1_000;
@@ -49,7 +50,7 @@ export function createDeploymentsService(options: DeploymentsServiceOptions = {}
   return {
     name: DEPLOYMENTS_CONTEXT,
     async start(ctx) {
-      const target = typeof options.target === 'function' ? options.target(ctx) : (options.target ?? new SandboxTarget({ clock: ctx.clock }));
+      const target: DeploymentTarget = typeof options.target === 'function' ? options.target(ctx) : (options.target ?? new SandboxTarget({ clock: ctx.clock }));
       const metrics = deploymentMetrics(ctx.metrics);
       /** Change requests whose deployment has work left, rebuilt from the log at start. */
       const active = new Set<string>();
@@ -88,6 +89,18 @@ export function createDeploymentsService(options: DeploymentsServiceOptions = {}
         const state = await load(due.changeRequestId);
         if (state.status !== 'not_started') return;
         const policy = getEnvironmentPolicy(ctx.policies.current, due.environment);
+        try {
+          await target.preflight?.(due);
+        } catch (error) {
+          // Refused at start, naming the cluster (unknown, unreachable, workload missing): nothing was changed anywhere.
+          // The due event is replayed at the next start, so the deployment starts once the cluster is back.
+          const reason = error instanceof Error ? error.message : String(error);
+          ctx.logger.warn({ changeRequestId: due.changeRequestId, environment: due.environment, reason }, 'deployment refused at start by its target');
+          await ctx.store.appendToStream(kubernetesStreamId(event.id), [
+            { type: 'KubernetesDeploymentRefused', data: { deploymentId: event.id, changeRequestId: due.changeRequestId, service: due.service, version: due.version, environment: due.environment, reason, at: ctx.clock.now().toISOString() }, metadata: { actor: ACTOR } },
+          ]);
+          return;
+        }
         const now = ctx.clock.now();
         const plan = planDeployment(policy.strategy, due.strategy, { start: now });
         const before = await target.status(due);

@@ -1,5 +1,6 @@
 import { appendFileSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { Clock } from '@gatehouse/domain';
+import type { DeploymentStrategy } from '@gatehouse/policy';
 
 /** Where a service runs: one workload per service and environment. */
 export interface WorkloadRef {
@@ -11,6 +12,8 @@ export interface WorkloadRef {
 export interface TargetStep extends WorkloadRef {
   deploymentId: string;
   version: string;
+  /** The plan's strategy (what a step means on a cluster); a sandbox ignores it. */
+  strategy?: DeploymentStrategy | string;
   index: number;
   name: string;
   trafficPercent: number;
@@ -32,6 +35,8 @@ export interface TargetStatus {
  * target accepted it; `status` says whether it is ready; `rollback` restores a version for all traffic.
  */
 export interface DeploymentTarget {
+  /** Checks, before a deployment starts, that every cluster it needs answers and has the workload; throws naming the one that does not. */
+  preflight?(workload: WorkloadRef): Promise<void>;
   apply(step: TargetStep): Promise<void>;
   rollback(to: WorkloadRef & { deploymentId: string; version: string | null }): Promise<void>;
   status(workload: WorkloadRef): Promise<TargetStatus>;

@@ -1,0 +1,53 @@
+import { KubeConfig } from '@kubernetes/client-node';
+import type { ServiceContext } from '@gatehouse/service-kit';
+import { type DeploymentTarget, SandboxTarget } from '../target.js';
+import { type ClusterObservation, KubernetesTarget, type KubernetesTargetOptions } from './kubernetesTarget.js';
+
+/** Category of the executor's events: `kubernetes-<deploymentId>` holds every wave and cluster step of one deployment. */
+export const KUBERNETES_CATEGORY = 'kubernetes';
+export const kubernetesStreamId = (deploymentId: string): string => `${KUBERNETES_CATEGORY}-${deploymentId}`;
+
+/** The environment variables that choose and configure the deployment target. */
+export interface TargetEnvironment {
+  /** Path of a kubeconfig: set, deployments run on Kubernetes; unset, on the in-process sandbox. */
+  KUBECONFIG?: string;
+  /** Namespace of the governed workloads. @defaultValue 'default' */
+  GATEHOUSE_K8S_NAMESPACE?: string;
+  /** Readiness poll period in ms. @defaultValue 1000 */
+  GATEHOUSE_K8S_POLL_MS?: string;
+  /** Sandbox only: keep its state in this file. */
+  GATEHOUSE_SANDBOX_STATE?: string;
+}
+
+/**
+ * The Kubernetes executor for a service context: kubeconfig from `kubeconfigPath`, clusters from the active
+ * policies (checked now: a cluster without a context refuses the start, naming it), every observation an
+ * event on `kubernetes-<deploymentId>`.
+ */
+export function createKubernetesTarget(ctx: ServiceContext, kubeconfigPath: string, options: Partial<Omit<KubernetesTargetOptions, 'kubeconfig' | 'policies' | 'observe'>> = {}): KubernetesTarget {
+  const kubeconfig = new KubeConfig();
+  kubeconfig.loadFromFile(kubeconfigPath);
+  const target = new KubernetesTarget({
+    kubeconfig,
+    policies: () => ctx.policies.current,
+    logger: ctx.logger,
+    observe: async (observation: ClusterObservation) => {
+      await ctx.store.appendToStream(kubernetesStreamId(observation.data.deploymentId), [{ type: observation.type, data: observation.data, metadata: { actor: ctx.name } }]);
+    },
+    ...options,
+  });
+  target.verifyClusters();
+  return target;
+}
+
+/** `KUBECONFIG` set → the Kubernetes executor; unset → the sandbox (the embedded default). */
+export function targetFromEnvironment(env: TargetEnvironment = process.env): (ctx: ServiceContext) => DeploymentTarget {
+  const kubeconfigPath = env.KUBECONFIG;
+  if (kubeconfigPath !== undefined && kubeconfigPath !== '') {
+    const pollIntervalMs = env.GATEHOUSE_K8S_POLL_MS !== undefined ? Number(env.GATEHOUSE_K8S_POLL_MS) : undefined;
+    if (pollIntervalMs !== undefined && !(pollIntervalMs > 0)) throw new Error(`GATEHOUSE_K8S_POLL_MS must be a positive number of ms, got '${env.GATEHOUSE_K8S_POLL_MS}'`);
+    return (ctx) => createKubernetesTarget(ctx, kubeconfigPath, { ...(env.GATEHOUSE_K8S_NAMESPACE ? { namespace: env.GATEHOUSE_K8S_NAMESPACE } : {}), ...(pollIntervalMs !== undefined ? { pollIntervalMs } : {}) });
+  }
+  const stateFile = env.GATEHOUSE_SANDBOX_STATE;
+  return (ctx) => new SandboxTarget({ clock: ctx.clock, ...(stateFile ? { stateFile } : {}) });
+}
