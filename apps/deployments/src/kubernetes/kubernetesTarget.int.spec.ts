@@ -1,14 +1,15 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { settableClock, type SettableClock } from '@gatehouse/domain';
 import { type AuditableEventStore, createInMemoryEventStore, type StoredEvent } from '@gatehouse/eventstore';
-import { type EmbeddedHost, PolicyRegistry, type ServiceLogger, startEmbeddedServices } from '@gatehouse/service-kit';
-import { KubernetesStandIn, startKubernetesStandIns, writeKubeconfig } from '@gatehouse/testing';
+import { type EmbeddedHost, PolicyRegistry, type ServiceContext, type ServiceLogger, startEmbeddedServices } from '@gatehouse/service-kit';
+import { kubeconfigFor, KubernetesStandIn, startKubernetesStandIns, writeKubeconfig } from '@gatehouse/testing';
 import { createDeploymentsService } from '../deploymentsService.js';
-import { createKubernetesTarget } from './fromEnvironment.js';
-import { ANNOTATION_PREVIOUS, LABEL_COLOR } from './kubernetesTarget.js';
+import { SandboxTarget } from '../target.js';
+import { createKubernetesTarget, targetFromEnvironment } from './fromEnvironment.js';
+import { ANNOTATION_PREVIOUS, canaryReplicas, KubernetesTarget, LABEL_COLOR, withVersion } from './kubernetesTarget.js';
 
 /**
  * The Kubernetes executor end to end in the deployments service: the policy's clusters are stand-in API
@@ -19,6 +20,7 @@ const POLICIES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../
 const quietLogger: ServiceLogger = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} };
 const PRODUCTION = ['prod-k8s-cluster-01', 'prod-k8s-cluster-02', 'prod-k8s-cluster-03', 'prod-k8s-cluster-04'];
 const CLUSTERS = ['dev-k8s-cluster-01', 'staging-k8s-cluster-01', ...PRODUCTION];
+const ALL = CLUSTERS;
 const REPLICAS = 4;
 const NS = 'default';
 type Data = Record<string, unknown>;
@@ -296,5 +298,41 @@ describe('Kubernetes executor against stand-in clusters', () => {
       await second.stop();
       await ownStore.close();
     }
+  });
+});
+
+// In this file rather than a unit spec of its own: loading @kubernetes/client-node is most of a suite's time.
+describe('choosing the deployment target from the environment', () => {
+  let ctx: ServiceContext;
+  const dir = mkdtempSync(path.join(tmpdir(), 'gatehouse-target-'));
+  const kubeconfig = (contexts: string[]) => {
+    const file = path.join(dir, `${contexts.length}.kubeconfig`);
+    writeFileSync(file, kubeconfigFor(contexts.map((context, i) => ({ context, server: `http://127.0.0.1:${40_000 + i}` }))));
+    return file;
+  };
+  beforeAll(async () => {
+    const store = await createInMemoryEventStore();
+    const clock = settableClock('2026-12-01T10:00:00Z');
+    const policies = await PolicyRegistry.activateFromDirectory(store, POLICIES, clock);
+    ctx = { name: 'deployments', store, clock, policies, logger: { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} } } as unknown as ServiceContext;
+  });
+
+  it('KUBECONFIG unset (or empty): the in-process sandbox, as `npm start` has always run', () => {
+    expect(targetFromEnvironment({})(ctx)).toBeInstanceOf(SandboxTarget);
+    expect(targetFromEnvironment({ KUBECONFIG: '' })(ctx)).toBeInstanceOf(SandboxTarget);
+  });
+
+  it('KUBECONFIG set: the Kubernetes executor, once every policy cluster has a context', () => {
+    expect(targetFromEnvironment({ KUBECONFIG: kubeconfig(ALL) })(ctx)).toBeInstanceOf(KubernetesTarget);
+    expect(() => targetFromEnvironment({ KUBECONFIG: kubeconfig(ALL.slice(0, 3)) })(ctx)).toThrow(/^cluster 'prod-k8s-cluster-02' of environment 'production' has no kubeconfig context 'prod-k8s-cluster-02' \(contexts: dev-k8s-cluster-01, staging-k8s-cluster-01, prod-k8s-cluster-01\)$/);
+    expect(() => targetFromEnvironment({ KUBECONFIG: kubeconfig(ALL), GATEHOUSE_K8S_POLL_MS: 'soon' })).toThrow("GATEHOUSE_K8S_POLL_MS must be a positive number of ms, got 'soon'");
+  });
+
+  it('sizes a canary by replica ratio and swaps only the image tag', () => {
+    expect([5, 25, 50, 100].map((p) => canaryReplicas(20, p))).toEqual([1, 7, 20, 20]);
+    expect(canaryReplicas(4, 5)).toBe(1);
+    expect(withVersion('registry.example:5000/team/cart:1.0.0', '2.0.0')).toBe('registry.example:5000/team/cart:2.0.0');
+    expect(withVersion('registry.example:5000/team/cart', '2.0.0')).toBe('registry.example:5000/team/cart:2.0.0');
+    expect(withVersion('cart:1.0.0@sha256:abc', '2.0.0')).toBe('cart:2.0.0');
   });
 });
