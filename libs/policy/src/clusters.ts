@@ -30,18 +30,18 @@ export function deploymentWaves(policy: EnvironmentPolicy): DeploymentWave[] {
     .map((clusters, index) => ({ index, region: clusters[0]!.region, clusters }));
 }
 
-/** Problems with an environment's clusters, as `[path, problem]`; checked when the policy loads. */
-export function clusterProblems(policy: EnvironmentPolicy): [string, string][] {
-  const problems: [string, string][] = [];
+/** Problems with an environment's clusters, as `[path segments, problem]`; checked when the policy file is parsed. */
+export function clusterProblems(policy: EnvironmentPolicy): [(string | number)[], string][] {
+  const problems: [(string | number)[], string][] = [];
   const seen = new Map<string, number>();
   policy.clusters.forEach((cluster, i) => {
     const first = seen.get(cluster.name);
-    if (first !== undefined) problems.push([`clusters[${i}].name`, `cluster '${cluster.name}' is listed twice (first at clusters[${first}])`]);
+    if (first !== undefined) problems.push([['clusters', i, 'name'], `cluster '${cluster.name}' is listed twice (first at clusters[${first}])`]);
     else seen.set(cluster.name, i);
     if (cluster.region === undefined) {
-      if (policy.regions.length !== 1) problems.push([`clusters[${i}].region`, `cluster '${cluster.name}' must name its region: the environment has ${policy.regions.length} regions (${policy.regions.join(', ')}) and deploys region by region`]);
+      if (policy.regions.length !== 1) problems.push([['clusters', i, 'region'], `cluster '${cluster.name}' must name its region: the environment has ${policy.regions.length} regions (${policy.regions.join(', ')}) and deploys region by region`]);
     } else if (!policy.regions.includes(cluster.region)) {
-      problems.push([`clusters[${i}].region`, `cluster '${cluster.name}' is in region '${cluster.region}', which is not one of the environment's regions (${policy.regions.join(', ')})`]);
+      problems.push([['clusters', i, 'region'], `cluster '${cluster.name}' is in region '${cluster.region}', which is not one of the environment's regions (${policy.regions.join(', ')})`]);
     }
   });
   return problems;

@@ -39,6 +39,10 @@ export function parsePolicyFile(fileName: string, contents: string): Environment
   if (!parsed.success) {
     throw new PolicyValidationError(parsed.error.issues.map((issue) => toPolicyIssue(fileName, issue, document, lineCounter)));
   }
+  const clusters = clusterProblems(parsed.data);
+  if (clusters.length > 0) {
+    throw new PolicyValidationError(clusters.map(([path, problem]) => ({ file: fileName, path: formatPath(path), problem, ...positionOf(document, lineCounter, path) })));
+  }
   return parsed.data;
 }
 
@@ -111,7 +115,7 @@ function crossFileIssues(parsed: readonly { file: string; policy: EnvironmentPol
     if (baseName !== policy.environment) {
       issues.push({ file, path: 'environment', problem: `environment '${policy.environment}' must match the file name '${baseName}'` });
     }
-    issues.push(...duplicateRuleIdIssues(file, policy), ...holidayIssues(file, policy), ...clusterProblems(policy).map(([path, problem]) => ({ file, path, problem })));
+    issues.push(...duplicateRuleIdIssues(file, policy), ...holidayIssues(file, policy));
   }
   for (const { file, policy } of parsed) {
     if (policy.promotesFrom !== undefined && !byName.has(policy.promotesFrom)) {
