@@ -264,6 +264,11 @@ export function createDeploymentsService(options: DeploymentsServiceOptions = {}
               ctx.logger.error({ changeRequestId, error: String(error) }, 'deployment step failed to advance; retrying on the next tick');
             }
           }
+          try {
+            await target.sweep?.();
+          } catch (error) {
+            ctx.logger.error({ error: String(error) }, 'target housekeeping failed; retrying on the next tick');
+          }
         },
         (error) => ctx.logger.error({ error: String(error) }, 'deployment tick failed'),
       );

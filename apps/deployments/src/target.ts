@@ -37,6 +37,8 @@ export interface TargetStatus {
 export interface DeploymentTarget {
   /** Checks, before a deployment starts, that every cluster it needs answers and has the workload; throws naming the one that does not. */
   preflight?(workload: WorkloadRef): Promise<void>;
+  /** Housekeeping the target does on its own schedule (e.g. scaling down an old blue-green colour after the rollback window); called every tick. */
+  sweep?(): Promise<void>;
   apply(step: TargetStep): Promise<void>;
   rollback(to: WorkloadRef & { deploymentId: string; version: string | null }): Promise<void>;
   status(workload: WorkloadRef): Promise<TargetStatus>;

@@ -30,6 +30,7 @@ export function createKubernetesTarget(ctx: ServiceContext, kubeconfigPath: stri
   const target = new KubernetesTarget({
     kubeconfig,
     policies: () => ctx.policies.current,
+    clock: ctx.clock,
     logger: ctx.logger,
     observe: async (observation: ClusterObservation) => {
       await ctx.store.appendToStream(kubernetesStreamId(observation.data.deploymentId), [{ type: observation.type, data: observation.data, metadata: { actor: ctx.name } }]);

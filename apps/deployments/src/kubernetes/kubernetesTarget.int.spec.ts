@@ -52,7 +52,7 @@ describe('Kubernetes executor against stand-in clusters', () => {
     clusters = await startKubernetesStandIns(CLUSTERS, { podReadyMs: 3, msPerDeadlineSecond: 20 });
     kubeconfig = writeKubeconfig(path.join(mkdtempSync(path.join(tmpdir(), 'gatehouse-k8s-')), 'kubeconfig'), clusters);
     host = await startEmbeddedServices(
-      [createDeploymentsService({ target: (ctx) => createKubernetesTarget(ctx, kubeconfig, { pollIntervalMs: 5, readyTimeoutMs: 3_000, retry: { baseDelayMs: 2, attempts: 4 } }), tickIntervalMs: 5 })],
+      [createDeploymentsService({ target: (ctx) => createKubernetesTarget(ctx, kubeconfig, { pollIntervalMs: 5, readyTimeoutMs: 3_000, retry: { baseDelayMs: 2, attempts: 4 }, sweepIntervalMs: 50 }), tickIntervalMs: 5 })],
       { store, clock, policies, logger: quietLogger, pollIntervalMs: 5 },
     );
   });
@@ -215,8 +215,20 @@ describe('Kubernetes executor against stand-in clusters', () => {
       expect(((c.deployment(NS, 'pay-green')?.['spec'] as Data)['template'] as { metadata: { labels: Data } }).metadata.labels).not.toHaveProperty('app');
       expect(imageIn(c, 'pay')).toBe('registry.example/pay:1.0.0');
       expect(replicasIn(c, 'pay')).toBe(REPLICAS);
-      expect(patchesTo(c, 'pay')).toBe(0);
     }
+    // Blue stays scaled through production's 240-minute manual rollback window, then is scaled to 0.
+    const switchedAt = clock.now().getTime();
+    clock.set(new Date(switchedAt + 239 * 60_000).toISOString());
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(production().map((c) => replicasIn(c, 'pay'))).toEqual(PRODUCTION.map(() => REPLICAS));
+    clock.set(new Date(switchedAt + 241 * 60_000).toISOString());
+    const scaledDown = await waitFor(async () => {
+      const events = (await clusterEvents('cr-bg')).filter((e) => e.type === 'KubernetesOldColorScaledDown');
+      return events.length === PRODUCTION.length ? events : undefined;
+    });
+    expect(production().map((c) => replicasIn(c, 'pay'))).toEqual(PRODUCTION.map(() => 0));
+    expect(scaledDown.map((e) => [(e.data as Data)['cluster'], (e.data as Data)['object'], (e.data as Data)['replicas']])).toEqual(PRODUCTION.map((c) => [c, 'deployment/default/pay', REPLICAS]));
+    expect(production().map((c) => selectorIn(c, 'pay')[LABEL_COLOR])).toEqual(PRODUCTION.map(() => 'green'));
   });
 
   it('blue-green whose Service switch fails: old colour kept, the failure names cluster and Service, green removed', async () => {

@@ -2,6 +2,7 @@ import { AppsV1Api, CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions, Vers
 import { Deployment as DeploymentModel } from 'kubernetes-models/apps/v1/Deployment';
 import { Service as ServiceModel } from 'kubernetes-models/v1/Service';
 import { deploymentWaves, getEnvironmentPolicy, type ClusterTarget, type DeploymentStrategy, type PolicySet } from '@gatehouse/policy';
+import type { Clock } from '@gatehouse/domain';
 import type { DeploymentTarget, TargetStatus, TargetStep, WorkloadRef } from '../target.js';
 import { ClusterStepError, ClusterUnreachableError, describe, InvalidManifestError, UnknownClusterError } from './errors.js';
 import { type RetryOptions, statusOf, withRetry } from './retry.js';
@@ -17,6 +18,13 @@ export const ANNOTATION_PREVIOUS = 'gatehouse.dev/previous-revision';
 export const ANNOTATION_STEP = 'gatehouse.dev/step';
 /** On the Service: the step that could not complete on this cluster, and why. */
 export const ANNOTATION_FAILURE = 'gatehouse.dev/failure';
+/** On a blue-green colour the Service no longer selects: kept scaled for rollback until this instant, then scaled to 0. */
+export const ANNOTATION_RETIRE_AT = 'gatehouse.dev/scale-down-at';
+export const LABEL_RETIRED = 'gatehouse.dev/retired';
+const ANNOTATION_RETIRED_BY = 'gatehouse.dev/retired-by';
+/** Without a manual rollback window in the policy, the old colour is kept this long. */
+const DEFAULT_KEEP_OLD_COLOR_MINUTES = 60;
+const MS_PER_MINUTE = 60_000;
 
 /** Container states that mean the new version will not become ready by waiting. */
 const CRASH_REASONS = new Set(['CrashLoopBackOff', 'ImagePullBackOff', 'ErrImagePull', 'CreateContainerConfigError', 'CreateContainerError', 'InvalidImageName']);
@@ -50,7 +58,8 @@ export type ClusterObservation =
   | { type: 'KubernetesClusterStepApplied'; data: ClusterFact & WaveFact & { objects: string[]; observed: Record<string, unknown> } }
   | { type: 'KubernetesClusterStepFailed'; data: ClusterFact & WaveFact & { object: string; reason: string; observed: Record<string, unknown> } }
   | { type: 'KubernetesClusterRolledBack'; data: ClusterFact & { restored: PreviousRevision | null; removed: string[]; observed: Record<string, unknown> } }
-  | { type: 'KubernetesClusterRollbackSkipped'; data: ClusterFact & { reason: string } };
+  | { type: 'KubernetesClusterRollbackSkipped'; data: ClusterFact & { reason: string } }
+  | { type: 'KubernetesOldColorScaledDown'; data: ClusterFact & { object: string; keptUntil: string; replicas: number } };
 interface WaveFact {
   deploymentId: string;
   service: string;
@@ -85,6 +94,10 @@ export interface KubernetesTargetOptions {
   /** Receives every wave and cluster step, with what was observed (the service records them as events). */
   observe?: (observation: ClusterObservation) => Promise<void>;
   logger?: { warn(obj: object, msg: string): void };
+  /** The governance clock (rollback windows). @defaultValue the system clock */
+  clock?: Clock;
+  /** Least time between two sweeps for old colours to scale down, in ms of wall time. @defaultValue 60000 */
+  sweepIntervalMs?: number;
 }
 
 interface ClusterClient extends ClusterTarget {
@@ -221,6 +234,7 @@ export class KubernetesTarget implements DeploymentTarget {
         setImage(d, previous.image);
         d.spec!.replicas = previous.replicas;
       });
+      if (restored.metadata?.labels?.[LABEL_RETIRED] !== undefined) await this.patchDeploymentMetadata(cluster, previous.deployment, { labels: { [LABEL_RETIRED]: null }, annotations: { [ANNOTATION_RETIRE_AT]: null } });
       await this.replaceService(cluster, to.service, (s) => {
         s.spec!.selector = { ...previous.selector };
       });
@@ -235,6 +249,70 @@ export class KubernetesTarget implements DeploymentTarget {
       }
     }
     this.failures.delete(to.deploymentId);
+  }
+
+  private lastSweep = Number.NEGATIVE_INFINITY;
+
+  /**
+   * Scales to 0 the old blue-green colours whose rollback window is over (at most once per `sweepIntervalMs`):
+   * a Deployment labelled retired, past its `scale-down-at`, that its Service does not select.
+   */
+  async sweep(): Promise<void> {
+    if (Date.now() - this.lastSweep < (this.options.sweepIntervalMs ?? 60_000)) return;
+    this.lastSweep = Date.now();
+    const now = this.now();
+    const policies = this.options.policies();
+    for (const environment of Object.keys(policies.environments)) {
+      for (const wave of deploymentWaves(getEnvironmentPolicy(policies, environment))) {
+        for (const target of wave.clusters) {
+          const cluster = this.client(environment, target);
+          const list = await withRetry(cluster.name, `deployments labelled ${LABEL_RETIRED}`, () => cluster.apps.listNamespacedDeployment({ namespace: this.namespace, labelSelector: `${LABEL_RETIRED}=true` }), this.options.retry);
+          for (const deployment of list.items) {
+            const name = deployment.metadata!.name!;
+            const keptUntil = deployment.metadata?.annotations?.[ANNOTATION_RETIRE_AT];
+            if (keptUntil === undefined || Date.parse(keptUntil) > now.getTime()) continue;
+            const workload = deployment.metadata?.labels?.[LABEL_WORKLOAD] ?? name;
+            const service = await this.readService(cluster, workload).catch(() => undefined);
+            if (service !== undefined && stableDeploymentOf(service, workload) === name) continue;
+            const replicas = deployment.spec?.replicas ?? 0;
+            await this.patchDeployment(cluster, name, (d) => {
+              d.spec!.replicas = 0;
+            });
+            await this.patchDeploymentMetadata(cluster, name, { labels: { [LABEL_RETIRED]: null }, annotations: { [ANNOTATION_RETIRE_AT]: null } });
+            const deploymentId = deployment.metadata?.annotations?.[ANNOTATION_RETIRED_BY] ?? 'unknown';
+            await this.observe({
+              type: 'KubernetesOldColorScaledDown',
+              data: { ...this.clusterFact(cluster, { deploymentId, service: workload, environment }), object: `deployment/${this.namespace}/${name}`, keptUntil, replicas },
+            });
+          }
+        }
+      }
+    }
+  }
+
+  /** Marks the colour the Service no longer selects, to be scaled down once the rollback window is over. */
+  private async retire(cluster: ClusterClient, name: string, step: TargetStep): Promise<string> {
+    const policy = getEnvironmentPolicy(this.options.policies(), step.environment);
+    const minutes = policy.rollback.manualWindowMinutes ?? DEFAULT_KEEP_OLD_COLOR_MINUTES;
+    const current = await this.readDeployment(cluster, name);
+    const recorded = current.metadata?.annotations?.[ANNOTATION_RETIRE_AT];
+    if (recorded !== undefined && current.metadata?.annotations?.[ANNOTATION_RETIRED_BY] === step.deploymentId) return recorded;
+    const keptUntil = new Date(this.now().getTime() + minutes * MS_PER_MINUTE).toISOString();
+    await this.patchDeploymentMetadata(cluster, name, { labels: { [LABEL_RETIRED]: 'true', [LABEL_WORKLOAD]: step.service }, annotations: { [ANNOTATION_RETIRE_AT]: keptUntil, [ANNOTATION_RETIRED_BY]: step.deploymentId } });
+    return keptUntil;
+  }
+
+  private async patchDeploymentMetadata(cluster: ClusterClient, name: string, metadata: { labels?: Record<string, string | null>; annotations?: Record<string, string | null> }): Promise<void> {
+    await withRetry(
+      cluster.name,
+      `deployment/${this.namespace}/${name}`,
+      () => cluster.apps.patchNamespacedDeployment({ name, namespace: this.namespace, body: { metadata } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch)),
+      this.options.retry,
+    );
+  }
+
+  private now(): Date {
+    return this.options.clock?.now() ?? new Date();
   }
 
   // ---- one cluster ----
@@ -281,8 +359,12 @@ export class KubernetesTarget implements DeploymentTarget {
         await this.replaceService(cluster, step.service, (s) => {
           s.spec!.selector = { [LABEL_WORKLOAD]: step.service, [LABEL_COLOR]: color };
         });
-        // The old colour stays scaled (the rollback target) until the rollback window is over.
-        return { objects: [`deployment/${this.namespace}/${name(color)}`, `service/${this.namespace}/${step.service} (selector ${LABEL_COLOR}=${color})`], observed: { ...observed, keptForRollback: `deployment/${this.namespace}/${previous.deployment}` } };
+        // The old colour stays scaled (the rollback target) until the environment's manual rollback window is over.
+        const keptUntil = await this.retire(cluster, previous.deployment, step);
+        return {
+          objects: [`deployment/${this.namespace}/${name(color)}`, `service/${this.namespace}/${step.service} (selector ${LABEL_COLOR}=${color})`],
+          observed: { ...observed, keptForRollback: `deployment/${this.namespace}/${previous.deployment}`, keptUntil },
+        };
       }
     }
   }
