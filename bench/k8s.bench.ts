@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AppsV1Api, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
-import { createDeploymentsService, createKubernetesTarget, DEPLOYMENT_TICK_INTERVAL_MS } from '@gatehouse/deployments';
+import { createDeploymentsService, DEPLOYMENT_TICK_INTERVAL_MS, targetFromEnvironment } from '@gatehouse/deployments';
 import { settableClock } from '@gatehouse/domain';
 import { createInMemoryEventStore } from '@gatehouse/eventstore';
 import { PolicyRegistry, type ServiceLogger, startEmbeddedServices } from '@gatehouse/service-kit';
@@ -56,7 +56,7 @@ async function dueToFirstPatch(tickIntervalMs: number, count: number, clusters: 
     const store = await createInMemoryEventStore();
     const clock = settableClock('2026-12-01T10:00:00Z');
     const policies = await PolicyRegistry.activateFromDirectory(store, POLICIES, clock);
-    const host = await startEmbeddedServices([createDeploymentsService({ target: (ctx) => createKubernetesTarget(ctx, kubeconfig, { pollIntervalMs: 5 }), tickIntervalMs })], { store, clock, policies, logger: quiet, pollIntervalMs: 5 });
+    const host = await startEmbeddedServices([createDeploymentsService({ target: targetFromEnvironment({ KUBECONFIG: kubeconfig, GATEHOUSE_K8S_POLL_MS: '5' }), tickIntervalMs })], { store, clock, policies, logger: quiet, pollIntervalMs: 5 });
     try {
       const service = `${prefix}-${i}`;
       seed(staging, service);

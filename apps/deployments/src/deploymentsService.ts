@@ -33,7 +33,7 @@ const TRIGGER_ACTOR = 'monitoring';
 
 export interface DeploymentsServiceOptions {
   /** The cluster the plans run on. @defaultValue a SandboxTarget on the service's clock */
-  target?: DeploymentTarget | ((ctx: ServiceContext) => DeploymentTarget);
+  target?: DeploymentTarget | ((ctx: ServiceContext) => DeploymentTarget | Promise<DeploymentTarget>);
   /** @defaultValue DEPLOYMENT_TICK_INTERVAL_MS */
   tickIntervalMs?: number;
   /** How long an intent's performer is trusted to finish it before another attempt is claimed. @defaultValue DEFAULT_EFFECT_LEASE_MS (30 s) */
@@ -50,7 +50,7 @@ export function createDeploymentsService(options: DeploymentsServiceOptions = {}
   return {
     name: DEPLOYMENTS_CONTEXT,
     async start(ctx) {
-      const target: DeploymentTarget = typeof options.target === 'function' ? options.target(ctx) : (options.target ?? new SandboxTarget({ clock: ctx.clock }));
+      const target: DeploymentTarget = typeof options.target === 'function' ? await options.target(ctx) : (options.target ?? new SandboxTarget({ clock: ctx.clock }));
       const metrics = deploymentMetrics(ctx.metrics);
       /** Change requests whose deployment has work left, rebuilt from the log at start. */
       const active = new Set<string>();

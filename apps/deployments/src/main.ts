@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { runStandaloneService } from '@gatehouse/service-kit';
 import { createDeploymentsService } from './deploymentsService.js';
-import { targetFromEnvironment } from './kubernetes/index.js';
+import { targetFromEnvironment } from './kubernetes/fromEnvironment.js';
 
 /**
  * The deployments service as its own process: PostgreSQL (DATABASE_URL) + NATS (NATS_URL); see libs/service-kit/src/standalone.

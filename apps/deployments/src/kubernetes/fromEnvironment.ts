@@ -1,7 +1,5 @@
-import { KubeConfig } from '@kubernetes/client-node';
 import type { ServiceContext } from '@gatehouse/service-kit';
 import { type DeploymentTarget, SandboxTarget } from '../target.js';
-import { type ClusterObservation, KubernetesTarget, type KubernetesTargetOptions } from './kubernetesTarget.js';
 
 /** Category of the executor's events: `kubernetes-<deploymentId>` holds every wave and cluster step of one deployment. */
 export const KUBERNETES_CATEGORY = 'kubernetes';
@@ -20,35 +18,19 @@ export interface TargetEnvironment {
 }
 
 /**
- * The Kubernetes executor for a service context: kubeconfig from `kubeconfigPath`, clusters from the active
- * policies (checked now: a cluster without a context refuses the start, naming it), every observation an
- * event on `kubernetes-<deploymentId>`.
+ * `KUBECONFIG` set → the Kubernetes executor; unset → the sandbox (the embedded default). The executor and
+ * @kubernetes/client-node are loaded only when chosen, so the sandbox does not pay for them.
  */
-export function createKubernetesTarget(ctx: ServiceContext, kubeconfigPath: string, options: Partial<Omit<KubernetesTargetOptions, 'kubeconfig' | 'policies' | 'observe'>> = {}): KubernetesTarget {
-  const kubeconfig = new KubeConfig();
-  kubeconfig.loadFromFile(kubeconfigPath);
-  const target = new KubernetesTarget({
-    kubeconfig,
-    policies: () => ctx.policies.current,
-    clock: ctx.clock,
-    logger: ctx.logger,
-    observe: async (observation: ClusterObservation) => {
-      await ctx.store.appendToStream(kubernetesStreamId(observation.data.deploymentId), [{ type: observation.type, data: observation.data, metadata: { actor: ctx.name } }]);
-    },
-    ...options,
-  });
-  target.verifyClusters();
-  return target;
-}
-
-/** `KUBECONFIG` set → the Kubernetes executor; unset → the sandbox (the embedded default). */
-export function targetFromEnvironment(env: TargetEnvironment = process.env): (ctx: ServiceContext) => DeploymentTarget {
+export function targetFromEnvironment(env: TargetEnvironment = process.env): (ctx: ServiceContext) => Promise<DeploymentTarget> {
   const kubeconfigPath = env.KUBECONFIG;
   if (kubeconfigPath !== undefined && kubeconfigPath !== '') {
     const pollIntervalMs = env.GATEHOUSE_K8S_POLL_MS !== undefined ? Number(env.GATEHOUSE_K8S_POLL_MS) : undefined;
     if (pollIntervalMs !== undefined && !(pollIntervalMs > 0)) throw new Error(`GATEHOUSE_K8S_POLL_MS must be a positive number of ms, got '${env.GATEHOUSE_K8S_POLL_MS}'`);
-    return (ctx) => createKubernetesTarget(ctx, kubeconfigPath, { ...(env.GATEHOUSE_K8S_NAMESPACE ? { namespace: env.GATEHOUSE_K8S_NAMESPACE } : {}), ...(pollIntervalMs !== undefined ? { pollIntervalMs } : {}) });
+    return async (ctx) => {
+      const { createKubernetesTarget } = await import('./createKubernetesTarget.js');
+      return createKubernetesTarget(ctx, kubeconfigPath, { ...(env.GATEHOUSE_K8S_NAMESPACE ? { namespace: env.GATEHOUSE_K8S_NAMESPACE } : {}), ...(pollIntervalMs !== undefined ? { pollIntervalMs } : {}) });
+    };
   }
   const stateFile = env.GATEHOUSE_SANDBOX_STATE;
-  return (ctx) => new SandboxTarget({ clock: ctx.clock, ...(stateFile ? { stateFile } : {}) });
+  return async (ctx) => new SandboxTarget({ clock: ctx.clock, ...(stateFile ? { stateFile } : {}) });
 }

@@ -8,7 +8,8 @@ import { type EmbeddedHost, PolicyRegistry, type ServiceContext, type ServiceLog
 import { kubeconfigFor, KubernetesStandIn, startKubernetesStandIns, writeKubeconfig } from '@gatehouse/testing';
 import { createDeploymentsService } from '../deploymentsService.js';
 import { SandboxTarget } from '../target.js';
-import { createKubernetesTarget, targetFromEnvironment } from './fromEnvironment.js';
+import { createKubernetesTarget } from './createKubernetesTarget.js';
+import { targetFromEnvironment } from './fromEnvironment.js';
 import { ANNOTATION_PREVIOUS, canaryReplicas, KubernetesTarget, LABEL_COLOR, withVersion } from './kubernetesTarget.js';
 
 /**
@@ -172,7 +173,7 @@ describe('Kubernetes executor against stand-in clusters', () => {
     }
     // The rollback is idempotent: applying it again leaves every cluster as it was.
     const before = production().map((c) => [c.deployment(NS, 'search'), c.service(NS, 'search')]);
-    const { createKubernetesTarget: create } = await import('./fromEnvironment.js');
+    const { createKubernetesTarget: create } = await import('./createKubernetesTarget.js');
     const ctx = { store, policies, logger: quietLogger, name: 'deployments' } as unknown as Parameters<typeof create>[0];
     const deploymentId = ((await stream('cr-crash')).find((e) => e.type === 'DeploymentStarted')!.data as { deploymentId: string }).deploymentId;
     await create(ctx, kubeconfig, { pollIntervalMs: 5 }).rollback({ deploymentId, service: 'search', environment: 'production', version: '1.0.0' });
@@ -286,6 +287,21 @@ describe('Kubernetes executor against stand-in clusters', () => {
     expect(JSON.parse(annotations[ANNOTATION_PREVIOUS]!)).toMatchObject({ image: 'registry.example/promo:1.0.0', replicas: REPLICAS, selector: { app: 'promo' } });
   });
 
+  it('a controller that stops making progress fails the step at the executor\'s deadline, naming the object; the rollback restores the image', async () => {
+    const [stage] = [cluster('staging-k8s-cluster-01')] as [KubernetesStandIn];
+    await workload('feed', [stage]);
+    stage.stall();
+    try {
+      await due('cr-stall', 'feed', 'staging', 'rolling-update');
+      const failed = await waitFor(async () => (await clusterEvents('cr-stall')).find((e) => e.type === 'KubernetesClusterStepFailed'));
+      expect(failed.data).toMatchObject({ cluster: 'staging-k8s-cluster-01', object: 'deployment/default/feed', reason: expect.stringMatching(/^rollout not complete after 3000 ms: the controller has not observed generation 2 \(observed 1\)$/) });
+    } finally {
+      stage.stall(false);
+    }
+    expect((await run('cr-stall')).type).toBe('DeploymentFailed');
+    expect(imageIn(stage, 'feed')).toBe('registry.example/feed:1.0.0');
+  });
+
   it('refuses at start, naming the cluster: a policy cluster without a kubeconfig context, and an unreachable cluster', async () => {
     const partial = writeKubeconfig(path.join(mkdtempSync(path.join(tmpdir(), 'gatehouse-k8s-')), 'kubeconfig'), clusters.filter((c) => c.name !== 'prod-k8s-cluster-04'));
     const ctx = { store, policies, logger: quietLogger, name: 'deployments' } as unknown as Parameters<typeof createKubernetesTarget>[0];
@@ -329,14 +345,14 @@ describe('choosing the deployment target from the environment', () => {
     ctx = { name: 'deployments', store, clock, policies, logger: { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} } } as unknown as ServiceContext;
   });
 
-  it('KUBECONFIG unset (or empty): the in-process sandbox, as `npm start` has always run', () => {
-    expect(targetFromEnvironment({})(ctx)).toBeInstanceOf(SandboxTarget);
-    expect(targetFromEnvironment({ KUBECONFIG: '' })(ctx)).toBeInstanceOf(SandboxTarget);
+  it('KUBECONFIG unset (or empty): the in-process sandbox, as `npm start` has always run', async () => {
+    expect(await targetFromEnvironment({})(ctx)).toBeInstanceOf(SandboxTarget);
+    expect(await targetFromEnvironment({ KUBECONFIG: '' })(ctx)).toBeInstanceOf(SandboxTarget);
   });
 
-  it('KUBECONFIG set: the Kubernetes executor, once every policy cluster has a context', () => {
-    expect(targetFromEnvironment({ KUBECONFIG: kubeconfig(ALL) })(ctx)).toBeInstanceOf(KubernetesTarget);
-    expect(() => targetFromEnvironment({ KUBECONFIG: kubeconfig(ALL.slice(0, 3)) })(ctx)).toThrow(/^cluster 'prod-k8s-cluster-02' of environment 'production' has no kubeconfig context 'prod-k8s-cluster-02' \(contexts: dev-k8s-cluster-01, staging-k8s-cluster-01, prod-k8s-cluster-01\)$/);
+  it('KUBECONFIG set: the Kubernetes executor, once every policy cluster has a context', async () => {
+    expect(await targetFromEnvironment({ KUBECONFIG: kubeconfig(ALL) })(ctx)).toBeInstanceOf(KubernetesTarget);
+    await expect(targetFromEnvironment({ KUBECONFIG: kubeconfig(ALL.slice(0, 3)) })(ctx)).rejects.toThrow(/^cluster 'prod-k8s-cluster-02' of environment 'production' has no kubeconfig context 'prod-k8s-cluster-02' \(contexts: dev-k8s-cluster-01, staging-k8s-cluster-01, prod-k8s-cluster-01\)$/);
     expect(() => targetFromEnvironment({ KUBECONFIG: kubeconfig(ALL), GATEHOUSE_K8S_POLL_MS: 'soon' })).toThrow("GATEHOUSE_K8S_POLL_MS must be a positive number of ms, got 'soon'");
   });
 
