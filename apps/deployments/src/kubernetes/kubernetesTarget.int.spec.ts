@@ -53,7 +53,7 @@ describe('Kubernetes executor against stand-in clusters', () => {
     clusters = await startKubernetesStandIns(CLUSTERS, { podReadyMs: 3, msPerDeadlineSecond: 20 });
     kubeconfig = writeKubeconfig(path.join(mkdtempSync(path.join(tmpdir(), 'gatehouse-k8s-')), 'kubeconfig'), clusters);
     host = await startEmbeddedServices(
-      [createDeploymentsService({ target: (ctx) => createKubernetesTarget(ctx, kubeconfig, { pollIntervalMs: 5, readyTimeoutMs: 3_000, retry: { baseDelayMs: 2, attempts: 4 }, sweepIntervalMs: 50 }), tickIntervalMs: 5 })],
+      [createDeploymentsService({ target: (ctx) => createKubernetesTarget(ctx, kubeconfig, { pollIntervalMs: 5, readyTimeoutMs: 3_000, retry: { baseDelayMs: 2, attempts: 4 }, sweepIntervalMs: 50 }), tickIntervalMs: 25 })],
       { store, clock, policies, logger: quietLogger, pollIntervalMs: 5 },
     );
   });

@@ -59,6 +59,7 @@ export type ClusterObservation =
   | { type: 'KubernetesClusterStepFailed'; data: ClusterFact & WaveFact & { object: string; reason: string; observed: Record<string, unknown> } }
   | { type: 'KubernetesClusterRolledBack'; data: ClusterFact & { restored: PreviousRevision | null; removed: string[]; observed: Record<string, unknown> } }
   | { type: 'KubernetesClusterRollbackSkipped'; data: ClusterFact & { reason: string } }
+  | { type: 'KubernetesClusterRollbackFailed'; data: ClusterFact & { object: string; reason: string } }
   | { type: 'KubernetesOldColorScaledDown'; data: ClusterFact & { object: string; keptUntil: string; replicas: number } };
 interface WaveFact {
   deploymentId: string;
@@ -153,7 +154,14 @@ export class KubernetesTarget implements DeploymentTarget {
     for (const wave of this.waves(step.environment)) {
       const fact: WaveFact = { deploymentId: step.deploymentId, service: step.service, environment: step.environment, stepIndex: step.index, stepName: step.name, trafficPercent: step.trafficPercent, wave: wave.index, region: wave.region };
       const clusters = wave.clusters.map((c) => c.name);
-      const marks = await Promise.all(wave.clusters.map((cluster) => this.readService(cluster, step.service).then(stepMarkOf)));
+      const marks: (StepMark | undefined)[] = [];
+      for (const cluster of wave.clusters) {
+        try {
+          marks.push(stepMarkOf(await this.readService(cluster, step.service)));
+        } catch (error) {
+          return this.failStep(step, fact, cluster, error);
+        }
+      }
       // Resumed after a crash: the clusters that completed the step are not touched again.
       if (marks.every((mark) => sameStep(mark, step))) continue;
       await this.observe({ type: 'KubernetesWaveStarted', data: { ...fact, clusters } });
@@ -164,17 +172,28 @@ export class KubernetesTarget implements DeploymentTarget {
           await this.markStep(cluster, step);
           await this.observe({ type: 'KubernetesClusterStepApplied', data: { ...fact, ...this.clusterFact(cluster, step), objects, observed } });
         } catch (error) {
-          const failure = error instanceof ClusterStepError ? error : error instanceof ClusterUnreachableError ? new ClusterStepError(cluster.name, error.object, describe(error.cause)) : undefined;
-          if (failure === undefined) throw error;
-          this.failures.set(step.deploymentId, failure.message);
-          await this.observe({ type: 'KubernetesClusterStepFailed', data: { ...fact, ...this.clusterFact(cluster, step), object: failure.object, reason: failure.reason, observed: failure.observed } });
-          await this.markFailure(cluster, step, failure).catch((markError: unknown) => this.options.logger?.warn({ cluster: cluster.name, error: describe(markError) }, 'could not record the failure on the cluster; it is kept in memory'));
           // The waves stop here: later clusters and regions are not touched.
-          return;
+          return this.failStep(step, fact, cluster, error);
         }
       }
       await this.observe({ type: 'KubernetesWaveCompleted', data: { ...fact, clusters } });
     }
+  }
+
+  /** A step that cannot complete on a cluster: an event naming cluster and object, and the failure kept (memory and Service) for `status`. */
+  private async failStep(step: TargetStep, fact: WaveFact, cluster: ClusterClient, error: unknown): Promise<void> {
+    const failure =
+      error instanceof ClusterStepError
+        ? error
+        : error instanceof ClusterUnreachableError
+          ? new ClusterStepError(cluster.name, error.object, describe(error.cause))
+          : error instanceof InvalidManifestError
+            ? new ClusterStepError(cluster.name, error.object, error.message)
+            : undefined;
+    if (failure === undefined) throw error;
+    this.failures.set(step.deploymentId, failure.message);
+    await this.observe({ type: 'KubernetesClusterStepFailed', data: { ...fact, ...this.clusterFact(cluster, step), object: failure.object, reason: failure.reason, observed: failure.observed } });
+    await this.markFailure(cluster, step, failure).catch((markError: unknown) => this.options.logger?.warn({ cluster: cluster.name, error: describe(markError) }, 'could not record the failure on the cluster; it is kept in memory'));
   }
 
   /** Failures seen by this process (also on the Service's annotation, for other processes). */
@@ -220,35 +239,47 @@ export class KubernetesTarget implements DeploymentTarget {
           await this.observe({ type: 'KubernetesClusterRollbackSkipped', data: { ...fact, reason: `unreachable (${describe(error.cause)}) and never changed by this deployment` } });
           continue;
         }
+        await this.observe({ type: 'KubernetesClusterRollbackFailed', data: { ...fact, object: `service/${this.namespace}/${to.service}`, reason: describe(error) } });
         throw error;
       }
-      const previous = previousRevisionOf(service);
-      const mark = stepMarkOf(service);
-      const failure = failureOf(service);
-      const ours = previous?.deploymentId === to.deploymentId;
-      const pending = mark?.deploymentId === to.deploymentId || failure?.deploymentId === to.deploymentId;
-      if (!ours) continue;
-      const removed: string[] = [];
-      // The recorded revision back on the Deployment that served before (image, replicas), then the Service's selector.
-      const restored = await this.patchDeployment(cluster, previous.deployment, (d) => {
-        setImage(d, previous.image);
-        d.spec!.replicas = previous.replicas;
-      });
-      if (restored.metadata?.labels?.[LABEL_RETIRED] !== undefined) await this.patchDeploymentMetadata(cluster, previous.deployment, { labels: { [LABEL_RETIRED]: null }, annotations: { [ANNOTATION_RETIRE_AT]: null } });
-      await this.replaceService(cluster, to.service, (s) => {
-        s.spec!.selector = { ...previous.selector };
-      });
-      for (const name of await this.deploymentsCreatedBy(cluster, to.deploymentId)) {
-        if (name === previous.deployment) continue;
-        await this.deleteDeployment(cluster, name);
-        removed.push(`deployment/${this.namespace}/${name}`);
-      }
-      if (pending) {
-        await this.patchServiceAnnotations(cluster, to.service, { [ANNOTATION_STEP]: null, [ANNOTATION_FAILURE]: null });
-        await this.observe({ type: 'KubernetesClusterRolledBack', data: { ...fact, restored: previous, removed, observed: observedOf(restored) } });
+      try {
+        await this.restoreCluster(cluster, service, to, fact);
+      } catch (error) {
+        const object = error instanceof ClusterStepError || error instanceof ClusterUnreachableError || error instanceof InvalidManifestError ? error.object : `service/${this.namespace}/${to.service}`;
+        await this.observe({ type: 'KubernetesClusterRollbackFailed', data: { ...fact, object, reason: describe(error) } });
+        throw error;
       }
     }
     this.failures.delete(to.deploymentId);
+  }
+
+  /** One cluster back to its recorded revision; nothing to do where this deployment changed nothing. */
+  private async restoreCluster(cluster: ClusterClient, service: V1Service, to: WorkloadRef & { deploymentId: string }, fact: ClusterFact): Promise<void> {
+    const previous = previousRevisionOf(service);
+    const mark = stepMarkOf(service);
+    const failure = failureOf(service);
+    const ours = previous?.deploymentId === to.deploymentId;
+    const pending = mark?.deploymentId === to.deploymentId || failure?.deploymentId === to.deploymentId;
+    if (!ours) return;
+    const removed: string[] = [];
+    // The recorded revision back on the Deployment that served before (image, replicas), then the Service's selector.
+    const restored = await this.patchDeployment(cluster, previous.deployment, (d) => {
+      setImage(d, previous.image);
+      d.spec!.replicas = previous.replicas;
+    });
+    if (restored.metadata?.labels?.[LABEL_RETIRED] !== undefined) await this.patchDeploymentMetadata(cluster, previous.deployment, { labels: { [LABEL_RETIRED]: null }, annotations: { [ANNOTATION_RETIRE_AT]: null } });
+    await this.replaceService(cluster, to.service, (s) => {
+      s.spec!.selector = { ...previous.selector };
+    });
+    for (const name of await this.deploymentsCreatedBy(cluster, to.deploymentId)) {
+      if (name === previous.deployment) continue;
+      await this.deleteDeployment(cluster, name);
+      removed.push(`deployment/${this.namespace}/${name}`);
+    }
+    if (pending) {
+      await this.patchServiceAnnotations(cluster, to.service, { [ANNOTATION_STEP]: null, [ANNOTATION_FAILURE]: null });
+      await this.observe({ type: 'KubernetesClusterRolledBack', data: { ...fact, restored: previous, removed, observed: observedOf(restored) } });
+    }
   }
 
   private lastSweep = Number.NEGATIVE_INFINITY;
