@@ -36,7 +36,7 @@ export interface DeploymentsServiceOptions {
   target?: DeploymentTarget | ((ctx: ServiceContext) => DeploymentTarget | Promise<DeploymentTarget>);
   /** @defaultValue DEPLOYMENT_TICK_INTERVAL_MS */
   tickIntervalMs?: number;
-  /** How long an intent's performer is trusted to finish it before another attempt is claimed. @defaultValue DEFAULT_EFFECT_LEASE_MS (30 s) */
+  /** How long an intent's performer is trusted to finish it before another attempt is claimed. @defaultValue the target's `effectLeaseMs`, else DEFAULT_EFFECT_LEASE_MS (30 s) */
   effectLeaseMs?: number;
 }
 
@@ -52,6 +52,7 @@ export function createDeploymentsService(options: DeploymentsServiceOptions = {}
     async start(ctx) {
       const target: DeploymentTarget = typeof options.target === 'function' ? await options.target(ctx) : (options.target ?? new SandboxTarget({ clock: ctx.clock }));
       const metrics = deploymentMetrics(ctx.metrics);
+      const leaseMs = options.effectLeaseMs ?? target.effectLeaseMs;
       /** Change requests whose deployment has work left, rebuilt from the log at start. */
       const active = new Set<string>();
       // Every effect on the cluster goes through here: intent recorded, cluster checked, effect performed, outcome recorded.
@@ -63,7 +64,7 @@ export function createDeploymentsService(options: DeploymentsServiceOptions = {}
         clock: ctx.clock,
         actor: ACTOR,
         logger: ctx.logger,
-        ...(options.effectLeaseMs !== undefined && { leaseMs: options.effectLeaseMs }),
+        ...(leaseMs !== undefined && { leaseMs }),
         onSettled: (effect, performed) => {
           if (!performed) return;
           if (effect.kind === 'ApplyDeploymentStep') metrics.steps.inc({ environment: effect.step.environment });

@@ -37,6 +37,8 @@ export interface TargetStatus {
 export interface DeploymentTarget {
   /** Checks, before a deployment starts, that every cluster it needs answers and has the workload; throws naming the one that does not. */
   preflight?(workload: WorkloadRef): Promise<void>;
+  /** How long one effect may take on this target, in ms: the effect runner's lease (another replica resumes the intent only after it). */
+  readonly effectLeaseMs?: number;
   /** Housekeeping the target does on its own schedule (e.g. scaling down an old blue-green colour after the rollback window); called every tick. */
   sweep?(): Promise<void>;
   apply(step: TargetStep): Promise<void>;

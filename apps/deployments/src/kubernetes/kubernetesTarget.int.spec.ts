@@ -351,7 +351,10 @@ describe('choosing the deployment target from the environment', () => {
   });
 
   it('KUBECONFIG set: the Kubernetes executor, once every policy cluster has a context', async () => {
-    expect(await targetFromEnvironment({ KUBECONFIG: kubeconfig(ALL) })(ctx)).toBeInstanceOf(KubernetesTarget);
+    const executor = await targetFromEnvironment({ KUBECONFIG: kubeconfig(ALL) })(ctx);
+    expect(executor).toBeInstanceOf(KubernetesTarget);
+    // A step waits for clusters one after another: its intent is not resumed by another replica for 20 minutes.
+    expect(executor.effectLeaseMs).toBe(20 * 60_000);
     await expect(targetFromEnvironment({ KUBECONFIG: kubeconfig(ALL.slice(0, 3)) })(ctx)).rejects.toThrow(/^cluster 'prod-k8s-cluster-02' of environment 'production' has no kubeconfig context 'prod-k8s-cluster-02' \(contexts: dev-k8s-cluster-01, staging-k8s-cluster-01, prod-k8s-cluster-01\)$/);
     expect(() => targetFromEnvironment({ KUBECONFIG: kubeconfig(ALL), GATEHOUSE_K8S_POLL_MS: 'soon' })).toThrow("GATEHOUSE_K8S_POLL_MS must be a positive number of ms, got 'soon'");
   });

@@ -99,7 +99,15 @@ export interface KubernetesTargetOptions {
   clock?: Clock;
   /** Least time between two sweeps for old colours to scale down, in ms of wall time. @defaultValue 60000 */
   sweepIntervalMs?: number;
+  /**
+   * How long a step may take across all clusters before another deployments replica resumes it (a step blocks
+   * its replica while the clusters roll out one after another). @defaultValue DEFAULT_KUBERNETES_EFFECT_LEASE_MS (20 min)
+   */
+  effectLeaseMs?: number;
 }
+
+/** A step's waves take minutes per cluster: the effect lease must outlast them, or a second replica would apply the same step alongside. */
+export const DEFAULT_KUBERNETES_EFFECT_LEASE_MS = 20 * 60_000;
 
 interface ClusterClient extends ClusterTarget {
   apps: AppsV1Api;
@@ -121,7 +129,10 @@ export class KubernetesTarget implements DeploymentTarget {
   /** Clusters this process changed per deployment: an unreachable cluster it never touched needs no rollback. */
   private readonly touched = new Map<string, Set<string>>();
 
+  readonly effectLeaseMs: number;
+
   constructor(private readonly options: KubernetesTargetOptions) {
+    this.effectLeaseMs = options.effectLeaseMs ?? DEFAULT_KUBERNETES_EFFECT_LEASE_MS;
     this.namespace = options.namespace ?? 'default';
     this.pollIntervalMs = options.pollIntervalMs ?? 1_000;
   }
