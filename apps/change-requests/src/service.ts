@@ -1,5 +1,6 @@
 import { commandMetrics, type ServiceDefinition } from '@gatehouse/service-kit';
 import { registerCommands } from './commands.js';
+import { registerFlagCommands } from './flag-commands.js';
 import { registerHotfixCommands } from './hotfix-commands.js';
 import { startHotfixLane } from './hotfix-process.js';
 
@@ -9,13 +10,14 @@ import { startProcessManagers } from './process-managers.js';
  * Releases and change requests: serves `changeRequests.*` commands on `release-<id>` and
  * `changeRequest-<id>` streams and moves changes along as scheduling, deployments, monitoring
  * and approvals report (see process-managers.ts). The emergency hotfix lane: `hotfixes.*` commands
- * on `hotfix-<id>` streams, its reactions and deadlines (hotfix-commands.ts, hotfix-process.ts).
+ * on `hotfix-<id>` streams, its reactions and deadlines (hotfix-commands.ts, hotfix-process.ts). Feature
+ * flags: `flags.*` commands on `flag-<name>` streams (flag-commands.ts).
  */
 export const changeRequestsService: ServiceDefinition = {
   name: 'change-requests',
   async start(ctx) {
     const metrics = commandMetrics(ctx.metrics, 'change-requests');
-    const unregister = [...(await registerCommands(ctx, metrics)), ...(await registerHotfixCommands(ctx, metrics))];
+    const unregister = [...(await registerCommands(ctx, metrics)), ...(await registerHotfixCommands(ctx, metrics)), ...(await registerFlagCommands(ctx, metrics))];
     const consumer = await startProcessManagers(ctx, metrics);
     const hotfixLane = await startHotfixLane(ctx, metrics);
     return {

@@ -13,6 +13,7 @@ export * from './hotfix/hotfix.js';
 export * from './testing-gates/testingGates.js';
 export * from './rollback/rollbackTriggers.js';
 export * from './feature-flags/featureFlags.js';
+export * from './feature-flags/featureFlagDecider.js';
 export * from './release/releaseNotes.js';
 export * from './scheduling/index.js';
 export * from './deployment/index.js';

@@ -15,6 +15,7 @@ export const REMOTE_ERROR_STATUS: Readonly<Record<string, HttpStatus>> = {
   NotFoundError: HttpStatus.NOT_FOUND,
   SeparationOfDutiesViolation: HttpStatus.FORBIDDEN,
   AnalysisDecisionForbiddenError: HttpStatus.FORBIDDEN,
+  FlagChangeForbiddenError: HttpStatus.FORBIDDEN,
   IllegalTransitionError: HttpStatus.CONFLICT,
   AlreadyExistsError: HttpStatus.CONFLICT,
   WrongExpectedVersionError: HttpStatus.CONFLICT,
