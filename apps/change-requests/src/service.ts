@@ -1,6 +1,7 @@
 import { commandMetrics, type ServiceDefinition } from '@gatehouse/service-kit';
 import { registerCommands } from './commands.js';
 import { registerFlagCommands } from './flag-commands.js';
+import { registerReleasePlanCommands } from './release-plan-commands.js';
 import { registerHotfixCommands } from './hotfix-commands.js';
 import { startHotfixLane } from './hotfix-process.js';
 
@@ -11,13 +12,14 @@ import { startProcessManagers } from './process-managers.js';
  * `changeRequest-<id>` streams and moves changes along as scheduling, deployments, monitoring
  * and approvals report (see process-managers.ts). The emergency hotfix lane: `hotfixes.*` commands
  * on `hotfix-<id>` streams, its reactions and deadlines (hotfix-commands.ts, hotfix-process.ts). Feature
- * flags: `flags.*` commands on `flag-<name>` streams (flag-commands.ts).
+ * flags: `flags.*` commands on `flag-<name>` streams (flag-commands.ts). Release plans: `releasePlans.*`
+ * on `releasePlan-<releaseId>` streams and their deadlines (release-plan-commands.ts).
  */
 export const changeRequestsService: ServiceDefinition = {
   name: 'change-requests',
   async start(ctx) {
     const metrics = commandMetrics(ctx.metrics, 'change-requests');
-    const unregister = [...(await registerCommands(ctx, metrics)), ...(await registerHotfixCommands(ctx, metrics)), ...(await registerFlagCommands(ctx, metrics))];
+    const unregister = [...(await registerCommands(ctx, metrics)), ...(await registerHotfixCommands(ctx, metrics)), ...(await registerFlagCommands(ctx, metrics)), ...(await registerReleasePlanCommands(ctx, metrics))];
     const consumer = await startProcessManagers(ctx, metrics);
     const hotfixLane = await startHotfixLane(ctx, metrics);
     return {

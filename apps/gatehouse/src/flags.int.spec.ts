@@ -24,7 +24,9 @@ const MONDAY_MORNING = '2026-11-30T09:00:00Z';
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 /** Users the bucketing property is checked over. */
-const USERS = 400;
+const USERS = 300;
+/** Evaluations in flight at once. */
+const CONCURRENCY = 20;
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies are asserted field by field
 type Json = any;
@@ -101,7 +103,7 @@ describe('feature flags through the HTTP API and the CLI', () => {
       ['PUT', '/api/flags/new-checkout', { enabled: true, rollout: { strategy: 'immediate' } }, 400, 'environment'],
       ['PUT', '/api/flags/Not%20A%20Name', { environment: 'production', enabled: true, rollout: { strategy: 'immediate' } }, 400, 'name'],
       ['PUT', '/api/flags/new-checkout', { environment: 'moon', enabled: true, rollout: { strategy: 'immediate' } }, 404, 'moon'],
-      ['PATCH', '/api/flags/new-checkout', { environment: 'staging', enabled: true }, 404, 'PUT'],
+      ['PATCH', '/api/flags/new-checkout', { environment: 'dr', enabled: true }, 404, 'PUT'],
       ['PATCH', '/api/flags/new-checkout', { environment: 'production', colour: 'red' }, 400, 'colour'],
     ];
     for (const [method, url, body, status, named] of refusals) {
@@ -122,29 +124,31 @@ describe('feature flags through the HTTP API and the CLI', () => {
   });
 
   it('buckets users stickily (same user, same answer; about the percentage of users on) and honours segments and dates', async () => {
+    const evaluate = async (userId: string): Promise<Json> => ok('GET', `/api/flags/new-checkout/evaluate?environment=production&userId=${userId}`, 'aud');
+    const evaluateAll = async (userIds: string[]): Promise<Json[]> => {
+      const replies: Json[] = [];
+      for (let i = 0; i < userIds.length; i += CONCURRENCY) replies.push(...(await Promise.all(userIds.slice(i, i + CONCURRENCY).map(evaluate))));
+      return replies;
+    };
+    const users = Array.from({ length: USERS }, (_, i) => `user-${i}`);
     const answers = new Map<string, boolean>();
-    for (let i = 0; i < USERS; i++) {
-      const userId = `user-${i}`;
-      const reply = await ok('GET', `/api/flags/new-checkout/evaluate?environment=production&userId=${userId}`, 'aud');
+    for (const reply of await evaluateAll(users)) {
       // The bucket is Unleash's: murmur3("<flag>:<user>") % 100 + 1, independent of the server's state.
-      expect(reply.bucket).toBe((murmur.v3(new TextEncoder().encode(`new-checkout:${userId}`), 0) % 100) + 1);
-      answers.set(userId, reply.enabled);
+      expect(reply.bucket).toBe((murmur.v3(new TextEncoder().encode(`new-checkout:${reply.userId}`), 0) % 100) + 1);
+      answers.set(reply.userId, reply.enabled);
     }
-    for (const userId of ['user-0', 'user-17', 'user-399']) {
-      expect((await ok('GET', `/api/flags/new-checkout/evaluate?environment=production&userId=${userId}`, 'aud')).enabled).toBe(answers.get(userId));
-    }
+    for (const reply of await evaluateAll(users.filter((_, i) => i % 10 === 0))) expect(reply.enabled).toBe(answers.get(reply.userId));
     const share = [...answers.values()].filter(Boolean).length / USERS;
     expect(share).toBeGreaterThan(0.22);
     expect(share).toBeLessThan(0.38);
     // Raised to 60 %: everyone on at 30 % stays on (the same bucket), more join.
     await ok('PATCH', '/api/flags/new-checkout', 'sam', { environment: 'production', rollout: { strategy: 'percentage', percentage: 60 } });
     let wider = 0;
-    for (let i = 0; i < USERS; i += 4) {
-      const enabled = (await ok('GET', `/api/flags/new-checkout/evaluate?environment=production&userId=user-${i}`, 'aud')).enabled;
-      if (answers.get(`user-${i}`)) expect(enabled).toBe(true);
-      if (enabled) wider += 1;
+    for (const reply of await evaluateAll(users.filter((_, i) => i % 3 === 0))) {
+      if (answers.get(reply.userId)) expect(reply.enabled).toBe(true);
+      if (reply.enabled) wider += 1;
     }
-    expect(wider / (USERS / 4)).toBeGreaterThan(share);
+    expect(wider / (USERS / 3)).toBeGreaterThan(share);
 
     await ok('PUT', '/api/flags/beta-banner', 'sam', { environment: 'production', enabled: true, rollout: { strategy: 'user_segment', userSegments: ['beta-testers', 'staff'] } });
     expect(await ok('GET', '/api/flags/beta-banner/evaluate?environment=production&userId=u1&segment=staff', 'aud')).toMatchObject({ enabled: true, reason: 'user is in segment staff' });
@@ -167,18 +171,17 @@ describe('feature flags through the HTTP API and the CLI', () => {
     const refused = await gatehouseCli(['flags', 'set', 'dark-mode', '--environment', 'production', '--off', '--patch'], 'ana');
     expect(refused.code).toBe(4);
     expect(refused.stderr).toContain('403 FlagChangeForbiddenError');
-    expect(await gatehouseCli(['flags', 'set', 'dark-mode', '--environment', 'production', '--on', '--off'], 'sam')).toMatchObject({ code: 2 });
     expect((await gatehouseCli(['flags', 'list', '--environment', 'production'], 'aud')).stdout).toMatch(/dark-mode\n {2}production\ton\tpercentage 100%/);
     expect((await gatehouseCli(['flags', 'show', 'dark-mode'], 'aud')).stdout).toContain('dark-mode: Dark mode');
     expect(await gatehouseCli(['flags', 'evaluate', 'dark-mode', '--environment', 'production', '--user', 'u9'], 'aud')).toMatchObject({ code: 0, stdout: expect.stringMatching(/^on\tbucket \d+ vs 100 %/) });
     expect((await flagEvents('dark-mode')).length).toBe(1);
-  });
+  }, 60_000);
 
   it('ramps the service’s flag through a feature-flag deployment’s steps (intent, then effect) and turns it off on rollback', async () => {
     await ok('PUT', '/api/flags/smart-send', 'ana', { environment: 'development', service: 'campaign-api', description: 'Smart send times', enabled: false, rollout: { strategy: 'immediate' } });
     const { releaseId } = await ok('POST', '/api/releases', 'ana', {
       service: 'campaign-api',
-      version: '3.0.0',
+      version: '2.10.0',
       type: 'minor',
       title: 'Smart send',
       previousVersion: '2.9.0',
@@ -194,7 +197,7 @@ describe('feature flags through the HTTP API and the CLI', () => {
     });
     const { changeRequestId } = await ok('POST', '/api/change-requests', 'ana', {
       kind: 'normal',
-      title: 'campaign-api 3.0.0 to development',
+      title: 'campaign-api 2.10.0 to development',
       description: 'Smart send',
       type: 'enhancement',
       priority: 'medium',

@@ -8,3 +8,4 @@ export * from './changeRequests.js';
 export * from './approvals.js';
 export * from './hotfixes.js';
 export * from './flags.js';
+export * from './releasePlans.js';
