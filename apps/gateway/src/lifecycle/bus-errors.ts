@@ -16,6 +16,7 @@ export const REMOTE_ERROR_STATUS: Readonly<Record<string, HttpStatus>> = {
   SeparationOfDutiesViolation: HttpStatus.FORBIDDEN,
   AnalysisDecisionForbiddenError: HttpStatus.FORBIDDEN,
   FlagChangeForbiddenError: HttpStatus.FORBIDDEN,
+  ReleasePlanRoleRequiredError: HttpStatus.FORBIDDEN,
   IllegalTransitionError: HttpStatus.CONFLICT,
   AlreadyExistsError: HttpStatus.CONFLICT,
   WrongExpectedVersionError: HttpStatus.CONFLICT,
