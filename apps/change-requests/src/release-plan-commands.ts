@@ -13,6 +13,7 @@ import {
   ReleasePlanEventSchemas,
   releasePlanStreamId,
   type ReleasePlanView,
+  SetCommunicationPlanPayload,
   SetPrerequisiteStatusPayload,
 } from '@gatehouse/contracts';
 import {
@@ -46,6 +47,7 @@ export function releasePlanView(releaseId: string, state: ReleasePlanState, even
     streamId: releasePlanStreamId(releaseId),
     prerequisites: state.prerequisites.map((p) => ({ ...p })),
     open: openPrerequisites(state.prerequisites).map((p) => p.prerequisiteId),
+    communication: state.communication.map((n) => ({ ...n })),
     events,
     duplicate,
   };
@@ -78,6 +80,13 @@ export async function registerReleasePlanCommands(ctx: ServiceContext, metrics: 
       };
       return decide(p.releaseId, command, p.commandId, { actor: caller.subject, correlationId: p.correlationId ?? p.commandId });
     },
+    setCommunicationPlan: async (raw, meta) => {
+      const p = parseOrThrow(SetCommunicationPlanPayload, raw, `${RELEASE_PLANS_CONTEXT}.setCommunicationPlan payload`);
+      const caller = requireCaller(meta);
+      await requireRelease(store, p.releaseId);
+      const command: ReleasePlanCommand = { type: 'SetCommunicationPlan', data: { releaseId: p.releaseId, plan: p.plan, by: caller.subject, byRoles: caller.roles, now: clock.now() } };
+      return decide(p.releaseId, command, p.commandId, { actor: caller.subject, correlationId: p.correlationId ?? p.commandId });
+    },
     getReleasePlan: async (raw) => {
       const p = parseOrThrow(GetReleasePlanPayload, raw, `${RELEASE_PLANS_CONTEXT}.getReleasePlan payload`);
       return releasePlanView(p.releaseId, await loadReleasePlan(store, p.releaseId), [], false);
@@ -94,6 +103,7 @@ export async function registerReleasePlanCommands(ctx: ServiceContext, metrics: 
     eventTypes: [...RELEASE_PLAN_EVENT_TYPES],
     dataSchemas: ReleasePlanEventSchemas,
     handler: async ({ event }) => {
+      if (event.type === 'ReleaseCommunicationPlanSet') return;
       const { releaseId, prerequisiteId } = event.data as { releaseId: string; prerequisiteId: string };
       const ofRelease = pending.get(releaseId) ?? new Map<string, number>();
       if (event.type === 'ReleasePrerequisiteAdded') ofRelease.set(prerequisiteId, Date.parse((event.data as { deadline: string }).deadline));

@@ -2,6 +2,8 @@ import { commandMetrics, type ServiceDefinition } from '@gatehouse/service-kit';
 import { registerCommands } from './commands.js';
 import { registerFlagCommands } from './flag-commands.js';
 import { registerReleasePlanCommands } from './release-plan-commands.js';
+import { startReleaseCommunication } from './release-communication.js';
+import { webhookNotifications } from './notification-webhook.js';
 import { registerHotfixCommands } from './hotfix-commands.js';
 import { startHotfixLane } from './hotfix-process.js';
 
@@ -22,8 +24,12 @@ export const changeRequestsService: ServiceDefinition = {
     const unregister = [...(await registerCommands(ctx, metrics)), ...(await registerHotfixCommands(ctx, metrics)), ...(await registerFlagCommands(ctx, metrics)), ...(await registerReleasePlanCommands(ctx, metrics))];
     const consumer = await startProcessManagers(ctx, metrics);
     const hotfixLane = await startHotfixLane(ctx, metrics);
+    // The communication plan goes out only where there is somewhere to send it.
+    const webhook = process.env['GATEHOUSE_NOTIFICATION_WEBHOOK_URL'];
+    const communication = webhook === undefined || webhook === '' ? undefined : await startReleaseCommunication(ctx, metrics, webhookNotifications(webhook));
     return {
       stop: async () => {
+        await communication?.stop();
         await hotfixLane.stop();
         await consumer.stop();
         await Promise.all(unregister.map((u) => u()));

@@ -4,6 +4,8 @@
  * blocking the start at its slot, the overdue event once on the injectable clock. Every refusal is checked for
  * the events it did not write.
  */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -32,8 +34,21 @@ describe('release plan prerequisites, tried through the HTTP API', () => {
   let clock: SettableClock;
   let gatehouse: RunningGatehouse;
   const tokens: Record<string, string> = {};
+  /** The notification webhook: a local receiver that records what it is sent. */
+  let receiver: Server;
+  const received: Array<{ key: string | undefined; body: Json }> = [];
 
   beforeAll(async () => {
+    receiver = createServer((request, response) => {
+      let text = '';
+      request.on('data', (chunk) => (text += chunk));
+      request.on('end', () => {
+        received.push({ key: request.headers['idempotency-key'] as string | undefined, body: JSON.parse(text) });
+        response.writeHead(200).end('ok');
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    process.env['GATEHOUSE_NOTIFICATION_WEBHOOK_URL'] = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks/releases`;
     dataDir = await mkdtemp(path.join(tmpdir(), 'gatehouse-release-plan-'));
     clock = settableClock(MONDAY_MORNING);
     const config = readGatewayConfig({ PORT: '0', GATEHOUSE_DATA_DIR: dataDir, GATEHOUSE_POLICIES: POLICIES, GATEHOUSE_JWT_SECRET: JWT_SECRET, LOG_LEVEL: process.env['DEBUG_PLAN'] ? 'warn' : 'silent' });
@@ -46,6 +61,8 @@ describe('release plan prerequisites, tried through the HTTP API', () => {
   }, 120_000);
   afterAll(async () => {
     await gatehouse?.close();
+    delete process.env['GATEHOUSE_NOTIFICATION_WEBHOOK_URL'];
+    await new Promise((resolve) => receiver?.close(resolve));
     await rm(dataDir, { recursive: true, force: true });
   });
 
@@ -88,6 +105,20 @@ describe('release plan prerequisites, tried through the HTTP API', () => {
     expect(await typesOf(`releasePlan-${releaseId}`)).toEqual([]);
     expect(await ok('POST', `${plan}/prerequisites`, 'tess', prerequisite)).toMatchObject({ events: ['ReleasePrerequisiteAdded'], open: ['exports-index'] });
     expect(await call('POST', `${plan}/prerequisites`, 'tess', prerequisite)).toMatchObject({ status: 409 });
+
+    // The communication plan: planners only, each field named; then stakeholders hear of the booking and the start.
+    expect(await call('PUT', `${plan}/communication`, 'ana', { notifications: [] })).toMatchObject({ status: 403, body: { error: 'ReleasePlanRoleRequiredError' } });
+    const badPlan = await call('PUT', `${plan}/communication`, 'tess', { notifications: [{ milestone: 'launched', audience: 'stakeholders', message: '' }] });
+    expect(badPlan.status).toBe(400);
+    expect(badPlan.body.issues.map((i: Json) => i.field).sort()).toEqual(['notifications.0.message', 'notifications.0.milestone']);
+    expect(await typesOf(`releasePlan-${releaseId}`)).toEqual(['ReleasePrerequisiteAdded']);
+    await ok('PUT', `${plan}/communication`, 'tess', {
+      notifications: [
+        { milestone: 'scheduled', audience: 'stakeholders', message: 'Ledger exports are booked' },
+        { milestone: 'started', audience: 'internal', environments: ['development'], message: 'Ledger exports are rolling out' },
+        { milestone: 'started', audience: 'customers', environments: ['production'], message: 'CSV exports are here' },
+      ],
+    });
 
     // A development change of the release, planned three hours out, reviewed: its approval is refused while the index is pending.
     const at = clock.now().toISOString();
@@ -136,5 +167,18 @@ describe('release plan prerequisites, tried through the HTTP API', () => {
     await ok('PUT', `${plan}/prerequisites/exports-index/status`, 'dora', { status: 'completed' });
     await ok('POST', `/api/deployments/${changeRequestId}/schedule`, 'ana', { reason: 'index rebuilt' });
     await waitUntil('the deployment', async () => (await typesOf(`deployment-${changeRequestId}`)).includes('DeploymentStarted'), MINUTE);
+
+    // Told as planned: an intent then its delivery per notification, and the webhook got each once (its key is the intent's).
+    await waitUntil('the start notification', async () => received.some((r) => r.body.gatehouse.milestone === 'started'));
+    const notifications = (await ok('GET', `/api/streams/notification-${releaseId}`, 'aud')).events as Json[];
+    const intended = notifications.filter((e) => e.type === 'ReleaseNotificationIntended');
+    // Stakeholders hear of the booking; the start once, internally only (the customers' line is for production).
+    expect(intended.map((e) => [e.data.milestone, e.data.audience])).toEqual([['scheduled', 'stakeholders'], ['started', 'internal']]);
+    for (const intent of intended) {
+      const delivered = notifications.find((e) => e.type === 'ReleaseNotificationDelivered' && e.data.effectId === intent.data.effectId);
+      expect(BigInt(delivered.globalPosition)).toBeGreaterThan(BigInt(intent.globalPosition));
+    }
+    expect(received.map((r) => r.key).sort()).toEqual(intended.map((e) => e.data.effectId).sort());
+    expect(received.find((r) => r.body.gatehouse.milestone === 'started')?.body.text).toBe('[internal] ledger-api 4.2.0 started in development: Ledger exports are rolling out');
   }, 90_000);
 });

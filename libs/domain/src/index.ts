@@ -4,6 +4,7 @@ export * from './errors.js';
 export { parseOrThrow } from './validation.js';
 export * from './release/release.js';
 export * from './release/releasePlan.js';
+export * from './release/releaseNotifications.js';
 export * from './rollback/manualRollback.js';
 export * from './change-request/riskScore.js';
 export * from './change-request/changeRequest.js';

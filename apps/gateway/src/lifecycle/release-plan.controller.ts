@@ -15,6 +15,8 @@ const PLANS = { context: RELEASE_PLANS_CONTEXT } as const;
 class PrerequisiteParams extends createZodDto(z.strictObject({ id: EntityId, prerequisiteId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'must be 1-64 letters, digits, ".", "_" or "-"') })) {}
 /** prerequisiteId, type (database | infrastructure | third_party | compliance), description, owner, deadline (ISO-8601); checked by the service, which names each bad field. */
 class AddPrerequisiteDto extends createZodDto(z.record(z.string(), z.unknown())) {}
+/** notifications: [{ milestone, audience (internal | customers | stakeholders | incident), environments?, message }]. */
+class CommunicationPlanDto extends createZodDto(z.record(z.string(), z.unknown())) {}
 /** status (pending | completed | failed) and an optional note. */
 class PrerequisiteStatusDto extends createZodDto(z.record(z.string(), z.unknown())) {}
 
@@ -41,6 +43,13 @@ export class ReleasePlanController {
   @ApiOperation({ summary: 'Add a prerequisite with owner and deadline (release engineer, tech lead, SRE, VP Engineering) (releasePlans.addPrerequisite)' })
   async add(@Param() params: IdParams, @Body() body: AddPrerequisiteDto, @Req() request: FastifyRequest, @CurrentPrincipal() principal: Principal): Promise<object> {
     return this.sender.send(request, principal, { ...PLANS, command: 'addPrerequisite' }, (e) => ({ commandId: e.commandId, correlationId: e.correlationId, releaseId: params.id, prerequisite: body }));
+  }
+
+  @Put(':id/communication')
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({ summary: 'Set the communication plan: who is told what at which milestone (scheduled, started, rolled_back, incident) (releasePlans.setCommunicationPlan)' })
+  async communication(@Param() params: IdParams, @Body() body: CommunicationPlanDto, @Req() request: FastifyRequest, @CurrentPrincipal() principal: Principal): Promise<object> {
+    return this.sender.send(request, principal, { ...PLANS, command: 'setCommunicationPlan' }, (e) => ({ commandId: e.commandId, correlationId: e.correlationId, releaseId: params.id, plan: body }));
   }
 
   @Put(':id/prerequisites/:prerequisiteId/status')

@@ -27,6 +27,23 @@ export const PrerequisiteInput = z.strictObject({
   owner: z.string().trim().min(1, 'name the person who owns it').max(200),
   deadline: Instant,
 });
+/**
+ * Milestones a communication plan can name (seeds: stakeholder milestone notifications, incident communication):
+ * a deployment of the release booked, started, rolled back; `incident`: rolled back automatically by a trigger.
+ */
+export const COMMUNICATION_MILESTONES = ['scheduled', 'started', 'rolled_back', 'incident'] as const;
+export type CommunicationMilestone = (typeof COMMUNICATION_MILESTONES)[number];
+/** Seeds: internal (team), customer, stakeholder and incident communication. */
+export const COMMUNICATION_AUDIENCES = ['internal', 'customers', 'stakeholders', 'incident'] as const;
+const CommunicationEntryInput = z.strictObject({
+  milestone: z.enum(COMMUNICATION_MILESTONES),
+  audience: z.enum(COMMUNICATION_AUDIENCES),
+  /** Only for these environments; all when absent. */
+  environments: z.array(z.string().min(1).max(50)).min(1).max(20).optional(),
+  message: z.string().trim().min(1, 'say what they are told').max(2_000),
+});
+export type CommunicationEntry = z.infer<typeof CommunicationEntryInput>;
+const CommunicationPlanInput = z.strictObject({ notifications: z.array(CommunicationEntryInput).max(50) });
 const StatusInput = z.strictObject({ status: z.enum(PREREQUISITE_STATUSES), note: z.string().max(2_000).optional() });
 
 // ---------------------------------------------------------------- commands and events
@@ -38,7 +55,9 @@ export type AddPrerequisite = DomainCommand<'AddPrerequisite', { releaseId: stri
 export type SetPrerequisiteStatus = DomainCommand<'SetPrerequisiteStatus', { releaseId: string; prerequisiteId: string; /** Unvalidated; see StatusInput. */ change: unknown } & Actor>;
 /** The deadline check: a pending prerequisite past its deadline is overdue (the ticker sends it on the injected clock). */
 export type MarkPrerequisiteOverdue = DomainCommand<'MarkPrerequisiteOverdue', { releaseId: string; prerequisiteId: string; now: Date }>;
-export type ReleasePlanCommand = AddPrerequisite | SetPrerequisiteStatus | MarkPrerequisiteOverdue;
+/** Replaces the release's communication plan: who is told what at which milestone. */
+export type SetCommunicationPlan = DomainCommand<'SetCommunicationPlan', { releaseId: string; /** Unvalidated; see CommunicationPlanInput. */ plan: unknown } & Actor>;
+export type ReleasePlanCommand = AddPrerequisite | SetPrerequisiteStatus | MarkPrerequisiteOverdue | SetCommunicationPlan;
 
 export type ReleasePrerequisiteAdded = DomainEvent<'ReleasePrerequisiteAdded', { releaseId: string; prerequisiteId: string; type: PrerequisiteType; description: string; owner: string; deadline: string; addedBy: string; addedAt: string }>;
 export type ReleasePrerequisiteStatusChanged = DomainEvent<
@@ -46,10 +65,11 @@ export type ReleasePrerequisiteStatusChanged = DomainEvent<
   { releaseId: string; prerequisiteId: string; owner: string; from: PrerequisiteStatus; status: PrerequisiteStatus; note: string | null; changedBy: string; changedAt: string }
 >;
 export type ReleasePrerequisiteOverdue = DomainEvent<'ReleasePrerequisiteOverdue', { releaseId: string; prerequisiteId: string; owner: string; deadline: string; detectedAt: string }>;
-export type ReleasePlanEvent = ReleasePrerequisiteAdded | ReleasePrerequisiteStatusChanged | ReleasePrerequisiteOverdue;
-export const RELEASE_PLAN_EVENT_TYPES = ['ReleasePrerequisiteAdded', 'ReleasePrerequisiteStatusChanged', 'ReleasePrerequisiteOverdue'] as const;
+export type ReleaseCommunicationPlanSet = DomainEvent<'ReleaseCommunicationPlanSet', { releaseId: string; notifications: CommunicationEntry[]; setBy: string; setAt: string }>;
+export type ReleasePlanEvent = ReleasePrerequisiteAdded | ReleasePrerequisiteStatusChanged | ReleasePrerequisiteOverdue | ReleaseCommunicationPlanSet;
+export const RELEASE_PLAN_EVENT_TYPES = ['ReleasePrerequisiteAdded', 'ReleasePrerequisiteStatusChanged', 'ReleasePrerequisiteOverdue', 'ReleaseCommunicationPlanSet'] as const;
 
-export type ReleasePlanState = { releaseId: string | null; prerequisites: Prerequisite[] };
+export type ReleasePlanState = { releaseId: string | null; prerequisites: Prerequisite[]; communication: CommunicationEntry[] };
 
 // ---------------------------------------------------------------- errors
 
@@ -102,6 +122,13 @@ export function decideReleasePlan(command: ReleasePlanCommand, state: ReleasePla
       if (status === current.status) return [];
       return [{ type: 'ReleasePrerequisiteStatusChanged', data: { releaseId, prerequisiteId, owner: current.owner, from: current.status, status, note: note ?? null, changedBy: by, changedAt: iso(now) } }];
     }
+    case 'SetCommunicationPlan': {
+      const { releaseId, by, byRoles, now } = command.data;
+      if (!mayPlan(byRoles)) throw new ReleasePlanRoleRequiredError(by, 'setting the communication plan');
+      const { notifications } = parseOrThrow(CommunicationPlanInput, command.data.plan, 'communication plan');
+      if (JSON.stringify(notifications) === JSON.stringify(state.communication)) return [];
+      return [{ type: 'ReleaseCommunicationPlanSet', data: { releaseId, notifications, setBy: by, setAt: iso(now) } }];
+    }
     case 'MarkPrerequisiteOverdue': {
       const { releaseId, prerequisiteId, now } = command.data;
       const current = requirePrerequisite(state, releaseId, prerequisiteId);
@@ -124,18 +151,25 @@ export function evolveReleasePlan(state: ReleasePlanState, event: ReleasePlanEve
   switch (event.type) {
     case 'ReleasePrerequisiteAdded': {
       const { releaseId, prerequisiteId, type, description, owner, deadline } = event.data;
-      return { releaseId, prerequisites: [...state.prerequisites, { prerequisiteId, type, description, owner, deadline, status: 'pending', overdue: false }] };
+      return { ...state, releaseId, prerequisites: [...state.prerequisites, { prerequisiteId, type, description, owner, deadline, status: 'pending', overdue: false }] };
     }
     case 'ReleasePrerequisiteStatusChanged':
       return { ...state, prerequisites: update(event.data.prerequisiteId, { status: event.data.status }) };
     case 'ReleasePrerequisiteOverdue':
       return { ...state, prerequisites: update(event.data.prerequisiteId, { overdue: true }) };
+    case 'ReleaseCommunicationPlanSet':
+      return { ...state, releaseId: event.data.releaseId, communication: event.data.notifications };
     default:
       return assertNever(event);
   }
 }
 
-export const initialReleasePlanState = (): ReleasePlanState => ({ releaseId: null, prerequisites: [] });
+export const initialReleasePlanState = (): ReleasePlanState => ({ releaseId: null, prerequisites: [], communication: [] });
+
+/** Who is told what at a milestone of a deployment to `environment`. */
+export function notificationsFor(plan: ReleasePlanState, milestone: CommunicationMilestone, environment: string): CommunicationEntry[] {
+  return plan.communication.filter((n) => n.milestone === milestone && (n.environments === undefined || n.environments.includes(environment)));
+}
 
 export const releasePlanDecider: Decider<ReleasePlanCommand, ReleasePlanEvent, ReleasePlanState> = {
   decide: decideReleasePlan,

@@ -96,6 +96,7 @@ export const GOVERNANCE_FACT_TYPES = [
   'ReleasePrerequisiteAdded',
   'ReleasePrerequisiteStatusChanged',
   'ReleasePrerequisiteOverdue',
+  'ReleaseCommunicationPlanSet',
   'DeploymentScheduled',
   'DeploymentRescheduled',
   'SchedulingRefused',
@@ -169,9 +170,10 @@ export function recordFact(facts: SchedulingFacts, fact: GovernanceFact): void {
     }
     case 'ReleasePrerequisiteAdded':
     case 'ReleasePrerequisiteStatusChanged':
-    case 'ReleasePrerequisiteOverdue': {
+    case 'ReleasePrerequisiteOverdue':
+    case 'ReleaseCommunicationPlanSet': {
       const { releaseId } = fact.data;
-      const plan = evolveReleasePlan({ releaseId, prerequisites: facts.prerequisites.get(releaseId) ?? [] }, fact);
+      const plan = evolveReleasePlan({ releaseId, prerequisites: facts.prerequisites.get(releaseId) ?? [], communication: [] }, fact);
       facts.prerequisites.set(releaseId, plan.prerequisites);
       return;
     }
