@@ -18,13 +18,16 @@ import {
 import type { StoredEvent } from '@gatehouse/eventstore';
 import { type CommandMetrics, createEffectRunner, type EffectPort, type ServiceContext, startTicker } from '@gatehouse/service-kit';
 import type { DeliverNotification } from '@gatehouse/domain';
+import { z } from 'zod';
 import { loadReleasePlan } from './release-plan-commands.js';
 
 export const RELEASE_COMMUNICATION_CONSUMER = 'change-requests-release-communication';
 export const NOTIFICATION_RETRY_POLL_INTERVAL_MS = 1_000;
 const ACTOR = 'change-requests';
 
-type MilestoneData = { releaseId: string; changeRequestId: string; service: string; version: string; environment: string; initiator?: string };
+/** What a milestone event must carry (loose: producers may add fields). */
+const Milestone = z.object({ releaseId: z.string().min(1), changeRequestId: z.string().min(1), service: z.string().min(1), version: z.string().min(1), environment: z.string().min(1) });
+type MilestoneData = z.infer<typeof Milestone> & { initiator?: string };
 
 /** The milestone an event is, if any: a booking, a start, a rollback (an automatic one is an incident). */
 export function milestoneOf(event: Pick<StoredEvent, 'type' | 'data'>): CommunicationMilestone[] {
@@ -44,7 +47,12 @@ export async function startReleaseCommunication(ctx: ServiceContext, metrics: Co
     name: RELEASE_COMMUNICATION_CONSUMER,
     categories: ['schedule', 'deployment', NOTIFICATION_CATEGORY],
     eventTypes: ['DeploymentScheduled', 'DeploymentStarted', 'DeploymentRolledBack', 'ReleaseNotificationIntended'],
-    dataSchemas: { ReleaseNotificationIntended: NotificationEventSchemas.ReleaseNotificationIntended },
+    dataSchemas: {
+      DeploymentScheduled: Milestone,
+      DeploymentStarted: Milestone,
+      DeploymentRolledBack: Milestone.extend({ initiator: z.string() }),
+      ReleaseNotificationIntended: NotificationEventSchemas.ReleaseNotificationIntended,
+    },
     handler: async ({ event }) => {
       const data = event.data as MilestoneData;
       if (event.type === 'ReleaseNotificationIntended') return void pending.add(data.releaseId);
