@@ -1,6 +1,7 @@
 import { Body, Controller, Get, HttpCode, HttpStatus, Param, Post, Put, Req, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { RELEASE_PLANS_CONTEXT } from '@gatehouse/contracts';
+import { CommunicationPlanInput, PrerequisiteInput, PrerequisiteStatusInput } from '@gatehouse/domain';
 import type { FastifyRequest } from 'fastify';
 import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
@@ -13,12 +14,12 @@ const IDEMPOTENCY_DOC = { name: 'Idempotency-Key', required: false, description:
 const PLANS = { context: RELEASE_PLANS_CONTEXT } as const;
 
 class PrerequisiteParams extends createZodDto(z.strictObject({ id: EntityId, prerequisiteId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'must be 1-64 letters, digits, ".", "_" or "-"') })) {}
-/** prerequisiteId, type (database | infrastructure | third_party | compliance), description, owner, deadline (ISO-8601); checked by the service, which names each bad field. */
-class AddPrerequisiteDto extends createZodDto(z.record(z.string(), z.unknown())) {}
+/** prerequisiteId, type (database | infrastructure | third_party | compliance), description, owner, deadline (ISO-8601): the domain's schema, checked here and again by the service. */
+class AddPrerequisiteDto extends createZodDto(PrerequisiteInput) {}
 /** notifications: [{ milestone, audience (internal | customers | stakeholders | incident), environments?, message }]. */
-class CommunicationPlanDto extends createZodDto(z.record(z.string(), z.unknown())) {}
+class CommunicationPlanDto extends createZodDto(CommunicationPlanInput) {}
 /** status (pending | completed | failed) and an optional note. */
-class PrerequisiteStatusDto extends createZodDto(z.record(z.string(), z.unknown())) {}
+class PrerequisiteStatusDto extends createZodDto(PrerequisiteStatusInput) {}
 
 /**
  * A release's plan (seeds: ReleasePlan.prerequisites): prerequisites with an owner, a deadline and a status. While

@@ -43,8 +43,8 @@ const CommunicationEntryInput = z.strictObject({
   message: z.string().trim().min(1, 'say what they are told').max(2_000),
 });
 export type CommunicationEntry = z.infer<typeof CommunicationEntryInput>;
-const CommunicationPlanInput = z.strictObject({ notifications: z.array(CommunicationEntryInput).max(50) });
-const StatusInput = z.strictObject({ status: z.enum(PREREQUISITE_STATUSES), note: z.string().max(2_000).optional() });
+export const CommunicationPlanInput = z.strictObject({ notifications: z.array(CommunicationEntryInput).max(50) });
+export const PrerequisiteStatusInput = z.strictObject({ status: z.enum(PREREQUISITE_STATUSES), note: z.string().max(2_000).optional() });
 
 // ---------------------------------------------------------------- commands and events
 
@@ -118,7 +118,7 @@ export function decideReleasePlan(command: ReleasePlanCommand, state: ReleasePla
       const { releaseId, prerequisiteId, by, byRoles, now } = command.data;
       const current = requirePrerequisite(state, releaseId, prerequisiteId);
       if (current.owner !== by && !mayPlan(byRoles)) throw new ReleasePlanRoleRequiredError(by, `setting the status of prerequisite '${prerequisiteId}'`);
-      const { status, note } = parseOrThrow(StatusInput, command.data.change, 'prerequisite status');
+      const { status, note } = parseOrThrow(PrerequisiteStatusInput, command.data.change, 'prerequisite status');
       if (status === current.status) return [];
       return [{ type: 'ReleasePrerequisiteStatusChanged', data: { releaseId, prerequisiteId, owner: current.owner, from: current.status, status, note: note ?? null, changedBy: by, changedAt: iso(now) } }];
     }
