@@ -80,10 +80,11 @@ export async function registerFlagCommands(ctx: ServiceContext, metrics: Command
     }
   };
 
-  const boundFlags = async (service: string, environment: string): Promise<FeatureFlagState[]> => {
+  /** The flags a deployment of `service` ramps; a ramp with none bound is refused, a turn-off has nothing to do. */
+  const boundFlags = async (service: string, environment: string, { required }: { required: boolean }): Promise<FeatureFlagState[]> => {
     if (ctx.policies.current.environments[environment] === undefined) throw new UnknownEnvironmentError(environment, Object.keys(ctx.policies.current.environments).sort());
     const bound = (await loadAllFlags(store)).filter((f) => f.service === service);
-    if (bound.length === 0) throw new NoFlagBoundError(service, environment);
+    if (bound.length === 0 && required) throw new NoFlagBoundError(service, environment);
     return bound;
   };
 
@@ -150,7 +151,7 @@ export async function registerFlagCommands(ctx: ServiceContext, metrics: Command
       const p = parseOrThrow(RampFlagsPayload, raw, `${FLAGS_CONTEXT}.rampFlags payload`);
       const now = clock.now();
       const flags: FlagRampReply['flags'] = [];
-      for (const flag of await boundFlags(p.service, p.environment)) {
+      for (const flag of await boundFlags(p.service, p.environment, { required: true })) {
         const name = flag.name ?? '';
         const ramp = { deploymentId: p.deploymentId, changeRequestId: p.changeRequestId, stepIndex: p.stepIndex };
         const result = await decide(name, { type: 'RampFeatureFlag', data: { name, environment: p.environment, percentage: p.percentage, ramp, now } }, `${p.commandId}:${name}`, {
@@ -166,7 +167,8 @@ export async function registerFlagCommands(ctx: ServiceContext, metrics: Command
       const p = parseOrThrow(TurnOffFlagsPayload, raw, `${FLAGS_CONTEXT}.turnOffFlags payload`);
       const now = clock.now();
       const flags: FlagRampReply['flags'] = [];
-      for (const flag of await boundFlags(p.service, p.environment)) {
+      // A rollback is never held up by flags: with none bound (any more), there is nothing to turn off.
+      for (const flag of await boundFlags(p.service, p.environment, { required: false })) {
         const name = flag.name ?? '';
         // Only what this deployment turned on: a flag no step of it ramped is left as people set it.
         if (flag.environments[p.environment]?.ramp?.deploymentId !== p.deploymentId) continue;
