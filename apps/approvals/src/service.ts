@@ -18,6 +18,8 @@ import {
   SetOnCallRosterPayload,
   RejectApprovalPayload,
   ReleaseEventSchemas,
+  RELEASE_PLANS_CONTEXT,
+  type ReleasePlanView,
   RevokeApprovalPayload,
 } from '@gatehouse/contracts';
 import {
@@ -26,6 +28,7 @@ import {
   type ApprovalEvent,
   type ApprovalState,
   carriesMigration,
+  checkReleasePlan,
   DomainError,
   computeRequiredApprovals,
   foldEvents,
@@ -80,6 +83,15 @@ async function registerCommands(ctx: ServiceContext, metrics: CommandMetrics): P
     return reply(p.changeRequestId, result.state, result.decided.map((e) => e.type), result.duplicate);
   }
 
+  /** The release plan's rule: no approval while a prerequisite of the change's release is pending or failed (its owner named). */
+  async function refuseWhilePlanOpen(changeRequestId: string): Promise<void> {
+    const { release } = await commands.send<ChangeView>(CHANGE_REQUESTS_CONTEXT, 'getChange', { changeRequestId });
+    if (release === null) return;
+    const plan = await commands.send<ReleasePlanView>(RELEASE_PLANS_CONTEXT, 'getReleasePlan', { releaseId: release.releaseId });
+    const refusal = checkReleasePlan(release.releaseId, plan.prerequisites, `approving change ${changeRequestId}`);
+    if (refusal !== null) throw refusal;
+  }
+
   // Who approves, and in which roles, is the verified caller's (the gateway signed it from the JWT), never the payload's.
   const approverOf = (meta: CommandContext) => {
     const caller = requireCaller(meta);
@@ -90,6 +102,7 @@ async function registerCommands(ctx: ServiceContext, metrics: CommandMetrics): P
       const p = parseOrThrow(GrantApprovalPayload, raw, `${APPROVALS_CONTEXT}.grant payload`);
       const { approver, approverRoles } = approverOf(meta);
       const { role, comment } = p;
+      await refuseWhilePlanOpen(p.changeRequestId);
       const now = clock.now();
       // On call is what the roster Gatehouse keeps says at the moment of the approval, not what the approver says.
       const approverOnCall = onCallAt(await loadRoster(store, role), approver, now);

@@ -24,6 +24,7 @@ import type { Registry } from 'prom-client';
 import { type DeploymentTarget, SandboxTarget } from './target.js';
 import { clusterEffects } from './targetEffects.js';
 import { kubernetesStreamId } from './kubernetes/fromEnvironment.js';
+import { busFlagsPort, featureFlagEffects } from './flagEffects.js';
 
 /** How often the runner advances active deployments (step readiness, analysis deadlines), in ms. */
 export const DEPLOYMENT_TICK_INTERVAL_MS = 1_000;
@@ -60,7 +61,8 @@ export function createDeploymentsService(options: DeploymentsServiceOptions = {}
         store: ctx.store,
         decider: deploymentDecider,
         protocol: deploymentEffects,
-        port: clusterEffects(target),
+        // A feature-flag deployment's steps also ramp the flags bound to its service (flags.* on change-requests).
+        port: featureFlagEffects(clusterEffects(target), async (changeRequestId) => strategyOf(await load(changeRequestId)), busFlagsPort(ctx.commands)),
         clock: ctx.clock,
         actor: ACTOR,
         logger: ctx.logger,
@@ -348,6 +350,10 @@ export function createDeploymentsService(options: DeploymentsServiceOptions = {}
 }
 
 export const deploymentsService: ServiceDefinition = createDeploymentsService();
+
+function strategyOf(state: DeploymentState): DeploymentStrategy | null {
+  return state.status === 'not_started' ? null : state.strategy;
+}
 
 function replyOf(changeRequestId: string, state: DeploymentState, duplicate: boolean): DeploymentCommandResult {
   return { changeRequestId, deploymentId: state.status === 'not_started' ? '' : state.deploymentId, status: state.status, duplicate };

@@ -112,7 +112,7 @@ describe('deploy/k8s manifests', () => {
       expect(variable('NATS_PASSWORD')?.['valueFrom']['secretKeyRef']).toEqual({ name: 'gatehouse-nats', key: `GATEHOUSE_NATS_${name.toUpperCase().replace(/-/g, '_')}_PASSWORD` });
       expect(variable('GATEHOUSE_COMMAND_PUBLIC_KEYS')?.['valueFrom']['secretKeyRef']).toEqual({ name: 'gatehouse-command-keys', key: 'GATEHOUSE_COMMAND_PUBLIC_KEYS' });
       const signing = variable('GATEHOUSE_COMMAND_SIGNING_KEY')?.['valueFrom']['secretKeyRef'];
-      expect(signing).toEqual(['gateway', 'approvals'].includes(name) ? { name: 'gatehouse-command-keys', key: `${name}-signing-key` } : undefined);
+      expect(signing).toEqual(['gateway', 'approvals', 'deployments'].includes(name) ? { name: 'gatehouse-command-keys', key: `${name}-signing-key` } : undefined);
     }
   });
 });

@@ -4,6 +4,8 @@ import {
   ChangeRequestEventSchemas,
   GateEventSchemas,
   ReleaseEventSchemas,
+  RELEASE_PLAN_CATEGORY,
+  ReleasePlanEventSchemas,
   RequestSlotPayload,
   ReschedulePayload,
   SCHEDULING_CONTEXT,
@@ -78,7 +80,7 @@ export function createSchedulingService(options: SchedulingServiceOptions = {}):
       const consumer: EventConsumer = await ctx.events.consume({
         name: 'scheduling-planner',
         replay: true,
-        categories: ['release', 'changeRequest', 'approval', 'schedule', 'timer', 'policy', 'gates'],
+        categories: ['release', 'changeRequest', 'approval', 'schedule', 'timer', 'policy', 'gates', RELEASE_PLAN_CATEGORY],
         dataSchemas: CONSUMED_EVENTS,
         handler: async ({ event }) => {
           try {
@@ -138,6 +140,7 @@ const CONSUMED_EVENTS = {
   ChangeFullyApproved: ApprovalEventSchemas.ChangeFullyApproved,
   GateResultRecorded: GateEventSchemas.GateResultRecorded,
   WarnGateOverridden: GateEventSchemas.WarnGateOverridden,
+  ...ReleasePlanEventSchemas,
   ...SchedulingEvents,
   PolicyVersionActivated: PolicyActivatedEvent,
 } as const;

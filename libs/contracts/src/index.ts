@@ -7,3 +7,5 @@ export * from './deployments.js';
 export * from './changeRequests.js';
 export * from './approvals.js';
 export * from './hotfixes.js';
+export * from './flags.js';
+export * from './releasePlans.js';

@@ -1,5 +1,6 @@
 /** Rules that hold (issue 8) against both forms: the distributed system over PostgreSQL and NATS, and npm start's one process. */
 import { GatehouseClient, type GatehouseSystem, requireNats, requirePostgres, startDistributedGatehouse, startEmbeddedGatehouse } from '@gatehouse/testing';
+import { flagScenarios } from './flags-scenario.js';
 import { RULES_START_AT, rulesScenarios } from './rules-scenarios.js';
 
 describe('rules that hold — distributed: every service its own process over PostgreSQL and NATS', () => {
@@ -14,6 +15,7 @@ describe('rules that hold — distributed: every service its own process over Po
   afterAll(async () => system?.close());
 
   rulesScenarios(() => ({ system, client }));
+  flagScenarios(() => ({ system, client }));
 });
 
 describe('rules that hold — embedded: npm start in one process', () => {
@@ -27,4 +29,5 @@ describe('rules that hold — embedded: npm start in one process', () => {
   afterAll(async () => system?.close());
 
   rulesScenarios(() => ({ system, client }));
+  flagScenarios(() => ({ system, client }));
 });

@@ -5,7 +5,7 @@ import { CliInputError, EXIT_OK, type CliIo } from '../io.js';
 import type { ExitCode } from '../program.js';
 
 /** Who signs commands by default: the gateway (for users) and the services that send commands to another (GATEHOUSE_SERVICES). */
-export const DEFAULT_COMMAND_SIGNERS = ['gateway', 'approvals'];
+export const DEFAULT_COMMAND_SIGNERS = ['gateway', 'approvals', 'deployments'];
 /** The bus library loads NestJS: only the commands that need it pay for it, not `policy evaluate`. */
 const bus = () => import('@gatehouse/bus');
 const NAME = /^[A-Za-z0-9_-]{1,64}$/;

@@ -15,6 +15,8 @@ export const REMOTE_ERROR_STATUS: Readonly<Record<string, HttpStatus>> = {
   NotFoundError: HttpStatus.NOT_FOUND,
   SeparationOfDutiesViolation: HttpStatus.FORBIDDEN,
   AnalysisDecisionForbiddenError: HttpStatus.FORBIDDEN,
+  FlagChangeForbiddenError: HttpStatus.FORBIDDEN,
+  ReleasePlanRoleRequiredError: HttpStatus.FORBIDDEN,
   IllegalTransitionError: HttpStatus.CONFLICT,
   AlreadyExistsError: HttpStatus.CONFLICT,
   WrongExpectedVersionError: HttpStatus.CONFLICT,

@@ -14,10 +14,10 @@ export interface ServiceProcess {
 
 /** Gatehouse's services as they register and send commands today (apps/*: `commands.register` / `commands.send`). */
 export const GATEHOUSE_SERVICES: Readonly<Record<string, ServiceProcess>> = {
-  'change-requests': { serves: ['changeRequests', 'hotfixes'], sends: [] },
-  approvals: { serves: ['approvals'], sends: ['changeRequests.getChange'] },
+  'change-requests': { serves: ['changeRequests', 'hotfixes', 'flags', 'releasePlans'], sends: [] },
+  approvals: { serves: ['approvals'], sends: ['changeRequests.getChange', 'releasePlans.getReleasePlan'] },
   scheduling: { serves: ['scheduling'], sends: [] },
-  deployments: { serves: ['deployments'], sends: [] },
+  deployments: { serves: ['deployments'], sends: ['flags.rampFlags', 'flags.turnOffFlags', 'flags.flagsOfService'] },
   monitoring: { serves: ['monitoring'], sends: [] },
   projections: { serves: ['projections'], sends: [] },
 };

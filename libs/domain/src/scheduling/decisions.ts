@@ -6,6 +6,7 @@
 import { evaluateDeployment, formatInstant, getEnvironmentPolicy, MS_PER_MINUTE, type EvaluationContext, type PolicySet } from '@gatehouse/policy';
 import { toMs } from '../clock.js';
 import { evaluateTestingGates } from '../testing-gates/testingGates.js';
+import { checkReleasePlan } from '../release/releasePlan.js';
 import { emergencyBooking, type EmergencyChangeFacts, emergencyStart } from './emergency.js';
 import { type ChangeFacts, changeCarriesMigration, gateRecordKey, majorReleasesOf, type SchedulingFacts } from './governance.js';
 import type { Booking } from './schedule.js';
@@ -223,6 +224,9 @@ export function decideStart(policySet: PolicySet, facts: SchedulingFacts, bookin
       reason: `missed slot ${booking.scheduledFor}: the start came at ${formatInstant(now)}, when ${denied.join('; ')}; re-booked into the next allowed slot ${formatInstant(slot.scheduledFor)}`,
     };
   }
+  // The release plan: a pending or failed prerequisite stops the start until its owner completes it and someone reschedules.
+  const plan = checkReleasePlan(booking.releaseId, facts.prerequisites.get(booking.releaseId) ?? [], `the start of change ${booking.changeRequestId} in ${booking.environment}`);
+  if (plan !== null) return { decision: 'block', reasons: [`${booking.environment}/releasePlan/prerequisites: ${plan.message}; reschedule the deployment once they are completed`] };
   const gates = getEnvironmentPolicy(policySet, booking.environment).testingGates;
   const record = facts.gates.get(gateRecordKey(booking.releaseId, booking.environment)) ?? { results: [], overrides: [] };
   const verdict = evaluateTestingGates({ gates, results: record.results, overrides: record.overrides, now });

@@ -9,6 +9,8 @@ import { assertNever } from '../decider.js';
 import { carriesMigration } from '../governance/migration.js';
 import type { GateOverride, GateResult } from '../testing-gates/testingGates.js';
 import { approvalsOfFills } from './emergency.js';
+import type { Prerequisite, ReleasePlanEvent } from '../release/releasePlan.js';
+import { evolveReleasePlan } from '../release/releasePlan.js';
 import type { Booking, ScheduleEvent } from './schedule.js';
 
 /** Release type whose production bookings freeze other work (policy freezes of `event: major_release`). */
@@ -57,6 +59,8 @@ export interface SchedulingFacts {
   readonly gates: Map<string, GateRecord>;
   /** Releases that went to each environment (their deployment fell due), for the release cadence. */
   readonly deployed: { environment: string; service: string; releaseType: string; deployedAt: Date }[];
+  /** releaseId → its release plan's prerequisites (open ones stop a start). */
+  readonly prerequisites: Map<string, Prerequisite[]>;
 }
 
 /** The events the model learns from, with the fields it reads (the consumer validates them against the contracts). */
@@ -76,6 +80,7 @@ export type GovernanceFact =
   | { type: 'ChangeCancelled' | 'ChangeRequestRejected'; data: { changeRequestId: string } }
   | { type: 'GateResultRecorded'; data: { releaseId: string; environment: string; result: GateResult } }
   | { type: 'WarnGateOverridden'; data: { releaseId: string; environment: string; override: GateOverride } }
+  | ReleasePlanEvent
   | ScheduleEvent;
 
 export const GOVERNANCE_FACT_TYPES = [
@@ -88,6 +93,10 @@ export const GOVERNANCE_FACT_TYPES = [
   'ChangeRequestRejected',
   'GateResultRecorded',
   'WarnGateOverridden',
+  'ReleasePrerequisiteAdded',
+  'ReleasePrerequisiteStatusChanged',
+  'ReleasePrerequisiteOverdue',
+  'ReleaseCommunicationPlanSet',
   'DeploymentScheduled',
   'DeploymentRescheduled',
   'SchedulingRefused',
@@ -104,6 +113,7 @@ export const emptySchedulingFacts = (): SchedulingFacts => ({
   approvals: new Map(),
   gates: new Map(),
   deployed: [],
+  prerequisites: new Map(),
 });
 
 export const gateRecordKey = (releaseId: string, environment: string): string => `${releaseId}/${environment}`;
@@ -156,6 +166,15 @@ export function recordFact(facts: SchedulingFacts, fact: GovernanceFact): void {
       if (fact.type === 'GateResultRecorded') record.results.push(fact.data.result);
       else record.overrides = [...record.overrides.filter((o) => o.gateId !== fact.data.override.gateId), fact.data.override];
       facts.gates.set(key, record);
+      return;
+    }
+    case 'ReleasePrerequisiteAdded':
+    case 'ReleasePrerequisiteStatusChanged':
+    case 'ReleasePrerequisiteOverdue':
+    case 'ReleaseCommunicationPlanSet': {
+      const { releaseId } = fact.data;
+      const plan = evolveReleasePlan({ releaseId, prerequisites: facts.prerequisites.get(releaseId) ?? [], communication: [] }, fact);
+      facts.prerequisites.set(releaseId, plan.prerequisites);
       return;
     }
     case 'DeploymentScheduled':
