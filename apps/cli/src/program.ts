@@ -6,6 +6,7 @@ import { registerTokenCommand } from './commands/token.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerBusAuthCommands } from './commands/bus-auth.js';
 import { registerAuditCommands } from './commands/audit.js';
+import { registerAuditReportCommands } from './commands/auditReports.js';
 import { registerWhyCommand } from './commands/why.js';
 import { registerDlqCommands } from './commands/dlq.js';
 import { CliInputError, EXIT_BAD_INPUT, EXIT_OK, type CliIo } from './io.js';
@@ -29,6 +30,7 @@ export function buildProgram(io: CliIo, exit: ExitCode): Command {
   registerServeCommand(program, io, exit);
   registerBusAuthCommands(program, io, exit);
   registerAuditCommands(program, io, exit);
+  registerAuditReportCommands(program, io, exit);
   registerWhyCommand(program, io, exit);
   registerDlqCommands(program, io, exit);
   return program;

@@ -1,0 +1,64 @@
+/**
+ * DORA metrics on `/metrics`: gauges per service and environment over the trailing
+ * `DORA_WINDOW_DAYS` of governance time, computed from the log when Prometheus scrapes and kept for
+ * `DORA_REFRESH_MS` so frequent scrapes do not each read the whole log.
+ */
+import { type Clock, doraMetrics, type DoraReport } from '@gatehouse/domain';
+import type { EventStore } from '@gatehouse/eventstore';
+import { Gauge, type Registry } from 'prom-client';
+import { readAuditEvents } from './reports.controller.js';
+
+export const DORA_WINDOW_DAYS = 30;
+export const DORA_REFRESH_MS = 60_000;
+const MS_PER_DAY = 86_400_000;
+const LABELS = ['service', 'environment'] as const;
+type Label = (typeof LABELS)[number];
+
+interface GaugeSpec {
+  name: string;
+  help: string;
+  value: (line: DoraReport['lines'][number]) => number | null;
+}
+
+const GAUGES: GaugeSpec[] = [
+  { name: 'gatehouse_dora_deployments_per_day', help: `Successful deployments per day over the last ${DORA_WINDOW_DAYS} days`, value: (l) => l.deploymentsPerDay },
+  { name: 'gatehouse_dora_lead_time_seconds', help: `Median time from a release being planned to its deployment succeeding, last ${DORA_WINDOW_DAYS} days`, value: (l) => l.leadTime.medianSeconds },
+  { name: 'gatehouse_dora_change_failure_ratio', help: `Share of finished deployments that failed, were aborted or rolled back, last ${DORA_WINDOW_DAYS} days`, value: (l) => l.changeFailureRate },
+  { name: 'gatehouse_dora_time_to_restore_seconds', help: `Median time from a failure to the previous version restored (or an incident to its hotfix), last ${DORA_WINDOW_DAYS} days`, value: (l) => l.timeToRestore.medianSeconds },
+  { name: 'gatehouse_approval_latency_seconds', help: `Median time from approvals requested to a change fully approved, last ${DORA_WINDOW_DAYS} days`, value: (l) => l.approvalLatency.medianSeconds },
+  { name: 'gatehouse_freeze_bypass_ratio', help: `Share of deployments started through the emergency window bypass, last ${DORA_WINDOW_DAYS} days`, value: (l) => l.freezeBypassRate },
+];
+
+/** Registers the gauges on `registry` (once: a second call on the same registry reuses them). */
+export function registerDoraGauges(registry: Registry, store: EventStore, clock: Clock): void {
+  if (registry.getSingleMetric(GAUGES[0]!.name) !== undefined) return;
+  let cached: { report: DoraReport; at: number } | null = null;
+  let pending: Promise<DoraReport> | null = null;
+  const report = async (): Promise<DoraReport> => {
+    if (cached !== null && Date.now() - cached.at < DORA_REFRESH_MS) return cached.report;
+    pending ??= (async () => {
+      const to = clock.now();
+      const fresh = doraMetrics(await readAuditEvents(store), { from: new Date(to.getTime() - DORA_WINDOW_DAYS * MS_PER_DAY), to });
+      cached = { report: fresh, at: Date.now() };
+      return fresh;
+    })().finally(() => {
+      pending = null;
+    });
+    return pending;
+  };
+  for (const spec of GAUGES) {
+    new Gauge<Label>({
+      name: spec.name,
+      help: spec.help,
+      labelNames: [...LABELS],
+      registers: [registry],
+      async collect() {
+        this.reset();
+        for (const line of (await report()).lines) {
+          const value = spec.value(line);
+          if (value !== null) this.set({ service: line.service, environment: line.environment }, value);
+        }
+      },
+    });
+  }
+}
