@@ -160,4 +160,29 @@ describePostgres('auditors\' reports over HTTP and the built CLI', () => {
     expect(cli.code).toBe(2);
     expect(cli.stderr).toContain('--from last week must be a date');
   });
+
+  // Last: it alters the log the other tests read.
+  it('re-derives every decision: justified as recorded; an approval appended straight to the store is flagged at its position', async () => {
+    const clean = await json('/api/audit/rederive');
+    expect(clean).toMatchObject({ ok: true, findings: [] });
+    expect(clean.checked.approval_quorum).toBe(history.filter((e) => e.type === 'ChangeFullyApproved').length);
+    expect((await gatehouse(['audit', 'rederive'])).code).toBe(0);
+
+    // Someone holding the database appends a second full approval for the hotfix's staging change, with no grants behind it.
+    const fully = history.find((e) => e.type === 'ChangeFullyApproved' && e.data.subject.environment === 'staging');
+    const store = await createEventStore({ databaseUrl: postgres.url, schema: schema.name });
+    const { events: [forged] } = await store.appendToStream(fully.streamId, [{ type: 'ChangeFullyApproved', data: { ...fully.data, approvedAt: '2026-12-05T09:00:00.000Z' }, metadata: { actor: 'approvals', occurredAt: '2026-12-05T09:00:00.000Z' } }], { expectedVersion: ANY });
+    await store.close();
+
+    const tampered = await json('/api/audit/rederive');
+    expect(tampered.ok).toBe(false);
+    expect(tampered.findings).toEqual([expect.objectContaining({ decision: 'approval_quorum', streamId: fully.streamId, position: forged!.globalPosition.toString() })]);
+    const cli = await gatehouse(['audit', 'rederive']);
+    expect(cli.code).toBe(4);
+    expect(cli.stdout).toContain('1 decision(s) NOT justified');
+    expect(cli.stdout).toContain(`| ${forged!.globalPosition} |`);
+    // Up to the position before it, the log still holds.
+    expect((await json(`/api/audit/rederive?until=${forged!.globalPosition - 1n}`)).ok).toBe(true);
+    expect((await get('/api/audit/rederive?until=-1')).status).toBe(400);
+  });
 });

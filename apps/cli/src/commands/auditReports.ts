@@ -5,6 +5,7 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { rederivationMarkdown, type RederivationReport } from '@gatehouse/domain';
 import { CliInputError, EXIT_OK, type CliIo } from '../io.js';
 import type { ExitCode } from '../program.js';
 import { DEFAULT_GATEWAY_URL, EXIT_SERVER_ERROR } from './audit.js';
@@ -58,11 +59,18 @@ export function registerAuditReportCommands(program: Command, io: CliIo, exit: E
       .option('--token <jwt>', 'bearer token with an audit-reader role (default: $GATEHOUSE_TOKEN)')
       .option('--out <file>', 'write the report to this file instead of standard output');
   /** Fetches, prints (or writes --out) and maps the gateway's failures to EXIT_SERVER_ERROR. */
-  const report = async (options: ReportOptions, route: string, exitCodeOf: (body: string) => number = () => EXIT_OK): Promise<void> => {
+  const report = async (
+    options: ReportOptions,
+    route: string,
+    exitCodeOf: (body: string) => number = () => EXIT_OK,
+    render?: (report: RederivationReport) => string,
+    out: string | undefined = options.out,
+  ): Promise<void> => {
     try {
       const body = await fetchText(options.url ?? io.env['GATEHOUSE_URL'] ?? DEFAULT_GATEWAY_URL, options.token ?? io.env['GATEHOUSE_TOKEN'], route);
-      if (options.out === undefined) io.stdout(body.endsWith('\n') ? body : `${body}\n`);
-      else await writeFile(path.resolve(io.cwd, options.out), body);
+      const shown = render === undefined ? body : render(JSON.parse(body) as RederivationReport);
+      if (out === undefined) io.stdout(shown.endsWith('\n') ? shown : `${shown}\n`);
+      else await writeFile(path.resolve(io.cwd, out), shown);
       exit.value = exitCodeOf(body);
     } catch (error) {
       if (!(error instanceof AuditServerError)) throw error;
@@ -117,5 +125,19 @@ export function registerAuditReportCommands(program: Command, io: CliIo, exit: E
     const asOf = /^\d{1,19}$/.test(options.asOf) ? options.asOf : instant('--as-of', options.asOf)!;
     const query = new URLSearchParams({ asOf, environment: options.environment, format: formatOf(options.format, ['markdown', 'json']) });
     return report(options, `/api/audit/state?${query.toString()}`);
+  });
+
+  withServer(
+    audit
+      .command('rederive')
+      .description('replay the raw events through the same pure deciders under the policy in force at the time; exit 4 listing every recorded decision the events do not justify')
+      .option('--until <position>', 'replay up to this global position (default: the whole log)')
+      .option('--format <format>', 'markdown (default) or json'),
+  ).action((options: ReportOptions & { until?: string; format?: string }) => {
+    if (options.until !== undefined && !/^\d{1,19}$/.test(options.until)) throw new CliInputError(`--until ${options.until} must be a global position (a non-negative integer)`);
+    const format = formatOf(options.format, ['markdown', 'json']);
+    const query = new URLSearchParams({ format: 'json', ...(options.until === undefined ? {} : { until: options.until }) });
+    // Always fetched as JSON, so the exit code can say whether every decision held; rendered as asked.
+    return report({ ...options, out: undefined }, `/api/audit/rederive?${query.toString()}`, (body) => (JSON.parse(body) as { ok: boolean }).ok ? EXIT_OK : EXIT_UNJUSTIFIED_DECISIONS, format === 'json' ? undefined : rederivationMarkdown, options.out);
   });
 }

@@ -13,6 +13,9 @@ import {
   environmentStateAsOf,
   environmentStateMarkdown,
   type EnvironmentState,
+  rederivationMarkdown,
+  rederiveDecisions,
+  type RederivationReport,
   toAuditEvent,
 } from '@gatehouse/domain';
 import type { EventStore } from '@gatehouse/eventstore';
@@ -50,10 +53,20 @@ class StateQuery extends createZodDto(
   }),
 ) {}
 
+class RederiveQuery extends createZodDto(
+  z.strictObject({
+    until: z.string().regex(/^\d{1,19}$/, 'must be a global position').transform(BigInt).optional().describe('replay the log up to this global position (inclusive); default: all of it'),
+    format: z.enum(['json', 'markdown']).default('json'),
+  }),
+) {}
+
 /** Every event of the log, as the reports read them. */
-export async function readAuditEvents(store: EventStore): Promise<AuditEvent[]> {
+export async function readAuditEvents(store: EventStore, until?: bigint): Promise<AuditEvent[]> {
   const events: AuditEvent[] = [];
-  for await (const event of store.readAll()) events.push(toAuditEvent(event));
+  for await (const event of store.readAll()) {
+    if (until !== undefined && event.globalPosition > until) break;
+    events.push(toAuditEvent(event));
+  }
   return events;
 }
 
@@ -108,5 +121,12 @@ export class AuditReportsController {
     }
     const state = environmentStateAsOf(await readAuditEvents(this.store), query.asOf, query.environment);
     return query.format === 'markdown' ? text(environmentStateMarkdown(state), 'text/markdown', 'state.md') : state;
+  }
+
+  @Get('rederive')
+  @ApiOperation({ summary: 'Replay the raw events through the pure deciders (approval requirements, grants and quorum, booking, start, rollback triggers) under the policy in force at the time, and flag every recorded decision the events do not justify' })
+  async rederive(@Query() query: RederiveQuery): Promise<RederivationReport | StreamableFile> {
+    const report = rederiveDecisions(await readAuditEvents(this.store, query.until));
+    return query.format === 'markdown' ? text(rederivationMarkdown(report), 'text/markdown', 'rederive.md') : report;
   }
 }

@@ -14,3 +14,4 @@ export {
 } from './compliance.js';
 export { doraMarkdown, doraMetrics, summarise, type DoraLine, type DoraReport, type DurationSummary } from './dora.js';
 export { environmentStateAsOf, environmentStateMarkdown, type EnvironmentState } from './stateAsOf.js';
+export { type Finding, rederivationMarkdown, rederiveDecisions, type RederivationReport, type RederivedDecision } from './rederive.js';
