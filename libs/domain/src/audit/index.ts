@@ -15,3 +15,4 @@ export {
 export { doraMarkdown, doraMetrics, summarise, type DoraLine, type DoraReport, type DurationSummary } from './dora.js';
 export { environmentStateAsOf, environmentStateMarkdown, type EnvironmentState } from './stateAsOf.js';
 export { type Finding, rederivationMarkdown, rederiveDecisions, type RederivationReport, type RederivedDecision } from './rederive.js';
+export { type WhatIfLine, whatIfPolicy, type WhatIfReport, whatIfTable, type WhatIfVerdict } from './whatIf.js';
