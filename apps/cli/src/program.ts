@@ -7,6 +7,7 @@ import { registerServeCommand } from './commands/serve.js';
 import { registerBusAuthCommands } from './commands/bus-auth.js';
 import { registerAuditCommands } from './commands/audit.js';
 import { registerAuditReportCommands } from './commands/auditReports.js';
+import { registerPolicyWhatIfCommand } from './commands/policyWhatIf.js';
 import { registerWhyCommand } from './commands/why.js';
 import { registerDlqCommands } from './commands/dlq.js';
 import { CliInputError, EXIT_BAD_INPUT, EXIT_OK, type CliIo } from './io.js';
@@ -26,6 +27,7 @@ export function buildProgram(io: CliIo, exit: ExitCode): Command {
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .showHelpAfterError('(run with --help for usage)');
   registerPolicyCommands(program, io, exit);
+  registerPolicyWhatIfCommand(program, io, exit);
   registerTokenCommand(program, io, exit);
   registerServeCommand(program, io, exit);
   registerBusAuthCommands(program, io, exit);

@@ -6,7 +6,7 @@
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -159,6 +159,35 @@ describePostgres('auditors\' reports over HTTP and the built CLI', () => {
     const cli = await gatehouse(['audit', 'compliance', '--from', 'last week']);
     expect(cli.code).toBe(2);
     expect(cli.stderr).toContain('--from last week must be a date');
+  });
+
+  it('replays the period against proposed policies with the built CLI, from the gateway and from a replay export', async () => {
+    // The proposal: production deploys on Thursdays only. Expected, by the calendar: each normal production booking on a Tuesday moves two days.
+    const proposed = path.join(dataDir, 'proposed');
+    await mkdir(proposed);
+    for (const name of (await readdir(POLICIES)).filter((n) => n.endsWith('.yaml'))) {
+      const contents = await readFile(path.join(POLICIES, name), 'utf8');
+      await writeFile(path.join(proposed, name), name === 'production.yaml' ? contents.replace('days: [tue, thu]', 'days: [thu]') : contents);
+    }
+    const expectedDelayed = history
+      .filter((e) => e.type === 'DeploymentScheduled' && e.data.environment === 'production' && e.data.changeType === 'normal' && new Date(e.data.scheduledFor).getUTCDay() === 2)
+      .map((e) => e.data.changeRequestId);
+    expect(expectedDelayed.length).toBeGreaterThan(0);
+
+    const live = await gatehouse(['policy', 'whatif', '--policies', 'proposed', '--from', '2026-11-16', '--to', '2026-12-07', '--json']);
+    expect(live).toMatchObject({ code: 0, stderr: '' });
+    const report = JSON.parse(live.stdout);
+    expect(report.changes.filter((c: Json) => c.verdict === 'delayed').map((c: Json) => [c.changeRequestId, c.delayMinutes])).toEqual(expectedDelayed.map((id) => [id, 48 * 60]));
+    expect(report.changes.filter((c: Json) => c.verdict !== 'delayed').every((c: Json) => c.verdict === 'unchanged')).toBe(true);
+
+    // Offline: the same answer from an export, with the table for people.
+    expect((await fetch(`${gateway.url}/api/audit/tree-heads`, { method: 'POST', headers: { authorization: `Bearer ${tokens['aud']}` } })).status).toBe(201);
+    expect((await gatehouse(['audit', 'replay', '--out', 'history.ndjson'])).code).toBe(0);
+    const offline = await gatehouse(['policy', 'whatif', '--policies', 'proposed', '--from', '2026-11-16', '--to', '2026-12-07', '--log', 'history.ndjson', '--url', 'http://127.0.0.1:9']);
+    expect(offline.code).toBe(0);
+    expect(offline.stdout).toContain(`| ${expectedDelayed[0]} | production |`);
+    expect(offline.stdout).toContain('| delayed | 2.0 d |');
+    expect((await gatehouse(['policy', 'whatif', '--policies', 'proposed', '--from', '2026-12-07', '--to', '2026-11-16'])).code).toBe(2);
   });
 
   // Last: it alters the log the other tests read.
