@@ -29,9 +29,9 @@ const GAUGES: GaugeSpec[] = [
   { name: 'gatehouse_freeze_bypass_ratio', help: `Share of deployments started through the emergency window bypass, last ${DORA_WINDOW_DAYS} days`, value: (l) => l.freezeBypassRate },
 ];
 
-/** Registers the gauges on `registry` (once: a second call on the same registry reuses them). */
+/** Registers the gauges on `registry`; a gateway started again on the same registry (embedded restarts) replaces them, so they read its store. */
 export function registerDoraGauges(registry: Registry, store: EventStore, clock: Clock): void {
-  if (registry.getSingleMetric(GAUGES[0]!.name) !== undefined) return;
+  for (const spec of GAUGES) registry.removeSingleMetric(spec.name);
   let cached: { report: DoraReport; at: number } | null = null;
   let pending: Promise<DoraReport> | null = null;
   const report = async (): Promise<DoraReport> => {
