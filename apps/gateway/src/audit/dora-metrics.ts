@@ -10,6 +10,8 @@ import { readAuditEvents } from './reports.controller.js';
 
 export const DORA_WINDOW_DAYS = 30;
 export const DORA_REFRESH_MS = 60_000;
+/** Longest a scrape waits for fresh figures before answering with the last ones. */
+export const DORA_COMPUTE_TIMEOUT_MS = 5_000;
 const MS_PER_DAY = 86_400_000;
 const LABELS = ['service', 'environment'] as const;
 type Label = (typeof LABELS)[number];
@@ -34,8 +36,7 @@ export function registerDoraGauges(registry: Registry, store: EventStore, clock:
   for (const spec of GAUGES) registry.removeSingleMetric(spec.name);
   let cached: { report: DoraReport; at: number } | null = null;
   let pending: Promise<DoraReport> | null = null;
-  const report = async (): Promise<DoraReport> => {
-    if (cached !== null && Date.now() - cached.at < DORA_REFRESH_MS) return cached.report;
+  const compute = (): Promise<DoraReport> => {
     pending ??= (async () => {
       const to = clock.now();
       const fresh = doraMetrics(await readAuditEvents(store), { from: new Date(to.getTime() - DORA_WINDOW_DAYS * MS_PER_DAY), to });
@@ -46,6 +47,21 @@ export function registerDoraGauges(registry: Registry, store: EventStore, clock:
     });
     return pending;
   };
+  /** Fresh figures when the store answers in time; otherwise the last ones (or none): /metrics must answer while the store is down. */
+  const report = async (): Promise<DoraReport['lines']> => {
+    if (cached !== null && Date.now() - cached.at < DORA_REFRESH_MS) return cached.report.lines;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<null>((resolve) => {
+      timer = setTimeout(() => resolve(null), DORA_COMPUTE_TIMEOUT_MS);
+    });
+    try {
+      return (await Promise.race([compute(), late]))?.lines ?? cached?.report.lines ?? [];
+    } catch {
+      return cached?.report.lines ?? [];
+    } finally {
+      clearTimeout(timer);
+    }
+  };
   for (const spec of GAUGES) {
     new Gauge<Label>({
       name: spec.name,
@@ -54,7 +70,7 @@ export function registerDoraGauges(registry: Registry, store: EventStore, clock:
       registers: [registry],
       async collect() {
         this.reset();
-        for (const line of (await report()).lines) {
+        for (const line of await report()) {
           const value = spec.value(line);
           if (value !== null) this.set({ service: line.service, environment: line.environment }, value);
         }
