@@ -168,6 +168,8 @@ describePostgres('auditors\' reports over HTTP and the built CLI', () => {
       expect([route, reply.status]).toEqual([route, 400]);
       expect(JSON.parse(reply.body).issues).toEqual(expect.arrayContaining([expect.objectContaining({ field })]));
     }
+    const documented = Object.keys(JSON.parse((await get('/docs/openapi.json', null)).body).paths);
+    expect(documented).toEqual(expect.arrayContaining(['/api/audit/compliance', '/api/audit/dora', '/api/audit/state', '/api/audit/rederive']));
     expect((await get('/api/audit/compliance', null)).status).toBe(401);
     expect((await get('/api/audit/dora', 'ana')).status).toBe(403);
     expect(await eventCount()).toBe(before);
