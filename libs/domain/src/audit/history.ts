@@ -4,6 +4,7 @@
  * emergency — its hotfix's VP approval and post-incident review. The facts are read from the events
  * by their contract names and fields (not from any read model), each with the position that proves it.
  */
+import { type ChangeRequestEvent, type ChangeRequestState, changeRequestDecider } from '../change-request/changeRequest.js';
 import { type AuditEvent, happenedBy, type LogMoment, str } from './auditEvent.js';
 
 export interface GrantFact {
@@ -132,25 +133,6 @@ export interface GovernanceHistory {
   lastPosition: bigint;
 }
 
-/** Change statuses each change-request event leads to (the same names the change-request decider uses). */
-const STATUS_AFTER: Readonly<Record<string, string>> = {
-  ChangeRequestSubmitted: 'submitted',
-  ChangeRequestPreApproved: 'approved',
-  ChangeReviewStarted: 'under_review',
-  ChangeReviewCompleted: 'awaiting_approval',
-  ChangeRequestApproved: 'approved',
-  ChangeApprovalWithdrawn: 'awaiting_approval',
-  ChangeRequestRejected: 'rejected',
-  ChangeScheduled: 'scheduled',
-  ChangeImplementationStarted: 'implementing',
-  ChangeImplemented: 'validating',
-  ChangeImplementationFailed: 'failed',
-  ChangeValidated: 'validated',
-  ChangeRolledBack: 'rolled_back',
-  ChangeClosed: 'closed',
-  ChangeCancelled: 'cancelled',
-};
-
 export const runningKey = (service: string, environment: string): string => `${service}|${environment}`;
 
 /** Folds the events (in commit order) up to `moment` (all of them when absent) into the auditors' facts. */
@@ -159,11 +141,12 @@ export function foldGovernanceHistory(events: Iterable<AuditEvent>, moment?: Log
   const approvalOwner = new Map<string, string>();
   const deploymentOwner = new Map<string, string>();
   const pendingTrigger = new Map<string, { at: number; position: bigint; evidence: Record<string, unknown> }>();
+  const changeStates = new Map<string, ChangeRequestState>();
   for (const event of events) {
     if (moment !== undefined && !happenedBy(event, moment)) continue;
     history.eventsRead += 1;
     history.lastPosition = event.globalPosition;
-    apply(history, event, approvalOwner, deploymentOwner, pendingTrigger);
+    apply(history, event, { approvalOwner, deploymentOwner, pendingTrigger, changeStates });
   }
   return history;
 }
@@ -177,13 +160,15 @@ function hotfixOf(history: GovernanceHistory, hotfixId: string): HotfixFact {
   return hotfix;
 }
 
-function apply(
-  history: GovernanceHistory,
-  event: AuditEvent,
-  approvalOwner: Map<string, string>,
-  deploymentOwner: Map<string, string>,
-  pendingTrigger: Map<string, { at: number; position: bigint; evidence: Record<string, unknown> }>,
-): void {
+/** What the fold keeps besides the facts: who owns which approval and deployment, triggers waiting for their rollback, the changes' decider states. */
+interface FoldIndex {
+  approvalOwner: Map<string, string>;
+  deploymentOwner: Map<string, string>;
+  pendingTrigger: Map<string, { at: number; position: bigint; evidence: Record<string, unknown> }>;
+  changeStates: Map<string, ChangeRequestState>;
+}
+
+function apply(history: GovernanceHistory, event: AuditEvent, { approvalOwner, deploymentOwner, pendingTrigger, changeStates }: FoldIndex): void {
   const { data } = event;
   const changeId = str(data['changeRequestId']);
   const change = changeId === null ? undefined : history.changes.get(changeId);
@@ -226,6 +211,7 @@ function apply(
         approval: null,
         deployments: [],
       });
+      changeStates.set(changeId, changeRequestDecider.evolve(changeRequestDecider.initialState(), event as unknown as ChangeRequestEvent));
       return;
     }
     case 'ApprovalsRequested': {
@@ -386,8 +372,10 @@ function apply(
       break;
   }
   if (change === undefined || !event.streamId.startsWith('changeRequest-')) return;
-  const status = STATUS_AFTER[event.type];
-  if (status !== undefined) change.status = status;
+  // The status means what the write side means: the change-request decider's own fold.
+  const folded = changeRequestDecider.evolve(changeStates.get(change.changeRequestId) ?? changeRequestDecider.initialState(), event as unknown as ChangeRequestEvent);
+  changeStates.set(change.changeRequestId, folded);
+  change.status = folded.status;
   if (event.type === 'ChangeScheduled') change.window = { start: str(data['windowStart']) ?? '', end: str(data['windowEnd']) ?? '' };
   if (event.type === 'ChangeClosed') change.closed = { outcome: str(data['outcome']) ?? 'unknown', at: event.at };
   if (event.policyVersion !== null) change.policyVersion = event.policyVersion;

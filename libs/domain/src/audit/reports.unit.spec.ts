@@ -33,6 +33,8 @@ describe('compliance report', () => {
       expect(line.separationOfDuties).toEqual({ held: true, violations: [] });
     }
     expect(report.summary).toMatchObject({ productionChanges: 4, separationOfDutiesViolations: 0, policyChanges: 1 });
+    const closed = new Set(of('ChangeClosed').map((e) => e.data['changeRequestId']));
+    expect(report.productionChanges.map((c) => [c.changeRequestId, c.status])).toEqual(production.map((e) => [e.data['changeRequestId'], closed.has(e.data['changeRequestId']) ? 'closed' : expect.any(String)]));
   });
 
   it('shows the emergency change with its VP approval and its overdue post-incident review', () => {
