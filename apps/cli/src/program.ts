@@ -6,6 +6,8 @@ import { registerTokenCommand } from './commands/token.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerBusAuthCommands } from './commands/bus-auth.js';
 import { registerAuditCommands } from './commands/audit.js';
+import { registerAuditReportCommands } from './commands/auditReports.js';
+import { registerPolicyWhatIfCommand } from './commands/policyWhatIf.js';
 import { registerWhyCommand } from './commands/why.js';
 import { registerDlqCommands } from './commands/dlq.js';
 import { registerDeviceLoginCommand } from './commands/deviceLogin.js';
@@ -27,10 +29,12 @@ export function buildProgram(io: CliIo, exit: ExitCode): Command {
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .showHelpAfterError('(run with --help for usage)');
   registerPolicyCommands(program, io, exit);
+  registerPolicyWhatIfCommand(program, io, exit);
   registerTokenCommand(program, io, exit);
   registerServeCommand(program, io, exit);
   registerBusAuthCommands(program, io, exit);
   registerAuditCommands(program, io, exit);
+  registerAuditReportCommands(program, io, exit);
   registerWhyCommand(program, io, exit);
   registerDlqCommands(program, io, exit);
   registerDeviceLoginCommand(program, io, exit);

@@ -19,6 +19,8 @@ import { AUDIT_SIGNING_KEY, AuditKeyController, TREE_HEAD_LOG, TreeHeadControlle
 import type { AuditSigningKey } from './audit/signing-key.js';
 import { StoryController } from './audit/story.controller.js';
 import type { TreeHeadLog } from './audit/tree-heads.js';
+import { AuditReportsController } from './audit/reports.controller.js';
+import { registerDoraGauges } from './audit/dora-metrics.js';
 
 export interface GatewayDependencies {
   /** Registry served at /metrics; in one-process mode the services register on it too. @defaultValue a new 'gateway' registry */
@@ -41,6 +43,7 @@ export interface GatewayDependencies {
 @Module({})
 export class GatewayModule {
   static forRoot({ store, clock, policies, logLevel, commands, auth, audit, clockControl = null, metrics = createMetricsRegistry('gateway'), readinessChecks = [] }: GatewayDependencies): DynamicModule {
+    registerDoraGauges(metrics, store, clock);
     return {
       module: GatewayModule,
       imports: [
@@ -48,7 +51,7 @@ export class GatewayModule {
         MetricsModule.forRoot(metrics),
         HealthModule.forRoot([{ name: 'eventstore', check: async () => void (await store.readCheckpoint('health-probe')) }, ...readinessChecks]),
       ],
-      controllers: [AuthController, PolicyController, AuditController, ...LIFECYCLE_CONTROLLERS, HotfixController, ClockController, AuditKeyController, TreeHeadController, StoryController, DeadLettersController],
+      controllers: [AuthController, PolicyController, AuditController, ...LIFECYCLE_CONTROLLERS, HotfixController, ClockController, AuditKeyController, TreeHeadController, StoryController, DeadLettersController, AuditReportsController],
       providers: [
         { provide: EVENT_STORE, useValue: store },
         { provide: CLOCK, useValue: clock },

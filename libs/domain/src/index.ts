@@ -25,3 +25,4 @@ export * from './workflows/effects.js';
 export * from './rollback/rollbackWorkflow.js';
 export * from './rollback/analysis.js';
 export * from './workflows/index.js';
+export * from './audit/index.js';
