@@ -18,6 +18,10 @@ import { AUDIT_SIGNING_KEY, AuditKeyController, TREE_HEAD_LOG, TreeHeadControlle
 import type { AuditSigningKey } from './audit/signing-key.js';
 import { StoryController } from './audit/story.controller.js';
 import type { TreeHeadLog } from './audit/tree-heads.js';
+import { ConsoleController } from './console/console.controller.js';
+import { ChangeStreamController, EVENT_FEED } from './console/change-stream.controller.js';
+import { EventFeed } from './console/event-feed.js';
+import { PublicController } from './console/public.controller.js';
 
 export interface GatewayDependencies {
   /** Registry served at /metrics; in one-process mode the services register on it too. @defaultValue a new 'gateway' registry */
@@ -47,7 +51,7 @@ export class GatewayModule {
         MetricsModule.forRoot(metrics),
         HealthModule.forRoot([{ name: 'eventstore', check: async () => void (await store.readCheckpoint('health-probe')) }, ...readinessChecks]),
       ],
-      controllers: [PolicyController, AuditController, ...LIFECYCLE_CONTROLLERS, HotfixController, ClockController, AuditKeyController, TreeHeadController, StoryController, DeadLettersController],
+      controllers: [PolicyController, AuditController, ...LIFECYCLE_CONTROLLERS, HotfixController, ClockController, AuditKeyController, TreeHeadController, StoryController, DeadLettersController, ConsoleController, ChangeStreamController, PublicController],
       providers: [
         { provide: EVENT_STORE, useValue: store },
         { provide: CLOCK, useValue: clock },
@@ -55,6 +59,7 @@ export class GatewayModule {
         { provide: POLICY_REGISTRY, useValue: policies },
         { provide: AUDIT_SIGNING_KEY, useValue: audit.key },
         { provide: TREE_HEAD_LOG, useValue: audit.treeHeads },
+        { provide: EVENT_FEED, useValue: new EventFeed(store) },
         ...lifecycleProviders({ commands, auth }),
       ],
     };
