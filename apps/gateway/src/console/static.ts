@@ -35,6 +35,8 @@ export async function serveConsole(app: NestFastifyApplication, dir: string): Pr
     wildcard: false,
     index: false,
     decorateReply: false,
+    // Set per file in setHeaders: hashed assets forever, the rest revalidated.
+    cacheControl: false,
     setHeaders: (res, file) => {
       for (const [name, value] of Object.entries(CONSOLE_HEADERS)) res.setHeader(name, value);
       res.setHeader('cache-control', file.includes(`${path.sep}assets${path.sep}`) ? 'public, max-age=31536000, immutable' : 'no-cache');
