@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useState } from 'react';
-import { formatInstant, type Json, streamEvents } from '../api.js';
+import { api, formatInstant, type Json, streamEvents } from '../api.js';
 import { Link } from '../components/Link.js';
 import { MetricChart, type Point } from '../components/MetricChart.js';
 import { Loading, Problem } from '../components/Status.js';
@@ -111,12 +111,41 @@ export function ChangePage({ session, changeRequestId }: { session: Session; cha
         </div>
       ) : null}
 
+      {cr && environment && NOT_STARTED.includes(cr.status) ? <StartCheck session={session} environment={environment} kind={cr.kind ?? 'normal'} lastPosition={lastPosition} /> : null}
+
       <DeploymentProgress events={events} state={state} />
       <RollbackEvidence events={events} />
 
       <h2>Story</h2>
       {canReadStory ? <Story story={story.data} error={story.error} /> : <EventList events={events} />}
     </section>
+  );
+}
+
+/** Statuses before a deployment starts: the policy's answer to "may it start now?" is still news. */
+const NOT_STARTED = ['submitted', 'in_review', 'awaiting_approval', 'approved', 'scheduled'];
+
+/** The policy's decision for starting now (POST /api/policy/evaluate): reasons, and the next allowed time when refused. */
+function StartCheck({ session, environment, kind, lastPosition }: { session: Session; environment: string; kind: string; lastPosition: string }) {
+  const [decision, setDecision] = useState<Json>();
+  const [error, setError] = useState<string>();
+  useEffect(() => {
+    api(session, 'POST', '/api/policy/evaluate', { environment, changeType: kind }).then(setDecision, (e: Error) => setError(e.message));
+  }, [session, environment, kind, lastPosition]);
+  if (error !== undefined) return <Problem message={error} />;
+  if (decision === undefined) return null;
+  const denials = (decision.reasons as Json[]).filter((r) => r.kind === 'deny');
+  return decision.allowed ? (
+    <p className="ok">Policy: a {kind} change may start in {environment} now.</p>
+  ) : (
+    <div className="problem refusal" role="status" aria-label="Policy refuses a start now">
+      <p>
+        <strong>Refused now</strong> in {environment}: {denials.map((r) => r.message).join('; ')}
+      </p>
+      <p>
+        Next allowed time: <strong data-testid="policy-next-allowed">{formatInstant(decision.nextAllowedAt)}</strong>
+      </p>
+    </div>
   );
 }
 
