@@ -180,6 +180,9 @@ describe('web console in headless Chromium against npm start', () => {
     sampling = false;
     await sampler;
     expect(await sre.getByTestId('deployment-step').count()).toBe(3);
+    // The status, read again as events arrive, no longer says scheduled, and the policy panel is gone.
+    await sre.getByTestId('change-status').filter({ hasText: /^(validating|validated|closed)$/ }).waitFor();
+    expect(await sre.getByRole('status', { name: 'Policy refuses a start now' }).count()).toBe(0);
     // Seen on the open page as it happened: first none, then some steps done and others not, then all three.
     expect(seen.some((n) => n > 0 && n < 3)).toBe(true);
     expect([...seen].sort((a, b) => a - b)).toEqual(seen);

@@ -9,8 +9,8 @@ export interface Loaded<T> {
   reload(): void;
 }
 
-/** GETs `path` (null: nothing to load yet) and reloads it on demand. */
-export function useApi<T = Json>(session: Session | null, path: string | null): Loaded<T> {
+/** GETs `path` (null: nothing to load yet) and again on demand, or whenever `refreshKey` changes (e.g. a new live event). */
+export function useApi<T = Json>(session: Session | null, path: string | null, refreshKey?: string): Loaded<T> {
   const [state, setState] = useState<{ data?: T; error?: string; loading: boolean }>({ loading: path !== null });
   const [generation, setGeneration] = useState(0);
   useEffect(() => {
@@ -24,7 +24,7 @@ export function useApi<T = Json>(session: Session | null, path: string | null): 
     return () => {
       cancelled = true;
     };
-  }, [session, path, generation]);
+  }, [session, path, generation, refreshKey]);
   const reload = useCallback(() => setGeneration((g) => g + 1), []);
   return { data: state.data, error: state.error, loading: state.loading, reload };
 }

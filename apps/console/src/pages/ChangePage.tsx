@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { api, formatInstant, type Json, streamEvents } from '../api.js';
 import { Link } from '../components/Link.js';
 import { MetricChart, type Point } from '../components/MetricChart.js';
@@ -37,13 +37,14 @@ function useChangeStream(session: Session, changeRequestId: string): { events: L
 }
 
 export function ChangePage({ session, changeRequestId }: { session: Session; changeRequestId: string }) {
-  const change = useApi(session, `/api/change-requests/${encodeURIComponent(changeRequestId)}`);
   const { events, state } = useChangeStream(session, changeRequestId);
-  const pending = useApi(session, '/api/approvals/pending');
+  // At most one re-read a second however fast events arrive (a canary's samples come in bursts).
+  const lastPosition = useThrottled(events.at(-1)?.position ?? '', 1_000);
+  // Status, approvals and story follow the live stream: read again when a new event of the change arrives.
+  const change = useApi(session, `/api/change-requests/${encodeURIComponent(changeRequestId)}`, lastPosition);
+  const pending = useApi(session, '/api/approvals/pending', lastPosition);
   const canReadStory = holdsAny(session, AUDIT_READER_ROLES);
-  const lastPosition = events.at(-1)?.position ?? '';
-  // The story (actors, roles, policy versions) follows the live stream: reloaded when a new event arrives.
-  const story = useApi(session, canReadStory ? `/api/change-requests/${encodeURIComponent(changeRequestId)}/story#${lastPosition}` : null);
+  const story = useApi(session, canReadStory ? `/api/change-requests/${encodeURIComponent(changeRequestId)}/story` : null, lastPosition);
   const cr: Json = change.data?.changeRequest;
   const environment: string | undefined = cr?.draft?.environments?.[0];
   const refusal = [...events].reverse().find((e) => e.type === 'SchedulingRefused' || e.type === 'DeploymentStartRefused');
@@ -120,6 +121,29 @@ export function ChangePage({ session, changeRequestId }: { session: Session; cha
       {canReadStory ? <Story story={story.data} error={story.error} /> : <EventList events={events} />}
     </section>
   );
+}
+
+/** `value`, updated at most once per `ms` (the latest value at the end of each period). */
+function useThrottled<T>(value: T, ms: number): T {
+  const [shown, setShown] = useState(value);
+  const latest = useRef(value);
+  const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  latest.current = value;
+  useEffect(() => {
+    if (timer.current !== null) return;
+    timer.current = setTimeout(() => {
+      timer.current = null;
+      setShown(latest.current);
+    }, ms);
+  }, [value, ms]);
+  useEffect(
+    () => () => {
+      if (timer.current !== null) clearTimeout(timer.current);
+      timer.current = null;
+    },
+    [],
+  );
+  return shown;
 }
 
 /** Statuses before a deployment starts: the policy's answer to "may it start now?" is still news. */
