@@ -56,6 +56,12 @@ export class ChangeStreamController implements OnModuleDestroy {
   async stream(@Param() params: IdParams, @Headers('last-event-id') lastEventId: string | undefined, @Res() reply: FastifyReply): Promise<void> {
     const id = params.id;
     const after = lastEventId !== undefined && POSITION.test(lastEventId) ? BigInt(lastEventId) : 0n;
+    // Subscribed before the response starts: a store that cannot be read is still an ordinary JSON error (503).
+    // Live events that arrive during the catch-up wait until it is done, so the order stays the log's.
+    const held: StoredEvent[] = [];
+    let catchingUp = true;
+    let deliver: (event: StoredEvent) => void = () => undefined;
+    const unsubscribe = await this.feed.subscribe((event) => (catchingUp ? held.push(event) : deliver(event)));
     reply.hijack();
     const raw = reply.raw;
     raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', 'x-accel-buffering': 'no' });
@@ -66,10 +72,7 @@ export class ChangeStreamController implements OnModuleDestroy {
       sentUpTo = event.globalPosition;
       raw.write(`id: ${event.globalPosition}\nevent: change\ndata: ${JSON.stringify(toStreamEvent(event))}\n\n`);
     };
-    // Live events that arrive during the catch-up wait until it is done, so the order stays the log's.
-    const held: StoredEvent[] = [];
-    let catchingUp = true;
-    const unsubscribe = await this.feed.subscribe((event) => (catchingUp ? held.push(event) : send(event)));
+    deliver = send;
     const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), HEARTBEAT_MS);
     this.open.add(raw);
     raw.on('close', () => {

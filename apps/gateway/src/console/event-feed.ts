@@ -25,14 +25,18 @@ export class EventFeed {
   /** Calls `listener` with every event appended from now on; returns the unsubscribe function. */
   async subscribe(listener: FeedListener): Promise<() => void> {
     this.listeners.add(listener);
-    this.running ??= this.start();
-    await this.running;
+    // A failed start (store unreachable) is not remembered: the next subscriber tries again.
+    this.running ??= this.start().catch((error: unknown) => {
+      this.running = undefined;
+      throw error;
+    });
+    try {
+      await this.running;
+    } catch (error) {
+      this.listeners.delete(listener);
+      throw error;
+    }
     return () => void this.listeners.delete(listener);
-  }
-
-  /** The global position the feed has delivered up to. */
-  get deliveredUpTo(): bigint {
-    return this.position;
   }
 
   private async start(): Promise<void> {

@@ -1,13 +1,12 @@
 import { type EnvironmentPolicy, interval, MS_PER_DAY, openWindows } from '@gatehouse/policy';
 import type { EventStore } from '@gatehouse/eventstore';
 import { BOOKING_DEFAULT_MS } from './calendar-feed.js';
+import { DEGRADED_AFTER_ROLLBACK_MS } from './environment-overview.js';
 import type { ActiveDeployment, RunningVersion, ScheduledDeployment } from './read-models.js';
 
 /** Uptime is measured over this many days; incidents are listed this far back. */
 export const UPTIME_DAYS = 30;
 export const INCIDENT_HISTORY_DAYS = 90;
-/** A rollback this recent marks its service degraded. */
-export const DEGRADED_AFTER_ROLLBACK_MS = 24 * 60 * 60 * 1000;
 /** The event types the status page is folded from. */
 export const STATUS_EVENT_TYPES = ['IncidentIdentified', 'HotfixDeployedToProduction', 'DeploymentStarted', 'DeploymentRolledBack'] as const;
 
