@@ -64,7 +64,7 @@ describe('web console in headless Chromium against npm start', () => {
   /** axe-core in the page (evaluated over the DevTools protocol: the console's CSP forbids injected scripts). */
   async function expectAccessible(page: Page, name: string): Promise<void> {
     await page.evaluate(axe.source);
-    const violations: Json[] = await page.evaluate(async () => (await (window as unknown as { axe: typeof axe }).axe.run(document, { resultTypes: ['violations'] })).violations);
+    const violations = (await page.evaluate("axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations)")) as Json[];
     const blocking = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${name}: ${v.id} (${v.impact}) ${v.nodes.map((n: Json) => n.target.join(' ')).join(', ')}`);
     expect(blocking).toEqual([]);
   }
@@ -176,7 +176,7 @@ describe('web console in headless Chromium against npm start', () => {
     })();
     await jumpToBooking(client, productionChange);
     await client.advanceUntilStatus(productionChange, 'validating', { step: 10 * MINUTE, limit: 4 * HOUR, scrape: { service: 'campaign-api', environment: 'production' } });
-    await sre.waitForFunction(() => document.querySelectorAll('[data-testid="deployment-step"][data-status="done"]').length === 3, undefined, { timeout: 20_000 });
+    await sre.locator('[data-testid="deployment-step"][data-status="done"]').nth(2).waitFor({ timeout: 20_000 });
     sampling = false;
     await sampler;
     expect(await sre.getByTestId('deployment-step').count()).toBe(3);
@@ -232,7 +232,7 @@ describe('web console in headless Chromium against npm start', () => {
     await auditor.getByRole('cell', { name: 'ApprovalGranted' }).first().waitFor();
     await shot(auditor, 'change-story');
 
-    const status = await (await fetch(`${system.url}/api/status`)).json();
+    const status: Json = await (await fetch(`${system.url}/api/status`)).json();
     expect(status.services).toEqual([expect.objectContaining({ service: 'campaign-api', status: expect.any(String) })]);
     const published = JSON.stringify(status);
     for (const secret of ['ana', 'rui', 'tess', 'sam', productionChange, 'Black Friday', 'reason']) expect(published).not.toContain(secret);
