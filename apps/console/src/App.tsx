@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'react';
 import { Link } from './components/Link.js';
 import { usePath } from './router.js';
-import { AUDIT_READER_ROLES, holdsAny, type Session, signInWithToken, signOut, storedSession, tokenFromFragment } from './session.js';
+import { AUDIT_READER_ROLES, holdsAny, SESSION_ENDED, type Session, signInWithToken, signOut, storedSession, tokenFromFragment } from './session.js';
 import { SignInPage } from './pages/SignInPage.js';
 import { EnvironmentsPage } from './pages/EnvironmentsPage.js';
 import { CalendarPage } from './pages/CalendarPage.js';
@@ -31,6 +31,15 @@ export function App() {
   const path = usePath();
   const [session, setSession] = useState<Session | null>(() => storedSession());
   const [handoverError, setHandoverError] = useState<string>();
+
+  useEffect(() => {
+    const ended = (): void => {
+      setSession(null);
+      setHandoverError('Your session ended (the token expired or is no longer accepted): sign in again.');
+    };
+    window.addEventListener(SESSION_ENDED, ended);
+    return () => window.removeEventListener(SESSION_ENDED, ended);
+  }, []);
 
   // A token handed over in the URL fragment (gatehouse login) signs in once.
   useEffect(() => {

@@ -1,4 +1,4 @@
-import type { Session } from './session.js';
+import { endSession, type Session } from './session.js';
 
 /** A refusal or failure as the gateway words it: status, error name and the message a person reads. */
 export class ApiError extends Error {
@@ -24,6 +24,7 @@ export async function api(session: Session | null, method: string, path: string,
   const response = await fetch(path, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
   const text = await response.text();
   const parsed: Json = text === '' ? null : safeJson(text);
+  if (response.status === 401 && session !== null) endSession();
   if (!response.ok) {
     const message = describeError(parsed) ?? `${method} ${path} answered ${response.status}`;
     throw new ApiError(response.status, typeof parsed?.error === 'string' ? parsed.error : String(response.status), message, parsed);

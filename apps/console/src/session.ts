@@ -69,6 +69,17 @@ export function signOut(): void {
   sessionStorage.removeItem(STORAGE_KEY);
 }
 
+/** Roles that may submit change requests (the gateway's CHANGE_AUTHOR_ROLES). */
+export const CHANGE_AUTHOR_ROLES = ['developer', 'tech_lead', 'release_engineer', 'sre', 'dba', 'qa', 'security'];
+
+/** Fired when the gateway stops accepting the session's token (expired, secret rotated): the console asks to sign in again. */
+export const SESSION_ENDED = 'gatehouse:session-ended';
+
+export function endSession(): void {
+  signOut();
+  window.dispatchEvent(new Event(SESSION_ENDED));
+}
+
 /** Roles that may read the audit log and change stories (the gateway's AUDIT_READER_ROLES). */
 export const AUDIT_READER_ROLES = ['auditor', 'security', 'sre', 'release_engineer', 'tech_lead', 'vp_engineering'];
 

@@ -3,7 +3,7 @@ import { formatInstant, type Json } from '../api.js';
 import { Link } from '../components/Link.js';
 import { Loading, Problem } from '../components/Status.js';
 import { useApi } from '../components/useApi.js';
-import type { Session } from '../session.js';
+import { CHANGE_AUTHOR_ROLES, holdsAny, type Session } from '../session.js';
 import { SubmitChangeForm } from '../components/SubmitChangeForm.js';
 
 const STATUSES = ['', 'submitted', 'in_review', 'awaiting_approval', 'approved', 'scheduled', 'implementing', 'validating', 'validated', 'validation_failed', 'closed', 'rejected', 'cancelled', 'rolled_back', 'failed'];
@@ -16,7 +16,7 @@ export function ChangesPage({ session }: { session: Session }) {
   return (
     <section>
       <h1>Changes</h1>
-      {policies.data !== undefined && clock.data !== undefined ? (
+      {holdsAny(session, CHANGE_AUTHOR_ROLES) && policies.data !== undefined && clock.data !== undefined ? (
         <SubmitChangeForm session={session} environments={policies.data.environments.map((e: Json) => e.environment)} now={clock.data.asOf} />
       ) : null}
       <h2>Change requests</h2>

@@ -1,10 +1,11 @@
-import { type FormEvent, useState } from 'react';
+import { type FormEvent, useEffect, useState } from 'react';
 import { type Session, SIGN_IN_METHODS, signInWithToken } from '../session.js';
 import { Problem } from '../components/Status.js';
 
 export function SignInPage({ onSignedIn, initialError }: { onSignedIn(session: Session): void; initialError: string | undefined }) {
   const [token, setToken] = useState('');
   const [error, setError] = useState<string | undefined>(initialError);
+  useEffect(() => setError(initialError), [initialError]);
   const [busy, setBusy] = useState(false);
   const submit = async (event: FormEvent): Promise<void> => {
     event.preventDefault();
