@@ -16,6 +16,7 @@ import { authFor } from './auth/jwt-secret.js';
 import { type AuditSigningKey, loadAuditSigningKey } from './audit/signing-key.js';
 import { TreeHeadLog } from './audit/tree-heads.js';
 import path from 'node:path';
+import { DEFAULT_CONSOLE_DIR, serveConsole } from './console/static.js';
 
 export interface RunningGateway {
   url: string;
@@ -193,6 +194,8 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
     // Nest registers its JSON parser during init: replace it afterwards, before the server starts.
     await app.init();
     parseJsonWithLimits(app);
+    const consoleServing = await serveConsole(app, config.GATEHOUSE_CONSOLE_DIR ?? DEFAULT_CONSOLE_DIR);
+    if (!consoleServing.served) new Logger('console').warn(`the web console is not served: ${consoleServing.reason}`);
     if (commandKeys.insecure) {
       new Logger('auth').warn('GATEHOUSE_COMMAND_PUBLIC_KEYS is not set: commands are signed with the published DEVELOPMENT keys, which protect nothing');
     }

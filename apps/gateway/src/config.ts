@@ -62,6 +62,8 @@ export const GatewayConfig = z.object({
   GATEHOUSE_TREE_HEAD_INTERVAL_MS: z.coerce.number().int().min(0).max(86_400_000).default(60_000),
   /** Append-only file (JSON Lines) every signed tree head is also written to, outside the database; unset: <GATEHOUSE_DATA_DIR>/tree-heads.ndjson. */
   GATEHOUSE_TREE_HEAD_FILE: z.string().min(1).optional(),
+  /** Folder of the built web console served at /; unset: apps/console/dist beside the gateway. */
+  GATEHOUSE_CONSOLE_DIR: z.string().min(1).optional(),
 }).superRefine((c, ctx) => commandKeyIssues(c, { overNats: c.NATS_URL !== undefined }).forEach((issue) => ctx.addIssue({ code: 'custom', ...issue }))).refine((c) => c.GATEHOUSE_OIDC_ISSUER === undefined || c.GATEHOUSE_OIDC_AUDIENCE !== undefined, {
   message: 'must be set with GATEHOUSE_OIDC_ISSUER: without an audience, a token the provider issued for any other application would be accepted',
   path: ['GATEHOUSE_OIDC_AUDIENCE'],

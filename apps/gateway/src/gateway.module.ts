@@ -21,6 +21,10 @@ import { StoryController } from './audit/story.controller.js';
 import type { TreeHeadLog } from './audit/tree-heads.js';
 import { AuditReportsController } from './audit/reports.controller.js';
 import { registerDoraGauges } from './audit/dora-metrics.js';
+import { ConsoleController } from './console/console.controller.js';
+import { ChangeStreamController, EVENT_FEED } from './console/change-stream.controller.js';
+import { EventFeed } from './console/event-feed.js';
+import { PublicController } from './console/public.controller.js';
 
 export interface GatewayDependencies {
   /** Registry served at /metrics; in one-process mode the services register on it too. @defaultValue a new 'gateway' registry */
@@ -51,7 +55,7 @@ export class GatewayModule {
         MetricsModule.forRoot(metrics),
         HealthModule.forRoot([{ name: 'eventstore', check: async () => void (await store.readCheckpoint('health-probe')) }, ...readinessChecks]),
       ],
-      controllers: [AuthController, PolicyController, AuditController, ...LIFECYCLE_CONTROLLERS, HotfixController, ClockController, AuditKeyController, TreeHeadController, StoryController, DeadLettersController, AuditReportsController],
+      controllers: [AuthController, PolicyController, AuditController, ...LIFECYCLE_CONTROLLERS, HotfixController, ClockController, AuditKeyController, TreeHeadController, StoryController, DeadLettersController, AuditReportsController, ConsoleController, ChangeStreamController, PublicController],
       providers: [
         { provide: EVENT_STORE, useValue: store },
         { provide: CLOCK, useValue: clock },
@@ -59,6 +63,7 @@ export class GatewayModule {
         { provide: POLICY_REGISTRY, useValue: policies },
         { provide: AUDIT_SIGNING_KEY, useValue: audit.key },
         { provide: TREE_HEAD_LOG, useValue: audit.treeHeads },
+        { provide: EVENT_FEED, useValue: new EventFeed(store) },
         ...lifecycleProviders({ commands, auth }),
       ],
     };

@@ -49,7 +49,7 @@ export interface ChangeStory {
 }
 
 /** True when `value` holds `id` as a string anywhere (the change id in an event's data, at any depth). */
-function mentions(value: unknown, id: string): boolean {
+export function mentions(value: unknown, id: string): boolean {
   if (value === id) return true;
   if (Array.isArray(value)) return value.some((item) => mentions(item, id));
   if (value !== null && typeof value === 'object') return Object.values(value).some((item) => mentions(item, id));
