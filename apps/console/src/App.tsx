@@ -3,6 +3,7 @@ import { Link } from './components/Link.js';
 import { usePath } from './router.js';
 import { AUDIT_READER_ROLES, holdsAny, SESSION_ENDED, type Session, signInWithToken, signOut, storedSession, tokenFromFragment } from './session.js';
 import { SignInPage } from './pages/SignInPage.js';
+import { CALLBACK_PATH, finishProviderSignIn } from './oidc.js';
 import { EnvironmentsPage } from './pages/EnvironmentsPage.js';
 import { CalendarPage } from './pages/CalendarPage.js';
 import { ChangePage } from './pages/ChangePage.js';
@@ -41,10 +42,12 @@ export function App() {
     return () => window.removeEventListener(SESSION_ENDED, ended);
   }, []);
 
-  // A token handed over in the URL fragment (gatehouse login) signs in once.
+  // A token handed over in the URL fragment (gatehouse login) signs in once; so does the identity
+  // provider's answer on /auth/callback (authorization code + PKCE).
   useEffect(() => {
     const token = tokenFromFragment();
     if (token !== null) signInWithToken(token).then(setSession, (error: Error) => setHandoverError(error.message));
+    else if (window.location.pathname === CALLBACK_PATH) finishProviderSignIn().then(signInWithToken).then(setSession, (error: Error) => setHandoverError(error.message));
   }, []);
 
   // The public status page needs no sign-in.

@@ -21,7 +21,7 @@ export interface SignInMethod {
 }
 
 /** The methods the sign-in page offers; the OIDC one joins this list when the gateway announces a provider. */
-export const SIGN_IN_METHODS: readonly SignInMethod[] = [{ id: 'token', label: 'Paste an access token' }];
+export const SIGN_IN_METHODS: readonly SignInMethod[] = [{ id: 'token', label: 'Paste an access token' }, { id: 'oidc', label: 'sign in with the identity provider (when the gateway names one)' }];
 
 const STORAGE_KEY = 'gatehouse.session';
 

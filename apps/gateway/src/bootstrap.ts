@@ -194,7 +194,9 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
     // Nest registers its JSON parser during init: replace it afterwards, before the server starts.
     await app.init();
     parseJsonWithLimits(app);
-    const consoleServing = await serveConsole(app, config.GATEHOUSE_CONSOLE_DIR ?? DEFAULT_CONSOLE_DIR);
+    const consoleServing = await serveConsole(app, config.GATEHOUSE_CONSOLE_DIR ?? DEFAULT_CONSOLE_DIR, {
+      connectOrigins: config.GATEHOUSE_OIDC_ISSUER === undefined ? [] : [new URL(config.GATEHOUSE_OIDC_ISSUER).origin],
+    });
     if (!consoleServing.served) new Logger('console').warn(`the web console is not served: ${consoleServing.reason}`);
     if (commandKeys.insecure) {
       new Logger('auth').warn('GATEHOUSE_COMMAND_PUBLIC_KEYS is not set: commands are signed with the published DEVELOPMENT keys, which protect nothing');

@@ -30,6 +30,12 @@ export interface TestOidcProviderOptions {
   machineClients?: Record<string, { secret: string; groups: string[] }>;
   /** A public client allowed the device flow (the CLI / console). */
   publicClientId?: string;
+  /**
+   * A browser client (the console): authorization code + PKCE, redirecting to `/auth/callback` on a
+   * loopback address at any port (a native-app loopback redirect, RFC 8252 §7.3), with the provider's
+   * development sign-in and consent pages (any password; the login names an account below).
+   */
+  browserClientId?: string;
   /** People: account id → groups. */
   accounts?: Record<string, string[]>;
   /** Listen here (a restart keeps its issuer URL). @defaultValue a free port */
@@ -53,7 +59,7 @@ export interface TestOidcProvider {
 }
 
 export async function startTestOidcProvider(options: TestOidcProviderOptions): Promise<TestOidcProvider> {
-  const { audience, keys, machineClients = {}, publicClientId, accounts = {} } = options;
+  const { audience, keys, machineClients = {}, publicClientId, browserClientId, accounts = {} } = options;
   const server: Server = createServer();
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
@@ -67,11 +73,26 @@ export async function startTestOidcProvider(options: TestOidcProviderOptions): P
       ...(publicClientId === undefined
         ? []
         : [{ client_id: publicClientId, token_endpoint_auth_method: 'none' as const, grant_types: ['urn:ietf:params:oauth:grant-type:device_code'], redirect_uris: [], response_types: [] }]),
+      ...(browserClientId === undefined
+        ? []
+        : [
+            {
+              client_id: browserClientId,
+              application_type: 'native' as const,
+              token_endpoint_auth_method: 'none' as const,
+              grant_types: ['authorization_code'],
+              response_types: ['code' as const],
+              redirect_uris: ['http://127.0.0.1/auth/callback'],
+            },
+          ]),
     ],
+    // The console exchanges its code from the browser: the provider must allow its origin (real
+    // providers list the console's origin as the client's web origin).
+    clientBasedCORS: () => true,
     jwks: { keys: keys.map((key) => key.jwk) },
     findAccount: (_ctx, id) => (id in accounts ? { accountId: id, claims: () => ({ sub: id, name: id, groups: accounts[id] }) } : undefined),
     features: {
-      devInteractions: { enabled: false },
+      devInteractions: { enabled: browserClientId !== undefined },
       clientCredentials: { enabled: true },
       deviceFlow: { enabled: true },
       resourceIndicators: {

@@ -1,5 +1,6 @@
 import { type FormEvent, useEffect, useState } from 'react';
 import { type Session, SIGN_IN_METHODS, signInWithToken } from '../session.js';
+import { type ProviderSignIn, providerSignIn, startProviderSignIn } from '../oidc.js';
 import { Problem } from '../components/Status.js';
 
 export function SignInPage({ onSignedIn, initialError }: { onSignedIn(session: Session): void; initialError: string | undefined }) {
@@ -13,6 +14,11 @@ export function SignInPage({ onSignedIn, initialError }: { onSignedIn(session: S
     fetch('/api/auth/config')
       .then((r) => (r.ok ? r.json() : undefined))
       .then(setConfig, () => undefined);
+  }, []);
+  // The identity provider to sign in with by redirect (authorization code + PKCE), when the gateway names one.
+  const [provider, setProvider] = useState<ProviderSignIn | null>(null);
+  useEffect(() => {
+    void providerSignIn().then(setProvider);
   }, []);
   const submit = async (event: FormEvent): Promise<void> => {
     event.preventDefault();
@@ -37,10 +43,15 @@ export function SignInPage({ onSignedIn, initialError }: { onSignedIn(session: S
           Mint a development token with <code>gatehouse token --sub &lt;you&gt; --roles &lt;roles&gt;</code>, or run <code>gatehouse login</code>.
         </p>
       ) : null}
-      {config?.oidc ? (
+      {provider !== null ? (
+        <p>
+          <button type="button" data-testid="oidc-sign-in" onClick={() => void startProviderSignIn(provider).catch((e: Error) => setError(e.message))}>
+            Sign in with {new URL(provider.issuer).host}
+          </button>
+        </p>
+      ) : config?.oidc ? (
         <p data-testid="oidc-hint">
-          This gateway accepts access tokens from {config.oidc.issuer} for {config.oidc.audience}: paste one issued to you (for example by <code>gatehouse login</code>). Signing in by
-          redirect to the provider is not built into the console yet.
+          This gateway accepts access tokens from {config.oidc.issuer} for {config.oidc.audience}: paste one issued to you (for example by <code>gatehouse login --device</code>).
         </p>
       ) : null}
       <form onSubmit={submit}>

@@ -11,12 +11,17 @@ export const DEFAULT_CONSOLE_DIR = path.resolve(path.dirname(fileURLToPath(impor
 /** Paths the console never answers: the API and the operational endpoints stay JSON, with their own 404s. */
 const NOT_CONSOLE = /^\/(api|docs|metrics|health)(\/|$|\?)/;
 
-/** The console is static: only its own scripts and styles, never framed. */
-const CONSOLE_HEADERS = {
-  'content-security-policy': "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
-  'x-content-type-options': 'nosniff',
-  'referrer-policy': 'same-origin',
-};
+/**
+ * The console is static: only its own scripts and styles, never framed. It talks to the gateway and,
+ * when sign-in goes through an identity provider, to the provider's origin (the PKCE code exchange).
+ */
+function consoleHeaders(connectOrigins: readonly string[]): Record<string, string> {
+  return {
+    'content-security-policy': `default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; connect-src ${["'self'", ...connectOrigins].join(' ')}; frame-ancestors 'none'; base-uri 'self'; form-action 'self'`,
+    'x-content-type-options': 'nosniff',
+    'referrer-policy': 'same-origin',
+  };
+}
 
 export type ConsoleServing = { served: true; dir: string } | { served: false; dir: string; reason: string };
 
@@ -25,7 +30,8 @@ export type ConsoleServing = { served: true; dir: string } | { served: false; di
  * index.html for every other path outside /api, /docs, /metrics and /health (SPA fallback), so a
  * bookmarked /changes/<id> opens the console on that page. Not built: the gateway runs without it.
  */
-export async function serveConsole(app: NestFastifyApplication, dir: string): Promise<ConsoleServing> {
+export async function serveConsole(app: NestFastifyApplication, dir: string, { connectOrigins = [] }: { connectOrigins?: readonly string[] } = {}): Promise<ConsoleServing> {
+  const CONSOLE_HEADERS = consoleHeaders(connectOrigins);
   const indexFile = path.join(dir, 'index.html');
   if (!existsSync(indexFile)) return { served: false, dir, reason: `${indexFile} does not exist: run npm run build` };
   const fastify = app.getHttpAdapter().getInstance();

@@ -228,6 +228,7 @@ export async function startEmbeddedGatehouse(options: SystemOptions): Promise<Ga
       GATEHOUSE_TREE_HEAD_INTERVAL_MS: '0',
       GATEHOUSE_JWT_SECRET: jwtSecret,
       LOG_LEVEL: logLevel,
+      ...options.env?.gatehouse,
     },
     // No servers: whatever the test process was given (CI exports them) must not reach npm start's process.
     unset: ['DATABASE_URL', 'NATS_URL'],
