@@ -53,3 +53,19 @@ export {
   type NextAllowedOptions,
 } from './evaluate.js';
 export { ROLE_TITLES } from './roles.js';
+export {
+  GENERATED_METRICS,
+  prometheusPolicyOf,
+  promString,
+  selectorFor,
+  generatedQuery,
+  triggerQuery,
+  fillPlaceholders,
+  stableQuery,
+  gatehouseHealthRules,
+  environmentRules,
+  type GeneratedMetric,
+  type QueryTarget,
+  type PrometheusAlertingRule,
+  type PrometheusRuleGroup,
+} from './promql.js';
