@@ -3,3 +3,4 @@ export * from './nats.js';
 export * from './postgres.js';
 export * from './system/index.js';
 export * from './workflow.js';
+export * from './prometheus.js';
