@@ -42,7 +42,11 @@ export function generatedQuery(metric: GeneratedMetric, prom: PrometheusPolicy, 
   const sel = (...extra: string[]) => `{${[selector, ...extra].filter((m) => m.length > 0).join(',')}}`;
   switch (metric) {
     case 'error_rate':
-      return `sum${grouping} (rate(${prom.requests.metric}${sel(prom.requests.errorMatcher)}${range})) / sum${grouping} (rate(${prom.requests.metric}${sel()}${range}))`;
+      // No error series yet (a healthy version) is a ratio of 0, not no data: `or vector(0)` (per-deployment query only;
+      // grouped by service, a service without errors simply has no ratio to alert on).
+      return by.length > 0
+        ? `sum${grouping} (rate(${prom.requests.metric}${sel(prom.requests.errorMatcher)}${range})) / sum${grouping} (rate(${prom.requests.metric}${sel()}${range}))`
+        : `(sum (rate(${prom.requests.metric}${sel(prom.requests.errorMatcher)}${range})) or vector(0)) / sum (rate(${prom.requests.metric}${sel()}${range}))`;
     case 'response_time_p95':
       return `histogram_quantile(0.95, sum by (${['le', ...by].join(', ')}) (rate(${prom.latency.histogram}_bucket${sel()}${range})))`;
   }
