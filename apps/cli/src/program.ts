@@ -8,6 +8,7 @@ import { registerBusAuthCommands } from './commands/bus-auth.js';
 import { registerAuditCommands } from './commands/audit.js';
 import { registerWhyCommand } from './commands/why.js';
 import { registerDlqCommands } from './commands/dlq.js';
+import { registerRulesCommands } from './commands/rules.js';
 import { CliInputError, EXIT_BAD_INPUT, EXIT_OK, type CliIo } from './io.js';
 
 /** Commander's codes for output the user asked for (help, version): not errors. */
@@ -31,6 +32,7 @@ export function buildProgram(io: CliIo, exit: ExitCode): Command {
   registerAuditCommands(program, io, exit);
   registerWhyCommand(program, io, exit);
   registerDlqCommands(program, io, exit);
+  registerRulesCommands(program, io, exit);
   return program;
 }
 
