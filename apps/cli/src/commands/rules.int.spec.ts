@@ -48,6 +48,14 @@ describe('gatehouse rules export', () => {
     expect(production.find((r) => r.labels['gatehouse_rule'] === 'high-error-rate')).toMatchObject({ labels: { severity: 'critical', channels: 'slack,email,sms' } });
   });
 
+  it('deploy/prometheus/gatehouse.rules.yml (loaded by docker-compose\'s Prometheus) is the current export and passes promtool', async () => {
+    const { code, stdout } = await gatehouse(['rules', 'export']);
+    expect(code).toBe(EXIT_OK);
+    const committed = path.join(REPO_ROOT, 'deploy/prometheus/gatehouse.rules.yml');
+    expect(readFileSync(committed, 'utf8')).toBe(stdout);
+    expect((await exec(PROMTOOL, ['check', 'rules', committed])).stdout).toContain('SUCCESS');
+  });
+
   it('--env narrows to one environment; an unknown one is refused with exit 2 naming it', async () => {
     const one = await gatehouse(['rules', 'export', '--env', 'staging']);
     expect(one.code).toBe(EXIT_OK);
