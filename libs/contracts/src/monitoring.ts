@@ -167,3 +167,28 @@ export const monitoringEventSchemas = {
   PostDeploymentWatchEnded: z.object({ ...WatchIds, reason: z.enum(['rolled_back', 'failed', 'aborted']), endedAt: z.string() }),
 } as const;
 export type MonitoringEventType = keyof typeof monitoringEventSchemas;
+
+// ---------------------------------------------------------------- published events (stream alert-delivery-<alert event id>)
+
+const AlertMessageSchema = z.object({
+  alertId: z.string(),
+  kind: z.enum(['alert', 'page']),
+  rule: z.string(),
+  severity: z.enum(['critical', 'warning', 'info']),
+  changeRequestId: z.string(),
+  service: z.string(),
+  environment: z.string(),
+  summary: z.string(),
+  raisedAt: z.string(),
+});
+const DeliveryRecord = z.object({ effectId: z.string(), alertId: z.string(), channel: z.string(), attempts: z.number(), detail: z.string(), at: z.string() });
+
+export const alertDeliveryEventSchemas = {
+  /** Intent, recorded before the channel's webhook is called (the effect runner performs it once). */
+  AlertDeliveryIntended: z.object({ effectId: z.string(), channel: z.string(), message: AlertMessageSchema, at: z.string() }),
+  /** Another attempt at an intent left without outcome (a crash mid-delivery), claimed after its lease. */
+  AlertDeliveryAttemptClaimed: z.object({ effectId: z.string(), attempt: z.number(), at: z.string() }),
+  AlertDelivered: DeliveryRecord,
+  /** Failed after `attempts` HTTP requests (0: the channel is not configured); `detail` says why. */
+  AlertDeliveryFailed: DeliveryRecord,
+} as const;
