@@ -61,7 +61,6 @@ export {
   generatedQuery,
   triggerQuery,
   fillPlaceholders,
-  stableQuery,
   gatehouseHealthRules,
   environmentRules,
   type GeneratedMetric,

@@ -64,12 +64,6 @@ export function triggerQuery(trigger: Pick<RollbackTrigger, 'metric' | 'query'>,
   return generatedQuery(trigger.metric as GeneratedMetric, prom, selectorFor(prom, target));
 }
 
-/** The same query for the stable version the canary is compared with (evidence); undefined without one. */
-export function stableQuery(trigger: Pick<RollbackTrigger, 'metric' | 'query'>, prom: PrometheusPolicy, target: QueryTarget): string | undefined {
-  if (target.stableVersion === undefined) return undefined;
-  return triggerQuery(trigger, prom, { ...target, version: target.stableVersion, stableVersion: target.stableVersion });
-}
-
 /** A policy-written query with `$service`, `$version`, `$stable_version`, `$environment` filled in for one deployment. */
 export function fillPlaceholders(query: string, target: QueryTarget): string {
   return query.replace(PLACEHOLDER, (_, name: string) => {
