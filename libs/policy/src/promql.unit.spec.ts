@@ -36,6 +36,14 @@ describe('PromQL of the policy triggers', () => {
   });
 });
 
+describe('monitoring.prometheus in a policy file', () => {
+  it('refuses a label that is not a Prometheus label name, naming the field', () => {
+    const result = PrometheusPolicy.safeParse({ labels: { service: 'app-name' } });
+    expect(result.success).toBe(false);
+    expect(result.error!.issues[0]).toMatchObject({ path: ['labels', 'service'], message: expect.stringContaining('must be a Prometheus metric or label name') });
+  });
+});
+
 describe('exported Prometheus alerting rules', () => {
   it("per service, with the trigger's duration as `for`", () => {
     const rules = environmentRules(production).rules;
