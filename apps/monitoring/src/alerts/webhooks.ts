@@ -41,7 +41,9 @@ export function alertDeliveryConfigFromEnv(env: Readonly<Record<string, string |
   const channels: AlertDeliveryConfig['channels'] = {};
   for (const name of ALERT_CHANNELS) {
     const url = env[`GATEHOUSE_ALERT_${name.toUpperCase()}_WEBHOOK_URL`];
-    if (url !== undefined && url.length > 0) channels[name] = { url: new URL(url).toString(), to: list(env[`GATEHOUSE_ALERT_${name.toUpperCase()}_TO`]) };
+    if (url === undefined || url.length === 0) continue;
+    if (!URL.canParse(url)) throw new Error(`GATEHOUSE_ALERT_${name.toUpperCase()}_WEBHOOK_URL is not a URL: "${url}"`);
+    channels[name] = { url, to: list(env[`GATEHOUSE_ALERT_${name.toUpperCase()}_TO`]) };
   }
   const positive = (name: string) => {
     const raw = env[name];
