@@ -26,6 +26,8 @@ export function jestConfig(overrides = {}) {
     extensionsToTreatAsEsm: ['.ts'],
     moduleNameMapper: {
       '^@gatehouse/([a-z-]+)$': [`${root}/libs/$1/src/index.ts`, `${root}/apps/$1/src/index.ts`],
+      // Subpath exports (e.g. @gatehouse/testing/oidc: helpers too heavy for every suite to load).
+      '^@gatehouse/([a-z-]+)/([a-z-]+)$': [`${root}/libs/$1/src/$2.ts`, `${root}/apps/$1/src/$2.ts`],
       '^(\\.{1,2}/.*)\\.js$': '$1',
     },
     testMatch: ['<rootDir>/src/**/*.spec.ts'],

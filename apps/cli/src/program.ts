@@ -9,6 +9,7 @@ import { registerAuditCommands } from './commands/audit.js';
 import { registerWhyCommand } from './commands/why.js';
 import { registerDlqCommands } from './commands/dlq.js';
 import { registerRulesCommands } from './commands/rules.js';
+import { registerDeviceLoginCommand } from './commands/deviceLogin.js';
 import { CliInputError, EXIT_BAD_INPUT, EXIT_OK, type CliIo } from './io.js';
 
 /** Commander's codes for output the user asked for (help, version): not errors. */
@@ -33,6 +34,7 @@ export function buildProgram(io: CliIo, exit: ExitCode): Command {
   registerWhyCommand(program, io, exit);
   registerDlqCommands(program, io, exit);
   registerRulesCommands(program, io, exit);
+  registerDeviceLoginCommand(program, io, exit);
   return program;
 }
 

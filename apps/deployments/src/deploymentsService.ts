@@ -23,6 +23,7 @@ import { createEffectRunner, handleCommand, registeredCounter, type ServiceConte
 import type { Registry } from 'prom-client';
 import { type DeploymentTarget, SandboxTarget } from './target.js';
 import { clusterEffects } from './targetEffects.js';
+import { kubernetesStreamId } from './kubernetes/fromEnvironment.js';
 
 /** How often the runner advances active deployments (step readiness, analysis deadlines), in ms. */
 export const DEPLOYMENT_TICK_INTERVAL_MS = 1_000;
@@ -32,10 +33,10 @@ const TRIGGER_ACTOR = 'monitoring';
 
 export interface DeploymentsServiceOptions {
   /** The cluster the plans run on. @defaultValue a SandboxTarget on the service's clock */
-  target?: DeploymentTarget | ((ctx: ServiceContext) => DeploymentTarget);
+  target?: DeploymentTarget | ((ctx: ServiceContext) => DeploymentTarget | Promise<DeploymentTarget>);
   /** @defaultValue DEPLOYMENT_TICK_INTERVAL_MS */
   tickIntervalMs?: number;
-  /** How long an intent's performer is trusted to finish it before another attempt is claimed. @defaultValue DEFAULT_EFFECT_LEASE_MS (30 s) */
+  /** How long an intent's performer is trusted to finish it before another attempt is claimed. @defaultValue the target's `effectLeaseMs`, else DEFAULT_EFFECT_LEASE_MS (30 s) */
   effectLeaseMs?: number;
 }
 
@@ -49,8 +50,9 @@ export function createDeploymentsService(options: DeploymentsServiceOptions = {}
   return {
     name: DEPLOYMENTS_CONTEXT,
     async start(ctx) {
-      const target = typeof options.target === 'function' ? options.target(ctx) : (options.target ?? new SandboxTarget({ clock: ctx.clock }));
+      const target: DeploymentTarget = typeof options.target === 'function' ? await options.target(ctx) : (options.target ?? new SandboxTarget({ clock: ctx.clock }));
       const metrics = deploymentMetrics(ctx.metrics);
+      const leaseMs = options.effectLeaseMs ?? target.effectLeaseMs;
       /** Change requests whose deployment has work left, rebuilt from the log at start. */
       const active = new Set<string>();
       // Every effect on the cluster goes through here: intent recorded, cluster checked, effect performed, outcome recorded.
@@ -62,7 +64,7 @@ export function createDeploymentsService(options: DeploymentsServiceOptions = {}
         clock: ctx.clock,
         actor: ACTOR,
         logger: ctx.logger,
-        ...(options.effectLeaseMs !== undefined && { leaseMs: options.effectLeaseMs }),
+        ...(leaseMs !== undefined && { leaseMs }),
         onSettled: (effect, performed) => {
           if (!performed) return;
           if (effect.kind === 'ApplyDeploymentStep') metrics.steps.inc({ environment: effect.step.environment });
@@ -88,6 +90,18 @@ export function createDeploymentsService(options: DeploymentsServiceOptions = {}
         const state = await load(due.changeRequestId);
         if (state.status !== 'not_started') return;
         const policy = getEnvironmentPolicy(ctx.policies.current, due.environment);
+        try {
+          await target.preflight?.(due);
+        } catch (error) {
+          // Refused at start, naming the cluster (unknown, unreachable, workload missing): nothing was changed anywhere.
+          // The due event is replayed at the next start, so the deployment starts once the cluster is back.
+          const reason = error instanceof Error ? error.message : String(error);
+          ctx.logger.warn({ changeRequestId: due.changeRequestId, environment: due.environment, reason }, 'deployment refused at start by its target');
+          await ctx.store.appendToStream(kubernetesStreamId(event.id), [
+            { type: 'KubernetesDeploymentRefused', data: { deploymentId: event.id, changeRequestId: due.changeRequestId, service: due.service, version: due.version, environment: due.environment, reason, at: ctx.clock.now().toISOString() }, metadata: { actor: ACTOR } },
+          ]);
+          return;
+        }
         const now = ctx.clock.now();
         const plan = planDeployment(policy.strategy, due.strategy, { start: now });
         const before = await target.status(due);
@@ -250,6 +264,11 @@ export function createDeploymentsService(options: DeploymentsServiceOptions = {}
             } catch (error) {
               ctx.logger.error({ changeRequestId, error: String(error) }, 'deployment step failed to advance; retrying on the next tick');
             }
+          }
+          try {
+            await target.sweep?.();
+          } catch (error) {
+            ctx.logger.error({ error: String(error) }, 'target housekeeping failed; retrying on the next tick');
           }
         },
         (error) => ctx.logger.error({ error: String(error) }, 'deployment tick failed'),

@@ -1,11 +1,11 @@
 import 'reflect-metadata';
 import { runStandaloneService } from '@gatehouse/service-kit';
 import { createDeploymentsService } from './deploymentsService.js';
-import { SandboxTarget } from './target.js';
+import { targetFromEnvironment } from './kubernetes/fromEnvironment.js';
 
 /**
  * The deployments service as its own process: PostgreSQL (DATABASE_URL) + NATS (NATS_URL); see libs/service-kit/src/standalone.
- * Its target is the sandbox cluster stand-in; GATEHOUSE_SANDBOX_STATE (a file path) keeps that stand-in's state across restarts.
+ * KUBECONFIG set: deployments run on the policy's Kubernetes clusters (GATEHOUSE_K8S_NAMESPACE, default 'default').
+ * Unset: on the sandbox cluster stand-in; GATEHOUSE_SANDBOX_STATE (a file path) keeps its state across restarts.
  */
-const stateFile = process.env['GATEHOUSE_SANDBOX_STATE'];
-void runStandaloneService(createDeploymentsService({ target: (ctx) => new SandboxTarget({ clock: ctx.clock, ...(stateFile ? { stateFile } : {}) }) }));
+void runStandaloneService(createDeploymentsService({ target: targetFromEnvironment(process.env) }));

@@ -1,5 +1,6 @@
 import { appendFileSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { Clock } from '@gatehouse/domain';
+import type { DeploymentStrategy } from '@gatehouse/policy';
 
 /** Where a service runs: one workload per service and environment. */
 export interface WorkloadRef {
@@ -11,6 +12,8 @@ export interface WorkloadRef {
 export interface TargetStep extends WorkloadRef {
   deploymentId: string;
   version: string;
+  /** The plan's strategy (what a step means on a cluster); a sandbox ignores it. */
+  strategy?: DeploymentStrategy | string;
   index: number;
   name: string;
   trafficPercent: number;
@@ -32,6 +35,12 @@ export interface TargetStatus {
  * target accepted it; `status` says whether it is ready; `rollback` restores a version for all traffic.
  */
 export interface DeploymentTarget {
+  /** Checks, before a deployment starts, that every cluster it needs answers and has the workload; throws naming the one that does not. */
+  preflight?(workload: WorkloadRef): Promise<void>;
+  /** How long one effect may take on this target, in ms: the effect runner's lease (another replica resumes the intent only after it). */
+  readonly effectLeaseMs?: number;
+  /** Housekeeping the target does on its own schedule (e.g. scaling down an old blue-green colour after the rollback window); called every tick. */
+  sweep?(): Promise<void>;
   apply(step: TargetStep): Promise<void>;
   rollback(to: WorkloadRef & { deploymentId: string; version: string | null }): Promise<void>;
   status(workload: WorkloadRef): Promise<TargetStatus>;

@@ -6,7 +6,7 @@
 import { approvalsService } from '@gatehouse/approvals';
 import { createInProcessCommandBus, generateCommandKeys } from '@gatehouse/bus';
 import { changeRequestsService } from '@gatehouse/change-requests';
-import { createDeploymentsService } from '@gatehouse/deployments';
+import { createDeploymentsService, targetFromEnvironment } from '@gatehouse/deployments';
 import type { Clock } from '@gatehouse/domain';
 import { type GatewayConfig, type RunningGateway, startGateway } from '@gatehouse/gateway';
 import { createMonitoringService } from '@gatehouse/monitoring';
@@ -38,8 +38,8 @@ function serviceDefinitions(): ServiceDefinition[] {
     changeRequestsService,
     approvalsService,
     createSchedulingService(),
-    // Its default target is the sandbox that stands in for a Kubernetes cluster (none can run here).
-    createDeploymentsService(),
+    // KUBECONFIG set: the policy's Kubernetes clusters; unset: the sandbox that stands in for a cluster.
+    createDeploymentsService({ target: targetFromEnvironment(process.env) }),
     createMonitoringService(),
     projectionsService,
   ];

@@ -12,6 +12,7 @@ export function startBanner(config: GatewayConfig, gateway: RunningGateway, extr
     `  evidence: tree heads signed by key ${gateway.auditKey.keyId.slice(0, 16)}… (${gateway.url}/api/audit/public-key); audit them with: npm run gatehouse -- audit watch --state <file>`,
     `  API docs: ${gateway.url}/docs`,
   ];
+  if (gateway.oidcIssuer !== undefined) lines.push(`  sign-in:  identity provider ${gateway.oidcIssuer} (GET ${gateway.url}/api/auth/config)`);
   if (gateway.insecureJwtSecret) {
     lines.push('  auth:     INSECURE development JWT secret (set GATEHOUSE_JWT_SECRET); mint a token: npm run gatehouse -- token --sub <user> --roles <roles>');
   }

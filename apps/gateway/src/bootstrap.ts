@@ -12,7 +12,7 @@ import { GATEWAY_ERROR_STATUS } from './error-status.js';
 import { PolicyRegistry } from '@gatehouse/service-kit';
 import { abbreviatePath, authenticatedCommandBus, type CommandBus, type CommandKeys, commandKeysFromConfig, createInProcessCommandBus, createNatsCommandBus, generateCommandKeys, type NatsCommandBus, pathBeyondDepth, USER_SIGNER } from '@gatehouse/bus';
 import { startIngestListener } from './ingest/nats-ingest-listener.js';
-import { jwtSecretFor } from './auth/jwt-secret.js';
+import { authFor } from './auth/jwt-secret.js';
 import { type AuditSigningKey, loadAuditSigningKey } from './audit/signing-key.js';
 import { TreeHeadLog } from './audit/tree-heads.js';
 import path from 'node:path';
@@ -29,6 +29,8 @@ export interface RunningGateway {
   commands: CommandBus;
   /** Set when the insecure development JWT secret is in use, for the start banner. */
   insecureJwtSecret: boolean;
+  /** The identity provider whose tokens are accepted (GATEHOUSE_OIDC_ISSUER), if any. */
+  oidcIssuer: string | undefined;
   /** Set when commands are signed with the published development keys (distributed form without keys configured). */
   insecureCommandKeys: boolean;
   /** Where events are stored, for the start banner. */
@@ -145,7 +147,7 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
     throw error;
   });
   const clock = clockControl?.clock ?? options.clock ?? clockFor(config);
-  const auth = jwtSecretFor(config);
+  const auth = authFor(config);
   const commandKeys = commandKeysFor(config, options);
   // Every command leaves signed with the caller the JWT proved; services verify it before handling.
   const signedCommands = authenticatedCommandBus(commands, { keys: commandKeys, name: USER_SIGNER });
@@ -182,7 +184,7 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
       ingestion = await startNatsIngestion({ ...config, NATS_URL: config.NATS_URL }, signedCommands);
       readinessChecks.push(ingestion.check);
     }
-    const app = await createHttpApp(GatewayModule.forRoot({ store, clock, clockControl, policies, logLevel: config.LOG_LEVEL, commands: signedCommands, auth: { jwtSecret: auth.secret }, audit: { key: auditKey, treeHeads }, readinessChecks, ...(metrics ? { metrics } : {}) }), {
+    const app = await createHttpApp(GatewayModule.forRoot({ store, clock, clockControl, policies, logLevel: config.LOG_LEVEL, commands: signedCommands, auth: { verify: auth.verify, gatehouseTokens: auth.gatehouseTokens, ...(auth.oidc === undefined ? {} : { oidc: auth.oidc }) }, audit: { key: auditKey, treeHeads }, readinessChecks, ...(metrics ? { metrics } : {}) }), {
       title: 'Gatehouse',
       version: '0.1.0',
       description: 'Release governance control plane: policy evaluation, calendars, the event log and its verification',
@@ -215,6 +217,7 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
       clockControl,
       commands,
       insecureJwtSecret: auth.insecure,
+      oidcIssuer: auth.oidc?.settings.issuer,
       insecureCommandKeys: commandKeys.insecure,
       storage,
       auditKey,

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { CLOCK_CONTROL_IN_PRODUCTION, ClockControlSetting, commandKeyIssues } from '@gatehouse/service-kit';
 import { MIN_JWT_SECRET_LENGTH } from './auth/jwt.js';
+import { parseRoleMap } from './auth/oidc.js';
 
 const DEFAULT_PORT = 8080;
 
@@ -27,6 +28,26 @@ export const GatewayConfig = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** HS256 secret that signs API tokens; unset: an insecure development secret (refused in production). */
   GATEHOUSE_JWT_SECRET: z.string().min(MIN_JWT_SECRET_LENGTH, `must be at least ${MIN_JWT_SECRET_LENGTH} characters`).optional(),
+  /** OpenID Connect issuer URL: when set, the identity provider's RS256/ES256 tokens are accepted (see README "Sign-in"). */
+  GATEHOUSE_OIDC_ISSUER: z.url({ protocol: /^https?$/ }).optional(),
+  /** The audience (`aud`) the provider's tokens must carry for this API; required with GATEHOUSE_OIDC_ISSUER. */
+  GATEHOUSE_OIDC_AUDIENCE: z.string().min(1).optional(),
+  /** The public client the console (authorization code + PKCE) and the CLI (device flow) sign in with. */
+  GATEHOUSE_OIDC_CLIENT_ID: z.string().min(1).optional(),
+  /** Dotted path of the claim holding roles or groups (`roles`, `groups`, `realm_access.roles`). */
+  GATEHOUSE_OIDC_ROLES_CLAIM: z.string().regex(/^[A-Za-z0-9_:/-]+(\.[A-Za-z0-9_:/-]+)*$/, 'must be a claim name or a dotted path').default('roles'),
+  /** `group=role[+role],…`: provider groups mapped to Gatehouse roles (claim values that are role names count as they are). */
+  GATEHOUSE_OIDC_ROLE_MAP: z.string().optional().superRefine((value, ctx) => {
+    try {
+      parseRoleMap(value);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message });
+    }
+  }),
+  /** Comma-separated signature algorithms accepted from the provider. */
+  GATEHOUSE_OIDC_ALGORITHMS: z.string().regex(/^(RS|ES|PS)(256|384|512)(,(RS|ES|PS)(256|384|512))*$/, 'must be a comma-separated list of RS/ES/PS 256/384/512').default('RS256,ES256'),
+  /** Minimum time between two fetches of the provider's keys when a token names an unknown key, in ms. */
+  GATEHOUSE_OIDC_JWKS_COOLDOWN_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
   /** NATS user and password of the gateway (the server's authorization block); unset: connect without credentials. */
   NATS_USER: z.string().min(1).optional(),
   NATS_PASSWORD: z.string().min(1).optional(),
@@ -41,8 +62,11 @@ export const GatewayConfig = z.object({
   GATEHOUSE_TREE_HEAD_INTERVAL_MS: z.coerce.number().int().min(0).max(86_400_000).default(60_000),
   /** Append-only file (JSON Lines) every signed tree head is also written to, outside the database; unset: <GATEHOUSE_DATA_DIR>/tree-heads.ndjson. */
   GATEHOUSE_TREE_HEAD_FILE: z.string().min(1).optional(),
-}).superRefine((c, ctx) => commandKeyIssues(c, { overNats: c.NATS_URL !== undefined }).forEach((issue) => ctx.addIssue({ code: 'custom', ...issue }))).refine((c) => c.NODE_ENV !== 'production' || c.GATEHOUSE_JWT_SECRET !== undefined, {
-  message: 'must be set when NODE_ENV=production: the development default would let anyone mint tokens',
+}).superRefine((c, ctx) => commandKeyIssues(c, { overNats: c.NATS_URL !== undefined }).forEach((issue) => ctx.addIssue({ code: 'custom', ...issue }))).refine((c) => c.GATEHOUSE_OIDC_ISSUER === undefined || c.GATEHOUSE_OIDC_AUDIENCE !== undefined, {
+  message: 'must be set with GATEHOUSE_OIDC_ISSUER: without an audience, a token the provider issued for any other application would be accepted',
+  path: ['GATEHOUSE_OIDC_AUDIENCE'],
+}).refine((c) => c.NODE_ENV !== 'production' || c.GATEHOUSE_JWT_SECRET !== undefined || c.GATEHOUSE_OIDC_ISSUER !== undefined, {
+  message: 'must be set when NODE_ENV=production (or GATEHOUSE_OIDC_ISSUER): the development default would let anyone mint tokens',
   path: ['GATEHOUSE_JWT_SECRET'],
 }).refine((c) => c.NODE_ENV !== 'production' || c.GATEHOUSE_CLOCK_CONTROL === 'off', { message: CLOCK_CONTROL_IN_PRODUCTION, path: ['GATEHOUSE_CLOCK_CONTROL'] });
 export type GatewayConfig = z.infer<typeof GatewayConfig>;

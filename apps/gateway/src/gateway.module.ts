@@ -12,6 +12,7 @@ import type { ClockControl } from '@gatehouse/service-kit';
 import { ClockController } from './admin/clock.controller.js';
 import { DeadLettersController } from './admin/dead-letters.controller.js';
 import type { AuthOptions } from './auth/auth.guard.js';
+import { AuthController } from './auth/auth.controller.js';
 import { LIFECYCLE_CONTROLLERS, lifecycleProviders } from './lifecycle/lifecycle.module.js';
 import { HotfixController } from './lifecycle/hotfix.controller.js';
 import { AUDIT_SIGNING_KEY, AuditKeyController, TREE_HEAD_LOG, TreeHeadController } from './audit/tree-head.controller.js';
@@ -47,7 +48,7 @@ export class GatewayModule {
         MetricsModule.forRoot(metrics),
         HealthModule.forRoot([{ name: 'eventstore', check: async () => void (await store.readCheckpoint('health-probe')) }, ...readinessChecks]),
       ],
-      controllers: [PolicyController, AuditController, ...LIFECYCLE_CONTROLLERS, HotfixController, ClockController, AuditKeyController, TreeHeadController, StoryController, DeadLettersController],
+      controllers: [AuthController, PolicyController, AuditController, ...LIFECYCLE_CONTROLLERS, HotfixController, ClockController, AuditKeyController, TreeHeadController, StoryController, DeadLettersController],
       providers: [
         { provide: EVENT_STORE, useValue: store },
         { provide: CLOCK, useValue: clock },

@@ -10,6 +10,7 @@ export {
   MS_PER_HOUR,
   MS_PER_DAY,
 } from './time.js';
+export { deploymentWaves, clusterProblems, type ClusterTarget, type DeploymentWave } from './clusters.js';
 export { parsePolicyFile, loadPolicySet, getEnvironmentPolicy, canonicalJson, type PolicyFile, type PolicySet } from './load.js';
 export {
   environmentCalendar,

@@ -7,6 +7,7 @@ import { LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { PolicySyntaxError, PolicyValidationError, UnknownEnvironmentError, type PolicyIssue } from './errors.js';
 import { isKnownHolidayCalendar, knownHolidayNames } from './calendar/holidayWeekends.js';
+import { clusterProblems } from './clusters.js';
 import { EnvironmentPolicy } from './schema.js';
 
 export interface PolicyFile {
@@ -37,6 +38,10 @@ export function parsePolicyFile(fileName: string, contents: string): Environment
   const parsed = EnvironmentPolicy.safeParse(document.toJS());
   if (!parsed.success) {
     throw new PolicyValidationError(parsed.error.issues.map((issue) => toPolicyIssue(fileName, issue, document, lineCounter)));
+  }
+  const clusters = clusterProblems(parsed.data);
+  if (clusters.length > 0) {
+    throw new PolicyValidationError(clusters.map(([path, problem]) => ({ file: fileName, path: formatPath(path), problem, ...positionOf(document, lineCounter, path) })));
   }
   return parsed.data;
 }

@@ -344,7 +344,20 @@ export const EnvironmentPolicy = z.strictObject({
   purpose: z.string().min(1),
   /** The environment a release must have been deployed to successfully first (same version). */
   promotesFrom: z.string().optional(),
-  clusters: z.array(z.strictObject({ name: z.string().min(1), nodes: z.number().int().positive().optional(), region: z.string().optional() })),
+  /**
+   * The clusters deployments run on. A multi-region environment deploys in waves: region by region in the
+   * order of `regions`, cluster by cluster (in this order) inside a region, so each cluster names its region.
+   * `context` is the kubeconfig context the Kubernetes executor uses for it. @defaultValue the cluster's name
+   */
+  clusters: z.array(
+    z.strictObject({
+      name: z.string().min(1),
+      nodes: z.number().int().positive().optional(),
+      region: z.string().optional(),
+      context: z.string().min(1).optional(),
+    }),
+  ),
+  /** The environment's regions, in deployment (wave) order. */
   regions: z.array(z.string().min(1)),
   access: z.strictObject({
     /** Roles allowed to deploy / operate the environment. */

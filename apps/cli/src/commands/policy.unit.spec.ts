@@ -129,6 +129,16 @@ describe('gatehouse policy validate', () => {
     expect(stderr).not.toContain('stagin'); // schema errors stop a file before its cross-file checks
   });
 
+  it('refuses a cluster outside the environment\'s regions (deployment waves follow regions), naming the cluster, exit 2', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'gatehouse-policies-'));
+    for (const name of ['development.yaml', 'staging.yaml']) writeFileSync(path.join(dir, name), readFileSync(path.join(REPO_ROOT, 'deploy/policies', name), 'utf8'));
+    const production = readFileSync(path.join(REPO_ROOT, 'deploy/policies/production.yaml'), 'utf8');
+    writeFileSync(path.join(dir, 'production.yaml'), production.replace('region: eu-west-1', 'region: ap-south-1'));
+    const { code, stderr } = await gatehouse(['policy', 'validate', dir]);
+    expect(code).toBe(EXIT_BAD_INPUT);
+    expect(stderr).toMatch(/production\.yaml:\d+: clusters\[3\]\.region: cluster 'prod-k8s-cluster-04' is in region 'ap-south-1', which is not one of the environment's regions \(us-west-2, us-east-1, eu-west-1\)/);
+  });
+
   it('uses $GATEHOUSE_POLICIES and reports a missing directory with exit 2', async () => {
     const { code, stderr } = await gatehouse(['policy', 'validate'], { env: { GATEHOUSE_POLICIES: '/nonexistent/policies' } });
     expect(code).toBe(EXIT_BAD_INPUT);

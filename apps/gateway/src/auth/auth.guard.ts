@@ -1,18 +1,27 @@
-import { type CanActivate, createParamDecorator, type ExecutionContext, Inject, Injectable, UnauthorizedException } from '@nestjs/common';
+import { type CanActivate, createParamDecorator, type ExecutionContext, Inject, Injectable, ServiceUnavailableException, UnauthorizedException } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { InvalidTokenError, type Principal, verifyAccessToken } from './jwt.js';
+import { InvalidTokenError, type Principal } from './jwt.js';
+import { IdentityProviderUnavailableError, type OidcVerifier } from './oidc.js';
+import type { TokenVerifier } from './token-verifier.js';
 
 /** Injection token of the gateway's JWT verification settings. */
 export const AUTH_OPTIONS = Symbol('AUTH_OPTIONS');
 export interface AuthOptions {
-  /** HS256 secret shared with whoever mints tokens (`gatehouse token --secret`). */
-  jwtSecret: string;
+  /** HS256 tokens minted with the gateway's secret and, when configured, the identity provider's tokens. */
+  verify: TokenVerifier;
+  /** Whether HS256 tokens minted with the gateway's own secret are accepted (published by GET /api/auth/config). */
+  gatehouseTokens: boolean;
+  /** The identity provider, when GATEHOUSE_OIDC_ISSUER is set. */
+  oidc?: OidcVerifier;
 }
 
 type AuthenticatedRequest = FastifyRequest & { principal?: Principal };
 const BEARER = /^Bearer\s+(\S+)$/i;
 
-/** 401 unless the request carries a valid Gatehouse bearer token; the caller becomes `@CurrentPrincipal()`. */
+/**
+ * 401 unless the request carries a valid bearer token (Gatehouse HS256 or the identity provider's); 503
+ * when the identity provider cannot be reached to check it. The caller becomes `@CurrentPrincipal()`.
+ */
 @Injectable()
 export class AuthGuard implements CanActivate {
   constructor(@Inject(AUTH_OPTIONS) private readonly options: AuthOptions) {}
@@ -25,9 +34,10 @@ export class AuthGuard implements CanActivate {
       if (header === undefined) throw new InvalidTokenError('missing bearer token: send "Authorization: Bearer <jwt>" (mint one with gatehouse token)');
       const match = BEARER.exec(header);
       if (!match?.[1]) throw new InvalidTokenError('Authorization header must be "Bearer <jwt>"');
-      request.principal = await verifyAccessToken(match[1], this.options.jwtSecret);
+      request.principal = await this.options.verify(match[1]);
       return true;
     } catch (error) {
+      if (error instanceof IdentityProviderUnavailableError) throw new ServiceUnavailableException({ error: 'Service Unavailable', message: error.message });
       if (!(error instanceof InvalidTokenError)) throw error;
       void http.getResponse<FastifyReply>().header('www-authenticate', `Bearer error="invalid_token", error_description="${error.reason.replace(/"/g, "'")}"`);
       throw new UnauthorizedException({ error: 'Unauthorized', message: error.reason });

@@ -428,7 +428,7 @@ export function openDeploymentIntents(state: DeploymentState): OpenIntent<Deploy
           kind: 'ApplyDeploymentStep',
           effectId: state.current.effectId,
           changeRequestId: state.changeRequestId,
-          step: { deploymentId: state.deploymentId, service: state.service, environment: state.environment, version: state.version, index: step.index, name: step.name, trafficPercent: step.trafficPercent },
+          step: { deploymentId: state.deploymentId, service: state.service, environment: state.environment, version: state.version, strategy: state.strategy, index: step.index, name: step.name, trafficPercent: step.trafficPercent },
         },
         attempt: state.current.attempt,
       },

@@ -155,7 +155,7 @@ describe('Deployment: effects and their claims', () => {
 
   it('a started step is an open intent to apply it until its outcome is recorded', () => {
     expect(openDeploymentIntents(fold([started, step0]))).toEqual([
-      { effect: { kind: 'ApplyDeploymentStep', effectId: 'dep-1:step-0:apply', changeRequestId: 'cr-1', step: { deploymentId: 'dep-1', service: 'campaign-api', environment: 'production', version: '2.1.0', index: 0, name: steps[0]!.name, trafficPercent: 5 } }, attempt: 1 },
+      { effect: { kind: 'ApplyDeploymentStep', effectId: 'dep-1:step-0:apply', changeRequestId: 'cr-1', step: { deploymentId: 'dep-1', service: 'campaign-api', environment: 'production', version: '2.1.0', strategy: 'canary', index: 0, name: steps[0]!.name, trafficPercent: 5 } }, attempt: 1 },
     ]);
     spec.given([started, step0]).when({ type: 'RecordStepApplied', data: { changeRequestId: 'cr-1', index: 0, now: at('2026-12-01T10:00:01Z') } }).then([applied]);
     expect(openDeploymentIntents(fold([started, step0, applied]))).toEqual([]);

@@ -19,7 +19,7 @@ export interface ApplyDeploymentStep {
   readonly kind: 'ApplyDeploymentStep';
   readonly effectId: string;
   readonly changeRequestId: string;
-  readonly step: Readonly<{ deploymentId: string; service: string; environment: string; version: string; index: number; name: string; trafficPercent: number }>;
+  readonly step: Readonly<{ deploymentId: string; service: string; environment: string; version: string; strategy: string; index: number; name: string; trafficPercent: number }>;
 }
 
 /** Restores one version for all traffic of a workload (null: the workload had no version before). */
