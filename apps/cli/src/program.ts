@@ -10,6 +10,7 @@ import { registerAuditReportCommands } from './commands/auditReports.js';
 import { registerPolicyWhatIfCommand } from './commands/policyWhatIf.js';
 import { registerWhyCommand } from './commands/why.js';
 import { registerDlqCommands } from './commands/dlq.js';
+import { registerRulesCommands } from './commands/rules.js';
 import { registerDeviceLoginCommand } from './commands/deviceLogin.js';
 import { registerFlagsCommands } from './commands/flags.js';
 import { CliInputError, EXIT_BAD_INPUT, EXIT_OK, type CliIo } from './io.js';
@@ -37,6 +38,7 @@ export function buildProgram(io: CliIo, exit: ExitCode): Command {
   registerAuditReportCommands(program, io, exit);
   registerWhyCommand(program, io, exit);
   registerDlqCommands(program, io, exit);
+  registerRulesCommands(program, io, exit);
   registerDeviceLoginCommand(program, io, exit);
   registerFlagsCommands(program, io, exit);
   return program;

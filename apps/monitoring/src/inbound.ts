@@ -11,6 +11,8 @@ export const DeploymentStartedData = z.object({
   version: z.string().min(1),
   environment: z.string().min(1),
   steps: z.array(z.object({ durationMinutes: z.number().nonnegative() })).default([]),
+  /** The version the deployment replaces: what a rollback restores, and the stable side of canary queries. */
+  previousVersion: z.string().min(1).optional(),
   startedAt: z.string().optional(),
 });
 export const DeploymentSucceededData = z.object({ changeRequestId: z.string().min(1), completedAt: z.string().min(1) });
@@ -22,3 +24,24 @@ export const DEPLOYMENT_ENDINGS = { DeploymentRolledBack: 'rolled_back', Deploym
 export type DeploymentEnding = keyof typeof DEPLOYMENT_ENDINGS;
 export const CHANGE_KIND_EVENTS = ['ChangeRequestSubmitted', 'DeploymentScheduled', 'DeploymentRescheduled', 'DeploymentDue'] as const;
 export const EMERGENCY_KIND = 'emergency';
+
+/** The watch events that send an alert: a raised alert to its rule's channels, a reached rollback limit to the pager. */
+export const AlertRaisedData = z.object({
+  changeRequestId: z.string().min(1),
+  environment: z.string().min(1),
+  service: z.string().min(1),
+  rule: z.string().min(1),
+  severity: z.enum(['critical', 'warning', 'info']),
+  channels: z.array(z.string().min(1)).default([]),
+  reason: z.string(),
+  raisedAt: z.string().min(1),
+});
+export const RollbackLimitReachedData = z.object({
+  changeRequestId: z.string().min(1),
+  environment: z.string().min(1),
+  service: z.string().min(1),
+  triggerId: z.string().min(1),
+  pageChannels: z.array(z.string().min(1)),
+  reason: z.string(),
+  at: z.string().min(1),
+});

@@ -1,11 +1,27 @@
 import { DecideWatchPayload, MONITORING_CONTEXT, RecordSamplesPayload, watchStreamId, type DecideWatchResult, type RecordSamplesResult } from '@gatehouse/contracts';
 import { requireCaller } from '@gatehouse/bus';
-import { DomainError, NoActiveWatchError, parseOrThrow, watchDecider, watchRulesFor, type WatchCommand } from '@gatehouse/domain';
-import type { EventMetadata, StoredEvent } from '@gatehouse/eventstore';
-import { getEnvironmentPolicy } from '@gatehouse/policy';
-import { handleCommand, registeredCounter, type ServiceContext, type ServiceDefinition, startTicker } from '@gatehouse/service-kit';
-import type { Registry } from 'prom-client';
 import {
+  alertDeliveryDecider,
+  alertDeliveryEffects,
+  alertDeliveryStreamId,
+  DomainError,
+  NoActiveWatchError,
+  parseOrThrow,
+  watchDecider,
+  watchRulesFor,
+  type AlertMessage,
+  type WatchCommand,
+} from '@gatehouse/domain';
+import type { EventMetadata, StoredEvent } from '@gatehouse/eventstore';
+import { getEnvironmentPolicy, prometheusPolicyOf } from '@gatehouse/policy';
+import { createEffectRunner, handleCommand, registeredCounter, type ServiceContext, type ServiceDefinition, startTicker } from '@gatehouse/service-kit';
+import { Histogram, type Registry } from 'prom-client';
+import { alertDeliveryConfigFromEnv, webhookAlertPort, type AlertDeliveryConfig } from './alerts/webhooks.js';
+import { createPrometheusClient } from './prometheus/client.js';
+import { createPrometheusSource } from './prometheus/source.js';
+import {
+  AlertRaisedData,
+  RollbackLimitReachedData,
   DEPLOYMENT_ENDINGS,
   DeploymentEndedData,
   DeploymentStartedData,
@@ -22,13 +38,23 @@ export const DEFAULT_TIMER_CHECK_INTERVAL_MS = 1_000;
 export interface MonitoringServiceOptions {
   /** @defaultValue DEFAULT_TIMER_CHECK_INTERVAL_MS */
   timerCheckIntervalMs?: number;
+  /** Prometheus base URL: the watches' triggers are read from it. @defaultValue env PROMETHEUS_URL; unset: pushed samples only */
+  prometheusUrl?: string;
+  /** How often due Prometheus queries are looked for, in ms. @defaultValue timerCheckIntervalMs */
+  prometheusCheckIntervalMs?: number;
+  /** Alert channels (webhooks). @defaultValue alertDeliveryConfigFromEnv(env) */
+  alertDelivery?: AlertDeliveryConfig;
+  /** Where the defaults above are read. @defaultValue process.env */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 /**
  * Monitoring: watches every deployment (stream `watch-<changeRequestId>`), records pushed metric samples,
  * fires rollback triggers and alerts (deployments owns the rollback they ask for), and completes the watch on its timer.
  */
-export function createMonitoringService({ timerCheckIntervalMs }: MonitoringServiceOptions = {}): ServiceDefinition {
+export function createMonitoringService(options: MonitoringServiceOptions = {}): ServiceDefinition {
+  const { timerCheckIntervalMs, env = process.env } = options;
+  const prometheusUrl = options.prometheusUrl ?? (env['PROMETHEUS_URL'] || undefined);
   return {
     name: MONITORING_CONTEXT,
     async start(ctx) {
@@ -67,6 +93,8 @@ export function createMonitoringService({ timerCheckIntervalMs }: MonitoringServ
         const policy = getEnvironmentPolicy(policies, data.environment);
         await index.catchUp();
         const enhanced = index.changeKind(data.changeRequestId) === EMERGENCY_KIND && policy.emergency.enhancedMonitoring;
+        const target = { service: data.service, environment: data.environment, version: data.version, ...(data.previousVersion !== undefined && { stableVersion: data.previousVersion }) };
+        const limit = policy.rollback.automatic.maxConsecutiveRollbacks;
         await decide(
           'StartWatch',
           data.changeRequestId,
@@ -79,7 +107,11 @@ export function createMonitoringService({ timerCheckIntervalMs }: MonitoringServ
               version: data.version,
               environment: data.environment,
               enhanced,
-              rules: watchRulesFor(policy, enhanced),
+              rules: watchRulesFor(policy, enhanced, target),
+              ...(data.previousVersion !== undefined && { stableVersion: data.previousVersion }),
+              ...(limit !== undefined && {
+                automaticRollbacks: { max: limit, consecutive: index.consecutiveAutomaticRollbacks(data.service, data.environment), pageChannels: [...policy.rollback.automatic.pageChannels] },
+              }),
               postDeploymentHours: policy.monitoring.postDeploymentHours,
               expectedDurationMinutes: data.steps.reduce((sum, s) => sum + s.durationMinutes, 0),
               ...(policy.monitoring.analysis !== undefined && { analysis: policy.monitoring.analysis }),
@@ -172,8 +204,88 @@ export function createMonitoringService({ timerCheckIntervalMs }: MonitoringServ
         (error) => logger.error({ error: String(error) }, 'watch timer check failed'),
       );
 
+      // ---------------------------------------------------------------- the Prometheus metric source
+      const prometheus =
+        prometheusUrl === undefined
+          ? undefined
+          : createPrometheusSource({
+              client: createPrometheusClient({ url: prometheusUrl }),
+              clock,
+              minPointsFor: (environment) => prometheusPolicyOf(getEnvironmentPolicy(ctx.policies.current, environment)).minPoints,
+              decide: (commandName, changeRequestId, command, commandId) =>
+                decide(commandName, changeRequestId, command, commandId, { actor: MONITORING_ACTOR, correlationId: commandId }).catch((error: unknown) => {
+                  // The watch ended meanwhile, or a replica appended first: the next window is evaluated anyway.
+                  if (!(error instanceof DomainError)) throw error;
+                }),
+              onEvaluated: (outcome, ms) => metrics.prometheusQueries.observe({ outcome }, ms / 1000),
+            });
+      const prometheusTicker =
+        prometheus === undefined
+          ? undefined
+          : startTicker(
+              options.prometheusCheckIntervalMs ?? timerCheckIntervalMs ?? ctx.tickIntervalMs ?? DEFAULT_TIMER_CHECK_INTERVAL_MS,
+              async () => {
+                await index.catchUp();
+                await prometheus.evaluate(index.openWatches());
+              },
+              (error) => logger.error({ error: String(error) }, 'Prometheus evaluation failed; retrying at the next interval'),
+            );
+      if (prometheusUrl !== undefined) logger.info({ prometheusUrl }, 'reading watch triggers from Prometheus');
+
+      // ---------------------------------------------------------------- alert delivery (effect runner: intent, webhook, record)
+      const alertPort = webhookAlertPort(options.alertDelivery ?? alertDeliveryConfigFromEnv(env));
+      const alertEffects = createEffectRunner({
+        store,
+        decider: alertDeliveryDecider,
+        protocol: alertDeliveryEffects((effectId) => alertPort.outcomeOf(effectId)),
+        port: alertPort,
+        clock,
+        actor: MONITORING_ACTOR,
+        logger,
+        onSettled: (effect) => metrics.alertDeliveries.inc({ channel: effect.channel }),
+      });
+      /** Delivery streams with an intent left open (a crash mid-delivery), resumed by the ticker. */
+      const openDeliveries = new Set<string>();
+      async function deliver(event: StoredEvent, message: AlertMessage, channels: string[]): Promise<void> {
+        if (channels.length === 0) return;
+        const streamId = alertDeliveryStreamId(event.id);
+        const result = await alertEffects.decide(streamId, { type: 'RequestAlertDelivery', data: { message, channels, now: clock.now() } }, `${event.id}:deliver`, metadataOf(event));
+        if (Object.values(result.state.deliveries).some((d) => !d.settled)) openDeliveries.add(streamId);
+      }
+      const alertConsumer = await ctx.events.consume({
+        name: 'monitoring-alerts',
+        categories: ['watch'],
+        eventTypes: ['AlertRaised', 'AutomaticRollbackLimitReached'],
+        handler: async ({ event }) => {
+          if (event.type === 'AlertRaised') {
+            const a = AlertRaisedData.parse(event.data);
+            const message: AlertMessage = { alertId: event.id, kind: 'alert', rule: a.rule, severity: a.severity, changeRequestId: a.changeRequestId, service: a.service, environment: a.environment, summary: a.reason, raisedAt: a.raisedAt };
+            await deliver(event, message, a.channels);
+          } else {
+            const p = RollbackLimitReachedData.parse(event.data);
+            const message: AlertMessage = { alertId: event.id, kind: 'page', rule: p.triggerId, severity: 'critical', changeRequestId: p.changeRequestId, service: p.service, environment: p.environment, summary: p.reason, raisedAt: p.at };
+            await deliver(event, message, p.pageChannels);
+          }
+        },
+      });
+      const deliveryTicker = startTicker(
+        timerCheckIntervalMs ?? ctx.tickIntervalMs ?? DEFAULT_TIMER_CHECK_INTERVAL_MS,
+        async () => {
+          for (const streamId of openDeliveries) {
+            await alertEffects.resume(streamId);
+            const history = await store.readStream(streamId);
+            const state = history.reduce((s, e) => alertDeliveryDecider.evolve(s, e as never), alertDeliveryDecider.initialState());
+            if (Object.values(state.deliveries).every((d) => d.settled)) openDeliveries.delete(streamId);
+          }
+        },
+        (error) => logger.error({ error: String(error) }, 'alert delivery resume failed'),
+      );
+
       return {
         async stop() {
+          await prometheusTicker?.stop();
+          await deliveryTicker.stop();
+          await alertConsumer.stop();
           await ticker.stop();
           await unregister();
           await unregisterDecision();
@@ -193,5 +305,9 @@ function monitoringMetrics(registry: Registry) {
     eventsAppended: counter('gatehouse_monitoring_events_appended_total', 'Events appended to watch streams, by type', ['type']),
     samplesRecorded: counter('gatehouse_monitoring_samples_recorded_total', 'Metric samples recorded, by environment', ['environment']),
     rollbacksRequested: counter('gatehouse_monitoring_rollbacks_requested_total', 'Rollback triggers fired (deployments performs the rollback), by environment', ['environment']),
+    alertDeliveries: counter('gatehouse_monitoring_alert_deliveries_total', 'Alert deliveries settled (sent or failed after their attempts), by channel', ['channel']),
+    prometheusQueries:
+      (registry.getSingleMetric('gatehouse_monitoring_prometheus_query_seconds') as Histogram<'outcome'> | undefined) ??
+      new Histogram({ name: 'gatehouse_monitoring_prometheus_query_seconds', help: 'Prometheus range queries of watch triggers: time to answer, by outcome (samples or inconclusive)', labelNames: ['outcome'], registers: [registry] }),
   };
 }

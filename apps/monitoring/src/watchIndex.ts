@@ -1,7 +1,16 @@
+import type { WatchRule } from '@gatehouse/domain';
 import { START, type EventStore, type StoredEvent } from '@gatehouse/eventstore';
 import { CHANGE_KIND_EVENTS, ChangeKindData } from './inbound.js';
 
-const WATCH_EVENT_TYPES = ['PostDeploymentWatchStarted', 'WatchTimerArmed', 'PostDeploymentWatchPaused', 'PostDeploymentWatchAborted', 'PostDeploymentWatchCompleted', 'PostDeploymentWatchEnded'];
+const WATCH_EVENT_TYPES = ['PostDeploymentWatchStarted', 'WatchTimerArmed', 'PostDeploymentWatchPaused', 'PostDeploymentWatchAborted', 'PostDeploymentWatchCompleted', 'PostDeploymentWatchEnded', 'RollbackTriggerFired'];
+
+/** An open watch as the Prometheus source reads it. */
+export interface OpenWatch {
+  changeRequestId: string;
+  service: string;
+  environment: string;
+  rules: WatchRule[];
+}
 const INDEXED_TYPES: readonly string[] = [...WATCH_EVENT_TYPES, ...CHANGE_KIND_EVENTS];
 
 /**
@@ -14,6 +23,10 @@ export class WatchIndex {
   private readonly active = new Map<string, string>();
   private readonly timers = new Map<string, { dueAt: string; armedBy: string }>();
   private readonly changeKinds = new Map<string, string>();
+  /** Every watch started: its service, environment and rules. */
+  private readonly watches = new Map<string, Omit<OpenWatch, 'changeRequestId'>>();
+  /** Per service+environment: the changes rolled back automatically since its last completed watch. */
+  private readonly automaticRollbacks = new Map<string, Set<string>>();
   /** Watches paused on an inconclusive analysis: until when a decision is awaited, and the pausing event. */
   private readonly decisions = new Map<string, { decideBy: string; pausedBy: string }>();
   private position = START;
@@ -35,6 +48,19 @@ export class WatchIndex {
 
   activeWatch(service: string, environment: string): string | undefined {
     return this.active.get(keyOf(service, environment));
+  }
+
+  /** Open watches (a deployment started and its watch not yet ended), with their rules. */
+  openWatches(): OpenWatch[] {
+    return [...this.active.values()].flatMap((changeRequestId) => {
+      const watch = this.watches.get(changeRequestId);
+      return watch === undefined ? [] : [{ changeRequestId, ...watch }];
+    });
+  }
+
+  /** Automatic rollbacks of the service in the environment in a row: counted since its last watch that completed. */
+  consecutiveAutomaticRollbacks(service: string, environment: string): number {
+    return this.automaticRollbacks.get(keyOf(service, environment))?.size ?? 0;
   }
 
   changeKind(changeRequestId: string): string | undefined {
@@ -59,11 +85,19 @@ export class WatchIndex {
       if (parsed.success && kind !== undefined) this.changeKinds.set(parsed.data.changeRequestId, kind);
       return;
     }
-    const data = event.data as { changeRequestId: string; service?: string; environment?: string; dueAt?: string; decideBy?: string };
+    const data = event.data as { changeRequestId: string; service?: string; environment?: string; dueAt?: string; decideBy?: string; rules?: WatchRule[]; action?: string };
     switch (event.type) {
       case 'PostDeploymentWatchStarted':
         this.active.set(keyOf(data.service!, data.environment!), data.changeRequestId);
+        this.watches.set(data.changeRequestId, { service: data.service!, environment: data.environment!, rules: data.rules ?? [] });
         break;
+      case 'RollbackTriggerFired': {
+        const watch = this.watches.get(data.changeRequestId);
+        if (watch === undefined || data.action !== 'rollback') break;
+        const key = keyOf(watch.service, watch.environment);
+        this.automaticRollbacks.set(key, new Set([...(this.automaticRollbacks.get(key) ?? []), data.changeRequestId]));
+        break;
+      }
       case 'WatchTimerArmed':
         this.timers.set(data.changeRequestId, { dueAt: data.dueAt!, armedBy: event.id });
         break;
@@ -76,6 +110,10 @@ export class WatchIndex {
         break;
       case 'PostDeploymentWatchCompleted':
       case 'PostDeploymentWatchEnded':
+        if (event.type === 'PostDeploymentWatchCompleted') {
+          const watch = this.watches.get(data.changeRequestId);
+          if (watch !== undefined) this.automaticRollbacks.delete(keyOf(watch.service, watch.environment));
+        }
         this.timers.delete(data.changeRequestId);
         this.decisions.delete(data.changeRequestId);
         for (const [key, changeRequestId] of this.active) if (changeRequestId === data.changeRequestId) this.active.delete(key);

@@ -50,7 +50,7 @@ export async function startRelayProcess(env: NodeJS.ProcessEnv | Record<string, 
 
   const current = () => relay?.metrics();
   new Gauge({ name: 'gatehouse_relay_leader', help: '1 while this replica holds the lock and relays', registers: [metrics], collect() { this.set(relay === undefined ? 0 : 1); } });
-  new Gauge({ name: 'gatehouse_relay_lag_ms', help: 'Age of the last acknowledged event when it was acknowledged (0 when idle and caught up)', registers: [metrics], collect() { this.set(current()?.lagMs ?? 0); } });
+  new Gauge({ name: 'gatehouse_relay_lag_seconds', help: 'Age of the last acknowledged event when it was acknowledged (0 when idle and caught up)', registers: [metrics], collect() { this.set((current()?.lagMs ?? 0) / 1000); } });
   new Gauge({ name: 'gatehouse_relay_in_flight', help: 'Publishes awaiting their JetStream ack', registers: [metrics], collect() { this.set(current()?.inFlight ?? 0); } });
   new Gauge({ name: 'gatehouse_relay_published', help: 'Events newly stored in JetStream by this replica', registers: [metrics], collect() { this.set(publishedInEarlierTerms + (current()?.published ?? 0)); } });
   new Gauge({ name: 'gatehouse_relay_checkpoint_position', help: 'Global position of the last stored relay checkpoint', registers: [metrics], collect() { this.set(Number(current()?.checkpointPosition ?? 0n)); } });

@@ -77,7 +77,7 @@ describeIf('relay process: one leader per schema over a PostgreSQL advisory lock
 
     const metrics = await (await fetch(`${first.url}/metrics`)).text();
     expect(metrics).toMatch(/gatehouse_relay_leader\{service="relay"\} 1/);
-    expect(metrics).toMatch(/gatehouse_relay_lag_ms\{service="relay"\} \d+/);
+    expect(metrics).toMatch(/gatehouse_relay_lag_seconds\{service="relay"\} \d+/);
     expect((await fetch(`${second.url}/health/ready`)).status).toBe(200);
 
     await first.stop();

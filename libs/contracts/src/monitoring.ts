@@ -70,8 +70,10 @@ export const WatchRuleSchema = z.object({
   action: z.enum(['rollback', 'alert', 'scale_up']),
   cooldownMinutes: z.number(),
   query: z.string().optional(),
+  intervalSeconds: z.number().optional(),
   severity: z.enum(['critical', 'warning', 'info']),
   source: z.enum(['rollback_trigger', 'alert_rule', 'enhanced_early_warning']),
+  channels: z.array(z.string()).optional(),
 });
 
 const WatchIds = {
@@ -90,7 +92,12 @@ const Evidence = z.object({
   windowEnd: z.string(),
   heldSeconds: z.number(),
   observed: z.array(z.object({ at: z.string(), value: z.number() })),
+  /** The PromQL the series was read with (Prometheus source). */
+  query: z.string().optional(),
 });
+/** A rollback's evidence: the breach, where the samples came from, and the revision the rollback restores (null: none before). */
+const RollbackEvidence = Evidence.extend({ source: z.enum(['pushed', 'prometheus']), revisionRestored: z.string().nullable() });
+const MetricQueryProblem = z.enum(['no_data', 'too_few_points', 'query_error', 'unreachable']);
 
 export const monitoringEventSchemas = {
   PostDeploymentWatchStarted: z.object({
@@ -102,6 +109,8 @@ export const monitoringEventSchemas = {
     enhanced: z.boolean(),
     postDeploymentHours: z.number(),
     rules: z.array(WatchRuleSchema),
+    stableVersion: z.string().optional(),
+    automaticRollbacks: z.object({ max: z.number(), consecutive: z.number(), pageChannels: z.array(z.string()) }).optional(),
     startedAt: z.string(),
   }),
   WatchTimerArmed: z.object({ changeRequestId: z.string(), dueAt: z.string(), basis: z.enum(['expected_completion', 'deployment_succeeded']) }),
@@ -109,6 +118,9 @@ export const monitoringEventSchemas = {
     ...WatchIds,
     service: z.string(),
     samples: z.array(z.object({ metric: z.string(), at: z.string(), value: z.number() })),
+    source: z.enum(['pushed', 'prometheus']).optional(),
+    /** PromQL per metric, for samples read from Prometheus. */
+    queries: z.record(z.string(), z.string()).optional(),
     recordedAt: z.string(),
   }),
   /** The domain's `RollbackTriggerFired` plus the change request, service and the evaluation's reason. */
@@ -118,14 +130,29 @@ export const monitoringEventSchemas = {
     triggerId: z.string(),
     action: z.enum(['rollback', 'alert', 'scale_up']),
     reason: z.string(),
-    evidence: Evidence,
+    evidence: RollbackEvidence,
     firedAt: z.string(),
   }),
+  /** A rollback trigger fired after `max` consecutive automatic rollbacks of the service: no rollback; `pageChannels` are paged. */
+  AutomaticRollbackLimitReached: z.object({
+    ...WatchIds,
+    service: z.string(),
+    triggerId: z.string(),
+    consecutive: z.number(),
+    max: z.number(),
+    pageChannels: z.array(z.string()),
+    reason: z.string(),
+    evidence: RollbackEvidence,
+    at: z.string(),
+  }),
+  /** A Prometheus query of the watch gave no usable answer (no data, too few points, query error, unreachable): Inconclusive. */
+  MetricQueryInconclusive: z.object({ ...WatchIds, metric: z.string(), query: z.string(), problem: MetricQueryProblem, detail: z.string(), at: z.string() }),
   AlertRaised: z.object({
     ...WatchIds,
     service: z.string(),
     rule: z.string(),
     severity: z.enum(['critical', 'warning', 'info']),
+    channels: z.array(z.string()).optional(),
     reason: z.string(),
     evidence: Evidence,
     raisedAt: z.string(),
@@ -140,3 +167,28 @@ export const monitoringEventSchemas = {
   PostDeploymentWatchEnded: z.object({ ...WatchIds, reason: z.enum(['rolled_back', 'failed', 'aborted']), endedAt: z.string() }),
 } as const;
 export type MonitoringEventType = keyof typeof monitoringEventSchemas;
+
+// ---------------------------------------------------------------- published events (stream alert-delivery-<alert event id>)
+
+const AlertMessageSchema = z.object({
+  alertId: z.string(),
+  kind: z.enum(['alert', 'page']),
+  rule: z.string(),
+  severity: z.enum(['critical', 'warning', 'info']),
+  changeRequestId: z.string(),
+  service: z.string(),
+  environment: z.string(),
+  summary: z.string(),
+  raisedAt: z.string(),
+});
+const DeliveryRecord = z.object({ effectId: z.string(), alertId: z.string(), channel: z.string(), attempts: z.number(), detail: z.string(), at: z.string() });
+
+export const alertDeliveryEventSchemas = {
+  /** Intent, recorded before the channel's webhook is called (the effect runner performs it once). */
+  AlertDeliveryIntended: z.object({ effectId: z.string(), channel: z.string(), message: AlertMessageSchema, at: z.string() }),
+  /** Another attempt at an intent left without outcome (a crash mid-delivery), claimed after its lease. */
+  AlertDeliveryAttemptClaimed: z.object({ effectId: z.string(), attempt: z.number(), at: z.string() }),
+  AlertDelivered: DeliveryRecord,
+  /** Failed after `attempts` HTTP requests (0: the channel is not configured); `detail` says why. */
+  AlertDeliveryFailed: DeliveryRecord,
+} as const;

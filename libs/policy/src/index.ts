@@ -54,3 +54,18 @@ export {
   type NextAllowedOptions,
 } from './evaluate.js';
 export { ROLE_TITLES } from './roles.js';
+export {
+  GENERATED_METRICS,
+  prometheusPolicyOf,
+  promString,
+  selectorFor,
+  generatedQuery,
+  triggerQuery,
+  fillPlaceholders,
+  gatehouseHealthRules,
+  environmentRules,
+  type GeneratedMetric,
+  type QueryTarget,
+  type PrometheusAlertingRule,
+  type PrometheusRuleGroup,
+} from './promql.js';

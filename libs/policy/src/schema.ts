@@ -196,8 +196,16 @@ export const RollbackTrigger = z.strictObject({
   action: z.enum(['rollback', 'alert', 'scale_up']),
   /** Minutes before the trigger may fire again. */
   cooldownMinutes: z.number().int().nonnegative(),
-  /** PromQL (or similar) the metric source evaluates; optional for pushed samples. */
-  query: z.string().optional(),
+  /**
+   * PromQL the Prometheus metric source evaluates for this trigger; `$service`, `$version`, `$stable_version`
+   * and `$environment` are replaced by the watched deployment's (quoted for PromQL). Omitted: generated from
+   * `monitoring.prometheus` for `error_rate` and `response_time_p95`; pushed samples need none.
+   */
+  query: z.string().min(1).optional(),
+  /** Seconds between two evaluations of the query (the query_range step); omitted: `monitoring.prometheus.intervalSeconds`. */
+  intervalSeconds: z.number().int().positive().optional(),
+  /** Where an alert from this trigger is delivered (action "alert"); omitted: `monitoring.defaultAlertChannels`. */
+  channels: z.array(z.string().min(1)).optional(),
 });
 export type RollbackTrigger = z.infer<typeof RollbackTrigger>;
 
@@ -206,6 +214,13 @@ export const RollbackPolicy = z.strictObject({
     /** Roll back when health checks fail (development). */
     onHealthCheckFailure: z.boolean().default(false),
     triggers: z.array(RollbackTrigger).default([]),
+    /**
+     * Consecutive automatic rollbacks of one service in this environment (no successful watch between them)
+     * after which Gatehouse stops rolling back on its own: the next breach pages a human on `pageChannels` instead.
+     */
+    maxConsecutiveRollbacks: z.number().int().positive().optional(),
+    /** Channels paged when `maxConsecutiveRollbacks` is reached. */
+    pageChannels: z.array(z.string().min(1)).default([]),
   }),
   /** Manual rollback is available for this many minutes after deployment; omitted: any time. */
   manualWindowMinutes: z.number().int().positive().optional(),
@@ -266,6 +281,31 @@ export const ReleaseCadence = z.strictObject({
   ),
 });
 export type ReleaseCadence = z.infer<typeof ReleaseCadence>;
+
+const PROMQL_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+const PromName = z.string().regex(PROMQL_NAME, 'must be a Prometheus metric or label name ([a-zA-Z_:][a-zA-Z0-9_:]*)');
+
+/**
+ * How the Prometheus metric source (`PROMETHEUS_URL`) reads a deployment's health: which labels carry the
+ * service, version and environment on the governed services' metrics, and which metrics hold requests and
+ * latency. Rollback triggers on `error_rate` / `response_time_p95` without a `query` get theirs from here.
+ */
+export const PrometheusPolicy = z.strictObject({
+  labels: z
+    .strictObject({ service: PromName.default('service'), version: PromName.default('version'), environment: PromName.optional() })
+    .default({ service: 'service', version: 'version' }),
+  /** Request counter, and the label matcher that makes a request an error. */
+  requests: z.strictObject({ metric: PromName.default('http_requests_total'), errorMatcher: z.string().min(1).default('code=~"5.."') }).default({ metric: 'http_requests_total', errorMatcher: 'code=~"5.."' }),
+  /** Latency histogram (without `_bucket`), in seconds. */
+  latency: z.strictObject({ histogram: PromName.default('http_request_duration_seconds') }).default({ histogram: 'http_request_duration_seconds' }),
+  /** The `[range]` of the generated `rate()`s, in seconds. */
+  rateWindowSeconds: z.number().int().positive().default(60),
+  /** Default seconds between two evaluations of a trigger (its query_range step). */
+  intervalSeconds: z.number().int().positive().default(30),
+  /** Fewer points than this over a trigger's window is Inconclusive (too few points). */
+  minPoints: z.number().int().positive().default(3),
+});
+export type PrometheusPolicy = z.infer<typeof PrometheusPolicy>;
 
 export const AlertRule = z.strictObject({
   id: Id,
@@ -341,6 +381,10 @@ export const EnvironmentPolicy = z.strictObject({
   monitoring: z.strictObject({
     postDeploymentHours: z.number().nonnegative(),
     alertRules: z.array(AlertRule).default([]),
+    /** Channels an alert from a rollback trigger goes to when the trigger names none. */
+    defaultAlertChannels: z.array(z.string().min(1)).default(['slack']),
+    /** Reading the deployment's metrics from Prometheus; omitted: the defaults of `PrometheusPolicy`. */
+    prometheus: PrometheusPolicy.optional(),
     /** Metric analysis of canary steps and of the post-deployment watch; omitted: neither is gated on samples. */
     analysis: AnalysisPolicy.optional(),
   }),

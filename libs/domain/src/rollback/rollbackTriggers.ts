@@ -27,6 +27,8 @@ export interface TriggerEvidence {
   windowEnd: string;
   heldSeconds: number;
   observed: Array<{ at: string; value: number }>;
+  /** The PromQL the observed series was read with (Prometheus source). */
+  query?: string;
 }
 
 export type TriggerEvaluation =
@@ -112,6 +114,7 @@ export function evaluateRollbackTrigger(trigger: RollbackTrigger, samples: reado
       windowEnd: iso(latest.at),
       heldSeconds,
       observed: run.map((s) => ({ at: iso(s.at), value: s.value })),
+      ...(trigger.query !== undefined && { query: trigger.query }),
     },
   };
 }

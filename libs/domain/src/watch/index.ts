@@ -1,2 +1,3 @@
 export * from './watch.js';
 export * from './watchRules.js';
+export * from './alertDelivery.js';

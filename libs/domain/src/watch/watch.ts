@@ -7,7 +7,7 @@
 import { iso, MS_PER_HOUR, MS_PER_MINUTE, MS_PER_SECOND, toMs } from '../clock.js';
 import { assertNever, type Decider, type DomainCommand, type DomainEvent } from '../decider.js';
 import { DomainError, IllegalTransitionError, requireReason, ValidationError } from '../errors.js';
-import { AnalysisDecisionForbiddenError, judgeAnalysis, type AnalysisResult } from '../rollback/analysis.js';
+import { AnalysisDecisionForbiddenError, analysedMetrics, judgeAnalysis, type AnalysisResult } from '../rollback/analysis.js';
 import { DEFAULT_MAX_SAMPLE_GAP_SECONDS, fireWatchRules, type MetricSample, type TriggerEvidence } from '../rollback/rollbackTriggers.js';
 import type { AnalysisPolicy } from '@gatehouse/policy';
 import { knownMetrics, type AlertSeverity, type WatchRule } from './watchRules.js';
@@ -29,18 +29,37 @@ export type StartWatch = DomainCommand<
     expectedDurationMinutes: number;
     /** The environment's `monitoring.analysis`: the watch completes only on enough samples, else it pauses for a decision. */
     analysis?: AnalysisPolicy;
+    /** The version a rollback restores (the stable one the deployment replaces); absent: a first deployment. */
+    stableVersion?: string;
+    /** The policy's limit of consecutive automatic rollbacks, and how many this service had before this deployment. */
+    automaticRollbacks?: AutomaticRollbackLimit;
     now: Date;
   }
 >;
+export interface AutomaticRollbackLimit {
+  max: number;
+  consecutive: number;
+  pageChannels: string[];
+}
+/** Where a batch of samples comes from: pushed over the API, or read from Prometheus by the monitoring service. */
+export type SampleSource = 'pushed' | 'prometheus';
+/** Why a Prometheus query gave no usable answer: each leaves the analysis Inconclusive, never passing. */
+export const METRIC_QUERY_PROBLEMS = ['no_data', 'too_few_points', 'query_error', 'unreachable'] as const;
+export type MetricQueryProblem = (typeof METRIC_QUERY_PROBLEMS)[number];
 export type ArmWatchTimerOnCompletion = DomainCommand<'ArmWatchTimerOnCompletion', { completedAt: string }>;
-export type RecordSamples = DomainCommand<'RecordSamples', { service: string; environment: string; samples: readonly MetricSample[]; now: Date }>;
+export type RecordSamples = DomainCommand<
+  'RecordSamples',
+  { service: string; environment: string; samples: readonly MetricSample[]; source?: SampleSource; queries?: Readonly<Record<string, string>>; now: Date }
+>;
+/** A Prometheus query for one metric of the watch gave no usable answer. */
+export type RecordMetricQueryProblem = DomainCommand<'RecordMetricQueryProblem', { metric: string; query: string; problem: MetricQueryProblem; detail: string; now: Date }>;
 export type CompleteWatch = DomainCommand<'CompleteWatch', { now: Date }>;
 export type EndWatch = DomainCommand<'EndWatch', { reason: 'rolled_back' | 'failed' | 'aborted'; now: Date }>;
 /** A person's decision on a watch paused by an inconclusive analysis: promote (accept) or abort (roll back). */
 export type DecideWatch = DomainCommand<'DecideWatch', { decision: 'promote' | 'abort'; actor: string; actorRoles: readonly string[]; reason?: string; now: Date }>;
 /** The paused watch's decision time ran out: abort (the deployment is rolled back). */
 export type ExpireWatchDecision = DomainCommand<'ExpireWatchDecision', { now: Date }>;
-export type WatchCommand = StartWatch | ArmWatchTimerOnCompletion | RecordSamples | CompleteWatch | EndWatch | DecideWatch | ExpireWatchDecision;
+export type WatchCommand = StartWatch | ArmWatchTimerOnCompletion | RecordSamples | RecordMetricQueryProblem | CompleteWatch | EndWatch | DecideWatch | ExpireWatchDecision;
 
 // ---------------------------------------------------------------- events
 
@@ -51,17 +70,40 @@ interface WatchIds {
 }
 export type PostDeploymentWatchStarted = DomainEvent<
   'PostDeploymentWatchStarted',
-  WatchIds & { service: string; version: string; until: string; enhanced: boolean; postDeploymentHours: number; rules: WatchRule[]; analysis?: AnalysisPolicy; startedAt: string }
+  WatchIds & {
+    service: string;
+    version: string;
+    until: string;
+    enhanced: boolean;
+    postDeploymentHours: number;
+    rules: WatchRule[];
+    analysis?: AnalysisPolicy;
+    stableVersion?: string;
+    automaticRollbacks?: AutomaticRollbackLimit;
+    startedAt: string;
+  }
 >;
 export type WatchTimerArmed = DomainEvent<'WatchTimerArmed', { changeRequestId: string; dueAt: string; basis: 'expected_completion' | 'deployment_succeeded' }>;
-export type MetricSamplesRecorded = DomainEvent<'MetricSamplesRecorded', WatchIds & { service: string; samples: MetricSample[]; recordedAt: string }>;
+export type MetricSamplesRecorded = DomainEvent<
+  'MetricSamplesRecorded',
+  WatchIds & { service: string; samples: MetricSample[]; source?: SampleSource; queries?: Record<string, string>; recordedAt: string }
+>;
+/** Evidence of a rollback: the rule's breach (rule, query, threshold, observed series), where it was read, and the revision a rollback restores. */
+export type RollbackEvidence = TriggerEvidence & { source: SampleSource; revisionRestored: string | null };
 export type RollbackTriggerFired = DomainEvent<
   'RollbackTriggerFired',
-  WatchIds & { service: string; triggerId: string; action: WatchRule['action']; reason: string; evidence: TriggerEvidence; firedAt: string }
+  WatchIds & { service: string; triggerId: string; action: WatchRule['action']; reason: string; evidence: RollbackEvidence; firedAt: string }
 >;
+/** A rollback trigger fired but the service had already been rolled back automatically `max` times in a row: no rollback, a human is paged. */
+export type AutomaticRollbackLimitReached = DomainEvent<
+  'AutomaticRollbackLimitReached',
+  WatchIds & { service: string; triggerId: string; consecutive: number; max: number; pageChannels: string[]; reason: string; evidence: RollbackEvidence; at: string }
+>;
+/** A Prometheus query of the watch gave no usable answer (recorded when the problem starts or changes, not on every evaluation). */
+export type MetricQueryInconclusive = DomainEvent<'MetricQueryInconclusive', WatchIds & { metric: string; query: string; problem: MetricQueryProblem; detail: string; at: string }>;
 export type AlertRaised = DomainEvent<
   'AlertRaised',
-  WatchIds & { service: string; rule: string; severity: AlertSeverity; reason: string; evidence: TriggerEvidence; raisedAt: string }
+  WatchIds & { service: string; rule: string; severity: AlertSeverity; channels?: string[]; reason: string; evidence: TriggerEvidence; raisedAt: string }
 >;
 export type PostDeploymentWatchCompleted = DomainEvent<'PostDeploymentWatchCompleted', WatchIds & { analysis?: AnalysisResult; promotedBy?: string; completedAt: string }>;
 /** The watch's analysis was inconclusive: not completed; one of `decisionRoles` promotes or aborts it by `decideBy`. */
@@ -75,6 +117,8 @@ export type WatchEvent =
   | WatchTimerArmed
   | MetricSamplesRecorded
   | RollbackTriggerFired
+  | AutomaticRollbackLimitReached
+  | MetricQueryInconclusive
   | AlertRaised
   | PostDeploymentWatchCompleted
   | PostDeploymentWatchPaused
@@ -107,6 +151,12 @@ export type WatchState =
       /** Samples per metric taken since `analysisFrom`. */
       sampleCounts: Record<string, number>;
       firedRollbackTriggers: string[];
+      stableVersion?: string;
+      automaticRollbacks?: AutomaticRollbackLimit;
+      /** The limit was reached and a human paged: no automatic rollback from this watch. */
+      rollbackSuppressed: boolean;
+      /** Metrics whose latest Prometheus query gave no usable answer, and why. */
+      queryProblems: Record<string, { problem: MetricQueryProblem; detail: string }>;
       paused?: { analysis: AnalysisResult; decisionRoles: string[]; decideBy: string };
     };
 type OpenWatch = Exclude<WatchState, { status: 'not_started' }>;
@@ -143,6 +193,12 @@ export function decideWatch(command: WatchCommand, state: WatchState): WatchEven
     case 'RecordSamples':
       if (state.status !== 'watching' && state.status !== 'rollback_requested' && state.status !== 'paused') throw new NoActiveWatchError(command.data.service, command.data.environment);
       return recordSamples(command, state);
+    case 'RecordMetricQueryProblem': {
+      if (state.status !== 'watching' && state.status !== 'rollback_requested' && state.status !== 'paused') return [];
+      const { metric, query, problem, detail, now } = command.data;
+      if (state.queryProblems[metric]?.problem === problem) return [];
+      return [{ type: 'MetricQueryInconclusive', data: { ...idsOf(state), metric, query, problem, detail, at: iso(now) } }];
+    }
     case 'CompleteWatch':
       // The provisional timer (expected completion) may come due before the deployment actually succeeded.
       if (state.status !== 'watching' || !state.deploymentSucceeded || toMs(command.data.now) < toMs(state.timerDueAt)) return [];
@@ -170,10 +226,22 @@ const WATCH_ACTOR = 'monitoring';
 function completeWatch(state: OpenWatch, now: Date): WatchEvent[] {
   const at = iso(now);
   if (state.analysis === undefined) return [{ type: 'PostDeploymentWatchCompleted', data: { ...idsOf(state), completedAt: at } }];
-  const analysis = judgeAnalysis({ triggers: state.rules, counts: state.sampleCounts, firedTriggers: state.firedRollbackTriggers, from: state.analysisFrom ?? at, until: now, policy: state.analysis });
+  const counted = judgeAnalysis({ triggers: state.rules, counts: state.sampleCounts, firedTriggers: state.firedRollbackTriggers, from: state.analysisFrom ?? at, until: now, policy: state.analysis });
+  const analysis = withQueryProblems(counted, state);
   if (analysis.phase === 'Successful') return [{ type: 'PostDeploymentWatchCompleted', data: { ...idsOf(state), analysis, completedAt: at } }];
   const decideBy = iso(new Date(toMs(now) + state.analysis.decisionTimeoutMinutes * MS_PER_MINUTE));
   return [{ type: 'PostDeploymentWatchPaused', data: { ...idsOf(state), analysis, decisionRoles: [...state.analysis.decisionRoles], decideBy, pausedAt: at } }];
+}
+
+/** A metric whose latest Prometheus query failed makes a passing analysis Inconclusive: no answer is not a good answer. */
+function withQueryProblems(analysis: AnalysisResult, state: OpenWatch): AnalysisResult {
+  const problems = analysedMetrics(state.rules).flatMap((m) => {
+    const p = state.queryProblems[m];
+    return p === undefined ? [] : [`${m}: Prometheus ${p.problem.replace(/_/g, ' ')} (${p.detail})`];
+  });
+  if (problems.length === 0 || analysis.phase === 'Failed') return analysis;
+  const reason = analysis.phase === 'Inconclusive' ? `${analysis.reason}; ${problems.join('; ')}` : `latest queries gave no usable answer: ${problems.join('; ')}`;
+  return { ...analysis, phase: 'Inconclusive', reason };
 }
 
 function decideOnPausedWatch({ data }: DecideWatch, state: WatchState): WatchEvent[] {
@@ -205,6 +273,8 @@ function startWatch({ data }: StartWatch): WatchEvent[] {
         postDeploymentHours: data.postDeploymentHours,
         rules: [...data.rules],
         ...(data.analysis !== undefined && { analysis: data.analysis }),
+        ...(data.stableVersion !== undefined && { stableVersion: data.stableVersion }),
+        ...(data.automaticRollbacks !== undefined && { automaticRollbacks: data.automaticRollbacks }),
         startedAt,
       },
     },
@@ -221,18 +291,36 @@ function recordSamples({ data }: RecordSamples, state: OpenWatch): WatchEvent[] 
   ]);
   if (issues.length > 0) throw new ValidationError('metric samples', issues);
 
+  const source = data.source ?? 'pushed';
   const samples = data.samples.map((s) => ({ metric: s.metric, at: iso(s.at), value: s.value }));
-  const recorded: MetricSamplesRecorded = { type: 'MetricSamplesRecorded', data: { ...idsOf(state), service: state.service, samples, recordedAt: iso(data.now) } };
-  const series = [...state.recentSamples, ...samples];
+  const recorded: MetricSamplesRecorded = {
+    type: 'MetricSamplesRecorded',
+    data: { ...idsOf(state), service: state.service, samples, ...(data.source !== undefined && { source: data.source }), ...(data.queries !== undefined && { queries: { ...data.queries } }), recordedAt: iso(data.now) },
+  };
+  // Samples of the same metric at an instant already recorded (overlapping query windows) are not counted twice.
+  const seen = new Set(state.recentSamples.map((s) => `${s.metric}@${toMs(s.at)}`));
+  const series = [...state.recentSamples, ...samples.filter((s) => !seen.has(`${s.metric}@${toMs(s.at)}`))];
   const at = iso(data.now);
-  const fired = fireWatchRules(state.rules, series, { now: data.now, lastFiredAt: state.lastFiredAt, rollbackRequested: state.status === 'rollback_requested' }).map(({ rule, evaluation }): WatchEvent =>
-    evaluation.action === 'alert'
-      ? { type: 'AlertRaised', data: { ...idsOf(state), service: state.service, rule: rule.id, severity: rule.severity, reason: evaluation.reason, evidence: evaluation.evidence, raisedAt: at } }
-      : {
-          type: 'RollbackTriggerFired',
-          data: { ...idsOf(state), service: state.service, triggerId: rule.id, action: evaluation.action, reason: evaluation.reason, evidence: evaluation.evidence, firedAt: at },
-        },
-  );
+  const limit = state.automaticRollbacks;
+  const limitReached = limit !== undefined && limit.consecutive >= limit.max;
+  const rollbackRequested = state.status === 'rollback_requested' || state.rollbackSuppressed;
+  const fired = fireWatchRules(state.rules, series, { now: data.now, lastFiredAt: state.lastFiredAt, rollbackRequested }).map(({ rule, evaluation }): WatchEvent => {
+    if (evaluation.action === 'alert') {
+      return {
+        type: 'AlertRaised',
+        data: { ...idsOf(state), service: state.service, rule: rule.id, severity: rule.severity, ...(rule.channels !== undefined && { channels: [...rule.channels] }), reason: evaluation.reason, evidence: evaluation.evidence, raisedAt: at },
+      };
+    }
+    const evidence: RollbackEvidence = { ...evaluation.evidence, source, revisionRestored: state.stableVersion ?? null };
+    if (evaluation.action === 'rollback' && limitReached) {
+      const reason = `${evaluation.reason}; but ${state.service} was rolled back automatically ${limit.consecutive} times in a row (limit ${limit.max} in ${state.environment}): no automatic rollback, a human is paged`;
+      return {
+        type: 'AutomaticRollbackLimitReached',
+        data: { ...idsOf(state), service: state.service, triggerId: rule.id, consecutive: limit.consecutive, max: limit.max, pageChannels: [...limit.pageChannels], reason, evidence, at },
+      };
+    }
+    return { type: 'RollbackTriggerFired', data: { ...idsOf(state), service: state.service, triggerId: rule.id, action: evaluation.action, reason: evaluation.reason, evidence, firedAt: at } };
+  });
   return [recorded, ...fired];
 }
 
@@ -251,7 +339,7 @@ export function retentionMs(rules: readonly WatchRule[]): number {
 export function evolveWatch(state: WatchState, event: WatchEvent): WatchState {
   switch (event.type) {
     case 'PostDeploymentWatchStarted': {
-      const { changeRequestId, deploymentId, service, environment, rules, postDeploymentHours, until, analysis } = event.data;
+      const { changeRequestId, deploymentId, service, environment, rules, postDeploymentHours, until, analysis, stableVersion, automaticRollbacks } = event.data;
       return {
         status: 'watching',
         changeRequestId,
@@ -267,6 +355,10 @@ export function evolveWatch(state: WatchState, event: WatchEvent): WatchState {
         ...(analysis !== undefined && { analysis }),
         sampleCounts: {},
         firedRollbackTriggers: [],
+        ...(stableVersion !== undefined && { stableVersion }),
+        ...(automaticRollbacks !== undefined && { automaticRollbacks }),
+        rollbackSuppressed: false,
+        queryProblems: {},
       };
     }
     case 'WatchTimerArmed': {
@@ -278,12 +370,17 @@ export function evolveWatch(state: WatchState, event: WatchEvent): WatchState {
     }
     case 'MetricSamplesRecorded': {
       if (state.status === 'not_started') return state;
-      const merged = [...state.recentSamples, ...event.data.samples].sort((a, b) => toMs(a.at) - toMs(b.at));
+      const seen = new Set(state.recentSamples.map((s) => `${s.metric}@${toMs(s.at)}`));
+      const fresh = event.data.samples.filter((s) => !seen.has(`${s.metric}@${toMs(s.at)}`));
+      const merged = [...state.recentSamples, ...fresh].sort((a, b) => toMs(a.at) - toMs(b.at));
       const horizon = toMs(merged.at(-1)?.at ?? event.data.recordedAt) - retentionMs(state.rules);
-      const counted = state.analysisFrom === undefined ? [] : event.data.samples.filter((s) => toMs(s.at) >= toMs(state.analysisFrom!));
+      const counted = state.analysisFrom === undefined ? [] : fresh.filter((s) => toMs(s.at) >= toMs(state.analysisFrom!));
       const sampleCounts = { ...state.sampleCounts };
       for (const s of counted) sampleCounts[s.metric] = (sampleCounts[s.metric] ?? 0) + 1;
-      return { ...state, recentSamples: merged.filter((s) => toMs(s.at) >= horizon), sampleCounts };
+      // Samples read from Prometheus answer its queries: those metrics' problems are over.
+      const answered = new Set(event.data.source === 'prometheus' ? event.data.samples.map((s) => s.metric) : []);
+      const queryProblems = Object.fromEntries(Object.entries(state.queryProblems).filter(([metric]) => !answered.has(metric)));
+      return { ...state, recentSamples: merged.filter((s) => toMs(s.at) >= horizon), sampleCounts, queryProblems };
     }
     case 'RollbackTriggerFired':
       if (state.status === 'not_started') return state;
@@ -295,6 +392,10 @@ export function evolveWatch(state: WatchState, event: WatchEvent): WatchState {
       };
     case 'AlertRaised':
       return state.status === 'not_started' ? state : { ...state, lastFiredAt: { ...state.lastFiredAt, [event.data.rule]: event.data.raisedAt } };
+    case 'AutomaticRollbackLimitReached':
+      return state.status === 'not_started' ? state : { ...state, rollbackSuppressed: true, lastFiredAt: { ...state.lastFiredAt, [event.data.triggerId]: event.data.at } };
+    case 'MetricQueryInconclusive':
+      return state.status === 'not_started' ? state : { ...state, queryProblems: { ...state.queryProblems, [event.data.metric]: { problem: event.data.problem, detail: event.data.detail } } };
     case 'PostDeploymentWatchCompleted':
       return state.status === 'not_started' ? state : { ...state, status: 'completed' };
     case 'PostDeploymentWatchPaused':

@@ -1,4 +1,4 @@
-import type { AlertRule, EnvironmentPolicy, RollbackTrigger } from '@gatehouse/policy';
+import { fillPlaceholders, prometheusPolicyOf, triggerQuery, type AlertRule, type EnvironmentPolicy, type QueryTarget, type RollbackTrigger } from '@gatehouse/policy';
 
 export type AlertSeverity = AlertRule['severity'];
 
@@ -6,6 +6,8 @@ export type AlertSeverity = AlertRule['severity'];
 export interface WatchRule extends RollbackTrigger {
   severity: AlertSeverity;
   source: 'rollback_trigger' | 'alert_rule' | 'enhanced_early_warning';
+  /** Where an alert from this rule is delivered (alert rules' channels; a trigger's, or the environment's default). */
+  channels?: string[];
 }
 
 /** Trigger actions other than rollback carry no severity in the policy; alerts from them are warnings. */
@@ -23,12 +25,25 @@ const CONDITION = /^(.*\S)\s*(>=|<=|==|!=|>|<)\s*(-?\d+(?:\.\d+)?)\s*$/;
  * query already aggregates over its window, so the rule holds from the first breaching sample.
  * Returns undefined for a disabled rule or one whose condition is not of that form.
  */
-export function ruleFromAlert(rule: AlertRule): WatchRule | undefined {
+export function ruleFromAlert(rule: AlertRule, target?: QueryTarget): WatchRule | undefined {
   if (!rule.enabled) return undefined;
   const match = CONDITION.exec(rule.condition);
   if (match === null) return undefined;
   const [, query, operator, threshold] = match as unknown as [string, string, RollbackTrigger['operator'], string];
-  return { id: rule.id, metric: rule.id, operator, threshold: Number(threshold), durationSeconds: 0, action: 'alert', cooldownMinutes: rule.cooldownMinutes, query, severity: rule.severity, source: 'alert_rule' };
+  const resolved = target === undefined ? query : fillPlaceholders(query, target);
+  return {
+    id: rule.id,
+    metric: rule.id,
+    operator,
+    threshold: Number(threshold),
+    durationSeconds: 0,
+    action: 'alert',
+    cooldownMinutes: rule.cooldownMinutes,
+    query: resolved,
+    severity: rule.severity,
+    source: 'alert_rule',
+    channels: [...rule.channels],
+  };
 }
 
 /**
@@ -36,19 +51,38 @@ export function ruleFromAlert(rule: AlertRule): WatchRule | undefined {
  * (emergency changes when the policy's emergency path asks for it) is tighter: every trigger must hold only
  * half as long, and each rollback trigger on a ">"/">=" condition gains an early-warning alert at half its threshold.
  */
-export function watchRulesFor(policy: Pick<EnvironmentPolicy, 'rollback' | 'monitoring'>, enhanced: boolean): WatchRule[] {
-  const triggers: WatchRule[] = policy.rollback.automatic.triggers.map((t) => ({
-    ...t,
-    durationSeconds: enhanced ? Math.floor(t.durationSeconds * ENHANCED_DURATION_FACTOR) : t.durationSeconds,
-    severity: t.action === 'rollback' ? 'critical' : TRIGGER_ALERT_SEVERITY,
-    source: 'rollback_trigger',
-  }));
+export function watchRulesFor(policy: Pick<EnvironmentPolicy, 'rollback' | 'monitoring'>, enhanced: boolean, target?: QueryTarget): WatchRule[] {
+  const prom = prometheusPolicyOf(policy);
+  const triggers: WatchRule[] = policy.rollback.automatic.triggers.map((t) => {
+    // With a deployment to query about, the trigger carries the PromQL the Prometheus source runs for it.
+    const query = target === undefined ? t.query : triggerQuery(t, prom, target);
+    return {
+      ...t,
+      ...(query !== undefined && { query }),
+      intervalSeconds: t.intervalSeconds ?? prom.intervalSeconds,
+      durationSeconds: enhanced ? Math.floor(t.durationSeconds * ENHANCED_DURATION_FACTOR) : t.durationSeconds,
+      severity: t.action === 'rollback' ? 'critical' : TRIGGER_ALERT_SEVERITY,
+      source: 'rollback_trigger',
+      ...(t.action !== 'rollback' && { channels: [...(t.channels ?? policy.monitoring.defaultAlertChannels)] }),
+    };
+  });
   const earlyWarnings: WatchRule[] = enhanced
     ? triggers
         .filter((t) => t.action === 'rollback' && (t.operator === '>' || t.operator === '>='))
-        .map((t) => ({ ...t, id: `${t.id}-early-warning`, threshold: t.threshold * ENHANCED_EARLY_WARNING_FACTOR, action: 'alert', severity: TRIGGER_ALERT_SEVERITY, source: 'enhanced_early_warning' }))
+        .map((t) => ({
+          ...t,
+          id: `${t.id}-early-warning`,
+          threshold: t.threshold * ENHANCED_EARLY_WARNING_FACTOR,
+          action: 'alert',
+          severity: TRIGGER_ALERT_SEVERITY,
+          source: 'enhanced_early_warning',
+          channels: [...policy.monitoring.defaultAlertChannels],
+        }))
     : [];
-  const alerts = policy.monitoring.alertRules.flatMap((rule) => ruleFromAlert(rule) ?? []);
+  const alerts = policy.monitoring.alertRules.flatMap((rule) => {
+    const watchRule = ruleFromAlert(rule, target);
+    return watchRule === undefined ? [] : [{ ...watchRule, intervalSeconds: prom.intervalSeconds }];
+  });
   return [...triggers, ...earlyWarnings, ...alerts];
 }
 
