@@ -8,10 +8,14 @@ import { CHANGE_KINDS, CHANGE_REQUEST_STATUSES, CHANGE_SIZES, CHANGE_REQUEST_TYP
 import { ROLES } from '@gatehouse/policy';
 import { CliInputError, type CliIo } from '../io.js';
 import type { ExitCode } from '../program.js';
-import type { GatewayClient, Json } from '../gateway/client.js';
+import { GatewayError, type GatewayClient, type Json } from '../gateway/client.js';
 import { connect, withConnection, type ConnectionOptions } from '../gateway/connection.js';
 import { documentExitCodes, print, runGatewayCommand, table } from '../gateway/output.js';
 import { storyMarkdown } from './why.js';
+
+/** How long `approve` waits for the approval request a completed review leads to. */
+const APPROVAL_REQUEST_WAIT_MS = 10_000;
+const APPROVAL_RETRY_MS = 250;
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
 
@@ -83,7 +87,7 @@ function releaseHuman(release: Json, plannedAt?: string): string {
 
 function changeHuman(view: Json): string {
   const c = view.changeRequest;
-  const lastSchedule = (view.schedule ?? []).at(-1);
+  const lastSchedule = [...(view.schedule ?? [])].reverse().find((e: Json) => BOOKING_FACTS.has(e.type));
   const lines = [
     `Change ${c.changeRequestId}: ${c.draft.title}`,
     `Status: ${c.status} (${c.kind}, risk ${c.riskLevel}) to ${c.draft.environments.join(', ')}${c.release ? `, release ${c.release.service} ${c.release.version}` : ''}`,
@@ -91,11 +95,14 @@ function changeHuman(view: Json): string {
     ...(c.window ? [`Window: ${c.window.start} – ${c.window.end}`] : []),
     ...(lastSchedule ? [`Booking: ${scheduleLine(lastSchedule)}`] : []),
     'History:',
-    ...view.history.map((e: Json) => `  ${e.recordedAt}  ${e.type}${e.metadata?.actor ? ` by ${e.metadata.actor}` : ''}${e.data?.reason ? ` — ${e.data.reason}` : ''}`),
+    ...view.history.map((e: Json) => `  ${e.metadata?.occurredAt ?? e.recordedAt}  ${e.type}${e.metadata?.actor ? ` by ${e.metadata.actor}` : ''}${e.data?.reason ? ` — ${e.data.reason}` : ''}`),
     '',
   ];
   return lines.join('\n');
 }
+
+/** The schedule stream's facts about where the change is booked (not its timers). */
+const BOOKING_FACTS = new Set(['DeploymentScheduled', 'DeploymentRescheduled', 'SchedulingRefused', 'DeploymentStartRefused', 'BookingCancelled']);
 
 export function scheduleLine(event: Json): string {
   const d = event.data ?? {};
@@ -106,6 +113,8 @@ export function scheduleLine(event: Json): string {
     case 'SchedulingRefused':
     case 'DeploymentStartRefused':
       return `refused: ${(d.reasons ?? []).join('; ')}${d.nextAllowedAt ? `; next allowed: ${d.nextAllowedAt}` : ''}`;
+    case 'BookingCancelled':
+      return `cancelled${d.reason ? `: ${d.reason}` : ''}`;
     default:
       return event.type;
   }
@@ -322,7 +331,21 @@ export function registerLifecycleCommands(program: Command, io: CliIo, exit: Exi
     exit,
     (c) => c.argument('<changeRequestId>').addOption(new Option('--role <role>', 'the role you approve as').choices(ROLES).makeOptionMandatory()).option('--comment <text>', 'comment'),
     async (client, [changeId], o) => {
-      const answer = await client.call('POST', `/api/change-requests/${id('change request', changeId!)}/approvals`, { role: o['role'], ...(o['comment'] === undefined ? {} : { comment: o['comment'] }) });
+      const route = `/api/change-requests/${id('change request', changeId!)}/approvals`;
+      const body = { role: o['role'], ...(o['comment'] === undefined ? {} : { comment: o['comment'] }) };
+      // Approvals are requested by a reaction to the completed review, a moment after it: a 404 right then is waited out.
+      const deadline = Date.now() + APPROVAL_REQUEST_WAIT_MS;
+      const sleep = io.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+      let answer: Json;
+      for (;;) {
+        try {
+          answer = await client.call('POST', route, body);
+          break;
+        } catch (error) {
+          if (!(error instanceof GatewayError) || error.status !== 404 || Date.now() >= deadline) throw error;
+          await sleep(APPROVAL_RETRY_MS);
+        }
+      }
       print(io, o.json, answer, () => resultLine(`approved ${changeId} as ${String(o['role'])}`, answer));
     },
   );
@@ -353,7 +376,7 @@ export function registerLifecycleCommands(program: Command, io: CliIo, exit: Exi
     (c) => c.argument('<changeRequestId>').requiredOption('--reason <text>', 'why (recorded)').option('--at <instant>', 'the instant wanted (default: the next allowed slot)', instant('--at')),
     async (client, [changeId], o) => {
       const answer = await client.call('POST', `/api/deployments/${id('change request', changeId!)}/schedule`, { reason: o['reason'], ...(o['at'] === undefined ? {} : { at: o['at'] }) });
-      const booking = (await client.call('GET', `/api/change-requests/${id('change request', changeId!)}`)).schedule?.at(-1);
+      const booking = [...((await client.call('GET', `/api/change-requests/${id('change request', changeId!)}`)).schedule ?? [])].reverse().find((e: Json) => BOOKING_FACTS.has(e.type));
       print(io, o.json, { ...answer, booking: booking ?? null }, () => `${changeId} ${booking === undefined ? 'rescheduled' : scheduleLine(booking)}\n`);
     },
   );

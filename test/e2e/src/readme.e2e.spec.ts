@@ -1,0 +1,98 @@
+/**
+ * README's first ten minutes, run as written: its fenced bash blocks, one after another in one shell
+ * (variables carry over, as in a person's terminal), against `npm start`'s process started with the
+ * environment README's start line gives. Only the host and port differ (a free port, not 8080, on a
+ * shared machine) and the JWT secret is the system's (README relies on the development default).
+ * The "Using it" blocks for policy questions and the audit log run against the same process.
+ */
+import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type GatehouseSystem, startEmbeddedGatehouse } from '@gatehouse/testing';
+
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+
+/** The fenced bash blocks of one README section (from its `## ` heading to the next). */
+export function bashBlocksOf(readme: string, heading: string): string[] {
+  const start = readme.indexOf(`\n## ${heading}`);
+  if (start < 0) throw new Error(`README has no section "${heading}"`);
+  const end = readme.indexOf('\n## ', start + 1);
+  const section = readme.slice(start, end < 0 ? undefined : end);
+  return [...section.matchAll(/```bash\n([\s\S]*?)```/g)].map((m) => m[1]!);
+}
+
+function runBash(script: string, env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    // No stdin: Debian's bash reads /etc/bash.bashrc when its stdin is a socket.
+    const child = spawn('bash', ['-eo', 'pipefail', '-c', script], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('README', () => {
+  let system: GatehouseSystem;
+  let home: string;
+  let blocks: string[];
+  let usingIt: string[];
+
+  beforeAll(async () => {
+    const readme = await readFile(path.join(REPO_ROOT, 'README.md'), 'utf8');
+    blocks = bashBlocksOf(readme, 'Your first ten minutes');
+    usingIt = bashBlocksOf(readme, 'Using it');
+    const startLine = blocks[0]!.split('\n').find((line) => line.includes('npm start'));
+    const startAt = /GATEHOUSE_CLOCK=(\S+)/.exec(startLine ?? '')?.[1];
+    expect(startLine).toMatch(/GATEHOUSE_CLOCK_CONTROL=on/);
+    system = await startEmbeddedGatehouse({ ...(startAt === undefined ? {} : { startAt }) });
+    home = await mkdtemp(path.join(tmpdir(), 'gatehouse-readme-'));
+  }, 180_000);
+
+  afterAll(async () => {
+    await system?.close();
+    if (home !== undefined) await rm(home, { recursive: true, force: true });
+  });
+
+  it('walks one change from release to staging with the commands of "Your first ten minutes", as written', async () => {
+    const hostPort = new URL(system.url).host;
+    const script = blocks
+      .slice(1)
+      .join('\n')
+      .replace(/(127\.0\.0\.1|localhost):8080/g, hostPort);
+    const env = {
+      PATH: `${path.join(REPO_ROOT, 'node_modules/.bin')}:${process.env['PATH'] ?? ''}`,
+      HOME: home,
+      GATEHOUSE_JWT_SECRET: system.jwtSecret,
+    };
+    const result = await runBash(script, env);
+    if (result.code !== 0) throw new Error(`README's quick start failed (exit ${result.code}):\n${result.stderr}\n${result.stdout}`);
+    expect(result.stdout).toMatch(/logged in to http:\/\/[^ ]+ as ana \(developer\)/);
+    expect(result.stdout).toMatch(/deployed to development/);
+    expect(result.stdout).toContain('refused (exit 3): rui is no tech lead');
+    expect(result.stdout).toContain('Booking: booked for 2026-11-30T14:00:00.000Z');
+    expect(result.stdout).toMatch(/deployed to staging/);
+    expect(result.stdout).toContain('# Release 2.2.0 - PenguinMails (November 30, 2026)\n\n## New Features\n- Advanced campaign scheduling with time zones\n\n## Bug Fixes\n- Unsubscribe links render in Outlook');
+    expect(result.stdout).toContain("production is in blackout 'Black Friday week' until 2026-11-28T00:00Z");
+    expect(result.stdout).toContain('exit 3: refused');
+    // curl: the release list as JSON and the notes as Markdown.
+    expect(result.stdout).toMatch(/\{"items":\[\{"releaseId":/);
+    expect(result.stdout).toContain('"status":"deployed"');
+  }, 240_000);
+
+  it('answers the policy and audit examples of "Using it"', async () => {
+    const hostPort = new URL(system.url).host;
+    const script = usingIt.slice(0, 2).join('\n').replace(/(127\.0\.0\.1|localhost):8080/g, hostPort);
+    const result = await runBash(script, { PATH: `${path.join(REPO_ROOT, 'node_modules/.bin')}:${process.env['PATH'] ?? ''}`, HOME: home, GATEHOUSE_JWT_SECRET: system.jwtSecret });
+    expect(result.code).toBe(0);
+    expect(result.stdout).not.toMatch(/"error":/);
+    expect(result.stdout).toContain('"nextAllowedAt":"2026-12-01T10:00:00.000Z"');
+    expect(result.stdout).toMatch(/"policyVersion":"sha256:/);
+    expect(result.stdout).toMatch(/"ok":true/);
+  }, 60_000);
+});
