@@ -3,11 +3,13 @@
  * (variables carry over, as in a person's terminal), against `npm start`'s process started with the
  * environment README's start line gives. Only the host and port differ (a free port, not 8080, on a
  * shared machine) and the JWT secret is the system's (README relies on the development default).
- * The "Using it" blocks for policy questions and the audit log run against the same process.
+ * The "Using it" blocks for policy questions and the audit log run against the same process, and its
+ * OpenAPI document is linted with Redocly's recommended rules.
  */
 import { spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -95,4 +97,32 @@ describe('README', () => {
     expect(result.stdout).toMatch(/"policyVersion":"sha256:/);
     expect(result.stdout).toMatch(/"ok":true/);
   }, 60_000);
+
+  it('serves an OpenAPI document where every operation states its security and its 4xx answers, and Redocly’s recommended rules find no error', async () => {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the document is read field by field
+    const document: any = await (await fetch(`${system.url}/docs/openapi.json`)).json();
+    const operations = Object.entries(document.paths as Record<string, Record<string, { security?: unknown[]; responses: Record<string, { content?: Record<string, { schema?: { $ref?: string } }> }> }>>).flatMap(([route, item]) =>
+      Object.entries(item).map(([method, operation]) => ({ name: `${method.toUpperCase()} ${route}`, operation })),
+    );
+    expect(operations.length).toBeGreaterThan(40);
+    for (const { name, operation } of operations) {
+      expect([name, Array.isArray(operation.security)]).toEqual([name, true]);
+      const fourxx = Object.entries(operation.responses).filter(([status]) => /^4\d\d$/.test(status));
+      expect([name, fourxx.length > 0]).toEqual([name, true]);
+      for (const [status, response] of fourxx) expect([name, status, response.content?.['application/json']?.schema?.$ref]).toEqual([name, status, '#/components/schemas/Error']);
+    }
+    // Public operations say so; the lifecycle needs the bearer token.
+    expect(document.paths['/api/policy/evaluate'].post.security).toEqual([]);
+    expect(document.paths['/api/releases'].get.security).toEqual([{ bearer: [] }]);
+
+    const file = path.join(home, 'openapi.json');
+    await writeFile(file, JSON.stringify(document));
+    const lint = await promisify(execFile)(path.join(REPO_ROOT, 'node_modules/.bin/redocly'), ['lint', '--extends', 'recommended', '--format', 'json', file], { cwd: home, maxBuffer: 64 * 1024 * 1024 }).catch(
+      (error: { stdout?: string; stderr?: string }) => ({ stdout: error.stdout ?? '', stderr: error.stderr ?? '' }),
+    );
+    const report = JSON.parse(lint.stdout.slice(lint.stdout.indexOf('{')));
+    const errors = (report.problems as { severity: string; ruleId: string; message: string }[]).filter((p) => p.severity === 'error');
+    expect(errors).toEqual([]);
+    expect(report.totals.errors).toBe(0);
+  }, 120_000);
 });
