@@ -35,7 +35,7 @@ function change(environment: string, overrides: Partial<Pick<ChangeView, 'kind'>
     riskLevel: 'medium',
     approvalId: null,
     window: null,
-    release: { releaseId: 'rel-1', service: 'campaign-api', version: '2.1.0', releaseType: 'minor', status: 'deployed', revision: 3, approvalId: null, deployments: {}, migrations: overrides.migrations ?? [], changes: overrides.changes ?? [] },
+    release: { releaseId: 'rel-1', service: 'campaign-api', version: '2.1.0', releaseType: 'minor', title: 'Campaign API 2.1.0', description: '', status: 'deployed', revision: 3, approvalId: null, deployments: {}, migrations: overrides.migrations ?? [], changes: overrides.changes ?? [] },
   };
 }
 

@@ -45,10 +45,12 @@ export function releaseView(release: ExistingRelease): ReleaseView {
     service: release.service,
     version: release.version,
     releaseType: release.releaseType,
+    title: release.title,
+    description: release.description,
     status: release.status,
     revision: release.revision,
     approvalId: release.approvalId,
-    deployments: Object.fromEntries(Object.values(release.deployments).map((d) => [d.environment, { deploymentId: d.deploymentId, status: d.status }])),
+    deployments: Object.fromEntries(Object.values(release.deployments).map((d) => [d.environment, { deploymentId: d.deploymentId, status: d.status, startedAt: d.startedAt, completedAt: d.completedAt }])),
     migrations: release.migrations.map((m) => ({ ...m })),
     changes: release.changes.map((c) => ({ ...c })),
   };

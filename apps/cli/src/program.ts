@@ -11,9 +11,11 @@ import { registerPolicyWhatIfCommand } from './commands/policyWhatIf.js';
 import { registerWhyCommand } from './commands/why.js';
 import { registerDlqCommands } from './commands/dlq.js';
 import { registerRulesCommands } from './commands/rules.js';
-import { registerDeviceLoginCommand } from './commands/deviceLogin.js';
 import { registerFlagsCommands } from './commands/flags.js';
-import { CliInputError, EXIT_BAD_INPUT, EXIT_OK, type CliIo } from './io.js';
+import { registerLifecycleCommands } from './commands/lifecycle.js';
+import { registerCiCommands } from './commands/ci.js';
+import { registerLoginCommand } from './commands/login.js';
+import { CliInputError, EXIT_BAD_INPUT, EXIT_CODES_HELP, EXIT_OK, type CliIo } from './io.js';
 
 /** Commander's codes for output the user asked for (help, version): not errors. */
 const INFORMATIONAL_CODES = new Set(['commander.helpDisplayed', 'commander.help', 'commander.version']);
@@ -28,7 +30,11 @@ export function buildProgram(io: CliIo, exit: ExitCode): Command {
     .description('Gatehouse release-governance control plane')
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
-    .showHelpAfterError('(run with --help for usage)');
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText('after', `\nTalks to a running gateway: --url or $GATEHOUSE_URL, --token or $GATEHOUSE_TOKEN, else what gatehouse login stored.\n${EXIT_CODES_HELP}`);
+  registerLoginCommand(program, io, exit);
+  registerLifecycleCommands(program, io, exit);
+  registerCiCommands(program, io, exit);
   registerPolicyCommands(program, io, exit);
   registerPolicyWhatIfCommand(program, io, exit);
   registerTokenCommand(program, io, exit);
@@ -39,7 +45,6 @@ export function buildProgram(io: CliIo, exit: ExitCode): Command {
   registerWhyCommand(program, io, exit);
   registerDlqCommands(program, io, exit);
   registerRulesCommands(program, io, exit);
-  registerDeviceLoginCommand(program, io, exit);
   registerFlagsCommands(program, io, exit);
   return program;
 }

@@ -7,7 +7,7 @@ import { startGatehouse } from './gatehouse.js';
 async function main(): Promise<void> {
   const config = readGatewayConfig();
   const gatehouse = await startGatehouse(config);
-  process.stdout.write(startBanner(config, gatehouse.gateway, [`  services: ${gatehouse.serviceNames.join(', ')} (one process, in-process bus)`]));
+  process.stdout.write(startBanner(config, gatehouse.gateway, [`  services  ${gatehouse.serviceNames.join(', ')} (one process, in-process bus)`]));
   closeOnSignals(() => gatehouse.close());
 }
 

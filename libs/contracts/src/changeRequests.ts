@@ -150,11 +150,13 @@ export interface ReleaseView {
   service: string;
   version: string;
   releaseType: (typeof RELEASE_TYPES)[number];
+  title: string;
+  description: string;
   status: (typeof RELEASE_STATUSES)[number];
   revision: number;
   approvalId: string | null;
-  /** Latest deployment status per environment. */
-  deployments: Record<string, { deploymentId: string; status: 'deploying' | 'succeeded' | 'failed' | 'rolled_back' }>;
+  /** Latest deployment per environment, with when it started and ended (null while it runs). */
+  deployments: Record<string, { deploymentId: string; status: 'deploying' | 'succeeded' | 'failed' | 'rolled_back'; startedAt: string; completedAt: string | null }>;
   /** Migrations CI reported, in the order recorded; a rollback does not undo an irreversible one (`reversible: false`). */
   migrations: Array<{ migrationId: string; description: string; reversible: boolean; database: string | null; recordedAt: string }>;
   /** The release's listed changes (a `migration` change needs the migration approval as a reported one does). */

@@ -1,3 +1,4 @@
+import { ApiOperation } from '@nestjs/swagger';
 import { Controller, Get, HttpCode, HttpStatus, Inject, Module, type DynamicModule, ServiceUnavailableException } from '@nestjs/common';
 
 /** A readiness check: resolves when the dependency is usable, rejects with the reason otherwise. */
@@ -16,6 +17,7 @@ export class HealthController {
 
   /** Liveness: the process answers; restart it if not. */
   @Get('live')
+  @ApiOperation({ summary: 'Liveness: the process answers (public)' })
   @HttpCode(HttpStatus.OK)
   live(): { status: 'ok' } {
     return { status: 'ok' };
@@ -23,6 +25,7 @@ export class HealthController {
 
   /** Readiness: every dependency answered; take the instance out of rotation if not. */
   @Get('ready')
+  @ApiOperation({ summary: 'Readiness: the process and its dependencies can serve requests; 503 names what is not ready (public)' })
   async ready(): Promise<{ status: 'ok'; checks: Record<string, 'ok'> }> {
     const results = await Promise.all(this.checks.map(async (c) => [c.name, await runCheck(c)] as const));
     const failed = results.filter(([, r]) => r !== 'ok');

@@ -9,6 +9,7 @@ import { Logger as PinoNestLogger } from 'nestjs-pino';
 import { cleanupOpenApiDoc } from 'nestjs-zod';
 import { DEFAULT_ERROR_STATUS, type ErrorStatusMap } from './errors.js';
 import { HttpErrorFilter } from './http-error.filter.js';
+import { applyOpenApiConventions } from './openapi-conventions.js';
 import { ZodRequestValidationPipe } from './validation.js';
 
 /** Requests larger than this are refused with 413 before any handler runs. */
@@ -56,11 +57,13 @@ async function setupOpenApi(app: INestApplication, options: HttpAppOptions): Pro
     .setTitle(options.title)
     .setVersion(options.version)
     .setDescription(options.description ?? '')
+    .setLicense('Apache-2.0', 'https://www.apache.org/licenses/LICENSE-2.0')
+    .addServer('/')
     .addBearerAuth()
     .build();
   const document = SwaggerModule.createDocument(app, config);
   // Swagger loads its static-file plugin with a dynamic import that fails inside jest's VM;
   // loading it here first fills Nest's package cache, so the same module serves both.
   await loadPackage('@fastify/static', 'SwaggerModule', () => import('@fastify/static'));
-  SwaggerModule.setup('docs', app, cleanupOpenApiDoc(document), { jsonDocumentUrl: 'docs/openapi.json' });
+  SwaggerModule.setup('docs', app, applyOpenApiConventions(cleanupOpenApiDoc(document)), { jsonDocumentUrl: 'docs/openapi.json' });
 }

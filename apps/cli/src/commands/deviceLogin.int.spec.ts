@@ -3,7 +3,7 @@
  * the provider from the gateway, prints the code, the person approves it at the provider, and the
  * token the CLI receives is accepted by the gateway with the person's mapped roles.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,9 +20,11 @@ describe('gatehouse login with the device flow', () => {
   let dataDir: string;
   let provider: TestOidcProvider;
   let gateway: RunningGateway;
+  let configFile: string;
 
   beforeAll(async () => {
     dataDir = await mkdtemp(path.join(tmpdir(), 'gatehouse-device-login-'));
+    configFile = path.join(dataDir, 'cli', 'config.json');
     provider = await startTestOidcProvider({ audience: AUDIENCE, keys: [await testSigningKey('k1')], publicClientId: 'gatehouse-cli', accounts: { ana: ['release-managers'], dan: ['interns'] } });
     gateway = await startGateway(
       readGatewayConfig({
@@ -57,7 +59,7 @@ describe('gatehouse login with the device flow', () => {
         const code = /enter the code (\S+)/.exec(text)?.[1];
         if (code !== undefined) void act(code);
       },
-      env: {},
+      env: { GATEHOUSE_CONFIG: configFile },
       cwd: process.cwd(),
       now: () => new Date(),
     };
@@ -66,10 +68,13 @@ describe('gatehouse login with the device flow', () => {
 
   it('signs in once the person approves, with a token the gateway accepts as them', async () => {
     const { io, printed } = personAtBrowser((code) => provider.approveDevice(code, 'ana'));
-    // Through the command a person types: the token is what it prints on stdout.
+    // Through the command a person types: the token is stored (owner-only) for the other commands.
     expect(await run(['login', '--device', '--url', gateway.url], io)).toBe(EXIT_OK);
     expect(printed.join('')).toContain(`open ${provider.issuer}/device`);
-    const token = printed.find((line) => /^ey[\w-]+\.[\w-]+\.[\w-]+\n$/.test(line))!.trim();
+    expect(printed.join('')).toMatch(/logged in to .* as ana \(release_engineer\)/);
+    const stored = JSON.parse(await readFile(configFile, 'utf8')) as { url: string; token: string };
+    expect((await stat(configFile)).mode & 0o777).toBe(0o600);
+    const token = stored.token;
     const clock = await fetch(`${gateway.url}/api/admin/clock`, { method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ at: '2026-11-24T09:00:00Z' }) });
     expect(clock.status).toBe(200);
     expect(JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString())).toMatchObject({ sub: 'ana', aud: AUDIENCE, groups: ['release-managers'] });

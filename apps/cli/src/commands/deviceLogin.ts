@@ -4,13 +4,17 @@
  * provider for a device code, prints where to enter it, and polls the token endpoint until the person
  * approved (or refused, or the code expired). What comes back is an access token the gateway accepts.
  */
-import type { Command } from 'commander';
-import { CliInputError, type CliIo, EXIT_OK, EXIT_REFUSED } from '../io.js';
-import type { ExitCode } from '../program.js';
+import { CliInputError, type CliIo } from '../io.js';
 
-/** The provider refused, the code expired, or the gateway/provider could not be reached. */
+/** The provider refused, the code expired (refused), or the gateway/provider could not be reached (unavailable). */
 export class SignInError extends Error {
   override readonly name = 'SignInError';
+  constructor(
+    message: string,
+    readonly unavailable = false,
+  ) {
+    super(message);
+  }
 }
 
 interface SignInConfiguration {
@@ -53,11 +57,11 @@ export async function deviceLogin(io: CliIo, { gatewayUrl, scope = 'openid profi
     config = (await json(response, 'the gateway')) as unknown as SignInConfiguration;
   } catch (error) {
     if (error instanceof SignInError) throw error;
-    throw new SignInError(`the gateway at ${gatewayUrl} could not be reached: ${(error as Error).message}`);
+    throw new SignInError(`the gateway at ${gatewayUrl} could not be reached: ${(error as Error).message}`, true);
   }
   const oidc = config.oidc;
   if (oidc === null || oidc === undefined) throw new CliInputError(`the gateway at ${gatewayUrl} has no identity provider (GATEHOUSE_OIDC_ISSUER): paste a token instead (gatehouse token for development)`);
-  if (!oidc.reachable) throw new SignInError(`the gateway cannot reach its identity provider ${oidc.issuer} right now`);
+  if (!oidc.reachable) throw new SignInError(`the gateway cannot reach its identity provider ${oidc.issuer} right now`, true);
   if (oidc.clientId === null) throw new CliInputError('the gateway publishes no client id (GATEHOUSE_OIDC_CLIENT_ID) to sign in with');
   if (oidc.deviceAuthorizationEndpoint === null || oidc.tokenEndpoint === null) throw new CliInputError(`the identity provider ${oidc.issuer} offers no device flow: paste a token instead`);
 
@@ -99,25 +103,3 @@ export async function deviceLogin(io: CliIo, { gatewayUrl, scope = 'openid profi
   throw new SignInError('the code expired before the sign-in was approved: run gatehouse login again');
 }
 
-/**
- * `gatehouse login --device`: signs in with the identity provider the gateway names and prints the
- * access token (stdout), for `export GATEHOUSE_TOKEN=$(gatehouse login --device)`.
- */
-export function registerDeviceLoginCommand(program: Command, io: CliIo, exit: ExitCode): void {
-  program
-    .command('login')
-    .description("sign in with the company's identity provider (OAuth device flow) and print the access token")
-    .requiredOption('--device', 'use the device flow: open the printed URL on any device and enter the code')
-    .option('--url <url>', 'gateway URL (default: $GATEHOUSE_URL, else http://localhost:8080)')
-    .action(async (options: { url?: string }) => {
-      const gatewayUrl = options.url ?? io.env['GATEHOUSE_URL'] ?? 'http://localhost:8080';
-      try {
-        io.stdout(`${await deviceLogin(io, { gatewayUrl })}\n`);
-        exit.value = EXIT_OK;
-      } catch (error) {
-        if (!(error instanceof SignInError)) throw error;
-        io.stderr(`error: ${error.message}\n`);
-        exit.value = EXIT_REFUSED;
-      }
-    });
-}

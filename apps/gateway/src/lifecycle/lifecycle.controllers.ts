@@ -217,11 +217,12 @@ export class ChangeRequestsController {
   }
 
   @Get('change-requests/:id')
-  @ApiOperation({ summary: 'One change request (changeRequests.getChange) and its event history' })
+  @ApiOperation({ summary: 'One change request (changeRequests.getChange), its event history and its booking history (scheduled, refused with reasons and the next allowed start, due)' })
   async get(@Param() params: IdParams): Promise<object> {
     const changeRequest = await this.sender.dispatch({ ...CR, command: 'getChange' }, { changeRequestId: params.id });
     const history = await this.store.readStream(`changeRequest-${params.id}`);
-    return { changeRequest, history: history.map(toEventView) };
+    const schedule = await this.store.readStream(`schedule-${params.id}`);
+    return { changeRequest, history: history.map(toEventView), schedule: schedule.map(toEventView) };
   }
 
   @Get('approvals/pending')

@@ -7,9 +7,10 @@ import { ChangeRequestsController, DeploymentsController, ReleasesController } f
 import { FlagsController } from './flags.controller.js';
 import { OnCallRosterController } from './on-call.controller.js';
 import { ReleasePlanController } from './release-plan.controller.js';
+import { ReleaseReadsController } from './release-reads.controller.js';
 
 /** The authenticated command side of the API: lifecycle endpoints and CI ingestion, over the command bus. */
-export const LIFECYCLE_CONTROLLERS: Type<unknown>[] = [ReleasesController, ChangeRequestsController, DeploymentsController, IngestController, OnCallRosterController, FlagsController, ReleasePlanController];
+export const LIFECYCLE_CONTROLLERS: Type<unknown>[] = [ReleasesController, ReleaseReadsController, ChangeRequestsController, DeploymentsController, IngestController, OnCallRosterController, FlagsController, ReleasePlanController];
 
 export function lifecycleProviders({ commands, auth }: { commands: CommandBus; auth: AuthOptions }): Provider[] {
   return [{ provide: COMMAND_BUS, useValue: commands }, { provide: AUTH_OPTIONS, useValue: auth }, AuthGuard, CommandSender];

@@ -1,0 +1,394 @@
+/**
+ * The BUILT `gatehouse` command (apps/cli/bin/gatehouse.js, as `npx gatehouse` runs it) against a whole
+ * Gatehouse running in this process on PostgreSQL, driven as people and pipelines drive it: a release,
+ * a change through review and approval to a deployment followed by `ci wait` and `deploy watch`,
+ * refusals (exit 3) that write nothing, bad input (exit 2) that sends nothing, and the example
+ * pipelines in examples/ run step by step as their YAML says.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { settableClock, type SettableClock } from '@gatehouse/domain';
+import { type RunningGatehouse, startGatehouse } from '@gatehouse/gatehouse';
+import { readGatewayConfig } from '@gatehouse/gateway';
+import { isolatedSchema, requirePostgres } from '@gatehouse/testing';
+import { SignJWT } from 'jose';
+import YAML from 'yaml';
+import { EXIT_BAD_INPUT, EXIT_NOT_FOUND, EXIT_OK, EXIT_REFUSED, EXIT_UNAVAILABLE } from './io.js';
+
+const postgres = await requirePostgres();
+const describePostgres = postgres.available ? describe : describe.skip;
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const BIN = path.join(REPO_ROOT, 'apps/cli/bin/gatehouse.js');
+const JWT_SECRET = 'cli-lifecycle-test-secret-of-32-chars-at-least';
+const MONDAY_MORNING = '2026-11-30T09:00:00Z';
+const MINUTE = 60_000;
+const BUILD_TIMEOUT_MS = 120_000;
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- answers are asserted field by field
+type Json = any;
+
+interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+const tokenFor = (sub: string, roles: string[]): Promise<string> =>
+  new SignJWT({ roles, name: sub }).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setIssuedAt().setExpirationTime('1h').sign(new TextEncoder().encode(JWT_SECRET));
+
+describePostgres('the built gatehouse CLI against a running Gatehouse', () => {
+  const schema = isolatedSchema('cli_lifecycle');
+  let dataDir: string;
+  let gatehouse: RunningGatehouse;
+  let clock: SettableClock;
+  let url: string;
+  const tokens: Record<string, string> = {};
+
+  /** Starts the built CLI as `user` (their token in GATEHOUSE_TOKEN), like a person in a shell; its output can be read while it runs. */
+  function start(args: string[], options: { user?: string | null; env?: Record<string, string>; input?: string } = {}): { done: Promise<CliResult>; stdout: () => string } {
+    const user = options.user === undefined ? 'ana' : options.user;
+    let stdout = '';
+    let stderr = '';
+    const done = new Promise<CliResult>((resolve, reject) => {
+      const child = spawn(process.execPath, [BIN, ...args], {
+        cwd: dataDir,
+        env: {
+          PATH: process.env['PATH'] ?? '',
+          HOME: dataDir,
+          GATEHOUSE_URL: url,
+          ...(user === null ? {} : { GATEHOUSE_TOKEN: tokens[user]! }),
+          ...options.env,
+        },
+      });
+      child.stdout.on('data', (chunk) => (stdout += chunk));
+      child.stderr.on('data', (chunk) => (stderr += chunk));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+      child.stdin.end(options.input ?? '');
+    });
+    return { done, stdout: () => stdout };
+  }
+
+  function cli(args: string[], options: { user?: string | null; env?: Record<string, string>; input?: string } = {}): Promise<CliResult> {
+    return start(args, options).done;
+  }
+
+  async function until(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await condition())) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+
+  async function ok(args: string[], options: Parameters<typeof cli>[1] = {}): Promise<string> {
+    const result = await cli(args, options);
+    if (result.code !== EXIT_OK) throw new Error(`gatehouse ${args.join(' ')} → ${result.code}\n${result.stderr}${result.stdout}`);
+    return result.stdout;
+  }
+
+  async function api(method: string, route: string, user: string, body?: unknown): Promise<Json> {
+    const response = await fetch(`${url}${route}`, {
+      method,
+      headers: { authorization: `Bearer ${tokens[user]}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    return response.json();
+  }
+
+  /** The head of the event log, to prove a refusal wrote nothing. */
+  async function head(): Promise<string> {
+    let after = '0';
+    for (;;) {
+      const page = await api('GET', `/api/events?after=${after}&limit=1000`, 'aud');
+      if (page.events.length === 0) return after;
+      after = page.events.at(-1).globalPosition;
+    }
+  }
+
+  /** Moves governance time ten seconds every few milliseconds until `done` settles: deployments progress while a CLI waits. */
+  async function whileTimePasses<T>(done: Promise<T>, stepMs = 10_000): Promise<T> {
+    let settled = false;
+    const driver = (async () => {
+      while (!settled) {
+        clock.advance(stepMs);
+        await new Promise((resolve) => setTimeout(resolve, 40));
+      }
+    })();
+    try {
+      return await done;
+    } finally {
+      settled = true;
+      await driver;
+    }
+  }
+
+  /** Approvals are requested by a reaction to the completed review: wait for the request. */
+  async function approvalRequested(changeId: string): Promise<void> {
+    await until(`the approval request of ${changeId}`, async () => (await api('GET', `/api/approvals/pending`, 'rui')).items.some((p: Json) => p.changeRequestId === changeId));
+  }
+
+  /** A reviewer's part, through the HTTP API (the CLI's review and approve are checked in the lifecycle test). */
+  async function reviewAndApproveOverHttp(changeId: string): Promise<void> {
+    await api('POST', `/api/change-requests/${changeId}/review`, 'rui', { action: 'start' });
+    await api('POST', `/api/change-requests/${changeId}/review`, 'rui', { action: 'complete', notes: 'looks right' });
+    await approvalRequested(changeId);
+    const granted = await api('POST', `/api/change-requests/${changeId}/approvals`, 'rui', { role: 'code_reviewer' });
+    if (granted.result?.status === undefined) throw new Error(`approval of ${changeId}: ${JSON.stringify(granted)}`);
+  }
+
+  beforeAll(async () => {
+    execFileSync('npm', ['run', 'build'], { cwd: path.join(REPO_ROOT, 'apps/cli'), stdio: 'pipe', timeout: BUILD_TIMEOUT_MS });
+    dataDir = await mkdtemp(path.join(tmpdir(), 'gatehouse-cli-'));
+    const config = readGatewayConfig({
+      PORT: '0',
+      DATABASE_URL: postgres.url,
+      GATEHOUSE_DB_SCHEMA: schema.name,
+      GATEHOUSE_DATA_DIR: dataDir,
+      GATEHOUSE_POLICIES: path.join(REPO_ROOT, 'deploy/policies'),
+      GATEHOUSE_JWT_SECRET: JWT_SECRET,
+      GATEHOUSE_TREE_HEAD_INTERVAL_MS: '0',
+      LOG_LEVEL: 'silent',
+    });
+    clock = settableClock(MONDAY_MORNING);
+    gatehouse = await startGatehouse(config, { clock, pollIntervalMs: 10, tickIntervalMs: 20 });
+    url = gatehouse.gateway.url;
+    for (const [user, roles] of Object.entries({ ana: ['developer'], rui: ['code_reviewer'], tess: ['tech_lead'], aud: ['auditor'], ci: ['developer'] })) tokens[user] = await tokenFor(user, roles);
+  }, BUILD_TIMEOUT_MS + 60_000);
+
+  afterAll(async () => {
+    await gatehouse?.close();
+    await schema.drop();
+    if (dataDir !== undefined) await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('login checks the pasted token before storing it, in a file only its owner can read', async () => {
+    const refusedFile = path.join(dataDir, 'refused', 'config.json');
+    const config = path.join(dataDir, 'login', 'config.json');
+    const forged = `${tokens['ana']!.slice(0, -4)}AAAA`;
+    const [refused, login] = await Promise.all([
+      cli(['login', '--url', url], { user: null, input: forged, env: { GATEHOUSE_CONFIG: refusedFile } }),
+      cli(['login', '--url', url], { user: null, input: `${tokens['ana']}\n`, env: { GATEHOUSE_CONFIG: config } }),
+    ]);
+    expect(refused.code).toBe(EXIT_BAD_INPUT);
+    expect(refused.stderr).toMatch(/401/);
+    await expect(stat(refusedFile)).rejects.toThrow(/ENOENT/);
+
+    expect(login.code).toBe(EXIT_OK);
+    expect(login.stdout).toContain('as ana (developer)');
+    expect((await stat(config)).mode & 0o777).toBe(0o600);
+    expect(JSON.parse(await readFile(config, 'utf8'))).toEqual({ url, token: tokens['ana'] });
+    // The stored login is used when neither --token nor GATEHOUSE_TOKEN is given.
+    const clockNow = await cli(['clock', 'show', '--json'], { user: null, env: { GATEHOUSE_CONFIG: config, GATEHOUSE_URL: '' } });
+    expect(JSON.parse(clockNow.stdout)).toMatchObject({ now: expect.stringMatching(/^2026-11-30T09:/) });
+  });
+
+  it('plans a release and reads it back: show, list and the release notes in the seeds’ format', async () => {
+    const releaseId = (
+      await ok([
+        'release', 'create', '--service', 'campaign-api', '--version', '2.2.0', '--type', 'minor', '--title', 'Campaign scheduling', '--previous-version', '2.1.0',
+        '--change', 'feature:Advanced campaign scheduling with time zones', '--change', 'fix:Unsubscribe links in Outlook', '--change', 'security:Rotate the SMTP credentials',
+      ])
+    ).trim();
+    expect(releaseId).toMatch(/^[A-Za-z0-9_-]+$/);
+    const [shown, listed, deployed, notes] = await Promise.all([
+      ok(['release', 'show', releaseId, '--json']),
+      ok(['release', 'list']),
+      ok(['release', 'list', '--status', 'deployed', '--json']),
+      ok(['release', 'notes', releaseId, '--product', 'PenguinMails']),
+    ]);
+    expect(JSON.parse(shown).release).toMatchObject({ releaseId, service: 'campaign-api', version: '2.2.0', title: 'Campaign scheduling', status: 'planned' });
+    expect(JSON.parse(shown).history.map((e: Json) => e.type)).toEqual(['ReleasePlanned']);
+    expect(listed).toMatch(new RegExp(`${releaseId}\\s+campaign-api\\s+2\\.2\\.0\\s+minor\\s+planned`));
+    expect(JSON.parse(deployed).items).toEqual([]);
+    expect(notes).toBe(
+      [
+        '# Release 2.2.0 - PenguinMails (November 30, 2026)',
+        '',
+        '## New Features',
+        '- Advanced campaign scheduling with time zones',
+        '',
+        '## Bug Fixes',
+        '- Unsubscribe links in Outlook',
+        '',
+        '## Security Updates',
+        '- Rotate the SMTP credentials',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('answers exit 4 for what does not exist, 2 for bad input (sending nothing), 5 when the gateway is down', async () => {
+    const before = await head();
+    const [missing, missingChange, badType, badInstant, badService, down] = await Promise.all([
+      cli(['release', 'show', 'no-such-release']),
+      cli(['cr', 'show', 'no-such-change']),
+      cli(['release', 'create', '--service', 'campaign-api', '--version', '9.0.0', '--type', 'huge', '--title', 'x']),
+      cli(['cr', 'submit', '--env', 'development', '--title', 't', '--description', 'd', '--planned', 'tomorrow']),
+      // The gateway's own validation, named by field.
+      cli(['release', 'create', '--service', 'Campaign API', '--version', '1.0.0', '--type', 'minor', '--title', 'x']),
+      cli(['cr', 'list'], { env: { GATEHOUSE_URL: 'http://127.0.0.1:9' } }),
+    ]);
+    expect(missing.code).toBe(EXIT_NOT_FOUND);
+    expect(missing.stderr).toMatch(/404/);
+    expect(missingChange.code).toBe(EXIT_NOT_FOUND);
+    expect(badType.code).toBe(EXIT_BAD_INPUT);
+    expect(badType.stderr).toMatch(/--type.*huge/s);
+    expect(badInstant.code).toBe(EXIT_BAD_INPUT);
+    expect(badInstant.stderr).toMatch(/--planned 'tomorrow' must be an ISO-8601 instant/);
+    expect(badService.code).toBe(EXIT_BAD_INPUT);
+    expect(badService.stderr).toMatch(/400.*service/s);
+    expect(down.code).toBe(EXIT_UNAVAILABLE);
+    expect(down.stderr).toMatch(/cannot reach the gateway at http:\/\/127\.0\.0\.1:9/);
+    expect(await head()).toBe(before);
+  });
+
+  it('takes a change from submission to deployed: refusals exit 3 and write nothing; ci wait and deploy watch follow it to the end', async () => {
+    const { releaseId } = await api('POST', '/api/releases', 'ana', { service: 'mailer', version: '1.4.0', type: 'minor', title: 'Mailer 1.4', previousVersion: '1.3.0', changes: [{ kind: 'improvement', description: 'Batch sends' }] });
+    await ok(['ci', 'publish', 'testgate', '--release', releaseId, '--env', 'development', '--gate', 'unit-tests', '--status', 'passed', '--source', 'ci/test'], { user: 'ci' });
+    const changeId = (await ok(['cr', 'submit', '--env', 'development', '--release', releaseId, '--title', 'Mailer 1.4 to development', '--description', 'Batch sends'])).trim();
+
+    // The author may not review their own change, and a developer cannot approve as code reviewer.
+    const before = await head();
+    const [selfReview, notAReviewer, shown] = await Promise.all([cli(['review', 'start', changeId]), cli(['approve', changeId, '--role', 'code_reviewer']), ok(['cr', 'show', changeId, '--json'])]);
+    expect(JSON.parse(shown).changeRequest).toMatchObject({ status: 'submitted', draft: { author: 'ana', schedule: { planned: expect.stringMatching(/^2026-11-30T09:/) } } });
+    expect(selfReview.code).toBe(EXIT_REFUSED);
+    expect(selfReview.stderr).toMatch(/403/);
+    expect(notAReviewer.code).toBe(EXIT_REFUSED);
+    expect(await head()).toBe(before);
+
+    await ok(['review', 'start', changeId], { user: 'rui' });
+    await ok(['review', 'complete', changeId, '--notes', 'plan, rollback and tests are sound'], { user: 'rui' });
+    await approvalRequested(changeId);
+    expect(await ok(['approve', changeId, '--role', 'code_reviewer'], { user: 'rui' })).toMatch(/^approved .* as code_reviewer/);
+
+    // Governance time stands still until both followers show the deployment running; then it moves.
+    const wait = start(['ci', 'wait', changeId, '--interval', '0.05', '--timeout', '60'], { user: 'ci' });
+    const watch = start(['deploy', 'watch', changeId, '--interval', '0.05', '--timeout', '60']);
+    await until('both followers to show the running deployment', () => wait.stdout().includes('step 1/1') && watch.stdout().includes('step 1/1'));
+    const [waited, watched] = await whileTimePasses(Promise.all([wait.done, watch.done]));
+    expect(waited.stderr).toBe('');
+    expect(waited.code).toBe(EXIT_OK);
+    expect(waited.stdout).toContain(`${changeId} deployed to development`);
+    expect(watched.code).toBe(EXIT_OK);
+    expect(watched.stdout).toMatch(new RegExp(`${changeId} development 1\\.4\\.0: step 1/1 .+ \\(100% traffic\\)`));
+
+    const notes = await api('GET', `/api/releases/${releaseId}/notes`, 'ana');
+    expect(notes).toMatchObject({ releasedTo: 'development', sections: [{ heading: 'Technical Improvements', items: ['Batch sends'] }] });
+  }, 120_000);
+
+  it('ci wait exits 3 with the reason when the change is turned down, and the story shows who and why', async () => {
+    const { releaseId } = await api('POST', '/api/releases', 'ana', { service: 'mailer', version: '1.5.0', type: 'minor', title: 'Mailer 1.5', previousVersion: '1.4.0' });
+    const changeId = (await ok(['cr', 'submit', '--env', 'development', '--release', releaseId, '--title', 'Mailer 1.5', '--description', 'More batching'])).trim();
+    await api('POST', `/api/change-requests/${changeId}/review`, 'rui', { action: 'start' });
+    await ok(['reject', changeId, '--in-review', '--reason', 'no rollback test for the batch size change'], { user: 'rui' });
+    const waited = await cli(['ci', 'wait', changeId, '--interval', '0.05', '--timeout', '10'], { user: 'ci' });
+    const story = await ok(['cr', 'why', changeId], { user: 'aud' });
+    expect(waited.code).toBe(EXIT_REFUSED);
+    expect(waited.stderr).toContain(`${changeId} rejected:`);
+    expect(waited.stderr).toContain('reason: no rollback test for the batch size change');
+    expect(story).toContain('ChangeRequestRejected');
+  });
+
+  describe.each(['github-actions.yml', 'gitlab-ci.yml'])('examples/%s', (file) => {
+    it('runs as written: publishes the build, the test gate and the deployment request, and waits while a reviewer approves', async () => {
+      const steps = pipelineSteps(YAML.parse(await readFile(path.join(REPO_ROOT, 'examples', file), 'utf8')), file);
+      expect(steps.length).toBeGreaterThanOrEqual(3);
+      const version = file.startsWith('github') ? '3.0.0' : '3.1.0';
+      const env = {
+        PATH: `${path.join(REPO_ROOT, 'node_modules/.bin')}:${process.env['PATH'] ?? ''}`,
+        HOME: dataDir,
+        GATEHOUSE_URL: url,
+        GATEHOUSE_TOKEN: tokens['ci']!,
+        SERVICE: 'notifier',
+        VERSION: version,
+        PREVIOUS_VERSION: file.startsWith('github') ? '2.9.0' : '3.0.0',
+        GITHUB_ACTOR: 'octocat',
+        GITHUB_REPOSITORY: 'penguinmails/notifier',
+        GITLAB_USER_LOGIN: 'octocat',
+        CI_PROJECT_URL: 'https://gitlab.example.com/penguinmails/notifier',
+        GITHUB_OUTPUT: path.join(dataDir, `${file}.output`),
+      };
+      const outputs: Record<string, string> = {};
+      for (const step of steps) {
+        const run = (script: string) => runScript(script, { ...env, ...outputs }, dataDir);
+        if (!step.waits) {
+          const result = await run(step.script);
+          if (result.code !== 0) throw new Error(`${file} step "${step.name}" → ${result.code}\n${result.stderr}${result.stdout}`);
+          Object.assign(outputs, await readOutputs(env.GITHUB_OUTPUT), exportsOf(result.stdout));
+          continue;
+        }
+        // The pipeline waits; a reviewer approves the change it opened, and time passes until it is deployed.
+        const changeId = outputs['CHANGE_ID'];
+        expect(changeId).toMatch(/^[A-Za-z0-9_-]+$/);
+        const waiting = run(step.script);
+        await reviewAndApproveOverHttp(changeId!);
+        const result = await whileTimePasses(waiting);
+        expect(result.stderr).toBe('');
+        expect(result.code).toBe(0);
+        expect(result.stdout).toContain(`${changeId} deployed to development`);
+        const change = await api('GET', `/api/change-requests/${changeId}`, 'aud');
+        expect(change.changeRequest.draft).toMatchObject({ author: 'ci', initiator: 'octocat' });
+      }
+    }, 120_000);
+  });
+});
+
+/** A step that runs the gatehouse CLI (not one that installs it). */
+const CALLS_GATEHOUSE = /\bgatehouse (ci|release|cr|review|approve) /;
+
+interface Step {
+  name: string;
+  script: string;
+  waits: boolean;
+}
+
+/** The shell steps of a GitHub Actions workflow (jobs.*.steps[].run) or a GitLab CI file (jobs' script lines), in order. */
+function pipelineSteps(document: Json, file: string): Step[] {
+  const steps: Step[] = [];
+  if (file.startsWith('github')) {
+    for (const job of Object.values(document.jobs) as Json[]) {
+      for (const step of job.steps ?? []) {
+        // The happy path: steps that run when the ones before succeeded (not the `if: failure()` reports).
+        const runsOnSuccess = step.if === undefined || step.if === 'success()';
+        if (typeof step.run === 'string' && CALLS_GATEHOUSE.test(step.run) && runsOnSuccess) steps.push({ name: step.name ?? step.run, script: step.run, waits: /gatehouse ci wait/.test(step.run) });
+      }
+    }
+  } else {
+    const stages: string[] = document.stages ?? [];
+    const jobs = Object.entries(document).filter(([name, job]) => !name.startsWith('.') && typeof job === 'object' && job !== null && Array.isArray((job as Json).script) && (job as Json).when !== 'on_failure') as [string, Json][];
+    jobs.sort(([, a], [, b]) => stages.indexOf(a.stage) - stages.indexOf(b.stage));
+    for (const [name, job] of jobs) {
+      const script = (job.script as string[]).join('\n');
+      if (CALLS_GATEHOUSE.test(script)) steps.push({ name, script, waits: /gatehouse ci wait/.test(script) });
+    }
+  }
+  return steps;
+}
+
+function runScript(script: string, env: Record<string, string>, cwd: string): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    // No stdin: Debian's bash reads /etc/bash.bashrc when its stdin is a socket (it takes it for rshd).
+    const child = spawn('bash', ['-euo', 'pipefail', '-c', script], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** GitHub's step outputs: NAME=value lines appended to $GITHUB_OUTPUT. */
+async function readOutputs(file: string): Promise<Record<string, string>> {
+  const text = await readFile(file, 'utf8').catch(() => '');
+  return Object.fromEntries(text.split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+}
+
+/** GitLab passes values between jobs as dotenv artifacts; its example echoes NAME=value lines to build.env and the log. */
+function exportsOf(stdout: string): Record<string, string> {
+  return Object.fromEntries(stdout.split('\n').filter((l) => /^[A-Z_]+=\S+$/.test(l)).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+}
