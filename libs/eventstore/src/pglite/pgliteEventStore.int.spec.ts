@@ -28,7 +28,7 @@ runEventStoreContract('PGlite (data folder, shared instance)', async () => {
 
 runClosedStoreContract('PGlite', () => createPgliteEventStore());
 
-// The store's own database in a new folder (npm start's first run): initialised in a worker thread, then opened here.
+// The store's own database in a new folder (npm start's first run): initialised in a child process, then opened here.
 describe('PGlite store in a data folder it creates', () => {
   it('initialises the folder, keeps what was appended across a restart, and refuses a stale expected version', async () => {
     const parent = await mkdtemp(path.join(tmpdir(), 'gatehouse-pglite-own-'));
