@@ -19,6 +19,7 @@ import { randomUUID } from 'node:crypto';
 import { connect } from '@nats-io/transport-node';
 import pg from 'pg';
 import { GatehouseClient, natsUrl, startDistributedGatehouse, testDatabaseUrl } from '@gatehouse/testing';
+import { openLoop, summarise, type Summary } from './lib/openLoop.js';
 
 const TARGET_RATE = 200;
 const TARGET_COMMAND_P99_MS = 25;
@@ -31,57 +32,6 @@ const VISIBILITY_POLL_MS = 5;
 const rate = Number(process.env['E2E_BENCH_RATE'] ?? TARGET_RATE);
 const seconds = Number(process.env['E2E_BENCH_SECONDS'] ?? 30);
 const warmupSeconds = Number(process.env['E2E_BENCH_WARMUP_SECONDS'] ?? 5);
-
-interface Summary {
-  count: number;
-  errors: number;
-  p50: number;
-  p90: number;
-  p99: number;
-  max: number;
-  perSecond: number;
-}
-
-function summarise(samples: number[], errors: number, elapsedMs: number): Summary {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
-  const round = (n: number) => Math.round(n * 10) / 10;
-  return { count: samples.length, errors, p50: round(at(0.5)), p90: round(at(0.9)), p99: round(at(0.99)), max: round(sorted.at(-1) ?? NaN), perSecond: round((samples.length / elapsedMs) * 1000) };
-}
-
-/**
- * Runs `operation(i)` at `perSecond` for `durationS` (open loop: each starts on schedule whether or not
- * earlier ones finished) and returns the latencies measured from each operation's scheduled start.
- */
-async function openLoop(perSecond: number, durationS: number, operation: (i: number) => Promise<number | void>): Promise<{ latencies: number[]; extra: number[]; errors: number; elapsedMs: number; firstError?: string }> {
-  const total = Math.round(perSecond * durationS);
-  const interval = 1000 / perSecond;
-  const latencies: number[] = [];
-  const extra: number[] = [];
-  let errors = 0;
-  let firstError: string | undefined;
-  const started = performance.now();
-  const inFlight: Promise<void>[] = [];
-  for (let i = 0; i < total; i++) {
-    const due = started + i * interval;
-    const wait = due - performance.now();
-    if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
-    inFlight.push(
-      operation(i).then(
-        (value) => {
-          latencies.push(performance.now() - due);
-          if (typeof value === 'number') extra.push(value);
-        },
-        (error: unknown) => {
-          errors += 1;
-          firstError ??= String(error);
-        },
-      ),
-    );
-  }
-  await Promise.all(inFlight);
-  return { latencies, extra, errors, elapsedMs: performance.now() - started, ...(firstError ? { firstError } : {}) };
-}
 
 async function main(): Promise<void> {
   process.stdout.write(`bench:e2e — starting the distributed form (8 processes) …\n`);

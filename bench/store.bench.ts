@@ -21,7 +21,18 @@ import {
   type AuditableEventStore,
   type NewEvent,
 } from '@gatehouse/eventstore';
-import { createRawTableSql, rawInsertManySql, rawInsertSql, rawKeysetSql, seedSql } from './lib/storeBenchSql.js';
+import {
+  createLightRawTableSql,
+  createRawTableSql,
+  lightInsertManySql,
+  lightInsertSql,
+  lightKeysetSql,
+  lightSeedSql,
+  rawInsertManySql,
+  rawInsertSql,
+  rawKeysetSql,
+  seedSql,
+} from './lib/storeBenchSql.js';
 
 export interface StoreBenchOptions {
   databaseUrl?: string;
@@ -56,6 +67,10 @@ export interface Comparison {
   /** Median over rounds of store/raw, each round measuring both back to back (robust to load drift). */
   ratio: number;
   roundRatios: number[];
+  /** Best round of the light raw table (id, stream, version, type, data, metadata only), and the median store/light ratio. */
+  light: Throughput;
+  lightRatio: number;
+  lightRoundRatios: number[];
 }
 
 export interface StoreBenchResult {
@@ -71,7 +86,8 @@ const TARGETS = {
   singleAppendVsRaw: 0.8,
   tenEventAppendEventsPerSecond: 25_000,
   readAllEventsPerSecond: 250_000,
-  readAllVsRaw: 0.7,
+  tenEventAppendVsRaw: 0.8,
+  readAllVsRaw: 0.9,
 } as const;
 /** Rows per seeding statement: one transaction each, so the log spans many transaction ids. */
 const SEED_CHUNK = 100_000;
@@ -95,25 +111,45 @@ const median = (values: number[]): number => {
  * Runs store and raw back to back `rounds` times, alternating which goes first, so a load
  * change on this shared machine hits both sides of a round alike.
  */
-async function interleave(rounds: number, store: (round: number) => Promise<Throughput>, raw: (round: number) => Promise<Throughput>): Promise<Comparison> {
+async function interleave(
+  rounds: number,
+  store: (round: number) => Promise<Throughput>,
+  raw: (round: number) => Promise<Throughput>,
+  light: (round: number) => Promise<Throughput>,
+): Promise<Comparison> {
   const storeRuns: Throughput[] = [];
   const rawRuns: Throughput[] = [];
+  const lightRuns: Throughput[] = [];
   const ratios: number[] = [];
+  const lightRatios: number[] = [];
   for (let r = 0; r < rounds; r++) {
     let storeRun: Throughput;
     let rawRun: Throughput;
+    let lightRun: Throughput;
     if (r % 2 === 0) {
       rawRun = await raw(r);
       storeRun = await store(r);
+      lightRun = await light(r);
     } else {
+      lightRun = await light(r);
       storeRun = await store(r);
       rawRun = await raw(r);
     }
     storeRuns.push(storeRun);
     rawRuns.push(rawRun);
+    lightRuns.push(lightRun);
     ratios.push(round(storeRun.eventsPerSecond / rawRun.eventsPerSecond, 3));
+    lightRatios.push(round(storeRun.eventsPerSecond / lightRun.eventsPerSecond, 3));
   }
-  return { store: best(storeRuns), raw: best(rawRuns), ratio: round(median(ratios), 3), roundRatios: ratios };
+  return {
+    store: best(storeRuns),
+    raw: best(rawRuns),
+    ratio: round(median(ratios), 3),
+    roundRatios: ratios,
+    light: best(lightRuns),
+    lightRatio: round(median(lightRatios), 3),
+    lightRoundRatios: lightRatios,
+  };
 }
 const round = (value: number, digits: number): number => Number(value.toFixed(digits));
 const payload = (writer: number, seq: number): Record<string, unknown> => ({ writer, seq, kind: 'bench', note: 'x'.repeat(40) });
@@ -139,6 +175,8 @@ interface Target {
   query(text: string, params?: unknown[]): Promise<unknown>;
   /** Raw keyset read returning the number of rows of one page and the last position. */
   readRawPage(after: string, limit: number): Promise<{ count: number; last: string | undefined }>;
+  /** The same over the light table, paging on its primary key. */
+  readLightPage(after: string, limit: number): Promise<{ count: number; last: string | undefined }>;
 }
 
 async function benchAppends(target: Target, s: string, label: string, writers: number, single: number, batch: number): Promise<{ singleAppend: Comparison; tenEventAppend: Comparison }> {
@@ -158,6 +196,10 @@ async function benchAppends(target: Target, s: string, label: string, writers: n
         target
           .query(rawInsertSql(s), [uuidv7(), `raw-${label}-1-${r}-${w}`, seq, JSON.stringify(payload(w, seq)), recordedAt, HASH_PLACEHOLDER, HASH_PLACEHOLDER])
           .then(() => undefined),
+      ),
+    (r) =>
+      runWriters(writers, perRoundSingle, 1, (w, seq) =>
+        target.query(lightInsertSql(s), [uuidv7(), `light-${label}-1-${r}-${w}`, seq, JSON.stringify(payload(w, seq))]).then(() => undefined),
       ),
   );
   const tenEventAppend = await interleave(
@@ -184,6 +226,14 @@ async function benchAppends(target: Target, s: string, label: string, writers: n
           ])
           .then(() => undefined);
       }),
+    (r) =>
+      runWriters(writers, perRoundBatch, EVENTS_PER_BATCH_APPEND, (w, seq) => {
+        const ids = Array.from({ length: EVENTS_PER_BATCH_APPEND }, () => uuidv7());
+        const versions = ids.map((_, i) => seq * EVENTS_PER_BATCH_APPEND + i);
+        return target
+          .query(lightInsertManySql(s), [ids, ids.map(() => `light-${label}-10-${r}-${w}`), versions, versions.map((v) => JSON.stringify(payload(w, v)))])
+          .then(() => undefined);
+      }),
   );
   return { singleAppend, tenEventAppend };
 }
@@ -193,7 +243,10 @@ async function seed(target: Target, s: string, events: number): Promise<Throughp
   for (let from = 1; from <= events; from += SEED_CHUNK) {
     await target.query(seedSql(s), [from, Math.min(events, from + SEED_CHUNK - 1)]);
   }
+  await target.query(`TRUNCATE ${s}.raw_light_events`);
+  await target.query(lightSeedSql(s));
   await target.query(`VACUUM (ANALYZE) ${s}.events`);
+  await target.query(`VACUUM (ANALYZE) ${s}.raw_light_events`);
   return throughput(events, seconds(start));
 }
 
@@ -226,6 +279,18 @@ async function benchReadAll(target: Target, batchSize: number): Promise<Comparis
       checkCount(count, 'raw keyset read');
       return throughput(count, seconds(start));
     },
+    async () => {
+      const start = process.hrtime.bigint();
+      let count = 0;
+      for (let after = '00000000-0000-0000-0000-000000000000'; ; ) {
+        const page = await target.readLightPage(after, batchSize);
+        count += page.count;
+        if (page.count < batchSize || page.last === undefined) break;
+        after = page.last;
+      }
+      checkCount(count, 'light keyset read');
+      return throughput(count, seconds(start));
+    },
   );
 }
 
@@ -233,12 +298,17 @@ async function postgresTarget(url: string, schema: string, writers: number): Pro
   const store = await createPostgresEventStore({ connectionString: url, schema, maxConnections: writers });
   const raw = new pg.Pool({ connectionString: url, max: writers });
   const keyset = rawKeysetSql(`"${schema}"`, 'events');
+  const lightKeyset = lightKeysetSql(`"${schema}"`);
   return {
     store,
     query: (text, params) => raw.query(text, params),
     async readRawPage(after, limit) {
       const { rows } = await raw.query<{ global_position: string }>({ text: keyset, values: [after, limit], name: 'raw_keyset' });
       return { count: rows.length, last: rows[rows.length - 1]?.global_position };
+    },
+    async readLightPage(after, limit) {
+      const { rows } = await raw.query<{ id: string }>({ text: lightKeyset, values: [after, limit], name: 'light_keyset' });
+      return { count: rows.length, last: rows[rows.length - 1]?.id };
     },
     async close() {
       await store.close();
@@ -260,6 +330,10 @@ async function pgliteTarget(schema: string): Promise<Target & { close(): Promise
       const last = rows[rows.length - 1]?.global_position;
       return { count: rows.length, last: last === undefined ? undefined : String(last) };
     },
+    async readLightPage(after, limit) {
+      const { rows } = await db.query<{ id: string }>(lightKeysetSql('"' + schema + '"'), [after, limit]);
+      return { count: rows.length, last: rows[rows.length - 1]?.id };
+    },
     async close() {
       await store.close();
       await db.close();
@@ -272,6 +346,7 @@ function targetsOf(result: Omit<StoreBenchResult, 'targets' | 'peakRssMb' | 'con
   return [
     { name: 'PostgreSQL single-event appends', target: `>= ${TARGETS.singleAppendEventsPerSecond} ev/s`, actual: `${singleAppend.store.eventsPerSecond} ev/s`, met: singleAppend.store.eventsPerSecond >= TARGETS.singleAppendEventsPerSecond },
     { name: 'PostgreSQL single-event appends vs raw', target: `>= ${TARGETS.singleAppendVsRaw}x`, actual: `${singleAppend.ratio}x`, met: singleAppend.ratio >= TARGETS.singleAppendVsRaw },
+    { name: 'PostgreSQL 10-event appends vs raw', target: `>= ${TARGETS.tenEventAppendVsRaw}x`, actual: `${tenEventAppend.ratio}x`, met: tenEventAppend.ratio >= TARGETS.tenEventAppendVsRaw },
     { name: 'PostgreSQL 10-event appends', target: `>= ${TARGETS.tenEventAppendEventsPerSecond} ev/s`, actual: `${tenEventAppend.store.eventsPerSecond} ev/s`, met: tenEventAppend.store.eventsPerSecond >= TARGETS.tenEventAppendEventsPerSecond },
     { name: 'PostgreSQL readAll catch-up', target: `>= ${TARGETS.readAllEventsPerSecond} ev/s`, actual: `${readAll.store.eventsPerSecond} ev/s`, met: readAll.store.eventsPerSecond >= TARGETS.readAllEventsPerSecond },
     { name: 'PostgreSQL readAll vs raw keyset', target: `>= ${TARGETS.readAllVsRaw}x`, actual: `${readAll.ratio}x`, met: readAll.ratio >= TARGETS.readAllVsRaw },
@@ -304,6 +379,7 @@ export async function runStoreBench(options: StoreBenchOptions = {}): Promise<St
     let postgresResult: StoreBenchResult['postgres'];
     try {
       await postgres.query(createRawTableSql(s));
+      await postgres.query(createLightRawTableSql(s));
       const appends = await benchAppends(postgres, s, 'pg', writers, singleEvents, batchEvents);
       const seeded = await seed(postgres, s, readEvents);
       postgresResult = { ...appends, readAll: await benchReadAll(postgres, readBatchSize), seed: seeded };
@@ -316,6 +392,7 @@ export async function runStoreBench(options: StoreBenchOptions = {}): Promise<St
       const embedded = await pgliteTarget('bench_store');
       try {
         await embedded.query(createRawTableSql('"bench_store"'));
+        await embedded.query(createLightRawTableSql('"bench_store"'));
         const appends = await benchAppends(embedded, '"bench_store"', 'lite', writers, pgliteSingleEvents, pgliteBatchEvents);
         await seed(embedded, '"bench_store"', pgliteReadEvents);
         pgliteResult = { ...appends, readAll: await benchReadAll(embedded, readBatchSize) };
@@ -339,8 +416,9 @@ export async function runStoreBench(options: StoreBenchOptions = {}): Promise<St
 export function formatStoreBench(result: StoreBenchResult): string {
   const lines: string[] = [];
   const row = (cells: (string | number)[]): void => void lines.push(cells.map((c, i) => String(c).padEnd(i === 0 ? 34 : 16)).join(''));
-  row(['measure (best round)', 'store ev/s', 'raw ev/s', 'median ratio', 'round ratios']);
-  const add = (name: string, c: Comparison): void => row([name, c.store.eventsPerSecond, c.raw.eventsPerSecond, c.ratio, c.roundRatios.join(' ')]);
+  row(['measure (best round)', 'store ev/s', 'raw ev/s', 'median ratio', 'round ratios', 'light raw ev/s', 'vs light', 'light rounds']);
+  const add = (name: string, c: Comparison): void =>
+    row([name, c.store.eventsPerSecond, c.raw.eventsPerSecond, c.ratio, c.roundRatios.join(' '), c.light.eventsPerSecond, c.lightRatio, c.lightRoundRatios.join(' ')]);
   add('PostgreSQL 1-event appends', result.postgres.singleAppend);
   add('PostgreSQL 10-event appends', result.postgres.tenEventAppend);
   add('PostgreSQL readAll catch-up', result.postgres.readAll);
@@ -354,6 +432,7 @@ export function formatStoreBench(result: StoreBenchResult): string {
     '',
     `PostgreSQL: ${config.writers} writers, ${config.singleEvents} single + ${config.batchEvents} batched events; read ${result.postgres.readAll.store.events} events in pages of ${config.readBatchSize}`,
     `PGlite: ${config.pgliteSingleEvents} single + ${config.pgliteBatchEvents} batched events; read ${result.pglite?.readAll.store.events ?? 0} events`,
+    'raw: a table with the store\'s columns and indexes; light raw: id, stream, version, type, data, metadata and a primary key only',
     `seeded ${result.postgres.seed.events} events in ${result.postgres.seed.seconds}s; peak RSS ${result.peakRssMb} MB; load average at end ${loadavg().map((l) => l.toFixed(2)).join(' ')}`,
     '',
   );

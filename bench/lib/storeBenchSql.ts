@@ -22,6 +22,36 @@ CREATE TABLE ${s}.raw_events (
 );
 CREATE INDEX raw_events_commit_order ON ${s}.raw_events (transaction_id, global_position);`;
 
+/**
+ * The lightest honest event row: id, stream, version, type, data, metadata; one primary key,
+ * nothing else (no position, no commit order, no hashes, no per-stream uniqueness).
+ */
+export const createLightRawTableSql = (s: string): string => `
+CREATE TABLE ${s}.raw_light_events (
+  id             uuid   PRIMARY KEY,
+  stream_id      text   NOT NULL,
+  stream_version bigint NOT NULL,
+  type           text   NOT NULL,
+  data           jsonb  NOT NULL,
+  metadata       jsonb  NOT NULL
+);`;
+
+export const lightInsertSql = (s: string): string =>
+  `INSERT INTO ${s}.raw_light_events (id, stream_id, stream_version, type, data, metadata) VALUES ($1, $2, $3, 'BenchEvent', $4, '{}')`;
+
+export const lightInsertManySql = (s: string): string =>
+  `INSERT INTO ${s}.raw_light_events (id, stream_id, stream_version, type, data, metadata)
+   SELECT u.id, u.stream_id, u.stream_version, 'BenchEvent', u.data, '{}'
+   FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::jsonb[]) AS u(id, stream_id, stream_version, data)`;
+
+/** Copies the seeded log into the light table (its keyset read pages on the primary key). */
+export const lightSeedSql = (s: string): string =>
+  `INSERT INTO ${s}.raw_light_events (id, stream_id, stream_version, type, data, metadata)
+   SELECT id, stream_id, stream_version, type, data, metadata FROM ${s}.events`;
+
+export const lightKeysetSql = (s: string): string =>
+  `SELECT id, stream_id, stream_version, type, data, metadata FROM ${s}.raw_light_events WHERE id > $1 ORDER BY id LIMIT $2`;
+
 export const RAW_COLUMNS = 'id, stream_id, stream_version, type, data, metadata, recorded_at, hash, previous_hash';
 
 /** One row per statement: the cheapest honest way to store one event with plain SQL. */

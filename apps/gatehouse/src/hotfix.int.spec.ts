@@ -64,7 +64,7 @@ describe('the emergency hotfix lane through the HTTP API', () => {
     tokens.rita = await tokenFor('rita', ['release_engineer']);
     tokens.victor = await tokenFor('victor', ['vp_engineering']);
     tokens.aud = await tokenFor('aud', ['auditor']);
-  });
+  }, 120_000); // a new data folder: initdb runs in a child process first (~30 s on a busy two-core machine)
   afterAll(async () => {
     await gatehouse?.close();
     await rm(dataDir, { recursive: true, force: true });

@@ -54,7 +54,7 @@ describe('one-process Gatehouse through its HTTP API', () => {
     tokens.sam = await tokenFor('sam', ['sre']);
     // The audit log (/api/events, /api/streams, /api/audit/verify) is for auditor-like roles only.
     tokens.aud = await tokenFor('aud', ['auditor']);
-  });
+  }, 120_000); // a new data folder: initdb runs in a child process first (~30 s on a busy two-core machine)
   afterAll(async () => {
     await gatehouse?.close();
     await rm(dataDir, { recursive: true, force: true });

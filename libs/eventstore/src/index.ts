@@ -8,7 +8,7 @@ export {
   type PostgresEventStoreOptions,
 } from './postgres/createPostgresEventStore.js';
 export { StoreUnavailableError, isConnectionFailure } from './postgres/storeUnavailable.js';
-export { createPgliteEventStore, type PgliteEventStoreOptions } from './pglite/createPgliteEventStore.js';
+export { createPgliteEventStore, EMBEDDED_POSTGRES_SETTINGS, type PgliteEventStoreOptions } from './pglite/createPgliteEventStore.js';
 export { createInMemoryEventStore } from './memory/createInMemoryEventStore.js';
 export { DEFAULT_SCHEMA, appendsChannel } from './sql/schema.js';
 export { MIGRATIONS } from './sql/migrations.js';

@@ -429,6 +429,38 @@ export function runEventStoreContract(name: string, createFixture: () => Promise
       });
     });
 
+    describe('known stream heads (appends that skip reading the head)', () => {
+      it('refuses an append on a head another store moved past, writes nothing, and chains verifiably after a re-read', async () => {
+        if (fixture.reopen === undefined) return;
+        const streamId = uniqueId('stale-head');
+        await store.appendToStream(streamId, [event('A'), event('B')], { expectedVersion: NO_STREAM });
+        expect((await store.readStream(streamId)).map((e) => e.streamVersion)).toEqual([0n, 1n]);
+        const other = await fixture.reopen();
+        try {
+          await other.appendToStream(streamId, [event('C')], { expectedVersion: 1n });
+          // `store` last saw version 1: one event and several, both refused with the actual version.
+          await expectWrongVersion(store.appendToStream(streamId, [event('X')], { expectedVersion: 1n }), 1n, 2n);
+          await expectWrongVersion(store.appendToStream(streamId, [event('X'), event('Y')], { expectedVersion: 1n }), 1n, 2n);
+          expect((await other.readStream(streamId)).map((e) => e.type)).toEqual(['A', 'B', 'C']);
+          const seen = await store.readStream(streamId);
+          await store.appendToStream(streamId, [event('D'), event('E')], { expectedVersion: 2n });
+          await store.appendToStream(streamId, [event('F')], { expectedVersion: 4n });
+          await other.appendToStream(streamId, [event('G')], { expectedVersion: 5n });
+          expect(seen).toHaveLength(3);
+        } finally {
+          await other.close();
+        }
+        const events = await store.readStream(streamId);
+        expect(events.map((e) => e.type)).toEqual(['A', 'B', 'C', 'D', 'E', 'F', 'G']);
+        let previous = GENESIS_HASH;
+        for (const e of events) {
+          expect(e.previousHash).toBe(previous);
+          expect(recomputeEventHash(e)).toBe(e.hash);
+          previous = e.hash;
+        }
+      });
+    });
+
     describe('lifecycle', () => {
       it('migrate() is idempotent', async () => {
         await store.migrate();

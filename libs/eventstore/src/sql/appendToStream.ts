@@ -1,8 +1,9 @@
 import { InvalidArgumentError, WrongExpectedVersionError } from '../errors.js';
-import { GENESIS_HASH } from '../hashing.js';
+import { eventHash, GENESIS_HASH } from '../hashing.js';
 import type { PreparedAppend } from '../prepareEvents.js';
-import { ANY, STREAM_EXISTS, type AppendResult, type StoredEvent } from '../types.js';
+import { ANY, NO_STREAM, STREAM_EXISTS, type AppendResult, type StoredEvent } from '../types.js';
 import { sqlStateOf, UNIQUE_VIOLATION, type SqlQueryable } from './executor.js';
+import type { StreamHead, StreamHeads } from './streamHeads.js';
 
 /*
  * Appending is one statement, one round trip, no lock: read the stream's last version and
@@ -79,6 +80,30 @@ WITH RECURSIVE ${headAndDecision(s)},
     RETURNING global_position, stream_version, hash, previous_hash
   )${result}`;
 
+/*
+ * When the head the append builds on is known (NO_STREAM: the genesis; an exact expected version
+ * whose hash the store saw committed, see streamHeads.ts), Node chains the hashes (hashing.ts
+ * eventHash, the formula verifyEventLog checks) and the statement is a plain INSERT: no head
+ * read, no recursive CTE. The guard is the same unique (stream_id, stream_version) index: if
+ * the stream moved past the known head, inserting head + 1 fails and writes nothing. Ordering
+ * holds as above: the known head was committed before this INSERT took its transaction id.
+ */
+
+/** One event on a known head. */
+export const insertOneSql = (s: string): string => `
+INSERT INTO ${s}.events (id, stream_id, stream_version, type, data, metadata, recorded_at, hash, previous_hash)
+VALUES ($3::uuid, $1, $4::bigint, $5::text, $6::jsonb, $7::jsonb, $2::timestamptz, $8::text, $9::text)
+RETURNING global_position, stream_version`;
+
+/** Several events on a known head, in version order. */
+export const insertManySql = (s: string): string => `
+INSERT INTO ${s}.events (id, stream_id, stream_version, type, data, metadata, recorded_at, hash, previous_hash)
+SELECT u.id, $1, u.stream_version, u.type, u.data, u.metadata, $2::timestamptz, u.hash, u.previous_hash
+FROM unnest($3::uuid[], $4::bigint[], $5::text[], $6::jsonb[], $7::jsonb[], $8::text[], $9::text[])
+  AS u(id, stream_version, type, data, metadata, hash, previous_hash)
+ORDER BY u.stream_version
+RETURNING global_position, stream_version`;
+
 export const streamVersionSql = (s: string): string =>
   `SELECT max(stream_version) AS version FROM ${s}.events WHERE stream_id = $1`;
 
@@ -137,7 +162,89 @@ export function appendStatement(s: string, append: PreparedAppend): AppendStatem
   };
 }
 
-export async function appendToStream(db: SqlQueryable, s: string, append: PreparedAppend): Promise<AppendResult> {
+/** The head an append builds on, when known without reading it. */
+function knownHead(append: PreparedAppend, heads: StreamHeads | undefined): StreamHead | undefined {
+  if (append.expectedVersion === NO_STREAM) return { version: -1n, hash: GENESIS_HASH };
+  if (typeof append.expectedVersion === 'bigint') return heads?.at(append.streamId, append.expectedVersion);
+  return undefined;
+}
+
+/**
+ * Appends in one statement. `heads` (the store's known stream heads) lets an append with an exact
+ * expected version skip reading the head; it is updated with what was written.
+ */
+export async function appendToStream(db: SqlQueryable, s: string, append: PreparedAppend, heads?: StreamHeads): Promise<AppendResult> {
+  try {
+    const head = knownHead(append, heads);
+    const result = head === undefined ? await appendReadingHead(db, s, append) : await appendOnKnownHead(db, s, append, head);
+    const last = result.events[result.events.length - 1] as StoredEvent;
+    heads?.saw(append.streamId, last.streamVersion, last.hash);
+    return result;
+  } catch (error) {
+    heads?.forget(append.streamId);
+    throw error;
+  }
+}
+
+/** A unique violation of an append: a lost race (stream version taken) or an event id that exists. */
+function isLostRace(error: unknown, append: PreparedAppend): boolean {
+  if (sqlStateOf(error) !== UNIQUE_VIOLATION) return false;
+  const constraint = String((error as { constraint?: unknown }).constraint);
+  if (constraint !== STREAM_VERSION_CONSTRAINT) {
+    throw new InvalidArgumentError('events[].id', `an event with one of these ids already exists: ${append.events.map((e) => e.id).join(', ')}`);
+  }
+  return true;
+}
+
+async function appendOnKnownHead(db: SqlQueryable, s: string, append: PreparedAppend, head: StreamHead): Promise<AppendResult> {
+  const { events, streamId } = append;
+  const versions: bigint[] = [];
+  const hashes: string[] = [];
+  const previous: string[] = [];
+  let hash = head.hash;
+  for (let i = 0; i < events.length; i++) {
+    const version = head.version + 1n + BigInt(i);
+    previous.push(hash);
+    hash = eventHash(hash, version, (events[i] as PreparedAppend['events'][number]).body);
+    versions.push(version);
+    hashes.push(hash);
+  }
+  const recordedAt = append.recordedAt.toISOString();
+  const [only] = events;
+  let rows: { global_position: string; stream_version: string }[];
+  try {
+    rows =
+      events.length === 1 && only !== undefined
+        ? await db.query(insertOneSql(s), [streamId, recordedAt, only.id, versions[0]?.toString(), only.type, only.dataJson, only.metadataJson, hashes[0], previous[0]], `gatehouse_insert_one_${s}`)
+        : await db.query(
+            insertManySql(s),
+            [
+              streamId,
+              recordedAt,
+              events.map((e) => e.id),
+              versions.map((v) => v.toString()),
+              events.map((e) => e.type),
+              events.map((e) => e.dataJson),
+              events.map((e) => e.metadataJson),
+              hashes,
+              previous,
+            ],
+            `gatehouse_insert_many_${s}`,
+          );
+  } catch (error) {
+    if (!isLostRace(error, append)) throw error;
+    throw new WrongExpectedVersionError(streamId, append.expectedVersion, await currentVersion(db, s, streamId));
+  }
+  return toAppendResult(
+    append,
+    rows.map((row) => {
+      const index = Number(BigInt(row.stream_version) - head.version - 1n);
+      return { ...row, hash: hashes[index] ?? null, previous_hash: previous[index] ?? null, accepted: true, actual_version: null };
+    }),
+  );
+}
+
+async function appendReadingHead(db: SqlQueryable, s: string, append: PreparedAppend): Promise<AppendResult> {
   const statement = appendStatement(s, append);
   const retriesLostRaces = append.expectedVersion === ANY || append.expectedVersion === STREAM_EXISTS;
   for (let attempt = 1; ; attempt++) {
@@ -145,11 +252,7 @@ export async function appendToStream(db: SqlQueryable, s: string, append: Prepar
     try {
       rows = await db.query<AppendRow>(statement.text, statement.values, statement.name);
     } catch (error) {
-      if (sqlStateOf(error) !== UNIQUE_VIOLATION) throw error;
-      const constraint = String((error as { constraint?: unknown }).constraint);
-      if (constraint !== STREAM_VERSION_CONSTRAINT) {
-        throw new InvalidArgumentError('events[].id', `an event with one of these ids already exists: ${append.events.map((e) => e.id).join(', ')}`);
-      }
+      if (!isLostRace(error, append)) throw error;
       if (retriesLostRaces && attempt < MAX_APPEND_ATTEMPTS) continue;
       throw new WrongExpectedVersionError(append.streamId, append.expectedVersion, await currentVersion(db, s, append.streamId));
     }

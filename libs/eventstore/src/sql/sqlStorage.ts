@@ -7,6 +7,7 @@ import { migrate } from './migrations.js';
 import { cursorAfter, readPage } from './readAll.js';
 import { readStream } from './readStream.js';
 import { quoteSchema } from './schema.js';
+import { StreamHeads } from './streamHeads.js';
 import { readEventsOutsideLog } from './outsideLog.js';
 import { readSealedEvents, readSeals, recordSeal } from './seals.js';
 
@@ -16,14 +17,21 @@ import { readSealedEvents, readSeals, recordSeal } from './seals.js';
  */
 export function sqlStorage(executor: SqlExecutor, schema: string, signal: AppendSignal): EventLogStorage {
   const s = quoteSchema(schema);
+  const heads = new StreamHeads();
   return {
     migrate: () => migrate(executor, schema, s),
     async append(append) {
-      const result = await appendToStream(executor, s, append);
+      const result = await appendToStream(executor, s, append, heads);
       await signal.appended();
       return result;
     },
-    readStream: (streamId, options) => readStream(executor, s, streamId, options),
+    async readStream(streamId, options) {
+      const events = await readStream(executor, s, streamId, options);
+      // What a command handler reads is what it appends after: remember the head it saw.
+      const last = events[events.length - 1];
+      if (last !== undefined) heads.saw(streamId, last.streamVersion, last.hash);
+      return events;
+    },
     readPage: (after, options) => readPage(executor, s, after, options),
     cursorAfter: (position) => cursorAfter(executor, s, position),
     readCheckpoint: (name) => readCheckpoint(executor, s, name),
