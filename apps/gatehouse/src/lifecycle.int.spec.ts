@@ -357,4 +357,29 @@ describe('one-process Gatehouse through its HTTP API', () => {
     expect(watchTypes).toEqual(expect.arrayContaining(['WatchAnalysisDecided', 'PostDeploymentWatchAborted']));
     expect(watchTypes).not.toContain('PostDeploymentWatchCompleted');
   }, 300_000);
+
+  it('keeps dead letters in its own store: an SRE lists, shows and redrives them over HTTP, a developer may not', async () => {
+    // An event whose data no consumer can read (written by an older version, or by hand): approvals parks it.
+    const { events } = await gatehouse.gateway.store.appendToStream('changeRequest-unreadable', [{ type: 'ChangeReviewCompleted', data: { changeRequestId: 42 } }]);
+    const eventId = events[0]!.id;
+    const parked = async (): Promise<Json[]> => ((await ok('GET', '/api/admin/dead-letters', 'sam')).deadLetters as Json[]).filter((letter) => letter.eventId === eventId);
+    let letters: Json[] = [];
+    for (const deadline = Date.now() + 20_000; letters.length === 0 && Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 100))) letters = await parked();
+    expect(letters).toEqual([expect.objectContaining({ reason: 'invalid_data', consumer: expect.stringMatching(/approvals/), originalSubject: 'gatehouse.evt.changeRequest.ChangeReviewCompleted' })]);
+    const letter = letters.find((l) => /approvals/.test(l.consumer))!;
+    expect((await ok('GET', `/api/admin/dead-letters/${letter.id}`, 'sam')).deadLetter.payload).toMatchObject({ id: eventId, type: 'ChangeReviewCompleted' });
+    expect((await call('GET', '/api/admin/dead-letters', 'ana')).status).toBe(403);
+    expect((await call('POST', `/api/admin/dead-letters/${letter.id}/redrive`, 'ana')).status).toBe(403);
+
+    // Redriven, it fails its schema again: parked again under a new id, the old one gone.
+    const redriven = await ok('POST', `/api/admin/dead-letters/${letter.id}/redrive`, 'sam');
+    expect(redriven).toMatchObject({ redriven: { id: letter.id, consumer: letter.consumer, eventId }, redrivenBy: 'sam' });
+    expect((await call('POST', `/api/admin/dead-letters/${letter.id}/redrive`, 'sam')).status).toBe(404);
+    let again: Json[] = [];
+    for (const deadline = Date.now() + 20_000; again.length === 0 && Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 100))) {
+      again = (await parked()).filter((l) => l.consumer === letter.consumer);
+    }
+    expect(again).toEqual([expect.objectContaining({ reason: 'invalid_data', eventId })]);
+    expect(Number(again[0].id)).toBeGreaterThan(Number(letter.id));
+  });
 });

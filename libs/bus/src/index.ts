@@ -59,4 +59,5 @@ export {
   type UserPermissions,
 } from './auth/nats-permissions.js';
 export * from './events/dead-letters.js';
+export * from './events/store-ledger.js';
 export * from './commands/payload-limits.js';

@@ -5,8 +5,10 @@ import {
   type CommandKeys,
   createInProcessCommandBus,
   createInProcessEventConsumerFactory,
+  createStoreDeadLetterAdmin,
   type EventConsumerFactory,
   generateCommandKeys,
+  registerDeadLetterCommands,
   USER_SIGNER,
 } from '@gatehouse/bus';
 import type { Clock } from '@gatehouse/domain';
@@ -59,12 +61,16 @@ export async function startEmbeddedServices(definitions: readonly ServiceDefinit
   // The services' logger also reports handler failures and events skipped after their last attempt.
   const events = createInProcessEventConsumerFactory({ store, logger, ...(pollIntervalMs === undefined ? {} : { pollIntervalMs }) });
   const running: RunningService[] = [];
+  // Dead letters live in the store's ledger (no JetStream here): `deadLetters.*` is served on the bus, behind the
+  // same signature check as every command, so /api/admin/dead-letters and `gatehouse dlq` work as in the distributed form.
+  const unregisterDeadLetters = await registerDeadLetterCommands(authenticatedCommandBus(commands, { keys: commandKeys, name: USER_SIGNER }), createStoreDeadLetterAdmin({ store }));
   try {
     for (const definition of definitions) {
       running.push(await definition.start({ name: definition.name, store, commands: authenticatedCommandBus(timedCommandBus(commands, metrics, definition.name), { keys: commandKeys, name: definition.name }), events: measuredEvents(events, metrics, definition.name), clock, policies, metrics, logger, ...(tickIntervalMs === undefined ? {} : { tickIntervalMs }) }));
     }
   } catch (error) {
     await stopAll(running);
+    await Promise.all(unregisterDeadLetters.map((unregister) => unregister()));
     throw error;
   }
   const asGateway = authenticatedCommandBus(commands, { keys: commandKeys, name: USER_SIGNER });
@@ -76,6 +82,7 @@ export async function startEmbeddedServices(definitions: readonly ServiceDefinit
     metrics,
     stop: async () => {
       await stopAll(running);
+      await Promise.all(unregisterDeadLetters.map((unregister) => unregister()));
       await commands.close();
     },
   };

@@ -26,7 +26,8 @@ class DeadLettersQuery extends createZodDto(
  * Dead letters: events a consumer parked because they were poison (malformed, forbidden) or kept failing
  * for longer than their retries last. Listing, reading and redriving them is for SREs and release engineers;
  * a redrive hands the event back to the consumer that parked it. Answered over the bus by a service that
- * holds the dead-letter stream (distributed form); the embedded form has none (503).
+ * holds the dead-letter stream (distributed form), or by the embedded host from the store's dead-letter
+ * ledger (`npm start`).
  */
 @ApiTags('admin')
 @ApiBearerAuth()

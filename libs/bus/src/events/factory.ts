@@ -4,6 +4,7 @@ import { toEnvelope, type ToEnvelopeOptions } from '../envelope.js';
 import { errorFields, silentLogger, type BusLogger } from '../logger.js';
 import { DEFAULT_SUBJECT_PREFIX, categoryOf, eventFilter, eventSubjectFor } from '../subjects.js';
 import { replayJetStreamEvents, replayStoreEvents } from './replay.js';
+import { REACTION_LEDGER_CATEGORY, loadEvent, recordDeadLetter, recordResumed, recordSetAside, redriveFor, refOf, stillSetAside } from './store-ledger.js';
 import {
   DEFAULT_MAX_DELIVER,
   backoffDelayMs,
@@ -107,13 +108,14 @@ export interface InProcessEventConsumerFactoryOptions extends ToEnvelopeOptions 
  * the same envelope, filtering and schema validation as the JetStream consumer.
  * A durable subscription never skips an event: a transient handler failure is
  * retried with back-off until it succeeds (the checkpoint stays put and the
- * subscription waits, which shows as consumer lag), only poison — data failing
- * its schema or a `PoisonMessageError` — is reported via `hooks.onDeadLetter`
- * and the logger and passed over (there is no dead-letter stream in process).
+ * subscription waits, which shows as consumer lag); only poison — data failing
+ * its schema or a `PoisonMessageError` — is dead-lettered at once, into the
+ * store's dead-letter ledger (store-ledger.ts: listed and redriven with
+ * `gatehouse dlq` / `/api/admin/dead-letters`, as on JetStream).
  * An `OutOfOrderError` (the event waits for a fact another producer may commit
- * later) is set aside and tried again with back-off while later events flow,
- * as JetStream's redelivery does; after `maxDeliver` attempts it is reported
- * as `out_of_order`.
+ * later) is set aside, recorded in the store, and tried again with back-off
+ * while later events flow, as JetStream's redelivery does; a restart takes it
+ * back. After `maxDeliver` attempts it is dead-lettered as `out_of_order`.
  */
 export function createInProcessEventConsumerFactory({
   store,
@@ -157,11 +159,34 @@ export function createInProcessEventConsumerFactory({
       };
 
       /**
+       * Writes to the store's ledger (set-aside events, dead letters), retried with back-off while the store is
+       * unavailable: the checkpoint does not move past an event whose fate was not recorded. Stopped while
+       * waiting: SubscriptionStoppedError (the event is handled again at the next start).
+       */
+      async function recorded(what: string, write: () => Promise<void>, eventId: string): Promise<void> {
+        for (let attempt = 1; ; attempt += 1) {
+          try {
+            return await write();
+          } catch (error) {
+            const delayMs = retryDelayMs(attempt);
+            logger.warn({ ...errorFields(error), consumer: name, eventId, delayMs }, `recording ${what} failed; will retry`);
+            if (!(await sleepUnlessAborted(delayMs, stopping.signal))) throw new SubscriptionStoppedError(name, eventId);
+          }
+        }
+      }
+
+      /**
        * Events waiting for a fact another producer may still commit (OutOfOrderError): later events flow
        * meanwhile and these are tried again with back-off, until handled, poison, or out of attempts.
-       * Kept in memory: a restart does not bring back one still waiting (its checkpoint has moved on).
+       * Each is recorded in the store's ledger when set aside and when resumed, so a restart takes back
+       * every one still waiting (its checkpoint has moved on).
        */
       const deferred: Array<{ received: ReceivedEvent; stored: StoredEvent; attempts: number; nextAt: number }> = [];
+      async function resume(entry: (typeof deferred)[number], outcome: 'handled' | 'dead_lettered'): Promise<void> {
+        await recorded('a resumed event', () => recordResumed(store, name, refOf(entry.stored), outcome), entry.stored.id);
+        const index = deferred.indexOf(entry);
+        if (index >= 0) deferred.splice(index, 1);
+      }
       /** `newFact`: an event was just handled, so each waiting event is tried at once (a failure keeps its back-off schedule). */
       async function retryDeferred(newFact: boolean): Promise<void> {
         for (const entry of [...deferred]) {
@@ -170,17 +195,18 @@ export function createInProcessEventConsumerFactory({
           const attempt = newFact ? entry.attempts : entry.attempts + 1;
           try {
             await run({ ...entry.received, deliveryCount: attempt });
-            deferred.splice(deferred.indexOf(entry), 1);
+            await resume(entry, 'handled');
             hooks.onHandled?.({ eventId: entry.stored.id, type: entry.stored.type, deliveryCount: attempt });
           } catch (error) {
+            if (error instanceof SubscriptionStoppedError) throw error;
             if (isPoison(error)) {
-              deferred.splice(deferred.indexOf(entry), 1);
-              report('poison', entry.stored, attempt, error);
+              await report('poison', entry.stored, attempt, error);
+              await resume(entry, 'dead_lettered');
             } else if (!newFact) {
               entry.attempts = attempt;
               if (isOutOfOrder(error) && attempt >= (maxDeliver ?? DEFAULT_MAX_DELIVER)) {
-                deferred.splice(deferred.indexOf(entry), 1);
-                report('out_of_order', entry.stored, attempt, error);
+                await report('out_of_order', entry.stored, attempt, error);
+                await resume(entry, 'dead_lettered');
               } else {
                 const delayMs = retryDelayMs(attempt);
                 entry.nextAt = Date.now() + delayMs;
@@ -191,9 +217,44 @@ export function createInProcessEventConsumerFactory({
         }
       }
       const deferredTimer = setInterval(() => {
-        if (deferred.length > 0) void serially(() => retryDeferred(false)).catch((error: unknown) => logger.error({ ...errorFields(error), consumer: name }, 'retrying deferred events failed'));
+        if (deferred.length > 0) void serially(() => retryDeferred(false)).catch((error: unknown) => {
+          if (!(error instanceof SubscriptionStoppedError)) logger.error({ ...errorFields(error), consumer: name }, 'retrying deferred events failed');
+        });
       }, DEFERRED_CHECK_INTERVAL_MS);
       deferredTimer.unref();
+
+      /** What this subscription hands its handler for a stored event; undefined when it does not subscribe to it. */
+      async function receive(stored: StoredEvent): Promise<ReceivedEvent | undefined> {
+        // The ledger is the consumers' own bookkeeping: handed only to a subscription that names its category.
+        if (categorySet === undefined && categoryOf(stored.streamId) === REACTION_LEDGER_CATEGORY) return undefined;
+        if (categorySet !== undefined && !categorySet.has(categoryOf(stored.streamId))) return undefined;
+        if (typeSet !== undefined && !typeSet.has(stored.type)) return undefined;
+        let event = stored;
+        if (dataSchemas !== undefined) {
+          const schema = dataSchemas[stored.type];
+          if (schema === undefined) return undefined;
+          const parsed = schema.safeParse(stored.data);
+          if (!parsed.success) {
+            await report('invalid_data', stored, 1, parsed.error);
+            return undefined;
+          }
+          event = { ...stored, data: parsed.data };
+        }
+        const envelope = toEnvelope(stored, envelopeOptions);
+        const subject = eventSubjectFor(stored.streamId, stored.type, subjectPrefix);
+        return { event, envelope, subject, deliveryCount: 1, streamSequence: Number(stored.globalPosition) };
+      }
+
+      // Set-aside events a previous run left waiting come back before anything new is handled.
+      for (const ref of await stillSetAside(store, name)) {
+        const stored = await loadEvent(store, ref);
+        const received = stored === undefined ? undefined : await receive(stored);
+        if (stored === undefined || received === undefined) {
+          logger.error({ consumer: name, eventId: ref.eventId, streamId: ref.streamId }, 'a set-aside event is no longer in the log or no longer subscribed to: passed over');
+          continue;
+        }
+        if (!deferred.some((entry) => entry.stored.id === stored.id)) deferred.push({ received, stored, attempts: 1, nextAt: Date.now() });
+      }
 
       const subscription = store.subscribe(
         (stored) => serially(() => handleStored(stored)),
@@ -201,22 +262,25 @@ export function createInProcessEventConsumerFactory({
       );
 
       async function handleStored(stored: StoredEvent): Promise<void> {
-        if (categorySet !== undefined && !categorySet.has(categoryOf(stored.streamId))) return;
-        if (typeSet !== undefined && !typeSet.has(stored.type)) return;
-        let event = stored;
-        if (dataSchemas !== undefined) {
-          const schema = dataSchemas[stored.type];
-          if (schema === undefined) return;
-          const parsed = schema.safeParse(stored.data);
-          if (!parsed.success) {
-            report('invalid_data', stored, 1, parsed.error);
+        // An operator handed back one of this consumer's dead letters: the original event is delivered again.
+        const redrive = redriveFor(name, stored);
+        if (redrive !== undefined) {
+          const original = await loadEvent(store, redrive);
+          if (original === undefined) {
+            logger.error({ consumer: name, eventId: redrive.eventId, deadLetterId: redrive.deadLetterId }, 'redriven dead letter names an event the log does not hold: passed over');
             return;
           }
-          event = { ...stored, data: parsed.data };
+          logger.info({ consumer: name, eventId: original.id, deadLetterId: redrive.deadLetterId }, 'dead letter redriven');
+          return deliver(original);
         }
-        const envelope = toEnvelope(stored, envelopeOptions);
-        const subject = eventSubjectFor(stored.streamId, stored.type, subjectPrefix);
-        const received: ReceivedEvent = { event, envelope, subject, deliveryCount: 1, streamSequence: Number(stored.globalPosition) };
+        return deliver(stored);
+      }
+
+      async function deliver(stored: StoredEvent): Promise<void> {
+        // Already waiting (taken back from the ledger at start, and delivered again because the checkpoint had not moved).
+        if (deferred.some((entry) => entry.stored.id === stored.id)) return;
+        const received = await receive(stored);
+        if (received === undefined) return;
         for (let deliveryCount = 1; ; deliveryCount += 1) {
           try {
             await run({ ...received, deliveryCount });
@@ -225,13 +289,16 @@ export function createInProcessEventConsumerFactory({
             if (deferred.length > 0) await retryDeferred(true);
             break;
           } catch (error) {
+            if (error instanceof SubscriptionStoppedError) throw error;
             if (isPoison(error)) {
-              report('poison', stored, deliveryCount, error);
+              await report('poison', stored, deliveryCount, error);
               break;
             }
             const delayMs = retryDelayMs(deliveryCount);
             hooks.onRetry?.({ eventId: stored.id, deliveryCount, delayMs, error });
             if (isOutOfOrder(error)) {
+              // Recorded before the checkpoint moves past it: a restart takes it back from the ledger.
+              await recorded('a set-aside event', () => recordSetAside(store, name, refOf(stored)), stored.id);
               deferred.push({ received, stored, attempts: deliveryCount, nextAt: Date.now() + delayMs });
               logger.warn({ ...errorFields(error), eventId: stored.id, eventType: stored.type, consumer: name, delayMs }, 'event waits for an earlier fact; later events go on');
               break;
@@ -243,10 +310,14 @@ export function createInProcessEventConsumerFactory({
         }
       }
 
-      function report(reason: 'invalid_data' | 'poison' | 'out_of_order', stored: StoredEvent, deliveryCount: number, error: unknown): void {
+      /** Parks the event in the store's dead-letter ledger (listed and redriven by `gatehouse dlq`), and reports it. */
+      async function report(reason: 'invalid_data' | 'poison' | 'out_of_order', stored: StoredEvent, deliveryCount: number, error: unknown): Promise<void> {
         const subject = eventSubjectFor(stored.streamId, stored.type, subjectPrefix);
+        const errorName = error instanceof Error ? error.name : null;
+        const message = error instanceof Error ? error.message : String(error);
+        await recorded('a dead letter', () => recordDeadLetter(store, { ...refOf(stored), consumer: name, reason, deliveryCount, errorName, error: message.slice(0, 2_000) }), stored.id);
         hooks.onDeadLetter?.({ reason, subject, deliveryCount, error });
-        logger.error({ ...errorFields(error), reason, subject, eventId: stored.id, deliveryCount, consumer: name }, 'poison event passed over');
+        logger.error({ ...errorFields(error), reason, subject, eventId: stored.id, deliveryCount, consumer: name }, 'event dead-lettered (gatehouse dlq list)');
       }
 
       // A stop during a back-off ends the subscription with SubscriptionStoppedError: that is a stop, not a failure.

@@ -5,6 +5,7 @@ import { decodeEnvelope, fromEnvelope, toEnvelope, type CloudEventEnvelope, type
 import { InvalidEnvelopeError } from '../errors.js';
 import { errorFields, silentLogger, type BusLogger } from '../logger.js';
 import { DEFAULT_EVENT_STREAM_NAME } from '../stream.js';
+import { REACTION_LEDGER_CATEGORY } from './store-ledger.js';
 import { DEFAULT_SUBJECT_PREFIX, allEventsSubject, assertSubjectPrefix, categoryOf, eventSubjectFor } from '../subjects.js';
 import { DEFAULT_PULL_BATCH, type ConsumerHooks, type DataSchemas, type DeadLetterReason, type EventConsumer, type ReceivedEventHandler } from './consumer.js';
 
@@ -122,6 +123,8 @@ export function replayStoreEvents({
       for await (const stored of store.readAll({ after, ...(typeSet !== undefined ? { eventTypes: [...typeSet] } : {}) })) {
         if (stopping) return;
         after = stored.globalPosition;
+        // The consumers' ledger (embedded dead letters and set-aside events) only for a subscription that names it.
+        if (categorySet === undefined && categoryOf(stored.streamId) === REACTION_LEDGER_CATEGORY) continue;
         if (categorySet !== undefined && !categorySet.has(categoryOf(stored.streamId))) continue;
         if (typeSet !== undefined && !typeSet.has(stored.type)) continue;
         const subject = eventSubjectFor(stored.streamId, stored.type, subjectPrefix);

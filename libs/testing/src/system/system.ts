@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { jetstreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import pg from 'pg';
 import { natsUrl } from '../nats.js';
@@ -71,6 +71,10 @@ export interface GatehouseSystem {
   countPublished(): Promise<{ events: number; deadLetters: number }>;
   /** What the dead-letter stream holds (distributed form): each message's subject, reason and error, to say why a reaction was lost. */
   deadLetters(): Promise<Array<{ subject: string; reason: string | undefined; error: string | undefined }>>;
+  /** Every durable consumer of the event stream with what it has not yet handled (pending) or acknowledged (ackPending) (distributed form). */
+  consumerBacklogs(): Promise<Array<{ consumer: string; pending: number; ackPending: number; redelivered: number }>>;
+  /** The event ids the store holds and the ids (Nats-Msg-Id) the JetStream event stream holds, each in its order (distributed form). */
+  eventIds(): Promise<{ stored: string[]; published: string[] }>;
   close(): Promise<void>;
 }
 
@@ -205,6 +209,38 @@ export async function startDistributedGatehouse(options: SystemOptions): Promise
         await nc.close();
       }
     },
+    consumerBacklogs: async () => {
+      const nc = await connect({ servers: nats, ...credentialsOf('admin') });
+      try {
+        const jsm = await jetstreamManager(nc);
+        const backlogs = [];
+        for await (const info of jsm.consumers.list(streams.events)) {
+          backlogs.push({ consumer: info.name, pending: info.num_pending, ackPending: info.num_ack_pending, redelivered: info.num_redelivered });
+        }
+        return backlogs.sort((a, b) => a.consumer.localeCompare(b.consumer));
+      } finally {
+        await nc.close();
+      }
+    },
+    eventIds: async () => {
+      const stored = (await pool.query<{ id: string }>(`SELECT id FROM "${schema}".events ORDER BY global_position`)).rows.map((row) => row.id);
+      const nc = await connect({ servers: nats, ...credentialsOf('admin') });
+      try {
+        const jsm = await jetstreamManager(nc);
+        const info = await jsm.streams.info(streams.events);
+        const published: string[] = [];
+        if (info.state.messages === 0) return { stored, published };
+        const consumer = await jetstream(nc).consumers.get(streams.events, { opt_start_seq: info.state.first_seq });
+        const messages = await consumer.consume();
+        for await (const message of messages) {
+          published.push(message.headers?.get('Nats-Msg-Id') ?? `(no Nats-Msg-Id at ${message.seq})`);
+          if (message.info.pending === 0) break;
+        }
+        return { stored, published };
+      } finally {
+        await nc.close();
+      }
+    },
     close: async () => {
       await pool.end();
       await cleanUp();
@@ -254,6 +290,12 @@ export async function startEmbeddedGatehouse(options: SystemOptions): Promise<Ga
     },
     deadLetters: async () => {
       throw new Error('the embedded form has no JetStream: events go over the in-process bus');
+    },
+    consumerBacklogs: async () => {
+      throw new Error('the embedded form has no JetStream: events go over the in-process bus');
+    },
+    eventIds: async () => {
+      throw new Error('the embedded store (PGlite) belongs to its process: read events through GET /api/events');
     },
     close: async () => {
       await gatehouse.stop();
