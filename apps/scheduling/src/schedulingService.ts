@@ -289,7 +289,7 @@ class SchedulingShell {
   /** A new policy version: re-plan every booking under it (a version that does not load keeps the previous one). */
   private async activate(event: StoredEvent, files: PolicyFile[]): Promise<void> {
     try {
-      this.policy = loadPolicySet(files);
+      this.policy = loadPolicySet(files, { recorded: true });
     } catch (error) {
       this.ctx.logger.error({ eventId: event.id, error: String(error) }, 'activated policy does not load; keeping the previous one for scheduling');
       return;

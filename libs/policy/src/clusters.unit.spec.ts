@@ -35,6 +35,13 @@ describe('deployment waves from the environment policy', () => {
     expect(deploymentWaves(policy)[1]?.clusters[0]?.context).toBe('arn:aws:eks:us-east-1:1:cluster/prod-03');
   });
 
+  it('reads back a version recorded before clusters named their regions (history, audits), while activation refuses it', () => {
+    const before = production().contents.replace(/\n    region: [a-z0-9-]+/g, '');
+    expect(problemsOf(before)).toEqual(expect.arrayContaining([expect.stringMatching(/must name its region/)]));
+    const recorded = loadPolicySet(withProduction(before), { recorded: true });
+    expect(getEnvironmentPolicy(recorded, 'production').clusters.map((c) => c.name)).toHaveLength(4);
+  });
+
   it('refuses at load a cluster in a region the environment does not list, naming the cluster', () => {
     const contents = production().contents.replace('region: eu-west-1', 'region: ap-south-1');
     expect(problemsOf(contents)).toEqual([expect.stringMatching(/^clusters\[3\]\.region: cluster 'prod-k8s-cluster-04' is in region 'ap-south-1', which is not one of/)]);

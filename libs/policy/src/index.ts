@@ -11,7 +11,7 @@ export {
   MS_PER_DAY,
 } from './time.js';
 export { deploymentWaves, clusterProblems, type ClusterTarget, type DeploymentWave } from './clusters.js';
-export { parsePolicyFile, loadPolicySet, getEnvironmentPolicy, canonicalJson, type PolicyFile, type PolicySet } from './load.js';
+export { parsePolicyFile, loadPolicySet, getEnvironmentPolicy, canonicalJson, type LoadPolicyOptions, type PolicyFile, type PolicySet } from './load.js';
 export {
   environmentCalendar,
   openWindows,

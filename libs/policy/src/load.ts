@@ -27,7 +27,17 @@ export interface PolicySet {
 type PathSegment = string | number;
 
 /** Parse and validate one policy file. Throws PolicySyntaxError (bad YAML) or PolicyValidationError (schema). */
-export function parsePolicyFile(fileName: string, contents: string): EnvironmentPolicy {
+/**
+ * Options for reading policy files. `recorded`: the files are a version recorded in the log (read back
+ * for history, audits and re-derivation), checked by the schema only: the rules about clusters that
+ * the executor needs to deploy (regions, contexts) apply when a version is activated, not to what was
+ * in force before those rules existed.
+ */
+export interface LoadPolicyOptions {
+  recorded?: boolean;
+}
+
+export function parsePolicyFile(fileName: string, contents: string, { recorded = false }: LoadPolicyOptions = {}): EnvironmentPolicy {
   const lineCounter = new LineCounter();
   const document = parseDocument(contents, { lineCounter, prettyErrors: false });
   const syntaxError = document.errors[0];
@@ -39,7 +49,7 @@ export function parsePolicyFile(fileName: string, contents: string): Environment
   if (!parsed.success) {
     throw new PolicyValidationError(parsed.error.issues.map((issue) => toPolicyIssue(fileName, issue, document, lineCounter)));
   }
-  const clusters = clusterProblems(parsed.data);
+  const clusters = recorded ? [] : clusterProblems(parsed.data);
   if (clusters.length > 0) {
     throw new PolicyValidationError(clusters.map(([path, problem]) => ({ file: fileName, path: formatPath(path), problem, ...positionOf(document, lineCounter, path) })));
   }
@@ -47,13 +57,13 @@ export function parsePolicyFile(fileName: string, contents: string): Environment
 }
 
 /** Parse every file, then check the rules that span files. Collects every problem before throwing. */
-export function loadPolicySet(files: readonly PolicyFile[]): PolicySet {
+export function loadPolicySet(files: readonly PolicyFile[], options: LoadPolicyOptions = {}): PolicySet {
   const issues: PolicyIssue[] = [];
   const parsed: { file: string; policy: EnvironmentPolicy }[] = [];
   if (files.length === 0) issues.push({ file: '(none)', path: '', problem: 'no policy files given' });
   for (const file of files) {
     try {
-      parsed.push({ file: file.name, policy: parsePolicyFile(file.name, file.contents) });
+      parsed.push({ file: file.name, policy: parsePolicyFile(file.name, file.contents, options) });
     } catch (error) {
       if (error instanceof PolicyValidationError) issues.push(...error.issues);
       else throw error;

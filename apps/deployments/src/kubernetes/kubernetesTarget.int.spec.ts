@@ -6,6 +6,7 @@ import { settableClock, type SettableClock } from '@gatehouse/domain';
 import { type AuditableEventStore, createInMemoryEventStore, type StoredEvent } from '@gatehouse/eventstore';
 import { type EmbeddedHost, PolicyRegistry, type ServiceContext, type ServiceLogger, startEmbeddedServices } from '@gatehouse/service-kit';
 import { kubeconfigFor, KubernetesStandIn, startKubernetesStandIns, writeKubeconfig } from '@gatehouse/testing';
+import { changeRequestsService } from '@gatehouse/change-requests';
 import { createDeploymentsService } from '../deploymentsService.js';
 import { SandboxTarget } from '../target.js';
 import { createKubernetesTarget } from './createKubernetesTarget.js';
@@ -53,7 +54,11 @@ describe('Kubernetes executor against stand-in clusters', () => {
     clusters = await startKubernetesStandIns(CLUSTERS, { podReadyMs: 3, msPerDeadlineSecond: 20 });
     kubeconfig = writeKubeconfig(path.join(mkdtempSync(path.join(tmpdir(), 'gatehouse-k8s-')), 'kubeconfig'), clusters);
     host = await startEmbeddedServices(
-      [createDeploymentsService({ target: (ctx) => createKubernetesTarget(ctx, kubeconfig, { pollIntervalMs: 5, readyTimeoutMs: 3_000, retry: { baseDelayMs: 2, attempts: 4 }, sweepIntervalMs: 50 }), tickIntervalMs: 25 })],
+      [
+        createDeploymentsService({ target: (ctx) => createKubernetesTarget(ctx, kubeconfig, { pollIntervalMs: 5, readyTimeoutMs: 3_000, retry: { baseDelayMs: 2, attempts: 4 }, sweepIntervalMs: 50 }), tickIntervalMs: 25 }),
+        // Serves flags.*: a feature-flag deployment ramps the flags bound to its service.
+        changeRequestsService,
+      ],
       { store, clock, policies, logger: quietLogger, pollIntervalMs: 5 },
     );
   });
@@ -274,6 +279,14 @@ describe('Kubernetes executor against stand-in clusters', () => {
     expect(imageIn(stage, 'batch')).toBe('registry.example/batch:2.0.0');
 
     await workload('promo', staging);
+    // The flag a feature-flag deployment ramps, bound to the service by someone allowed to deploy to staging.
+    await host.commandsAs({ subject: 'quinn', roles: ['qa'] }).send('flags', 'changeFlag', {
+      commandId: 'bind-promo-banner',
+      name: 'promo-banner',
+      environment: 'staging',
+      mode: 'replace',
+      change: { service: 'promo', enabled: false, rollout: { strategy: 'percentage', percentage: 0 } },
+    });
     let afterShipping: string | undefined;
     await due('cr-flag', 'promo', 'staging', 'feature-flag');
     const end = await run('cr-flag', (index) => {
@@ -283,6 +296,10 @@ describe('Kubernetes executor against stand-in clusters', () => {
     // Shipped dark at step 0 (the flag's ramp is the flags service's); later steps change nothing on the cluster.
     expect(afterShipping).toBe('registry.example/promo:2.0.0');
     expect(patchesTo(stage, 'promo')).toBe(1);
+    // The ramp itself happened on the flag: its last step's percentage is 100.
+    const ramps = (await store.readStream('flag-promo-banner')).filter((e) => e.type === 'FeatureFlagRamped');
+    expect(ramps.length).toBeGreaterThan(1);
+    expect((ramps.at(-1)!.data as { percentage: number }).percentage).toBe(100);
     const annotations = (stage.service(NS, 'promo')?.['metadata'] as { annotations: Record<string, string> }).annotations;
     expect(JSON.parse(annotations[ANNOTATION_PREVIOUS]!)).toMatchObject({ image: 'registry.example/promo:1.0.0', replicas: REPLICAS, selector: { app: 'promo' } });
   });

@@ -77,7 +77,8 @@ export function rederiveDecisions(events: Iterable<AuditEvent>): RederivationRep
     if (set === undefined) {
       const files = policyFiles.get(version);
       if (files === undefined) return { error: `policy version ${version} was never activated in this log` };
-      set = loadPolicySet(files);
+      // A version recorded in the log is read back as it was (schema only), even if activation rules grew since.
+      set = loadPolicySet(files, { recorded: true });
       policySets.set(version, set);
     }
     return { set, version };
