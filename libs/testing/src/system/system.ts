@@ -223,7 +223,8 @@ export async function startDistributedGatehouse(options: SystemOptions): Promise
       }
     },
     eventIds: async () => {
-      const stored = (await pool.query<{ id: string }>(`SELECT id FROM "${schema}".events ORDER BY global_position`)).rows.map((row) => row.id);
+      // The log's order (what readAll, the verifier and the relay walk): commit order, then position.
+      const stored = (await pool.query<{ id: string }>(`SELECT id FROM "${schema}".events ORDER BY transaction_id, global_position`)).rows.map((row) => row.id);
       const nc = await connect({ servers: nats, ...credentialsOf('admin') });
       try {
         const jsm = await jetstreamManager(nc);
