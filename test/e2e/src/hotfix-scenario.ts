@@ -58,7 +58,11 @@ export async function givenProductionRunsCheckout({ client }: Harness): Promise<
   expect(await jumpToBooking(client, production)).toBe('2026-11-19T10:00:00.000Z');
   const scrape = { service: 'checkout-api', environment: 'production' };
   await client.advanceUntilStatus(production, 'validating', { step: 10 * MINUTE, limit: 4 * HOUR, scrape });
-  const versions = await client.ok('GET', '/api/versions?service=checkout-api&environment=production', 'ana');
+  // The versions read model follows the log on its own subscription: wait for it, do not read it once.
+  const versions = await client.waitFor('3.4.0 in production in the versions read model', async () => {
+    const read = await client.ok('GET', '/api/versions?service=checkout-api&environment=production', 'ana');
+    return read.items.length > 0 ? read : undefined;
+  });
   expect(versions.items).toEqual([expect.objectContaining({ version: '3.4.0' })]);
   // The 24 h watch sees healthy metrics and completes; without them it would pause and, undecided, roll back.
   await client.advanceUntilStatus(production, 'closed', { step: 4 * HOUR, limit: 2 * 24 * HOUR, scrape });
