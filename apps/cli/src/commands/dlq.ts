@@ -11,7 +11,7 @@ export const DEFAULT_GATEWAY_URL = 'http://127.0.0.1:8080';
 /** The gateway refused or failed the request (its status and message are printed). */
 export const EXIT_REQUEST_FAILED = 4;
 
-interface ConnectionOptions {
+export interface ConnectionOptions {
   url?: string;
   token?: string;
   json?: boolean;
@@ -63,7 +63,7 @@ function requireId(id: string): string {
 }
 
 /** One request to the gateway; prints the refusal and returns null when it is not 2xx. */
-async function call(io: CliIo, options: ConnectionOptions, method: string, path: string): Promise<Json | null> {
+export async function call(io: CliIo, options: ConnectionOptions, method: string, path: string, body?: unknown): Promise<Json | null> {
   const token = options.token ?? io.env['GATEHOUSE_TOKEN'];
   if (token === undefined || token.trim() === '') throw new CliInputError('no token: pass --token or set GATEHOUSE_TOKEN (gatehouse token --sub you --roles sre)');
   const base = options.url ?? io.env['GATEHOUSE_URL'] ?? DEFAULT_GATEWAY_URL;
@@ -75,19 +75,23 @@ async function call(io: CliIo, options: ConnectionOptions, method: string, path:
   }
   let response: Response;
   try {
-    response = await fetch(url, { method, headers: { authorization: `Bearer ${token}` } });
+    response = await fetch(url, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
   } catch (error) {
     io.stderr(`error: cannot reach the gateway at ${base}: ${error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error)}\n`);
     return null;
   }
   const text = await response.text();
-  let body: Json = text;
+  let parsed: Json = text;
   try {
-    body = JSON.parse(text);
+    parsed = JSON.parse(text);
   } catch {
     // not JSON: print the text
   }
-  if (response.ok) return body;
-  io.stderr(`error: ${response.status} ${typeof body === 'object' && body !== null ? `${body.error ?? ''}: ${body.message ?? text}` : text}\n`);
+  if (response.ok) return parsed;
+  io.stderr(`error: ${response.status} ${typeof parsed === 'object' && parsed !== null ? `${parsed.error ?? ''}: ${parsed.message ?? text}` : text}\n`);
   return null;
 }

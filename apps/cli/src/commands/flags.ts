@@ -6,13 +6,7 @@
 import { Command } from 'commander';
 import { CliInputError, EXIT_OK, type CliIo } from '../io.js';
 import type { ExitCode } from '../program.js';
-import { DEFAULT_GATEWAY_URL, EXIT_REQUEST_FAILED } from './dlq.js';
-
-interface ConnectionOptions {
-  url?: string;
-  token?: string;
-  json?: boolean;
-}
+import { call, type ConnectionOptions, DEFAULT_GATEWAY_URL, EXIT_REQUEST_FAILED } from './dlq.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- gateway replies are printed field by field
 type Json = any;
@@ -144,36 +138,3 @@ function settingBody(o: SetOptions): Record<string, unknown> {
   return body;
 }
 
-/** One request to the gateway; prints the refusal and returns null when it is not 2xx. */
-async function call(io: CliIo, options: ConnectionOptions, method: string, path: string, body?: unknown): Promise<Json | null> {
-  const token = options.token ?? io.env['GATEHOUSE_TOKEN'];
-  if (token === undefined || token.trim() === '') throw new CliInputError('no token: pass --token or set GATEHOUSE_TOKEN (gatehouse token --sub you --roles sre)');
-  const base = options.url ?? io.env['GATEHOUSE_URL'] ?? DEFAULT_GATEWAY_URL;
-  let url: URL;
-  try {
-    url = new URL(path, base);
-  } catch {
-    throw new CliInputError(`--url ${base} is not a URL, e.g. ${DEFAULT_GATEWAY_URL}`);
-  }
-  let response: Response;
-  try {
-    response = await fetch(url, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-  } catch (error) {
-    io.stderr(`error: cannot reach the gateway at ${base}: ${error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error)}\n`);
-    return null;
-  }
-  const text = await response.text();
-  let parsed: Json = text;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    // not JSON: print the text
-  }
-  if (response.ok) return parsed;
-  io.stderr(`error: ${response.status} ${typeof parsed === 'object' && parsed !== null ? `${parsed.error ?? ''}: ${parsed.message ?? text}` : text}\n`);
-  return null;
-}
