@@ -17,6 +17,12 @@ export const DEFAULT_POOL_SIZE = 10;
  * "database unavailable" in about a second instead of hanging.
  */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 1_500;
+/**
+ * How long a query waits for a pooled connection to come free when every one is busy. This is load,
+ * not an outage: it is kept apart from the connect timeout (pg's Pool uses one setting for both),
+ * so a burst of appends queued behind a full pool is not told "PostgreSQL is unreachable".
+ */
+export const DEFAULT_ACQUIRE_TIMEOUT_MS = 30_000;
 
 export interface PostgresEventStoreOptions {
   /** libpq-style URL (pg's `connectionString`), e.g. postgres://user@host:5432/db. Ignored when `pool` is given. */
@@ -29,8 +35,10 @@ export interface PostgresEventStoreOptions {
   maxConnections?: number;
   /** Run migrations on start. @defaultValue true */
   migrate?: boolean;
-  /** @defaultValue DEFAULT_CONNECT_TIMEOUT_MS */
+  /** How long opening one new connection may take. @defaultValue DEFAULT_CONNECT_TIMEOUT_MS */
   connectTimeoutMs?: number;
+  /** How long a query waits for a busy pool to free a connection. @defaultValue DEFAULT_ACQUIRE_TIMEOUT_MS */
+  acquireTimeoutMs?: number;
   /**
    * Told about errors of idle pooled connections (PostgreSQL restarted, the network cut). They are
    * otherwise harmless: the pool drops the connection and opens a new one when next needed.
@@ -111,11 +119,29 @@ export function postgresExecutor(pool: pg.Pool, ownsPool: boolean): SqlExecutor 
   };
 }
 
+/** A pg Client class whose connect() gives up after `timeoutMs`, whatever the pool's own timeout says. */
+function clientWithConnectTimeout(timeoutMs: number): typeof pg.Client {
+  return class extends pg.Client {
+    constructor(config?: string | pg.ClientConfig) {
+      super(typeof config === 'string' ? { connectionString: config, connectionTimeoutMillis: timeoutMs } : { ...config, connectionTimeoutMillis: timeoutMs });
+    }
+  };
+}
+
 /** The production adapter: PostgreSQL through a pg Pool. Migrates on start unless told not to. */
 export async function createPostgresEventStore(options: PostgresEventStoreOptions = {}): Promise<AuditableEventStore> {
-  const { connectionString, schema = DEFAULT_SCHEMA, maxConnections = DEFAULT_POOL_SIZE, migrate = true, connectTimeoutMs = DEFAULT_CONNECT_TIMEOUT_MS, onIdleConnectionError } = options;
+  const { connectionString, schema = DEFAULT_SCHEMA, maxConnections = DEFAULT_POOL_SIZE, migrate = true, onIdleConnectionError } = options;
   const ownsPool = options.pool === undefined;
-  const pool = options.pool ?? new pg.Pool({ connectionString, max: maxConnections, connectionTimeoutMillis: connectTimeoutMs });
+  const pool =
+    options.pool ??
+    new pg.Pool({
+      connectionString,
+      max: maxConnections,
+      // pg's Pool times both the wait for a free connection and a new connection's handshake with
+      // this one setting; the client class below gives the handshake its own, shorter bound.
+      connectionTimeoutMillis: Math.max(options.acquireTimeoutMs ?? DEFAULT_ACQUIRE_TIMEOUT_MS, options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS),
+      Client: clientWithConnectTimeout(options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS),
+    });
   // An idle client's error (PostgreSQL stopped or restarted) is emitted on the pool, and an
   // 'error' event nobody listens to ends the process. The pool has already dropped that client.
   if (ownsPool) pool.on('error', (error) => onIdleConnectionError?.(error));
