@@ -1,11 +1,11 @@
-import { commandMetrics, type ServiceDefinition } from '@gatehouse/service-kit';
+import { commandMetrics, type ServiceDefinition, startTimerRunner } from '@gatehouse/service-kit';
 import { registerCommands } from './commands.js';
 import { registerFlagCommands } from './flag-commands.js';
-import { registerReleasePlanCommands } from './release-plan-commands.js';
+import { registerReleasePlanCommands, releasePlanTimerTarget } from './release-plan-commands.js';
 import { startReleaseCommunication } from './release-communication.js';
 import { webhookNotifications } from './notification-webhook.js';
 import { registerHotfixCommands } from './hotfix-commands.js';
-import { startHotfixLane } from './hotfix-process.js';
+import { hotfixTimerTarget, startHotfixLane } from './hotfix-process.js';
 
 import { startProcessManagers } from './process-managers.js';
 
@@ -13,7 +13,8 @@ import { startProcessManagers } from './process-managers.js';
  * Releases and change requests: serves `changeRequests.*` commands on `release-<id>` and
  * `changeRequest-<id>` streams and moves changes along as scheduling, deployments, monitoring
  * and approvals report (see process-managers.ts). The emergency hotfix lane: `hotfixes.*` commands
- * on `hotfix-<id>` streams, its reactions and deadlines (hotfix-commands.ts, hotfix-process.ts). Feature
+ * on `hotfix-<id>` streams, its reactions and deadlines (hotfix-commands.ts, hotfix-process.ts); the deadlines
+ * of the lane and of release plans are timers fired by the service's timer runner. Feature
  * flags: `flags.*` commands on `flag-<name>` streams (flag-commands.ts). Release plans: `releasePlans.*`
  * on `releasePlan-<releaseId>` streams and their deadlines (release-plan-commands.ts).
  */
@@ -24,12 +25,23 @@ export const changeRequestsService: ServiceDefinition = {
     const unregister = [...(await registerCommands(ctx, metrics)), ...(await registerHotfixCommands(ctx, metrics)), ...(await registerFlagCommands(ctx, metrics)), ...(await registerReleasePlanCommands(ctx, metrics))];
     const consumer = await startProcessManagers(ctx, metrics);
     const hotfixLane = await startHotfixLane(ctx, metrics);
-    // The communication plan goes out only where there is somewhere to send it.
+    // The deadlines the hotfix lane and release plans arm, fired when the clock reaches them.
+    const timers = await startTimerRunner({
+      owner: ctx.name,
+      store: ctx.store,
+      events: ctx.events,
+      clock: ctx.clock,
+      targets: { hotfix: hotfixTimerTarget(ctx, metrics), releasePlan: releasePlanTimerTarget(ctx, metrics) },
+      ...(ctx.tickIntervalMs === undefined ? {} : { intervalMs: ctx.tickIntervalMs }),
+      logger: ctx.logger,
+      metrics: ctx.metrics,
+    });    // The communication plan goes out only where there is somewhere to send it.
     const webhook = process.env['GATEHOUSE_NOTIFICATION_WEBHOOK_URL'];
     const communication = webhook === undefined || webhook === '' ? undefined : await startReleaseCommunication(ctx, metrics, webhookNotifications(webhook));
     return {
       stop: async () => {
         await communication?.stop();
+        await timers.stop();
         await hotfixLane.stop();
         await consumer.stop();
         await Promise.all(unregister.map((u) => u()));

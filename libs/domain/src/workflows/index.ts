@@ -25,3 +25,33 @@ export {
   hotfixLaneWorkflow,
   hotfixStreamIdOf,
 } from './hotfixLane.js';
+export {
+  type ArmedTimer,
+  decideWorkflowTimer,
+  evolveWorkflowTimer,
+  WORKFLOW_TIMER_CATEGORY,
+  WORKFLOW_TIMER_EVENT_TYPES,
+  type WorkflowTimerCommand,
+  workflowTimerDecider,
+  type WorkflowTimerEvent,
+  type TimerFiredOutcome,
+  timerFireCommandId,
+  type WorkflowTimerState,
+  type WorkflowTimerStatus,
+  workflowTimerStreamId,
+  type WorkflowCancel,
+  type WorkflowSchedule,
+} from './timers.js';
+export {
+  decideHotfixDeadlines,
+  decideReleasePlanDeadlines,
+  HOTFIX_DEADLINE_KINDS,
+  type HotfixDeadlineKind,
+  type HotfixDeadlineOutput,
+  hotfixDeadlinesWorkflow,
+  hotfixTimerId,
+  prerequisiteTimerId,
+  type ReleasePlanDeadlineInput,
+  type ReleasePlanDeadlineOutput,
+  releasePlanDeadlinesWorkflow,
+} from './deadlines.js';

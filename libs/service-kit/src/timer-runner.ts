@@ -1,0 +1,178 @@
+/**
+ * Timers as stored facts (libs/domain `workflows/timers.ts`): the workflow runner arms and cancels them
+ * (`armTimer` / `cancelTimer`, recorded on `workflowTimer-<timerId>` before anything else the reaction does), and
+ * one timer runner per service fires the ones it owns.
+ *
+ * The runner keeps the armed, not yet fired timers it owns, folded from the store's `workflowTimer` streams at every
+ * start (a replay consumer: a restart or another replica resumes them), and looks at the injectable clock
+ * every `intervalMs`: a timer whose `at` has come is fired by sending its command with the deterministic
+ * id `<timerId>:<generation>:fire`, then `TimerFired` is recorded. Two runners on one store, or a crash
+ * between sending and recording, send the command once (the target's store finds the id already handled);
+ * a timer cancelled before its instant is never sent.
+ */
+import type { EventConsumer, EventConsumerFactory } from '@gatehouse/bus';
+import {
+  type ArmedTimer,
+  type Clock,
+  DomainError,
+  WORKFLOW_TIMER_CATEGORY,
+  WORKFLOW_TIMER_EVENT_TYPES,
+  workflowTimerDecider,
+  type WorkflowTimerEvent,
+  type TimerFiredOutcome,
+  timerFireCommandId,
+  workflowTimerStreamId,
+  type WorkflowCancel,
+  type WorkflowSchedule,
+} from '@gatehouse/domain';
+import type { EventStore, StoredEvent } from '@gatehouse/eventstore';
+import type { Registry } from 'prom-client';
+import { handleCommand } from './command-handler.js';
+import { registeredCounter } from './command-metrics.js';
+import type { ServiceLogger } from './service.js';
+import { startTicker } from './ticker.js';
+
+/** How often a timer runner looks at the clock, in ms, unless the service says otherwise. */
+export const DEFAULT_TIMER_INTERVAL_MS = 1_000;
+
+/** Where a timer records its arming: the store, and the service whose timer runner will fire it. */
+export interface TimerRecorder {
+  store: EventStore;
+  owner: string;
+  clock: Clock;
+}
+
+/** Records a `schedule` output: `TimerArmed` once per causing event (command id `<cause id>:arm:<timerId>`). Returns the types appended. */
+export async function armTimer(recorder: TimerRecorder, output: WorkflowSchedule<string, unknown>, cause: StoredEvent): Promise<readonly string[]> {
+  const { store, owner, clock } = recorder;
+  const { timerId, at, target, streamId, command } = output;
+  const result = await handleCommand({
+    store,
+    decider: workflowTimerDecider,
+    streamId: workflowTimerStreamId(timerId),
+    command: { type: 'ArmTimer', data: { timerId, owner, at, target, streamId, command, now: clock.now() } },
+    commandId: `${cause.id}:arm:${timerId}`,
+    metadata: { actor: owner, correlationId: correlationOf(cause) },
+  });
+  return result.events.map((e) => e.type);
+}
+
+/** Records a `cancel` output (nothing when the timer is not armed). Returns the types appended. */
+export async function cancelTimer(recorder: TimerRecorder, output: WorkflowCancel, cause: StoredEvent): Promise<readonly string[]> {
+  const { store, owner, clock } = recorder;
+  const result = await handleCommand({
+    store,
+    decider: workflowTimerDecider,
+    streamId: workflowTimerStreamId(output.timerId),
+    command: { type: 'CancelTimer', data: { timerId: output.timerId, reason: output.reason, now: clock.now() } },
+    commandId: `${cause.id}:cancel:${output.timerId}`,
+    metadata: { actor: owner, correlationId: correlationOf(cause) },
+  });
+  return result.events.map((e) => e.type);
+}
+
+/**
+ * Sends a fired timer's command (`command` as armed, JSON: instants are ISO strings) with `commandId`.
+ * Returns the types of the events it appended; throws a `DomainError` when the target refuses it for good.
+ */
+export type TimerTarget = (command: unknown, commandId: string, timer: ArmedTimer) => Promise<readonly string[]>;
+
+export interface TimerRunnerOptions {
+  /** The service: only timers armed with this owner are fired here. */
+  owner: string;
+  store: EventStore;
+  events: EventConsumerFactory;
+  clock: Clock;
+  /** The targets the owner's workflows schedule commands to. */
+  targets: Readonly<Record<string, TimerTarget>>;
+  /** @defaultValue DEFAULT_TIMER_INTERVAL_MS */
+  intervalMs?: number;
+  logger: ServiceLogger;
+  metrics: Registry;
+}
+
+export interface TimerRunner {
+  stop(): Promise<void>;
+}
+
+/** Starts the service's timer runner. */
+export async function startTimerRunner(options: TimerRunnerOptions): Promise<TimerRunner> {
+  const { owner, store, events, clock, targets, intervalMs = DEFAULT_TIMER_INTERVAL_MS, logger, metrics } = options;
+  const fired = registeredCounter(metrics, 'gatehouse_timers_fired_total', 'Timers fired by owning service, target and outcome', ['owner', 'target', 'outcome']);
+  const armed = new Map<string, ArmedTimer>();
+
+  const index: EventConsumer = await events.consume({
+    name: `${owner}-timers`,
+    replay: true,
+    categories: [WORKFLOW_TIMER_CATEGORY],
+    eventTypes: [...WORKFLOW_TIMER_EVENT_TYPES],
+    handler: async ({ event }) => {
+      const timer = { type: event.type, data: event.data } as WorkflowTimerEvent;
+      if (timer.type === 'TimerArmed') {
+        if (timer.data.owner === owner) armed.set(timer.data.timerId, timer.data);
+        return;
+      }
+      if (armed.get(timer.data.timerId)?.generation === timer.data.generation) armed.delete(timer.data.timerId);
+    },
+  });
+
+  async function fire(timer: ArmedTimer): Promise<void> {
+    // Cancelled (or fired by another replica) since the index saw it armed: nothing to send.
+    const history = await store.readStream(workflowTimerStreamId(timer.timerId));
+    const state = history.reduce((s, e) => workflowTimerDecider.evolve(s, { type: e.type, data: e.data } as WorkflowTimerEvent), workflowTimerDecider.initialState());
+    if (state.status !== 'armed' || state.generation !== timer.generation) {
+      if (armed.get(timer.timerId)?.generation === timer.generation) armed.delete(timer.timerId);
+      return;
+    }
+    let outcome: TimerFiredOutcome = 'sent';
+    const target = targets[timer.target];
+    if (target === undefined) {
+      outcome = 'refused';
+      logger.error({ timerId: timer.timerId, target: timer.target, owner }, 'timer names a target its owner does not serve; recorded as refused');
+    } else {
+      try {
+        await target(timer.command, timerFireCommandId(timer), timer);
+      } catch (error) {
+        // Anything but a refusal (store or bus down) is transient: the timer stays armed and fires on a later tick.
+        if (!(error instanceof DomainError)) throw error;
+        outcome = 'refused';
+        logger.warn({ timerId: timer.timerId, target: timer.target, code: error.code, err: error.message }, 'timer command refused');
+      }
+    }
+    await handleCommand({
+      store,
+      decider: workflowTimerDecider,
+      streamId: workflowTimerStreamId(timer.timerId),
+      command: { type: 'RecordTimerFired', data: { timerId: timer.timerId, generation: timer.generation, outcome, now: clock.now() } },
+      commandId: `${timer.timerId}:${timer.generation}:fired`,
+      metadata: { actor: owner },
+    });
+    fired.inc({ owner, target: timer.target, outcome });
+    if (armed.get(timer.timerId)?.generation === timer.generation) armed.delete(timer.timerId);
+  }
+
+  async function fireDue(): Promise<void> {
+    const now = clock.now().getTime();
+    const due = [...armed.values()].filter((t) => Date.parse(t.at) <= now).sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+    for (const timer of due) {
+      try {
+        await fire(timer);
+      } catch (error) {
+        // One timer's failure does not hold the others up.
+        logger.error({ timerId: timer.timerId, target: timer.target, error: String(error) }, 'timer could not fire; retrying on the next tick');
+      }
+    }
+  }
+
+  const ticker = startTicker(intervalMs, fireDue, (error) => logger.error({ owner, error: String(error) }, 'timer loop failed'));
+  return {
+    async stop() {
+      await ticker.stop();
+      await index.stop();
+    },
+  };
+}
+
+function correlationOf(cause: StoredEvent): string {
+  return typeof cause.metadata.correlationId === 'string' ? cause.metadata.correlationId : cause.id;
+}
