@@ -52,14 +52,14 @@ export const HotfixLaneEventSchemas = {
 
 // ---------------------------------------------------------------- deadlines
 
-/** What a hotfix deadline timer sends (armed by `hotfixDeadlinesWorkflow`; JSON, so its instant is a string). */
-const CheckHotfixDeadlinesTimerCommand = z.object({ type: z.literal('CheckHotfixDeadlines'), data: z.object({ hotfixId: z.string().min(1), now: z.iso.datetime({ offset: true }) }) });
+/** What a hotfix deadline timer sends (armed by `hotfixDeadlinesWorkflow`); its time is the instant it fired. */
+const CheckHotfixDeadlinesTimerCommand = z.object({ type: z.literal('CheckHotfixDeadlines'), data: z.object({ hotfixId: z.string().min(1) }) });
 
 /** The `hotfix` timer target: a fired deadline's `CheckHotfixDeadlines` records its fact (SLA breach, validation cap, overdue review). */
 export function hotfixTimerTarget(ctx: ServiceContext, metrics: CommandMetrics): TimerTarget {
-  return async (raw, commandId, timer) => {
+  return async (raw, { commandId, timer, firedAt }) => {
     const { data } = parseOrThrow(CheckHotfixDeadlinesTimerCommand, raw, 'hotfix timer command');
-    const command: HotfixCommand = { type: 'CheckHotfixDeadlines', data: { hotfixId: data.hotfixId, now: new Date(data.now) } };
+    const command: HotfixCommand = { type: 'CheckHotfixDeadlines', data: { hotfixId: data.hotfixId, now: firedAt } };
     const result = await handleCommand({ store: ctx.store, decider: hotfixDecider, streamId: timer.streamId, command, commandId, metadata: { actor: ACTOR, correlationId: timer.streamId } });
     const types = result.events.map((e) => e.type);
     metrics.eventsAppended(types);

@@ -35,17 +35,17 @@ import { requireRelease } from './streams.js';
 export const RELEASE_PLAN_DEADLINES_CONSUMER = 'change-requests-release-plan-deadlines';
 const ACTOR = 'change-requests';
 
-/** What a prerequisite deadline timer sends (armed by `releasePlanDeadlinesWorkflow`; JSON, so its instant is a string). */
+/** What a prerequisite deadline timer sends (armed by `releasePlanDeadlinesWorkflow`); its time is the instant it fired. */
 const MarkPrerequisiteOverdueTimerCommand = z.object({
   type: z.literal('MarkPrerequisiteOverdue'),
-  data: z.object({ releaseId: z.string().min(1), prerequisiteId: z.string().min(1), now: z.iso.datetime({ offset: true }) }),
+  data: z.object({ releaseId: z.string().min(1), prerequisiteId: z.string().min(1) }),
 });
 
 /** The `releasePlan` timer target: a fired prerequisite deadline records `ReleasePrerequisiteOverdue` (nothing if it is no longer pending). */
 export function releasePlanTimerTarget(ctx: ServiceContext, metrics: CommandMetrics): TimerTarget {
-  return async (raw, commandId, timer) => {
+  return async (raw, { commandId, timer, firedAt }) => {
     const { data } = parseOrThrow(MarkPrerequisiteOverdueTimerCommand, raw, 'release plan timer command');
-    const command: ReleasePlanCommand = { type: 'MarkPrerequisiteOverdue', data: { releaseId: data.releaseId, prerequisiteId: data.prerequisiteId, now: new Date(data.now) } };
+    const command: ReleasePlanCommand = { type: 'MarkPrerequisiteOverdue', data: { releaseId: data.releaseId, prerequisiteId: data.prerequisiteId, now: firedAt } };
     const result = await handleCommand({ store: ctx.store, decider: releasePlanDecider, streamId: timer.streamId, command, commandId, metadata: { actor: ACTOR, correlationId: timer.streamId } });
     const types = result.events.map((e) => e.type);
     metrics.eventsAppended(types);

@@ -43,7 +43,7 @@ describe('timer runner', () => {
   const bumps = async () => (await store.readStream('counter-1')).length;
 
   /** The counter target: idempotent by the fired command's id, as every service's command handling is. */
-  const counter: TimerTarget = async (command, commandId) => {
+  const counter: TimerTarget = async (command, { commandId }) => {
     const result = await handleCommand({ store, decider: counterDecider, streamId: 'counter-1', command: command as BumpCommand, commandId });
     return result.events.map((e) => e.type);
   };
@@ -107,8 +107,8 @@ describe('timer runner', () => {
   it('sends once when the process died between sending the command and recording the firing', async () => {
     await arm('t-1');
     // The first process sends, then dies before it records TimerFired.
-    const dying = await start(async (command, commandId, timer) => {
-      await counter(command, commandId, timer);
+    const dying = await start(async (command, fired) => {
+      await counter(command, fired);
       throw new Error('process killed');
     });
     clock.set(T);

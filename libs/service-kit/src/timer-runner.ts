@@ -72,10 +72,11 @@ export async function cancelTimer(recorder: TimerRecorder, output: WorkflowCance
 }
 
 /**
- * Sends a fired timer's command (`command` as armed, JSON: instants are ISO strings) with `commandId`.
- * Returns the types of the events it appended; throws a `DomainError` when the target refuses it for good.
+ * Sends a fired timer's command (`command` as armed, JSON: instants are ISO strings) with `commandId`, at
+ * `firedAt` (the clock when it fired: the command's `now`). Returns the types of the events it appended;
+ * throws a `DomainError` when the target refuses it for good.
  */
-export type TimerTarget = (command: unknown, commandId: string, timer: ArmedTimer) => Promise<readonly string[]>;
+export type TimerTarget = (command: unknown, fired: { commandId: string; timer: ArmedTimer; firedAt: Date }) => Promise<readonly string[]>;
 
 export interface TimerRunnerOptions {
   /** The service: only timers armed with this owner are fired here. */
@@ -116,7 +117,7 @@ export async function startTimerRunner(options: TimerRunnerOptions): Promise<Tim
     },
   });
 
-  async function fire(timer: ArmedTimer): Promise<void> {
+  async function fire(timer: ArmedTimer, firedAt: Date): Promise<void> {
     // Cancelled (or fired by another replica) since the index saw it armed: nothing to send.
     const history = await store.readStream(workflowTimerStreamId(timer.timerId));
     const state = history.reduce((s, e) => workflowTimerDecider.evolve(s, { type: e.type, data: e.data } as WorkflowTimerEvent), workflowTimerDecider.initialState());
@@ -131,7 +132,7 @@ export async function startTimerRunner(options: TimerRunnerOptions): Promise<Tim
       logger.error({ timerId: timer.timerId, target: timer.target, owner }, 'timer names a target its owner does not serve; recorded as refused');
     } else {
       try {
-        await target(timer.command, timerFireCommandId(timer), timer);
+        await target(timer.command, { commandId: timerFireCommandId(timer), timer, firedAt });
       } catch (error) {
         // Anything but a refusal (store or bus down) is transient: the timer stays armed and fires on a later tick.
         if (!(error instanceof DomainError)) throw error;
@@ -143,7 +144,7 @@ export async function startTimerRunner(options: TimerRunnerOptions): Promise<Tim
       store,
       decider: workflowTimerDecider,
       streamId: workflowTimerStreamId(timer.timerId),
-      command: { type: 'RecordTimerFired', data: { timerId: timer.timerId, generation: timer.generation, outcome, now: clock.now() } },
+      command: { type: 'RecordTimerFired', data: { timerId: timer.timerId, generation: timer.generation, outcome, now: firedAt } },
       commandId: `${timer.timerId}:${timer.generation}:fired`,
       metadata: { actor: owner },
     });
@@ -152,11 +153,11 @@ export async function startTimerRunner(options: TimerRunnerOptions): Promise<Tim
   }
 
   async function fireDue(): Promise<void> {
-    const now = clock.now().getTime();
-    const due = [...armed.values()].filter((t) => Date.parse(t.at) <= now).sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+    const now = clock.now();
+    const due = [...armed.values()].filter((t) => Date.parse(t.at) <= now.getTime()).sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
     for (const timer of due) {
       try {
-        await fire(timer);
+        await fire(timer, now);
       } catch (error) {
         // One timer's failure does not hold the others up.
         logger.error({ timerId: timer.timerId, target: timer.target, error: String(error) }, 'timer could not fire; retrying on the next tick');

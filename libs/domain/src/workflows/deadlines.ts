@@ -3,18 +3,21 @@
  * reads only the event — because a cancel of a timer that is not armed records nothing, and each timer's
  * id is derived from the stream its deadline belongs to, so the fact that ends a deadline can name it.
  *
- * A timer's command carries its own `at` as `now`: the deadline's fact happens at the deadline, however
- * late the runner got to it, and the command is the same on every attempt.
+ * A timer's command is its target's command without `now`: the timer runner sends it with the instant it
+ * fired, as the deadline checks it replaces did (an overdue review says by how much it was found overdue).
  */
 import { assertNever } from '../decider.js';
-import type { HotfixCommand, HotfixEvent } from '../hotfix/hotfix.js';
-import type { ReleasePlanCommand, ReleasePlanEvent } from '../release/releasePlan.js';
+import type { CheckHotfixDeadlines, HotfixEvent } from '../hotfix/hotfix.js';
+import type { MarkPrerequisiteOverdue, ReleasePlanEvent } from '../release/releasePlan.js';
 import type { WorkflowCancel, WorkflowSchedule } from './timers.js';
 import type { Workflow, WorkflowIgnore } from './workflow.js';
 
 /** The stateless workflows' state. */
 type NoState = null;
 const noState = { evolve: (): NoState => null, initialState: (): NoState => null };
+
+/** A command a timer sends: its target's command, whose `now` the timer runner supplies (the instant it fired). */
+export type TimerCommandOf<C extends { type: string; data: { now: Date } }> = { type: C['type']; data: Omit<C['data'], 'now'> };
 
 /** Deadlines whose fact holds strictly after the instant (`now > deadline`) fire one millisecond after it. */
 const justAfter = (instant: string): Date => new Date(Date.parse(instant) + 1);
@@ -25,7 +28,7 @@ export const HOTFIX_DEADLINE_KINDS = ['sla', 'validation-cap', 'review'] as cons
 export type HotfixDeadlineKind = (typeof HOTFIX_DEADLINE_KINDS)[number];
 export const hotfixTimerId = (hotfixId: string, kind: HotfixDeadlineKind): string => `hotfix-${hotfixId}:${kind}`;
 
-export type HotfixDeadlineOutput = WorkflowSchedule<'hotfix', HotfixCommand> | WorkflowCancel | WorkflowIgnore;
+export type HotfixDeadlineOutput = WorkflowSchedule<'hotfix', TimerCommandOf<CheckHotfixDeadlines>> | WorkflowCancel | WorkflowIgnore;
 
 /**
  * The SLA runs from identification until the fix is deployed (or the breach is recorded); the staging
@@ -41,7 +44,7 @@ export function decideHotfixDeadlines(input: { event: HotfixEvent }): HotfixDead
     at,
     target: 'hotfix',
     streamId: `hotfix-${hotfixId}`,
-    command: { type: 'CheckHotfixDeadlines', data: { hotfixId, now: at } },
+    command: { type: 'CheckHotfixDeadlines', data: { hotfixId } },
   });
   const cancel = (kind: HotfixDeadlineKind, reason: string): HotfixDeadlineOutput => ({ kind: 'cancel', timerId: hotfixTimerId(hotfixId, kind), reason });
   switch (event.type) {
@@ -78,7 +81,7 @@ export const hotfixDeadlinesWorkflow: Workflow<{ event: HotfixEvent }, NoState, 
 
 export const prerequisiteTimerId = (releaseId: string, prerequisiteId: string): string => `releasePlan-${releaseId}:overdue:${prerequisiteId}`;
 
-export type ReleasePlanDeadlineOutput = WorkflowSchedule<'releasePlan', ReleasePlanCommand> | WorkflowCancel | WorkflowIgnore;
+export type ReleasePlanDeadlineOutput = WorkflowSchedule<'releasePlan', TimerCommandOf<MarkPrerequisiteOverdue>> | WorkflowCancel | WorkflowIgnore;
 
 export interface ReleasePlanDeadlineInput {
   event: ReleasePlanEvent;
@@ -108,7 +111,7 @@ export function decideReleasePlanDeadlines(input: ReleasePlanDeadlineInput): Rel
 
 function overdueTimer(releaseId: string, prerequisiteId: string, deadline: string): ReleasePlanDeadlineOutput {
   const at = new Date(deadline);
-  return { kind: 'schedule', timerId: prerequisiteTimerId(releaseId, prerequisiteId), at, target: 'releasePlan', streamId: `releasePlan-${releaseId}`, command: { type: 'MarkPrerequisiteOverdue', data: { releaseId, prerequisiteId, now: at } } };
+  return { kind: 'schedule', timerId: prerequisiteTimerId(releaseId, prerequisiteId), at, target: 'releasePlan', streamId: `releasePlan-${releaseId}`, command: { type: 'MarkPrerequisiteOverdue', data: { releaseId, prerequisiteId } } };
 }
 
 export const releasePlanDeadlinesWorkflow: Workflow<ReleasePlanDeadlineInput, NoState, ReleasePlanDeadlineOutput, never> = { decide: decideReleasePlanDeadlines, ...noState };

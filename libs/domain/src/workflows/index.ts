@@ -54,4 +54,5 @@ export {
   type ReleasePlanDeadlineInput,
   type ReleasePlanDeadlineOutput,
   releasePlanDeadlinesWorkflow,
+  type TimerCommandOf,
 } from './deadlines.js';
