@@ -105,10 +105,13 @@ describe('npm start killed with kill -9 mid-flight and restarted on its data fol
       const body = { service, version: '1.1.0', type: 'minor', title: `${service} 1.1.0`, previousVersion: '1.0.0', changes: [{ kind: 'feature', description: `feature of ${service}` }] };
       releases.push((await client.ok('POST', '/api/releases', 'ana', body)).releaseId);
     }
-    // A timer armed before any crash: the release plan's prerequisite falls overdue at noon, hours of clock time later.
+    // A timer armed before any crash: a prerequisite of another release (an open one holds its changes' approval)
+    // falls overdue at noon, hours of clock time later.
+    const planned = { service: 'gateway-api', version: '2.0.0', type: 'major', title: 'gateway-api 2.0.0', previousVersion: '1.9.0', changes: [{ kind: 'feature', description: 'new endpoints' }] };
+    const plannedRelease: string = (await client.ok('POST', '/api/releases', 'ana', planned)).releaseId;
     const prerequisite = { prerequisiteId: 'dns-cutover', type: 'infrastructure', description: 'DNS records for the new endpoints', owner: 'sam', deadline: PREREQUISITE_DEADLINE };
-    await client.ok('POST', `/api/releases/${releases[0]}/prerequisites`, 'rel', prerequisite);
-    const timerStream = `workflowTimer-releasePlan-${releases[0]}:overdue:dns-cutover`;
+    await client.ok('POST', `/api/releases/${plannedRelease}/prerequisites`, 'rel', prerequisite);
+    const timerStream = `workflowTimer-releasePlan-${plannedRelease}:overdue:dns-cutover`;
     await client.waitFor('the prerequisite deadline to be armed', async () => (await client.eventTypes(timerStream)).includes('TimerArmed'));
 
     // Development: approved, then killed while bookings and starts are in flight.
@@ -127,7 +130,7 @@ describe('npm start killed with kill -9 mid-flight and restarted on its data fol
     for (const change of staging) await review(client, change);
     for (const change of staging) await approved(change, [['rui', 'code_reviewer'], ['tess', 'tech_lead']]);
     await advanceUntilAll(staging, 'scheduled', MINUTE, 30 * MINUTE);
-    expect(await count(`releasePlan-${releases[0]}`, 'ReleasePrerequisiteOverdue')).toBe(0);
+    expect(await count(`releasePlan-${plannedRelease}`, 'ReleasePrerequisiteOverdue')).toBe(0);
     await client.setClock(STAGING_SLOT);
     await client.waitFor('a staging rollout to be under way', async () => (await Promise.all(staging.map((c) => count(`deployment-${c}`, 'DeploymentStepStarted')))).some((n) => n > 0), { timeoutMs: 60_000, intervalMs: 200 });
     await crashAndRestart();
@@ -153,7 +156,7 @@ describe('npm start killed with kill -9 mid-flight and restarted on its data fol
     // The timer armed before the first kill fired once, after the restarts, and its fact is recorded once.
     await client.waitFor('the prerequisite timer to fire', async () => (await client.eventTypes(timerStream)).includes('TimerFired'));
     expect(await client.eventTypes(timerStream)).toEqual(['TimerArmed', 'TimerFired']);
-    const overdue = (await client.events(`releasePlan-${releases[0]}`)).filter((e: Json) => e.type === 'ReleasePrerequisiteOverdue');
+    const overdue = (await client.events(`releasePlan-${plannedRelease}`)).filter((e: Json) => e.type === 'ReleasePrerequisiteOverdue');
     expect(overdue).toHaveLength(1);
     expect(overdue[0].data).toMatchObject({ prerequisiteId: 'dns-cutover', deadline: PREREQUISITE_DEADLINE });
     expect(Date.parse(overdue[0].data.detectedAt)).toBeGreaterThanOrEqual(Date.parse(PREREQUISITE_DEADLINE));
