@@ -57,10 +57,10 @@ const CheckHotfixDeadlinesTimerCommand = z.object({ type: z.literal('CheckHotfix
 
 /** The `hotfix` timer target: a fired deadline's `CheckHotfixDeadlines` records its fact (SLA breach, validation cap, overdue review). */
 export function hotfixTimerTarget(ctx: ServiceContext, metrics: CommandMetrics): TimerTarget {
-  return async (raw, { commandId, timer, firedAt }) => {
+  return async (raw, { commandId, timer, firedAt, correlationId }) => {
     const { data } = parseOrThrow(CheckHotfixDeadlinesTimerCommand, raw, 'hotfix timer command');
     const command: HotfixCommand = { type: 'CheckHotfixDeadlines', data: { hotfixId: data.hotfixId, now: firedAt } };
-    const result = await handleCommand({ store: ctx.store, decider: hotfixDecider, streamId: timer.streamId, command, commandId, metadata: { actor: ACTOR, correlationId: timer.streamId } });
+    const result = await handleCommand({ store: ctx.store, decider: hotfixDecider, streamId: timer.streamId, command, commandId, metadata: { actor: ACTOR, correlationId } });
     const types = result.events.map((e) => e.type);
     metrics.eventsAppended(types);
     return types;

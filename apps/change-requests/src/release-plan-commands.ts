@@ -43,10 +43,10 @@ const MarkPrerequisiteOverdueTimerCommand = z.object({
 
 /** The `releasePlan` timer target: a fired prerequisite deadline records `ReleasePrerequisiteOverdue` (nothing if it is no longer pending). */
 export function releasePlanTimerTarget(ctx: ServiceContext, metrics: CommandMetrics): TimerTarget {
-  return async (raw, { commandId, timer, firedAt }) => {
+  return async (raw, { commandId, timer, firedAt, correlationId }) => {
     const { data } = parseOrThrow(MarkPrerequisiteOverdueTimerCommand, raw, 'release plan timer command');
     const command: ReleasePlanCommand = { type: 'MarkPrerequisiteOverdue', data: { releaseId: data.releaseId, prerequisiteId: data.prerequisiteId, now: firedAt } };
-    const result = await handleCommand({ store: ctx.store, decider: releasePlanDecider, streamId: timer.streamId, command, commandId, metadata: { actor: ACTOR, correlationId: timer.streamId } });
+    const result = await handleCommand({ store: ctx.store, decider: releasePlanDecider, streamId: timer.streamId, command, commandId, metadata: { actor: ACTOR, correlationId } });
     const types = result.events.map((e) => e.type);
     metrics.eventsAppended(types);
     return types;

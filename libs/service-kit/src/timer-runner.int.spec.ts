@@ -43,8 +43,8 @@ describe('timer runner', () => {
   const bumps = async () => (await store.readStream('counter-1')).length;
 
   /** The counter target: idempotent by the fired command's id, as every service's command handling is. */
-  const counter: TimerTarget = async (command, { commandId }) => {
-    const result = await handleCommand({ store, decider: counterDecider, streamId: 'counter-1', command: command as BumpCommand, commandId });
+  const counter: TimerTarget = async (command, { commandId, correlationId }) => {
+    const result = await handleCommand({ store, decider: counterDecider, streamId: 'counter-1', command: command as BumpCommand, commandId, metadata: { correlationId } });
     return result.events.map((e) => e.type);
   };
 
@@ -200,7 +200,10 @@ describe('timer runner', () => {
 
       clock.set(T);
       await waitFor(async () => (await bumps()) === 2, 'the armed timer to fire');
-      expect((await store.readStream('counter-1')).map((e) => (e.data as { by: string }).by)).toEqual(['now', 'later']);
+      const bumped = await store.readStream('counter-1');
+      expect(bumped.map((e) => (e.data as { by: string }).by)).toEqual(['now', 'later']);
+      // The fired command stays in the correlation of the fact that armed it.
+      expect(bumped[1]?.metadata.correlationId).toBe(happened.id);
     } finally {
       await consumer.stop();
     }

@@ -76,7 +76,15 @@ export async function cancelTimer(recorder: TimerRecorder, output: WorkflowCance
  * `firedAt` (the clock when it fired: the command's `now`). Returns the types of the events it appended;
  * throws a `DomainError` when the target refuses it for good.
  */
-export type TimerTarget = (command: unknown, fired: { commandId: string; timer: ArmedTimer; firedAt: Date }) => Promise<readonly string[]>;
+export type TimerTarget = (command: unknown, fired: FiredTimer) => Promise<readonly string[]>;
+
+/** A timer being fired: the id its command carries, the timer, when it fired, and the correlation of the fact that armed it. */
+export interface FiredTimer {
+  commandId: string;
+  timer: ArmedTimer;
+  firedAt: Date;
+  correlationId: string;
+}
 
 export interface TimerRunnerOptions {
   /** The service: only timers armed with this owner are fired here. */
@@ -100,7 +108,7 @@ export interface TimerRunner {
 export async function startTimerRunner(options: TimerRunnerOptions): Promise<TimerRunner> {
   const { owner, store, events, clock, targets, intervalMs = DEFAULT_TIMER_INTERVAL_MS, logger, metrics } = options;
   const fired = registeredCounter(metrics, 'gatehouse_timers_fired_total', 'Timers fired by owning service, target and outcome', ['owner', 'target', 'outcome']);
-  const armed = new Map<string, ArmedTimer>();
+  const armed = new Map<string, ArmedTimer & { correlationId: string }>();
 
   const index: EventConsumer = await events.consume({
     name: `${owner}-timers`,
@@ -110,14 +118,14 @@ export async function startTimerRunner(options: TimerRunnerOptions): Promise<Tim
     handler: async ({ event }) => {
       const timer = { type: event.type, data: event.data } as WorkflowTimerEvent;
       if (timer.type === 'TimerArmed') {
-        if (timer.data.owner === owner) armed.set(timer.data.timerId, timer.data);
+        if (timer.data.owner === owner) armed.set(timer.data.timerId, { ...timer.data, correlationId: correlationOf(event) });
         return;
       }
       if (armed.get(timer.data.timerId)?.generation === timer.data.generation) armed.delete(timer.data.timerId);
     },
   });
 
-  async function fire(timer: ArmedTimer, firedAt: Date): Promise<void> {
+  async function fire(timer: ArmedTimer & { correlationId: string }, firedAt: Date): Promise<void> {
     // Cancelled (or fired by another replica) since the index saw it armed: nothing to send.
     const history = await store.readStream(workflowTimerStreamId(timer.timerId));
     const state = history.reduce((s, e) => workflowTimerDecider.evolve(s, { type: e.type, data: e.data } as WorkflowTimerEvent), workflowTimerDecider.initialState());
@@ -132,7 +140,8 @@ export async function startTimerRunner(options: TimerRunnerOptions): Promise<Tim
       logger.error({ timerId: timer.timerId, target: timer.target, owner }, 'timer names a target its owner does not serve; recorded as refused');
     } else {
       try {
-        await target(timer.command, { commandId: timerFireCommandId(timer), timer, firedAt });
+        const { correlationId, ...armedTimer } = timer;
+        await target(timer.command, { commandId: timerFireCommandId(timer), timer: armedTimer, firedAt, correlationId });
       } catch (error) {
         // Anything but a refusal (store or bus down) is transient: the timer stays armed and fires on a later tick.
         if (!(error instanceof DomainError)) throw error;
@@ -146,7 +155,7 @@ export async function startTimerRunner(options: TimerRunnerOptions): Promise<Tim
       streamId: workflowTimerStreamId(timer.timerId),
       command: { type: 'RecordTimerFired', data: { timerId: timer.timerId, generation: timer.generation, outcome, now: firedAt } },
       commandId: `${timer.timerId}:${timer.generation}:fired`,
-      metadata: { actor: owner },
+      metadata: { actor: owner, correlationId: timer.correlationId },
     });
     fired.inc({ owner, target: timer.target, outcome });
     if (armed.get(timer.timerId)?.generation === timer.generation) armed.delete(timer.timerId);
