@@ -16,7 +16,7 @@
  * `StagingValidationTimeCapped` and `PostIncidentReviewOverdue` is a fact exactly once.
  */
 import type { EventConsumer } from '@gatehouse/bus';
-import { ApprovalEventSchemas, HOTFIX_CATEGORY, HotfixEventSchemas, hotfixStreamId } from '@gatehouse/contracts';
+import { ApprovalEventSchemas, HOTFIX_CATEGORY, HotfixEventSchemas } from '@gatehouse/contracts';
 import {
   type HotfixCommand,
   hotfixDeadlinesWorkflow,

@@ -9,6 +9,7 @@
 import { assertNever } from '../decider.js';
 import type { CheckHotfixDeadlines, HotfixEvent } from '../hotfix/hotfix.js';
 import type { MarkPrerequisiteOverdue, ReleasePlanEvent } from '../release/releasePlan.js';
+import { hotfixStreamIdOf } from './hotfixLane.js';
 import type { WorkflowCancel, WorkflowSchedule } from './timers.js';
 import type { Workflow, WorkflowIgnore } from './workflow.js';
 
@@ -26,7 +27,7 @@ const justAfter = (instant: string): Date => new Date(Date.parse(instant) + 1);
 
 export const HOTFIX_DEADLINE_KINDS = ['sla', 'validation-cap', 'review'] as const;
 export type HotfixDeadlineKind = (typeof HOTFIX_DEADLINE_KINDS)[number];
-export const hotfixTimerId = (hotfixId: string, kind: HotfixDeadlineKind): string => `hotfix-${hotfixId}:${kind}`;
+export const hotfixTimerId = (hotfixId: string, kind: HotfixDeadlineKind): string => `${hotfixStreamIdOf(hotfixId)}:${kind}`;
 
 export type HotfixDeadlineOutput = WorkflowSchedule<'hotfix', TimerCommandOf<CheckHotfixDeadlines>> | WorkflowCancel | WorkflowIgnore;
 
@@ -43,7 +44,7 @@ export function decideHotfixDeadlines(input: { event: HotfixEvent }): HotfixDead
     timerId: hotfixTimerId(hotfixId, kind),
     at,
     target: 'hotfix',
-    streamId: `hotfix-${hotfixId}`,
+    streamId: hotfixStreamIdOf(hotfixId),
     command: { type: 'CheckHotfixDeadlines', data: { hotfixId } },
   });
   const cancel = (kind: HotfixDeadlineKind, reason: string): HotfixDeadlineOutput => ({ kind: 'cancel', timerId: hotfixTimerId(hotfixId, kind), reason });
