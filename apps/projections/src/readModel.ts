@@ -83,9 +83,60 @@ export interface HistoryEntry {
   data: unknown;
 }
 
+/**
+ * Version of the read models' shape and folding rules. Bump it with any change to what `evolveReadModel` computes
+ * or to how the tables store it: a projections service that finds tables of another version rebuilds them from
+ * the log at start (see readModelTables.ts).
+ */
+export const READ_MODEL_VERSION = 1;
+
+/** The model's keyed collections, each kept in a table of its own (readModelTables.ts). */
+export const KEYED_TABLES = ['change_request', 'approval', 'release', 'booked_build', 'schedule', 'version', 'active_deployment'] as const;
+export type KeyedTable = (typeof KEYED_TABLES)[number];
+
+/** What folding changed since the tables were last written: the keys to rewrite per table, the history entries to add. */
+export class ReadModelChanges {
+  readonly keys = new Map<KeyedTable, Set<string>>(KEYED_TABLES.map((table) => [table, new Set<string>()]));
+  history: Array<{ changeRequestId: string; entry: HistoryEntry }> = [];
+  /** Events folded since the last clear(). */
+  events = 0;
+
+  touch(table: KeyedTable, key: string): void {
+    this.keys.get(table)!.add(key);
+  }
+
+  clear(): void {
+    for (const keys of this.keys.values()) keys.clear();
+    this.history = [];
+    this.events = 0;
+  }
+}
+
+/** A Map that notes each key set or deleted in the model's changes. */
+export class TrackedMap<V> extends Map<string, V> {
+  constructor(
+    private readonly table: KeyedTable,
+    private readonly changes: ReadModelChanges,
+  ) {
+    super();
+  }
+
+  override set(key: string, value: V): this {
+    this.changes.touch(this.table, key);
+    return super.set(key, value);
+  }
+
+  override delete(key: string): boolean {
+    this.changes.touch(this.table, key);
+    return super.delete(key);
+  }
+}
+
 export interface ReadModel {
   /** Global position of the last event folded in; 0 before any. */
   position: bigint;
+  /** Changes not yet written to the read-model tables. */
+  readonly changes: ReadModelChanges;
   readonly changeRequests: ChangeRequestIndex;
   /** By approval id (the approval stream's id). */
   readonly approvals: Map<string, ApprovalEntry>;
@@ -118,18 +169,22 @@ export interface ScheduleEntry {
   readonly startsAt: number;
 }
 
-export const initialReadModel = (): ReadModel => ({
-  position: 0n,
-  changeRequests: new ChangeRequestIndex(),
-  approvals: new Map(),
-  pendingApprovals: new Set(),
-  releases: new Map(),
-  bookedBuilds: new Map(),
-  schedule: new Map(),
-  versions: new Map(),
-  activeDeployments: new Map(),
-  history: new Map(),
-});
+export function initialReadModel(): ReadModel {
+  const changes = new ReadModelChanges();
+  return {
+    position: 0n,
+    changes,
+    changeRequests: new ChangeRequestIndex((changeRequestId) => changes.touch('change_request', changeRequestId)),
+    approvals: new TrackedMap('approval', changes),
+    pendingApprovals: new Set(),
+    releases: new TrackedMap('release', changes),
+    bookedBuilds: new TrackedMap('booked_build', changes),
+    schedule: new TrackedMap('schedule', changes),
+    versions: new TrackedMap('version', changes),
+    activeDeployments: new TrackedMap('active_deployment', changes),
+    history: new Map(),
+  };
+}
 
 /** Streams whose id is `<category>-<changeRequestId>`: together they are one change's history. */
 export const CHANGE_STREAM_CATEGORIES = ['changeRequest', 'approval', 'schedule', 'deployment', 'watch'] as const;
@@ -177,8 +232,10 @@ export function evolveReadModel(model: ReadModel, event: StoredEvent): ReadModel
     const history = model.history.get(id);
     if (history === undefined) model.history.set(id, [historyEntry]);
     else history.push(historyEntry);
+    model.changes.history.push({ changeRequestId: id, entry: historyEntry });
   }
   model.position = event.globalPosition;
+  model.changes.events += 1;
   return model;
 }
 
