@@ -80,7 +80,7 @@ export async function runReadModelsBench({ databaseUrl = process.env['DATABASE_U
     const rawInsert = { rows: rows.length, seconds: rawInsertSeconds, rowsPerSecond: Math.round(rows.length / rawInsertSeconds), eventsPerSecond: Math.round(rebuilt.events / rawInsertSeconds) };
 
     // 2. Start of the projections service: before (no tables: replay the whole log) and after (load the tables).
-    const clock = settableClock(new Date());
+    const clock = settableClock(new Date().toISOString());
     const policies = await PolicyRegistry.activateFromDirectory(store, 'deploy/policies', clock);
     const startOnce = async (): Promise<number> => {
       const t = process.hrtime.bigint();

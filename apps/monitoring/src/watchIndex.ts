@@ -281,6 +281,11 @@ class WatchIndexTables {
   async write(changes: ReadonlyArray<[Kind, string, unknown]>, from: bigint, to: bigint): Promise<boolean> {
     try {
       await this.sql.executor.transaction(async (tx) => {
+        const updated = await tx.query(
+          `UPDATE ${this.s}.watch_index_state SET position = $2, updated_at = now() WHERE name = 'watch_index' AND version = $3 AND position = $1 RETURNING name`,
+          [from.toString(), to.toString(), WATCH_INDEX_VERSION],
+        );
+        if (updated.length !== 1) throw new CheckpointMoved();
         const upserts = changes.filter(([, , value]) => value !== undefined).map(([kind, key, value]) => ({ kind, key, value }));
         const deletes = changes.filter(([, , value]) => value === undefined);
         if (upserts.length > 0) {
@@ -293,12 +298,6 @@ class WatchIndexTables {
         if (deletes.length > 0) {
           await tx.query(`DELETE FROM ${this.s}.watch_index WHERE (kind, key) IN (SELECT * FROM unnest($1::text[], $2::text[]))`, [deletes.map(([kind]) => kind), deletes.map(([, key]) => key)]);
         }
-        const updated = await tx.query(
-          `UPDATE ${this.s}.watch_index_state SET position = $2, updated_at = now() WHERE name = 'watch_index' AND version = $3 AND position = $1 RETURNING name`,
-          [from.toString(), to.toString(), WATCH_INDEX_VERSION],
-        );
-        // Throwing rolls the entries back with it.
-        if (updated.length !== 1) throw new CheckpointMoved();
       });
       return true;
     } catch (error) {

@@ -112,8 +112,14 @@ export class ReadModelChanges {
   }
 }
 
-/** A Map that notes each key set or deleted in the model's changes. */
+/**
+ * A Map that notes each key set or deleted in the model's changes, and numbers keys in insertion order (the
+ * order views list them in), so the tables can give the order back: `restore` puts an entry back at its number.
+ */
 export class TrackedMap<V> extends Map<string, V> {
+  private readonly order = new Map<string, number>();
+  private inserted = 0;
+
   constructor(
     private readonly table: KeyedTable,
     private readonly changes: ReadModelChanges,
@@ -123,12 +129,26 @@ export class TrackedMap<V> extends Map<string, V> {
 
   override set(key: string, value: V): this {
     this.changes.touch(this.table, key);
+    if (!this.order.has(key)) this.order.set(key, ++this.inserted);
     return super.set(key, value);
   }
 
   override delete(key: string): boolean {
     this.changes.touch(this.table, key);
+    this.order.delete(key);
     return super.delete(key);
+  }
+
+  /** Number of the key in insertion order; undefined when absent. */
+  orderOf(key: string): number | undefined {
+    return this.order.get(key);
+  }
+
+  /** Puts back an entry as stored, without noting a change; call in increasing `order`. */
+  restore(key: string, value: V, order: number): void {
+    super.set(key, value);
+    this.order.set(key, order);
+    this.inserted = Math.max(this.inserted, order);
   }
 }
 
@@ -139,17 +159,17 @@ export interface ReadModel {
   readonly changes: ReadModelChanges;
   readonly changeRequests: ChangeRequestIndex;
   /** By approval id (the approval stream's id). */
-  readonly approvals: Map<string, ApprovalEntry>;
+  readonly approvals: TrackedMap<ApprovalEntry>;
   /** The approvals whose status is pending: all that `pendingApprovals` reads. */
   readonly pendingApprovals: Set<ApprovalEntry>;
-  readonly releases: Map<string, Build>;
+  readonly releases: TrackedMap<Build>;
   /** The build each change was last booked with; kept when the booking is cancelled, as the change still ships it. */
-  readonly bookedBuilds: Map<string, Build>;
+  readonly bookedBuilds: TrackedMap<Build>;
   /** Bookings still on the schedule, by change request id. */
-  readonly schedule: Map<string, ScheduleEntry>;
+  readonly schedule: TrackedMap<ScheduleEntry>;
   /** By `[service, environment]` as JSON. */
-  readonly versions: Map<string, RunningVersionView>;
-  readonly activeDeployments: Map<string, ActiveDeploymentView>;
+  readonly versions: TrackedMap<RunningVersionView>;
+  readonly activeDeployments: TrackedMap<ActiveDeploymentView>;
   /** Each change's history in log order, by change request id. */
   readonly history: Map<string, HistoryEntry[]>;
 }

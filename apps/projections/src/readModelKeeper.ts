@@ -21,6 +21,8 @@ export interface RebuildReport {
  * events after their checkpoint (or rebuilds them, when there are none or they are of another version), then
  * follows the log, writing each batch with its checkpoint. One thing at a time: catching up, writing and
  * rebuilding run one after the other, so the checkpoint only ever describes what the tables hold.
+ * Replicas share the tables; the checkpoint moves only from where a replica last saw it, so one of them writes
+ * and the others, finding it moved, serve their own (complete) model and leave the tables to that one.
  *
  * Over the in-memory store (tests) there are no tables: the model is folded from the log at start and only
  * kept in memory, as the log itself is.
@@ -35,6 +37,8 @@ export class ReadModelKeeper {
   private running: Promise<void> = Promise.resolve();
   private unwatch: StopWatchingAppends | undefined;
   private readonly tables: ReadModelTables | undefined;
+  /** False once another replica was found keeping the tables. */
+  private writing = true;
 
   private constructor(
     private readonly store: AuditableEventStore,
@@ -118,6 +122,7 @@ export class ReadModelKeeper {
     const rebuilt = await this.tables.rebuild(this.store, this.fold, this.state);
     this.model = rebuilt.model;
     this.state = rebuilt.state;
+    this.writing = true;
     return rebuilt.events;
   }
 
@@ -132,16 +137,17 @@ export class ReadModelKeeper {
       }
       await this.write(model);
     } catch (error) {
-      if (!(error instanceof CheckpointMovedError) || this.tables === undefined) throw error;
-      // Another replica wrote (or rebuilt) the tables since: continue from what they hold.
-      this.logger.info({ error: error.message }, 'read-model checkpoint moved by another writer; reloading the models from their tables');
-      this.state = undefined;
-      await this.open();
+      if (!(error instanceof CheckpointMovedError)) throw error;
+      // Another replica keeps the tables (it wrote or rebuilt them since): this one leaves the writing to it and
+      // goes on serving its own model, complete in memory. A rebuild here makes it the writer again.
+      this.logger.info({ error: error.message }, 'another replica keeps the read-model tables; this one stops writing them');
+      this.writing = false;
+      model.changes.clear();
     }
   }
 
   private async write(model: ReadModel): Promise<void> {
-    if (this.tables === undefined || this.state === undefined) return void model.changes.clear();
+    if (this.tables === undefined || this.state === undefined || !this.writing) return void model.changes.clear();
     if (model.position === this.state.position) return;
     this.state = await this.tables.write(model, this.state);
   }

@@ -9,7 +9,7 @@
  *   the tables always hold exactly the events up to the checkpoint: a process killed mid-batch rolls its batch
  *   back whole, and the next start folds it again from the checkpoint. The checkpoint moves only from where
  *   this process last saw it (compare-and-set): a second replica that wrote in between makes the write fail
- *   with CheckpointMovedError, and the caller reloads.
+ *   with CheckpointMovedError, and the caller leaves the writing to that replica.
  * - `rebuild()` folds the whole log into a fresh generation of tables, committed batch by batch (no
  *   transaction stays open long: the gap-safe log readers wait for open transactions), then swaps the
  *   generation and checkpoint in one transaction and drops the old tables. Queries keep reading the model
@@ -20,7 +20,7 @@
  */
 import { quoteSchema, type AuditableEventStore, type SqlAccess, type SqlQueryable, type StoredEvent } from '@gatehouse/eventstore';
 import type { StoredChangeRequest } from './changeRequestIndex.js';
-import { initialReadModel, KEYED_TABLES, READ_MODEL_VERSION, type ApprovalEntry, type HistoryEntry, type KeyedTable, type ReadModel } from './readModel.js';
+import { initialReadModel, KEYED_TABLES, READ_MODEL_VERSION, type HistoryEntry, type KeyedTable, type ReadModel, type TrackedMap } from './readModel.js';
 
 /** Events folded between two writes while catching up or rebuilding. */
 export const WRITE_BATCH_EVENTS = 5_000;
@@ -78,19 +78,20 @@ export class ReadModelTables {
   async load(state: ReadModelState): Promise<ReadModel> {
     const model = initialReadModel();
     const db = this.sql.executor;
-    const rows = async <T>(table: KeyedTable, order = 'key'): Promise<Array<{ key: string; value: T }>> =>
-      db.query<{ key: string; value: T }>(`SELECT key, value FROM ${this.keyed(table, state.generation)} ORDER BY ${order}`);
-    for (const { key, value } of await rows<{ service: string; version: string }>('release')) model.releases.set(key, value);
-    for (const { key, value } of await rows<{ service: string; version: string }>('booked_build')) model.bookedBuilds.set(key, value);
-    for (const { key, value } of await rows<ReadModel['schedule'] extends Map<string, infer V> ? V : never>('schedule')) model.schedule.set(key, value);
-    for (const { key, value } of await rows<ReadModel['versions'] extends Map<string, infer V> ? V : never>('version')) model.versions.set(key, value);
-    for (const { key, value } of await rows<ReadModel['activeDeployments'] extends Map<string, infer V> ? V : never>('active_deployment')) model.activeDeployments.set(key, value);
-    for (const { key, value } of await rows<ApprovalEntry>('approval', `(value->>'seq')::integer`)) {
-      const approval: ApprovalEntry = { state: value.state, seq: value.seq };
-      model.approvals.set(key, approval);
-      if (approval.state.status === 'pending') model.pendingApprovals.add(approval);
-    }
-    for (const { value } of await rows<StoredChangeRequest>('change_request', `(value->>'updateSeq')::bigint`)) model.changeRequests.restore(value);
+    // In insertion order: the order the views list entries in.
+    const restore = async <V>(table: KeyedTable, into: TrackedMap<V>): Promise<void> => {
+      const rows = (await db.queryArrays(`SELECT key, value, ord FROM ${this.keyed(table, state.generation)} ORDER BY ord`)) as Array<[string, V, string]>;
+      for (const [key, value, ord] of rows) into.restore(key, value, Number(ord));
+    };
+    await restore('release', model.releases);
+    await restore('booked_build', model.bookedBuilds);
+    await restore('schedule', model.schedule);
+    await restore('version', model.versions);
+    await restore('active_deployment', model.activeDeployments);
+    await restore('approval', model.approvals);
+    for (const approval of model.approvals.values()) if (approval.state.status === 'pending') model.pendingApprovals.add(approval);
+    const changes = (await db.queryArrays(`SELECT value FROM ${this.keyed('change_request', state.generation)} ORDER BY ord`)) as Array<[StoredChangeRequest]>;
+    for (const [value] of changes) model.changeRequests.restore(value);
     const history = await db.queryArrays(`SELECT change_request_id, entry FROM ${this.history(state.generation)} ORDER BY change_request_id, position`);
     for (const [changeRequestId, entry] of history as Array<[string, HistoryEntry]>) {
       const entries = model.history.get(changeRequestId);
@@ -110,13 +111,13 @@ export class ReadModelTables {
   async write(model: ReadModel, state: ReadModelState): Promise<ReadModelState> {
     const next = { ...state, position: model.position };
     await this.sql.executor.transaction(async (tx) => {
-      await this.writeChanges(tx, model, state.generation);
+      // The checkpoint first: its row lock orders this write after a concurrent swap, which may have dropped the tables.
       const moved = await tx.query(
         `UPDATE ${this.s}.read_models SET position = $2, updated_at = now() WHERE name = $1 AND generation = $3 AND position = $4 RETURNING name`,
         [MODEL_NAME, next.position.toString(), state.generation, state.position.toString()],
       );
-      // Throwing rolls the batch back with it.
       if (moved.length !== 1) throw new CheckpointMovedError(state);
+      await this.writeChanges(tx, model, state.generation);
     });
     model.changes.clear();
     return next;
@@ -151,9 +152,11 @@ export class ReadModelTables {
                 [MODEL_NAME, state.version, generation, state.position.toString()],
               )
             : await tx.query(
+                // Only another swap stops this one: a replica that went on writing the old generation meanwhile finds the
+                // generation changed at its next write and leaves the tables to this one.
                 `UPDATE ${this.s}.read_models SET version = $2, generation = $3, position = $4, rebuilt_at = now(), updated_at = now()
-                 WHERE name = $1 AND generation = $5 AND position = $6 RETURNING name`,
-                [MODEL_NAME, state.version, generation, state.position.toString(), current.generation, current.position.toString()],
+                 WHERE name = $1 AND generation = $5 RETURNING name`,
+                [MODEL_NAME, state.version, generation, state.position.toString(), current.generation],
               );
         if (swapped.length !== 1) throw new CheckpointMovedError(current ?? { version: READ_MODEL_VERSION, generation: 0, position: 0n });
         if (current !== undefined) await tx.exec(this.dropGenerationSql(current.generation));
@@ -179,7 +182,8 @@ export class ReadModelTables {
     await this.sql.executor.exec(
       [
         this.dropGenerationSql(generation),
-        ...KEYED_TABLES.map((table) => `CREATE TABLE ${this.keyed(table, generation)} (key text PRIMARY KEY, value jsonb NOT NULL);`),
+        // ord: the entry's place in insertion order (change requests: their updateSeq).
+        ...KEYED_TABLES.map((table) => `CREATE TABLE ${this.keyed(table, generation)} (key text PRIMARY KEY, ord bigint NOT NULL, value jsonb NOT NULL);`),
         `CREATE TABLE ${this.history(generation)} (change_request_id text NOT NULL, position bigint NOT NULL, entry jsonb NOT NULL, PRIMARY KEY (change_request_id, position));`,
       ].join('\n'),
     );
@@ -198,18 +202,18 @@ export class ReadModelTables {
   private async writeChanges(tx: SqlQueryable, model: ReadModel, generation: number): Promise<void> {
     for (const [table, keys] of model.changes.keys) {
       if (keys.size === 0) continue;
-      const upserts: Array<{ k: string; v: unknown }> = [];
+      const upserts: Array<{ k: string; o: number; v: unknown }> = [];
       const deletes: string[] = [];
       for (const key of keys) {
-        const value = storedValue(model, table, key);
-        if (value === undefined) deletes.push(key);
-        else upserts.push({ k: key, v: value });
+        const stored = storedValue(model, table, key);
+        if (stored === undefined) deletes.push(key);
+        else upserts.push({ k: key, o: stored.order, v: stored.value });
       }
       const target = this.keyed(table, generation);
       if (upserts.length > 0) {
         await tx.query(
-          `INSERT INTO ${target} (key, value) SELECT r.k, r.v FROM jsonb_to_recordset($1::jsonb) AS r(k text, v jsonb)
-           ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+          `INSERT INTO ${target} (key, ord, value) SELECT r.k, r.o, r.v FROM jsonb_to_recordset($1::jsonb) AS r(k text, o bigint, v jsonb)
+           ON CONFLICT (key) DO UPDATE SET ord = excluded.ord, value = excluded.value`,
           [JSON.stringify(upserts)],
         );
       }
@@ -225,26 +229,30 @@ export class ReadModelTables {
   }
 }
 
-/** The row value of a key as the model holds it now; undefined when the key is gone. */
-function storedValue(model: ReadModel, table: KeyedTable, key: string): unknown {
+/** The row of a key as the model holds it now (its place in insertion order and value); undefined when the key is gone. */
+function storedValue(model: ReadModel, table: KeyedTable, key: string): { order: number; value: unknown } | undefined {
+  const entry = <V>(map: TrackedMap<V>, store: (value: V) => unknown = (value) => value) => {
+    const value = map.get(key);
+    return value === undefined ? undefined : { order: map.orderOf(key)!, value: store(value) };
+  };
   switch (table) {
     case 'change_request': {
-      const entry = model.changeRequests.get(key);
-      return entry === undefined ? undefined : ({ changeRequestId: entry.changeRequestId, state: entry.state, updatedAt: entry.updatedAt, service: entry.service, updateSeq: entry.updateSeq } satisfies StoredChangeRequest);
+      const change = model.changeRequests.get(key);
+      if (change === undefined) return undefined;
+      const { changeRequestId, state, updatedAt, service, updateSeq } = change;
+      return { order: updateSeq, value: { changeRequestId, state, updatedAt, service, updateSeq } satisfies StoredChangeRequest };
     }
-    case 'approval': {
-      const approval = model.approvals.get(key);
-      return approval === undefined ? undefined : { state: approval.state, seq: approval.seq };
-    }
+    case 'approval':
+      return entry(model.approvals, ({ state, seq }) => ({ state, seq }));
     case 'release':
-      return model.releases.get(key);
+      return entry(model.releases);
     case 'booked_build':
-      return model.bookedBuilds.get(key);
+      return entry(model.bookedBuilds);
     case 'schedule':
-      return model.schedule.get(key);
+      return entry(model.schedule);
     case 'version':
-      return model.versions.get(key);
+      return entry(model.versions);
     case 'active_deployment':
-      return model.activeDeployments.get(key);
+      return entry(model.activeDeployments);
   }
 }
