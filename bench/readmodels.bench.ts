@@ -66,9 +66,9 @@ export async function runReadModelsBench({ databaseUrl = process.env['DATABASE_U
     const rows: Array<{ key: string; value: string }> = [];
     for (const { t } of rowCounts.rows) {
       const keyed = t.startsWith('history_')
-        ? await raw.query<{ key: string; value: string }>(`SELECT change_request_id || '/' || position AS key, entry::text AS value FROM ${rm}.${t}`)
-        : await raw.query<{ key: string; value: string }>(`SELECT key, value::text AS value FROM ${rm}.${t}`);
-      rows.push(...keyed.rows);
+        ? await raw.query<{ key: string; value: string }>(`SELECT $1 || ':' || change_request_id || '/' || position AS key, entry::text AS value FROM ${rm}.${t}`, [t])
+        : await raw.query<{ key: string; value: string }>(`SELECT $1 || ':' || key AS key, value::text AS value FROM ${rm}.${t}`, [t]);
+      for (const row of keyed.rows) rows.push(row);
     }
     await raw.query(`CREATE TABLE ${s}.raw_rows (key text PRIMARY KEY, value jsonb NOT NULL)`);
     started = process.hrtime.bigint();
