@@ -62,15 +62,15 @@ export class ReadModelTables {
     return `${this.s}.history_g${generation}`;
   }
 
-  /** The state row, or undefined when no tables were ever built. */
-  async state(db: SqlQueryable = this.sql.executor): Promise<ReadModelState | undefined> {
+  /** Creates the schema and state table if missing; the state row, or undefined when no tables were ever built. */
+  async state(): Promise<ReadModelState | undefined> {
     await this.sql.executor.exec(
       `CREATE SCHEMA IF NOT EXISTS ${this.s};
        CREATE TABLE IF NOT EXISTS ${this.s}.read_models (
          name text PRIMARY KEY, version integer NOT NULL, generation integer NOT NULL, position bigint NOT NULL,
          rebuilt_at timestamptz NOT NULL DEFAULT now(), updated_at timestamptz NOT NULL DEFAULT now())`,
     );
-    const [row] = await db.query<{ version: number; generation: number; position: string }>(`SELECT version, generation, position FROM ${this.s}.read_models WHERE name = $1`, [MODEL_NAME]);
+    const [row] = await this.sql.executor.query<{ version: number; generation: number; position: string }>(`SELECT version, generation, position FROM ${this.s}.read_models WHERE name = $1`, [MODEL_NAME]);
     return row === undefined ? undefined : { version: row.version, generation: row.generation, position: BigInt(row.position) };
   }
 
