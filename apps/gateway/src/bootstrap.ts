@@ -174,7 +174,7 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
       onError: (error) => new Logger('audit').warn(`a periodic tree head failed: ${String(error)}`),
       onExportError: (error) => new Logger('audit').error(`a signed tree head could not be written to the tree-head file (GATEHOUSE_TREE_HEAD_FILE): ${String(error)}`),
     });
-    const policies = await PolicyRegistry.activateFromDirectory(store, config.GATEHOUSE_POLICIES, clock);
+    const policies = await PolicyRegistry.activateFromDirectory(store, config.GATEHOUSE_POLICIES, clock, config.GATEHOUSE_POLICY_ACTIVATED_BY);
     // The distributed gateway (its own NATS bus): readiness covers every NATS connection it needs, and it ingests over NATS.
     const readinessChecks: ReadinessCheck[] = [];
     const clockReady = clockControl?.ready?.bind(clockControl);

@@ -19,6 +19,8 @@ export const GatewayConfig = z.object({
   /** Subject prefix shared with the services (`<prefix>.cmd.<context>.<command>`). */
   GATEHOUSE_NATS_PREFIX: z.string().regex(/^[a-z][a-z0-9-]*$/, 'must be a lower-case subject token').default('gatehouse'),
   GATEHOUSE_POLICIES: z.string().min(1).default('deploy/policies'),
+  /** Who activates the policy files this process starts with (operator or deploy identity), recorded on a new policy version; unset: recorded as `system`. */
+  GATEHOUSE_POLICY_ACTIVATED_BY: z.string().trim().min(1, 'must name who activates the policy (not empty)').max(200).optional(),
   /** Pins the clock (tests, demos): every rule sees this instant until moved. */
   GATEHOUSE_CLOCK: z.iso.datetime({ offset: true }).optional(),
   /** `on`: PUT /api/admin/clock moves the clock of the whole system (demos, end-to-end tests); never in production. */

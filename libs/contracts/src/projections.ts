@@ -27,3 +27,8 @@ export interface ProjectionQueryResult<Item = unknown> {
   asOfPosition: string;
   items: Item[];
 }
+
+/** `projections.rebuild {}`: rebuild the read models from the whole log into fresh tables and swap them in. */
+export const ProjectionRebuildPayload = z.strictObject({});
+/** Who may rebuild the read models: the people who operate the system (as for dead letters). */
+export const READ_MODEL_ADMIN_ROLES: readonly string[] = ['sre', 'release_engineer'];
