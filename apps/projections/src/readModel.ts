@@ -222,12 +222,13 @@ const str = (value: unknown): string | null => (typeof value === 'string' ? valu
 const num = (value: unknown): number | null => (typeof value === 'number' ? value : null);
 
 /**
- * Folds one event into the model, in place, and returns the model. Events at or below `model.position` are
- * skipped. Each step reads and computes before it writes, so an event that throws (malformed data) leaves the
- * model as it was; the caller then skips it by moving `position` past it.
+ * Folds one event into the model, in place, and returns the model; `position` becomes the event's. The caller
+ * feeds events in the log's order (readAll after `position`), which is commit order: it is not global-position
+ * order (concurrent appends interleave their positions), so a position comparison here would drop events.
+ * Each step reads and computes before it writes, so an event that throws (malformed data) leaves the model as it
+ * was; the caller then skips it by moving `position` to it.
  */
 export function evolveReadModel(model: ReadModel, event: StoredEvent): ReadModel {
-  if (event.globalPosition <= model.position) return model;
   const { category, id } = splitStreamId(event.streamId);
   const data = (event.data ?? {}) as Data;
   const historyEntry = CHANGE_STREAMS.has(category) && id !== '' ? historyEntryOf(event, data) : undefined;
