@@ -81,7 +81,7 @@ export const DeploymentRequestedData = z.strictObject({
   environment: EnvironmentName,
   kind: z.enum(CHANGE_KINDS).default('normal'),
   /** The change request to open; the author is the publisher (token subject, or `ingest:<source>` over NATS), the person is `initiator`. */
-  changeRequest: ChangeRequestDraft.omit({ author: true, initiator: true, environments: true, releaseId: true }),
+  changeRequest: ChangeRequestDraft.omit({ author: true, initiator: true, initiatorSource: true, environments: true, releaseId: true }),
 });
 export type DeploymentRequestedData = z.infer<typeof DeploymentRequestedData>;
 
@@ -105,10 +105,12 @@ export const DeploymentRequestedEvent = z.strictObject({
   ...envelope,
   /**
    * CloudEvents extension: the person whose push asked for the deployment (the CI run's actor, e.g. GitHub's
-   * `github.actor`), vouched for by the CI system's credentials that publish the event. Separation of duties applies
-   * to them as to the author: they cannot review, approve or validate the change.
+   * `github.actor`). When the publisher's token carries the initiator claim (GATEHOUSE_CI_INITIATOR_CLAIM, default
+   * `actor`) the claim is the initiator and this field, if given, must name the same person; without the claim it is
+   * required and recorded as the publisher's assertion. Separation of duties applies to the initiator as to the
+   * author: they cannot review, approve or validate the change.
    */
-  initiator: z.string().trim().min(1, 'name the person whose push asked for the deployment (the CI run\'s actor)').max(200),
+  initiator: z.string().trim().min(1, 'name the person whose push asked for the deployment (the CI run\'s actor)').max(200).optional(),
   type: z.literal('gatehouse.deployment.requested'),
   data: DeploymentRequestedData,
 });

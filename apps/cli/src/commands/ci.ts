@@ -184,7 +184,7 @@ export function registerCiCommands(program: Command, io: CliIo, exit: ExitCode):
     (c) =>
       withRelease(c)
         .requiredOption('--env <environment>', 'target environment')
-        .option('--initiator <person>', 'whose push asked for it (default: $GITHUB_ACTOR, $GITLAB_USER_LOGIN)')
+        .option('--initiator <person>', 'whose push asked for it (default: $GITHUB_ACTOR, $GITLAB_USER_LOGIN; may be left out when the CI token carries the initiator claim)')
         .requiredOption('--title <text>', 'title of the change')
         .option('--description <text>', 'description', 'Deployment requested by CI')
         .addOption(new Option('--kind <kind>', 'change kind').choices(CHANGE_KINDS).default('normal'))
@@ -197,13 +197,13 @@ export function registerCiCommands(program: Command, io: CliIo, exit: ExitCode):
         .option('--runbook <ref>', 'runbook reference (production needs one)')
         .option('--migration', 'includes a database migration'),
     async (client, o) => {
-      const initiator = (o['initiator'] as string | undefined) ?? io.env['GITHUB_ACTOR'] ?? io.env['GITLAB_USER_LOGIN'];
-      if (initiator === undefined || initiator.trim() === '') throw new CliInputError('--initiator: name the person whose push asked for the deployment (or set GITHUB_ACTOR / GITLAB_USER_LOGIN)');
+      // A CI token that carries the initiator claim names the person itself; the gateway refuses a value that contradicts it.
+      const initiator = [o['initiator'] as string | undefined, io.env['GITHUB_ACTOR'], io.env['GITLAB_USER_LOGIN']].find((v) => v !== undefined && v.trim() !== '');
       const duration = Number(o['duration']);
       if (!Number.isInteger(duration) || duration <= 0) throw new CliInputError(`--duration ${String(o['duration'])} must be a positive whole number of minutes`);
       return {
         type: 'gatehouse.deployment.requested',
-        extra: { initiator },
+        extra: initiator === undefined ? {} : { initiator },
         data: {
           release: releaseRef(o),
           environment: o['env'],

@@ -14,6 +14,10 @@ export type ChangeKind = (typeof CHANGE_KINDS)[number];
 export const CHANGE_REQUEST_TYPES = ['enhancement', 'bug_fix', 'security', 'infrastructure'] as const;
 export const PRIORITIES = ['low', 'medium', 'high', 'critical'] as const;
 
+/** Where a CI change's initiator comes from (see `ChangeRequestDraft.initiatorSource`). */
+export const INITIATOR_SOURCES = ['token_claim', 'publisher_assertion'] as const;
+export type InitiatorSource = (typeof INITIATOR_SOURCES)[number];
+
 /** The seeds' ChangeRequest, as submitted (HTTP/CLI input is validated against it). */
 export const ChangeRequestDraft = z.strictObject({
   title: z.string().trim().min(1, 'a change needs a title'),
@@ -51,6 +55,12 @@ export const ChangeRequestDraft = z.strictObject({
    * CI system's credentials); separation of duties applies to them as to the author. Never taken from a person's request.
    */
   initiator: z.string().min(1).optional(),
+  /**
+   * How the initiator is known: `token_claim` — a claim of the CI token that published the request (the identity
+   * provider or the gateway's secret vouches for it); `publisher_assertion` — only the publisher's word (a CloudEvent
+   * field, sent with a token that carries no such claim, or over NATS).
+   */
+  initiatorSource: z.enum(INITIATOR_SOURCES).optional(),
 });
 export type ChangeRequestDraft = z.infer<typeof ChangeRequestDraft>;
 
