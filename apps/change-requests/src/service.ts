@@ -8,6 +8,7 @@ import { registerHotfixCommands } from './hotfix-commands.js';
 import { startHotfixLane } from './hotfix-process.js';
 
 import { startProcessManagers } from './process-managers.js';
+import { startValidationTimeouts } from './validation-timeouts.js';
 
 /**
  * Releases and change requests: serves `changeRequests.*` commands on `release-<id>` and
@@ -15,7 +16,8 @@ import { startProcessManagers } from './process-managers.js';
  * and approvals report (see process-managers.ts). The emergency hotfix lane: `hotfixes.*` commands
  * on `hotfix-<id>` streams, its reactions and deadlines (hotfix-commands.ts, hotfix-process.ts). Feature
  * flags: `flags.*` commands on `flag-<name>` streams (flag-commands.ts). Release plans: `releasePlans.*`
- * on `releasePlan-<releaseId>` streams and their deadlines (release-plan-commands.ts).
+ * on `releasePlan-<releaseId>` streams and their deadlines (release-plan-commands.ts). Post-deployment
+ * validation: check results and sign-offs (commands.ts) and its timeout (validation-timeouts.ts).
  */
 export const changeRequestsService: ServiceDefinition = {
   name: 'change-requests',
@@ -24,12 +26,14 @@ export const changeRequestsService: ServiceDefinition = {
     const unregister = [...(await registerCommands(ctx, metrics)), ...(await registerHotfixCommands(ctx, metrics)), ...(await registerFlagCommands(ctx, metrics)), ...(await registerReleasePlanCommands(ctx, metrics))];
     const consumer = await startProcessManagers(ctx, metrics);
     const hotfixLane = await startHotfixLane(ctx, metrics);
+    const validationTimeouts = await startValidationTimeouts(ctx, metrics);
     // The communication plan goes out only where there is somewhere to send it.
     const webhook = process.env['GATEHOUSE_NOTIFICATION_WEBHOOK_URL'];
     const communication = webhook === undefined || webhook === '' ? undefined : await startReleaseCommunication(ctx, metrics, webhookNotifications(webhook));
     return {
       stop: async () => {
         await communication?.stop();
+        await validationTimeouts.stop();
         await hotfixLane.stop();
         await consumer.stop();
         await Promise.all(unregister.map((u) => u()));

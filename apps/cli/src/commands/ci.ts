@@ -78,7 +78,7 @@ function withEnvelope(c: Command): Command {
 
 export function registerCiCommands(program: Command, io: CliIo, exit: ExitCode): void {
   const ci = program.command('ci').description('for pipelines: publish release facts as CloudEvents (POST /api/ingest with the CI token) and wait for a change to deploy');
-  const publish = ci.command('publish').description('publish one release fact: release-built, testgate, migration, deployment-requested');
+  const publish = ci.command('publish').description('publish one release fact: release-built, testgate, migration, deployment-requested, validation');
 
   function publisher(name: string, description: string, build: (c: Command) => Command, toEvent: (client: GatewayClient, o: Options) => Promise<{ type: string; data: Json; extra?: Json }>, human: (answer: Json) => string): void {
     const command = documentExitCodes(withConnection(withEnvelope(build(publish.command(name).description(description)))));
@@ -176,6 +176,30 @@ export function registerCiCommands(program: Command, io: CliIo, exit: ExitCode):
       };
     },
     (answer) => `${answer.command}: ${answer.result?.status ?? 'accepted'}${answer.result?.duplicate ? ' (already recorded)' : ''}\n`,
+  );
+
+  publisher(
+    'validation',
+    'a post-deployment check (smoke, integration…) ran against a change that deployed',
+    (c) =>
+      c
+        .requiredOption('--change <changeRequestId>', 'the change request that deployed')
+        .requiredOption('--check <name>', 'check name of the environment policy’s postDeploymentValidation, e.g. smoke')
+        .addOption(new Option('--status <status>', 'result').choices(['passed', 'failed']).makeOptionMandatory())
+        .option('--summary <text>', 'one-line summary')
+        .option('--report-url <url>', 'link to the report'),
+    async (_client, o) => ({
+      type: 'gatehouse.validation.result',
+      data: {
+        changeRequestId: o['change'],
+        check: o['check'],
+        status: o['status'],
+        ...(o['summary'] === undefined ? {} : { summary: o['summary'] }),
+        ...(o['reportUrl'] === undefined ? {} : { reportUrl: o['reportUrl'] }),
+      },
+    }),
+    (answer) => `${answer.command}: ${answer.result?.status ?? 'accepted'}${answer.result?.duplicate ? ' (already recorded)' : ''}
+`,
   );
 
   publisher(

@@ -69,6 +69,8 @@ export function mapIngestEvent(raw: unknown, origin: IngestOrigin): IngestMappin
       const { release, ...migration } = event.data;
       return done(event.type, commandId, 'recordMigration', { ...envelope, releaseId: releaseIdOf(release), ...migration });
     }
+    case 'gatehouse.validation.result':
+      return done(event.type, commandId, 'recordValidationCheck', { ...envelope, ...event.data });
     case 'gatehouse.deployment.requested': {
       const { release, environment, kind, changeRequest } = event.data;
       const initiator = initiatorOf(event.initiator, origin.initiatorClaim);
