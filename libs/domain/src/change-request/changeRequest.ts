@@ -457,8 +457,12 @@ export function decideChangeRequest(command: ChangeRequestCommand, state: Change
     }
     case 'RecordPostImplementationReview':
       return recordReview(command, change);
-    case 'CompletePostDeploymentWatch':
-      return concludeValidation(change, command.data, [{ type: 'PostDeploymentWatchPassed', data: { changeRequestId: id, passedAt: at } }]);
+    case 'CompletePostDeploymentWatch': {
+      const passed: ChangeRequestEvent = { type: 'PostDeploymentWatchPassed', data: { changeRequestId: id, passedAt: at } };
+      // Without post-deployment checks the watch alone decides: validated and closed at once, as the stream always read.
+      if (command.data.validation === undefined) return concludeValidation(change, command.data, [passed]).filter((e) => e.type !== 'PostDeploymentWatchPassed');
+      return concludeValidation(change, command.data, [passed]);
+    }
     case 'RecordPostDeploymentCheck':
       return recordCheck(command, change);
     case 'SignOffPostDeploymentValidation':

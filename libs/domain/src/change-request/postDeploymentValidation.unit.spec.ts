@@ -93,7 +93,7 @@ describe('Change request: post-deployment validation', () => {
   it('without a policy, the completed watch validates and closes the change as before', () => {
     const noPolicy = { type: 'CompletePostDeploymentWatch', data: { changeRequestId: 'cr-1', environment: 'development', validation: undefined, closedBy: 'change-requests', now: at(10) } } as const;
     spec.given(validating).when(noPolicy).thenEvents((events, state) => {
-      expect(events.map((e) => e.type)).toEqual(['PostDeploymentWatchPassed', 'ChangeValidated', 'ChangeClosed']);
+      expect(events.map((e) => e.type)).toEqual(['ChangeValidated', 'ChangeClosed']);
       expect(state.status).toBe('closed');
     });
   });
