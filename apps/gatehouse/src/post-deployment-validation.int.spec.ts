@@ -35,8 +35,8 @@ postDeploymentValidation:
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies are asserted field by field
 type Json = any;
 
-async function tokenFor(sub: string, roles: string[]): Promise<string> {
-  return new SignJWT({ roles, name: sub }).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setIssuedAt().setExpirationTime('1h').sign(new TextEncoder().encode(JWT_SECRET));
+async function tokenFor(sub: string, roles: string[], claims: Record<string, string> = {}): Promise<string> {
+  return new SignJWT({ ...claims, roles, name: sub }).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setIssuedAt().setExpirationTime('1h').sign(new TextEncoder().encode(JWT_SECRET));
 }
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -56,6 +56,8 @@ describe('post-deployment validation, tried through the HTTP API', () => {
     const config = readGatewayConfig({ PORT: '0', GATEHOUSE_DATA_DIR: path.join(dataDir, 'data'), GATEHOUSE_POLICIES: policies, GATEHOUSE_JWT_SECRET: JWT_SECRET, LOG_LEVEL: 'silent' });
     gatehouse = await startGatehouse(config, { clock, pollIntervalMs: 10, tickIntervalMs: 20 });
     for (const [sub, roles] of Object.entries({ ana: ['developer'], rui: ['code_reviewer'], tess: ['tech_lead'], quinn: ['qa'], ci: ['release_engineer'], aud: ['auditor'] })) tokens[sub] = await tokenFor(sub, roles);
+    // A CI token whose `actor` claim names quinn, who pushed: quinn is then the initiator of what it submits.
+    tokens.ciForQuinn = await tokenFor('ci-bot', ['release_engineer'], { actor: 'quinn' });
   }, 120_000);
   afterAll(async () => {
     await gatehouse?.close();
@@ -90,7 +92,7 @@ describe('post-deployment validation, tried through the HTTP API', () => {
     call('POST', '/api/ingest', 'ci', { specversion: '1.0', id: `check-${++resultId}`, source: 'ci/smoke', type: 'gatehouse.validation.result', data: { changeRequestId, check, status } });
 
   /** A release of `service` through development, then a staging change approved for today's 14:00 slot. */
-  async function approvedForStaging(service: string): Promise<string> {
+  async function approvedForStaging(service: string, { throughCi = false } = {}): Promise<string> {
     const { releaseId } = await ok('POST', '/api/releases', 'ana', { service, version: '1.1.0', type: 'minor', title: `${service} 1.1.0`, previousVersion: '1.0.0' });
     const at = clock.now().toISOString();
     await ok('POST', '/api/ingest', 'ci', { specversion: '1.0', id: `unit-${releaseId}`, source: 'ci/test', type: 'gatehouse.testgate.result', data: { release: { releaseId }, environment: 'development', gateId: 'unit-tests', status: 'passed', startedAt: at, finishedAt: at } });
@@ -104,7 +106,10 @@ describe('post-deployment validation, tried through the HTTP API', () => {
     await ok('POST', `/api/change-requests/${dev}/approvals`, 'rui', { role: 'code_reviewer' });
     // Development names no post-deployment checks: its change still closes by itself.
     await advanceUntil('the development change to close', async () => (await statusOf(dev)) === 'closed', { step: MINUTE, limit: 2 * HOUR });
-    const staging = (await ok('POST', '/api/change-requests', 'ana', change('staging'))).changeRequestId;
+    const { kind, environments, releaseId: _release, ...changeRequest } = change('staging');
+    const staging: string = throughCi
+      ? (await ok('POST', '/api/ingest', 'ciForQuinn', { specversion: '1.0', id: `deploy-${service}`, source: 'ci/deploy', type: 'gatehouse.deployment.requested', data: { release: { releaseId }, environment: environments[0], kind, changeRequest } })).result.streamId.replace('changeRequest-', '')
+      : (await ok('POST', '/api/change-requests', 'ana', change('staging'))).changeRequestId;
     await ok('POST', `/api/change-requests/${staging}/review`, 'rui', { action: 'start' });
     await ok('POST', `/api/change-requests/${staging}/review`, 'rui', { action: 'complete', notes: 'ok' });
     await ok('POST', `/api/change-requests/${staging}/approvals`, 'rui', { role: 'code_reviewer' });
@@ -113,9 +118,10 @@ describe('post-deployment validation, tried through the HTTP API', () => {
     return staging;
   }
 
-  it('validates a staging change only with its watch, both checks and a QA sign-off by someone other than its author; a timeout fails another, and a late result changes nothing', async () => {
+  it('validates a staging change only with its watch, both checks and a QA sign-off by someone other than its author or CI initiator; a timeout fails another, and a late result changes nothing', async () => {
     const checked = await approvedForStaging('billing-api');
     const timedOut = await approvedForStaging('ledger-api');
+    const pushedByQuinn = await approvedForStaging('notifier', { throughCi: true });
 
     // Before it deployed, no result is taken: 409 naming the status, nothing written.
     const early = await result(checked, 'smoke', 'passed');
@@ -123,7 +129,8 @@ describe('post-deployment validation, tried through the HTTP API', () => {
     expect(early.body.message).toContain('RecordPostDeploymentCheck is not allowed while scheduled');
     const beforeDeployment = await typesOf(checked);
 
-    await advanceUntil('both staging changes to deploy', async () => (await statusOf(checked)) === 'validating' && (await statusOf(timedOut)) === 'validating', { step: 10 * MINUTE });
+    const allValidating = async () => (await Promise.all([checked, timedOut, pushedByQuinn].map(statusOf))).every((status) => status === 'validating');
+    await advanceUntil('the staging changes to deploy', allValidating, { step: 10 * MINUTE });
     expect((await typesOf(checked)).slice(0, beforeDeployment.length)).toEqual(beforeDeployment);
     const deployed = await typesOf(checked);
 
@@ -138,6 +145,12 @@ describe('post-deployment validation, tried through the HTTP API', () => {
     const noRole = await call('POST', `/api/change-requests/${checked}/validation/sign-off`, 'rui');
     expect(noRole).toMatchObject({ status: 403, body: { error: 'SignOffRoleRequiredError' } });
     expect(await typesOf(checked)).toEqual(deployed);
+    // The person whose push the CI token's claim names cannot sign off the change either, QA or not.
+    const beforeInitiator = await typesOf(pushedByQuinn);
+    const initiator = await call('POST', `/api/change-requests/${pushedByQuinn}/validation/sign-off`, 'quinn');
+    expect(initiator).toMatchObject({ status: 403, body: { error: 'SeparationOfDutiesViolation', details: { rule: 'author_cannot_validate' } } });
+    expect(initiator.body.message).toContain('quinn initiated (through CI) the change');
+    expect(await typesOf(pushedByQuinn)).toEqual(beforeInitiator);
 
     // No results: the watch's hour passes and the change is still not validated.
     expect((await result(timedOut, 'smoke', 'passed')).status).toBe(202);
