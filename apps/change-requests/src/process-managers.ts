@@ -84,7 +84,7 @@ export async function startProcessManagers(ctx: ServiceContext, metrics: Command
       event: lifecycleEvent,
       policy: {
         policyVersion: policySet.policyVersion,
-        environment: environmentPolicy === undefined ? undefined : { promotesFrom: environmentPolicy.promotesFrom, rollback: environmentPolicy.rollback },
+        environment: environmentPolicy === undefined ? undefined : { promotesFrom: environmentPolicy.promotesFrom, rollback: environmentPolicy.rollback, postDeploymentValidation: environmentPolicy.postDeploymentValidation },
       },
       // Only a deployment's start needs the lane (it reads the hotfix's streams).
       ...(event.type === 'DeploymentStarted' && change.status !== 'not_submitted' ? { lane: await releaseLaneFor(store, change) } : {}),

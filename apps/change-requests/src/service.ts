@@ -8,6 +8,7 @@ import { registerHotfixCommands } from './hotfix-commands.js';
 import { hotfixTimerTarget, startHotfixLane } from './hotfix-process.js';
 
 import { startProcessManagers } from './process-managers.js';
+import { startValidationTimeouts } from './validation-timeouts.js';
 
 /**
  * Releases and change requests: serves `changeRequests.*` commands on `release-<id>` and
@@ -16,7 +17,8 @@ import { startProcessManagers } from './process-managers.js';
  * on `hotfix-<id>` streams, its reactions and deadlines (hotfix-commands.ts, hotfix-process.ts); the deadlines
  * of the lane and of release plans are timers fired by the service's timer runner. Feature
  * flags: `flags.*` commands on `flag-<name>` streams (flag-commands.ts). Release plans: `releasePlans.*`
- * on `releasePlan-<releaseId>` streams and their deadlines (release-plan-commands.ts).
+ * on `releasePlan-<releaseId>` streams and their deadlines (release-plan-commands.ts). Post-deployment
+ * validation: check results and sign-offs (commands.ts) and its timeout (validation-timeouts.ts).
  */
 export const changeRequestsService: ServiceDefinition = {
   name: 'change-requests',
@@ -35,12 +37,15 @@ export const changeRequestsService: ServiceDefinition = {
       ...(ctx.tickIntervalMs === undefined ? {} : { intervalMs: ctx.tickIntervalMs }),
       logger: ctx.logger,
       metrics: ctx.metrics,
-    });    // The communication plan goes out only where there is somewhere to send it.
+    });
+    const validationTimeouts = await startValidationTimeouts(ctx, metrics);
+    // The communication plan goes out only where there is somewhere to send it.
     const webhook = process.env['GATEHOUSE_NOTIFICATION_WEBHOOK_URL'];
     const communication = webhook === undefined || webhook === '' ? undefined : await startReleaseCommunication(ctx, metrics, webhookNotifications(webhook));
     return {
       stop: async () => {
         await communication?.stop();
+        await validationTimeouts.stop();
         await timers.stop();
         await hotfixLane.stop();
         await consumer.stop();

@@ -185,7 +185,7 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
       ingestion = await startNatsIngestion({ ...config, NATS_URL: config.NATS_URL }, signedCommands);
       readinessChecks.push(ingestion.check);
     }
-    const app = await createHttpApp(GatewayModule.forRoot({ store, clock, clockControl, policies, logLevel: config.LOG_LEVEL, commands: signedCommands, auth: { verify: auth.verify, gatehouseTokens: auth.gatehouseTokens, ...(auth.oidc === undefined ? {} : { oidc: auth.oidc }) }, audit: { key: auditKey, treeHeads }, readinessChecks, ...(metrics ? { metrics } : {}) }), {
+    const app = await createHttpApp(GatewayModule.forRoot({ store, clock, clockControl, policies, logLevel: config.LOG_LEVEL, commands: signedCommands, auth: { verify: auth.verify, gatehouseTokens: auth.gatehouseTokens, ciInitiatorClaim: config.GATEHOUSE_CI_INITIATOR_CLAIM, ...(auth.oidc === undefined ? {} : { oidc: auth.oidc }) }, audit: { key: auditKey, treeHeads }, readinessChecks, ...(metrics ? { metrics } : {}) }), {
       title: 'Gatehouse',
       version: '0.1.0',
       description: 'Release governance control plane: policy evaluation, calendars, the event log and its verification',
