@@ -16,72 +16,11 @@ import {
   type ChangeRequestState,
 } from '@gatehouse/domain';
 import type { StoredEvent } from '@gatehouse/eventstore';
+import type { ActiveDeploymentView, ChangeRequestView, HistoryEntry, PendingApprovalView, RunningVersionView, ScheduledDeploymentView } from '@gatehouse/contracts';
 import { ChangeRequestIndex, type ListedChangeRequest } from './changeRequestIndex.js';
 
-export interface ChangeRequestView {
-  changeRequestId: string;
-  status: string;
-  kind: string;
-  title: string;
-  environments: string[];
-  releaseId: string | null;
-  service: string | null;
-  version: string | null;
-  risk: { level: string; score: number };
-  updatedAt: string;
-}
-export interface PendingApprovalView {
-  changeRequestId: string;
-  approvalId: string;
-  environment: string;
-  role: string;
-  missing: number;
-  onCall: boolean;
-}
-export interface ScheduledDeploymentView {
-  changeRequestId: string;
-  releaseId: string | null;
-  service: string;
-  version: string;
-  environment: string;
-  changeType: string | null;
-  strategy: string | null;
-  scheduledFor: string;
-  windowId: string | null;
-  status: 'booked' | 'due' | 'started';
-}
-export interface RunningVersionView {
-  service: string;
-  environment: string;
-  version: string;
-  changeRequestId: string;
-  since: string;
-  /** Versions that ran before, newest first; a rollback returns to the head of this list. */
-  previous: string[];
-}
-export interface ActiveDeploymentView {
-  deploymentId: string;
-  changeRequestId: string;
-  service: string;
-  version: string;
-  environment: string;
-  strategy: string | null;
-  totalSteps: number;
-  /** 1-based number of the step in progress or last completed; 0 before the first step. */
-  currentStep: number;
-  currentStepName: string | null;
-  trafficPercent: number;
-  startedAt: string;
-}
-export interface HistoryEntry {
-  position: string;
-  streamId: string;
-  type: string;
-  recordedAt: string;
-  actor: string | null;
-  reason: string | null;
-  data: unknown;
-}
+/** The views' shapes are the projections' contract with their readers (libs/contracts). */
+export type { ActiveDeploymentView, ChangeRequestView, HistoryEntry, PendingApprovalView, RunningVersionView, ScheduledDeploymentView };
 
 /**
  * Version of the read models' shape and folding rules. Bump it with any change to what `evolveReadModel` computes
