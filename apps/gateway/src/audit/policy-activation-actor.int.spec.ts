@@ -62,7 +62,8 @@ describe('policy changes name who activated them', () => {
     } finally {
       await gateway.close();
     }
-  });
+    // Two starts of the whole embedded system (PGlite, every service): slow on a busy two-core machine.
+  }, 120_000);
 
   it('without an activator configured, the activation is recorded as the system\'s', async () => {
     const gateway = await start(dataDir);
@@ -72,7 +73,7 @@ describe('policy changes name who activated them', () => {
     } finally {
       await gateway.close();
     }
-  });
+  }, 60_000);
 
   it('refuses a blank activator at start, naming the setting', () => {
     expect(() => readGatewayConfig({ GATEHOUSE_POLICY_ACTIVATED_BY: '   ' })).toThrow(/GATEHOUSE_POLICY_ACTIVATED_BY/);
