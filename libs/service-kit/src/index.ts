@@ -31,3 +31,19 @@ export {
 } from './clock-control.js';
 export { createEffectRunner, DEFAULT_EFFECT_LEASE_MS, type EffectPort, type EffectRunner, type EffectRunnerOptions } from './effect-runner.js';
 export { AwaitingFactError, DEFAULT_MAX_AWAIT_DELIVERIES, type PreparedInput, runWorkflow, type WorkflowRunnerOptions } from './workflow-runner.js';
+export {
+  busCommand,
+  type BusCommandPattern,
+  busConsumer,
+  type BusConsumerPattern,
+  busEvents,
+  type BusEventsExtras,
+  BusErrorPassThrough,
+  CommandRpcContext,
+  EventRpcContext,
+  GATEHOUSE_TRANSPORT,
+  GatehouseTransport,
+  type GatehouseTransportOptions,
+} from './nest/transport.js';
+export { nestService, SERVICE_CONTEXT } from './nest/nest-service.js';
+export { CommandOutcomes } from './nest/command-outcomes.js';
