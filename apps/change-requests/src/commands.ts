@@ -32,7 +32,7 @@ import {
   ValidationError,
 } from '@gatehouse/domain';
 import { evaluateDeployment, getEnvironmentPolicy } from '@gatehouse/policy';
-import { type CommandDecider, type CommandMetrics, handleCommand, registerCountedCommands, type ServiceContext } from '@gatehouse/service-kit';
+import { type CommandDecider, type CommandMetrics, handleCommand, type ServiceContext } from '@gatehouse/service-kit';
 import { changeRequestStream, changeView, loadRelease, releaseStream, releaseView, requireChange, requireRelease } from './streams.js';
 
 type Handler = (payload: unknown) => Promise<unknown>;
@@ -42,8 +42,8 @@ interface Envelope {
   correlationId?: string | undefined;
 }
 
-/** Registers every changeRequests.* command; returns the unregister functions. */
-export async function registerCommands(ctx: ServiceContext, metrics: CommandMetrics): Promise<Array<() => Promise<void>>> {
+/** The changeRequests.* command handlers (the `@MessagePattern` methods of commands.controller.ts call them). */
+export function changeRequestCommands(ctx: ServiceContext, metrics: CommandMetrics) {
   const { store, clock } = ctx;
 
   const metadataOf = (p: Envelope, policyVersion?: string) => ({
@@ -66,7 +66,7 @@ export async function registerCommands(ctx: ServiceContext, metrics: CommandMetr
     return { streamId, events: result.decided.map((e) => e.type), status: result.state.status, duplicate: result.duplicate };
   }
 
-  const handlers: Record<string, Handler> = {
+  return {
     createRelease: async (raw) => {
       const p = parseOrThrow(CreateReleasePayload, raw, `${CHANGE_REQUESTS_CONTEXT}.createRelease payload`);
       return onRelease(p, {
@@ -198,9 +198,7 @@ export async function registerCommands(ctx: ServiceContext, metrics: CommandMetr
       const p = parseOrThrow(GetReleasePayload, raw, `${CHANGE_REQUESTS_CONTEXT}.getRelease payload`);
       return releaseView(await requireRelease(store, p.releaseId));
     },
-  };
-
-  return registerCountedCommands(ctx.commands, CHANGE_REQUESTS_CONTEXT, handlers, metrics);
+  } satisfies Record<string, Handler>;
 }
 
 /** One change request deploys once (`deployment-<changeRequestId>`), so it names exactly one environment. */

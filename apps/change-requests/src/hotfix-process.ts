@@ -14,7 +14,7 @@
  * that kind's event, make each of `HotfixSlaBreached`, `StagingValidationTimeCapped` and
  * `PostIncidentReviewOverdue` a fact exactly once, across restarts and replicas.
  */
-import type { EventConsumer } from '@gatehouse/bus';
+import type { ReceivedEvent } from '@gatehouse/bus';
 import { ApprovalEventSchemas, HOTFIX_CATEGORY, HotfixEventSchemas, hotfixStreamId } from '@gatehouse/contracts';
 import {
   type HotfixCommand,
@@ -28,7 +28,7 @@ import {
   type WorkflowSend,
 } from '@gatehouse/domain';
 import type { StoredEvent } from '@gatehouse/eventstore';
-import { type CommandMetrics, handleCommand, runWorkflow, type ServiceContext, startTicker, type Ticker } from '@gatehouse/service-kit';
+import { type CommandMetrics, handleCommand, type ServiceContext, startTicker, type Ticker, workflowReaction } from '@gatehouse/service-kit';
 import { z } from 'zod';
 import { hotfixOfChange, shipsValidatedRelease } from './hotfix-lane.js';
 import { loadHotfixEvents } from './hotfix-streams.js';
@@ -140,11 +140,19 @@ function deadlineDecider(kind: DeadlineKind) {
 
 // ---------------------------------------------------------------- the lane
 
-export interface RunningHotfixLane {
+/** The lane's two reactions (hotfix.controller.ts routes the deliveries here) and its deadline ticker. */
+export interface HotfixLane {
+  /** The hotfix lane workflow: the handler of its durable consumer. */
+  onLaneEvent(received: ReceivedEvent): Promise<void>;
+  /** The open deadlines, rebuilt from the log at every start (a replay subscription): the checks they trigger are idempotent. */
+  onHotfixEvent(event: StoredEvent): void;
   stop(): Promise<void>;
 }
 
-export async function startHotfixLane(ctx: ServiceContext, metrics: CommandMetrics, options: HotfixLaneOptions = {}): Promise<RunningHotfixLane> {
+/** The categories the lane workflow reads. */
+export const HOTFIX_LANE_CATEGORIES = ['approval', 'deployment', HOTFIX_CATEGORY] as const;
+
+export function startHotfixLane(ctx: ServiceContext, metrics: CommandMetrics, options: HotfixLaneOptions = {}): HotfixLane {
   const deadlinePollIntervalMs = options.deadlinePollIntervalMs ?? ctx.tickIntervalMs ?? HOTFIX_DEADLINE_POLL_INTERVAL_MS;
   const { store, clock, logger } = ctx;
 
@@ -195,10 +203,8 @@ export async function startHotfixLane(ctx: ServiceContext, metrics: CommandMetri
     return null;
   }
 
-  const lane: EventConsumer = await runWorkflow({
+  const onLaneEvent = workflowReaction({
     name: HOTFIX_LANE_CONSUMER,
-    events: ctx.events,
-    categories: ['approval', 'deployment', HOTFIX_CATEGORY],
     dataSchemas: HotfixLaneEventSchemas,
     workflow: hotfixLaneWorkflow,
     prepare,
@@ -208,13 +214,6 @@ export async function startHotfixLane(ctx: ServiceContext, metrics: CommandMetri
   });
 
   const deadlines = new OpenHotfixDeadlines();
-  // Rebuilt from the log at every start, nothing durable kept: the checks it triggers are idempotent.
-  const index: EventConsumer = await ctx.events.consume({
-    name: HOTFIX_DEADLINES_CONSUMER,
-    replay: true,
-    categories: [HOTFIX_CATEGORY],
-    handler: async ({ event }) => deadlines.on(event),
-  });
 
   async function checkDue(): Promise<void> {
     const now = clock.now();
@@ -239,10 +238,8 @@ export async function startHotfixLane(ctx: ServiceContext, metrics: CommandMetri
   const ticker: Ticker = startTicker(deadlinePollIntervalMs, checkDue, (error) => logger.error({ error: String(error) }, 'hotfix deadline loop failed'));
 
   return {
-    async stop() {
-      await ticker.stop();
-      await index.stop();
-      await lane.stop();
-    },
+    onLaneEvent,
+    onHotfixEvent: (event) => deadlines.on(event),
+    stop: () => ticker.stop(),
   };
 }

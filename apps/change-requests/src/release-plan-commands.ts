@@ -8,9 +8,7 @@ import { type CommandContext, requireCaller } from '@gatehouse/bus';
 import {
   AddPrerequisitePayload,
   GetReleasePlanPayload,
-  RELEASE_PLAN_CATEGORY,
   RELEASE_PLANS_CONTEXT,
-  ReleasePlanEventSchemas,
   releasePlanStreamId,
   type ReleasePlanView,
   SetCommunicationPlanPayload,
@@ -21,14 +19,13 @@ import {
   foldEvents,
   openPrerequisites,
   parseOrThrow,
-  RELEASE_PLAN_EVENT_TYPES,
   releasePlanDecider,
   type ReleasePlanCommand,
   type ReleasePlanEvent,
   type ReleasePlanState,
 } from '@gatehouse/domain';
-import type { EventStore } from '@gatehouse/eventstore';
-import { type CommandMetrics, handleCommand, registerCountedCommands, type ServiceContext, startTicker } from '@gatehouse/service-kit';
+import type { EventStore, StoredEvent } from '@gatehouse/eventstore';
+import { type CommandMetrics, handleCommand, type ServiceContext, startTicker } from '@gatehouse/service-kit';
 import { requireRelease } from './streams.js';
 
 export const RELEASE_PLAN_DEADLINES_CONSUMER = 'change-requests-release-plan-deadlines';
@@ -53,23 +50,22 @@ export function releasePlanView(releaseId: string, state: ReleasePlanState, even
   };
 }
 
-/** Registers the releasePlans.* commands and the deadline check; returns the stop functions. */
-export async function registerReleasePlanCommands(ctx: ServiceContext, metrics: CommandMetrics): Promise<Array<() => Promise<void>>> {
+async function decide(ctx: ServiceContext, metrics: CommandMetrics, releaseId: string, command: ReleasePlanCommand, commandId: string, metadata: { actor: string; correlationId: string }): Promise<ReleasePlanView> {
+  const result = await handleCommand({ store: ctx.store, decider: releasePlanDecider, streamId: releasePlanStreamId(releaseId), command, commandId, metadata });
+  metrics.eventsAppended(result.events.map((e) => e.type));
+  return releasePlanView(releaseId, result.state, result.decided.map((e) => e.type), result.duplicate);
+}
+
+/** The releasePlans.* command handlers (the `@MessagePattern` methods of commands.controller.ts call them). */
+export function releasePlanCommands(ctx: ServiceContext, metrics: CommandMetrics) {
   const { store, clock } = ctx;
-
-  async function decide(releaseId: string, command: ReleasePlanCommand, commandId: string, metadata: { actor: string; correlationId: string }): Promise<ReleasePlanView> {
-    const result = await handleCommand({ store, decider: releasePlanDecider, streamId: releasePlanStreamId(releaseId), command, commandId, metadata });
-    metrics.eventsAppended(result.events.map((e) => e.type));
-    return releasePlanView(releaseId, result.state, result.decided.map((e) => e.type), result.duplicate);
-  }
-
-  const handlers: Record<string, (payload: unknown, meta: CommandContext) => Promise<ReleasePlanView>> = {
+  return {
     addPrerequisite: async (raw, meta) => {
       const p = parseOrThrow(AddPrerequisitePayload, raw, `${RELEASE_PLANS_CONTEXT}.addPrerequisite payload`);
       const caller = requireCaller(meta);
       await requireRelease(store, p.releaseId);
       const command: ReleasePlanCommand = { type: 'AddPrerequisite', data: { releaseId: p.releaseId, prerequisite: p.prerequisite, by: caller.subject, byRoles: caller.roles, now: clock.now() } };
-      return decide(p.releaseId, command, p.commandId, { actor: caller.subject, correlationId: p.correlationId ?? p.commandId });
+      return decide(ctx, metrics, p.releaseId, command, p.commandId, { actor: caller.subject, correlationId: p.correlationId ?? p.commandId });
     },
     setPrerequisiteStatus: async (raw, meta) => {
       const p = parseOrThrow(SetPrerequisiteStatusPayload, raw, `${RELEASE_PLANS_CONTEXT}.setPrerequisiteStatus payload`);
@@ -78,39 +74,32 @@ export async function registerReleasePlanCommands(ctx: ServiceContext, metrics: 
         type: 'SetPrerequisiteStatus',
         data: { releaseId: p.releaseId, prerequisiteId: p.prerequisiteId, change: p.change, by: caller.subject, byRoles: caller.roles, now: clock.now() },
       };
-      return decide(p.releaseId, command, p.commandId, { actor: caller.subject, correlationId: p.correlationId ?? p.commandId });
+      return decide(ctx, metrics, p.releaseId, command, p.commandId, { actor: caller.subject, correlationId: p.correlationId ?? p.commandId });
     },
     setCommunicationPlan: async (raw, meta) => {
       const p = parseOrThrow(SetCommunicationPlanPayload, raw, `${RELEASE_PLANS_CONTEXT}.setCommunicationPlan payload`);
       const caller = requireCaller(meta);
       await requireRelease(store, p.releaseId);
       const command: ReleasePlanCommand = { type: 'SetCommunicationPlan', data: { releaseId: p.releaseId, plan: p.plan, by: caller.subject, byRoles: caller.roles, now: clock.now() } };
-      return decide(p.releaseId, command, p.commandId, { actor: caller.subject, correlationId: p.correlationId ?? p.commandId });
+      return decide(ctx, metrics, p.releaseId, command, p.commandId, { actor: caller.subject, correlationId: p.correlationId ?? p.commandId });
     },
     getReleasePlan: async (raw) => {
       const p = parseOrThrow(GetReleasePlanPayload, raw, `${RELEASE_PLANS_CONTEXT}.getReleasePlan payload`);
       return releasePlanView(p.releaseId, await loadReleasePlan(store, p.releaseId), [], false);
     },
-  };
-  const unregister = await registerCountedCommands(ctx.commands, RELEASE_PLANS_CONTEXT, handlers, metrics);
+  } satisfies Record<string, (payload: unknown, meta: CommandContext) => Promise<ReleasePlanView>>;
+}
 
+/** Prerequisite deadlines: followed from the release plans' events (a replay subscription), marked overdue on a tick. */
+export interface ReleasePlanDeadlines {
+  on(event: StoredEvent): void;
+  stop(): Promise<void>;
+}
+
+export function startReleasePlanDeadlines(ctx: ServiceContext, metrics: CommandMetrics): ReleasePlanDeadlines {
+  const { clock } = ctx;
   // Pending prerequisites and their deadlines (ms), by release: what the ticker checks.
   const pending = new Map<string, Map<string, number>>();
-  const deadlines = await ctx.events.consume({
-    name: RELEASE_PLAN_DEADLINES_CONSUMER,
-    replay: true,
-    categories: [RELEASE_PLAN_CATEGORY],
-    eventTypes: [...RELEASE_PLAN_EVENT_TYPES],
-    dataSchemas: ReleasePlanEventSchemas,
-    handler: async ({ event }) => {
-      if (event.type === 'ReleaseCommunicationPlanSet') return;
-      const { releaseId, prerequisiteId } = event.data as { releaseId: string; prerequisiteId: string };
-      const ofRelease = pending.get(releaseId) ?? new Map<string, number>();
-      if (event.type === 'ReleasePrerequisiteAdded') ofRelease.set(prerequisiteId, Date.parse((event.data as { deadline: string }).deadline));
-      else if (event.type === 'ReleasePrerequisiteOverdue' || (event.data as { status?: string }).status !== 'pending') ofRelease.delete(prerequisiteId);
-      pending.set(releaseId, ofRelease);
-    },
-  });
   const ticker = startTicker(
     ctx.tickIntervalMs ?? RELEASE_PLAN_DEADLINE_POLL_INTERVAL_MS,
     async () => {
@@ -119,7 +108,7 @@ export async function registerReleasePlanCommands(ctx: ServiceContext, metrics: 
         for (const [prerequisiteId, deadline] of ofRelease) {
           if (deadline > now.getTime()) continue;
           try {
-            await decide(releaseId, { type: 'MarkPrerequisiteOverdue', data: { releaseId, prerequisiteId, now } }, `${releasePlanStreamId(releaseId)}:overdue:${prerequisiteId}`, { actor: ACTOR, correlationId: releasePlanStreamId(releaseId) });
+            await decide(ctx, metrics, releaseId, { type: 'MarkPrerequisiteOverdue', data: { releaseId, prerequisiteId, now } }, `${releasePlanStreamId(releaseId)}:overdue:${prerequisiteId}`, { actor: ACTOR, correlationId: releasePlanStreamId(releaseId) });
             ofRelease.delete(prerequisiteId);
           } catch (error) {
             if (!(error instanceof DomainError)) throw error;
@@ -130,5 +119,15 @@ export async function registerReleasePlanCommands(ctx: ServiceContext, metrics: 
     },
     (error) => ctx.logger.error({ error: String(error) }, 'release plan deadline check failed; retrying on the next tick'),
   );
-  return [...unregister, async () => ticker.stop(), async () => deadlines.stop()];
+  return {
+    on(event) {
+      if (event.type === 'ReleaseCommunicationPlanSet') return;
+      const { releaseId, prerequisiteId } = event.data as { releaseId: string; prerequisiteId: string };
+      const ofRelease = pending.get(releaseId) ?? new Map<string, number>();
+      if (event.type === 'ReleasePrerequisiteAdded') ofRelease.set(prerequisiteId, Date.parse((event.data as { deadline: string }).deadline));
+      else if (event.type === 'ReleasePrerequisiteOverdue' || (event.data as { status?: string }).status !== 'pending') ofRelease.delete(prerequisiteId);
+      pending.set(releaseId, ofRelease);
+    },
+    stop: () => ticker.stop(),
+  };
 }
