@@ -89,3 +89,33 @@ WITH gen AS (
 INSERT INTO ${s}.events (id, stream_id, stream_version, type, data, metadata, recorded_at, hash, previous_hash)
 SELECT id, stream_id, 0, 'BenchEvent', jsonb_build_object('i', i), '{}', ts, hash, repeat('0', 64)
 FROM hashed ORDER BY i`;
+
+/**
+ * Inserts events [from, to] shaped like the read models' input, four per change: a release planned, the change
+ * submitted (with its draft), the change approved, the deployment booked. Hashes are per-row digests, not the
+ * store's chain (readAll and the projections do not check them; do not run verifyEventLog on this log).
+ */
+export const seedProjectionLogSql = (s: string): string => `
+WITH gen AS (
+  SELECT i, i / 4 AS c, i % 4 AS k, date_trunc('milliseconds', now()) AS ts
+  FROM generate_series($1::bigint, $2::bigint) AS i
+), shaped AS (
+  SELECT i, ts,
+    CASE k WHEN 0 THEN 'release-rel-' || c WHEN 3 THEN 'schedule-cr-' || c ELSE 'changeRequest-cr-' || c END AS stream_id,
+    CASE k WHEN 2 THEN 1 ELSE 0 END AS stream_version,
+    CASE k WHEN 0 THEN 'ReleasePlanned' WHEN 1 THEN 'ChangeRequestSubmitted' WHEN 2 THEN 'ChangeRequestApproved' ELSE 'DeploymentScheduled' END AS type,
+    CASE k
+      WHEN 0 THEN jsonb_build_object('releaseId', 'rel-' || c, 'service', 'svc-' || (c % 200), 'version', '1.' || c || '.0', 'previousVersion', NULL)
+      WHEN 1 THEN jsonb_build_object('changeRequestId', 'cr-' || c, 'kind', 'normal',
+        'draft', jsonb_build_object('title', 'svc-' || (c % 200) || ' 1.' || c || '.0', 'environments', jsonb_build_array(CASE WHEN c % 3 = 0 THEN 'production' ELSE 'staging' END), 'releaseId', 'rel-' || c, 'author', 'bench'),
+        'riskAssessment', jsonb_build_object('level', 'low', 'score', 12), 'submittedAt', ts)
+      WHEN 2 THEN jsonb_build_object('changeRequestId', 'cr-' || c, 'approvalId', 'cr-' || c, 'approvedAt', ts)
+      ELSE jsonb_build_object('changeRequestId', 'cr-' || c, 'releaseId', 'rel-' || c, 'service', 'svc-' || (c % 200), 'version', '1.' || c || '.0',
+        'environment', CASE WHEN c % 3 = 0 THEN 'production' ELSE 'staging' END, 'changeType', 'normal', 'strategy', 'rolling',
+        'scheduledFor', to_char((ts + (c || ' minutes')::interval) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'windowId', NULL, 'policyVersion', 'sha256:bench')
+    END AS data
+  FROM gen
+)
+INSERT INTO ${s}.events (id, stream_id, stream_version, type, data, metadata, recorded_at, hash, previous_hash)
+SELECT gen_random_uuid(), stream_id, stream_version, type, data, '{"actor":"bench"}', ts, encode(sha256(int8send(i)), 'hex'), repeat('0', 64)
+FROM shaped ORDER BY i`;

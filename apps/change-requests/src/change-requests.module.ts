@@ -2,6 +2,7 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { ChangeRequestCommandsController, FlagCommandsController, HotfixCommandsController, ReleasePlanCommandsController } from './commands.controller.js';
 import { NOTIFICATION_WEBHOOK_URL, ReleaseCommunicationController } from './communication.controller.js';
 import { ChangeRequestReactionsController } from './reactions.controller.js';
+import { ServiceTimers } from './timers.provider.js';
 
 @Module({})
 export class ChangeRequestsModule {
@@ -12,7 +13,7 @@ export class ChangeRequestsModule {
     return {
       module: ChangeRequestsModule,
       controllers: [...commands, ChangeRequestReactionsController, ...(communicates ? [ReleaseCommunicationController] : [])],
-      providers: communicates ? [{ provide: NOTIFICATION_WEBHOOK_URL, useFactory: () => notificationWebhookUrl }] : [],
+      providers: [ServiceTimers, ...(communicates ? [{ provide: NOTIFICATION_WEBHOOK_URL, useFactory: () => notificationWebhookUrl }] : [])],
     };
   }
 }

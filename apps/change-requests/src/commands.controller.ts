@@ -65,6 +65,16 @@ export class ChangeRequestCommandsController {
     return this.handle.closeChange(raw);
   }
 
+  @MessagePattern(busCommand(CHANGE_REQUESTS_CONTEXT, 'recordValidationCheck'))
+  recordValidationCheck(@Payload() raw: unknown) {
+    return this.handle.recordValidationCheck(raw);
+  }
+
+  @MessagePattern(busCommand(CHANGE_REQUESTS_CONTEXT, 'signOffValidation'))
+  signOffValidation(@Payload() raw: unknown, @Ctx() rpc: CommandRpcContext) {
+    return this.handle.signOffValidation(raw, rpc.getCommand());
+  }
+
   @MessagePattern(busCommand(CHANGE_REQUESTS_CONTEXT, 'recordGateResult'))
   recordGateResult(@Payload() raw: unknown) {
     return this.handle.recordGateResult(raw);

@@ -12,13 +12,17 @@ import {
   OverrideGatePayload,
   RecordGateResultPayload,
   RecordMigrationPayload,
+  RecordValidationCheckPayload,
+  SignOffValidationPayload,
   RejectChangePayload,
   type ReleaseView,
   ReviseReleasePayload,
   StartReviewPayload,
   SubmitChangePayload,
 } from '@gatehouse/contracts';
+import { type CommandContext, requireCaller } from '@gatehouse/bus';
 import {
+  CHANGE_LIFECYCLE_ACTOR,
   changeRequestDecider,
   type ChangeRequestCommand,
   type ChangeRequestEvent,
@@ -35,7 +39,7 @@ import { evaluateDeployment, getEnvironmentPolicy } from '@gatehouse/policy';
 import { type CommandDecider, type CommandMetrics, handleCommand, type ServiceContext } from '@gatehouse/service-kit';
 import { changeRequestStream, changeView, loadRelease, releaseStream, releaseView, requireChange, requireRelease } from './streams.js';
 
-type Handler = (payload: unknown) => Promise<unknown>;
+type Handler = (payload: unknown, meta: CommandContext) => Promise<unknown>;
 interface Envelope {
   commandId: string;
   actor: string;
@@ -64,6 +68,14 @@ export function changeRequestCommands(ctx: ServiceContext, metrics: CommandMetri
     const result = await handleCommand({ store, decider: releaseDecider, streamId, command, commandId: p.commandId, metadata: metadataOf(p) });
     metrics.eventsAppended(result.events.map((e) => e.type));
     return { streamId, events: result.decided.map((e) => e.type), status: result.state.status, duplicate: result.duplicate };
+  }
+
+  /** The post-deployment validation the change's environment asks for, in the policy in force. */
+  async function validationPolicyOf(changeRequestId: string) {
+    const change = await requireChange(store, changeRequestId);
+    const environment = change.draft.environments[0] ?? '';
+    const policySet = ctx.policies.current;
+    return { environment, validation: policySet.environments[environment]?.postDeploymentValidation, policyVersion: policySet.policyVersion };
   }
 
   return {
@@ -143,6 +155,32 @@ export function changeRequestCommands(ctx: ServiceContext, metrics: CommandMetri
           now: clock.now(),
         },
       });
+    },
+    recordValidationCheck: async (raw) => {
+      const p = parseOrThrow(RecordValidationCheckPayload, raw, `${CHANGE_REQUESTS_CONTEXT}.recordValidationCheck payload`);
+      const { environment, validation, policyVersion } = await validationPolicyOf(p.changeRequestId);
+      const command: ChangeRequestCommand = {
+        type: 'RecordPostDeploymentCheck',
+        data: { changeRequestId: p.changeRequestId, environment, validation, check: p.check, status: p.status, reportedBy: p.actor, closedBy: CHANGE_LIFECYCLE_ACTOR, now: clock.now() },
+      };
+      // The domain's result has no room for the report: it travels in the event's metadata, as a gate result's does.
+      const report = { ...(p.summary === undefined ? {} : { summary: p.summary }), ...(p.reportUrl === undefined ? {} : { reportUrl: p.reportUrl }) };
+      const streamId = changeRequestStream(p.changeRequestId);
+      const result = await handleCommand({ store, decider: changeRequestDecider, streamId, command, commandId: p.commandId, metadata: { ...metadataOf(p, policyVersion), ...report } });
+      metrics.eventsAppended(result.events.map((e) => e.type));
+      return { streamId, events: result.decided.map((e) => e.type), status: result.state.status, duplicate: result.duplicate } satisfies CommandReply;
+    },
+    signOffValidation: async (raw, meta) => {
+      const p = parseOrThrow(SignOffValidationPayload, raw, `${CHANGE_REQUESTS_CONTEXT}.signOffValidation payload`);
+      // Who signs off is the command's verified caller with the roles their token proved, never a payload field.
+      const caller = requireCaller(meta);
+      const { environment, validation, policyVersion } = await validationPolicyOf(p.changeRequestId);
+      return onChange(
+        p,
+        { type: 'SignOffPostDeploymentValidation', data: { changeRequestId: p.changeRequestId, environment, validation, signer: caller.subject, signerRoles: caller.roles, closedBy: CHANGE_LIFECYCLE_ACTOR, now: clock.now() } },
+        changeRequestDecider,
+        policyVersion,
+      );
     },
     recordGateResult: async (raw) => {
       const p = parseOrThrow(RecordGateResultPayload, raw, `${CHANGE_REQUESTS_CONTEXT}.recordGateResult payload`);

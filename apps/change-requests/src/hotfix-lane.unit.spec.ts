@@ -1,6 +1,5 @@
 import type { HotfixEvent } from '@gatehouse/domain';
 import { hotfixOfChange } from './hotfix-lane.js';
-import { deadlineCommandId, OpenHotfixDeadlines } from './hotfix-process.js';
 import { hotfixView, productionTagsOf, runningVersions } from './hotfix-streams.js';
 
 const identified: HotfixEvent = {
@@ -24,53 +23,6 @@ const validationStarted: HotfixEvent = {
   type: 'StagingValidationStarted',
   data: { hotfixId: 'hf-1', releaseId: 'rel-hf', version: '2.0.4', startedAt: '2026-11-27T15:10:00.000Z', deadline: '2026-11-27T15:40:00.000Z' },
 };
-const validated: HotfixEvent = { type: 'StagingValidationCompleted', data: { hotfixId: 'hf-1', outcome: 'passed', notes: '', durationMinutes: 20, completedAt: '2026-11-27T15:30:00.000Z' } };
-const deployed: HotfixEvent = {
-  type: 'HotfixDeployedToProduction',
-  data: { hotfixId: 'hf-1', deploymentId: 'dep-1', deployedAt: '2026-11-27T15:45:00.000Z', minutesSinceIdentification: 55, enhancedMonitoring: true },
-};
-const reviewDue: HotfixEvent = { type: 'PostIncidentReviewDue', data: { hotfixId: 'hf-1', incidentId: 'INC-1', dueAt: '2026-11-28T15:45:00.000Z' } };
-const at = (iso: string) => new Date(iso);
-const stored = (event: HotfixEvent) => ({ ...event, metadata: { correlationId: 'corr-1' } });
-
-describe('open hotfix deadlines', () => {
-  const given = (events: HotfixEvent[]) => {
-    const deadlines = new OpenHotfixDeadlines();
-    events.forEach((e) => deadlines.on(stored(e)));
-    return deadlines;
-  };
-
-  it('arms the SLA at identification and reports it due from its instant on', () => {
-    const deadlines = given([identified]);
-    expect(deadlines.dueAt(at('2026-11-27T16:49:59Z'))).toEqual([]);
-    expect(deadlines.dueAt(at('2026-11-27T16:50:00Z'))).toEqual([{ hotfixId: 'hf-1', kind: 'sla', correlationId: 'corr-1' }]);
-  });
-
-  it('arms the validation cap while validating and disarms it when validation ends', () => {
-    expect(given([identified, validationStarted]).dueAt(at('2026-11-27T15:41:00Z')).map((d) => d.kind)).toEqual(['validation-cap']);
-    expect(given([identified, validationStarted, validated]).dueAt(at('2026-11-27T15:41:00Z'))).toEqual([]);
-  });
-
-  it('keeps the hotfix after its SLA is settled, so the review deadline armed at deployment still falls due', () => {
-    const deadlines = given([identified, validationStarted, validated, deployed, reviewDue]);
-    expect(deadlines.dueAt(at('2026-11-28T16:00:00Z'))).toEqual([{ hotfixId: 'hf-1', kind: 'review', correlationId: 'corr-1' }]);
-    deadlines.on(stored({ type: 'PostIncidentReviewOverdue', data: { hotfixId: 'hf-1', incidentId: 'INC-1', dueAt: '2026-11-28T15:45:00.000Z', overdueByMinutes: 15 } }));
-    expect(deadlines.dueAt(at('2026-11-29T00:00:00Z'))).toEqual([]);
-    expect(deadlines.size).toBe(0);
-  });
-
-  it('lists several due deadlines earliest first and forgets a hotfix once its review is done', () => {
-    const deadlines = given([identified, validationStarted]);
-    expect(deadlines.dueAt(at('2026-11-27T17:00:00Z')).map((d) => d.kind)).toEqual(['validation-cap', 'sla']);
-    deadlines.on(stored({ type: 'PostIncidentReviewCompleted', data: { hotfixId: 'hf-1', reviewRef: 'PIR-1', completedBy: 'sam', completedAt: '2026-11-27T17:00:00.000Z', late: false } }));
-    expect(deadlines.size).toBe(0);
-  });
-
-  it('names each deadline check by hotfix and kind, so a repeated check is a duplicate command', () => {
-    expect(deadlineCommandId('hf-1', 'review')).toBe('hotfix-hf-1:CheckHotfixDeadlines:review');
-    expect(deadlineCommandId('hf-1', 'sla')).not.toBe(deadlineCommandId('hf-2', 'sla'));
-  });
-});
 
 describe('what production runs', () => {
   const planned = (releaseId: string, service: string, version: string) => ({ streamId: `release-${releaseId}`, type: 'ReleasePlanned', data: { releaseId, service, version } });

@@ -8,16 +8,18 @@
  * - `DeploymentStarted` of that change → `DeployHotfixToProduction` at the deployment's start (SLA met or
  *   breached, post-incident review due), recording the approval first if it had not been yet.
  *
- * Deadlines: an index of open hotfix deadlines, rebuilt from the `hotfix` streams at every start (replay
- * consumer `change-requests-hotfix-deadlines`), and a ticker that sends `CheckHotfixDeadlines` when one is
- * due on the injected clock. One command id per hotfix and deadline kind, and a decider that decides only
- * that kind's event, make each of `HotfixSlaBreached`, `StagingValidationTimeCapped` and
- * `PostIncidentReviewOverdue` a fact exactly once, across restarts and replicas.
+ * Deadlines: workflow `hotfixDeadlinesWorkflow` (libs/domain), run as durable consumer
+ * `change-requests-hotfix-deadlines`, arms a timer for the SLA, the staging validation cap and the
+ * post-incident review as the hotfix's events set them, and cancels each when the fact that ends it is
+ * recorded. The service's timer runner sends the fired timer's `CheckHotfixDeadlines` to the `hotfix` target
+ * (`hotfixTimerTarget`) once, across restarts and replicas, so each of `HotfixSlaBreached`,
+ * `StagingValidationTimeCapped` and `PostIncidentReviewOverdue` is a fact exactly once.
  */
 import type { ReceivedEvent } from '@gatehouse/bus';
-import { ApprovalEventSchemas, HOTFIX_CATEGORY, HotfixEventSchemas, hotfixStreamId } from '@gatehouse/contracts';
+import { ApprovalEventSchemas, HOTFIX_CATEGORY, HotfixEventSchemas } from '@gatehouse/contracts';
 import {
   type HotfixCommand,
+  hotfixDeadlinesWorkflow,
   hotfixDecider,
   type HotfixEvent,
   type HotfixLaneChange,
@@ -25,10 +27,11 @@ import {
   type HotfixLaneInput,
   hotfixLaneWorkflow,
   type HotfixState,
+  parseOrThrow,
   type WorkflowSend,
 } from '@gatehouse/domain';
 import type { StoredEvent } from '@gatehouse/eventstore';
-import { type CommandMetrics, handleCommand, type ServiceContext, startTicker, type Ticker, workflowReaction } from '@gatehouse/service-kit';
+import { type CommandMetrics, handleCommand, type ServiceContext, type TimerTarget, workflowReaction } from '@gatehouse/service-kit';
 import { z } from 'zod';
 import { hotfixOfChange, shipsValidatedRelease } from './hotfix-lane.js';
 import { loadHotfixEvents } from './hotfix-streams.js';
@@ -36,15 +39,8 @@ import { loadChange, changeRequestStream } from './streams.js';
 
 export const HOTFIX_LANE_CONSUMER = 'change-requests-hotfix-lane';
 export const HOTFIX_DEADLINES_CONSUMER = 'change-requests-hotfix-deadlines';
-/** How often the deadline ticker looks at the clock, in ms. */
-export const HOTFIX_DEADLINE_POLL_INTERVAL_MS = 1_000;
 /** Actor recorded on the events the lane's reactions and deadline checks cause. */
 const ACTOR = 'change-requests';
-
-export interface HotfixLaneOptions {
-  /** @defaultValue HOTFIX_DEADLINE_POLL_INTERVAL_MS */
-  deadlinePollIntervalMs?: number;
-}
 
 /** What the lane reads of other contexts' events (loose: producers may add fields). */
 export const HotfixLaneEventSchemas = {
@@ -56,104 +52,35 @@ export const HotfixLaneEventSchemas = {
 
 // ---------------------------------------------------------------- deadlines
 
-export const DEADLINE_KINDS = ['sla', 'validation-cap', 'review'] as const;
-export type DeadlineKind = (typeof DEADLINE_KINDS)[number];
-/** The one event each deadline check may decide. */
-export const DEADLINE_EVENT: Readonly<Record<DeadlineKind, 'HotfixSlaBreached' | 'StagingValidationTimeCapped' | 'PostIncidentReviewOverdue'>> = {
-  sla: 'HotfixSlaBreached',
-  'validation-cap': 'StagingValidationTimeCapped',
-  review: 'PostIncidentReviewOverdue',
-};
+/** What a hotfix deadline timer sends (armed by `hotfixDeadlinesWorkflow`); its time is the instant it fired. */
+const CheckHotfixDeadlinesTimerCommand = z.object({ type: z.literal('CheckHotfixDeadlines'), data: z.object({ hotfixId: z.string().min(1) }) });
 
-/** Deterministic per hotfix and deadline kind: however many ticks or replicas check, the deadline's event is appended once. */
-export const deadlineCommandId = (hotfixId: string, kind: DeadlineKind): string => `${hotfixStreamId(hotfixId)}:CheckHotfixDeadlines:${kind}`;
-
-/** Deadlines per open hotfix (due instant in ms by kind), folded from the hotfix streams; a hotfix leaves when its review is done. */
-export class OpenHotfixDeadlines {
-  private readonly open = new Map<string, { correlationId: string | undefined; due: Partial<Record<DeadlineKind, number>> }>();
-
-  on(event: Pick<StoredEvent, 'type' | 'data' | 'metadata'>): void {
-    const hotfix = event as unknown as HotfixEvent;
-    const { hotfixId } = hotfix.data;
-    switch (hotfix.type) {
-      case 'IncidentIdentified': {
-        const correlationId = typeof event.metadata.correlationId === 'string' ? event.metadata.correlationId : undefined;
-        this.open.set(hotfixId, { correlationId, due: {} });
-        if (hotfix.data.slaDueAt !== null) this.arm(hotfixId, 'sla', hotfix.data.slaDueAt);
-        return;
-      }
-      case 'StagingValidationStarted':
-        if (hotfix.data.deadline !== null) this.arm(hotfixId, 'validation-cap', hotfix.data.deadline);
-        return;
-      case 'StagingValidationCompleted':
-      case 'StagingValidationTimeCapped':
-        return this.disarm(hotfixId, 'validation-cap');
-      case 'HotfixDeployedToProduction':
-      case 'HotfixSlaBreached':
-        return this.disarm(hotfixId, 'sla');
-      case 'PostIncidentReviewDue':
-        return this.arm(hotfixId, 'review', hotfix.data.dueAt);
-      case 'PostIncidentReviewOverdue':
-        return this.disarm(hotfixId, 'review');
-      case 'PostIncidentReviewCompleted':
-        // The lane's last step: nothing of it can fall due any more.
-        this.open.delete(hotfixId);
-        return;
-      default:
-        return;
-    }
-  }
-
-  /** Deadlines at or past `now`, earliest first. */
-  dueAt(now: Date): Array<{ hotfixId: string; kind: DeadlineKind; correlationId: string | undefined }> {
-    const due: Array<{ hotfixId: string; kind: DeadlineKind; correlationId: string | undefined; at: number }> = [];
-    for (const [hotfixId, entry] of this.open) {
-      for (const kind of DEADLINE_KINDS) {
-        const at = entry.due[kind];
-        if (at !== undefined && at <= now.getTime()) due.push({ hotfixId, kind, correlationId: entry.correlationId, at });
-      }
-    }
-    return due.sort((a, b) => a.at - b.at).map(({ at: _at, ...rest }) => rest);
-  }
-
-  /** Hotfixes with at least one deadline still open. */
-  get size(): number {
-    return [...this.open.values()].filter((entry) => Object.keys(entry.due).length > 0).length;
-  }
-
-  private arm(hotfixId: string, kind: DeadlineKind, at: string): void {
-    const entry = this.open.get(hotfixId);
-    if (entry !== undefined) entry.due[kind] = Date.parse(at);
-  }
-
-  private disarm(hotfixId: string, kind: DeadlineKind): void {
-    // The entry stays until the review is done: a deadline may still be armed after the others passed.
-    const entry = this.open.get(hotfixId);
-    if (entry !== undefined) delete entry.due[kind];
-  }
-}
-
-/** The hotfix decider narrowed to one deadline's event, so each deadline has its own command id. */
-function deadlineDecider(kind: DeadlineKind) {
-  return { ...hotfixDecider, decide: (command: HotfixCommand, state: HotfixState) => hotfixDecider.decide(command, state).filter((e) => e.type === DEADLINE_EVENT[kind]) };
+/** The `hotfix` timer target: a fired deadline's `CheckHotfixDeadlines` records its fact (SLA breach, validation cap, overdue review). */
+export function hotfixTimerTarget(ctx: ServiceContext, metrics: CommandMetrics): TimerTarget {
+  return async (raw, { commandId, timer, firedAt, correlationId }) => {
+    const { data } = parseOrThrow(CheckHotfixDeadlinesTimerCommand, raw, 'hotfix timer command');
+    const command: HotfixCommand = { type: 'CheckHotfixDeadlines', data: { hotfixId: data.hotfixId, now: firedAt } };
+    const result = await handleCommand({ store: ctx.store, decider: hotfixDecider, streamId: timer.streamId, command, commandId, metadata: { actor: ACTOR, correlationId } });
+    const types = result.events.map((e) => e.type);
+    metrics.eventsAppended(types);
+    return types;
+  };
 }
 
 // ---------------------------------------------------------------- the lane
 
-/** The lane's two reactions (hotfix.controller.ts routes the deliveries here) and its deadline ticker. */
+/** The lane's two workflows, as the handlers of their durable consumers (reactions.controller.ts routes the deliveries here). */
 export interface HotfixLane {
-  /** The hotfix lane workflow: the handler of its durable consumer. */
+  /** The hotfix lane workflow. */
   onLaneEvent(received: ReceivedEvent): Promise<void>;
-  /** The open deadlines, rebuilt from the log at every start (a replay subscription): the checks they trigger are idempotent. */
-  onHotfixEvent(event: StoredEvent): void;
-  stop(): Promise<void>;
+  /** The deadlines workflow: arms and cancels the hotfix's deadline timers. */
+  onHotfixEvent(received: ReceivedEvent): Promise<void>;
 }
 
 /** The categories the lane workflow reads. */
 export const HOTFIX_LANE_CATEGORIES = ['approval', 'deployment', HOTFIX_CATEGORY] as const;
 
-export function startHotfixLane(ctx: ServiceContext, metrics: CommandMetrics, options: HotfixLaneOptions = {}): HotfixLane {
-  const deadlinePollIntervalMs = options.deadlinePollIntervalMs ?? ctx.tickIntervalMs ?? HOTFIX_DEADLINE_POLL_INTERVAL_MS;
+export function hotfixLaneReactions(ctx: ServiceContext, metrics: CommandMetrics): HotfixLane {
   const { store, clock, logger } = ctx;
 
   /** The hotfix lane change behind an approvals or deployments event; null when it is none. */
@@ -213,33 +140,19 @@ export function startHotfixLane(ctx: ServiceContext, metrics: CommandMetrics, op
     metrics: ctx.metrics,
   });
 
-  const deadlines = new OpenHotfixDeadlines();
-
-  async function checkDue(): Promise<void> {
-    const now = clock.now();
-    for (const { hotfixId, kind, correlationId } of deadlines.dueAt(now)) {
-      try {
-        const result = await handleCommand({
-          store,
-          decider: deadlineDecider(kind),
-          streamId: hotfixStreamId(hotfixId),
-          command: { type: 'CheckHotfixDeadlines', data: { hotfixId, now } },
-          commandId: deadlineCommandId(hotfixId, kind),
-          metadata: { actor: ACTOR, correlationId: correlationId ?? hotfixStreamId(hotfixId) },
-        });
-        metrics.eventsAppended(result.events.map((e) => e.type));
-      } catch (error) {
-        // One hotfix's failure does not hold the others up; it is checked again on the next tick.
-        logger.error({ hotfixId, kind, error: String(error) }, 'hotfix deadline check failed');
-      }
-    }
-  }
-
-  const ticker: Ticker = startTicker(deadlinePollIntervalMs, checkDue, (error) => logger.error({ error: String(error) }, 'hotfix deadline loop failed'));
+  // The lane's deadlines: timers armed and cancelled by the hotfix's own events, fired by the service's timer runner.
+  const onHotfixEvent = workflowReaction({
+    name: HOTFIX_DEADLINES_CONSUMER,
+    dataSchemas: HotfixEventSchemas,
+    workflow: hotfixDeadlinesWorkflow,
+    prepare: async (event) => ({ input: { event: { type: event.type, data: event.data } as HotfixEvent }, state: null }),
+    timers: { store, owner: ctx.name, clock },
+    logger,
+    metrics: ctx.metrics,
+  });
 
   return {
     onLaneEvent,
-    onHotfixEvent: (event) => deadlines.on(event),
-    stop: () => ticker.stop(),
+    onHotfixEvent,
   };
 }

@@ -130,7 +130,7 @@ describe('hotfix lane on the embedded host', () => {
     h.clock.set('2026-11-28T16:00:00Z');
     const overdue = await eventually(h, 'hotfix-hf-1', 'PostIncidentReviewOverdue');
     expect(overdue.data).toEqual({ hotfixId: 'hf-1', incidentId: 'INC-2041', dueAt: '2026-11-28T15:45:00.000Z', overdueByMinutes: 15 });
-    expect(overdue.metadata).toMatchObject({ actor: 'change-requests', causationId: 'hotfix-hf-1:CheckHotfixDeadlines:review' });
+    expect(overdue.metadata).toMatchObject({ actor: 'change-requests', causationId: 'hotfix-hf-1:review:1:fire' });
     await settle();
     const before = await h.types('hotfix-hf-1');
     await h.redeliverEverything([CONSUMER_NAME, HOTFIX_LANE_CONSUMER, ...APPROVALS_CONSUMERS]);

@@ -87,7 +87,7 @@ export function changeLifecycleReaction(ctx: ServiceContext, metrics: CommandMet
       event: lifecycleEvent,
       policy: {
         policyVersion: policySet.policyVersion,
-        environment: environmentPolicy === undefined ? undefined : { promotesFrom: environmentPolicy.promotesFrom, rollback: environmentPolicy.rollback },
+        environment: environmentPolicy === undefined ? undefined : { promotesFrom: environmentPolicy.promotesFrom, rollback: environmentPolicy.rollback, postDeploymentValidation: environmentPolicy.postDeploymentValidation },
       },
       // Only a deployment's start needs the lane (it reads the hotfix's streams).
       ...(event.type === 'DeploymentStarted' && change.status !== 'not_submitted' ? { lane: await releaseLaneFor(store, change) } : {}),

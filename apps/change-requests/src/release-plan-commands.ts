@@ -1,37 +1,56 @@
 /**
  * `releasePlans.*` commands: a release's prerequisites on `releasePlan-<releaseId>` streams, and their deadline
- * check. Who acts is the verified caller. The deadline index is rebuilt from the streams at every start (replay
- * consumer `change-requests-release-plan-deadlines`); the ticker sends `MarkPrerequisiteOverdue` on the injected
- * clock with one command id per prerequisite, so `ReleasePrerequisiteOverdue` is a fact once, across replicas.
+ * timers. Who acts is the verified caller. Workflow `releasePlanDeadlinesWorkflow` (durable consumer
+ * `change-requests-release-plan-deadlines`) arms a timer per pending prerequisite and cancels it when the
+ * prerequisite leaves pending; the service's timer runner sends the fired timer's `MarkPrerequisiteOverdue`
+ * to the `releasePlan` target (`releasePlanTimerTarget`) once, so `ReleasePrerequisiteOverdue` is a fact once, across replicas.
  */
-import { type CommandContext, requireCaller } from '@gatehouse/bus';
+import { type CommandContext, type ReceivedEvent, requireCaller } from '@gatehouse/bus';
 import {
   AddPrerequisitePayload,
   GetReleasePlanPayload,
   RELEASE_PLANS_CONTEXT,
+  ReleasePlanEventSchemas,
   releasePlanStreamId,
   type ReleasePlanView,
   SetCommunicationPlanPayload,
   SetPrerequisiteStatusPayload,
 } from '@gatehouse/contracts';
 import {
-  DomainError,
   foldEvents,
   openPrerequisites,
   parseOrThrow,
+  releasePlanDeadlinesWorkflow,
   releasePlanDecider,
   type ReleasePlanCommand,
   type ReleasePlanEvent,
   type ReleasePlanState,
 } from '@gatehouse/domain';
-import type { EventStore, StoredEvent } from '@gatehouse/eventstore';
-import { type CommandMetrics, handleCommand, type ServiceContext, startTicker } from '@gatehouse/service-kit';
+import type { EventStore } from '@gatehouse/eventstore';
+import { type CommandMetrics, handleCommand, type ServiceContext, type TimerTarget, workflowReaction } from '@gatehouse/service-kit';
+import { z } from 'zod';
 import { requireRelease } from './streams.js';
 
 export const RELEASE_PLAN_DEADLINES_CONSUMER = 'change-requests-release-plan-deadlines';
-/** How often the deadline ticker looks at the clock, in ms. */
-export const RELEASE_PLAN_DEADLINE_POLL_INTERVAL_MS = 1_000;
 const ACTOR = 'change-requests';
+
+/** What a prerequisite deadline timer sends (armed by `releasePlanDeadlinesWorkflow`); its time is the instant it fired. */
+const MarkPrerequisiteOverdueTimerCommand = z.object({
+  type: z.literal('MarkPrerequisiteOverdue'),
+  data: z.object({ releaseId: z.string().min(1), prerequisiteId: z.string().min(1) }),
+});
+
+/** The `releasePlan` timer target: a fired prerequisite deadline records `ReleasePrerequisiteOverdue` (nothing if it is no longer pending). */
+export function releasePlanTimerTarget(ctx: ServiceContext, metrics: CommandMetrics): TimerTarget {
+  return async (raw, { commandId, timer, firedAt, correlationId }) => {
+    const { data } = parseOrThrow(MarkPrerequisiteOverdueTimerCommand, raw, 'release plan timer command');
+    const command: ReleasePlanCommand = { type: 'MarkPrerequisiteOverdue', data: { releaseId: data.releaseId, prerequisiteId: data.prerequisiteId, now: firedAt } };
+    const result = await handleCommand({ store: ctx.store, decider: releasePlanDecider, streamId: timer.streamId, command, commandId, metadata: { actor: ACTOR, correlationId } });
+    const types = result.events.map((e) => e.type);
+    metrics.eventsAppended(types);
+    return types;
+  };
+}
 
 export async function loadReleasePlan(store: EventStore, releaseId: string): Promise<ReleasePlanState> {
   const events = await store.readStream(releasePlanStreamId(releaseId));
@@ -90,44 +109,26 @@ export function releasePlanCommands(ctx: ServiceContext, metrics: CommandMetrics
   } satisfies Record<string, (payload: unknown, meta: CommandContext) => Promise<ReleasePlanView>>;
 }
 
-/** Prerequisite deadlines: followed from the release plans' events (a replay subscription), marked overdue on a tick. */
-export interface ReleasePlanDeadlines {
-  on(event: StoredEvent): void;
-  stop(): Promise<void>;
-}
-
-export function startReleasePlanDeadlines(ctx: ServiceContext, metrics: CommandMetrics): ReleasePlanDeadlines {
-  const { clock } = ctx;
-  // Pending prerequisites and their deadlines (ms), by release: what the ticker checks.
-  const pending = new Map<string, Map<string, number>>();
-  const ticker = startTicker(
-    ctx.tickIntervalMs ?? RELEASE_PLAN_DEADLINE_POLL_INTERVAL_MS,
-    async () => {
-      const now = clock.now();
-      for (const [releaseId, ofRelease] of pending) {
-        for (const [prerequisiteId, deadline] of ofRelease) {
-          if (deadline > now.getTime()) continue;
-          try {
-            await decide(ctx, metrics, releaseId, { type: 'MarkPrerequisiteOverdue', data: { releaseId, prerequisiteId, now } }, `${releasePlanStreamId(releaseId)}:overdue:${prerequisiteId}`, { actor: ACTOR, correlationId: releasePlanStreamId(releaseId) });
-            ofRelease.delete(prerequisiteId);
-          } catch (error) {
-            if (!(error instanceof DomainError)) throw error;
-            ofRelease.delete(prerequisiteId);
-          }
-        }
-      }
+/**
+ * The prerequisite deadlines workflow, as the handler of its durable consumer (reactions.controller.ts):
+ * timers armed while a prerequisite is pending, fired by the service's timer runner.
+ */
+export function releasePlanDeadlines(ctx: ServiceContext): (received: ReceivedEvent) => Promise<void> {
+  const { store, clock } = ctx;
+  return workflowReaction({
+    name: RELEASE_PLAN_DEADLINES_CONSUMER,
+    dataSchemas: ReleasePlanEventSchemas,
+    workflow: releasePlanDeadlinesWorkflow,
+    prepare: async (event) => {
+      const planEvent = { type: event.type, data: event.data } as ReleasePlanEvent;
+      if (planEvent.type !== 'ReleasePrerequisiteStatusChanged') return { input: { event: planEvent, deadline: null }, state: null };
+      // A status change does not repeat the deadline: the prerequisite's stream has it.
+      const { releaseId, prerequisiteId } = planEvent.data;
+      const prerequisite = (await loadReleasePlan(store, releaseId)).prerequisites.find((p) => p.prerequisiteId === prerequisiteId);
+      return { input: { event: planEvent, deadline: prerequisite?.deadline ?? null }, state: null };
     },
-    (error) => ctx.logger.error({ error: String(error) }, 'release plan deadline check failed; retrying on the next tick'),
-  );
-  return {
-    on(event) {
-      if (event.type === 'ReleaseCommunicationPlanSet') return;
-      const { releaseId, prerequisiteId } = event.data as { releaseId: string; prerequisiteId: string };
-      const ofRelease = pending.get(releaseId) ?? new Map<string, number>();
-      if (event.type === 'ReleasePrerequisiteAdded') ofRelease.set(prerequisiteId, Date.parse((event.data as { deadline: string }).deadline));
-      else if (event.type === 'ReleasePrerequisiteOverdue' || (event.data as { status?: string }).status !== 'pending') ofRelease.delete(prerequisiteId);
-      pending.set(releaseId, ofRelease);
-    },
-    stop: () => ticker.stop(),
-  };
+    timers: { store, owner: ctx.name, clock },
+    logger: ctx.logger,
+    metrics: ctx.metrics,
+  });
 }

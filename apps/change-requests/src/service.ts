@@ -5,11 +5,14 @@ import { ChangeRequestsModule } from './change-requests.module.js';
  * Releases and change requests: serves `changeRequests.*` commands on `release-<id>` and
  * `changeRequest-<id>` streams and moves changes along as scheduling, deployments, monitoring
  * and approvals report (process-managers.ts). The emergency hotfix lane: `hotfixes.*` commands
- * on `hotfix-<id>` streams, its reactions and deadlines (hotfix-commands.ts, hotfix-process.ts). Feature
+ * on `hotfix-<id>` streams, its reactions and deadlines (hotfix-commands.ts, hotfix-process.ts); the deadlines
+ * of the lane and of release plans are timers fired by the service's timer runner. Feature
  * flags: `flags.*` commands on `flag-<name>` streams (flag-commands.ts). Release plans: `releasePlans.*`
- * on `releasePlan-<releaseId>` streams and their deadlines (release-plan-commands.ts).
+ * on `releasePlan-<releaseId>` streams and their deadlines (release-plan-commands.ts). Post-deployment
+ * validation: check results and sign-offs (commands.ts) and its timeout (validation-timeouts.ts).
  * Declared in Nest controllers: every command's `@MessagePattern` in commands.controller.ts, the reactions'
- * `@EventPattern`s in reactions.controller.ts and communication.controller.ts.
+ * `@EventPattern`s in reactions.controller.ts and communication.controller.ts; the timer runner is a provider
+ * of change-requests.module.ts.
  */
 export const changeRequestsService: ServiceDefinition = {
   name: 'change-requests',

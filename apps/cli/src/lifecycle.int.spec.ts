@@ -156,7 +156,7 @@ describePostgres('the built gatehouse CLI against a running Gatehouse', () => {
     clock = settableClock(MONDAY_MORNING);
     gatehouse = await startGatehouse(config, { clock, pollIntervalMs: 10, tickIntervalMs: 20 });
     url = gatehouse.gateway.url;
-    for (const [user, roles] of Object.entries({ ana: ['developer'], rui: ['code_reviewer'], tess: ['tech_lead'], aud: ['auditor'], ci: ['developer'] })) tokens[user] = await tokenFor(user, roles);
+    for (const [user, roles] of Object.entries({ ana: ['developer'], rui: ['code_reviewer'], tess: ['tech_lead'], aud: ['auditor'], ci: ['developer'], sam: ['sre'] })) tokens[user] = await tokenFor(user, roles);
   }, BUILD_TIMEOUT_MS + 60_000);
 
   afterAll(async () => {
@@ -292,6 +292,147 @@ describePostgres('the built gatehouse CLI against a running Gatehouse', () => {
     expect(waited.stderr).toContain('reason: no rollback test for the batch size change');
     expect(story).toContain('ChangeRequestRejected');
   });
+
+  /** The change's status as the gateway reports it. */
+  async function statusOf(changeId: string): Promise<string> {
+    return (await api('GET', `/api/change-requests/${changeId}`, 'aud')).changeRequest.status;
+  }
+
+  /** A release of `service` submitted to development (planned now unless `planned`), reviewed and approved by rui; returns once it is booked. */
+  async function approvedChange(service: string, version: string, previousVersion: string, planned?: string): Promise<string> {
+    const { releaseId } = await api('POST', '/api/releases', 'ana', { service, version, type: 'minor', title: `${service} ${version}`, previousVersion });
+    if (typeof releaseId !== 'string') throw new Error(`release ${service} ${version} was not created`);
+    await ok(['ci', 'publish', 'testgate', '--release', releaseId, '--env', 'development', '--gate', 'unit-tests', '--status', 'passed', '--source', 'ci/test'], { user: 'ci' });
+    const changeId = (await ok(['cr', 'submit', '--env', 'development', '--release', releaseId, '--title', `${service} ${version}`, '--description', 'cli operations', ...(planned === undefined ? [] : ['--planned', planned])])).trim();
+    await reviewAndApproveOverHttp(changeId);
+    await until(`${changeId} to be booked`, async () => ['scheduled', 'implementing'].includes(await statusOf(changeId)));
+    return changeId;
+  }
+
+  /** Deploys an approved development change to the end, as `ci wait` follows it while governance time passes. */
+  async function deployed(changeId: string): Promise<void> {
+    const waited = await whileTimePasses(cli(['ci', 'wait', changeId, '--interval', '0.05', '--timeout', '60'], { user: 'ci' }));
+    if (waited.code !== EXIT_OK) throw new Error(`ci wait ${changeId} → ${waited.code}\n${waited.stderr}`);
+  }
+
+  it('schedule moves a booking (to an instant, or to the next slot with --json) and revoke withdraws an approval; refusals exit 3 and write nothing', async () => {
+    const inThreeDays = new Date(clock.now().getTime() + 3 * 24 * 60 * MINUTE).toISOString();
+    const changeId = await approvedChange('newsletter', '1.1.0', '1.0.0', inThreeDays);
+    expect(await statusOf(changeId)).toBe('scheduled');
+
+    const before = await head();
+    const [badAt, missing, past, notAnApprover, noReason, auditorMoves] = await Promise.all([
+      cli(['schedule', changeId, '--reason', 'later', '--at', 'next week']),
+      cli(['schedule', 'no-such-change', '--reason', 'later']),
+      cli(['schedule', changeId, '--reason', 'earlier', '--at', '2020-01-01T10:00:00Z']),
+      cli(['revoke', changeId, '--reason', 'changed my mind']),
+      cli(['revoke', changeId], { user: 'rui' }),
+      cli(['schedule', changeId, '--reason', 'later'], { user: 'aud' }),
+    ]);
+    expect(badAt.code).toBe(EXIT_BAD_INPUT);
+    expect(badAt.stderr).toMatch(/--at 'next week' must be an ISO-8601 instant/);
+    expect(missing.code).toBe(EXIT_NOT_FOUND);
+    expect(past.code).toBe(EXIT_REFUSED);
+    expect(past.stderr).toMatch(/past/i);
+    expect(notAnApprover.code).toBe(EXIT_REFUSED);
+    expect(notAnApprover.stderr).toMatch(/422: ana has no standing approval to revoke/);
+    expect(noReason.code).toBe(EXIT_BAD_INPUT);
+    expect(noReason.stderr).toMatch(/--reason/);
+    expect(auditorMoves.code).toBe(EXIT_REFUSED);
+    expect(auditorMoves.stderr).toMatch(/403/);
+    expect(await head()).toBe(before);
+
+    const inFourDays = `${new Date(clock.now().getTime() + 4 * 24 * 60 * MINUTE).toISOString().slice(0, 10)}T10:00:00.000Z`;
+    expect(await ok(['schedule', changeId, '--reason', 'align with the newsletter launch', '--at', inFourDays])).toBe(`${changeId} booked for ${inFourDays}\n`);
+    const nextSlot = JSON.parse(await ok(['schedule', changeId, '--reason', 'as soon as allowed', '--json']));
+    expect(nextSlot).toMatchObject({ changeRequestId: changeId, booking: { type: 'DeploymentRescheduled', data: { scheduledFor: expect.any(String) } } });
+    expect(Date.parse(nextSlot.booking.data.scheduledFor)).toBeGreaterThan(clock.now().getTime());
+
+    const revoked = JSON.parse(await ok(['revoke', changeId, '--reason', 'the newsletter copy changed', '--json'], { user: 'rui' }));
+    expect(revoked).toMatchObject({ changeRequestId: changeId });
+    const approval = (await api('GET', `/api/streams/approval-${changeId}`, 'aud')).events;
+    expect(approval.at(-1)).toMatchObject({ type: 'ApprovalRevoked', data: { approver: 'rui', role: 'code_reviewer', reason: 'the newsletter copy changed' } });
+    await until(`${changeId} to wait for approval again`, async () => (await statusOf(changeId)) === 'awaiting_approval');
+  }, 120_000);
+
+  it('rollback, promote and abort operate deployments: by role, in state, with --json; refusals exit 3, unknown changes 4', async () => {
+    await deployed(await approvedChange('digest', '1.1.0', '1.0.0'));
+    const second = await approvedChange('digest', '1.2.0', '1.1.0');
+    await deployed(second);
+
+    const before = await head();
+    const [auditorRollsBack, noReason, missing, promoteDone, abortDone] = await Promise.all([
+      cli(['rollback', second, '--reason', 'slow digests'], { user: 'aud' }),
+      cli(['rollback', second]),
+      cli(['rollback', 'no-such-change', '--reason', 'x']),
+      cli(['promote', second]),
+      cli(['abort', second, '--reason', 'too late']),
+    ]);
+    expect(auditorRollsBack.code).toBe(EXIT_REFUSED);
+    expect(auditorRollsBack.stderr).toMatch(/403/);
+    expect(noReason.code).toBe(EXIT_BAD_INPUT);
+    expect(missing.code).toBe(EXIT_NOT_FOUND);
+    expect(promoteDone.code).toBe(EXIT_REFUSED);
+    expect(abortDone.code).toBe(EXIT_REFUSED);
+    expect(await head()).toBe(before);
+
+    const rolledBack = JSON.parse(await ok(['rollback', second, '--reason', 'digests arrive twice', '--json']));
+    expect(rolledBack).toMatchObject({ changeRequestId: second });
+    await until('digest 1.1.0 to run in development again', async () => (await api('GET', '/api/versions?service=digest&environment=development', 'ana')).items[0]?.version === '1.1.0');
+    const deployment = (await api('GET', `/api/streams/deployment-${second}`, 'aud')).events.filter((e: Json) => e.type === 'DeploymentRolledBack');
+    expect(deployment).toEqual([expect.objectContaining({ data: expect.objectContaining({ initiator: 'manual', reason: 'digests arrive twice' }) })]);
+
+    // While a rollout runs (governance time stands still) it can be promoted to its next step (here the last) or aborted.
+    const third = await approvedChange('digest', '1.3.0', '1.1.0');
+    await until(`${third} to be deploying`, async () => (await statusOf(third)) === 'implementing');
+    expect(JSON.parse(await ok(['promote', third, '--json']))).toMatchObject({ changeRequestId: third });
+    await until('digest 1.3.0 to run in development', async () => (await api('GET', '/api/versions?service=digest&environment=development', 'ana')).items[0]?.version === '1.3.0');
+    const fourth = await approvedChange('digest', '1.4.0', '1.3.0');
+    await until(`${fourth} to be deploying`, async () => (await statusOf(fourth)) === 'implementing');
+    expect(await ok(['abort', fourth, '--reason', 'the digest template is wrong'])).toMatch(new RegExp(`^aborted ${fourth}`));
+    const aborted = (await api('GET', `/api/streams/deployment-${fourth}`, 'aud')).events.map((e: Json) => e.type);
+    expect(aborted).toContain('DeploymentAborted');
+    expect((await api('GET', '/api/versions?service=digest&environment=development', 'ana')).items[0]?.version).toBe('1.3.0');
+  }, 180_000);
+
+  it('hotfix opens the lane, shows it, and its steps refuse what the rules forbid (exit 3, nothing written); bad input exits 2, unknown 4, down 5', async () => {
+    const before = await head();
+    const [developerOpens, badSeverity, missing, down] = await Promise.all([
+      cli(['hotfix', 'open', '--incident', 'INC-42', '--service', 'mailer', '--severity', 'critical']),
+      cli(['hotfix', 'open', '--incident', 'INC-42', '--service', 'mailer', '--severity', 'apocalyptic'], { user: 'sam' }),
+      cli(['hotfix', 'show', 'no-such-hotfix'], { user: 'sam' }),
+      cli(['hotfix', 'show', 'no-such-hotfix'], { user: 'sam', env: { GATEHOUSE_URL: 'http://127.0.0.1:9' } }),
+    ]);
+    expect(developerOpens.code).toBe(EXIT_REFUSED);
+    expect(developerOpens.stderr).toMatch(/403/);
+    expect(badSeverity.code).toBe(EXIT_BAD_INPUT);
+    expect(badSeverity.stderr).toMatch(/--severity.*apocalyptic/s);
+    expect(missing.code).toBe(EXIT_NOT_FOUND);
+    expect(down.code).toBe(EXIT_UNAVAILABLE);
+    expect(await head()).toBe(before);
+
+    const hotfixId = (await ok(['hotfix', 'open', '--incident', 'INC-42', '--service', 'mailer', '--severity', 'critical'], { user: 'sam' })).trim();
+    expect(hotfixId).toMatch(/^[A-Za-z0-9_-]+$/);
+    const shown = JSON.parse(await ok(['hotfix', 'show', hotfixId, '--json'], { user: 'sam' }));
+    expect(shown.hotfix).toMatchObject({ hotfixId, status: 'identified', incident: { incidentId: 'INC-42', service: 'mailer', severity: 'critical', reportedBy: 'sam' }, branch: null });
+    expect(shown.history.map((e: Json) => e.type)).toEqual(['IncidentIdentified']);
+
+    const opened = await head();
+    const [wrongTag, validateFirst, reviewFirst, badOutcome] = await Promise.all([
+      // Production runs no mailer: no tag can be one production runs.
+      cli(['hotfix', 'branch', hotfixId, '--branch', 'hotfix/INC-42', '--from-tag', 'v1.4.0'], { user: 'sam' }),
+      cli(['hotfix', 'validate', hotfixId, '--release', 'no-such-release'], { user: 'sam' }),
+      cli(['hotfix', 'review', hotfixId, '--ref', 'PIR-42'], { user: 'sam' }),
+      cli(['hotfix', 'validated', hotfixId, '--outcome', 'maybe'], { user: 'sam' }),
+    ]);
+    expect(wrongTag.code).toBe(EXIT_REFUSED);
+    expect(wrongTag.stderr).toMatch(/production/);
+    expect(validateFirst.code).toBe(EXIT_NOT_FOUND);
+    expect(validateFirst.stderr).toMatch(/no-such-release/);
+    expect(reviewFirst.code).toBe(EXIT_REFUSED);
+    expect(badOutcome.code).toBe(EXIT_BAD_INPUT);
+    expect(await head()).toBe(opened);
+  }, 120_000);
 
   describe.each(['github-actions.yml', 'gitlab-ci.yml'])('examples/%s', (file) => {
     it('runs as written: publishes the build, the test gate and the deployment request, and waits while a reviewer approves', async () => {

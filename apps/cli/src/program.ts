@@ -10,6 +10,7 @@ import { registerAuditReportCommands } from './commands/auditReports.js';
 import { registerPolicyWhatIfCommand } from './commands/policyWhatIf.js';
 import { registerWhyCommand } from './commands/why.js';
 import { registerDlqCommands } from './commands/dlq.js';
+import { registerAdminCommands } from './commands/admin.js';
 import { registerRulesCommands } from './commands/rules.js';
 import { registerFlagsCommands } from './commands/flags.js';
 import { registerLifecycleCommands } from './commands/lifecycle.js';
@@ -44,6 +45,7 @@ export function buildProgram(io: CliIo, exit: ExitCode): Command {
   registerAuditReportCommands(program, io, exit);
   registerWhyCommand(program, io, exit);
   registerDlqCommands(program, io, exit);
+  registerAdminCommands(program, io, exit);
   registerRulesCommands(program, io, exit);
   registerFlagsCommands(program, io, exit);
   return program;

@@ -22,8 +22,8 @@ const HOUR = 60 * MINUTE;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies are asserted field by field
 type Json = any;
 
-async function tokenFor(sub: string, roles: string[]): Promise<string> {
-  return new SignJWT({ roles, name: sub })
+async function tokenFor(sub: string, roles: string[], claims: Record<string, string> = {}): Promise<string> {
+  return new SignJWT({ ...claims, roles, name: sub })
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject(sub)
     .setIssuedAt()
@@ -58,6 +58,8 @@ describe('rules that hold, tried through the HTTP API', () => {
     tokens.olga = await tokenFor('olga', ['sre']);
     tokens.victor = await tokenFor('victor', ['vp_engineering']);
     tokens.ci = await tokenFor('ci-bot', ['release_engineer']);
+    // A CI token that names the person behind the push in its `actor` claim (as GitHub Actions' OIDC tokens do).
+    tokens.ciForIvan = await tokenFor('ci-bot', ['release_engineer'], { actor: 'ivan' });
     tokens.ivan = await tokenFor('ivan', ['developer', 'code_reviewer']);
     tokens.quinn = await tokenFor('quinn', ['qa']);
     tokens.aud = await tokenFor('aud', ['auditor']);
@@ -196,7 +198,7 @@ describe('rules that hold, tried through the HTTP API', () => {
 
     const accepted = await ok('POST', '/api/ingest', 'ci', { ...requested, initiator: 'ivan' });
     const changeRequestId: string = accepted.result.streamId.replace('changeRequest-', '');
-    expect((await ok('GET', `/api/change-requests/${changeRequestId}`, 'ana')).changeRequest.draft).toMatchObject({ author: 'ci-bot', initiator: 'ivan' });
+    expect((await ok('GET', `/api/change-requests/${changeRequestId}`, 'ana')).changeRequest.draft).toMatchObject({ author: 'ci-bot', initiator: 'ivan', initiatorSource: 'publisher_assertion' });
 
     const ownReview = await call('POST', `/api/change-requests/${changeRequestId}/review`, 'ivan', { action: 'start' });
     expect(ownReview).toMatchObject({ status: 403, body: { error: 'SeparationOfDutiesViolation', details: { rule: 'author_cannot_review' } } });
@@ -209,6 +211,37 @@ describe('rules that hold, tried through the HTTP API', () => {
     const ownApproval = await call('POST', `/api/change-requests/${changeRequestId}/approvals`, 'ivan', { role: 'code_reviewer' });
     expect(ownApproval).toMatchObject({ status: 403, body: { error: 'SeparationOfDutiesViolation', details: { rule: 'author_cannot_approve' } } });
     expect(ownApproval.body.message).toContain('ivan initiated the change through CI and cannot approve it');
+    expect(await typesOf(`approval-${changeRequestId}`)).toEqual(['ApprovalsRequested']);
+  });
+
+  it('the CI token’s actor claim is the initiator: a body naming someone else is refused with nothing written, and the person it names can neither review nor approve', async () => {
+    const built = { specversion: '1.0', id: 'build-520', source: 'ci/billing-api', type: 'gatehouse.release.built', data: { service: 'billing-api', version: '5.2.0', type: 'minor', title: 'Totals' } };
+    expect((await call('POST', '/api/ingest', 'ciForIvan', built)).status).toBe(202);
+    const changeRequest = {
+      title: 'billing-api 5.2.0 to development', description: 'Invoice totals', type: 'bug_fix', priority: 'medium', impact: 'low', risk: 'low',
+      schedule: { planned: clock.now().toISOString(), duration: 30 }, implementationPlan: 'i', rollbackPlan: 'r', testingPlan: 't',
+    };
+    const requested = { specversion: '1.0', id: 'deploy-520-dev', source: 'ci/billing-api', type: 'gatehouse.deployment.requested', data: { release: { service: 'billing-api', version: '5.2.0' }, environment: 'development', changeRequest } };
+    // The token holder names someone else in the body, to approve their own push: refused, naming the field, nothing written.
+    const submittedBefore = await countOf('ChangeRequestSubmitted');
+    const spoofed = await call('POST', '/api/ingest', 'ciForIvan', { ...requested, initiator: 'mallory' });
+    expect(spoofed).toMatchObject({ status: 400, body: { error: 'ValidationError' } });
+    expect(spoofed.body.issues).toEqual([expect.objectContaining({ field: 'initiator', reason: expect.stringContaining("contradicts the CI token's 'actor' claim (\"ivan\")") })]);
+    expect(await countOf('ChangeRequestSubmitted')).toBe(submittedBefore);
+
+    // Without the body field the claim names the initiator, and the change records that the token vouched for it.
+    const accepted = await ok('POST', '/api/ingest', 'ciForIvan', requested);
+    const changeRequestId: string = accepted.result.streamId.replace('changeRequest-', '');
+    expect((await ok('GET', `/api/change-requests/${changeRequestId}`, 'ana')).changeRequest.draft).toMatchObject({ author: 'ci-bot', initiator: 'ivan', initiatorSource: 'token_claim' });
+
+    const ownReview = await call('POST', `/api/change-requests/${changeRequestId}/review`, 'ivan', { action: 'start' });
+    expect(ownReview).toMatchObject({ status: 403, body: { error: 'SeparationOfDutiesViolation', details: { rule: 'author_cannot_review' } } });
+    expect(await typesOf(`changeRequest-${changeRequestId}`)).toEqual(['ChangeRequestSubmitted']);
+    await ok('POST', `/api/change-requests/${changeRequestId}/review`, 'rui', { action: 'start' });
+    await ok('POST', `/api/change-requests/${changeRequestId}/review`, 'rui', { action: 'complete', notes: 'fine' });
+    await waitUntil('approvals requested', async () => (await typesOf(`approval-${changeRequestId}`)).includes('ApprovalsRequested'));
+    const ownApproval = await call('POST', `/api/change-requests/${changeRequestId}/approvals`, 'ivan', { role: 'code_reviewer' });
+    expect(ownApproval).toMatchObject({ status: 403, body: { error: 'SeparationOfDutiesViolation', details: { rule: 'author_cannot_approve' } } });
     expect(await typesOf(`approval-${changeRequestId}`)).toEqual(['ApprovalsRequested']);
   });
 

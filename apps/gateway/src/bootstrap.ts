@@ -174,7 +174,7 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
       onError: (error) => new Logger('audit').warn(`a periodic tree head failed: ${String(error)}`),
       onExportError: (error) => new Logger('audit').error(`a signed tree head could not be written to the tree-head file (GATEHOUSE_TREE_HEAD_FILE): ${String(error)}`),
     });
-    const policies = await PolicyRegistry.activateFromDirectory(store, config.GATEHOUSE_POLICIES, clock);
+    const policies = await PolicyRegistry.activateFromDirectory(store, config.GATEHOUSE_POLICIES, clock, config.GATEHOUSE_POLICY_ACTIVATED_BY);
     // The distributed gateway (its own NATS bus): readiness covers every NATS connection it needs, and it ingests over NATS.
     const readinessChecks: ReadinessCheck[] = [];
     const clockReady = clockControl?.ready?.bind(clockControl);
@@ -185,7 +185,7 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
       ingestion = await startNatsIngestion({ ...config, NATS_URL: config.NATS_URL }, signedCommands);
       readinessChecks.push(ingestion.check);
     }
-    const app = await createHttpApp(GatewayModule.forRoot({ store, clock, clockControl, policies, logLevel: config.LOG_LEVEL, commands: signedCommands, auth: { verify: auth.verify, gatehouseTokens: auth.gatehouseTokens, ...(auth.oidc === undefined ? {} : { oidc: auth.oidc }) }, audit: { key: auditKey, treeHeads }, readinessChecks, ...(metrics ? { metrics } : {}) }), {
+    const app = await createHttpApp(GatewayModule.forRoot({ store, clock, clockControl, policies, logLevel: config.LOG_LEVEL, commands: signedCommands, auth: { verify: auth.verify, gatehouseTokens: auth.gatehouseTokens, ciInitiatorClaim: config.GATEHOUSE_CI_INITIATOR_CLAIM, ...(auth.oidc === undefined ? {} : { oidc: auth.oidc }) }, audit: { key: auditKey, treeHeads }, readinessChecks, ...(metrics ? { metrics } : {}) }), {
       title: 'Gatehouse',
       version: '0.1.0',
       description: 'Release governance control plane: policy evaluation, calendars, the event log and its verification',

@@ -19,6 +19,8 @@ export const GatewayConfig = z.object({
   /** Subject prefix shared with the services (`<prefix>.cmd.<context>.<command>`). */
   GATEHOUSE_NATS_PREFIX: z.string().regex(/^[a-z][a-z0-9-]*$/, 'must be a lower-case subject token').default('gatehouse'),
   GATEHOUSE_POLICIES: z.string().min(1).default('deploy/policies'),
+  /** Who activates the policy files this process starts with (operator or deploy identity), recorded on a new policy version; unset: recorded as `system`. */
+  GATEHOUSE_POLICY_ACTIVATED_BY: z.string().trim().min(1, 'must name who activates the policy (not empty)').max(200).optional(),
   /** Pins the clock (tests, demos): every rule sees this instant until moved. */
   GATEHOUSE_CLOCK: z.iso.datetime({ offset: true }).optional(),
   /** `on`: PUT /api/admin/clock moves the clock of the whole system (demos, end-to-end tests); never in production. */
@@ -36,6 +38,11 @@ export const GatewayConfig = z.object({
   GATEHOUSE_OIDC_CLIENT_ID: z.string().min(1).optional(),
   /** Dotted path of the claim holding roles or groups (`roles`, `groups`, `realm_access.roles`). */
   GATEHOUSE_OIDC_ROLES_CLAIM: z.string().regex(/^[A-Za-z0-9_:/-]+(\.[A-Za-z0-9_:/-]+)*$/, 'must be a claim name or a dotted path').default('roles'),
+  /**
+   * Claim (name or dotted path) of the CI token that names the person whose push asked for a deployment; when the
+   * ingest caller's token carries it, it is the change's initiator and a CloudEvent `initiator` must agree with it.
+   */
+  GATEHOUSE_CI_INITIATOR_CLAIM: z.string().regex(/^[A-Za-z0-9_:/-]+(\.[A-Za-z0-9_:/-]+)*$/, 'must be a claim name or a dotted path').default('actor'),
   /** `group=role[+role],…`: provider groups mapped to Gatehouse roles (claim values that are role names count as they are). */
   GATEHOUSE_OIDC_ROLE_MAP: z.string().optional().superRefine((value, ctx) => {
     try {

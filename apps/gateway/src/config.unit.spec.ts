@@ -20,6 +20,7 @@ describe('gateway configuration', () => {
       GATEHOUSE_TREE_HEAD_INTERVAL_MS: 60_000,
       // Used only once GATEHOUSE_OIDC_ISSUER is set.
       GATEHOUSE_OIDC_ALGORITHMS: 'RS256,ES256',
+      GATEHOUSE_CI_INITIATOR_CLAIM: 'actor',
       GATEHOUSE_OIDC_JWKS_COOLDOWN_MS: 30_000,
       GATEHOUSE_OIDC_ROLES_CLAIM: 'roles',
     });

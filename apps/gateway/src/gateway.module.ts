@@ -11,6 +11,7 @@ import { CLOCK, CLOCK_CONTROL, EVENT_STORE, POLICY_REGISTRY } from './tokens.js'
 import type { ClockControl } from '@gatehouse/service-kit';
 import { ClockController } from './admin/clock.controller.js';
 import { DeadLettersController } from './admin/dead-letters.controller.js';
+import { ReadModelsController } from './admin/read-models.controller.js';
 import type { AuthOptions } from './auth/auth.guard.js';
 import { AuthController } from './auth/auth.controller.js';
 import { LIFECYCLE_CONTROLLERS, lifecycleProviders } from './lifecycle/lifecycle.module.js';
@@ -55,7 +56,7 @@ export class GatewayModule {
         MetricsModule.forRoot(metrics),
         HealthModule.forRoot([{ name: 'eventstore', check: async () => void (await store.readCheckpoint('health-probe')) }, ...readinessChecks]),
       ],
-      controllers: [AuthController, PolicyController, AuditController, ...LIFECYCLE_CONTROLLERS, HotfixController, ClockController, AuditKeyController, TreeHeadController, StoryController, DeadLettersController, AuditReportsController, ConsoleController, ChangeStreamController, PublicController],
+      controllers: [AuthController, PolicyController, AuditController, ...LIFECYCLE_CONTROLLERS, HotfixController, ClockController, AuditKeyController, TreeHeadController, StoryController, DeadLettersController, ReadModelsController, AuditReportsController, ConsoleController, ChangeStreamController, PublicController],
       providers: [
         { provide: EVENT_STORE, useValue: store },
         { provide: CLOCK, useValue: clock },

@@ -30,6 +30,9 @@ interface FiledKeys {
   service: string | null;
 }
 
+/** What the read-model tables keep of a change; the index keys and links are derived again on load. */
+export type StoredChangeRequest = Pick<ChangeRequestEntry, 'changeRequestId' | 'state' | 'updatedAt' | 'service' | 'updateSeq'>;
+
 export interface ChangeRequestFilter {
   status?: string;
   environment?: string;
@@ -70,6 +73,22 @@ export class ChangeRequestIndex {
   private newest: ChangeRequestEntry | null = null;
   private updates = 0;
 
+  /** `changed` hears of every change whose stored fields (state, service, updatedAt, updateSeq) moved: what the tables must rewrite. */
+  constructor(private readonly changed: (changeRequestId: string) => void = () => {}) {}
+
+  /**
+   * Puts back a change as it was stored (loading the tables): call in increasing `updateSeq`, so each one
+   * goes to the newest end of the list at no cost; the update counter continues after the largest.
+   */
+  restore(stored: StoredChangeRequest): void {
+    const entry: ChangeRequestEntry = { ...stored, filed: null, newer: null, older: null };
+    this.entries.set(entry.changeRequestId, entry);
+    this.updates = Math.max(this.updates, entry.updateSeq);
+    const keys = filedKeysOf(entry.state, entry.service);
+    this.file(entry, keys);
+    if (keys !== null) this.link(entry);
+  }
+
   get(changeRequestId: string): ChangeRequestEntry | undefined {
     return this.entries.get(changeRequestId);
   }
@@ -97,6 +116,7 @@ export class ChangeRequestIndex {
     entry.service = service;
     entry.updatedAt = updatedAt;
     entry.updateSeq = ++this.updates;
+    this.changed(changeRequestId);
     this.file(entry, keys);
     if (keys !== null) {
       this.unlink(entry);
@@ -108,6 +128,7 @@ export class ChangeRequestIndex {
   setService(entry: ChangeRequestEntry, service: string | null): void {
     if (entry.service === service) return;
     entry.service = service;
+    this.changed(entry.changeRequestId);
     this.file(entry, filedKeysOf(entry.state, service));
   }
 

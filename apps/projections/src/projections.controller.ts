@@ -1,67 +1,98 @@
-import { PROJECTIONS_CONTEXT, ProjectionQueryPayload, type ProjectionQueryResult } from '@gatehouse/contracts';
+import { requireCaller } from '@gatehouse/bus';
+import { PROJECTIONS_CONTEXT, ProjectionQueryPayload, type ProjectionQueryResult, ProjectionRebuildPayload, READ_MODEL_ADMIN_ROLES } from '@gatehouse/contracts';
 import { parseOrThrow, ValidationError } from '@gatehouse/domain';
 import type { StoredEvent } from '@gatehouse/eventstore';
-import { busCommand, busConsumer, busEvents, registeredCounter, SERVICE_CONTEXT, type ServiceContext } from '@gatehouse/service-kit';
-import { Controller, Inject, Injectable, type OnModuleInit } from '@nestjs/common';
-import { EventPattern, MessagePattern, Payload } from '@nestjs/microservices';
+import { busCommand, type CommandRpcContext, registeredCounter, SERVICE_CONTEXT, type ServiceContext } from '@gatehouse/service-kit';
+import { Controller, Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
 import type { Counter } from 'prom-client';
+import { RebuildForbiddenError } from './projectionsService.js';
 import { queryReadModel } from './query.js';
-import { evolveReadModel, initialReadModel, type ReadModel } from './readModel.js';
+import { evolveReadModel, type ReadModel } from './readModel.js';
+import { ReadModelKeeper, type RebuildReport } from './readModelKeeper.js';
 
 /**
- * The ops read models, in memory: rebuilt from position 0 at every start (readAll, before the service
- * listens), then followed live. Events at or below the model's position are skipped, so the overlap
- * between rebuild and subscription is harmless.
+ * The ops read models, kept by a {@link ReadModelKeeper}: opened from the tables (or rebuilt) and caught up with
+ * the log in onModuleInit, before the service listens; it then follows the log until the module is destroyed.
  */
 @Injectable()
-export class LiveReadModel implements OnModuleInit {
-  // Owned here and updated in place; commands and events run on this one thread, so a query sees whole events.
-  readonly model: ReadModel = initialReadModel();
+export class KeptReadModels implements OnModuleInit, OnModuleDestroy {
   readonly queries: Counter<'view' | 'outcome'>;
+  readonly rebuilds: Counter;
   private readonly applied: Counter;
+  private keeper: ReadModelKeeper | undefined;
 
   constructor(@Inject(SERVICE_CONTEXT) private readonly ctx: ServiceContext) {
     this.applied = registeredCounter(ctx.metrics, 'gatehouse_projections_events_applied_total', 'Events folded into the read models', []);
     this.queries = registeredCounter(ctx.metrics, 'gatehouse_projections_queries_total', 'Queries answered, by view and outcome', ['view', 'outcome']);
+    this.rebuilds = registeredCounter(ctx.metrics, 'gatehouse_projections_rebuilds_total', 'Rebuilds of the read models from the whole log, on demand', []);
   }
 
   async onModuleInit(): Promise<void> {
-    for await (const event of this.ctx.store.readAll()) this.apply(event);
+    this.keeper = await ReadModelKeeper.start(this.ctx.store, (model, event) => this.fold(model, event), this.ctx.logger, this.ctx.tickIntervalMs);
   }
 
-  apply(event: StoredEvent): void {
-    const before = this.model.position;
+  async onModuleDestroy(): Promise<void> {
+    await this.keeper?.stop();
+  }
+
+  /** What queries read (the keeper replaces it whole on a rebuild or a reload). */
+  get model(): ReadModel {
+    return this.started().model;
+  }
+
+  rebuild(): Promise<RebuildReport> {
+    return this.started().rebuild();
+  }
+
+  private started(): ReadModelKeeper {
+    if (this.keeper === undefined) throw new Error('the read models are not open yet');
+    return this.keeper;
+  }
+
+  private fold(model: ReadModel, event: StoredEvent): void {
+    const before = model.position;
     try {
-      evolveReadModel(this.model, event);
+      evolveReadModel(model, event);
     } catch (error) {
       // One malformed event must not stop every view: skip it, visibly (evolveReadModel wrote nothing of it).
-      this.model.position = event.globalPosition;
+      model.position = event.globalPosition;
       this.ctx.logger.error({ eventId: event.id, type: event.type, streamId: event.streamId, error: String(error) }, 'event could not be projected; skipped');
     }
-    if (this.model.position !== before) this.applied.inc();
+    if (model.position !== before) this.applied.inc();
   }
 }
 
-/** `projections.query`, and the replay subscription over every category that keeps the models live (no durable state). */
+/** `projections.query`, and `projections.rebuild` for sre and release_engineer. */
 @Controller()
 export class ProjectionsController {
-  constructor(@Inject(LiveReadModel) private readonly readModel: LiveReadModel) {}
-
-  @EventPattern(busConsumer('projections'), busEvents({ replay: true }))
-  follow(@Payload() event: StoredEvent): void {
-    this.readModel.apply(event);
-  }
+  constructor(
+    @Inject(SERVICE_CONTEXT) private readonly ctx: ServiceContext,
+    @Inject(KeptReadModels) private readonly readModels: KeptReadModels,
+  ) {}
 
   @MessagePattern(busCommand(PROJECTIONS_CONTEXT, 'query'))
   query(@Payload() raw: unknown): ProjectionQueryResult {
     const view = typeof raw === 'object' && raw !== null && typeof (raw as { view?: unknown }).view === 'string' ? (raw as { view: string }).view : 'unknown';
     try {
-      const result = queryReadModel(this.readModel.model, parseOrThrow(ProjectionQueryPayload, raw, 'projections.query'));
-      this.readModel.queries.inc({ view, outcome: 'ok' });
+      const result = queryReadModel(this.readModels.model, parseOrThrow(ProjectionQueryPayload, raw, 'projections.query'));
+      this.readModels.queries.inc({ view, outcome: 'ok' });
       return result;
     } catch (error) {
-      this.readModel.queries.inc({ view: error instanceof ValidationError ? 'invalid' : view, outcome: error instanceof ValidationError ? 'invalid' : 'error' });
+      this.readModels.queries.inc({ view: error instanceof ValidationError ? 'invalid' : view, outcome: error instanceof ValidationError ? 'invalid' : 'error' });
       throw error;
     }
+  }
+
+  @MessagePattern(busCommand(PROJECTIONS_CONTEXT, 'rebuild'))
+  async rebuild(@Payload() raw: unknown, @Ctx() rpc: CommandRpcContext): Promise<RebuildReport & { requestedBy: string }> {
+    const caller = requireCaller(rpc.getCommand());
+    if (!caller.roles.some((role) => READ_MODEL_ADMIN_ROLES.includes(role))) throw new RebuildForbiddenError(caller.subject);
+    parseOrThrow(ProjectionRebuildPayload, raw, 'projections.rebuild');
+    this.ctx.logger.info({ requestedBy: caller.subject }, 'read-model rebuild requested');
+    const report = await this.readModels.rebuild();
+    this.readModels.rebuilds.inc();
+    this.ctx.logger.info({ requestedBy: caller.subject, ...report }, 'read models rebuilt from the log and swapped in');
+    return { ...report, requestedBy: caller.subject };
   }
 }

@@ -16,89 +16,99 @@ import {
   type ChangeRequestState,
 } from '@gatehouse/domain';
 import type { StoredEvent } from '@gatehouse/eventstore';
+import type { ActiveDeploymentView, ChangeRequestView, HistoryEntry, PendingApprovalView, RunningVersionView, ScheduledDeploymentView } from '@gatehouse/contracts';
 import { ChangeRequestIndex, type ListedChangeRequest } from './changeRequestIndex.js';
 
-export interface ChangeRequestView {
-  changeRequestId: string;
-  status: string;
-  kind: string;
-  title: string;
-  environments: string[];
-  releaseId: string | null;
-  service: string | null;
-  version: string | null;
-  risk: { level: string; score: number };
-  updatedAt: string;
+/** The views' shapes are the projections' contract with their readers (libs/contracts). */
+export type { ActiveDeploymentView, ChangeRequestView, HistoryEntry, PendingApprovalView, RunningVersionView, ScheduledDeploymentView };
+
+/**
+ * Version of the read models' shape and folding rules. Bump it with any change to what `evolveReadModel` computes
+ * or to how the tables store it: a projections service that finds tables of another version rebuilds them from
+ * the log at start (see readModelTables.ts).
+ */
+export const READ_MODEL_VERSION = 1;
+
+/** The model's keyed collections, each kept in a table of its own (readModelTables.ts). */
+export const KEYED_TABLES = ['change_request', 'approval', 'release', 'booked_build', 'schedule', 'version', 'active_deployment'] as const;
+export type KeyedTable = (typeof KEYED_TABLES)[number];
+
+/** What folding changed since the tables were last written: the keys to rewrite per table, the history entries to add. */
+export class ReadModelChanges {
+  readonly keys = new Map<KeyedTable, Set<string>>(KEYED_TABLES.map((table) => [table, new Set<string>()]));
+  history: Array<{ changeRequestId: string; entry: HistoryEntry }> = [];
+  /** Events folded since the last clear(). */
+  events = 0;
+
+  touch(table: KeyedTable, key: string): void {
+    this.keys.get(table)!.add(key);
+  }
+
+  clear(): void {
+    for (const keys of this.keys.values()) keys.clear();
+    this.history = [];
+    this.events = 0;
+  }
 }
-export interface PendingApprovalView {
-  changeRequestId: string;
-  approvalId: string;
-  environment: string;
-  role: string;
-  missing: number;
-  onCall: boolean;
-}
-export interface ScheduledDeploymentView {
-  changeRequestId: string;
-  releaseId: string | null;
-  service: string;
-  version: string;
-  environment: string;
-  changeType: string | null;
-  strategy: string | null;
-  scheduledFor: string;
-  windowId: string | null;
-  status: 'booked' | 'due' | 'started';
-}
-export interface RunningVersionView {
-  service: string;
-  environment: string;
-  version: string;
-  changeRequestId: string;
-  since: string;
-  /** Versions that ran before, newest first; a rollback returns to the head of this list. */
-  previous: string[];
-}
-export interface ActiveDeploymentView {
-  deploymentId: string;
-  changeRequestId: string;
-  service: string;
-  version: string;
-  environment: string;
-  strategy: string | null;
-  totalSteps: number;
-  /** 1-based number of the step in progress or last completed; 0 before the first step. */
-  currentStep: number;
-  currentStepName: string | null;
-  trafficPercent: number;
-  startedAt: string;
-}
-export interface HistoryEntry {
-  position: string;
-  streamId: string;
-  type: string;
-  recordedAt: string;
-  actor: string | null;
-  reason: string | null;
-  data: unknown;
+
+/**
+ * A Map that notes each key set or deleted in the model's changes, and numbers keys in insertion order (the
+ * order views list them in), so the tables can give the order back: `restore` puts an entry back at its number.
+ */
+export class TrackedMap<V> extends Map<string, V> {
+  private readonly order = new Map<string, number>();
+  private inserted = 0;
+
+  constructor(
+    private readonly table: KeyedTable,
+    private readonly changes: ReadModelChanges,
+  ) {
+    super();
+  }
+
+  override set(key: string, value: V): this {
+    this.changes.touch(this.table, key);
+    if (!this.order.has(key)) this.order.set(key, ++this.inserted);
+    return super.set(key, value);
+  }
+
+  override delete(key: string): boolean {
+    this.changes.touch(this.table, key);
+    this.order.delete(key);
+    return super.delete(key);
+  }
+
+  /** Number of the key in insertion order; undefined when absent. */
+  orderOf(key: string): number | undefined {
+    return this.order.get(key);
+  }
+
+  /** Puts back an entry as stored, without noting a change; call in increasing `order`. */
+  restore(key: string, value: V, order: number): void {
+    super.set(key, value);
+    this.order.set(key, order);
+    this.inserted = Math.max(this.inserted, order);
+  }
 }
 
 export interface ReadModel {
   /** Global position of the last event folded in; 0 before any. */
   position: bigint;
+  /** Changes not yet written to the read-model tables. */
+  readonly changes: ReadModelChanges;
   readonly changeRequests: ChangeRequestIndex;
   /** By approval id (the approval stream's id). */
-  readonly approvals: Map<string, ApprovalEntry>;
+  readonly approvals: TrackedMap<ApprovalEntry>;
   /** The approvals whose status is pending: all that `pendingApprovals` reads. */
   readonly pendingApprovals: Set<ApprovalEntry>;
-  readonly releases: Map<string, Build>;
+  readonly releases: TrackedMap<Build>;
   /** The build each change was last booked with; kept when the booking is cancelled, as the change still ships it. */
-  readonly bookedBuilds: Map<string, Build>;
+  readonly bookedBuilds: TrackedMap<Build>;
   /** Bookings still on the schedule, by change request id. */
-  readonly schedule: Map<string, ScheduleEntry>;
+  readonly schedule: TrackedMap<ScheduleEntry>;
   /** By `[service, environment]` as JSON. */
-  readonly versions: Map<string, RunningVersionView>;
-  readonly activeDeployments: Map<string, ActiveDeploymentView>;
+  readonly versions: TrackedMap<RunningVersionView>;
+  readonly activeDeployments: TrackedMap<ActiveDeploymentView>;
   /** Each change's history in log order, by change request id. */
   readonly history: Map<string, HistoryEntry[]>;
 }
@@ -118,18 +128,22 @@ export interface ScheduleEntry {
   readonly startsAt: number;
 }
 
-export const initialReadModel = (): ReadModel => ({
-  position: 0n,
-  changeRequests: new ChangeRequestIndex(),
-  approvals: new Map(),
-  pendingApprovals: new Set(),
-  releases: new Map(),
-  bookedBuilds: new Map(),
-  schedule: new Map(),
-  versions: new Map(),
-  activeDeployments: new Map(),
-  history: new Map(),
-});
+export function initialReadModel(): ReadModel {
+  const changes = new ReadModelChanges();
+  return {
+    position: 0n,
+    changes,
+    changeRequests: new ChangeRequestIndex((changeRequestId) => changes.touch('change_request', changeRequestId)),
+    approvals: new TrackedMap('approval', changes),
+    pendingApprovals: new Set(),
+    releases: new TrackedMap('release', changes),
+    bookedBuilds: new TrackedMap('booked_build', changes),
+    schedule: new TrackedMap('schedule', changes),
+    versions: new TrackedMap('version', changes),
+    activeDeployments: new TrackedMap('active_deployment', changes),
+    history: new Map(),
+  };
+}
 
 /** Streams whose id is `<category>-<changeRequestId>`: together they are one change's history. */
 export const CHANGE_STREAM_CATEGORIES = ['changeRequest', 'approval', 'schedule', 'deployment', 'watch'] as const;
@@ -147,12 +161,13 @@ const str = (value: unknown): string | null => (typeof value === 'string' ? valu
 const num = (value: unknown): number | null => (typeof value === 'number' ? value : null);
 
 /**
- * Folds one event into the model, in place, and returns the model. Events at or below `model.position` are
- * skipped. Each step reads and computes before it writes, so an event that throws (malformed data) leaves the
- * model as it was; the caller then skips it by moving `position` past it.
+ * Folds one event into the model, in place, and returns the model; `position` becomes the event's. The caller
+ * feeds events in the log's order (readAll after `position`), which is commit order: it is not global-position
+ * order (concurrent appends interleave their positions), so a position comparison here would drop events.
+ * Each step reads and computes before it writes, so an event that throws (malformed data) leaves the model as it
+ * was; the caller then skips it by moving `position` to it.
  */
 export function evolveReadModel(model: ReadModel, event: StoredEvent): ReadModel {
-  if (event.globalPosition <= model.position) return model;
   const { category, id } = splitStreamId(event.streamId);
   const data = (event.data ?? {}) as Data;
   const historyEntry = CHANGE_STREAMS.has(category) && id !== '' ? historyEntryOf(event, data) : undefined;
@@ -177,8 +192,10 @@ export function evolveReadModel(model: ReadModel, event: StoredEvent): ReadModel
     const history = model.history.get(id);
     if (history === undefined) model.history.set(id, [historyEntry]);
     else history.push(historyEntry);
+    model.changes.history.push({ changeRequestId: id, entry: historyEntry });
   }
   model.position = event.globalPosition;
+  model.changes.events += 1;
   return model;
 }
 

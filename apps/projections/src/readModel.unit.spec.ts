@@ -74,6 +74,18 @@ describe('change requests view', () => {
 });
 
 describe('evolveReadModel', () => {
+  it('folds every event in the order it is given, also when global positions go backwards (commit order of interleaved appends)', () => {
+    const model = initialReadModel();
+    const at = new Date(AT);
+    const event = (position: bigint, [streamId, type, data]: readonly [string, string, Record<string, unknown>]): StoredEvent => ({ id: `e${position}`, type, streamId, streamVersion: 1n, globalPosition: position, recordedAt: at, data, metadata: {}, hash: '', previousHash: '' });
+    // Two concurrent multi-event appends: the first transaction holds positions 10 and 12, the second 11 and 13.
+    evolveReadModel(model, event(10n, submitted('cr-a')));
+    evolveReadModel(model, event(12n, submitted('cr-b')));
+    evolveReadModel(model, event(11n, submitted('cr-c')));
+    expect(model.position).toBe(11n);
+    expect(items<{ changeRequestId: string }>(model, { view: 'changeRequests', filter: {} }).map((c) => c.changeRequestId).sort()).toEqual(['cr-a', 'cr-b', 'cr-c']);
+  });
+
   it('updates the model in place and writes nothing of an event it cannot fold', () => {
     const model = initialReadModel();
     expect(fold(model, [submitted(CR)])).toBe(model);

@@ -3,7 +3,7 @@
  * Command payloads are validated strictly at the handler; event schemas are loose (`z.object`) so that
  * consumers keep working when a producer adds a field.
  */
-import { CHANGE_KINDS, CHANGE_REQUEST_STATUSES, ChangeRequestDraft, GATE_RESULT_STATUSES, RELEASE_STATUSES, RELEASE_TYPES, ReleaseChange, ReleaseContent } from '@gatehouse/domain';
+import { CHANGE_KINDS, CHANGE_REQUEST_STATUSES, CHECK_RESULT_STATUSES, ChangeRequestDraft, GATE_RESULT_STATUSES, RELEASE_STATUSES, RELEASE_TYPES, ReleaseChange, ReleaseContent } from '@gatehouse/domain';
 import { z } from 'zod';
 
 /** Command context name on the bus (`gatehouse.cmd.changeRequests.<command>`). */
@@ -125,6 +125,24 @@ export const OverrideGatePayload = z.strictObject({
 });
 export type OverrideGatePayload = z.input<typeof OverrideGatePayload>;
 
+/**
+ * A post-deployment check's result for a change (ingested `gatehouse.validation.result`): recorded on the change's
+ * stream; refused for a check its environment's `postDeploymentValidation` does not name, or a change not validating.
+ */
+export const RecordValidationCheckPayload = z.strictObject({
+  ...Envelope,
+  changeRequestId: EntityId,
+  check: z.string().trim().min(1).max(100),
+  status: z.enum(CHECK_RESULT_STATUSES),
+  summary: z.string().max(2_000).optional(),
+  reportUrl: z.url().optional(),
+});
+export type RecordValidationCheckPayload = z.input<typeof RecordValidationCheckPayload>;
+
+/** The caller (the command's verified caller, never the payload) signs the change's post-deployment validation off. */
+export const SignOffValidationPayload = z.strictObject({ ...Envelope, changeRequestId: EntityId });
+export type SignOffValidationPayload = z.input<typeof SignOffValidationPayload>;
+
 export const gateRecordStream = (releaseId: string, environment: string): string => `gates-${releaseId}-${environment}`;
 
 export const GetChangePayload = z.strictObject({ changeRequestId: EntityId });
@@ -224,6 +242,10 @@ export const ChangeRequestEventSchemas = {
     closedAt: Instant,
   }),
   ChangeCancelled: z.object({ ...ChangeId, cancelledBy: z.string(), reason: z.string(), cancelledAt: Instant }),
+  PostDeploymentWatchPassed: z.object({ ...ChangeId, passedAt: Instant }),
+  PostDeploymentCheckRecorded: z.object({ ...ChangeId, check: z.string(), status: z.enum(CHECK_RESULT_STATUSES), reportedBy: z.string(), late: z.boolean(), recordedAt: Instant }),
+  PostDeploymentValidationSignedOff: z.object({ ...ChangeId, signer: z.string(), signedAt: Instant }),
+  PostDeploymentValidationTimedOut: z.object({ ...ChangeId, missing: z.array(z.string()), onTimeout: z.enum(['fail', 'warn']), timedOutAt: Instant }),
 } as const;
 
 const ReleaseId = { releaseId: z.string() };

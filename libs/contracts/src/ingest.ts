@@ -3,7 +3,7 @@
  * CloudEvents 1.0 structured JSON, over `POST /api/ingest` or NATS `gatehouse.ingest.<type suffix>`.
  * The JSON Schemas in `schemas/` at the repository root are generated from these zod schemas.
  */
-import { CHANGE_KINDS, ChangeRequestDraft, GATE_RESULT_STATUSES, RELEASE_TYPES, ReleaseChange } from '@gatehouse/domain';
+import { CHANGE_KINDS, ChangeRequestDraft, CHECK_RESULT_STATUSES, GATE_RESULT_STATUSES, RELEASE_TYPES, ReleaseChange } from '@gatehouse/domain';
 import { z } from 'zod';
 
 /** CloudEvents `type` of each fact Gatehouse ingests. */
@@ -12,6 +12,7 @@ export const INGEST_EVENT_TYPES = [
   'gatehouse.testgate.result',
   'gatehouse.migration.included',
   'gatehouse.deployment.requested',
+  'gatehouse.validation.result',
 ] as const;
 export type IngestEventType = (typeof INGEST_EVENT_TYPES)[number];
 
@@ -81,9 +82,21 @@ export const DeploymentRequestedData = z.strictObject({
   environment: EnvironmentName,
   kind: z.enum(CHANGE_KINDS).default('normal'),
   /** The change request to open; the author is the publisher (token subject, or `ingest:<source>` over NATS), the person is `initiator`. */
-  changeRequest: ChangeRequestDraft.omit({ author: true, initiator: true, environments: true, releaseId: true }),
+  changeRequest: ChangeRequestDraft.omit({ author: true, initiator: true, initiatorSource: true, environments: true, releaseId: true }),
 });
 export type DeploymentRequestedData = z.infer<typeof DeploymentRequestedData>;
+
+/** A post-deployment check's result (smoke, integration…) for the change that deployed: see the environment's `postDeploymentValidation`. */
+export const ValidationResultData = z.strictObject({
+  /** The change request `gatehouse ci publish deployment-requested` printed. */
+  changeRequestId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/, 'must be the change request id'),
+  /** The check's name in the environment policy's `postDeploymentValidation.checks`. */
+  check: Text(100),
+  status: z.enum(CHECK_RESULT_STATUSES),
+  summary: z.string().max(2_000).optional(),
+  reportUrl: z.url().optional(),
+});
+export type ValidationResultData = z.infer<typeof ValidationResultData>;
 
 const envelope = {
   specversion: z.literal('1.0'),
@@ -105,22 +118,27 @@ export const DeploymentRequestedEvent = z.strictObject({
   ...envelope,
   /**
    * CloudEvents extension: the person whose push asked for the deployment (the CI run's actor, e.g. GitHub's
-   * `github.actor`), vouched for by the CI system's credentials that publish the event. Separation of duties applies
-   * to them as to the author: they cannot review, approve or validate the change.
+   * `github.actor`). When the publisher's token carries the initiator claim (GATEHOUSE_CI_INITIATOR_CLAIM, default
+   * `actor`) the claim is the initiator and this field, if given, must name the same person; without the claim it is
+   * required and recorded as the publisher's assertion. Separation of duties applies to the initiator as to the
+   * author: they cannot review, approve or validate the change.
    */
-  initiator: z.string().trim().min(1, 'name the person whose push asked for the deployment (the CI run\'s actor)').max(200),
+  initiator: z.string().trim().min(1, 'name the person whose push asked for the deployment (the CI run\'s actor)').max(200).optional(),
   type: z.literal('gatehouse.deployment.requested'),
   data: DeploymentRequestedData,
 });
+
+export const ValidationResultEvent = z.strictObject({ ...envelope, type: z.literal('gatehouse.validation.result'), data: ValidationResultData });
 
 export const INGEST_EVENT_SCHEMAS = {
   'gatehouse.release.built': ReleaseBuiltEvent,
   'gatehouse.testgate.result': TestGateResultEvent,
   'gatehouse.migration.included': MigrationIncludedEvent,
   'gatehouse.deployment.requested': DeploymentRequestedEvent,
+  'gatehouse.validation.result': ValidationResultEvent,
 } as const satisfies Record<IngestEventType, z.ZodType>;
 
-export const IngestEvent = z.discriminatedUnion('type', [ReleaseBuiltEvent, TestGateResultEvent, MigrationIncludedEvent, DeploymentRequestedEvent]);
+export const IngestEvent = z.discriminatedUnion('type', [ReleaseBuiltEvent, TestGateResultEvent, MigrationIncludedEvent, DeploymentRequestedEvent, ValidationResultEvent]);
 export type IngestEvent = z.infer<typeof IngestEvent>;
 
 /** JSON Schema (draft 2020-12) of one ingest type, as publishers send it (defaults optional). */

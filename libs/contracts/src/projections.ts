@@ -27,3 +27,74 @@ export interface ProjectionQueryResult<Item = unknown> {
   asOfPosition: string;
   items: Item[];
 }
+
+/** `projections.rebuild {}`: rebuild the read models from the whole log into fresh tables and swap them in. */
+export const ProjectionRebuildPayload = z.strictObject({});
+/** Who may rebuild the read models: the people who operate the system (as for dead letters). */
+export const READ_MODEL_ADMIN_ROLES: readonly string[] = ['sre', 'release_engineer'];
+
+/** The items of each view, as the projections service answers them (JSON: instants are ISO-8601 strings). */
+export interface ChangeRequestView {
+  changeRequestId: string;
+  status: string;
+  kind: string;
+  title: string;
+  environments: string[];
+  releaseId: string | null;
+  service: string | null;
+  version: string | null;
+  risk: { level: string; score: number };
+  updatedAt: string;
+}
+export interface PendingApprovalView {
+  changeRequestId: string;
+  approvalId: string;
+  environment: string;
+  role: string;
+  missing: number;
+  onCall: boolean;
+}
+export interface ScheduledDeploymentView {
+  changeRequestId: string;
+  releaseId: string | null;
+  service: string;
+  version: string;
+  environment: string;
+  changeType: string | null;
+  strategy: string | null;
+  scheduledFor: string;
+  windowId: string | null;
+  status: 'booked' | 'due' | 'started';
+}
+export interface RunningVersionView {
+  service: string;
+  environment: string;
+  version: string;
+  changeRequestId: string;
+  since: string;
+  /** Versions that ran before, newest first; a rollback returns to the head of this list. */
+  previous: string[];
+}
+export interface ActiveDeploymentView {
+  deploymentId: string;
+  changeRequestId: string;
+  service: string;
+  version: string;
+  environment: string;
+  strategy: string | null;
+  totalSteps: number;
+  /** 1-based number of the step in progress or last completed; 0 before the first step. */
+  currentStep: number;
+  currentStepName: string | null;
+  trafficPercent: number;
+  startedAt: string;
+}
+export interface HistoryEntry {
+  position: string;
+  streamId: string;
+  type: string;
+  recordedAt: string;
+  actor: string | null;
+  reason: string | null;
+  data: unknown;
+}

@@ -8,6 +8,7 @@ export * from './release/releaseNotifications.js';
 export * from './rollback/manualRollback.js';
 export * from './change-request/riskScore.js';
 export * from './change-request/changeRequest.js';
+export * from './change-request/postDeploymentValidation.js';
 export * from './approvals/requiredApprovals.js';
 export * from './approvals/approvals.js';
 export * from './approvals/onCallRoster.js';

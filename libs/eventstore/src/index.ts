@@ -10,7 +10,8 @@ export {
 export { StoreUnavailableError, isConnectionFailure } from './postgres/storeUnavailable.js';
 export { createPgliteEventStore, EMBEDDED_POSTGRES_SETTINGS, type PgliteEventStoreOptions } from './pglite/createPgliteEventStore.js';
 export { createInMemoryEventStore } from './memory/createInMemoryEventStore.js';
-export { DEFAULT_SCHEMA, appendsChannel } from './sql/schema.js';
+export { DEFAULT_SCHEMA, appendsChannel, quoteSchema } from './sql/schema.js';
+export type { SqlExecutor, SqlQueryable } from './sql/executor.js';
 export { MIGRATIONS } from './sql/migrations.js';
 export { DEFAULT_POLL_INTERVAL_MS } from './subscribe.js';
 export {

@@ -1,5 +1,5 @@
 import type { PreparedAppend } from './prepareEvents.js';
-import type { AppendResult, Seal, SealedEvent, StoredEvent, ReadStreamOptions, StopWatchingAppends, WatchAppendsOptions } from './types.js';
+import type { AppendResult, Seal, SealedEvent, SqlAccess, StoredEvent, ReadStreamOptions, StopWatchingAppends, WatchAppendsOptions } from './types.js';
 
 /**
  * Position in commit order. SQL adapters order the log by (transactionId, position): the
@@ -50,4 +50,6 @@ export interface EventLogStorage {
   watchAppends(listener: () => void, options: WatchAppendsOptions): Promise<StopWatchingAppends>;
   /** Also ends every watch. */
   close(): Promise<void>;
+  /** SQL adapters: the database the log lives in, for services that keep tables beside it. */
+  readonly sql?: SqlAccess;
 }

@@ -38,6 +38,7 @@ export function storeFromStorage(storage: EventLogStorage): AuditableEventStore 
   }
 
   return {
+    ...(storage.sql === undefined ? {} : { sql: storage.sql }),
     async migrate() {
       ensureOpen();
       await storage.migrate();

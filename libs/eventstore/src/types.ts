@@ -3,6 +3,8 @@
  * and shaped so a KurrentDB adapter can implement it later.
  */
 
+import type { SqlExecutor } from './sql/executor.js';
+
 /** Expected-version sentinel: the stream must not exist yet. */
 export const NO_STREAM = 'no_stream' as const;
 /** Expected-version sentinel: the stream must already exist (any version). */
@@ -180,6 +182,12 @@ export interface SealedEvent {
  * Every adapter in this library returns one.
  */
 export interface AuditableEventStore extends EventStore {
+  /**
+   * SQL adapters (PostgreSQL, PGlite): the executor the store runs its statements on and its schema, so a
+   * service can keep its own tables (read models, checkpoints) in the same database and write them in one
+   * transaction. Absent for the in-memory store.
+   */
+  readonly sql?: SqlAccess;
   /** Seals in sealNumber order. */
   readSeals(): Promise<Seal[]>;
   /**
@@ -196,4 +204,11 @@ export interface AuditableEventStore extends EventStore {
    * cursor before the log's start). Only forgery makes them; at most `limit`, by position.
    */
   readEventsOutsideLog(limit: number): Promise<StoredEvent[]>;
+}
+
+/** The database under an SQL-backed store: its executor (shared pool / PGlite instance) and the log's schema name. */
+export interface SqlAccess {
+  readonly executor: SqlExecutor;
+  /** Unquoted schema name of the log, e.g. 'gatehouse'. */
+  readonly schema: string;
 }

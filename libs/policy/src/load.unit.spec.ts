@@ -117,6 +117,20 @@ describe('bad policy files get named errors with file, path and reason', () => {
     expect(issuesOf(() => parsePolicyFile('sandbox.yaml', withAnalysis.replace('decisionRoles: [sre]', 'decisionRoles: []')))).toEqual(expect.arrayContaining([expect.objectContaining({ path: 'monitoring.analysis.decisionRoles' })]));
   });
 
+  it('post-deployment validation: no checks, a duplicate check, an unknown onTimeout or sign-off role → the field; a sound one, accepted with defaults', () => {
+    const withValidation = (block: string) => () => parsePolicyFile('sandbox.yaml', `${MINIMAL}postDeploymentValidation:\n${block}`);
+    expect(issuesOf(withValidation('  checks: []\n  timeoutMinutes: 30\n'))).toEqual([expect.objectContaining({ path: 'postDeploymentValidation.checks', problem: expect.stringContaining('name at least one check') })]);
+    expect(issuesOf(withValidation('  checks: [{name: smoke}, {name: smoke}]\n  timeoutMinutes: 30\n'))).toEqual([expect.objectContaining({ path: 'postDeploymentValidation.checks', problem: 'check names must be unique' })]);
+    expect(issuesOf(withValidation('  checks: [{name: smoke}]\n  timeoutMinutes: 30\n  onTimeout: shrug\n'))).toEqual([expect.objectContaining({ path: 'postDeploymentValidation.onTimeout' })]);
+    expect(issuesOf(withValidation('  checks: [{name: smoke}]\n  timeoutMinutes: 0\n  signOff: {roles: [wizard]}\n')).map((i) => i.path).sort()).toEqual(['postDeploymentValidation.signOff.roles[0]', 'postDeploymentValidation.timeoutMinutes']);
+    expect(withValidation('  checks: [{name: smoke}, {name: integration, required: false}]\n  timeoutMinutes: 30\n  signOff: {roles: [qa]}\n')().postDeploymentValidation).toEqual({
+      checks: [{ name: 'smoke', required: true }, { name: 'integration', required: false }],
+      timeoutMinutes: 30,
+      onTimeout: 'fail',
+      signOff: { roles: ['qa'], optional: false },
+    });
+  });
+
   it('an unknown time zone → windows[0].timeZone', () => {
     const issues = issuesOf(() => parsePolicyFile('sandbox.yaml', MINIMAL.replace('end: "10:00"', 'end: "10:00"\n    timeZone: Mars/Olympus')));
     expect(issues).toEqual([expect.objectContaining({ path: 'windows[0].timeZone', problem: expect.stringContaining('IANA time zone') })]);

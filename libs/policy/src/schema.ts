@@ -262,6 +262,33 @@ export const TestingGate = z.strictObject({
 });
 export type TestingGate = z.infer<typeof TestingGate>;
 
+/**
+ * Post-deployment validation (seed: smoke tests, integration checks after each deployment): a gate between
+ * "deployed" and "validated". A change in the environment becomes validated only when its post-deployment watch
+ * passed, every required check reported `passed` and, when asked, someone in `signOff.roles` other than its author
+ * or CI initiator signed it off. Counted from the deployment's success; past `timeoutMinutes` a missing required
+ * check (or sign-off) fails the validation (`onTimeout: fail`) or is let through with a warning (`warn`).
+ */
+export const PostDeploymentValidation = z
+  .strictObject({
+    checks: z
+      .array(
+        z.strictObject({
+          /** The name results are reported under (`gatehouse.validation.result` `check`), e.g. `smoke`. */
+          name: Id,
+          /** @defaultValue true */
+          required: z.boolean().default(true),
+        }),
+      )
+      .min(1, 'name at least one check (omit postDeploymentValidation for none)'),
+    timeoutMinutes: z.number().int().positive(),
+    /** @defaultValue "fail" */
+    onTimeout: z.enum(['fail', 'warn']).default('fail'),
+    signOff: z.strictObject({ roles: z.array(Role).min(1), optional: z.boolean().default(false) }).optional(),
+  })
+  .refine((v) => new Set(v.checks.map((c) => c.name)).size === v.checks.length, { message: 'check names must be unique', path: ['checks'] });
+export type PostDeploymentValidation = z.infer<typeof PostDeploymentValidation>;
+
 export const CADENCE_RELEASE_TYPES = ['major', 'minor', 'patch', 'hotfix'] as const;
 export type CadenceReleaseType = (typeof CADENCE_RELEASE_TYPES)[number];
 
@@ -376,6 +403,8 @@ export const EnvironmentPolicy = z.strictObject({
   strategy: StrategyPolicy,
   /** Gates that must have passed (per their onFailure) before a release deploys to this environment. */
   testingGates: z.array(TestingGate).default([]),
+  /** Checks after each deployment before the change is validated; absent: the post-deployment watch alone validates it. */
+  postDeploymentValidation: PostDeploymentValidation.optional(),
   /** Release cadence per service in this environment; absent: none. */
   cadence: ReleaseCadence.optional(),
   monitoring: z.strictObject({

@@ -10,6 +10,9 @@
  * - anything else that is not a domain refusal (store or bus down, a dependency unavailable) is transient;
  * - a domain refusal the workflow classifies as final is recorded (log + metric) and the event is done;
  * - a message the workflow cannot read at all (`prepare` throws `PoisonMessageError`) is dead-lettered at once.
+ *
+ * Timers the workflow arms or cancels (`schedule` / `cancel` outputs) are recorded first, before any command
+ * is sent: a crash after the commands never leaves a deadline unarmed (see timer-runner.ts).
  */
 import { type DataSchemas, type EventConsumer, type EventConsumerFactory, type EventOfSchemas, OutOfOrderError, PoisonMessageError, type ReceivedEvent } from '@gatehouse/bus';
 import { DomainError, type RefusalClassifier, type WorkflowOutput, type WorkflowSend } from '@gatehouse/domain';
@@ -17,6 +20,7 @@ import type { StoredEvent } from '@gatehouse/eventstore';
 import type { Registry } from 'prom-client';
 import { registeredCounter } from './command-metrics.js';
 import type { ServiceLogger } from './service.js';
+import { armTimer, cancelTimer, type TimerRecorder } from './timer-runner.js';
 
 /**
  * The workflow has to wait for a fact (or a refusal was caused by delivery order): on JetStream retried with
@@ -47,8 +51,8 @@ export interface WorkflowReactionOptions<S extends DataSchemas, Input, State, Ta
   workflow: { decide(input: Input, state: State): readonly WorkflowOutput<Target, Command>[] };
   /** Gathers the facts the decision needs and folds the workflow's state from the store. Throw `PoisonMessageError` for an input no retry can fix. */
   prepare(event: EventOfSchemas<S>): Promise<PreparedInput<Input, State> | null>;
-  /** Sends one command (idempotent by its `commandId`); returns the types of the events it appended. */
-  send(output: WorkflowSend<Target, Command>, cause: StoredEvent): Promise<readonly string[]>;
+  /** Sends one command (idempotent by its `commandId`); returns the types of the events it appended. Required when the workflow has `send` outputs. */
+  send?(output: WorkflowSend<Target, Command>, cause: StoredEvent): Promise<readonly string[]>;
   /** Whether a refusal is caused by delivery order (retry) or final. @defaultValue every refusal is final */
   classifyRefusal?: RefusalClassifier;
   /**
@@ -57,6 +61,8 @@ export interface WorkflowReactionOptions<S extends DataSchemas, Input, State, Ta
    * @defaultValue DEFAULT_MAX_AWAIT_DELIVERIES (12)
    */
   maxAwaitDeliveries?: number;
+  /** Where `schedule` and `cancel` outputs are recorded; required when the workflow has any. */
+  timers?: TimerRecorder;
   logger: ServiceLogger;
   metrics: Registry;
 }
@@ -66,7 +72,7 @@ export interface WorkflowRunnerOptions<S extends DataSchemas, Input, State, Targ
   categories: readonly string[];
 }
 
-type Outcome = 'sent' | 'duplicate' | 'refused' | 'awaiting' | 'ignored' | 'gave_up';
+type Outcome = 'sent' | 'duplicate' | 'refused' | 'awaiting' | 'ignored' | 'gave_up' | 'armed' | 'cancelled';
 
 export const DEFAULT_MAX_AWAIT_DELIVERIES = 12;
 
@@ -88,13 +94,14 @@ export function runWorkflow<S extends DataSchemas, Input, State, Target extends 
 export function workflowReaction<S extends DataSchemas, Input, State, Target extends string, Command>(
   options: WorkflowReactionOptions<S, Input, State, Target, Command>,
 ): (received: ReceivedEvent) => Promise<void> {
-  const { name, workflow, prepare, send, classifyRefusal = () => 'final', maxAwaitDeliveries = DEFAULT_MAX_AWAIT_DELIVERIES, logger, metrics } = options;
+  const { name, workflow, prepare, send, classifyRefusal = () => 'final', maxAwaitDeliveries = DEFAULT_MAX_AWAIT_DELIVERIES, timers, logger, metrics } = options;
   const outputs = registeredCounter(metrics, 'gatehouse_workflow_outputs_total', 'Outputs of reaction workflows by workflow, output kind and outcome', ['workflow', 'kind', 'outcome']);
   const count = (kind: string, outcome: Outcome): void => outputs.inc({ workflow: name, kind, outcome });
 
   async function execute(output: WorkflowOutput<Target, Command>, cause: StoredEvent): Promise<void> {
     switch (output.kind) {
       case 'send': {
+        if (send === undefined) throw new Error(`workflow ${name} sends commands but its runner has no send`);
         try {
           const appended = await send(output, cause);
           count('send', appended.length > 0 ? 'sent' : 'duplicate');
@@ -111,6 +118,13 @@ export function workflowReaction<S extends DataSchemas, Input, State, Target ext
         }
         return;
       }
+      case 'schedule':
+      case 'cancel': {
+        if (timers === undefined) throw new Error(`workflow ${name} ${output.kind}s timers but its runner has no timer recorder`);
+        const appended = output.kind === 'schedule' ? await armTimer(timers, output, cause) : await cancelTimer(timers, output, cause);
+        count(output.kind, appended.length > 0 ? (output.kind === 'schedule' ? 'armed' : 'cancelled') : 'duplicate');
+        return;
+      }
       case 'await':
         count('await', 'awaiting');
         throw new AwaitingFactError(name, cause.id, output.reason);
@@ -125,7 +139,10 @@ export function workflowReaction<S extends DataSchemas, Input, State, Target ext
     const prepared = await prepare(event as EventOfSchemas<S>);
     if (prepared === null) return;
     try {
-      for (const output of workflow.decide(prepared.input, prepared.state)) await execute(output, event);
+      const outputs = workflow.decide(prepared.input, prepared.state);
+      // Timers first: the reaction's deadlines are facts before anything it sends.
+      const isTimer = (output: WorkflowOutput<Target, Command>): boolean => output.kind === 'schedule' || output.kind === 'cancel';
+      for (const output of [...outputs.filter(isTimer), ...outputs.filter((o) => !isTimer(o))]) await execute(output, event);
     } catch (error) {
       if (!(error instanceof AwaitingFactError) || deliveryCount < maxAwaitDeliveries) throw error;
       count('await', 'gave_up');

@@ -58,7 +58,8 @@ export function isolatedSchema(prefix: string, url: string = testDatabaseUrl()):
       const client = new pg.Client({ connectionString: url });
       await client.connect();
       try {
-        await client.query(`DROP SCHEMA IF EXISTS "${name}" CASCADE`);
+        // With the services' read-model schemas beside the log's (apps/projections readModelTables.ts, apps/monitoring watchIndex.ts).
+        for (const schema of [name, `${name}_projections`.slice(0, 63), `${name}_monitoring`.slice(0, 63)]) await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
       } finally {
         await client.end();
       }

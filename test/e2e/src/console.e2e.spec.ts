@@ -2,8 +2,9 @@
  * The web console in real headless Chromium (Debian's chromium, driven by playwright-core) against
  * `npm start`'s one process: sign in, submit, approve in the queue (and be told before the click when
  * the rules would refuse), watch a production canary progress live, see a refusal with its next allowed
- * time. Screenshots of each page land in test/e2e/artifacts/ (gitignored); axe-core checks each page
- * for serious and critical accessibility violations. Also reads the iCalendar feed back with node-ical.
+ * time, see a rollback's metric evidence drawn as a chart. Screenshots of each page land in
+ * test/e2e/artifacts/ (gitignored); axe-core checks each page for serious and critical accessibility
+ * violations. Also reads the iCalendar feed back with node-ical.
  */
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -190,6 +191,50 @@ describe('web console in headless Chromium against npm start', () => {
     expect([...seen].sort((a, b) => a - b)).toEqual(seen);
     await shot(sre, 'canary-done');
     await expectAccessible(sre, 'change-canary');
+  });
+
+  it('draws the rollback evidence of a failed production watch: the error-rate series, its threshold and the breach', async () => {
+    // The canary above is in its post-deployment watch: five minutes of 5% errors, scraped every 30 s, roll it back.
+    expect(await client.changeStatus(productionChange)).toBe('validating');
+    const sre = await signedIn('sam', ['sre']);
+    await sre.goto(`${system.url}/changes/${productionChange}`);
+    await sre.getByText('Live updates: live').waitFor();
+    // The canary's last healthy sample is at this instant: the breach starts one scrape later.
+    await client.advance(30_000);
+    const breaching: string[] = [];
+    for (let i = 0; i < 11; i++) {
+      breaching.push(client.now.toISOString());
+      await client.ok('POST', '/api/metrics/samples', 'sam', { service: 'campaign-api', environment: 'production', samples: [{ metric: 'error_rate', at: breaching.at(-1), value: 0.05 }] });
+      if (i < 10) await client.advance(30_000);
+    }
+    await client.advanceUntilStatus(productionChange, 'closed', { step: MINUTE, limit: HOUR });
+    const fired = (await client.events(`watch-${productionChange}`)).filter((e: Json) => e.type === 'RollbackTriggerFired');
+    expect(fired).toHaveLength(1);
+
+    // The page, still open, receives the rollback over SSE and draws the evidence.
+    const evidence = sre.getByRole('region', { name: 'Rollback evidence' });
+    await evidence.getByText(/^Rolled back \(automatic\)/).waitFor({ timeout: 30_000 });
+    await evidence.getByText(`Trigger ${fired[0].data.triggerId}`, { exact: false }).waitFor();
+    const chart = evidence.getByRole('img', { name: /^error_rate \(> 0\.01 for 300s\): \d+ samples from .* maximum 0\.05, threshold 0\.01$/ });
+    await chart.waitFor();
+    const drawn = await chart.evaluate((svg) => {
+      const threshold = svg.querySelector('line[stroke-dasharray]');
+      return {
+        points: [...svg.querySelectorAll('circle')].map((c) => Number(c.getAttribute('cy'))),
+        segments: (svg.querySelector('path')?.getAttribute('d') ?? '').split(' ').length,
+        thresholdY: threshold === null ? null : Number(threshold.getAttribute('y1')),
+        breach: svg.querySelector('rect') !== null,
+      };
+    });
+    // One marker per sample and one path segment per marker; the eleven breaching samples lie above the dashed threshold.
+    expect(drawn.points.length).toBeGreaterThanOrEqual(breaching.length);
+    expect(drawn.segments).toBe(drawn.points.length);
+    expect(drawn.thresholdY).not.toBeNull();
+    expect(drawn.points.filter((cy) => cy < drawn.thresholdY!).length).toBe(breaching.length);
+    expect(drawn.breach).toBe(true);
+    await chart.screenshot({ path: path.join(ARTIFACTS, 'console-rollback-chart.png') });
+    await shot(sre, 'change-rolled-back');
+    await expectAccessible(sre, 'change-rollback-evidence');
   });
 
   it('shows the Black Friday blackout with its end and the next allowed start, in the pages and in the calendar feed', async () => {

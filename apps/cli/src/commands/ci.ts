@@ -78,7 +78,7 @@ function withEnvelope(c: Command): Command {
 
 export function registerCiCommands(program: Command, io: CliIo, exit: ExitCode): void {
   const ci = program.command('ci').description('for pipelines: publish release facts as CloudEvents (POST /api/ingest with the CI token) and wait for a change to deploy');
-  const publish = ci.command('publish').description('publish one release fact: release-built, testgate, migration, deployment-requested');
+  const publish = ci.command('publish').description('publish one release fact: release-built, testgate, migration, deployment-requested, validation');
 
   function publisher(name: string, description: string, build: (c: Command) => Command, toEvent: (client: GatewayClient, o: Options) => Promise<{ type: string; data: Json; extra?: Json }>, human: (answer: Json) => string): void {
     const command = documentExitCodes(withConnection(withEnvelope(build(publish.command(name).description(description)))));
@@ -179,12 +179,36 @@ export function registerCiCommands(program: Command, io: CliIo, exit: ExitCode):
   );
 
   publisher(
+    'validation',
+    'a post-deployment check (smoke, integration…) ran against a change that deployed',
+    (c) =>
+      c
+        .requiredOption('--change <changeRequestId>', 'the change request that deployed')
+        .requiredOption('--check <name>', 'check name of the environment policy’s postDeploymentValidation, e.g. smoke')
+        .addOption(new Option('--status <status>', 'result').choices(['passed', 'failed']).makeOptionMandatory())
+        .option('--summary <text>', 'one-line summary')
+        .option('--report-url <url>', 'link to the report'),
+    async (_client, o) => ({
+      type: 'gatehouse.validation.result',
+      data: {
+        changeRequestId: o['change'],
+        check: o['check'],
+        status: o['status'],
+        ...(o['summary'] === undefined ? {} : { summary: o['summary'] }),
+        ...(o['reportUrl'] === undefined ? {} : { reportUrl: o['reportUrl'] }),
+      },
+    }),
+    (answer) => `${answer.command}: ${answer.result?.status ?? 'accepted'}${answer.result?.duplicate ? ' (already recorded)' : ''}
+`,
+  );
+
+  publisher(
     'deployment-requested',
     'ask for a deployment: opens a change request authored by the CI identity (prints its id)',
     (c) =>
       withRelease(c)
         .requiredOption('--env <environment>', 'target environment')
-        .option('--initiator <person>', 'whose push asked for it (default: $GITHUB_ACTOR, $GITLAB_USER_LOGIN)')
+        .option('--initiator <person>', 'whose push asked for it (default: $GITHUB_ACTOR, $GITLAB_USER_LOGIN; may be left out when the CI token carries the initiator claim)')
         .requiredOption('--title <text>', 'title of the change')
         .option('--description <text>', 'description', 'Deployment requested by CI')
         .addOption(new Option('--kind <kind>', 'change kind').choices(CHANGE_KINDS).default('normal'))
@@ -197,13 +221,13 @@ export function registerCiCommands(program: Command, io: CliIo, exit: ExitCode):
         .option('--runbook <ref>', 'runbook reference (production needs one)')
         .option('--migration', 'includes a database migration'),
     async (client, o) => {
-      const initiator = (o['initiator'] as string | undefined) ?? io.env['GITHUB_ACTOR'] ?? io.env['GITLAB_USER_LOGIN'];
-      if (initiator === undefined || initiator.trim() === '') throw new CliInputError('--initiator: name the person whose push asked for the deployment (or set GITHUB_ACTOR / GITLAB_USER_LOGIN)');
+      // A CI token that carries the initiator claim names the person itself; the gateway refuses a value that contradicts it.
+      const initiator = [o['initiator'] as string | undefined, io.env['GITHUB_ACTOR'], io.env['GITLAB_USER_LOGIN']].find((v) => v !== undefined && v.trim() !== '');
       const duration = Number(o['duration']);
       if (!Number.isInteger(duration) || duration <= 0) throw new CliInputError(`--duration ${String(o['duration'])} must be a positive whole number of minutes`);
       return {
         type: 'gatehouse.deployment.requested',
-        extra: { initiator },
+        extra: initiator === undefined ? {} : { initiator },
         data: {
           release: releaseRef(o),
           environment: o['env'],

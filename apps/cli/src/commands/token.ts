@@ -23,7 +23,12 @@ interface TokenOptions {
   name?: string;
   ttl: string;
   secret?: string;
+  claim: string[];
 }
+
+/** Claims `--claim` may not set: they are the token's identity, roles and lifetime, set by the other options. */
+const RESERVED_CLAIMS: readonly string[] = ['sub', 'roles', 'name', 'iat', 'exp', 'nbf', 'iss', 'aud'];
+const CLAIM = /^([A-Za-z_][A-Za-z0-9_]*)=(.+)$/;
 
 export function registerTokenCommand(program: Command, io: CliIo, exit: ExitCode): void {
   program
@@ -33,6 +38,7 @@ export function registerTokenCommand(program: Command, io: CliIo, exit: ExitCode
     .requiredOption('--roles <roles>', `comma-separated Gatehouse roles: ${ROLES.join(', ')}`)
     .option('--name <name>', 'display name (default: --sub)')
     .option('--ttl <duration>', 'lifetime, e.g. 30m, 8h, 7d (at most 30d)', DEFAULT_TOKEN_TTL)
+    .option('--claim <name=value>', 'an extra string claim, repeatable; e.g. --claim actor=ivan for a CI token naming the person behind the push (GATEHOUSE_CI_INITIATOR_CLAIM)', (value: string, previous: string[]) => [...previous, value], [] as string[])
     .option('--secret <secret>', 'HS256 secret (default: $GATEHOUSE_JWT_SECRET, else the insecure development secret)')
     .action(async (options: TokenOptions) => {
       exit.value = await tokenCommand(io, options);
@@ -50,7 +56,7 @@ async function tokenCommand(io: CliIo, options: TokenOptions): Promise<number> {
   const sub = options.sub.trim();
   if (sub === '') throw new CliInputError('--sub must name a user');
   const issuedAt = Math.floor(io.now().getTime() / 1000);
-  const jwt = await new SignJWT({ roles, name: options.name ?? sub })
+  const jwt = await new SignJWT({ ...parseClaims(options.claim), roles, name: options.name ?? sub })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setSubject(sub)
     .setIssuedAt(issuedAt)
@@ -58,6 +64,18 @@ async function tokenCommand(io: CliIo, options: TokenOptions): Promise<number> {
     .sign(new TextEncoder().encode(secret ?? INSECURE_DEV_JWT_SECRET));
   io.stdout(`${jwt}\n`);
   return EXIT_OK;
+}
+
+function parseClaims(pairs: readonly string[]): Record<string, string> {
+  const claims: Record<string, string> = {};
+  for (const pair of pairs) {
+    const match = CLAIM.exec(pair.trim());
+    if (!match) throw new CliInputError(`--claim ${pair} must be name=value, e.g. actor=ivan`);
+    const [, name = '', value = ''] = match;
+    if (RESERVED_CLAIMS.includes(name)) throw new CliInputError(`--claim ${name} is set by the other options (${RESERVED_CLAIMS.join(', ')} are reserved)`);
+    claims[name] = value;
+  }
+  return claims;
 }
 
 function parseRoles(list: string): Role[] {

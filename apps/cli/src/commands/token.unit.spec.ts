@@ -27,6 +27,13 @@ describe('gatehouse token', () => {
     expect((payload.exp ?? 0) - (payload.iat ?? 0)).toBe(2 * 3_600);
   });
 
+  it('adds --claim name=value claims (a CI token naming the person behind the push) but never over its identity or roles', async () => {
+    const { code, stdout } = await gatehouse(['token', '--sub', 'ci-bot', '--roles', 'developer', '--claim', 'actor=ivan', '--claim', 'repository=acme/api', '--secret', SECRET]);
+    expect(code).toBe(EXIT_OK);
+    const { payload } = await jwtVerify(stdout.trim(), new TextEncoder().encode(SECRET));
+    expect(payload).toMatchObject({ sub: 'ci-bot', roles: ['developer'], actor: 'ivan', repository: 'acme/api' });
+  });
+
   it('uses GATEHOUSE_JWT_SECRET, else the development secret with a warning', async () => {
     const fromEnv = await gatehouse(['token', '--sub', 'sam', '--roles', 'sre'], { GATEHOUSE_JWT_SECRET: SECRET });
     await expect(jwtVerify(fromEnv.stdout.trim(), new TextEncoder().encode(SECRET))).resolves.toBeDefined();
@@ -46,6 +53,8 @@ describe('gatehouse token', () => {
     [['--roles', 'sre', '--ttl', 'forever'], '--ttl forever'],
     [['--roles', 'sre', '--ttl', '90d'], 'between 1s and 30d'],
     [['--roles', 'sre', '--secret', 'short'], 'at least 32 characters'],
+    [['--roles', 'developer', '--claim', 'roles=vp_engineering'], '--claim roles is set by the other options'],
+    [['--roles', 'developer', '--claim', 'actor'], '--claim actor must be name=value'],
   ])('refuses %j with exit 2 and the reason', async (args, reason) => {
     const { code, stdout, stderr } = await gatehouse(['token', '--sub', 'ana', ...args]);
     expect(code).toBe(EXIT_BAD_INPUT);

@@ -63,10 +63,8 @@ class RederiveQuery extends createZodDto(
 /** Every event of the log, as the reports read them. */
 export async function readAuditEvents(store: EventStore, until?: bigint): Promise<AuditEvent[]> {
   const events: AuditEvent[] = [];
-  for await (const event of store.readAll()) {
-    if (until !== undefined && event.globalPosition > until) break;
-    events.push(toAuditEvent(event));
-  }
+  // A filter, not a stop: in the log's (commit) order a later position can come before an earlier one.
+  for await (const event of store.readAll(until === undefined ? {} : { untilPosition: until })) events.push(toAuditEvent(event));
   return events;
 }
 

@@ -13,7 +13,15 @@ export interface AuthOptions {
   gatehouseTokens: boolean;
   /** The identity provider, when GATEHOUSE_OIDC_ISSUER is set. */
   oidc?: OidcVerifier;
+  /**
+   * Claim of a CI token naming the person whose push asked for a deployment (GATEHOUSE_CI_INITIATOR_CLAIM).
+   * @defaultValue {@link DEFAULT_CI_INITIATOR_CLAIM} (`actor`, as GitHub Actions' OIDC tokens name it)
+   */
+  ciInitiatorClaim?: string;
 }
+
+/** GitHub Actions' OIDC token names the person who triggered the run `actor`. */
+export const DEFAULT_CI_INITIATOR_CLAIM = 'actor';
 
 type AuthenticatedRequest = FastifyRequest & { principal?: Principal };
 const BEARER = /^Bearer\s+(\S+)$/i;

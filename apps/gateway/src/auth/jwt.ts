@@ -19,6 +19,11 @@ export interface Principal {
   sub: string;
   name: string;
   roles: readonly Role[];
+  /**
+   * The token's other claims, as verified (e.g. the CI run's `actor` on a CI token, read by ingestion as the
+   * person behind a deployment request: see GATEHOUSE_CI_INITIATOR_CLAIM).
+   */
+  claims?: Readonly<Record<string, unknown>>;
 }
 
 const Claims = z.object({
@@ -74,7 +79,7 @@ export async function verifyAccessToken(token: string, secret: string): Promise<
     const issue = claims.error.issues[0];
     throw new InvalidTokenError(`token claim '${issue?.path.join('.') || '?'}' is invalid: ${issue?.message ?? 'unknown'}`);
   }
-  const principal: Principal = { sub: claims.data.sub, name: claims.data.name ?? claims.data.sub, roles: claims.data.roles };
+  const principal: Principal = { sub: claims.data.sub, name: claims.data.name ?? claims.data.sub, roles: claims.data.roles, claims: payload as Record<string, unknown> };
   remember(cache, token, { principal, expiresAtMs: (payload.exp ?? 0) * 1000, notBeforeMs: (payload.nbf ?? 0) * 1000 });
   return principal;
 }

@@ -9,7 +9,11 @@ const sign = (claims: Record<string, unknown>, { alg = 'HS256', exp = '1h' }: { 
 
 describe('verifyAccessToken', () => {
   it('returns the principal of a valid token, naming it by sub when no name is given', async () => {
-    expect(await verifyAccessToken(await sign({ roles: ['tech_lead', 'sre'] }), SECRET)).toEqual({ sub: 'ana', name: 'ana', roles: ['tech_lead', 'sre'] });
+    expect(await verifyAccessToken(await sign({ roles: ['tech_lead', 'sre'] }), SECRET)).toEqual({ sub: 'ana', name: 'ana', roles: ['tech_lead', 'sre'], claims: expect.objectContaining({ sub: 'ana' }) });
+  });
+
+  it('keeps the token’s other claims (a CI token’s actor) for the routes that read them', async () => {
+    expect((await verifyAccessToken(await sign({ roles: ['developer'], actor: 'ivan' }), SECRET)).claims).toMatchObject({ actor: 'ivan' });
   });
 
   it.each([

@@ -114,7 +114,7 @@ export class OidcVerifier {
     const name = [payload['name'], payload['preferred_username'], payload['email']].find((v): v is string => typeof v === 'string' && v.length > 0 && v.length <= 200);
     const sub = String(payload.sub);
     if (sub.length > 200) throw new InvalidTokenError("token claim 'sub' is invalid: longer than 200 characters");
-    return { sub, name: name ?? sub, roles };
+    return { sub, name: name ?? sub, roles, claims: payload };
   }
 
   private discover(): Promise<{ metadata: OidcMetadata; keys: ReturnType<typeof createRemoteJWKSet> }> {

@@ -1,7 +1,7 @@
 import { type EnvironmentPolicy, environmentCalendar, interval, MS_PER_DAY, openWindows } from '@gatehouse/policy';
 import ical, { ICalCalendarMethod, ICalEventBusyStatus, ICalEventTransparency } from 'ical-generator';
 import { blockReason } from './environment-overview.js';
-import type { ScheduledDeployment } from './read-models.js';
+import type { ScheduledDeploymentView } from '@gatehouse/contracts';
 
 /** The feed covers this much before now (recent history) and after it (planning horizon). */
 export const FEED_PAST_DAYS = 14;
@@ -13,7 +13,7 @@ export const FEED_TTL_SECONDS = 60 * 60;
 
 export interface CalendarFeedInput {
   policy: EnvironmentPolicy;
-  bookings: readonly ScheduledDeployment[];
+  bookings: readonly ScheduledDeploymentView[];
   now: Date;
   /** Where the console is reachable (links of booked changes), e.g. "https://gatehouse.example.com". */
   consoleUrl: string;

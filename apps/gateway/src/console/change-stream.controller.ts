@@ -67,8 +67,11 @@ export class ChangeStreamController implements OnModuleDestroy {
     raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', 'x-accel-buffering': 'no' });
     let sentUpTo = after;
     let closed = false;
+    // Events the catch-up read, so the live ones held meanwhile are not sent twice. Ids, not positions: the log's
+    // order is commit order, in which global positions of concurrent appends can go backwards.
+    const caughtUpIds = new Set<string>();
     const send = (event: StoredEvent): void => {
-      if (closed || event.globalPosition <= sentUpTo || !belongsToChange(event, id)) return;
+      if (closed || !belongsToChange(event, id)) return;
       sentUpTo = event.globalPosition;
       raw.write(`id: ${event.globalPosition}\nevent: change\ndata: ${JSON.stringify(toStreamEvent(event))}\n\n`);
     };
@@ -82,14 +85,18 @@ export class ChangeStreamController implements OnModuleDestroy {
       unsubscribe();
     });
     try {
-      for await (const event of this.store.readAll({ after })) send(event);
+      for await (const event of this.store.readAll({ after })) {
+        caughtUpIds.add(event.id);
+        send(event);
+      }
     } catch {
       raw.write(`event: error\ndata: ${JSON.stringify({ message: 'the event log could not be read; reconnect to resume' })}\n\n`);
       raw.end();
       return;
     }
     catchingUp = false;
-    for (const event of held.splice(0)) send(event);
+    for (const event of held.splice(0)) if (!caughtUpIds.has(event.id)) send(event);
+    caughtUpIds.clear();
     raw.write(`event: caught-up\ndata: ${JSON.stringify({ position: sentUpTo.toString() })}\n\n`);
   }
 

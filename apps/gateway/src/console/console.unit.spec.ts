@@ -6,7 +6,7 @@ import ical, { type VEvent } from 'node-ical';
 import { calendarFeed } from './calendar-feed.js';
 import { environmentOverview } from './environment-overview.js';
 import { publicStatus } from './public-status.js';
-import type { ScheduledDeployment } from './read-models.js';
+import type { ScheduledDeploymentView } from '@gatehouse/contracts';
 
 const POLICIES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../deploy/policies');
 /** Wednesday of Black Friday week 2026: production is in the yearly Nov 20–27 blackout. */
@@ -17,7 +17,7 @@ async function repoPolicies(): Promise<PolicySet> {
   return loadPolicySet(await Promise.all(files.map(async (f) => ({ name: f, contents: await readFile(path.join(POLICIES, f), 'utf8') }))));
 }
 
-const booking = (over: Partial<ScheduledDeployment> = {}): ScheduledDeployment => ({
+const booking = (over: Partial<ScheduledDeploymentView> = {}): ScheduledDeploymentView => ({
   changeRequestId: 'cr-0001-checkout',
   releaseId: 'release-checkout-api-3.4.1',
   service: 'checkout-api',
@@ -87,7 +87,7 @@ describe('console read side (pure)', () => {
 
     it('is degraded for a day after a rollback, deploying while a deployment runs', () => {
       const policy = getEnvironmentPolicy(policies, 'production');
-      const rolledBack = { changeRequestId: 'c1', status: 'rolled_back', kind: 'normal', title: 't', environments: ['production'], service: 'checkout-api', version: '3.4.1', updatedAt: '2026-11-25T08:00:00.000Z' };
+      const rolledBack = { changeRequestId: 'c1', status: 'rolled_back', kind: 'normal', title: 't', environments: ['production'], releaseId: null, service: 'checkout-api', version: '3.4.1', risk: { level: 'low', score: 10 }, updatedAt: '2026-11-25T08:00:00.000Z' };
       expect(environmentOverview(policy, BLACK_FRIDAY_WEDNESDAY, { versions: [], deployments: [], changes: [rolledBack] }).health).toBe('degraded');
       expect(environmentOverview(policy, new Date('2026-11-27T10:00:00Z'), { versions: [], deployments: [], changes: [rolledBack] }).health).toBe('healthy');
       const running = { deploymentId: 'd1', changeRequestId: 'c2', service: 'checkout-api', version: '3.4.2', environment: 'production', strategy: 'canary', totalSteps: 3, currentStep: 1, currentStepName: '5%', trafficPercent: 5, startedAt: '2026-11-27T10:00:00Z' };

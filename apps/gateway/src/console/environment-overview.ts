@@ -1,5 +1,5 @@
 import { type EnvironmentPolicy, environmentCalendar, interval, MS_PER_DAY, type PolicySet } from '@gatehouse/policy';
-import type { ActiveDeployment, ListedChange, RunningVersion } from './read-models.js';
+import type { ActiveDeploymentView, ChangeRequestView, RunningVersionView } from '@gatehouse/contracts';
 
 /** How far ahead the next window and the next allowed start are looked for. */
 export const LOOKAHEAD_DAYS = 60;
@@ -16,7 +16,7 @@ export interface EnvironmentOverview {
   clusters: { name: string; region: string | null }[];
   /** What runs where: every service's version, deployed to every cluster of the environment. */
   services: { service: string; version: string; since: string; changeRequestId: string; previous: string | null }[];
-  deployments: ActiveDeployment[];
+  deployments: ActiveDeploymentView[];
   health: EnvironmentHealth;
   healthReason: string;
   currentWindow: { name: string; start: string; end: string } | null;
@@ -28,9 +28,9 @@ export interface EnvironmentOverview {
 }
 
 interface Facts {
-  versions: readonly RunningVersion[];
-  deployments: readonly ActiveDeployment[];
-  changes: readonly ListedChange[];
+  versions: readonly RunningVersionView[];
+  deployments: readonly ActiveDeploymentView[];
+  changes: readonly ChangeRequestView[];
 }
 
 /** One environment as its policy and the read models describe it at `now`. */

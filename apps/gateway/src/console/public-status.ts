@@ -2,7 +2,7 @@ import { type EnvironmentPolicy, interval, MS_PER_DAY, openWindows } from '@gate
 import type { EventStore } from '@gatehouse/eventstore';
 import { BOOKING_DEFAULT_MS } from './calendar-feed.js';
 import { DEGRADED_AFTER_ROLLBACK_MS } from './environment-overview.js';
-import type { ActiveDeployment, RunningVersion, ScheduledDeployment } from './read-models.js';
+import type { ActiveDeploymentView, RunningVersionView, ScheduledDeploymentView } from '@gatehouse/contracts';
 
 /** Uptime is measured over this many days; incidents are listed this far back. */
 export const UPTIME_DAYS = 30;
@@ -70,9 +70,9 @@ export async function outagesOf(store: EventStore, environment: string): Promise
 export interface StatusFacts {
   policy: EnvironmentPolicy;
   now: Date;
-  versions: readonly RunningVersion[];
-  deployments: readonly ActiveDeployment[];
-  bookings: readonly ScheduledDeployment[];
+  versions: readonly RunningVersionView[];
+  deployments: readonly ActiveDeploymentView[];
+  bookings: readonly ScheduledDeploymentView[];
   outages: readonly Outage[];
 }
 

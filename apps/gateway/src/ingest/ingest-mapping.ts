@@ -4,6 +4,7 @@
  * one always yields the same command (id derived from the CloudEvent's source and id).
  */
 import { INGEST_EVENT_TYPES, INGEST_TYPE_PREFIX, IngestEvent, type IngestEventType, type IngestReleaseRef } from '@gatehouse/contracts';
+import type { InitiatorSource } from '@gatehouse/domain';
 import { type FieldIssue, issuesFromZod } from '@gatehouse/service-kit';
 import { deterministicId, releaseIdFor } from '../lifecycle/ids.js';
 
@@ -22,6 +23,18 @@ export interface IngestOrigin {
   actor: string;
   /** Used when the CloudEvent carries no `correlationid` extension. */
   correlationId: string;
+  /**
+   * The person the publisher's token names as behind the push (its GATEHOUSE_CI_INITIATOR_CLAIM claim), when it
+   * carries one: it is the initiator, and a CloudEvent `initiator` must agree. Absent over NATS (no token).
+   */
+  initiatorClaim?: { claim: string; person: string };
+}
+
+/** The initiator claim of a verified token, when it is a non-empty string (a dotted name reaches into nested claims). */
+export function initiatorClaimOf(claims: Readonly<Record<string, unknown>> | undefined, claim: string): { claim: string; person: string } | undefined {
+  let value: unknown = claims;
+  for (const key of claim.split('.')) value = typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined;
+  return typeof value === 'string' && value.trim() !== '' ? { claim, person: value.trim() } : undefined;
 }
 
 /** The command a fact (source, id) always maps to: redelivery is absorbed by the service. */
@@ -56,18 +69,42 @@ export function mapIngestEvent(raw: unknown, origin: IngestOrigin): IngestMappin
       const { release, ...migration } = event.data;
       return done(event.type, commandId, 'recordMigration', { ...envelope, releaseId: releaseIdOf(release), ...migration });
     }
+    case 'gatehouse.validation.result':
+      return done(event.type, commandId, 'recordValidationCheck', { ...envelope, ...event.data });
     case 'gatehouse.deployment.requested': {
       const { release, environment, kind, changeRequest } = event.data;
+      const initiator = initiatorOf(event.initiator, origin.initiatorClaim);
+      if (!initiator.ok) return { ok: false, issues: [initiator.issue] };
       const releaseId = releaseIdOf(release);
       return done(event.type, commandId, 'submitChange', {
         ...envelope,
         changeRequestId: deterministicId('changeRequest', commandId),
         kind,
         // The publisher is the author; the person behind the push is the initiator, kept away from approving it.
-        draft: { ...changeRequest, environments: [environment], releaseId, author: origin.actor, initiator: event.initiator },
+        draft: { ...changeRequest, environments: [environment], releaseId, author: origin.actor, initiator: initiator.person, initiatorSource: initiator.source },
       });
     }
   }
+}
+
+/**
+ * The token's claim is the initiator: the body may repeat it but not contradict it (the token holder could name
+ * anyone there). Without the claim, the body's word is all there is, and is recorded as such.
+ */
+function initiatorOf(
+  asserted: string | undefined,
+  claimed: IngestOrigin['initiatorClaim'],
+): { ok: true; person: string; source: InitiatorSource } | { ok: false; issue: FieldIssue } {
+  if (claimed !== undefined) {
+    if (asserted !== undefined && asserted !== claimed.person) {
+      return { ok: false, issue: { field: 'initiator', reason: `"${asserted}" contradicts the CI token's '${claimed.claim}' claim ("${claimed.person}"): the token names the person behind the push; leave initiator out or make it agree` } };
+    }
+    return { ok: true, person: claimed.person, source: 'token_claim' };
+  }
+  if (asserted === undefined) {
+    return { ok: false, issue: { field: 'initiator', reason: "name the person whose push asked for the deployment (the CI run's actor), or publish with a CI token that carries the initiator claim" } };
+  }
+  return { ok: true, person: asserted, source: 'publisher_assertion' };
 }
 
 /** `gatehouse.release.built` ↔ NATS subject suffix `release.built`. */

@@ -1,6 +1,6 @@
 import { CreateReleasePayload, RecordGateResultPayload, RecordMigrationPayload, SubmitChangePayload } from '@gatehouse/contracts';
 import { releaseIdFor } from '../lifecycle/ids.js';
-import { ingestCommandId, mapIngestEvent } from './ingest-mapping.js';
+import { ingestCommandId, initiatorClaimOf, mapIngestEvent } from './ingest-mapping.js';
 
 const origin = { actor: 'ci-bot', correlationId: 'req-1' };
 const envelope = { specversion: '1.0', id: 'evt-1', source: 'ci/campaign-api' } as const;
@@ -74,24 +74,41 @@ describe('mapIngestEvent', () => {
     }
   });
 
-  it('carries the person behind a deployment request as the change’s initiator, beside the publisher as author', () => {
-    const mapping = mapIngestEvent(
-      {
-        ...envelope,
-        initiator: 'ivan',
-        type: 'gatehouse.deployment.requested',
-        data: {
-          release,
-          environment: 'staging',
-          changeRequest: {
-            title: 't', description: 'd', type: 'enhancement', priority: 'low', impact: 'low', risk: 'low',
-            schedule: { planned: '2026-12-01T14:00:00Z', duration: 30 }, implementationPlan: 'i', rollbackPlan: 'r', testingPlan: 't',
-          },
-        },
+  const deploymentRequested = {
+    ...envelope,
+    type: 'gatehouse.deployment.requested',
+    data: {
+      release,
+      environment: 'staging',
+      changeRequest: {
+        title: 't', description: 'd', type: 'enhancement', priority: 'low', impact: 'low', risk: 'low',
+        schedule: { planned: '2026-12-01T14:00:00Z', duration: 30 }, implementationPlan: 'i', rollbackPlan: 'r', testingPlan: 't',
       },
-      origin,
-    );
-    expect(mapping).toMatchObject({ ok: true, command: { command: 'submitChange', payload: { draft: { author: origin.actor, initiator: 'ivan' } } } });
+    },
+  };
+
+  it('without a token claim, carries the body’s initiator beside the publisher as author, recorded as the publisher’s assertion', () => {
+    const mapping = mapIngestEvent({ ...deploymentRequested, initiator: 'ivan' }, origin);
+    expect(mapping).toMatchObject({ ok: true, command: { command: 'submitChange', payload: { draft: { author: origin.actor, initiator: 'ivan', initiatorSource: 'publisher_assertion' } } } });
+    expect(mapIngestEvent(deploymentRequested, origin)).toEqual({ ok: false, issues: [{ field: 'initiator', reason: expect.stringContaining('name the person whose push') }] });
+  });
+
+  it('takes the initiator from the CI token’s claim: the body may repeat it, not contradict it', () => {
+    const claimed = { ...origin, initiatorClaim: { claim: 'actor', person: 'ivan' } };
+    expect(mapIngestEvent(deploymentRequested, claimed)).toMatchObject({ ok: true, command: { payload: { draft: { initiator: 'ivan', initiatorSource: 'token_claim' } } } });
+    expect(mapIngestEvent({ ...deploymentRequested, initiator: 'ivan' }, claimed)).toMatchObject({ ok: true, command: { payload: { draft: { initiator: 'ivan', initiatorSource: 'token_claim' } } } });
+    expect(mapIngestEvent({ ...deploymentRequested, initiator: 'mallory' }, claimed)).toEqual({
+      ok: false,
+      issues: [{ field: 'initiator', reason: expect.stringContaining('"mallory" contradicts the CI token\'s \'actor\' claim ("ivan")') }],
+    });
+  });
+
+  it('reads the initiator claim by name or dotted path, only as a non-empty string', () => {
+    expect(initiatorClaimOf({ actor: 'ivan' }, 'actor')).toEqual({ claim: 'actor', person: 'ivan' });
+    expect(initiatorClaimOf({ ci: { pusher: 'ivan' } }, 'ci.pusher')).toEqual({ claim: 'ci.pusher', person: 'ivan' });
+    expect(initiatorClaimOf({ actor: '  ' }, 'actor')).toBeUndefined();
+    expect(initiatorClaimOf({ actor: ['ivan'] }, 'actor')).toBeUndefined();
+    expect(initiatorClaimOf(undefined, 'actor')).toBeUndefined();
   });
 
   it('maps a migration to recordMigration with the release id given', () => {

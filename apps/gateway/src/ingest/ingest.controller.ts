@@ -1,22 +1,30 @@
-import { Body, Controller, Get, HttpCode, HttpStatus, NotFoundException, Param, Post, Req, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, HttpStatus, Inject, NotFoundException, Param, Post, Req, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { INGEST_EVENT_TYPES, type IngestEventType, ingestJsonSchema } from '@gatehouse/contracts';
 import { RequestValidationError } from '@gatehouse/service-kit';
 import type { FastifyRequest } from 'fastify';
-import { AuthGuard, CurrentPrincipal } from '../auth/auth.guard.js';
+import { AUTH_OPTIONS, AuthGuard, type AuthOptions, CurrentPrincipal, DEFAULT_CI_INITIATOR_CLAIM } from '../auth/auth.guard.js';
 import { INGEST_ROLES, requireAnyRole } from '../auth/authorization.js';
 import type { Principal } from '../auth/jwt.js';
 import { CommandSender } from '../lifecycle/command-sender.js';
-import { mapIngestEvent } from './ingest-mapping.js';
+import { initiatorClaimOf, mapIngestEvent } from './ingest-mapping.js';
 
 @ApiTags('ingest')
 @Controller('api/ingest')
 export class IngestController {
-  constructor(private readonly sender: CommandSender) {}
+  private readonly initiatorClaim: string;
+
+  constructor(
+    private readonly sender: CommandSender,
+    @Inject(AUTH_OPTIONS) auth: AuthOptions,
+  ) {
+    this.initiatorClaim = auth.ciInitiatorClaim ?? DEFAULT_CI_INITIATOR_CLAIM;
+  }
 
   /**
    * CI's release facts. Needs a token with `release_engineer` or `developer` (CI tokens carry one of
-   * them); idempotent by the CloudEvent's (source, id), so no Idempotency-Key is needed.
+   * them); idempotent by the CloudEvent's (source, id), so no Idempotency-Key is needed. A deployment request's
+   * initiator is the token's initiator claim when it carries one (a contradicting body `initiator` is refused).
    */
   @Post()
   @UseGuards(AuthGuard)
@@ -26,7 +34,8 @@ export class IngestController {
   @ApiBody({ description: 'A CloudEvent; its JSON Schema is served at /api/ingest/schemas/{type}', schema: { type: 'object' } })
   async ingest(@Body() body: unknown, @Req() request: FastifyRequest, @CurrentPrincipal() principal: Principal): Promise<object> {
     requireAnyRole(principal, INGEST_ROLES, 'ingesting CI release facts');
-    const mapping = mapIngestEvent(body, { actor: principal.sub, correlationId: String(request.id) });
+    const initiatorClaim = initiatorClaimOf(principal.claims, this.initiatorClaim);
+    const mapping = mapIngestEvent(body, { actor: principal.sub, correlationId: String(request.id), ...(initiatorClaim === undefined ? {} : { initiatorClaim }) });
     if (!mapping.ok) throw new RequestValidationError(mapping.issues);
     const result = await this.sender.dispatch(mapping.command, mapping.command.payload, { subject: principal.sub, roles: principal.roles });
     return { type: mapping.type, commandId: mapping.commandId, command: `${mapping.command.context}.${mapping.command.command}`, result };

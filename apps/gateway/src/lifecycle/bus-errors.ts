@@ -17,6 +17,7 @@ export const REMOTE_ERROR_STATUS: Readonly<Record<string, HttpStatus>> = {
   AnalysisDecisionForbiddenError: HttpStatus.FORBIDDEN,
   FlagChangeForbiddenError: HttpStatus.FORBIDDEN,
   ReleasePlanRoleRequiredError: HttpStatus.FORBIDDEN,
+  SignOffRoleRequiredError: HttpStatus.FORBIDDEN,
   IllegalTransitionError: HttpStatus.CONFLICT,
   AlreadyExistsError: HttpStatus.CONFLICT,
   WrongExpectedVersionError: HttpStatus.CONFLICT,

@@ -106,13 +106,14 @@ export class CommandSender {
 
   /**
    * Sends without HTTP idempotency (ingestion brings its own deterministic command ids), signed as
-   * `caller` (@defaultValue the gateway itself, for queries made on no one's behalf).
+   * `caller` (@defaultValue the gateway itself, for queries made on no one's behalf); `timeoutMs` for the few
+   * commands that take longer than the bus's default (a read-model rebuild).
    */
-  async dispatch<Result = unknown>(target: { context: string; command: string }, payload: Record<string, unknown>, caller?: CallerIdentity): Promise<Result> {
+  async dispatch<Result = unknown>(target: { context: string; command: string }, payload: Record<string, unknown>, caller?: CallerIdentity, timeoutMs?: number): Promise<Result> {
     const command = `${target.context}.${target.command}`;
     const stopTimer = this.latency.startTimer({ command });
     try {
-      const result = await this.bus.send<Result>(target.context, target.command, payload, caller === undefined ? {} : { caller });
+      const result = await this.bus.send<Result>(target.context, target.command, payload, { ...(caller === undefined ? {} : { caller }), ...(timeoutMs === undefined ? {} : { timeoutMs }) });
       this.sent.inc({ command, outcome: 'ok' });
       return result;
     } catch (error) {

@@ -28,7 +28,7 @@ export class ReviseReleaseDto extends createZodDto(
 /** The seeds' change request; the author is the caller (from the token). One environment per change request. */
 export class SubmitChangeDto extends createZodDto(
   // The author is the caller; an initiator comes only from CI ingestion, never from a person's request.
-  ChangeRequestDraft.omit({ author: true, initiator: true }).extend({
+  ChangeRequestDraft.omit({ author: true, initiator: true, initiatorSource: true }).extend({
     kind: z.enum(CHANGE_KINDS).default('normal'),
     environments: z.array(EnvironmentName).length(1, 'name exactly one environment: one deployment per change request'),
   }),

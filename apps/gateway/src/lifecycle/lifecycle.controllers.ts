@@ -188,6 +188,17 @@ export class ChangeRequestsController {
     return { changeRequestId: params.id, result };
   }
 
+  @Post('change-requests/:id/validation/sign-off')
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({
+    summary:
+      'Sign off the change’s post-deployment validation (changeRequests.signOffValidation); only in a role its environment’s postDeploymentValidation.signOff names, never by its author or CI initiator (403)',
+  })
+  async signOffValidation(@Param() params: IdParams, @Req() request: FastifyRequest, @CurrentPrincipal() principal: Principal): Promise<object> {
+    const result = await this.sender.send(request, principal, { ...CR, command: 'signOffValidation' }, (e) => ({ ...e, changeRequestId: params.id }));
+    return { changeRequestId: params.id, result };
+  }
+
   @Post('change-requests/:id/cancel')
   @HttpCode(HttpStatus.OK)
   @ApiOperation({ summary: 'Cancel a change request before it is implemented (changeRequests.cancelChange)' })

@@ -1,9 +1,22 @@
-import type { EnvironmentPolicy } from '@gatehouse/policy';
+import type { EnvironmentPolicy, PostDeploymentValidation } from '@gatehouse/policy';
 import { z } from 'zod';
 import { iso, toMs, MS_PER_MINUTE } from '../clock.js';
 import { assertNever, type Decider, type DomainCommand, type DomainEvent } from '../decider.js';
 import { AlreadyExistsError, DomainError, IllegalTransitionError, NotFoundError, requireReason, SeparationOfDutiesViolation, UnknownEnvironmentError, ValidationError } from '../errors.js';
 import { parseOrThrow } from '../validation.js';
+import {
+  decidePostDeploymentValidation,
+  type CheckResultStatus,
+  type PostDeploymentCheckResult,
+  type PostDeploymentSignOff,
+  type PostDeploymentValidationDecision,
+  SignOffNotAskedError,
+  SignOffRoleRequiredError,
+  UnknownPostDeploymentCheckError,
+  SIGN_OFF_CHECK,
+  ValidationNotDueError,
+  validationDeadline,
+} from './postDeploymentValidation.js';
 import { assessRisk, CHANGE_SIZES, IMPACTS, LIKELIHOODS, mostExposed, RISK_LEVELS, type EnvironmentExposure, type RiskAssessment } from './riskScore.js';
 
 // ---------------------------------------------------------------- payload
@@ -13,6 +26,10 @@ export const CHANGE_KINDS = ['standard', 'normal', 'emergency'] as const;
 export type ChangeKind = (typeof CHANGE_KINDS)[number];
 export const CHANGE_REQUEST_TYPES = ['enhancement', 'bug_fix', 'security', 'infrastructure'] as const;
 export const PRIORITIES = ['low', 'medium', 'high', 'critical'] as const;
+
+/** Where a CI change's initiator comes from (see `ChangeRequestDraft.initiatorSource`). */
+export const INITIATOR_SOURCES = ['token_claim', 'publisher_assertion'] as const;
+export type InitiatorSource = (typeof INITIATOR_SOURCES)[number];
 
 /** The seeds' ChangeRequest, as submitted (HTTP/CLI input is validated against it). */
 export const ChangeRequestDraft = z.strictObject({
@@ -51,6 +68,12 @@ export const ChangeRequestDraft = z.strictObject({
    * CI system's credentials); separation of duties applies to them as to the author. Never taken from a person's request.
    */
   initiator: z.string().min(1).optional(),
+  /**
+   * How the initiator is known: `token_claim` — a claim of the CI token that published the request (the identity
+   * provider or the gateway's secret vouches for it); `publisher_assertion` — only the publisher's word (a CloudEvent
+   * field, sent with a token that carries no such claim, or over NATS).
+   */
+  initiatorSource: z.enum(INITIATOR_SOURCES).optional(),
 });
 export type ChangeRequestDraft = z.infer<typeof ChangeRequestDraft>;
 
@@ -123,6 +146,25 @@ export type CloseChange = DomainCommand<'CloseChange', { changeRequestId: string
  */
 export type RecordPostImplementationReview = DomainCommand<'RecordPostImplementationReview', { changeRequestId: string; reviewRef: string; recordedBy: string; now: Date }>;
 export type CancelChange = DomainCommand<'CancelChange', { changeRequestId: string; cancelledBy: string; reason: string; now: Date }>;
+/** What the post-deployment validation commands carry of the change's environment policy (undefined: none asked). */
+interface ValidationPolicyFacts {
+  environment: string;
+  validation: PostDeploymentValidation | undefined;
+}
+/** The post-deployment watch passed (lifecycle workflow): the change is validated if its checks allow it, and closes. */
+export type CompletePostDeploymentWatch = DomainCommand<'CompletePostDeploymentWatch', ValidationPolicyFacts & { changeRequestId: string; closedBy: string; now: Date }>;
+/** A post-deployment check's result (CI, smoke tests). After a timeout it is recorded, late, and decides nothing. */
+export type RecordPostDeploymentCheck = DomainCommand<
+  'RecordPostDeploymentCheck',
+  ValidationPolicyFacts & { changeRequestId: string; check: string; status: CheckResultStatus; reportedBy: string; closedBy: string; now: Date }
+>;
+/** A person signs the post-deployment validation off; never the change's author or CI initiator. */
+export type SignOffPostDeploymentValidation = DomainCommand<
+  'SignOffPostDeploymentValidation',
+  ValidationPolicyFacts & { changeRequestId: string; signer: string; signerRoles: readonly string[]; closedBy: string; now: Date }
+>;
+/** The validation's timeout passed (ticker on the injectable clock). */
+export type TimeOutPostDeploymentValidation = DomainCommand<'TimeOutPostDeploymentValidation', ValidationPolicyFacts & { changeRequestId: string; closedBy: string; now: Date }>;
 
 export type ChangeRequestCommand =
   | SubmitChangeRequest
@@ -139,7 +181,11 @@ export type ChangeRequestCommand =
   | RollBackChange
   | CloseChange
   | RecordPostImplementationReview
-  | CancelChange;
+  | CancelChange
+  | CompletePostDeploymentWatch
+  | RecordPostDeploymentCheck
+  | SignOffPostDeploymentValidation
+  | TimeOutPostDeploymentValidation;
 
 // ---------------------------------------------------------------- events
 
@@ -169,6 +215,16 @@ export type ChangeClosed = DomainEvent<
   { changeRequestId: string; closedBy: string; outcome: 'successful' | 'rolled_back' | 'failed'; postImplementationReviewRef: string | null; closedAt: string }
 >;
 export type ChangeCancelled = DomainEvent<'ChangeCancelled', { changeRequestId: string; cancelledBy: string; reason: string; cancelledAt: string }>;
+export type PostDeploymentWatchPassed = DomainEvent<'PostDeploymentWatchPassed', { changeRequestId: string; passedAt: string }>;
+export type PostDeploymentCheckRecorded = DomainEvent<
+  'PostDeploymentCheckRecorded',
+  { changeRequestId: string; check: string; status: CheckResultStatus; reportedBy: string; late: boolean; recordedAt: string }
+>;
+export type PostDeploymentValidationSignedOff = DomainEvent<'PostDeploymentValidationSignedOff', { changeRequestId: string; signer: string; signedAt: string }>;
+export type PostDeploymentValidationTimedOut = DomainEvent<
+  'PostDeploymentValidationTimedOut',
+  { changeRequestId: string; missing: string[]; onTimeout: 'fail' | 'warn'; timedOutAt: string }
+>;
 export type PostImplementationReviewRecorded = DomainEvent<'PostImplementationReviewRecorded', { changeRequestId: string; reviewRef: string; recordedBy: string; recordedAt: string }>;
 
 export type ChangeRequestEvent =
@@ -187,7 +243,11 @@ export type ChangeRequestEvent =
   | ChangeRolledBack
   | ChangeClosed
   | PostImplementationReviewRecorded
-  | ChangeCancelled;
+  | ChangeCancelled
+  | PostDeploymentWatchPassed
+  | PostDeploymentCheckRecorded
+  | PostDeploymentValidationSignedOff
+  | PostDeploymentValidationTimedOut;
 
 // ---------------------------------------------------------------- state
 
@@ -223,7 +283,16 @@ export type ChangeRequestState =
       outcome: 'successful' | 'rolled_back' | 'failed' | null;
       /** Post-implementation review recorded before the change could close (emergency changes). */
       reviewRef?: string | null;
+      /** Facts of the post-deployment validation, from the deployment's success on. */
+      validation?: ValidationState;
     };
+interface ValidationState {
+  deployedAt: string;
+  watchPassed: boolean;
+  results: PostDeploymentCheckResult[];
+  signOffs: PostDeploymentSignOff[];
+  timedOut: boolean;
+}
 type ExistingChange = Exclude<ChangeRequestState, { status: 'not_submitted' }>;
 
 /** The workflow: which statuses each command may start from. */
@@ -243,6 +312,11 @@ export const CHANGE_REQUEST_WORKFLOW: Readonly<Record<Exclude<ChangeRequestComma
   CloseChange: ['validated', 'rolled_back', 'failed'],
   RecordPostImplementationReview: ['implementing', 'validating', 'validated', 'validation_failed', 'rolled_back', 'failed'],
   CancelChange: ['submitted', 'in_review', 'awaiting_approval', 'approved', 'scheduled'],
+  CompletePostDeploymentWatch: ['validating'],
+  // Only while validating; a result after a timeout is recorded late (checked in the decision).
+  RecordPostDeploymentCheck: ['validating', 'validated', 'validation_failed', 'rolled_back', 'closed'],
+  SignOffPostDeploymentValidation: ['validating'],
+  TimeOutPostDeploymentValidation: ['validating'],
 };
 
 // ---------------------------------------------------------------- errors
@@ -383,6 +457,18 @@ export function decideChangeRequest(command: ChangeRequestCommand, state: Change
     }
     case 'RecordPostImplementationReview':
       return recordReview(command, change);
+    case 'CompletePostDeploymentWatch': {
+      const passed: ChangeRequestEvent = { type: 'PostDeploymentWatchPassed', data: { changeRequestId: id, passedAt: at } };
+      // Without post-deployment checks the watch alone decides: validated and closed at once, as the stream always read.
+      if (command.data.validation === undefined) return concludeValidation(change, command.data, [passed]).filter((e) => e.type !== 'PostDeploymentWatchPassed');
+      return concludeValidation(change, command.data, [passed]);
+    }
+    case 'RecordPostDeploymentCheck':
+      return recordCheck(command, change);
+    case 'SignOffPostDeploymentValidation':
+      return signOff(command, change);
+    case 'TimeOutPostDeploymentValidation':
+      return timeOut(command, change);
     case 'CancelChange':
       return [{ type: 'ChangeCancelled', data: { changeRequestId: id, cancelledBy: command.data.cancelledBy, reason: requireReason(command.data.reason, 'a cancellation'), cancelledAt: at } }];
     default:
@@ -435,6 +521,88 @@ function recordReview(command: RecordPostImplementationReview, change: ExistingC
   ];
 }
 
+// ---------------------------------------------------------------- post-deployment validation
+
+const noValidationYet = (change: ExistingChange): ValidationState => ({ deployedAt: iso(new Date(0)), watchPassed: false, results: [], signOffs: [], timedOut: false, ...change.validation });
+
+function recordCheck(command: RecordPostDeploymentCheck, change: ExistingChange): ChangeRequestEvent[] {
+  const { check, status, reportedBy, environment, validation, now } = command.data;
+  const known = validation?.checks.map((c) => c.name) ?? [];
+  if (!known.includes(check)) throw new UnknownPostDeploymentCheckError(environment, check, known);
+  const state = noValidationYet(change);
+  // Only a result after the validation timed out is taken outside `validating`: recorded, deciding nothing.
+  const late = state.timedOut;
+  if (change.status !== 'validating' && !late) throw new IllegalTransitionError(AGGREGATE, command.type, change.status, ['validating']);
+  const recorded: ChangeRequestEvent = { type: 'PostDeploymentCheckRecorded', data: { changeRequestId: change.changeRequestId, check, status, reportedBy, late, recordedAt: iso(now) } };
+  if (late || change.status !== 'validating') return [recorded];
+  return concludeValidation(change, command.data, [recorded]);
+}
+
+function signOff(command: SignOffPostDeploymentValidation, change: ExistingChange): ChangeRequestEvent[] {
+  const { signer, signerRoles, environment, validation, now } = command.data;
+  const asked = validation?.signOff;
+  if (asked === undefined) throw new SignOffNotAskedError(environment);
+  refuseOwner(change.draft, signer, 'author_cannot_validate', 'sign off its post-deployment validation');
+  if (!asked.roles.some((role) => signerRoles.includes(role))) throw new SignOffRoleRequiredError(signer, asked.roles);
+  return concludeValidation(change, command.data, [{ type: 'PostDeploymentValidationSignedOff', data: { changeRequestId: change.changeRequestId, signer, signedAt: iso(now) } }]);
+}
+
+function timeOut(command: TimeOutPostDeploymentValidation, change: ExistingChange): ChangeRequestEvent[] {
+  const { validation, now } = command.data;
+  if (validation === undefined) throw new ValidationNotDueError(null);
+  const deadline = validationDeadline(validation, noValidationYet(change).deployedAt);
+  const missing = missingOf(validation, change);
+  // Nothing is missing (only the watch is awaited) or the deadline is still ahead: no timeout to record.
+  if (toMs(now) < toMs(deadline) || missing.length === 0) throw new ValidationNotDueError(missing.length === 0 ? null : deadline);
+  const timedOut: ChangeRequestEvent = { type: 'PostDeploymentValidationTimedOut', data: { changeRequestId: change.changeRequestId, missing, onTimeout: validation.onTimeout, timedOutAt: iso(now) } };
+  return concludeValidation(change, command.data, [timedOut]);
+}
+
+function missingOf(validation: PostDeploymentValidation, change: ExistingChange): string[] {
+  const state = noValidationYet(change);
+  const passed = new Set(state.results.filter((r) => r.status === 'passed').map((r) => r.check));
+  const checks = validation.checks.filter((c) => c.required && !passed.has(c.name)).map((c) => c.name);
+  return validation.signOff !== undefined && !validation.signOff.optional && state.signOffs.length === 0 ? [...checks, SIGN_OFF_CHECK] : checks;
+}
+
+/** Folds the new facts into the validation state and asks the decision. */
+function verdictAfter(change: ExistingChange, data: ValidationPolicyFacts & { now: Date }, facts: readonly ChangeRequestEvent[]): PostDeploymentValidationDecision {
+  const state = facts.reduce<ExistingChange>((c, e) => evolveChangeRequest(c, e) as ExistingChange, change);
+  const validation = noValidationYet(state);
+  return decidePostDeploymentValidation({
+    policy: data.validation,
+    deployedAt: validation.deployedAt,
+    watchPassed: validation.watchPassed,
+    results: validation.results,
+    signOffs: validation.signOffs,
+    now: data.now,
+  });
+}
+
+/** The new facts, then what they decide: validated (and closed when it may), failed naming the check, or still pending. */
+function concludeValidation(change: ExistingChange, data: ValidationPolicyFacts & { changeRequestId: string; closedBy: string; now: Date }, facts: ChangeRequestEvent[]): ChangeRequestEvent[] {
+  const verdict = verdictAfter(change, data, facts);
+  const id = change.changeRequestId;
+  const at = iso(data.now);
+  const validator = data.validation === undefined ? 'monitoring' : 'post-deployment validation';
+  switch (verdict.decision) {
+    case 'pending':
+      return facts;
+    case 'failed':
+      return [...facts, { type: 'ChangeValidated', data: { changeRequestId: id, validator, outcome: 'failed', notes: verdict.reasons.join('; '), validatedAt: at } }];
+    case 'validated': {
+      const notes = [...verdict.reasons, ...verdict.warnings.map((w) => `warning: ${w}`)].join('; ');
+      const validated: ChangeRequestEvent = { type: 'ChangeValidated', data: { changeRequestId: id, validator, outcome: 'passed', notes, validatedAt: at } };
+      // An emergency change closes only with its post-implementation review (recorded then, or later).
+      const reviewRef = change.reviewRef ?? null;
+      if (change.kind === 'emergency' && reviewRef === null) return [...facts, validated];
+      return [...facts, validated, { type: 'ChangeClosed', data: { changeRequestId: id, closedBy: data.closedBy, outcome: 'successful', postImplementationReviewRef: reviewRef, closedAt: at } }];
+    }
+    default:
+      return assertNever(verdict);
+  }
+}
+
 function schedule(command: ScheduleChange, change: ExistingChange): ChangeRequestEvent[] {
   const { window, scheduledBy, bookedAt, now } = command.data;
   const start = toMs(window.start);
@@ -485,7 +653,20 @@ export function evolveChangeRequest(state: ChangeRequestState, event: ChangeRequ
     case 'ChangeImplementationStarted':
       return { ...state, status: 'implementing' };
     case 'ChangeImplemented':
-      return { ...state, status: 'validating' };
+      return { ...state, status: 'validating', validation: { deployedAt: event.data.completedAt, watchPassed: false, results: [], signOffs: [], timedOut: false } };
+    case 'PostDeploymentWatchPassed':
+      return { ...state, validation: { ...noValidationYet(state), watchPassed: true } };
+    case 'PostDeploymentCheckRecorded': {
+      const { check, status, reportedBy, recordedAt, late } = event.data;
+      const validation = noValidationYet(state);
+      return late ? state : { ...state, validation: { ...validation, results: [...validation.results, { check, status, reportedBy, at: recordedAt }] } };
+    }
+    case 'PostDeploymentValidationSignedOff': {
+      const validation = noValidationYet(state);
+      return { ...state, validation: { ...validation, signOffs: [...validation.signOffs, { signer: event.data.signer, at: event.data.signedAt }] } };
+    }
+    case 'PostDeploymentValidationTimedOut':
+      return { ...state, validation: { ...noValidationYet(state), timedOut: true } };
     case 'ChangeImplementationFailed':
       return { ...state, status: 'failed', outcome: 'failed' };
     case 'ChangeValidated':

@@ -6,7 +6,7 @@
  * An input that depends on a fact not yet recorded (a deployment's start before its booking) is awaited,
  * not refused: reactions do not depend on the delivery order across streams.
  */
-import type { RollbackPolicy } from '@gatehouse/policy';
+import type { PostDeploymentValidation, RollbackPolicy } from '@gatehouse/policy';
 import { MS_PER_MINUTE } from '../clock.js';
 import { assertNever } from '../decider.js';
 import { type DomainError, IllegalTransitionError } from '../errors.js';
@@ -53,7 +53,9 @@ export type ChangeLifecycleEvent =
 export interface LifecyclePolicyFacts {
   policyVersion: string;
   /** The change's environment policy; undefined when the policy no longer knows the environment. */
-  environment: { promotesFrom: string | undefined; rollback: Pick<RollbackPolicy, 'manualWindowMinutes' | 'beyondWindow'> } | undefined;
+  environment:
+    | { promotesFrom: string | undefined; rollback: Pick<RollbackPolicy, 'manualWindowMinutes' | 'beyondWindow'>; postDeploymentValidation?: PostDeploymentValidation | undefined }
+    | undefined;
 }
 
 export interface ChangeLifecycleInput {
@@ -211,12 +213,14 @@ export function decideChangeLifecycle(input: ChangeLifecycleInput, state: Change
       const awaiting = waitUntil('validating', 'the success of its deployment');
       if (awaiting) return awaiting;
       const now = new Date(event.data.completedAt);
-      return [
-        ...(change.status === 'validating'
-          ? [onChange({ type: 'ValidateChange', data: { changeRequestId, validator: 'monitoring', outcome: 'passed', notes: 'post-deployment watch completed', now } })]
-          : []),
-        onChange({ type: 'CloseChange', data: { changeRequestId, closedBy: CHANGE_LIFECYCLE_ACTOR, now } }),
-      ];
+      // The watch is one fact of the validation: the change decides, with its post-deployment checks, whether it is validated and closes.
+      if (change.status === 'validating') {
+        const environment = change.draft.environments[0] ?? '';
+        const validation = input.policy.environment?.postDeploymentValidation;
+        return [onChange({ type: 'CompletePostDeploymentWatch', data: { changeRequestId, environment, validation, closedBy: CHANGE_LIFECYCLE_ACTOR, now } })];
+      }
+      if (change.status === 'validated') return [onChange({ type: 'CloseChange', data: { changeRequestId, closedBy: CHANGE_LIFECYCLE_ACTOR, now } })];
+      return [{ kind: 'ignore', reason: `change ${changeRequestId} is ${change.status}: its post-deployment validation already decided` }];
     }
     case 'ChangeFullyApproved': {
       const awaiting = waitUntil('awaiting_approval', 'the completion of its review');
@@ -285,6 +289,10 @@ const CHANGE_EVENT_TYPE_FLAGS: Readonly<Record<ChangeRequestEvent['type'], true>
   ChangeClosed: true,
   PostImplementationReviewRecorded: true,
   ChangeCancelled: true,
+  PostDeploymentWatchPassed: true,
+  PostDeploymentCheckRecorded: true,
+  PostDeploymentValidationSignedOff: true,
+  PostDeploymentValidationTimedOut: true,
 };
 const CHANGE_EVENT_TYPES: ReadonlySet<string> = new Set(Object.keys(CHANGE_EVENT_TYPE_FLAGS));
 

@@ -103,7 +103,7 @@ describe('Change lifecycle workflow', () => {
     const given = [...approvedChange, change.scheduled, change.started, change.implemented];
     const completed: ChangeLifecycleEvent = { type: 'PostDeploymentWatchCompleted', data: { changeRequestId: 'cr-1', completedAt: '2026-11-30T09:08:02.000Z' } };
     spec.given(given).when(input('evt-watch', completed)).thenOutputs((outputs) => {
-      expect(outputs.map((o) => (o.kind === 'send' ? o.commandId : o.kind))).toEqual(['evt-watch:ValidateChange', 'evt-watch:CloseChange']);
+      expect(outputs.map((o) => (o.kind === 'send' ? o.commandId : o.kind))).toEqual(['evt-watch:CompletePostDeploymentWatch']);
     });
   });
 
@@ -113,7 +113,7 @@ describe('Change lifecycle workflow', () => {
       .when(input('evt-ended', { type: 'PostDeploymentWatchEnded', data: { changeRequestId: 'cr-1', reason: 'rolled_back', endedAt: '2026-11-30T09:05:00.000Z' } }))
       .thenOutputs((outputs) => expect(outputs).toEqual([expect.objectContaining({ kind: 'await' })])));
 
-  it('a review recorded before the watch completes (an emergency change) is part of the change: the completed watch validates and closes it', () =>
+  it('a completed watch hands the change its validation, with the policy’s post-deployment checks (the change decides and closes)', () =>
     spec
       .given([
         ...approvedChange,
@@ -124,7 +124,7 @@ describe('Change lifecycle workflow', () => {
       ])
       .when(input('evt-watch', { type: 'PostDeploymentWatchCompleted', data: { changeRequestId: 'cr-1', completedAt: '2026-12-01T09:08:01.000Z' } }))
       .thenOutputs((outputs) =>
-        expect(outputs.map((o) => (o.kind === 'send' ? (o.command as { type: string }).type : o.kind))).toEqual(['ValidateChange', 'CloseChange']),
+        expect(outputs.map((o) => (o.kind === 'send' ? (o.command as { type: string }).type : o.kind))).toEqual(['CompletePostDeploymentWatch']),
       ));
 
   it('a full approval records the change approval and approves the still planned release once', () =>

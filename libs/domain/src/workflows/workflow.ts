@@ -1,10 +1,11 @@
 /**
  * A reaction as pure code (Emmett's `Workflow`): `decide(input, state)` says what to do about one input
- * — commands to send, or "not yet" — and `evolve(state, event)` folds
+ * — commands to send, timers to arm or cancel, or "not yet" — and `evolve(state, event)` folds
  * the events the workflow's own outputs caused into its state. A generic runner (service-kit's
  * `workflow-runner.ts`) loads the state, calls `decide`, and executes the outputs idempotently.
  */
 import type { DomainError } from '../errors.js';
+import type { WorkflowCancel, WorkflowSchedule } from './timers.js';
 
 export type Workflow<Input, State, Output, Event> = {
   decide: (input: Input, state: State) => readonly Output[];
@@ -50,7 +51,8 @@ export interface WorkflowIgnore {
 
 // Effects on the outside world are not workflow outputs: they follow from intent events a command records and
 // run through service-kit's effect runner (see effects.ts), so they are never performed before being recorded.
-export type WorkflowOutput<Target extends string, Command> = WorkflowSend<Target, Command> | WorkflowAwait | WorkflowIgnore;
+// Timers are (see timers.ts): `schedule` arms one, `cancel` disarms it; the runner records both before anything else.
+export type WorkflowOutput<Target extends string, Command> = WorkflowSend<Target, Command> | WorkflowSchedule<Target, Command> | WorkflowCancel | WorkflowAwait | WorkflowIgnore;
 
 /** `<causing event id>:<stable name>`: the same event always yields the same command id. */
 export function commandIdFor(cause: Cause, name: string): string {

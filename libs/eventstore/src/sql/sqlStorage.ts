@@ -19,6 +19,7 @@ export function sqlStorage(executor: SqlExecutor, schema: string, signal: Append
   const s = quoteSchema(schema);
   const heads = new StreamHeads();
   return {
+    sql: { executor, schema },
     migrate: () => migrate(executor, schema, s),
     async append(append) {
       const result = await appendToStream(executor, s, append, heads);

@@ -24,8 +24,12 @@ export class PolicyRegistry {
     private history: PolicyHistory,
   ) {}
 
-  /** Loads and validates the folder (throws PolicyValidationError naming file and path), then records its version if new. */
-  static async activateFromDirectory(store: EventStore, directory: string, clock: Clock): Promise<PolicyRegistry> {
+  /**
+   * Loads and validates the folder (throws PolicyValidationError naming file and path), then records its version if new,
+   * as activated by `activatedBy` (the operator or deploy identity that started the process with these files,
+   * GATEHOUSE_POLICY_ACTIVATED_BY); without one the activation is recorded as the system's.
+   */
+  static async activateFromDirectory(store: EventStore, directory: string, clock: Clock, activatedBy?: string): Promise<PolicyRegistry> {
     const files = await readPolicyDirectory(directory);
     const policySet = loadPolicySet(files);
     const candidate = { policyVersion: policySet.policyVersion, environments: Object.keys(policySet.environments).sort(), files };
@@ -36,7 +40,7 @@ export class PolicyRegistry {
       try {
         await store.appendToStream(
           POLICY_STREAM,
-          events.map((event) => ({ ...event, metadata: { actor: 'system', policyVersion: policySet.policyVersion } })),
+          events.map((event) => ({ ...event, metadata: { actor: activatedBy ?? 'system', policyVersion: policySet.policyVersion } })),
           { expectedVersion: history.version ?? NO_STREAM },
         );
         return new PolicyRegistry(store, policySet, await readHistory(store));

@@ -19,6 +19,8 @@ export const StandaloneConfig = z.object({
     .pipe(z.array(z.string().regex(/^(nats|tls|wss?):\/\/\S+$/, 'must be nats:// URLs')).min(1, 'must name at least one server')),
   GATEHOUSE_DB_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL identifier').default('gatehouse'),
   GATEHOUSE_POLICIES: z.string().min(1).default('deploy/policies'),
+  /** Who activates the policy files this process starts with (operator or deploy identity), recorded on a new policy version; unset: recorded as `system`. */
+  GATEHOUSE_POLICY_ACTIVATED_BY: z.string().trim().min(1, 'must name who activates the policy (not empty)').max(200).optional(),
   /** Subject prefix of every NATS subject (tests isolate themselves with their own). */
   GATEHOUSE_NATS_PREFIX: z.string().regex(NATS_NAME, 'must be a NATS subject token').default('gatehouse'),
   GATEHOUSE_EVENT_STREAM: z.string().regex(NATS_NAME, 'must be a JetStream stream name').default('GATEHOUSE_EVENTS'),

@@ -70,7 +70,7 @@ export async function startStandaloneService(
   let unregisterDeadLetters: Array<() => Promise<void>> = [];
   try {
     if (shared) clockMember = await joinSharedClock({ nc: infra.nc, jsm, prefix: config.GATEHOUSE_NATS_PREFIX, name: definition.name, clock: shared, logger });
-    const policies = await PolicyRegistry.activateFromDirectory(store, config.GATEHOUSE_POLICIES, clock);
+    const policies = await PolicyRegistry.activateFromDirectory(store, config.GATEHOUSE_POLICIES, clock, config.GATEHOUSE_POLICY_ACTIVATED_BY);
     const authenticatedCommands = authenticatedCommandBus(timedCommandBus(commands, metrics, definition.name), { keys: commandKeys, name: definition.name });
     // Every service process holds the dead-letter stream: whichever the queue group picks answers `deadLetters.*`,
     // behind the same signature check as every other command.
