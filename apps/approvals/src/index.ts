@@ -1,4 +1,6 @@
-export { APPROVALS_CONSUMERS, approvalsService, approvalStream, requestApprovalsFor, PROCESS_MANAGER_ACTOR } from './service.js';
+export { approvalsService } from './service.js';
+export { ApprovalsModule } from './approvals.module.js';
+export { APPROVALS_CONSUMERS, approvalStream, requestApprovalsFor, PROCESS_MANAGER_ACTOR } from './approvals.js';
 export {
   APPROVALS_CONTEXT,
   APPROVALS_COMMANDS,

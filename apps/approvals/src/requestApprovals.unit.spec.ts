@@ -4,7 +4,7 @@ import type { ChangeView } from '@gatehouse/contracts';
 import { computeRequiredApprovals, UnknownEnvironmentError as DomainUnknownEnvironment } from '@gatehouse/domain';
 import { loadPolicySet, type PolicySet } from '@gatehouse/policy';
 import { readPolicyDirectory } from '@gatehouse/service-kit';
-import { requestApprovalsFor } from './service.js';
+import { requestApprovalsFor } from './approvals.js';
 
 const POLICIES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../deploy/policies');
 

@@ -36,7 +36,7 @@ import {
   ValidationError,
 } from '@gatehouse/domain';
 import { evaluateDeployment, getEnvironmentPolicy } from '@gatehouse/policy';
-import { type CommandDecider, type CommandMetrics, handleCommand, registerCountedCommands, type ServiceContext } from '@gatehouse/service-kit';
+import { type CommandDecider, type CommandMetrics, handleCommand, type ServiceContext } from '@gatehouse/service-kit';
 import { changeRequestStream, changeView, loadRelease, releaseStream, releaseView, requireChange, requireRelease } from './streams.js';
 
 type Handler = (payload: unknown, meta: CommandContext) => Promise<unknown>;
@@ -46,8 +46,8 @@ interface Envelope {
   correlationId?: string | undefined;
 }
 
-/** Registers every changeRequests.* command; returns the unregister functions. */
-export async function registerCommands(ctx: ServiceContext, metrics: CommandMetrics): Promise<Array<() => Promise<void>>> {
+/** The changeRequests.* command handlers (the `@MessagePattern` methods of commands.controller.ts call them). */
+export function changeRequestCommands(ctx: ServiceContext, metrics: CommandMetrics) {
   const { store, clock } = ctx;
 
   const metadataOf = (p: Envelope, policyVersion?: string) => ({
@@ -70,7 +70,15 @@ export async function registerCommands(ctx: ServiceContext, metrics: CommandMetr
     return { streamId, events: result.decided.map((e) => e.type), status: result.state.status, duplicate: result.duplicate };
   }
 
-  const handlers: Record<string, Handler> = {
+  /** The post-deployment validation the change's environment asks for, in the policy in force. */
+  async function validationPolicyOf(changeRequestId: string) {
+    const change = await requireChange(store, changeRequestId);
+    const environment = change.draft.environments[0] ?? '';
+    const policySet = ctx.policies.current;
+    return { environment, validation: policySet.environments[environment]?.postDeploymentValidation, policyVersion: policySet.policyVersion };
+  }
+
+  return {
     createRelease: async (raw) => {
       const p = parseOrThrow(CreateReleasePayload, raw, `${CHANGE_REQUESTS_CONTEXT}.createRelease payload`);
       return onRelease(p, {
@@ -228,17 +236,7 @@ export async function registerCommands(ctx: ServiceContext, metrics: CommandMetr
       const p = parseOrThrow(GetReleasePayload, raw, `${CHANGE_REQUESTS_CONTEXT}.getRelease payload`);
       return releaseView(await requireRelease(store, p.releaseId));
     },
-  };
-
-  /** The post-deployment validation the change's environment asks for, in the policy in force. */
-  async function validationPolicyOf(changeRequestId: string) {
-    const change = await requireChange(store, changeRequestId);
-    const environment = change.draft.environments[0] ?? '';
-    const policySet = ctx.policies.current;
-    return { environment, validation: policySet.environments[environment]?.postDeploymentValidation, policyVersion: policySet.policyVersion };
-  }
-
-  return registerCountedCommands(ctx.commands, CHANGE_REQUESTS_CONTEXT, handlers, metrics);
+  } satisfies Record<string, Handler>;
 }
 
 /** One change request deploys once (`deployment-<changeRequestId>`), so it names exactly one environment. */

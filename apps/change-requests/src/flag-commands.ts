@@ -36,7 +36,7 @@ import {
   UnknownEnvironmentError,
 } from '@gatehouse/domain';
 import type { EventStore } from '@gatehouse/eventstore';
-import { type CommandMetrics, handleCommand, registerCountedCommands, type ServiceContext } from '@gatehouse/service-kit';
+import { type CommandMetrics, handleCommand, type ServiceContext } from '@gatehouse/service-kit';
 
 const FLAG_STREAM_PREFIX = flagStreamId('');
 
@@ -62,8 +62,8 @@ export function flagView(state: FeatureFlagState, environment?: string): FlagVie
   return { name, streamId: flagStreamId(name), description: state.description, service: state.service, environments };
 }
 
-/** Registers every flags.* command; returns the unregister functions. */
-export async function registerFlagCommands(ctx: ServiceContext, metrics: CommandMetrics): Promise<Array<() => Promise<void>>> {
+/** The flags.* command handlers (the `@MessagePattern` methods of commands.controller.ts call them). */
+export function flagCommands(ctx: ServiceContext, metrics: CommandMetrics) {
   const { store, clock } = ctx;
 
   async function decide(name: string, command: FeatureFlagCommand, commandId: string, metadata: { actor: string; correlationId: string; policyVersion?: string }) {
@@ -88,7 +88,7 @@ export async function registerFlagCommands(ctx: ServiceContext, metrics: Command
     return bound;
   };
 
-  const handlers: Record<string, (payload: unknown, meta: CommandContext) => Promise<unknown>> = {
+  return {
     changeFlag: async (raw, meta): Promise<FlagChangeReply> => {
       const p = parseOrThrow(ChangeFlagPayload, raw, `${FLAGS_CONTEXT}.changeFlag payload`);
       // Who changes the flag, and in which roles, is the verified caller's (the gateway signed it from the JWT).
@@ -178,7 +178,5 @@ export async function registerFlagCommands(ctx: ServiceContext, metrics: Command
       }
       return { flags };
     },
-  };
-
-  return registerCountedCommands(ctx.commands, FLAGS_CONTEXT, handlers, metrics);
+  } satisfies Record<string, (payload: unknown, meta: CommandContext) => Promise<unknown>>;
 }

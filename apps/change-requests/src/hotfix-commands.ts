@@ -32,7 +32,7 @@ import {
   UnknownEnvironmentError,
 } from '@gatehouse/domain';
 import type { EnvironmentPolicy, PolicySet } from '@gatehouse/policy';
-import { type CommandDecider, type CommandMetrics, handleCommand, registerCountedCommands, type ServiceContext } from '@gatehouse/service-kit';
+import { type CommandDecider, type CommandMetrics, handleCommand, type ServiceContext } from '@gatehouse/service-kit';
 import { changesOfHotfix, type ExistingHotfix, hotfixView, loadHotfix, loadHotfixEvents, loadRunningVersions, ownersOfChanges, productionTagsOf } from './hotfix-streams.js';
 import { changeRequestStream, type ExistingChange, type ExistingRelease, requireRelease } from './streams.js';
 
@@ -99,8 +99,8 @@ export function checkValidatedRelease(hotfix: ExistingHotfix, release: ExistingR
   if (staging?.status !== 'succeeded') throw new HotfixNotInStagingError(release.releaseId, release.version, stagingEnvironment, staging?.status ?? 'none');
 }
 
-/** Registers every hotfixes.* command; returns the unregister functions. */
-export async function registerHotfixCommands(ctx: ServiceContext, metrics: CommandMetrics): Promise<Array<() => Promise<void>>> {
+/** The hotfixes.* command handlers (the `@MessagePattern` methods of commands.controller.ts call them). */
+export function hotfixCommands(ctx: ServiceContext, metrics: CommandMetrics) {
   const { store, clock } = ctx;
 
   async function onHotfix(
@@ -148,7 +148,7 @@ export async function registerHotfixCommands(ctx: ServiceContext, metrics: Comma
     return { ...reply, closedChanges: closed };
   }
 
-  const handlers: Record<string, Handler> = {
+  return {
     identifyIncident: async (raw) => {
       const p = parseOrThrow(IdentifyIncidentPayload, raw, `${HOTFIXES_CONTEXT}.identifyIncident payload`);
       const policySet = ctx.policies.current;
@@ -193,7 +193,5 @@ export async function registerHotfixCommands(ctx: ServiceContext, metrics: Comma
       if (view === null) throw new NotFoundError('hotfix', p.hotfixId);
       return view;
     },
-  };
-
-  return registerCountedCommands(ctx.commands, HOTFIXES_CONTEXT, handlers, metrics);
+  } satisfies Record<string, Handler>;
 }

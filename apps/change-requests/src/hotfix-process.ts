@@ -15,7 +15,7 @@
  * (`hotfixTimerTarget`) once, across restarts and replicas, so each of `HotfixSlaBreached`,
  * `StagingValidationTimeCapped` and `PostIncidentReviewOverdue` is a fact exactly once.
  */
-import type { EventConsumer } from '@gatehouse/bus';
+import type { ReceivedEvent } from '@gatehouse/bus';
 import { ApprovalEventSchemas, HOTFIX_CATEGORY, HotfixEventSchemas } from '@gatehouse/contracts';
 import {
   type HotfixCommand,
@@ -31,7 +31,7 @@ import {
   type WorkflowSend,
 } from '@gatehouse/domain';
 import type { StoredEvent } from '@gatehouse/eventstore';
-import { type CommandMetrics, handleCommand, runWorkflow, type ServiceContext, type TimerTarget } from '@gatehouse/service-kit';
+import { type CommandMetrics, handleCommand, type ServiceContext, type TimerTarget, workflowReaction } from '@gatehouse/service-kit';
 import { z } from 'zod';
 import { hotfixOfChange, shipsValidatedRelease } from './hotfix-lane.js';
 import { loadHotfixEvents } from './hotfix-streams.js';
@@ -69,11 +69,18 @@ export function hotfixTimerTarget(ctx: ServiceContext, metrics: CommandMetrics):
 
 // ---------------------------------------------------------------- the lane
 
-export interface RunningHotfixLane {
-  stop(): Promise<void>;
+/** The lane's two workflows, as the handlers of their durable consumers (reactions.controller.ts routes the deliveries here). */
+export interface HotfixLane {
+  /** The hotfix lane workflow. */
+  onLaneEvent(received: ReceivedEvent): Promise<void>;
+  /** The deadlines workflow: arms and cancels the hotfix's deadline timers. */
+  onHotfixEvent(received: ReceivedEvent): Promise<void>;
 }
 
-export async function startHotfixLane(ctx: ServiceContext, metrics: CommandMetrics): Promise<RunningHotfixLane> {
+/** The categories the lane workflow reads. */
+export const HOTFIX_LANE_CATEGORIES = ['approval', 'deployment', HOTFIX_CATEGORY] as const;
+
+export function hotfixLaneReactions(ctx: ServiceContext, metrics: CommandMetrics): HotfixLane {
   const { store, clock, logger } = ctx;
 
   /** The hotfix lane change behind an approvals or deployments event; null when it is none. */
@@ -123,10 +130,8 @@ export async function startHotfixLane(ctx: ServiceContext, metrics: CommandMetri
     return null;
   }
 
-  const lane: EventConsumer = await runWorkflow({
+  const onLaneEvent = workflowReaction({
     name: HOTFIX_LANE_CONSUMER,
-    events: ctx.events,
-    categories: ['approval', 'deployment', HOTFIX_CATEGORY],
     dataSchemas: HotfixLaneEventSchemas,
     workflow: hotfixLaneWorkflow,
     prepare,
@@ -136,10 +141,8 @@ export async function startHotfixLane(ctx: ServiceContext, metrics: CommandMetri
   });
 
   // The lane's deadlines: timers armed and cancelled by the hotfix's own events, fired by the service's timer runner.
-  const deadlines: EventConsumer = await runWorkflow({
+  const onHotfixEvent = workflowReaction({
     name: HOTFIX_DEADLINES_CONSUMER,
-    events: ctx.events,
-    categories: [HOTFIX_CATEGORY],
     dataSchemas: HotfixEventSchemas,
     workflow: hotfixDeadlinesWorkflow,
     prepare: async (event) => ({ input: { event: { type: event.type, data: event.data } as HotfixEvent }, state: null }),
@@ -149,9 +152,7 @@ export async function startHotfixLane(ctx: ServiceContext, metrics: CommandMetri
   });
 
   return {
-    async stop() {
-      await deadlines.stop();
-      await lane.stop();
-    },
+    onLaneEvent,
+    onHotfixEvent,
   };
 }

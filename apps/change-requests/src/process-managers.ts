@@ -4,7 +4,7 @@
  * it reads, how its state and facts are gathered, and how its commands reach the two deciders.
  */
 import { ApprovalEventSchemas } from '@gatehouse/contracts';
-import type { EventConsumer } from '@gatehouse/bus';
+import type { ReceivedEvent } from '@gatehouse/bus';
 import {
   CHANGE_LIFECYCLE_ACTOR,
   changeLifecycleWorkflow,
@@ -22,7 +22,7 @@ import {
   type WorkflowSend,
 } from '@gatehouse/domain';
 import type { StoredEvent } from '@gatehouse/eventstore';
-import { type CommandMetrics, handleCommand, runWorkflow, type ServiceContext } from '@gatehouse/service-kit';
+import { type CommandMetrics, handleCommand, type ServiceContext, workflowReaction } from '@gatehouse/service-kit';
 import { z } from 'zod';
 import { changeRequestStream, releaseStream } from './streams.js';
 import { releaseLaneFor } from './hotfix-lane.js';
@@ -30,6 +30,8 @@ import { releaseLaneFor } from './hotfix-lane.js';
 /** Actor recorded on the events this service's reactions cause. */
 export const PROCESS_MANAGER_ACTOR = CHANGE_LIFECYCLE_ACTOR;
 export const CONSUMER_NAME = 'change-requests-lifecycle';
+/** The categories the lifecycle workflow reads. */
+export const CONSUMED_CATEGORIES = ['schedule', 'deployment', 'watch', 'approval'] as const;
 
 const Ids = { changeRequestId: z.string().min(1) };
 const DeploymentIds = { ...Ids, deploymentId: z.string().min(1) };
@@ -64,7 +66,8 @@ export const ConsumedEventSchemas = {
 type Target = 'change' | 'release';
 type Command = ChangeRequestCommand | ReleaseCommand;
 
-export async function startProcessManagers(ctx: ServiceContext, metrics: CommandMetrics): Promise<EventConsumer> {
+/** The change lifecycle workflow's reaction: the handler of its durable consumer (lifecycle.controller.ts). */
+export function changeLifecycleReaction(ctx: ServiceContext, metrics: CommandMetrics): (received: ReceivedEvent) => Promise<void> {
   const { store } = ctx;
 
   async function prepare(event: StoredEvent): Promise<{ input: ChangeLifecycleInput; state: ChangeLifecycleState } | null> {
@@ -108,10 +111,8 @@ export async function startProcessManagers(ctx: ServiceContext, metrics: Command
     return types;
   }
 
-  return runWorkflow({
+  return workflowReaction({
     name: CONSUMER_NAME,
-    events: ctx.events,
-    categories: ['schedule', 'deployment', 'watch', 'approval'],
     dataSchemas: ConsumedEventSchemas,
     workflow: changeLifecycleWorkflow,
     prepare,

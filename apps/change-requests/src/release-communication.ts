@@ -5,7 +5,7 @@
  * fails is attempted again after the runner's lease, and recorded as failed after MAX_NOTIFICATION_ATTEMPTS.
  * Durable consumer `change-requests-release-communication`; started only with GATEHOUSE_NOTIFICATION_WEBHOOK_URL.
  */
-import { NOTIFICATION_CATEGORY, NotificationEventSchemas } from '@gatehouse/contracts';
+import { NotificationEventSchemas } from '@gatehouse/contracts';
 import {
   type CommunicationMilestone,
   MAX_NOTIFICATION_ATTEMPTS,
@@ -37,40 +37,43 @@ export function milestoneOf(event: Pick<StoredEvent, 'type' | 'data'>): Communic
   return [];
 }
 
-export async function startReleaseCommunication(ctx: ServiceContext, metrics: CommandMetrics, port: EffectPort<DeliverNotification>): Promise<{ stop(): Promise<void> }> {
+/** What the release communication consumer reads, validated before the handler sees it. */
+export const RELEASE_COMMUNICATION_EVENTS = {
+  DeploymentScheduled: Milestone,
+  DeploymentStarted: Milestone,
+  DeploymentRolledBack: Milestone.extend({ initiator: z.string() }),
+  ReleaseNotificationIntended: NotificationEventSchemas.ReleaseNotificationIntended,
+} as const;
+
+/** The communication plan's notifications: the milestone reaction (communication.controller.ts) and the delivery retry tick. */
+export interface ReleaseCommunication {
+  onMilestone(event: StoredEvent): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function startReleaseCommunication(ctx: ServiceContext, metrics: CommandMetrics, port: EffectPort<DeliverNotification>): ReleaseCommunication {
   const { store, clock } = ctx;
   const effects = createEffectRunner({ store, decider: releaseNotificationDecider, protocol: releaseNotificationEffects, port, clock, actor: ACTOR, logger: ctx.logger });
   /** Releases whose notifications may have an intent without outcome. */
   const pending = new Set<string>();
 
-  const consumer = await ctx.events.consume({
-    name: RELEASE_COMMUNICATION_CONSUMER,
-    categories: ['schedule', 'deployment', NOTIFICATION_CATEGORY],
-    eventTypes: ['DeploymentScheduled', 'DeploymentStarted', 'DeploymentRolledBack', 'ReleaseNotificationIntended'],
-    dataSchemas: {
-      DeploymentScheduled: Milestone,
-      DeploymentStarted: Milestone,
-      DeploymentRolledBack: Milestone.extend({ initiator: z.string() }),
-      ReleaseNotificationIntended: NotificationEventSchemas.ReleaseNotificationIntended,
-    },
-    handler: async ({ event }) => {
-      const data = event.data as MilestoneData;
-      if (event.type === 'ReleaseNotificationIntended') return void pending.add(data.releaseId);
-      const plan = await loadReleasePlan(store, data.releaseId);
-      for (const milestone of milestoneOf(event)) {
-        const notifications = notificationsFor(plan, milestone, data.environment);
-        if (notifications.length === 0) continue;
-        const { releaseId, changeRequestId, service, version, environment } = data;
-        const command = { type: 'NotifyMilestone' as const, data: { releaseId, milestone, environment, changeRequestId, service, version, causeId: `${event.id}:${milestone}`, notifications, now: clock.now() } };
-        const result = await effects.decide(releaseNotificationStreamId(releaseId), command, `${event.id}:${milestone}:notify`, {
-          actor: ACTOR,
-          correlationId: typeof event.metadata.correlationId === 'string' ? event.metadata.correlationId : event.id,
-        });
-        metrics.eventsAppended(result.events.map((e) => e.type));
-        pending.add(releaseId);
-      }
-    },
-  });
+  async function onMilestone(event: StoredEvent): Promise<void> {
+    const data = event.data as MilestoneData;
+    if (event.type === 'ReleaseNotificationIntended') return void pending.add(data.releaseId);
+    const plan = await loadReleasePlan(store, data.releaseId);
+    for (const milestone of milestoneOf(event)) {
+      const notifications = notificationsFor(plan, milestone, data.environment);
+      if (notifications.length === 0) continue;
+      const { releaseId, changeRequestId, service, version, environment } = data;
+      const command = { type: 'NotifyMilestone' as const, data: { releaseId, milestone, environment, changeRequestId, service, version, causeId: `${event.id}:${milestone}`, notifications, now: clock.now() } };
+      const result = await effects.decide(releaseNotificationStreamId(releaseId), command, `${event.id}:${milestone}:notify`, {
+        actor: ACTOR,
+        correlationId: typeof event.metadata.correlationId === 'string' ? event.metadata.correlationId : event.id,
+      });
+      metrics.eventsAppended(result.events.map((e) => e.type));
+      pending.add(releaseId);
+    }
+  }
 
   // Deliveries that failed: another attempt once the lease ran out, and a recorded failure after the last one.
   const ticker = startTicker(
@@ -96,10 +99,5 @@ export async function startReleaseCommunication(ctx: ServiceContext, metrics: Co
     (error) => ctx.logger.warn({ error: String(error) }, 'notification delivery retry failed; trying again on the next tick'),
   );
 
-  return {
-    stop: async () => {
-      await ticker.stop();
-      await consumer.stop();
-    },
-  };
+  return { onMilestone, stop: () => ticker.stop() };
 }

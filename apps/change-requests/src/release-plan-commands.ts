@@ -5,11 +5,10 @@
  * prerequisite leaves pending; the service's timer runner sends the fired timer's `MarkPrerequisiteOverdue`
  * to the `releasePlan` target (`releasePlanTimerTarget`) once, so `ReleasePrerequisiteOverdue` is a fact once, across replicas.
  */
-import { type CommandContext, requireCaller } from '@gatehouse/bus';
+import { type CommandContext, type ReceivedEvent, requireCaller } from '@gatehouse/bus';
 import {
   AddPrerequisitePayload,
   GetReleasePlanPayload,
-  RELEASE_PLAN_CATEGORY,
   RELEASE_PLANS_CONTEXT,
   ReleasePlanEventSchemas,
   releasePlanStreamId,
@@ -28,7 +27,7 @@ import {
   type ReleasePlanState,
 } from '@gatehouse/domain';
 import type { EventStore } from '@gatehouse/eventstore';
-import { type CommandMetrics, handleCommand, registerCountedCommands, runWorkflow, type ServiceContext, type TimerTarget } from '@gatehouse/service-kit';
+import { type CommandMetrics, handleCommand, type ServiceContext, type TimerTarget, workflowReaction } from '@gatehouse/service-kit';
 import { z } from 'zod';
 import { requireRelease } from './streams.js';
 
@@ -70,23 +69,22 @@ export function releasePlanView(releaseId: string, state: ReleasePlanState, even
   };
 }
 
-/** Registers the releasePlans.* commands and the deadline workflow; returns the stop functions. */
-export async function registerReleasePlanCommands(ctx: ServiceContext, metrics: CommandMetrics): Promise<Array<() => Promise<void>>> {
+async function decide(ctx: ServiceContext, metrics: CommandMetrics, releaseId: string, command: ReleasePlanCommand, commandId: string, metadata: { actor: string; correlationId: string }): Promise<ReleasePlanView> {
+  const result = await handleCommand({ store: ctx.store, decider: releasePlanDecider, streamId: releasePlanStreamId(releaseId), command, commandId, metadata });
+  metrics.eventsAppended(result.events.map((e) => e.type));
+  return releasePlanView(releaseId, result.state, result.decided.map((e) => e.type), result.duplicate);
+}
+
+/** The releasePlans.* command handlers (the `@MessagePattern` methods of commands.controller.ts call them). */
+export function releasePlanCommands(ctx: ServiceContext, metrics: CommandMetrics) {
   const { store, clock } = ctx;
-
-  async function decide(releaseId: string, command: ReleasePlanCommand, commandId: string, metadata: { actor: string; correlationId: string }): Promise<ReleasePlanView> {
-    const result = await handleCommand({ store, decider: releasePlanDecider, streamId: releasePlanStreamId(releaseId), command, commandId, metadata });
-    metrics.eventsAppended(result.events.map((e) => e.type));
-    return releasePlanView(releaseId, result.state, result.decided.map((e) => e.type), result.duplicate);
-  }
-
-  const handlers: Record<string, (payload: unknown, meta: CommandContext) => Promise<ReleasePlanView>> = {
+  return {
     addPrerequisite: async (raw, meta) => {
       const p = parseOrThrow(AddPrerequisitePayload, raw, `${RELEASE_PLANS_CONTEXT}.addPrerequisite payload`);
       const caller = requireCaller(meta);
       await requireRelease(store, p.releaseId);
       const command: ReleasePlanCommand = { type: 'AddPrerequisite', data: { releaseId: p.releaseId, prerequisite: p.prerequisite, by: caller.subject, byRoles: caller.roles, now: clock.now() } };
-      return decide(p.releaseId, command, p.commandId, { actor: caller.subject, correlationId: p.correlationId ?? p.commandId });
+      return decide(ctx, metrics, p.releaseId, command, p.commandId, { actor: caller.subject, correlationId: p.correlationId ?? p.commandId });
     },
     setPrerequisiteStatus: async (raw, meta) => {
       const p = parseOrThrow(SetPrerequisiteStatusPayload, raw, `${RELEASE_PLANS_CONTEXT}.setPrerequisiteStatus payload`);
@@ -95,27 +93,30 @@ export async function registerReleasePlanCommands(ctx: ServiceContext, metrics: 
         type: 'SetPrerequisiteStatus',
         data: { releaseId: p.releaseId, prerequisiteId: p.prerequisiteId, change: p.change, by: caller.subject, byRoles: caller.roles, now: clock.now() },
       };
-      return decide(p.releaseId, command, p.commandId, { actor: caller.subject, correlationId: p.correlationId ?? p.commandId });
+      return decide(ctx, metrics, p.releaseId, command, p.commandId, { actor: caller.subject, correlationId: p.correlationId ?? p.commandId });
     },
     setCommunicationPlan: async (raw, meta) => {
       const p = parseOrThrow(SetCommunicationPlanPayload, raw, `${RELEASE_PLANS_CONTEXT}.setCommunicationPlan payload`);
       const caller = requireCaller(meta);
       await requireRelease(store, p.releaseId);
       const command: ReleasePlanCommand = { type: 'SetCommunicationPlan', data: { releaseId: p.releaseId, plan: p.plan, by: caller.subject, byRoles: caller.roles, now: clock.now() } };
-      return decide(p.releaseId, command, p.commandId, { actor: caller.subject, correlationId: p.correlationId ?? p.commandId });
+      return decide(ctx, metrics, p.releaseId, command, p.commandId, { actor: caller.subject, correlationId: p.correlationId ?? p.commandId });
     },
     getReleasePlan: async (raw) => {
       const p = parseOrThrow(GetReleasePlanPayload, raw, `${RELEASE_PLANS_CONTEXT}.getReleasePlan payload`);
       return releasePlanView(p.releaseId, await loadReleasePlan(store, p.releaseId), [], false);
     },
-  };
-  const unregister = await registerCountedCommands(ctx.commands, RELEASE_PLANS_CONTEXT, handlers, metrics);
+  } satisfies Record<string, (payload: unknown, meta: CommandContext) => Promise<ReleasePlanView>>;
+}
 
-  // Prerequisite deadlines: timers armed while a prerequisite is pending, fired by the service's timer runner.
-  const deadlines = await runWorkflow({
+/**
+ * The prerequisite deadlines workflow, as the handler of its durable consumer (reactions.controller.ts):
+ * timers armed while a prerequisite is pending, fired by the service's timer runner.
+ */
+export function releasePlanDeadlines(ctx: ServiceContext): (received: ReceivedEvent) => Promise<void> {
+  const { store, clock } = ctx;
+  return workflowReaction({
     name: RELEASE_PLAN_DEADLINES_CONSUMER,
-    events: ctx.events,
-    categories: [RELEASE_PLAN_CATEGORY],
     dataSchemas: ReleasePlanEventSchemas,
     workflow: releasePlanDeadlinesWorkflow,
     prepare: async (event) => {
@@ -130,5 +131,4 @@ export async function registerReleasePlanCommands(ctx: ServiceContext, metrics: 
     logger: ctx.logger,
     metrics: ctx.metrics,
   });
-  return [...unregister, async () => deadlines.stop()];
 }

@@ -1,56 +1,21 @@
-import { commandMetrics, type ServiceDefinition, startTimerRunner } from '@gatehouse/service-kit';
-import { registerCommands } from './commands.js';
-import { registerFlagCommands } from './flag-commands.js';
-import { registerReleasePlanCommands, releasePlanTimerTarget } from './release-plan-commands.js';
-import { startReleaseCommunication } from './release-communication.js';
-import { webhookNotifications } from './notification-webhook.js';
-import { registerHotfixCommands } from './hotfix-commands.js';
-import { hotfixTimerTarget, startHotfixLane } from './hotfix-process.js';
-
-import { startProcessManagers } from './process-managers.js';
-import { startValidationTimeouts } from './validation-timeouts.js';
+import { nestService, type RunningService, type ServiceDefinition } from '@gatehouse/service-kit';
+import { ChangeRequestsModule } from './change-requests.module.js';
 
 /**
  * Releases and change requests: serves `changeRequests.*` commands on `release-<id>` and
  * `changeRequest-<id>` streams and moves changes along as scheduling, deployments, monitoring
- * and approvals report (see process-managers.ts). The emergency hotfix lane: `hotfixes.*` commands
+ * and approvals report (process-managers.ts). The emergency hotfix lane: `hotfixes.*` commands
  * on `hotfix-<id>` streams, its reactions and deadlines (hotfix-commands.ts, hotfix-process.ts); the deadlines
  * of the lane and of release plans are timers fired by the service's timer runner. Feature
  * flags: `flags.*` commands on `flag-<name>` streams (flag-commands.ts). Release plans: `releasePlans.*`
  * on `releasePlan-<releaseId>` streams and their deadlines (release-plan-commands.ts). Post-deployment
  * validation: check results and sign-offs (commands.ts) and its timeout (validation-timeouts.ts).
+ * Declared in Nest controllers: every command's `@MessagePattern` in commands.controller.ts, the reactions'
+ * `@EventPattern`s in reactions.controller.ts and communication.controller.ts; the timer runner is a provider
+ * of change-requests.module.ts.
  */
 export const changeRequestsService: ServiceDefinition = {
   name: 'change-requests',
-  async start(ctx) {
-    const metrics = commandMetrics(ctx.metrics, 'change-requests');
-    const unregister = [...(await registerCommands(ctx, metrics)), ...(await registerHotfixCommands(ctx, metrics)), ...(await registerFlagCommands(ctx, metrics)), ...(await registerReleasePlanCommands(ctx, metrics))];
-    const consumer = await startProcessManagers(ctx, metrics);
-    const hotfixLane = await startHotfixLane(ctx, metrics);
-    // The deadlines the hotfix lane and release plans arm, fired when the clock reaches them.
-    const timers = await startTimerRunner({
-      owner: ctx.name,
-      store: ctx.store,
-      events: ctx.events,
-      clock: ctx.clock,
-      targets: { hotfix: hotfixTimerTarget(ctx, metrics), releasePlan: releasePlanTimerTarget(ctx, metrics) },
-      ...(ctx.tickIntervalMs === undefined ? {} : { intervalMs: ctx.tickIntervalMs }),
-      logger: ctx.logger,
-      metrics: ctx.metrics,
-    });
-    const validationTimeouts = await startValidationTimeouts(ctx, metrics);
-    // The communication plan goes out only where there is somewhere to send it.
-    const webhook = process.env['GATEHOUSE_NOTIFICATION_WEBHOOK_URL'];
-    const communication = webhook === undefined || webhook === '' ? undefined : await startReleaseCommunication(ctx, metrics, webhookNotifications(webhook));
-    return {
-      stop: async () => {
-        await communication?.stop();
-        await validationTimeouts.stop();
-        await timers.stop();
-        await hotfixLane.stop();
-        await consumer.stop();
-        await Promise.all(unregister.map((u) => u()));
-      },
-    };
-  },
+  // GATEHOUSE_NOTIFICATION_WEBHOOK_URL is read at each start, as before (tests set it per run).
+  start: (ctx): Promise<RunningService> => nestService('change-requests', ChangeRequestsModule.with({ notificationWebhookUrl: process.env['GATEHOUSE_NOTIFICATION_WEBHOOK_URL'] })).start(ctx),
 };

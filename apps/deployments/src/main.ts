@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { runStandaloneService } from '@gatehouse/service-kit';
-import { createDeploymentsService } from './deploymentsService.js';
+import { createDeploymentsService } from './service.js';
 import { targetFromEnvironment } from './kubernetes/fromEnvironment.js';
 
 /**

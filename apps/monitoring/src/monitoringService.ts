@@ -1,5 +1,5 @@
-import { DecideWatchPayload, MONITORING_CONTEXT, RecordSamplesPayload, watchStreamId, type DecideWatchResult, type RecordSamplesResult } from '@gatehouse/contracts';
-import { requireCaller } from '@gatehouse/bus';
+import { DecideWatchPayload, RecordSamplesPayload, watchStreamId, type DecideWatchResult, type RecordSamplesResult } from '@gatehouse/contracts';
+import { type CommandContext, requireCaller } from '@gatehouse/bus';
 import {
   alertDeliveryDecider,
   alertDeliveryEffects,
@@ -14,7 +14,7 @@ import {
 } from '@gatehouse/domain';
 import type { EventMetadata, StoredEvent } from '@gatehouse/eventstore';
 import { getEnvironmentPolicy, prometheusPolicyOf } from '@gatehouse/policy';
-import { createEffectRunner, handleCommand, registeredCounter, type ServiceContext, type ServiceDefinition, startTicker } from '@gatehouse/service-kit';
+import { createEffectRunner, handleCommand, registeredCounter, type ServiceContext, startTicker } from '@gatehouse/service-kit';
 import { Histogram, type Registry } from 'prom-client';
 import { alertDeliveryConfigFromEnv, webhookAlertPort, type AlertDeliveryConfig } from './alerts/webhooks.js';
 import { createPrometheusClient } from './prometheus/client.js';
@@ -48,255 +48,249 @@ export interface MonitoringServiceOptions {
   env?: Readonly<Record<string, string | undefined>>;
 }
 
+/** What the controller (monitoring.controller.ts) hands over: reactions, commands, and the timers' stop. */
+export interface Monitoring {
+  onDeploymentEvent(event: StoredEvent): Promise<void>;
+  onAlertEvent(event: StoredEvent): Promise<void>;
+  decideWatch(raw: unknown, meta: CommandContext): Promise<DecideWatchResult>;
+  recordSamples(raw: unknown): Promise<RecordSamplesResult>;
+  /** Stops the timer loops (watch timers, Prometheus queries, alert delivery resumption). */
+  stop(): Promise<void>;
+}
+
 /**
  * Monitoring: watches every deployment (stream `watch-<changeRequestId>`), records pushed metric samples,
  * fires rollback triggers and alerts (deployments owns the rollback they ask for), and completes the watch on its timer.
+ * Catches its watch index up and starts the timer loops; the controller routes commands and events here.
  */
-export function createMonitoringService(options: MonitoringServiceOptions = {}): ServiceDefinition {
+export async function startMonitoring(ctx: ServiceContext, options: MonitoringServiceOptions = {}): Promise<Monitoring> {
   const { timerCheckIntervalMs, env = process.env } = options;
   const prometheusUrl = options.prometheusUrl ?? (env['PROMETHEUS_URL'] || undefined);
-  return {
-    name: MONITORING_CONTEXT,
-    async start(ctx) {
-      const { store, clock, logger } = ctx;
-      const metrics = monitoringMetrics(ctx.metrics);
-      // Which watch is open for a service and environment, read from the store (every replica's appends), so
-      // any replica serves any watch; caught up before each use.
-      const index = new WatchIndex(store);
+  const { store, clock, logger } = ctx;
+  const metrics = monitoringMetrics(ctx.metrics);
+  // Which watch is open for a service and environment, read from the store (every replica's appends), so
+  // any replica serves any watch; caught up before each use.
+  const index = new WatchIndex(store);
+  await index.catchUp();
+
+  async function decide(commandName: string, changeRequestId: string, command: WatchCommand, commandId: string, metadata: Omit<EventMetadata, 'causationId'>) {
+    try {
+      const result = await handleCommand({ store, decider: watchDecider, streamId: watchStreamId(changeRequestId), command, commandId, metadata });
+      for (const event of result.events) {
+        index.apply(event);
+        metrics.eventsAppended.inc({ type: event.type });
+        if (event.type === 'RollbackTriggerFired' && (event.data as { action: string }).action === 'rollback') metrics.rollbacksRequested.inc({ environment: (event.data as { environment: string }).environment });
+      }
+      metrics.commands.inc({ command: commandName, outcome: result.duplicate ? 'duplicate' : 'accepted' });
+      return result;
+    } catch (error) {
+      metrics.commands.inc({ command: commandName, outcome: error instanceof DomainError ? 'refused' : 'error' });
+      throw error;
+    }
+  }
+
+  const metadataOf = (event: StoredEvent, extra: Omit<EventMetadata, 'causationId'> = {}) => ({
+    actor: MONITORING_ACTOR,
+    ...(event.metadata.correlationId !== undefined && { correlationId: event.metadata.correlationId }),
+    ...extra,
+  });
+
+  async function onDeploymentStarted(event: StoredEvent): Promise<void> {
+    const data = DeploymentStartedData.parse(event.data);
+    const policies = ctx.policies.current;
+    const policy = getEnvironmentPolicy(policies, data.environment);
+    await index.catchUp();
+    const enhanced = index.changeKind(data.changeRequestId) === EMERGENCY_KIND && policy.emergency.enhancedMonitoring;
+    const target = { service: data.service, environment: data.environment, version: data.version, ...(data.previousVersion !== undefined && { stableVersion: data.previousVersion }) };
+    const limit = policy.rollback.automatic.maxConsecutiveRollbacks;
+    await decide(
+      'StartWatch',
+      data.changeRequestId,
+      {
+        type: 'StartWatch',
+        data: {
+          changeRequestId: data.changeRequestId,
+          deploymentId: data.deploymentId,
+          service: data.service,
+          version: data.version,
+          environment: data.environment,
+          enhanced,
+          rules: watchRulesFor(policy, enhanced, target),
+          ...(data.previousVersion !== undefined && { stableVersion: data.previousVersion }),
+          ...(limit !== undefined && {
+            automaticRollbacks: { max: limit, consecutive: index.consecutiveAutomaticRollbacks(data.service, data.environment), pageChannels: [...policy.rollback.automatic.pageChannels] },
+          }),
+          postDeploymentHours: policy.monitoring.postDeploymentHours,
+          expectedDurationMinutes: data.steps.reduce((sum, s) => sum + s.durationMinutes, 0),
+          ...(policy.monitoring.analysis !== undefined && { analysis: policy.monitoring.analysis }),
+          now: clock.now(),
+        },
+      },
+      `${event.id}:StartWatch`,
+      metadataOf(event, { policyVersion: policies.policyVersion }),
+    );
+  }
+
+  async function onDeploymentSucceeded(event: StoredEvent): Promise<void> {
+    const data = DeploymentSucceededData.parse(event.data);
+    await decide('ArmWatchTimer', data.changeRequestId, { type: 'ArmWatchTimerOnCompletion', data: { completedAt: data.completedAt } }, `${event.id}:ArmWatchTimer`, metadataOf(event));
+  }
+
+  async function onDeploymentEnded(event: StoredEvent): Promise<void> {
+    const data = DeploymentEndedData.parse(event.data);
+    const reason = DEPLOYMENT_ENDINGS[event.type as DeploymentEnding];
+    await decide('EndWatch', data.changeRequestId, { type: 'EndWatch', data: { reason, now: clock.now() } }, `${event.id}:EndWatch`, metadataOf(event));
+  }
+
+  async function onDeploymentEvent(event: StoredEvent): Promise<void> {
+    if (event.type === 'DeploymentStarted') await onDeploymentStarted(event);
+    else if (event.type === 'DeploymentSucceeded') await onDeploymentSucceeded(event);
+    else if (event.type in DEPLOYMENT_ENDINGS) await onDeploymentEnded(event);
+  }
+
+  async function decideWatch(raw: unknown, meta: CommandContext): Promise<DecideWatchResult> {
+    const p = parseOrThrow(DecideWatchPayload, raw, 'monitoring.decideWatch');
+    // The decider checks the roles: they are the verified caller's, never the payload's.
+    const { roles } = requireCaller(meta);
+    const result = await decide(
+      'DecideWatch',
+      p.changeRequestId,
+      { type: 'DecideWatch', data: { decision: p.decision, actor: p.actor, actorRoles: [...roles], ...(p.reason !== undefined && { reason: p.reason }), now: clock.now() } },
+      p.commandId,
+      { actor: p.actor, ...(p.correlationId !== undefined && { correlationId: p.correlationId }) },
+    );
+    return { changeRequestId: p.changeRequestId, status: result.state.status, duplicate: result.duplicate };
+  }
+
+  async function recordSamples(raw: unknown): Promise<RecordSamplesResult> {
+    const payload = parseOrThrow(RecordSamplesPayload, raw, 'monitoring.recordSamples');
+    await index.catchUp();
+    const changeRequestId = index.activeWatch(payload.service, payload.environment);
+    if (changeRequestId === undefined) {
+      metrics.commands.inc({ command: 'RecordSamples', outcome: 'refused' });
+      throw new NoActiveWatchError(payload.service, payload.environment);
+    }
+    const result = await decide(
+      'RecordSamples',
+      changeRequestId,
+      { type: 'RecordSamples', data: { service: payload.service, environment: payload.environment, samples: payload.samples, now: clock.now() } },
+      payload.commandId,
+      { actor: payload.actor ?? MONITORING_ACTOR, correlationId: payload.correlationId ?? payload.commandId },
+    );
+    metrics.samplesRecorded.inc({ environment: payload.environment }, result.duplicate ? 0 : payload.samples.length);
+    const fired = result.decided.flatMap((e) =>
+      e.type === 'RollbackTriggerFired' ? [{ triggerId: e.data.triggerId, action: e.data.action }] : e.type === 'AlertRaised' ? [{ triggerId: e.data.rule, action: 'alert' as const }] : [],
+    );
+    const last = result.events.at(-1);
+    return { changeRequestId, recorded: payload.samples.length, fired, position: last === undefined ? null : String(last.globalPosition), duplicate: result.duplicate };
+  }
+
+  // Watch timers: checked against ctx.clock; CompleteWatch appends with the expected version and
+  // a command id derived from the arming event, so a timer completes its watch once.
+  const ticker = startTicker(
+    timerCheckIntervalMs ?? ctx.tickIntervalMs ?? DEFAULT_TIMER_CHECK_INTERVAL_MS,
+    async () => {
       await index.catchUp();
-
-      async function decide(commandName: string, changeRequestId: string, command: WatchCommand, commandId: string, metadata: Omit<EventMetadata, 'causationId'>) {
-        try {
-          const result = await handleCommand({ store, decider: watchDecider, streamId: watchStreamId(changeRequestId), command, commandId, metadata });
-          for (const event of result.events) {
-            index.apply(event);
-            metrics.eventsAppended.inc({ type: event.type });
-            if (event.type === 'RollbackTriggerFired' && (event.data as { action: string }).action === 'rollback') metrics.rollbacksRequested.inc({ environment: (event.data as { environment: string }).environment });
-          }
-          metrics.commands.inc({ command: commandName, outcome: result.duplicate ? 'duplicate' : 'accepted' });
-          return result;
-        } catch (error) {
-          metrics.commands.inc({ command: commandName, outcome: error instanceof DomainError ? 'refused' : 'error' });
-          throw error;
-        }
+      const now = clock.now();
+      for (const { changeRequestId, armedBy } of index.dueTimers(now)) {
+        await decide('CompleteWatch', changeRequestId, { type: 'CompleteWatch', data: { now } }, `${armedBy}:CompleteWatch`, { actor: MONITORING_ACTOR }).catch((error: unknown) =>
+          logger.error({ changeRequestId, error: String(error) }, 'watch timer could not complete the watch; retrying on the next check'),
+        );
       }
+      // A watch paused on an inconclusive analysis is aborted (and so rolled back) when nobody decided in time.
+      for (const { changeRequestId, pausedBy } of index.expiredDecisions(now)) {
+        await decide('ExpireWatchDecision', changeRequestId, { type: 'ExpireWatchDecision', data: { now } }, `${pausedBy}:ExpireWatchDecision`, { actor: MONITORING_ACTOR }).catch((error: unknown) =>
+          logger.error({ changeRequestId, error: String(error) }, 'paused watch could not be aborted; retrying on the next check'),
+        );
+      }
+    },
+    (error) => logger.error({ error: String(error) }, 'watch timer check failed'),
+  );
 
-      const metadataOf = (event: StoredEvent, extra: Omit<EventMetadata, 'causationId'> = {}) => ({
-        actor: MONITORING_ACTOR,
-        ...(event.metadata.correlationId !== undefined && { correlationId: event.metadata.correlationId }),
-        ...extra,
-      });
-
-      async function onDeploymentStarted(event: StoredEvent): Promise<void> {
-        const data = DeploymentStartedData.parse(event.data);
-        const policies = ctx.policies.current;
-        const policy = getEnvironmentPolicy(policies, data.environment);
-        await index.catchUp();
-        const enhanced = index.changeKind(data.changeRequestId) === EMERGENCY_KIND && policy.emergency.enhancedMonitoring;
-        const target = { service: data.service, environment: data.environment, version: data.version, ...(data.previousVersion !== undefined && { stableVersion: data.previousVersion }) };
-        const limit = policy.rollback.automatic.maxConsecutiveRollbacks;
-        await decide(
-          'StartWatch',
-          data.changeRequestId,
-          {
-            type: 'StartWatch',
-            data: {
-              changeRequestId: data.changeRequestId,
-              deploymentId: data.deploymentId,
-              service: data.service,
-              version: data.version,
-              environment: data.environment,
-              enhanced,
-              rules: watchRulesFor(policy, enhanced, target),
-              ...(data.previousVersion !== undefined && { stableVersion: data.previousVersion }),
-              ...(limit !== undefined && {
-                automaticRollbacks: { max: limit, consecutive: index.consecutiveAutomaticRollbacks(data.service, data.environment), pageChannels: [...policy.rollback.automatic.pageChannels] },
-              }),
-              postDeploymentHours: policy.monitoring.postDeploymentHours,
-              expectedDurationMinutes: data.steps.reduce((sum, s) => sum + s.durationMinutes, 0),
-              ...(policy.monitoring.analysis !== undefined && { analysis: policy.monitoring.analysis }),
-              now: clock.now(),
-            },
+  // ---------------------------------------------------------------- the Prometheus metric source
+  const prometheus =
+    prometheusUrl === undefined
+      ? undefined
+      : createPrometheusSource({
+          client: createPrometheusClient({ url: prometheusUrl }),
+          clock,
+          minPointsFor: (environment) => prometheusPolicyOf(getEnvironmentPolicy(ctx.policies.current, environment)).minPoints,
+          decide: (commandName, changeRequestId, command, commandId) =>
+            decide(commandName, changeRequestId, command, commandId, { actor: MONITORING_ACTOR, correlationId: commandId }).catch((error: unknown) => {
+              // The watch ended meanwhile, or a replica appended first: the next window is evaluated anyway.
+              if (!(error instanceof DomainError)) throw error;
+            }),
+          onEvaluated: (outcome, ms) => metrics.prometheusQueries.observe({ outcome }, ms / 1000),
+        });
+  const prometheusTicker =
+    prometheus === undefined
+      ? undefined
+      : startTicker(
+          options.prometheusCheckIntervalMs ?? timerCheckIntervalMs ?? ctx.tickIntervalMs ?? DEFAULT_TIMER_CHECK_INTERVAL_MS,
+          async () => {
+            await index.catchUp();
+            await prometheus.evaluate(index.openWatches());
           },
-          `${event.id}:StartWatch`,
-          metadataOf(event, { policyVersion: policies.policyVersion }),
+          (error) => logger.error({ error: String(error) }, 'Prometheus evaluation failed; retrying at the next interval'),
         );
+  if (prometheusUrl !== undefined) logger.info({ prometheusUrl }, 'reading watch triggers from Prometheus');
+
+  // ---------------------------------------------------------------- alert delivery (effect runner: intent, webhook, record)
+  const alertPort = webhookAlertPort(options.alertDelivery ?? alertDeliveryConfigFromEnv(env));
+  const alertEffects = createEffectRunner({
+    store,
+    decider: alertDeliveryDecider,
+    protocol: alertDeliveryEffects((effectId) => alertPort.outcomeOf(effectId)),
+    port: alertPort,
+    clock,
+    actor: MONITORING_ACTOR,
+    logger,
+    onSettled: (effect) => metrics.alertDeliveries.inc({ channel: effect.channel }),
+  });
+  /** Delivery streams with an intent left open (a crash mid-delivery), resumed by the ticker. */
+  const openDeliveries = new Set<string>();
+  async function deliver(event: StoredEvent, message: AlertMessage, channels: string[]): Promise<void> {
+    if (channels.length === 0) return;
+    const streamId = alertDeliveryStreamId(event.id);
+    const result = await alertEffects.decide(streamId, { type: 'RequestAlertDelivery', data: { message, channels, now: clock.now() } }, `${event.id}:deliver`, metadataOf(event));
+    if (Object.values(result.state.deliveries).some((d) => !d.settled)) openDeliveries.add(streamId);
+  }
+  async function onAlertEvent(event: StoredEvent): Promise<void> {
+    if (event.type === 'AlertRaised') {
+      const a = AlertRaisedData.parse(event.data);
+      const message: AlertMessage = { alertId: event.id, kind: 'alert', rule: a.rule, severity: a.severity, changeRequestId: a.changeRequestId, service: a.service, environment: a.environment, summary: a.reason, raisedAt: a.raisedAt };
+      await deliver(event, message, a.channels);
+    } else {
+      const p = RollbackLimitReachedData.parse(event.data);
+      const message: AlertMessage = { alertId: event.id, kind: 'page', rule: p.triggerId, severity: 'critical', changeRequestId: p.changeRequestId, service: p.service, environment: p.environment, summary: p.reason, raisedAt: p.at };
+      await deliver(event, message, p.pageChannels);
+    }
+  }
+  const deliveryTicker = startTicker(
+    timerCheckIntervalMs ?? ctx.tickIntervalMs ?? DEFAULT_TIMER_CHECK_INTERVAL_MS,
+    async () => {
+      for (const streamId of openDeliveries) {
+        await alertEffects.resume(streamId);
+        const history = await store.readStream(streamId);
+        const state = history.reduce((s, e) => alertDeliveryDecider.evolve(s, e as never), alertDeliveryDecider.initialState());
+        if (Object.values(state.deliveries).every((d) => d.settled)) openDeliveries.delete(streamId);
       }
+    },
+    (error) => logger.error({ error: String(error) }, 'alert delivery resume failed'),
+  );
 
-      async function onDeploymentSucceeded(event: StoredEvent): Promise<void> {
-        const data = DeploymentSucceededData.parse(event.data);
-        await decide('ArmWatchTimer', data.changeRequestId, { type: 'ArmWatchTimerOnCompletion', data: { completedAt: data.completedAt } }, `${event.id}:ArmWatchTimer`, metadataOf(event));
-      }
-
-      async function onDeploymentEnded(event: StoredEvent): Promise<void> {
-        const data = DeploymentEndedData.parse(event.data);
-        const reason = DEPLOYMENT_ENDINGS[event.type as DeploymentEnding];
-        await decide('EndWatch', data.changeRequestId, { type: 'EndWatch', data: { reason, now: clock.now() } }, `${event.id}:EndWatch`, metadataOf(event));
-      }
-
-      const deploymentConsumer = await ctx.events.consume({
-        name: 'monitoring-deployments',
-        categories: ['deployment'],
-        eventTypes: ['DeploymentStarted', 'DeploymentSucceeded', ...Object.keys(DEPLOYMENT_ENDINGS)],
-        handler: async ({ event }) => {
-          if (event.type === 'DeploymentStarted') await onDeploymentStarted(event);
-          else if (event.type === 'DeploymentSucceeded') await onDeploymentSucceeded(event);
-          else if (event.type in DEPLOYMENT_ENDINGS) await onDeploymentEnded(event);
-        },
-      });
-
-      const unregisterDecision = await ctx.commands.register<unknown, DecideWatchResult>(MONITORING_CONTEXT, 'decideWatch', async (raw, meta) => {
-        const p = parseOrThrow(DecideWatchPayload, raw, 'monitoring.decideWatch');
-        // The decider checks the roles: they are the verified caller's, never the payload's.
-        const { roles } = requireCaller(meta);
-        const result = await decide(
-          'DecideWatch',
-          p.changeRequestId,
-          { type: 'DecideWatch', data: { decision: p.decision, actor: p.actor, actorRoles: [...roles], ...(p.reason !== undefined && { reason: p.reason }), now: clock.now() } },
-          p.commandId,
-          { actor: p.actor, ...(p.correlationId !== undefined && { correlationId: p.correlationId }) },
-        );
-        return { changeRequestId: p.changeRequestId, status: result.state.status, duplicate: result.duplicate };
-      });
-
-      const unregister = await ctx.commands.register<unknown, RecordSamplesResult>(MONITORING_CONTEXT, 'recordSamples', async (raw) => {
-        const payload = parseOrThrow(RecordSamplesPayload, raw, 'monitoring.recordSamples');
-        await index.catchUp();
-        const changeRequestId = index.activeWatch(payload.service, payload.environment);
-        if (changeRequestId === undefined) {
-          metrics.commands.inc({ command: 'RecordSamples', outcome: 'refused' });
-          throw new NoActiveWatchError(payload.service, payload.environment);
-        }
-        const result = await decide(
-          'RecordSamples',
-          changeRequestId,
-          { type: 'RecordSamples', data: { service: payload.service, environment: payload.environment, samples: payload.samples, now: clock.now() } },
-          payload.commandId,
-          { actor: payload.actor ?? MONITORING_ACTOR, correlationId: payload.correlationId ?? payload.commandId },
-        );
-        metrics.samplesRecorded.inc({ environment: payload.environment }, result.duplicate ? 0 : payload.samples.length);
-        const fired = result.decided.flatMap((e) =>
-          e.type === 'RollbackTriggerFired' ? [{ triggerId: e.data.triggerId, action: e.data.action }] : e.type === 'AlertRaised' ? [{ triggerId: e.data.rule, action: 'alert' as const }] : [],
-        );
-        const last = result.events.at(-1);
-        return { changeRequestId, recorded: payload.samples.length, fired, position: last === undefined ? null : String(last.globalPosition), duplicate: result.duplicate };
-      });
-
-      // Watch timers: checked against ctx.clock; CompleteWatch appends with the expected version and
-      // a command id derived from the arming event, so a timer completes its watch once.
-      const ticker = startTicker(
-        timerCheckIntervalMs ?? ctx.tickIntervalMs ?? DEFAULT_TIMER_CHECK_INTERVAL_MS,
-        async () => {
-          await index.catchUp();
-          const now = clock.now();
-          for (const { changeRequestId, armedBy } of index.dueTimers(now)) {
-            await decide('CompleteWatch', changeRequestId, { type: 'CompleteWatch', data: { now } }, `${armedBy}:CompleteWatch`, { actor: MONITORING_ACTOR }).catch((error: unknown) =>
-              logger.error({ changeRequestId, error: String(error) }, 'watch timer could not complete the watch; retrying on the next check'),
-            );
-          }
-          // A watch paused on an inconclusive analysis is aborted (and so rolled back) when nobody decided in time.
-          for (const { changeRequestId, pausedBy } of index.expiredDecisions(now)) {
-            await decide('ExpireWatchDecision', changeRequestId, { type: 'ExpireWatchDecision', data: { now } }, `${pausedBy}:ExpireWatchDecision`, { actor: MONITORING_ACTOR }).catch((error: unknown) =>
-              logger.error({ changeRequestId, error: String(error) }, 'paused watch could not be aborted; retrying on the next check'),
-            );
-          }
-        },
-        (error) => logger.error({ error: String(error) }, 'watch timer check failed'),
-      );
-
-      // ---------------------------------------------------------------- the Prometheus metric source
-      const prometheus =
-        prometheusUrl === undefined
-          ? undefined
-          : createPrometheusSource({
-              client: createPrometheusClient({ url: prometheusUrl }),
-              clock,
-              minPointsFor: (environment) => prometheusPolicyOf(getEnvironmentPolicy(ctx.policies.current, environment)).minPoints,
-              decide: (commandName, changeRequestId, command, commandId) =>
-                decide(commandName, changeRequestId, command, commandId, { actor: MONITORING_ACTOR, correlationId: commandId }).catch((error: unknown) => {
-                  // The watch ended meanwhile, or a replica appended first: the next window is evaluated anyway.
-                  if (!(error instanceof DomainError)) throw error;
-                }),
-              onEvaluated: (outcome, ms) => metrics.prometheusQueries.observe({ outcome }, ms / 1000),
-            });
-      const prometheusTicker =
-        prometheus === undefined
-          ? undefined
-          : startTicker(
-              options.prometheusCheckIntervalMs ?? timerCheckIntervalMs ?? ctx.tickIntervalMs ?? DEFAULT_TIMER_CHECK_INTERVAL_MS,
-              async () => {
-                await index.catchUp();
-                await prometheus.evaluate(index.openWatches());
-              },
-              (error) => logger.error({ error: String(error) }, 'Prometheus evaluation failed; retrying at the next interval'),
-            );
-      if (prometheusUrl !== undefined) logger.info({ prometheusUrl }, 'reading watch triggers from Prometheus');
-
-      // ---------------------------------------------------------------- alert delivery (effect runner: intent, webhook, record)
-      const alertPort = webhookAlertPort(options.alertDelivery ?? alertDeliveryConfigFromEnv(env));
-      const alertEffects = createEffectRunner({
-        store,
-        decider: alertDeliveryDecider,
-        protocol: alertDeliveryEffects((effectId) => alertPort.outcomeOf(effectId)),
-        port: alertPort,
-        clock,
-        actor: MONITORING_ACTOR,
-        logger,
-        onSettled: (effect) => metrics.alertDeliveries.inc({ channel: effect.channel }),
-      });
-      /** Delivery streams with an intent left open (a crash mid-delivery), resumed by the ticker. */
-      const openDeliveries = new Set<string>();
-      async function deliver(event: StoredEvent, message: AlertMessage, channels: string[]): Promise<void> {
-        if (channels.length === 0) return;
-        const streamId = alertDeliveryStreamId(event.id);
-        const result = await alertEffects.decide(streamId, { type: 'RequestAlertDelivery', data: { message, channels, now: clock.now() } }, `${event.id}:deliver`, metadataOf(event));
-        if (Object.values(result.state.deliveries).some((d) => !d.settled)) openDeliveries.add(streamId);
-      }
-      const alertConsumer = await ctx.events.consume({
-        name: 'monitoring-alerts',
-        categories: ['watch'],
-        eventTypes: ['AlertRaised', 'AutomaticRollbackLimitReached'],
-        handler: async ({ event }) => {
-          if (event.type === 'AlertRaised') {
-            const a = AlertRaisedData.parse(event.data);
-            const message: AlertMessage = { alertId: event.id, kind: 'alert', rule: a.rule, severity: a.severity, changeRequestId: a.changeRequestId, service: a.service, environment: a.environment, summary: a.reason, raisedAt: a.raisedAt };
-            await deliver(event, message, a.channels);
-          } else {
-            const p = RollbackLimitReachedData.parse(event.data);
-            const message: AlertMessage = { alertId: event.id, kind: 'page', rule: p.triggerId, severity: 'critical', changeRequestId: p.changeRequestId, service: p.service, environment: p.environment, summary: p.reason, raisedAt: p.at };
-            await deliver(event, message, p.pageChannels);
-          }
-        },
-      });
-      const deliveryTicker = startTicker(
-        timerCheckIntervalMs ?? ctx.tickIntervalMs ?? DEFAULT_TIMER_CHECK_INTERVAL_MS,
-        async () => {
-          for (const streamId of openDeliveries) {
-            await alertEffects.resume(streamId);
-            const history = await store.readStream(streamId);
-            const state = history.reduce((s, e) => alertDeliveryDecider.evolve(s, e as never), alertDeliveryDecider.initialState());
-            if (Object.values(state.deliveries).every((d) => d.settled)) openDeliveries.delete(streamId);
-          }
-        },
-        (error) => logger.error({ error: String(error) }, 'alert delivery resume failed'),
-      );
-
-      return {
-        async stop() {
-          await prometheusTicker?.stop();
-          await deliveryTicker.stop();
-          await alertConsumer.stop();
-          await ticker.stop();
-          await unregister();
-          await unregisterDecision();
-          await deploymentConsumer.stop();
-        },
-      };
+  return {
+    onDeploymentEvent,
+    onAlertEvent,
+    decideWatch,
+    recordSamples,
+    async stop() {
+      await prometheusTicker?.stop();
+      await deliveryTicker.stop();
+      await ticker.stop();
     },
   };
 }
-
-export const monitoringService: ServiceDefinition = createMonitoringService();
 
 function monitoringMetrics(registry: Registry) {
   const counter = <L extends string>(name: string, help: string, labelNames: L[]) => registeredCounter(registry, name, help, labelNames);

@@ -1,4 +1,4 @@
-export { projectionsService } from './projectionsService.js';
+export { ProjectionsModule, projectionsService } from './projectionsService.js';
 export { queryReadModel } from './query.js';
 export * from './readModel.js';
 export { ReadModelTables, CheckpointMovedError, WRITE_BATCH_EVENTS, type ReadModelState } from './readModelTables.js';

@@ -1,14 +1,11 @@
-import type { EventConsumer } from '@gatehouse/bus';
 import {
   ApprovalEventSchemas,
   ChangeRequestEventSchemas,
   GateEventSchemas,
   ReleaseEventSchemas,
-  RELEASE_PLAN_CATEGORY,
   ReleasePlanEventSchemas,
   RequestSlotPayload,
   ReschedulePayload,
-  SCHEDULING_CONTEXT,
   SchedulingEvents,
   PolicyActivatedEvent,
   type PolicyActivatedData,
@@ -29,7 +26,6 @@ import {
   IllegalTransitionError,
   movesMajorRelease,
   NotFoundError,
-  parseOrThrow,
   recordFact,
   type ScheduleCommand,
   scheduleDecider,
@@ -42,7 +38,7 @@ import {
 } from '@gatehouse/domain';
 import { type StoredEvent, WrongExpectedVersionError } from '@gatehouse/eventstore';
 import { loadPolicySet, type PolicyFile, type PolicySet } from '@gatehouse/policy';
-import { handleCommand, POLICY_STREAM, registeredCounter, type ServiceContext, type ServiceDefinition, startTicker } from '@gatehouse/service-kit';
+import { handleCommand, POLICY_STREAM, registeredCounter, type ServiceContext } from '@gatehouse/service-kit';
 import type { Counter, Registry } from 'prom-client';
 
 /** How often the timer loop looks for due timers, in ms. */
@@ -50,10 +46,6 @@ export const TIMER_POLL_INTERVAL_MS = 1_000;
 export const DEPLOYMENT_DUE_PURPOSE = 'deployment-due';
 const ACTOR = 'scheduling';
 
-export interface SchedulingServiceOptions {
-  /** @defaultValue TIMER_POLL_INTERVAL_MS */
-  timerPollIntervalMs?: number;
-}
 
 /** Refusal of a requested slot: every policy reason, and when the change could go instead. */
 export class SlotRefusedError extends DomainError {
@@ -69,65 +61,8 @@ export class SlotRefusedError extends DomainError {
   }
 }
 
-export function createSchedulingService(options: SchedulingServiceOptions = {}): ServiceDefinition {
-  return {
-    name: SCHEDULING_CONTEXT,
-    async start(ctx) {
-      const metrics = schedulingMetrics(ctx.metrics);
-      const shell = new SchedulingShell(ctx, metrics);
-      // The read model is rebuilt by replaying the log at every start (no durable state is kept or left behind);
-      // every reaction is idempotent (deterministic command ids), so replayed events change nothing.
-      const consumer: EventConsumer = await ctx.events.consume({
-        name: 'scheduling-planner',
-        replay: true,
-        categories: ['release', 'changeRequest', 'approval', 'schedule', 'timer', 'policy', 'gates', RELEASE_PLAN_CATEGORY],
-        dataSchemas: CONSUMED_EVENTS,
-        handler: async ({ event }) => {
-          try {
-            await shell.on(event);
-          } catch (error) {
-            if (!(error instanceof DomainError)) throw error;
-            // A refusal by our own deciders is final for this event: log it rather than retry.
-            ctx.logger.warn({ eventId: event.id, type: event.type, error: error.message, code: error.code }, 'scheduling reaction refused');
-          }
-        },
-      });
-
-      const ticker = startTicker(
-        options.timerPollIntervalMs ?? ctx.tickIntervalMs ?? TIMER_POLL_INTERVAL_MS,
-        () => fireDueTimers(ctx, shell.pendingTimers, metrics.timersFired),
-        (error) => ctx.logger.error({ error: String(error) }, 'timer loop failed'),
-      );
-
-      const handle = <P>(command: string, run: (payload: P) => Promise<SlotBookedResult>) => async (payload: unknown) => {
-        try {
-          const result = await run(payload as P);
-          metrics.commands.inc({ command, outcome: 'ok' });
-          return result;
-        } catch (error) {
-          metrics.commands.inc({ command, outcome: error instanceof DomainError ? error.name : 'error' });
-          throw error;
-        }
-      };
-      const unregister = [
-        await ctx.commands.register(SCHEDULING_CONTEXT, 'requestSlot', handle('requestSlot', (p: unknown) => shell.requestSlot(parseOrThrow(RequestSlotPayload, p, 'scheduling.requestSlot')))),
-        await ctx.commands.register(SCHEDULING_CONTEXT, 'reschedule', handle('reschedule', (p: unknown) => shell.reschedule(parseOrThrow(ReschedulePayload, p, 'scheduling.reschedule')))),
-      ];
-      return {
-        stop: async () => {
-          await ticker.stop();
-          await Promise.all(unregister.map((u) => u()));
-          await consumer.stop();
-        },
-      };
-    },
-  };
-}
-
-export const schedulingService: ServiceDefinition = createSchedulingService();
-
 /** Every event scheduling reads, validated against its contract before the shell sees it. */
-const CONSUMED_EVENTS = {
+export const CONSUMED_EVENTS = {
   ReleasePlanned: ReleaseEventSchemas.ReleasePlanned,
   ReleaseRevised: ReleaseEventSchemas.ReleaseRevised,
   ReleaseMigrationRecorded: ReleaseEventSchemas.ReleaseMigrationRecorded,
@@ -148,13 +83,14 @@ const CONSUMED_EVENTS = {
 const FACT_TYPES: ReadonlySet<string> = new Set(GOVERNANCE_FACT_TYPES);
 const isGovernanceFact = (event: StoredEvent): boolean => FACT_TYPES.has(event.type);
 
-type Metrics = ReturnType<typeof schedulingMetrics>;
+export type SchedulingMetrics = ReturnType<typeof schedulingMetrics>;
 
 /**
  * The service shell: folds each event into the governance read model, asks the pure decision for the
  * event's reaction (decisions.ts in libs/domain) and appends what it decided. No rule lives here.
+ * One per service start (a Nest provider of the scheduling module): the controller and the timer loop share it.
  */
-class SchedulingShell {
+export class SchedulingShell {
   private readonly facts: SchedulingFacts = emptySchedulingFacts();
   private policy: PolicySet;
   /** timerId → due instant (ms) of armed timers not yet fired or cancelled. */
@@ -162,7 +98,7 @@ class SchedulingShell {
 
   constructor(
     private readonly ctx: ServiceContext,
-    private readonly metrics: Metrics,
+    readonly metrics: SchedulingMetrics,
   ) {
     this.policy = ctx.policies.current;
   }
@@ -388,7 +324,7 @@ export function dueTimerId(booking: Pick<Booking, 'changeRequestId' | 'scheduled
 }
 
 /** Fires each due timer by appending TimerFired at the version read: a concurrent or repeated firing loses and does nothing. */
-async function fireDueTimers(ctx: ServiceContext, pendingTimers: Map<string, number>, fired: Counter<'purpose'>): Promise<void> {
+export async function fireDueTimers(ctx: ServiceContext, pendingTimers: Map<string, number>, fired: Counter<'purpose'>): Promise<void> {
   const now = ctx.clock.now();
   for (const [timerId, dueAt] of [...pendingTimers]) {
     if (dueAt > now.getTime()) continue;
@@ -416,7 +352,7 @@ async function fireDueTimers(ctx: ServiceContext, pendingTimers: Map<string, num
   }
 }
 
-function schedulingMetrics(registry: Registry) {
+export function schedulingMetrics(registry: Registry) {
   const counter = <L extends string>(name: string, help: string, labelNames: L[]) => registeredCounter(registry, name, help, labelNames);
   return {
     commands: counter('gatehouse_scheduling_commands_total', 'Scheduling commands handled, by command and outcome', ['command', 'outcome']),

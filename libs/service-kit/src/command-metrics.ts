@@ -1,5 +1,4 @@
-import type { CommandBus, CommandContext, CommandHandler } from '@gatehouse/bus';
-import { DomainError } from '@gatehouse/domain';
+import type { CommandBus, CommandHandler } from '@gatehouse/bus';
 import { Counter, Histogram, type Registry } from 'prom-client';
 
 export type CommandOutcome = 'ok' | 'duplicate' | 'refused' | 'error';
@@ -62,31 +61,4 @@ export function timedCommandBus(bus: CommandBus, registry: Registry, service: st
     send: (context, command, payload, options) => bus.send(context, command, payload, options),
     close: () => bus.close(),
   };
-}
-
-/**
- * Registers a context's command handlers on the bus, counting each outcome in `metrics`: `duplicate`
- * when the reply says so (a redelivered command id), `refused` for a named domain error, `error` otherwise.
- * Returns the unregister functions.
- */
-export function registerCountedCommands(
-  bus: CommandBus,
-  context: string,
-  handlers: Readonly<Record<string, (payload: unknown, command: CommandContext) => Promise<unknown>>>,
-  metrics: CommandMetrics,
-): Promise<Array<() => Promise<void>>> {
-  return Promise.all(
-    Object.entries(handlers).map(([command, handler]) =>
-      bus.register(context, command, async (payload, meta) => {
-        try {
-          const reply = await handler(payload, meta);
-          metrics.commandHandled(command, (reply as { duplicate?: unknown } | null)?.duplicate === true ? 'duplicate' : 'ok');
-          return reply;
-        } catch (error) {
-          metrics.commandHandled(command, error instanceof DomainError ? 'refused' : 'error');
-          throw error;
-        }
-      }),
-    ),
-  );
 }

@@ -13,7 +13,7 @@ export type { RunningService, ServiceContext, ServiceDefinition, ServiceLogger }
 export { startEmbeddedServices, type EmbeddedHost, type EmbeddedHostOptions } from './embedded-host.js';
 export { measuredEvents } from './consumer-metrics.js';
 export { DEFAULT_CHECK_CACHE_SIZE, EventNotInStoreError, type EventMismatchReason, type RefusedEventSink, storeCheckedEvents, storeEventCheck, type StoreEventCheck } from './store-checked-events.js';
-export { commandMetrics, type CommandMetrics, type CommandOutcome, registerCountedCommands, registeredCounter, timedCommandBus } from './command-metrics.js';
+export { commandMetrics, type CommandMetrics, type CommandOutcome, registeredCounter, timedCommandBus } from './command-metrics.js';
 export { closeOnSignals, exitOnStartupFailure, EXIT_BAD_CONFIGURATION } from './startup.js';
 export { startTicker, type Ticker } from './ticker.js';
 export * from './standalone/index.js';
@@ -30,5 +30,21 @@ export {
   type ControlledClock,
 } from './clock-control.js';
 export { createEffectRunner, DEFAULT_EFFECT_LEASE_MS, type EffectPort, type EffectRunner, type EffectRunnerOptions } from './effect-runner.js';
-export { armTimer, cancelTimer, DEFAULT_TIMER_INTERVAL_MS, type FiredTimer, startTimerRunner, type TimerRecorder, type TimerRunner, type TimerRunnerOptions, type TimerTarget } from './timer-runner.js';
-export { AwaitingFactError, DEFAULT_MAX_AWAIT_DELIVERIES, type PreparedInput, runWorkflow, type WorkflowRunnerOptions } from './workflow-runner.js';
+export { armTimer, cancelTimer, createTimerRunner, DEFAULT_TIMER_INTERVAL_MS, type FiredTimer, startTimerRunner, timerIndexConsumer, type TimerRecorder, type TimerRunner, type TimerRunnerOptions, type TimerTarget } from './timer-runner.js';
+export { AwaitingFactError, DEFAULT_MAX_AWAIT_DELIVERIES, type PreparedInput, runWorkflow, workflowReaction, type WorkflowReactionOptions, type WorkflowRunnerOptions } from './workflow-runner.js';
+export {
+  busCommand,
+  type BusCommandPattern,
+  busConsumer,
+  type BusConsumerPattern,
+  busEvents,
+  type BusEventsExtras,
+  BusErrorPassThrough,
+  CommandRpcContext,
+  EventRpcContext,
+  GATEHOUSE_TRANSPORT,
+  GatehouseTransport,
+  type GatehouseTransportOptions,
+} from './nest/transport.js';
+export { nestService, SERVICE_CONTEXT } from './nest/nest-service.js';
+export { CommandOutcomes } from './nest/command-outcomes.js';

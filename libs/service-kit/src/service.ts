@@ -1,7 +1,8 @@
 /**
  * The shape every Gatehouse service (change-requests, approvals, scheduling, deployments,
  * monitoring, projections) is written to. A service is a definition that, given a context,
- * registers its command handlers and process managers; hosts decide the transport:
+ * starts its command handlers and process managers (`nestService`: a Nest module whose controllers
+ * declare them, served by `GatehouseTransport`); hosts decide the transport:
  * NATS + PostgreSQL when distributed, the in-process bus + PGlite when embedded.
  */
 import type { CommandBus, EventConsumerFactory } from '@gatehouse/bus';

@@ -37,7 +37,7 @@ async function waitFor(condition: () => Promise<boolean>, what: string, timeoutM
 describe('timer runner', () => {
   let store: AuditableEventStore;
   const clock = settableClock('2026-12-07T09:00:00.000Z');
-  const runners: TimerRunner[] = [];
+  const runners: Array<Pick<TimerRunner, 'stop'>> = [];
   const events = () => createInProcessEventConsumerFactory({ store, pollIntervalMs: 5 });
   const types = async (streamId: string) => (await store.readStream(streamId)).map((e) => e.type);
   const bumps = async () => (await store.readStream('counter-1')).length;
@@ -48,7 +48,7 @@ describe('timer runner', () => {
     return result.events.map((e) => e.type);
   };
 
-  async function start(target: TimerTarget = counter, owner = 'svc'): Promise<TimerRunner> {
+  async function start(target: TimerTarget = counter, owner = 'svc'): Promise<Pick<TimerRunner, 'stop'>> {
     const runner = await startTimerRunner({ owner, store, events: events(), clock, targets: { counter: target }, intervalMs: 5, logger: quiet, metrics: new Registry() });
     runners.push(runner);
     return runner;

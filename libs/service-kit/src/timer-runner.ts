@@ -4,7 +4,7 @@
  * one timer runner per service fires the ones it owns.
  *
  * The runner keeps the armed, not yet fired timers it owns, folded from the store's `workflowTimer` streams at every
- * start (a replay consumer: a restart or another replica resumes them), and looks at the injectable clock
+ * start (a replay consumer, `<owner>-timers`, feeding `onTimerEvent`: a restart or another replica resumes them), and looks at the injectable clock
  * every `intervalMs`: a timer whose `at` has come is fired by sending its command with the deterministic
  * id `<timerId>:<generation>:fire`, then `TimerFired` is recorded. Two runners on one store, or a crash
  * between sending and recording, send the command once (the target's store finds the id already handled);
@@ -30,7 +30,7 @@ import type { Registry } from 'prom-client';
 import { handleCommand } from './command-handler.js';
 import { registeredCounter } from './command-metrics.js';
 import type { ServiceLogger } from './service.js';
-import { startTicker } from './ticker.js';
+import { startTicker, type Ticker } from './ticker.js';
 
 /** How often a timer runner looks at the clock, in ms, unless the service says otherwise. */
 export const DEFAULT_TIMER_INTERVAL_MS = 1_000;
@@ -90,7 +90,6 @@ export interface TimerRunnerOptions {
   /** The service: only timers armed with this owner are fired here. */
   owner: string;
   store: EventStore;
-  events: EventConsumerFactory;
   clock: Clock;
   /** The targets the owner's workflows schedule commands to. */
   targets: Readonly<Record<string, TimerTarget>>;
@@ -101,29 +100,46 @@ export interface TimerRunnerOptions {
 }
 
 export interface TimerRunner {
+  /** Follows one `workflowTimer` event (delivered by the owner's replay consumer, {@link timerIndexConsumer}). */
+  onTimerEvent(event: StoredEvent): void;
+  /** Starts looking at the clock. */
+  start(): void;
   stop(): Promise<void>;
 }
 
-/** Starts the service's timer runner. */
-export async function startTimerRunner(options: TimerRunnerOptions): Promise<TimerRunner> {
-  const { owner, store, events, clock, targets, intervalMs = DEFAULT_TIMER_INTERVAL_MS, logger, metrics } = options;
+/** The replay consumer that feeds a timer runner's index (name, the timer streams' category and event types). */
+export function timerIndexConsumer(owner: string): { name: string; replay: true; categories: readonly string[]; eventTypes: readonly string[] } {
+  return { name: `${owner}-timers`, replay: true, categories: [WORKFLOW_TIMER_CATEGORY], eventTypes: [...WORKFLOW_TIMER_EVENT_TYPES] };
+}
+
+/** Starts a timer runner with its replay consumer on `events` (a service declared the Nest way feeds and starts one from its module instead). */
+export async function startTimerRunner(options: TimerRunnerOptions & { events: EventConsumerFactory }): Promise<Pick<TimerRunner, 'stop'>> {
+  const { events, ...runnerOptions } = options;
+  const runner = createTimerRunner(runnerOptions);
+  const index: EventConsumer = await events.consume({ ...timerIndexConsumer(options.owner), handler: async ({ event }) => runner.onTimerEvent(event) });
+  runner.start();
+  return {
+    async stop() {
+      await runner.stop();
+      await index.stop();
+    },
+  };
+}
+
+/** A service's timer runner: its index is fed by `onTimerEvent`; it fires due timers from `start` to `stop`. */
+export function createTimerRunner(options: TimerRunnerOptions): TimerRunner {
+  const { owner, store, clock, targets, intervalMs = DEFAULT_TIMER_INTERVAL_MS, logger, metrics } = options;
   const fired = registeredCounter(metrics, 'gatehouse_timers_fired_total', 'Timers fired by owning service, target and outcome', ['owner', 'target', 'outcome']);
   const armed = new Map<string, ArmedTimer & { correlationId: string }>();
 
-  const index: EventConsumer = await events.consume({
-    name: `${owner}-timers`,
-    replay: true,
-    categories: [WORKFLOW_TIMER_CATEGORY],
-    eventTypes: [...WORKFLOW_TIMER_EVENT_TYPES],
-    handler: async ({ event }) => {
-      const timer = { type: event.type, data: event.data } as WorkflowTimerEvent;
-      if (timer.type === 'TimerArmed') {
-        if (timer.data.owner === owner) armed.set(timer.data.timerId, { ...timer.data, correlationId: correlationOf(event) });
-        return;
-      }
-      if (armed.get(timer.data.timerId)?.generation === timer.data.generation) armed.delete(timer.data.timerId);
-    },
-  });
+  function onTimerEvent(event: StoredEvent): void {
+    const timer = { type: event.type, data: event.data } as WorkflowTimerEvent;
+    if (timer.type === 'TimerArmed') {
+      if (timer.data.owner === owner) armed.set(timer.data.timerId, { ...timer.data, correlationId: correlationOf(event) });
+      return;
+    }
+    if (armed.get(timer.data.timerId)?.generation === timer.data.generation) armed.delete(timer.data.timerId);
+  }
 
   async function fire(timer: ArmedTimer & { correlationId: string }, firedAt: Date): Promise<void> {
     // Cancelled (or fired by another replica) since the index saw it armed: nothing to send.
@@ -174,11 +190,14 @@ export async function startTimerRunner(options: TimerRunnerOptions): Promise<Tim
     }
   }
 
-  const ticker = startTicker(intervalMs, fireDue, (error) => logger.error({ owner, error: String(error) }, 'timer loop failed'));
+  let ticker: Ticker | undefined;
   return {
+    onTimerEvent,
+    start() {
+      ticker ??= startTicker(intervalMs, fireDue, (error) => logger.error({ owner, error: String(error) }, 'timer loop failed'));
+    },
     async stop() {
-      await ticker.stop();
-      await index.stop();
+      await ticker?.stop();
     },
   };
 }

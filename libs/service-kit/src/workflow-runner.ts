@@ -14,7 +14,7 @@
  * Timers the workflow arms or cancels (`schedule` / `cancel` outputs) are recorded first, before any command
  * is sent: a crash after the commands never leaves a deadline unarmed (see timer-runner.ts).
  */
-import { type DataSchemas, type EventConsumer, type EventConsumerFactory, type EventOfSchemas, OutOfOrderError, PoisonMessageError } from '@gatehouse/bus';
+import { type DataSchemas, type EventConsumer, type EventConsumerFactory, type EventOfSchemas, OutOfOrderError, PoisonMessageError, type ReceivedEvent } from '@gatehouse/bus';
 import { DomainError, type RefusalClassifier, type WorkflowOutput, type WorkflowSend } from '@gatehouse/domain';
 import type { StoredEvent } from '@gatehouse/eventstore';
 import type { Registry } from 'prom-client';
@@ -43,11 +43,9 @@ export interface PreparedInput<Input, State> {
   state: State;
 }
 
-export interface WorkflowRunnerOptions<S extends DataSchemas, Input, State, Target extends string, Command> {
+export interface WorkflowReactionOptions<S extends DataSchemas, Input, State, Target extends string, Command> {
   /** Durable consumer name (and the `workflow` label of its metrics). */
   name: string;
-  events: EventConsumerFactory;
-  categories: readonly string[];
   /** The events the workflow reacts to, validated by their schemas (data failing its schema is dead-lettered). */
   dataSchemas: S;
   workflow: { decide(input: Input, state: State): readonly WorkflowOutput<Target, Command>[] };
@@ -69,15 +67,34 @@ export interface WorkflowRunnerOptions<S extends DataSchemas, Input, State, Targ
   metrics: Registry;
 }
 
+export interface WorkflowRunnerOptions<S extends DataSchemas, Input, State, Target extends string, Command> extends WorkflowReactionOptions<S, Input, State, Target, Command> {
+  events: EventConsumerFactory;
+  categories: readonly string[];
+}
+
 type Outcome = 'sent' | 'duplicate' | 'refused' | 'awaiting' | 'ignored' | 'gave_up' | 'armed' | 'cancelled';
 
 export const DEFAULT_MAX_AWAIT_DELIVERIES = 12;
 
 /** Starts the durable consumer that runs a workflow. */
-export async function runWorkflow<S extends DataSchemas, Input, State, Target extends string, Command>(
-  options: WorkflowRunnerOptions<S, Input, State, Target, Command>,
-): Promise<EventConsumer> {
-  const { name, events, categories, dataSchemas, workflow, prepare, send, classifyRefusal = () => 'final', maxAwaitDeliveries = DEFAULT_MAX_AWAIT_DELIVERIES, timers, logger, metrics } = options;
+export function runWorkflow<S extends DataSchemas, Input, State, Target extends string, Command>({
+  events,
+  categories,
+  ...options
+}: WorkflowRunnerOptions<S, Input, State, Target, Command>): Promise<EventConsumer> {
+  const { name, dataSchemas } = options;
+  return events.consume({ name, categories, eventTypes: Object.keys(dataSchemas), dataSchemas, handler: workflowReaction(options) });
+}
+
+/**
+ * The handler of the durable consumer that runs a workflow (an `@EventPattern` method hands it the delivery):
+ * prepares the input, decides, and executes each output; refusals caused by delivery order and `await`
+ * outputs are retried until `maxAwaitDeliveries`, then dead-lettered as poison.
+ */
+export function workflowReaction<S extends DataSchemas, Input, State, Target extends string, Command>(
+  options: WorkflowReactionOptions<S, Input, State, Target, Command>,
+): (received: ReceivedEvent) => Promise<void> {
+  const { name, workflow, prepare, send, classifyRefusal = () => 'final', maxAwaitDeliveries = DEFAULT_MAX_AWAIT_DELIVERIES, timers, logger, metrics } = options;
   const outputs = registeredCounter(metrics, 'gatehouse_workflow_outputs_total', 'Outputs of reaction workflows by workflow, output kind and outcome', ['workflow', 'kind', 'outcome']);
   const count = (kind: string, outcome: Outcome): void => outputs.inc({ workflow: name, kind, outcome });
 
@@ -118,24 +135,18 @@ export async function runWorkflow<S extends DataSchemas, Input, State, Target ex
     }
   }
 
-  return events.consume({
-    name,
-    categories,
-    eventTypes: Object.keys(dataSchemas),
-    dataSchemas,
-    handler: async ({ event, deliveryCount }) => {
-      const prepared = await prepare(event as EventOfSchemas<S>);
-      if (prepared === null) return;
-      try {
-        const outputs = workflow.decide(prepared.input, prepared.state);
-        // Timers first: the reaction's deadlines are facts before anything it sends.
-        const isTimer = (output: WorkflowOutput<Target, Command>): boolean => output.kind === 'schedule' || output.kind === 'cancel';
-        for (const output of [...outputs.filter(isTimer), ...outputs.filter((o) => !isTimer(o))]) await execute(output, event);
-      } catch (error) {
-        if (!(error instanceof AwaitingFactError) || deliveryCount < maxAwaitDeliveries) throw error;
-        count('await', 'gave_up');
-        throw new PoisonMessageError(`gave up after ${deliveryCount} deliveries: ${error.message}`, { cause: error });
-      }
-    },
-  });
+  return async ({ event, deliveryCount }) => {
+    const prepared = await prepare(event as EventOfSchemas<S>);
+    if (prepared === null) return;
+    try {
+      const outputs = workflow.decide(prepared.input, prepared.state);
+      // Timers first: the reaction's deadlines are facts before anything it sends.
+      const isTimer = (output: WorkflowOutput<Target, Command>): boolean => output.kind === 'schedule' || output.kind === 'cancel';
+      for (const output of [...outputs.filter(isTimer), ...outputs.filter((o) => !isTimer(o))]) await execute(output, event);
+    } catch (error) {
+      if (!(error instanceof AwaitingFactError) || deliveryCount < maxAwaitDeliveries) throw error;
+      count('await', 'gave_up');
+      throw new PoisonMessageError(`gave up after ${deliveryCount} deliveries: ${error.message}`, { cause: error });
+    }
+  };
 }

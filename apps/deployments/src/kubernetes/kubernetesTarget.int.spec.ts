@@ -7,7 +7,7 @@ import { type AuditableEventStore, createInMemoryEventStore, type StoredEvent } 
 import { type EmbeddedHost, PolicyRegistry, type ServiceContext, type ServiceLogger, startEmbeddedServices } from '@gatehouse/service-kit';
 import { kubeconfigFor, KubernetesStandIn, startKubernetesStandIns, writeKubeconfig } from '@gatehouse/testing';
 import { changeRequestsService } from '@gatehouse/change-requests';
-import { createDeploymentsService } from '../deploymentsService.js';
+import { createDeploymentsService } from '../service.js';
 import { SandboxTarget } from '../target.js';
 import { createKubernetesTarget } from './createKubernetesTarget.js';
 import { targetFromEnvironment } from './fromEnvironment.js';
