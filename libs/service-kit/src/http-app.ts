@@ -5,10 +5,11 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { loadPackage } from '@nestjs/common/utils/load-package.util.js';
-import { Logger as PinoNestLogger } from 'nestjs-pino';
+import type { Logger } from 'pino';
 import { cleanupOpenApiDoc } from 'nestjs-zod';
 import { DEFAULT_ERROR_STATUS, type ErrorStatusMap } from './errors.js';
 import { HttpErrorFilter } from './http-error.filter.js';
+import { HTTP_LOGGER, PinoNestLogger } from './logging.js';
 import { applyOpenApiConventions } from './openapi-conventions.js';
 import { ZodRequestValidationPipe } from './validation.js';
 
@@ -26,7 +27,7 @@ export interface HttpAppOptions {
   errorStatus?: ErrorStatusMap;
   /** @defaultValue DEFAULT_BODY_LIMIT_BYTES */
   bodyLimitBytes?: number;
-  /** Use the module's nestjs-pino logger (the module must import LoggerModule). @defaultValue true */
+  /** Log Nest and every request to the module's pino logger (the module must import loggingModule). @defaultValue true */
   pinoLogger?: boolean;
 }
 
@@ -41,7 +42,18 @@ export async function createHttpApp(module: Type<unknown> | DynamicModule, optio
   const { bodyLimitBytes = DEFAULT_BODY_LIMIT_BYTES, errorStatus = {}, pinoLogger = true } = options;
   const adapter = new FastifyAdapter({ bodyLimit: bodyLimitBytes, genReqId: correlationIdOf });
   const app = await NestFactory.create<NestFastifyApplication>(module, adapter, { bufferLogs: pinoLogger });
-  if (pinoLogger) app.useLogger(app.get(PinoNestLogger));
+  if (pinoLogger) {
+    const logger = app.get<Logger>(HTTP_LOGGER);
+    app.useLogger(new PinoNestLogger(logger));
+    app.getHttpAdapter().getInstance().addHook('onResponse', async (request, reply) => {
+      // Health probes and scrapes would drown the log.
+      if (/^\/(health|metrics)/.test(request.url)) return;
+      logger.info(
+        { [CORRELATION_HEADER]: request.id, correlationId: request.id, req: { method: request.method, url: request.url }, res: { statusCode: reply.statusCode }, responseTime: Math.round(reply.elapsedTime) },
+        'request completed',
+      );
+    });
+  }
   app.useGlobalPipes(new ZodRequestValidationPipe());
   app.useGlobalFilters(new HttpErrorFilter({ ...DEFAULT_ERROR_STATUS, ...errorStatus }));
   app.getHttpAdapter().getInstance().addHook('onSend', async (request, reply) => {
