@@ -191,7 +191,7 @@ describe('kill storm: kill -9 of a random process every 10 s for 3 minutes, with
     await clock;
     const open = [...statuses].filter(([, status]) => status !== 'closed');
     const stuck = await Promise.all(open.map(async ([change, status]) => {
-      const history = (await Promise.all(['changeRequest', 'schedule', 'deployment'].map((category) => client.events(`${category}-${change}`)))).flat();
+      const history = (await Promise.all(['changeRequest', 'schedule', 'deployment', 'watch'].map((category) => client.events(`${category}-${change}`)))).flat();
       return `${change} ${status}: ${history.map((e: Json) => e.type).join(' ')}`;
     }));
     expect(stuck).toEqual([]);
