@@ -1,29 +1,28 @@
 import { HOTFIX_CATEGORY, HotfixEventSchemas, RELEASE_PLAN_CATEGORY, ReleasePlanEventSchemas } from '@gatehouse/contracts';
 import type { StoredEvent } from '@gatehouse/eventstore';
 import { busConsumer, busEvents, commandMetrics, type EventRpcContext, SERVICE_CONTEXT, type ServiceContext, timerIndexConsumer } from '@gatehouse/service-kit';
-import { Controller, Inject, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { Controller, Inject } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import { ServiceTimers } from './timers.provider.js';
 import { HOTFIX_DEADLINES_CONSUMER, HOTFIX_LANE_CATEGORIES, HOTFIX_LANE_CONSUMER, type HotfixLane, HotfixLaneEventSchemas, hotfixLaneReactions } from './hotfix-process.js';
 import { changeLifecycleReaction, CONSUMED_CATEGORIES, CONSUMER_NAME, ConsumedEventSchemas } from './process-managers.js';
 import { RELEASE_PLAN_DEADLINES_CONSUMER, releasePlanDeadlines } from './release-plan-commands.js';
-import { VALIDATION_TIMEOUT_EVENTS, VALIDATION_TIMEOUTS_CONSUMER, type ValidationTimeouts, validationTimeouts } from './validation-timeouts.js';
+import { VALIDATION_DEADLINE_EVENTS, VALIDATION_DEADLINES_CONSUMER, validationDeadlines } from './validation-timeouts.js';
 
 const TIMERS = timerIndexConsumer('change-requests');
 
 /**
  * The reactions of change-requests: the change lifecycle, hotfix lane and deadline workflows (durable
  * consumers run by the workflow runner; the deadline workflows arm and cancel timers), the index of the
- * service's timers (a replay subscription feeding the timer runner provider), and the post-deployment
- * validation timeouts (a replay subscription feeding their ticker, which runs from the application's start
- * to the module's destruction).
+ * service's timers (a replay subscription feeding the timer runner provider). The post-deployment validation's
+ * timeout is one of those deadlines.
  */
 @Controller()
-export class ChangeRequestReactionsController implements OnApplicationBootstrap, OnModuleDestroy {
+export class ChangeRequestReactionsController {
   private readonly lifecycle: ReturnType<typeof changeLifecycleReaction>;
   private readonly hotfixLane: HotfixLane;
   private readonly releasePlanDeadlines: ReturnType<typeof releasePlanDeadlines>;
-  private readonly validationTimeouts: ValidationTimeouts;
+  private readonly validationDeadlines: ReturnType<typeof validationDeadlines>;
 
   constructor(
     @Inject(SERVICE_CONTEXT) ctx: ServiceContext,
@@ -33,7 +32,7 @@ export class ChangeRequestReactionsController implements OnApplicationBootstrap,
     this.lifecycle = changeLifecycleReaction(ctx, metrics);
     this.hotfixLane = hotfixLaneReactions(ctx, metrics);
     this.releasePlanDeadlines = releasePlanDeadlines(ctx);
-    this.validationTimeouts = validationTimeouts(ctx, metrics);
+    this.validationDeadlines = validationDeadlines(ctx);
   }
 
   /** How a change and its release follow approvals, scheduling, deployments and monitoring (libs/domain `changeLifecycleWorkflow`). */
@@ -65,16 +64,9 @@ export class ChangeRequestReactionsController implements OnApplicationBootstrap,
     this.timers.runner.onTimerEvent(event);
   }
 
-  @EventPattern(busConsumer(VALIDATION_TIMEOUTS_CONSUMER), busEvents({ replay: true, categories: ['changeRequest'], eventTypes: Object.keys(VALIDATION_TIMEOUT_EVENTS), dataSchemas: VALIDATION_TIMEOUT_EVENTS }))
-  followValidations(@Payload() event: StoredEvent): void {
-    this.validationTimeouts.on(event);
-  }
-
-  onApplicationBootstrap(): void {
-    this.validationTimeouts.start();
-  }
-
-  onModuleDestroy(): Promise<void> {
-    return this.validationTimeouts.stop();
+  /** libs/domain `validationTimeoutWorkflow`: a timer per change validating where its environment names checks. */
+  @EventPattern(busConsumer(VALIDATION_DEADLINES_CONSUMER), busEvents({ categories: ['changeRequest'], eventTypes: Object.keys(VALIDATION_DEADLINE_EVENTS), dataSchemas: VALIDATION_DEADLINE_EVENTS }))
+  armValidationTimeouts(@Ctx() rpc: EventRpcContext): Promise<void> {
+    return this.validationDeadlines(rpc.getReceived());
   }
 }

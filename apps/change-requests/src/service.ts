@@ -6,10 +6,10 @@ import { ChangeRequestsModule } from './change-requests.module.js';
  * `changeRequest-<id>` streams and moves changes along as scheduling, deployments, monitoring
  * and approvals report (process-managers.ts). The emergency hotfix lane: `hotfixes.*` commands
  * on `hotfix-<id>` streams, its reactions and deadlines (hotfix-commands.ts, hotfix-process.ts); the deadlines
- * of the lane and of release plans are timers fired by the service's timer runner. Feature
+ * of the lane, of release plans and of post-deployment validation are timers fired by the service's timer runner. Feature
  * flags: `flags.*` commands on `flag-<name>` streams (flag-commands.ts). Release plans: `releasePlans.*`
  * on `releasePlan-<releaseId>` streams and their deadlines (release-plan-commands.ts). Post-deployment
- * validation: check results and sign-offs (commands.ts) and its timeout (validation-timeouts.ts).
+ * validation: check results and sign-offs (commands.ts) and its timeout timer (validation-timeouts.ts).
  * Declared in Nest controllers: every command's `@MessagePattern` in commands.controller.ts, the reactions'
  * `@EventPattern`s in reactions.controller.ts and communication.controller.ts; the timer runner is a provider
  * of change-requests.module.ts.

@@ -2,9 +2,10 @@ import { commandMetrics, createTimerRunner, SERVICE_CONTEXT, type ServiceContext
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { hotfixTimerTarget } from './hotfix-process.js';
 import { releasePlanTimerTarget } from './release-plan-commands.js';
+import { validationTimerTarget } from './validation-timeouts.js';
 
 /**
- * The service's timer runner: fires the deadlines the hotfix lane and release plans arm when the clock reaches
+ * The service's timer runner: fires the deadlines the hotfix lane, release plans and post-deployment validations arm when the clock reaches
  * them, from the application's start to the module's destruction. Its index is fed by the replay subscription
  * of reactions.controller.ts (`indexTimers`).
  */
@@ -18,7 +19,7 @@ export class ServiceTimers implements OnApplicationBootstrap, OnModuleDestroy {
       owner: ctx.name,
       store: ctx.store,
       clock: ctx.clock,
-      targets: { hotfix: hotfixTimerTarget(ctx, metrics), releasePlan: releasePlanTimerTarget(ctx, metrics) },
+      targets: { hotfix: hotfixTimerTarget(ctx, metrics), releasePlan: releasePlanTimerTarget(ctx, metrics), changeRequest: validationTimerTarget(ctx, metrics) },
       ...(ctx.tickIntervalMs === undefined ? {} : { intervalMs: ctx.tickIntervalMs }),
       logger: ctx.logger,
       metrics: ctx.metrics,

@@ -1,90 +1,61 @@
 /**
- * The post-deployment validation's timeout: changes that began validating in an environment whose policy names
- * post-deployment checks are watched on the injectable clock; once `timeoutMinutes` have passed since the
- * deployment succeeded, the change decides (`TimeOutPostDeploymentValidation`): with a check or sign-off still
- * missing it fails (onTimeout fail) or goes on with a warning (warn). One command id per change.
- * The changes validating are followed from the log (replay consumer `change-requests-validation-timeouts`,
- * an `@EventPattern` of reactions.controller.ts); the ticker runs from the module's start to its destruction.
+ * The post-deployment validation's timeout, as a timer: workflow `validationTimeoutWorkflow` (libs/domain
+ * `workflows/deadlines.ts`), run as durable consumer `change-requests-validation-deadlines`, arms timer
+ * `changeRequest-<id>:validation-timeout` (reactions.controller.ts) when a change whose environment names post-deployment checks begins
+ * validating (`ChangeImplemented`), at `timeoutMinutes` after its deployment succeeded, and cancels it when the
+ * change is validated or failed, rolled back, closed or timed out. The service's timer runner sends the fired
+ * timer's `TimeOutPostDeploymentValidation` to the `changeRequest` target (`validationTimerTarget`) once, across
+ * restarts and replicas: with a check or sign-off still missing the change fails (onTimeout fail) or goes on
+ * with a warning (warn); with nothing missing (only the watch awaited) it is refused and the timer records that.
  */
+import type { ReceivedEvent } from '@gatehouse/bus';
 import { ChangeRequestEventSchemas } from '@gatehouse/contracts';
-import { CHANGE_LIFECYCLE_ACTOR, changeRequestDecider, DomainError, validationDeadline } from '@gatehouse/domain';
-import type { StoredEvent } from '@gatehouse/eventstore';
-import { type CommandMetrics, handleCommand, type ServiceContext, startTicker, type Ticker } from '@gatehouse/service-kit';
-import { changeRequestStream } from './streams.js';
+import { type ChangeRequestCommand, changeRequestDecider, parseOrThrow, VALIDATION_TIMEOUT_EVENT_TYPES, type ValidationTimeoutEvent, validationTimeoutWorkflow } from '@gatehouse/domain';
+import { PostDeploymentValidation } from '@gatehouse/policy';
+import { type CommandMetrics, handleCommand, type ServiceContext, type TimerTarget, workflowReaction } from '@gatehouse/service-kit';
+import { z } from 'zod';
+import { loadChange } from './streams.js';
 
-export const VALIDATION_TIMEOUTS_CONSUMER = 'change-requests-validation-timeouts';
-/** How often the timeout ticker looks at the clock, in ms. */
-export const VALIDATION_TIMEOUT_POLL_INTERVAL_MS = 1_000;
+export const VALIDATION_DEADLINES_CONSUMER = 'change-requests-validation-deadlines';
 
-/** The change request events that start and end a validation, and name its environment. */
-export const VALIDATION_TIMEOUT_EVENTS = {
-  ChangeRequestSubmitted: ChangeRequestEventSchemas.ChangeRequestSubmitted,
-  ChangeImplemented: ChangeRequestEventSchemas.ChangeImplemented,
-  ChangeValidated: ChangeRequestEventSchemas.ChangeValidated,
-  ChangeRolledBack: ChangeRequestEventSchemas.ChangeRolledBack,
-  ChangeClosed: ChangeRequestEventSchemas.ChangeClosed,
-  PostDeploymentValidationTimedOut: ChangeRequestEventSchemas.PostDeploymentValidationTimedOut,
-} as const;
+export const VALIDATION_DEADLINE_EVENTS = Object.fromEntries(VALIDATION_TIMEOUT_EVENT_TYPES.map((type) => [type, ChangeRequestEventSchemas[type]])) as {
+  [T in (typeof VALIDATION_TIMEOUT_EVENT_TYPES)[number]]: (typeof ChangeRequestEventSchemas)[T];
+};
 
-export interface ValidationTimeouts {
-  /** Follows one of VALIDATION_TIMEOUT_EVENTS (rebuilt from the log at every start: the timeouts it leads to are idempotent). */
-  on(event: StoredEvent): void;
-  /** Starts looking at the clock. */
-  start(): void;
-  stop(): Promise<void>;
+/** What a validation timeout timer sends (armed by `validationTimeoutWorkflow`); its time is the instant it fired. */
+const TimeOutTimerCommand = z.object({
+  type: z.literal('TimeOutPostDeploymentValidation'),
+  data: z.object({ changeRequestId: z.string().min(1), environment: z.string(), validation: PostDeploymentValidation, closedBy: z.string().min(1) }),
+});
+
+/** The `changeRequest` timer target: a fired validation timeout decides the validation on the instant it fired. */
+export function validationTimerTarget(ctx: ServiceContext, metrics: CommandMetrics): TimerTarget {
+  return async (raw, { commandId, timer, firedAt, correlationId }) => {
+    const { data } = parseOrThrow(TimeOutTimerCommand, raw, 'validation timeout timer command');
+    const command: ChangeRequestCommand = { type: 'TimeOutPostDeploymentValidation', data: { ...data, now: firedAt } };
+    const result = await handleCommand({ store: ctx.store, decider: changeRequestDecider, streamId: timer.streamId, command, commandId, metadata: { actor: data.closedBy, correlationId } });
+    const types = result.events.map((e) => e.type);
+    metrics.eventsAppended(types);
+    return types;
+  };
 }
 
-export function validationTimeouts(ctx: ServiceContext, metrics: CommandMetrics): ValidationTimeouts {
-  const { store, clock } = ctx;
-  const environments = new Map<string, string>();
-  /** Changes validating, with when their deployment succeeded. */
-  const validating = new Map<string, string>();
-
-  async function timeOutDue(): Promise<void> {
-    const now = clock.now();
-    const policySet = ctx.policies.current;
-    for (const [changeRequestId, deployedAt] of validating) {
-      const environment = environments.get(changeRequestId) ?? '';
-      const validation = policySet.environments[environment]?.postDeploymentValidation;
-      if (validation === undefined) {
-        validating.delete(changeRequestId);
-        continue;
-      }
-      if (Date.parse(validationDeadline(validation, deployedAt)) > now.getTime()) continue;
-      const streamId = changeRequestStream(changeRequestId);
-      try {
-        const result = await handleCommand({
-          store,
-          decider: changeRequestDecider,
-          streamId,
-          command: { type: 'TimeOutPostDeploymentValidation', data: { changeRequestId, environment, validation, closedBy: CHANGE_LIFECYCLE_ACTOR, now } },
-          commandId: `${streamId}:validation-timeout`,
-          metadata: { actor: CHANGE_LIFECYCLE_ACTOR, correlationId: streamId, policyVersion: policySet.policyVersion },
-        });
-        metrics.eventsAppended(result.events.map((e) => e.type));
-      } catch (error) {
-        // Nothing missing (only the watch is awaited) or no longer validating: no timeout to record.
-        if (!(error instanceof DomainError)) throw error;
-      }
-      validating.delete(changeRequestId);
-    }
-  }
-
-  let ticker: Ticker | undefined;
-  return {
-    on(event) {
-      const data = event.data as { changeRequestId: string; draft?: { environments: string[] }; completedAt?: string };
-      if (event.type === 'ChangeRequestSubmitted') environments.set(data.changeRequestId, data.draft?.environments[0] ?? '');
-      else if (event.type === 'ChangeImplemented' && data.completedAt !== undefined) validating.set(data.changeRequestId, data.completedAt);
-      else validating.delete(data.changeRequestId);
+/** The workflow that arms and cancels the validation timeouts, as the handler of its durable consumer. */
+export function validationDeadlines(ctx: ServiceContext): (received: ReceivedEvent) => Promise<void> {
+  return workflowReaction({
+    name: VALIDATION_DEADLINES_CONSUMER,
+    dataSchemas: VALIDATION_DEADLINE_EVENTS,
+    workflow: validationTimeoutWorkflow,
+    prepare: async (stored) => {
+      const event = { type: stored.type, data: stored.data } as ValidationTimeoutEvent;
+      if (event.type !== 'ChangeImplemented') return { input: { event, policy: null }, state: null };
+      const change = await loadChange(ctx.store, event.data.changeRequestId);
+      if (change.status === 'not_submitted') return { input: { event, policy: null }, state: null };
+      const environment = change.draft.environments[0] ?? '';
+      return { input: { event, policy: { environment, validation: ctx.policies.current.environments[environment]?.postDeploymentValidation } }, state: null };
     },
-    start() {
-      ticker ??= startTicker(ctx.tickIntervalMs ?? VALIDATION_TIMEOUT_POLL_INTERVAL_MS, timeOutDue, (error) =>
-        ctx.logger.error({ error: String(error) }, 'post-deployment validation timeout check failed; retrying on the next tick'),
-      );
-    },
-    stop: async () => {
-      await ticker?.stop();
-    },
-  };
+    timers: { store: ctx.store, owner: ctx.name, clock: ctx.clock },
+    logger: ctx.logger,
+    metrics: ctx.metrics,
+  });
 }

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type SettableClock, settableClock } from '@gatehouse/domain';
 import { readGatewayConfig } from '@gatehouse/gateway';
+import { validationResults } from '@gatehouse/testing';
 import { SignJWT } from 'jose';
 import { type RunningGatehouse, startGatehouse } from './gatehouse.js';
 
@@ -182,6 +183,11 @@ describe('the emergency hotfix lane through the HTTP API', () => {
   }
 
   /** checkout-api 3.4.0 through development, staging and production, before the blackout. */
+  /** CI reports the change's post-deployment checks passed (the seed policies ask for them in staging and production). */
+  async function publishValidation(changeRequestId: string): Promise<void> {
+    for (const event of validationResults(changeRequestId)) await ok('POST', '/api/ingest', 'ana', event);
+  }
+
   async function givenProductionRuns340(): Promise<void> {
     const { releaseId } = await ok('POST', '/api/releases', 'ana', {
       service: 'checkout-api',
@@ -197,6 +203,8 @@ describe('the emergency hotfix lane through the HTTP API', () => {
     const staging = await submit('ana', draft('staging', releaseId));
     await reviewAndApprove(staging, [['rui', 'code_reviewer'], ['tess', 'tech_lead']]);
     await jumpToBooking(staging);
+    await advanceUntilStatus(staging, ['validating'], { step: 10 * MINUTE, limit: 4 * HOUR });
+    await publishValidation(staging);
     await advanceUntilStatus(staging, ['closed'], { step: 10 * MINUTE, limit: 4 * HOUR });
     const production = await submit('ana', draft('production', releaseId, { runbookRef: 'RB-CHECKOUT' }));
     await reviewAndApprove(production, [['rui', 'code_reviewer'], ['tess', 'tech_lead'], ['sam', 'sre']]);
@@ -205,6 +213,7 @@ describe('the emergency hotfix lane through the HTTP API', () => {
     expect(clock.now().toISOString()).toBe('2026-11-19T10:00:00.000Z');
     const scrape = { service: 'checkout-api', environment: 'production' };
     await advanceUntilStatus(production, ['validating'], { step: 10 * MINUTE, limit: 4 * HOUR, scrape });
+    await publishValidation(production);
     const versions = await ok('GET', '/api/versions?service=checkout-api&environment=production', 'ana');
     expect(versions.items).toEqual([expect.objectContaining({ version: '3.4.0' })]);
     // The 24 h watch sees healthy metrics and completes; without them it would pause and, undecided, roll back.
@@ -243,7 +252,9 @@ describe('the emergency hotfix lane through the HTTP API', () => {
     await advanceUntilStatus(dev, ['validating', 'validated', 'closed'], { step: MINUTE, limit: HOUR });
     const staging = await submit('rita', draft('staging', releaseId, { kind: 'emergency', hotfixId }));
     await ok('POST', `/api/change-requests/${staging}/approvals`, 'tess', { role: 'tech_lead' });
-    await advanceUntilStatus(staging, ['validating', 'validated'], { step: MINUTE, limit: 2 * HOUR });
+    await advanceUntilStatus(staging, ['validating'], { step: MINUTE, limit: 2 * HOUR });
+    // The hotfix lane skips no post-deployment checks (the seed asks for them after each deployment): CI reports them.
+    await publishValidation(staging);
     const stagingBooking = (await eventsOf(`schedule-${staging}`)).find((e: Json) => e.type === 'DeploymentScheduled');
     expect(stagingBooking.data.emergencyBypass).toMatchObject({ role: 'tech_lead', approvers: ['tess'] });
 
@@ -323,6 +334,7 @@ describe('the emergency hotfix lane through the HTTP API', () => {
     // The canary's steps each see healthy samples within their analysis window (10-minute steps: a step is never
     // judged before its samples are in, as with 2-hour jumps on a busy machine), until the fix runs under its watch.
     await advanceUntilStatus(production, ['validating'], { step: 10 * MINUTE, limit: 12 * HOUR, scrape: { service: 'checkout-api', environment: 'production' } });
+    await publishValidation(production);
 
     // A day passes without the review: overdue once, however often the ticker looks. The clock moves in steps of
     // at most 2 h and lands exactly an hour before the due time, wherever it started: never past it.

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type SettableClock, settableClock } from '@gatehouse/domain';
 import { readGatewayConfig } from '@gatehouse/gateway';
+import { validationResults } from '@gatehouse/testing';
 import { SignJWT } from 'jose';
 import { type RunningGatehouse, startGatehouse } from './gatehouse.js';
 
@@ -145,6 +146,11 @@ describe('one-process Gatehouse through its HTTP API', () => {
     }
   }
 
+  /** CI reports the change's post-deployment checks passed (the seed policies ask for them in staging and production). */
+  async function publishValidation(changeRequestId: string): Promise<void> {
+    for (const event of validationResults(changeRequestId)) await ok('POST', '/api/ingest', 'ana', event);
+  }
+
   async function submit(environment: string, releaseId: string, extra: object = {}): Promise<string> {
     await passGates(releaseId, environment);
     return (await ok('POST', '/api/change-requests', 'ana', draft(environment, releaseId, extra))).changeRequestId;
@@ -157,6 +163,8 @@ describe('one-process Gatehouse through its HTTP API', () => {
     await advanceUntilStatus(dev, 'closed', { step: MINUTE, limit: 2 * HOUR });
     const staging = await submit('staging', releaseId);
     await reviewAndApprove(staging, [['rui', 'code_reviewer'], ['tess', 'tech_lead']]);
+    await advanceUntilStatus(staging, 'validating', { step: 10 * MINUTE, limit: 2 * 24 * HOUR });
+    await publishValidation(staging);
     await advanceUntilStatus(staging, 'closed', { step: 10 * MINUTE, limit: 2 * 24 * HOUR });
   }
 
@@ -191,6 +199,9 @@ describe('one-process Gatehouse through its HTTP API', () => {
     await advanceUntilStatus(staging, 'scheduled', { step: MINUTE });
     const stagingSchedule = await ok('GET', '/api/schedule?environment=staging', 'ana');
     expect(stagingSchedule.items).toEqual(expect.arrayContaining([expect.objectContaining({ changeRequestId: staging, scheduledFor: '2026-11-30T14:00:00.000Z' })]));
+    await advanceUntilStatus(staging, 'validating');
+    // Deployed: CI reports the smoke and integration checks staging asks for; with both, its watch validates it.
+    await publishValidation(staging);
     await advanceUntilStatus(staging, 'closed');
 
     // Production: code review + tech lead + SRE, runbook; next Tue/Thu window, canary 5 → 25 → 100 %, 24 h watch.
@@ -205,6 +216,7 @@ describe('one-process Gatehouse through its HTTP API', () => {
     const scrape = { service: 'campaign-api', environment: 'production' };
     await advanceUntilStatus(production, 'implementing', { step: 10 * MINUTE, scrape });
     await advanceUntilStatus(production, 'validating', { step: 5 * MINUTE, scrape });
+    await publishValidation(production);
     const versions = await ok('GET', '/api/versions?service=campaign-api', 'ana');
     expect(versions.items).toEqual(expect.arrayContaining([expect.objectContaining({ environment: 'production', version: '2.2.0' })]));
     await advanceUntilStatus(production, 'closed', { step: HOUR, scrape });
@@ -341,6 +353,8 @@ describe('one-process Gatehouse through its HTTP API', () => {
 
     // The exporter is back for the remaining steps; then it stops again for the whole 24 h watch.
     await advanceUntilStatus(production, 'validating', { step: 5 * MINUTE, scrape: { service: 'campaign-api', environment: 'production' } });
+    // CI reports production's checks (otherwise the validation would time out and fail before the watch pauses).
+    await publishValidation(production);
     const watchPaused = await advanceUntil('watch', 'PostDeploymentWatchPaused', HOUR);
     expect(watchPaused.data).toMatchObject({ analysis: { phase: 'Inconclusive' }, decisionRoles: ['sre', 'release_engineer'] });
     expect(await statusOf(production)).toBe('validating');

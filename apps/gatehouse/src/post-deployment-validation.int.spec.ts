@@ -51,7 +51,11 @@ describe('post-deployment validation, tried through the HTTP API', () => {
     dataDir = await mkdtemp(path.join(tmpdir(), 'gatehouse-validation-'));
     const policies = path.join(dataDir, 'policies');
     await cp(POLICIES, policies, { recursive: true });
-    await writeFile(path.join(policies, 'staging.yaml'), `${await readFile(path.join(policies, 'staging.yaml'), 'utf8')}${STAGING_VALIDATION}`);
+    // The seed's staging asks for smoke and integration (30 min, no sign-off); this one also asks for a QA sign-off, in 90 min.
+    const seedStaging = await readFile(path.join(policies, 'staging.yaml'), 'utf8');
+    const stagingPolicy = seedStaging.replace(/^postDeploymentValidation:\n(?: +.*\n)+/m, STAGING_VALIDATION.trimStart());
+    if (stagingPolicy === seedStaging) throw new Error('deploy/policies/staging.yaml has no postDeploymentValidation block to replace');
+    await writeFile(path.join(policies, 'staging.yaml'), stagingPolicy);
     clock = settableClock(MONDAY_MORNING);
     const config = readGatewayConfig({ PORT: '0', GATEHOUSE_DATA_DIR: path.join(dataDir, 'data'), GATEHOUSE_POLICIES: policies, GATEHOUSE_JWT_SECRET: JWT_SECRET, LOG_LEVEL: 'silent' });
     gatehouse = await startGatehouse(config, { clock, pollIntervalMs: 10, tickIntervalMs: 20 });

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type SettableClock, settableClock } from '@gatehouse/domain';
 import { readGatewayConfig } from '@gatehouse/gateway';
+import { validationResults } from '@gatehouse/testing';
 import { SignJWT } from 'jose';
 import { type RunningGatehouse, startGatehouse } from './gatehouse.js';
 
@@ -260,6 +261,9 @@ describe('rules that hold, tried through the HTTP API', () => {
       await ok('POST', `/api/change-requests/${staging}/review`, 'rui', { action: 'complete', notes: 'ok' });
       await ok('POST', `/api/change-requests/${staging}/approvals`, 'rui', { role: 'code_reviewer' });
       await ok('POST', `/api/change-requests/${staging}/approvals`, 'tess', { role: 'tech_lead' });
+      await advanceUntilStatus(staging, 'validating', { step: 10 * MINUTE });
+      // Deployed: CI reports the post-deployment checks staging asks for.
+      for (const event of validationResults(staging)) await ok('POST', '/api/ingest', 'ci', event);
       await advanceUntilStatus(staging, 'closed', { step: 10 * MINUTE });
       return { releaseId, staging };
     };

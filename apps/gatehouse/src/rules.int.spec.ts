@@ -13,7 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type SettableClock, settableClock } from '@gatehouse/domain';
 import { readGatewayConfig } from '@gatehouse/gateway';
-import { isolatedSchema, requirePostgres } from '@gatehouse/testing';
+import { isolatedSchema, requirePostgres, validationResults } from '@gatehouse/testing';
 import { SignJWT } from 'jose';
 import { type RunningGatehouse, startGatehouse } from './gatehouse.js';
 
@@ -148,6 +148,12 @@ describePostgres('rules that hold, tried through the HTTP API (one process on Po
     await untilStatus(dev, 'closed', { step: MINUTE, limit: 3 * HOUR });
     const staging = await submit('staging', releaseId);
     await reviewAndApprove(staging, [['rui', 'code_reviewer'], ['tess', 'tech_lead']]);
+    await untilStatus(staging, 'validating', { step: 10 * MINUTE, limit: 2 * 24 * HOUR });
+    // Deployed: CI reports the post-deployment checks staging asks for.
+    for (const event of validationResults(staging)) {
+      const reply = await call('POST', '/api/ingest', 'rel', event);
+      if (reply.status !== 202) throw new Error(`validation result → ${reply.status} ${JSON.stringify(reply.body)}`);
+    }
     await untilStatus(staging, 'closed', { step: 10 * MINUTE, limit: 2 * 24 * HOUR });
   }
 

@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { GatehouseClient, type GatehouseSystem, HOUR, type Json, MINUTE, startEmbeddedGatehouse } from '@gatehouse/testing';
+import { GatehouseClient, type GatehouseSystem, HOUR, type Json, MINUTE, SEED_VALIDATION_CHECKS, startEmbeddedGatehouse } from '@gatehouse/testing';
 import axe from 'axe-core';
 import ical from 'node-ical';
 import playwright, { type Browser, type Page } from 'playwright-core';
@@ -148,7 +148,7 @@ describe('web console in headless Chromium against npm start', () => {
     await approve(client, staging, [['rui', 'code_reviewer'], ['tess', 'tech_lead']]);
     await client.advanceUntilStatus(staging, 'scheduled', { step: MINUTE, limit: HOUR });
     await jumpToBooking(client, staging);
-    await client.advanceUntilStatus(staging, 'closed', { step: 10 * MINUTE, limit: 2 * 24 * HOUR });
+    await client.advanceUntilStatus(staging, 'closed', { step: 10 * MINUTE, limit: 2 * 24 * HOUR, validation: SEED_VALIDATION_CHECKS });
 
     productionChange = await submit(client, 'production', release);
     await review(client, productionChange);
@@ -179,6 +179,8 @@ describe('web console in headless Chromium against npm start', () => {
     })();
     await jumpToBooking(client, productionChange);
     await client.advanceUntilStatus(productionChange, 'validating', { step: 10 * MINUTE, limit: 4 * HOUR, scrape: { service: 'campaign-api', environment: 'production' } });
+    // Deployed: CI reports the post-deployment checks production asks for.
+    await client.publishValidation(productionChange);
     await sre.locator('[data-testid="deployment-step"][data-status="done"]').nth(2).waitFor({ timeout: 20_000 });
     sampling = false;
     await sampler;

@@ -71,6 +71,8 @@ describe('crash safety of the distributed form (kill -9, restart)', () => {
 
   it('monitoring: killed during the post-deployment watch, the watch still ends once and the change closes', async () => {
     const monitoring = system.process('monitoring');
+    // Deployed: CI reports the post-deployment checks staging asks for, before the watch is interrupted.
+    await client.publishValidation(staging);
     await client.waitFor('the watch to start', async () => (await count(`watch-${staging}`, 'PostDeploymentWatchStarted')) === 1);
     await monitoring.kill('SIGKILL');
     await client.advance(2 * HOUR); // staging watches for 1 h: it ends while monitoring is down

@@ -15,7 +15,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { entryPoint, freePort, GatehouseClient, HOUR, type Json, type ManagedProcess, MINUTE, REPO_ROOT, startProcess, TICK_INTERVAL_MS } from '@gatehouse/testing';
+import { entryPoint, freePort, GatehouseClient, HOUR, type Json, type ManagedProcess, MINUTE, REPO_ROOT, SEED_VALIDATION_CHECKS, startProcess, TICK_INTERVAL_MS } from '@gatehouse/testing';
 import { draft, passGates, review } from './scenarios.js';
 
 const MONDAY_MORNING = '2026-11-30T09:00:00.000Z';
@@ -69,11 +69,18 @@ describe('npm start killed with kill -9 mid-flight and restarted on its data fol
   const count = async (streamId: string, type: string) => (await client.eventTypes(streamId)).filter((t) => t === type).length;
 
   /** Moves the clock `step` at a time until every change is `wanted`. */
-  async function advanceUntilAll(changes: string[], wanted: string, step: number, limit: number): Promise<void> {
+  /** `validation`: the post-deployment checks CI reports passed for each change once it is validating. */
+  async function advanceUntilAll(changes: string[], wanted: string, step: number, limit: number, validation?: readonly string[]): Promise<void> {
     const until = client.now.getTime() + limit;
+    const reported = new Set<string>();
     for (;;) {
       const statuses = await Promise.all(changes.map(statusOf));
       if (statuses.every((s) => s === wanted)) return;
+      for (const [i, change] of changes.entries()) {
+        if (validation === undefined || statuses[i] !== 'validating' || reported.has(change)) continue;
+        await client.publishValidation(change, validation);
+        reported.add(change);
+      }
       if (client.now.getTime() > until) throw new Error(`not every change ${wanted} by ${client.now.toISOString()}: ${changes.map((c, i) => `${c} ${statuses[i]}`).join(', ')}`);
       await new Promise((resolve) => setTimeout(resolve, 400));
       await client.advance(step);
@@ -134,7 +141,7 @@ describe('npm start killed with kill -9 mid-flight and restarted on its data fol
     await client.setClock(STAGING_SLOT);
     await client.waitFor('a staging rollout to be under way', async () => (await Promise.all(staging.map((c) => count(`deployment-${c}`, 'DeploymentStepStarted')))).some((n) => n > 0), { timeoutMs: 60_000, intervalMs: 200 });
     await crashAndRestart();
-    await advanceUntilAll(staging, 'closed', 10 * MINUTE, 4 * HOUR);
+    await advanceUntilAll(staging, 'closed', 10 * MINUTE, 4 * HOUR, SEED_VALIDATION_CHECKS);
 
     // Each change: one booking, one deployment, every step applied to the cluster once, closed once.
     const found = [];

@@ -5,7 +5,7 @@
  * cap, and an emergency change that VP Engineering lets through the blackout. The SLA and the
  * post-incident review obligation are recorded; the review, never written, becomes overdue once.
  */
-import { type GatehouseClient, HOUR, type Json, MINUTE } from '@gatehouse/testing';
+import { type GatehouseClient, HOUR, type Json, MINUTE, SEED_VALIDATION_CHECKS } from '@gatehouse/testing';
 import { draft, type Harness, jumpToBooking, passGates, review } from './scenarios.js';
 
 const BLACK_FRIDAY_AFTERNOON = '2026-11-27T15:00:00Z';
@@ -49,7 +49,7 @@ export async function givenProductionRunsCheckout({ client }: Harness): Promise<
   await grant(client, staging, [['rui', 'code_reviewer'], ['tess', 'tech_lead']]);
   await client.advanceUntilStatus(staging, 'scheduled', { step: MINUTE, limit: HOUR });
   await jumpToBooking(client, staging);
-  await client.advanceUntilStatus(staging, 'closed', { step: 10 * MINUTE, limit: 4 * HOUR });
+  await client.advanceUntilStatus(staging, 'closed', { step: 10 * MINUTE, limit: 4 * HOUR, validation: SEED_VALIDATION_CHECKS });
   const production = await submitAs(client, 'ana', checkoutDraft(client, 'production', releaseId, { runbookRef: 'RB-CHECKOUT' }));
   await review(client, production);
   await grant(client, production, [['rui', 'code_reviewer'], ['tess', 'tech_lead'], ['sam', 'sre']]);
@@ -58,6 +58,7 @@ export async function givenProductionRunsCheckout({ client }: Harness): Promise<
   expect(await jumpToBooking(client, production)).toBe('2026-11-19T10:00:00.000Z');
   const scrape = { service: 'checkout-api', environment: 'production' };
   await client.advanceUntilStatus(production, 'validating', { step: 10 * MINUTE, limit: 4 * HOUR, scrape });
+  await client.publishValidation(production);
   // The versions read model follows the log on its own subscription: wait for it, do not read it once.
   const versions = await client.waitFor('3.4.0 in production in the versions read model', async () => {
     const read = await client.ok('GET', '/api/versions?service=checkout-api&environment=production', 'ana');
@@ -95,6 +96,8 @@ export async function hotfixScenario({ client }: Harness): Promise<void> {
   const staging = await submitAs(client, 'rel', checkoutDraft(client, 'staging', releaseId, { kind: 'emergency', hotfixId }));
   await grant(client, staging, [['tess', 'tech_lead']]);
   await client.advanceUntilStatus(staging, ['validating', 'validated'], { step: MINUTE, limit: 2 * HOUR });
+  // The hotfix lane skips no post-deployment checks (the seed asks for them after each deployment): CI reports them.
+  await client.publishValidation(staging);
   // The release record follows the deployment on its own subscription (another consumer than the change's status).
   await client.waitFor('the release record shows the staging deployment', async () =>
     (await client.events(`release-${releaseId}`)).some((e: Json) => e.type === 'ReleaseDeploymentSucceeded' && e.data.environment === 'staging'),
@@ -131,6 +134,10 @@ export async function hotfixScenario({ client }: Harness): Promise<void> {
   expect(slaMet.data.measuredMinutes).toBeLessThan(120);
   const reviewDue = await lane('PostIncidentReviewDue');
   expect(Date.parse(reviewDue.data.dueAt)).toBe(Date.parse(deployed.data.deployedAt) + 24 * HOUR);
+
+  // The canary runs its steps under healthy samples until the fix is deployed; CI then reports production's checks.
+  await client.advanceUntilStatus(production, 'validating', { step: 10 * MINUTE, limit: 12 * HOUR, scrape: { service: 'checkout-api', environment: 'production' } });
+  await client.publishValidation(production);
 
   // The review is never written: overdue once, however often the deadline check runs.
   await client.setClock(new Date(Date.parse(reviewDue.data.dueAt) + 30 * MINUTE));

@@ -160,7 +160,10 @@ describe.each(forms)('a running clock ($form)', ({ start }) => {
     await runClockFrom(new Date(Date.parse(booking.data.scheduledFor) - 2_000));
     await client.waitFor(`${staging} implementing`, async () => (await status(staging)) === 'implementing', { timeoutMs: 30_000 });
     // Four rolling batches of 10 minutes, then an hour's watch: the running clock is moved on in steps.
-    await runUntil(staging, 'closed', { step: 11 * MINUTE, jumps: 12 });
+    await runUntil(staging, 'validating', { step: 11 * MINUTE, jumps: 6 });
+    // Deployed: CI reports the smoke and integration checks staging asks for, with the clock running.
+    await client.publishValidation(staging);
+    await runUntil(staging, 'closed', { step: 11 * MINUTE, jumps: 8 });
     expect((await client.eventTypes(`changeRequest-${staging}`)).at(-1)).toBe('ChangeClosed');
     stagedRelease = releaseId;
   });
@@ -179,9 +182,18 @@ describe.each(forms)('a running clock ($form)', ({ start }) => {
     // Steps shorter than a canary step's analysis window, so each step's samples are in before it is judged.
     const scrape = { service: booking.data.service as string, environment: 'production' };
     await runUntil(production, 'validating', { step: 10 * MINUTE, jumps: 30, scrape });
+    await client.publishValidation(production);
     await runUntil(production, 'closed', { step: 3 * 60 * MINUTE, jumps: 12, scrape });
     const deployment = await client.events(`deployment-${production}`);
     expect(deployment.filter((e: Json) => e.type === 'DeploymentStepCompleted').map((e: Json) => e.data.trafficPercent)).toEqual([5, 25, 100]);
-    expect((await client.eventTypes(`changeRequest-${production}`)).slice(-4)).toEqual(['ChangeImplementationStarted', 'ChangeImplemented', 'ChangeValidated', 'ChangeClosed']);
+    expect((await client.eventTypes(`changeRequest-${production}`)).slice(-7)).toEqual([
+      'ChangeImplementationStarted',
+      'ChangeImplemented',
+      'PostDeploymentCheckRecorded',
+      'PostDeploymentCheckRecorded',
+      'PostDeploymentWatchPassed',
+      'ChangeValidated',
+      'ChangeClosed',
+    ]);
   });
 });

@@ -8,7 +8,7 @@
  *   Mon 2026-11-30 → Wed 2026-12-02             → the full lifecycle, dev → staging → production
  *   Wed 2026-12-02 → Thu 2026-12-03             → a migration release; automatic rollback
  */
-import { type GatehouseClient, type GatehouseSystem, HOUR, type Json, MINUTE } from '@gatehouse/testing';
+import { type GatehouseClient, type GatehouseSystem, HOUR, type Json, MINUTE, SEED_VALIDATION_CHECKS } from '@gatehouse/testing';
 
 export interface Harness {
   system: GatehouseSystem;
@@ -84,7 +84,7 @@ export async function throughStaging(client: GatehouseClient, releaseId: string)
   await approve(client, staging, [['rui', 'code_reviewer'], ['tess', 'tech_lead']]);
   await client.advanceUntilStatus(staging, 'scheduled', { step: MINUTE, limit: HOUR });
   await jumpToBooking(client, staging);
-  await client.advanceUntilStatus(staging, 'closed', { step: 10 * MINUTE, limit: 2 * 24 * HOUR });
+  await client.advanceUntilStatus(staging, 'closed', { step: 10 * MINUTE, limit: 2 * 24 * HOUR, validation: SEED_VALIDATION_CHECKS });
 }
 
 /** The booked instant of a change, from the schedule projection. */
@@ -187,7 +187,7 @@ export function lifecycleScenarios(get: () => Harness): void {
     await client.advanceUntilStatus(staging, 'scheduled', { step: MINUTE, limit: HOUR });
     expect((await bookingOf(client, staging)).scheduledFor).toBe('2026-11-30T14:00:00.000Z');
     await jumpToBooking(client, staging);
-    await client.advanceUntilStatus(staging, 'closed', { step: 10 * MINUTE, limit: 2 * 24 * HOUR });
+    await client.advanceUntilStatus(staging, 'closed', { step: 10 * MINUTE, limit: 2 * 24 * HOUR, validation: SEED_VALIDATION_CHECKS });
 
     // Production: code review + tech lead + SRE; without the SRE it waits, and the projection says for whom (2. refusals).
     const production = await submit(client, 'production', mainRelease);
@@ -213,19 +213,21 @@ export function lifecycleScenarios(get: () => Harness): void {
     });
     expect(active).toMatchObject({ environment: 'production', strategy: 'canary' });
     await client.advanceUntilStatus(production, 'validating', { step: 10 * MINUTE, limit: 6 * HOUR, scrape });
+    // Deployed: CI runs the smoke and integration checks production asks for and reports them.
+    await client.publishValidation(production);
     // The read model follows the log on its own subscription: give it the moment it needs.
     const versions = await client.waitFor('production running 2.2.0 in the versions projection', async () => {
       const reply = await client.ok('GET', '/api/versions?service=campaign-api&environment=production', 'ana');
       return reply.items.length > 0 ? reply : undefined;
     });
     expect(versions.items).toEqual([expect.objectContaining({ environment: 'production', version: '2.2.0' })]);
-    // The 24-hour post-deployment watch, then the change closes.
+    // The 24-hour post-deployment watch, then the change (its checks passed) is validated and closes.
     await client.advanceUntilStatus(production, 'closed', { step: 4 * HOUR, limit: 2 * 24 * HOUR, scrape });
 
     const { changeRequest, history } = await client.ok('GET', `/api/change-requests/${production}`, 'ana');
     expect(changeRequest.status).toBe('closed');
     const types = history.map((e: Json) => e.type);
-    for (const type of ['ChangeRequestSubmitted', 'ChangeReviewStarted', 'ChangeReviewCompleted', 'ChangeRequestApproved', 'ChangeScheduled', 'ChangeImplementationStarted', 'ChangeImplemented', 'ChangeValidated', 'ChangeClosed']) {
+    for (const type of ['ChangeRequestSubmitted', 'ChangeReviewStarted', 'ChangeReviewCompleted', 'ChangeRequestApproved', 'ChangeScheduled', 'ChangeImplementationStarted', 'ChangeImplemented', 'PostDeploymentCheckRecorded', 'PostDeploymentWatchPassed', 'ChangeValidated', 'ChangeClosed']) {
       expect(types).toContain(type);
     }
     expect(history.find((e: Json) => e.type === 'ChangeRequestSubmitted').metadata.actor).toBe('ana');

@@ -163,7 +163,7 @@ export type SignOffPostDeploymentValidation = DomainCommand<
   'SignOffPostDeploymentValidation',
   ValidationPolicyFacts & { changeRequestId: string; signer: string; signerRoles: readonly string[]; closedBy: string; now: Date }
 >;
-/** The validation's timeout passed (ticker on the injectable clock). */
+/** The validation's timeout passed (its timer, armed when the change began validating, fired on the injectable clock). */
 export type TimeOutPostDeploymentValidation = DomainCommand<'TimeOutPostDeploymentValidation', ValidationPolicyFacts & { changeRequestId: string; closedBy: string; now: Date }>;
 
 export type ChangeRequestCommand =

@@ -6,8 +6,12 @@
  * A timer's command is its target's command without `now`: the timer runner sends it with the instant it
  * fired, as the deadline checks it replaces did (an overdue review says by how much it was found overdue).
  */
+import type { PostDeploymentValidation } from '@gatehouse/policy';
+import type { ChangeRequestEvent, TimeOutPostDeploymentValidation } from '../change-request/changeRequest.js';
+import { validationDeadline } from '../change-request/postDeploymentValidation.js';
 import { assertNever } from '../decider.js';
 import type { CheckHotfixDeadlines, HotfixEvent } from '../hotfix/hotfix.js';
+import { CHANGE_LIFECYCLE_ACTOR, changeRequestStreamId } from './changeLifecycle.js';
 import type { MarkPrerequisiteOverdue, ReleasePlanEvent } from '../release/releasePlan.js';
 import { hotfixStreamIdOf } from './hotfixLane.js';
 import type { WorkflowCancel, WorkflowSchedule } from './timers.js';
@@ -116,3 +120,63 @@ function overdueTimer(releaseId: string, prerequisiteId: string, deadline: strin
 }
 
 export const releasePlanDeadlinesWorkflow: Workflow<ReleasePlanDeadlineInput, NoState, ReleasePlanDeadlineOutput, never> = { decide: decideReleasePlanDeadlines, ...noState };
+
+// ---------------------------------------------------------------- post-deployment validation
+
+export const validationTimeoutTimerId = (changeRequestId: string): string => `${changeRequestStreamId(changeRequestId)}:validation-timeout`;
+
+/** The change request facts that start and end a post-deployment validation. */
+export const VALIDATION_TIMEOUT_EVENT_TYPES = ['ChangeImplemented', 'ChangeValidated', 'ChangeRolledBack', 'ChangeClosed', 'PostDeploymentValidationTimedOut'] as const;
+export type ValidationTimeoutEvent = Extract<ChangeRequestEvent, { type: (typeof VALIDATION_TIMEOUT_EVENT_TYPES)[number] }>;
+
+export type ValidationTimeoutOutput = WorkflowSchedule<'changeRequest', TimerCommandOf<TimeOutPostDeploymentValidation>> | WorkflowCancel | WorkflowIgnore;
+
+export interface ValidationTimeoutInput {
+  event: ValidationTimeoutEvent;
+  /**
+   * For `ChangeImplemented`: the change's environment and its `postDeploymentValidation` in the policy in force
+   * (undefined: none asked). The timer carries them, so it fires the validation the change began under. Null otherwise.
+   */
+  policy: { environment: string; validation: PostDeploymentValidation | undefined } | null;
+}
+
+/**
+ * A change whose environment asks for post-deployment checks begins validating when its deployment succeeds
+ * (`ChangeImplemented`): that arms its timeout, at `timeoutMinutes` after the success, firing
+ * `TimeOutPostDeploymentValidation` (which fails the validation, or warns, if a check or sign-off is still
+ * missing then). Validated or failed (`ChangeValidated`), rolled back, closed or timed out disarms it.
+ */
+export function decideValidationTimeout(input: ValidationTimeoutInput): ValidationTimeoutOutput[] {
+  const { event, policy } = input;
+  const { changeRequestId } = event.data;
+  const cancel = (reason: string): ValidationTimeoutOutput[] => [{ kind: 'cancel', timerId: validationTimeoutTimerId(changeRequestId), reason }];
+  switch (event.type) {
+    case 'ChangeImplemented': {
+      if (policy === null) return [{ kind: 'ignore', reason: 'change not found' }];
+      const { environment, validation } = policy;
+      if (validation === undefined) return [{ kind: 'ignore', reason: `${environment} asks for no post-deployment checks` }];
+      return [
+        {
+          kind: 'schedule',
+          timerId: validationTimeoutTimerId(changeRequestId),
+          at: new Date(validationDeadline(validation, event.data.completedAt)),
+          target: 'changeRequest',
+          streamId: changeRequestStreamId(changeRequestId),
+          command: { type: 'TimeOutPostDeploymentValidation', data: { changeRequestId, environment, validation, closedBy: CHANGE_LIFECYCLE_ACTOR } },
+        },
+      ];
+    }
+    case 'ChangeValidated':
+      return cancel(`validation ${event.data.outcome}`);
+    case 'ChangeRolledBack':
+      return cancel('the change was rolled back');
+    case 'ChangeClosed':
+      return cancel('the change was closed');
+    case 'PostDeploymentValidationTimedOut':
+      return cancel('the timeout is recorded');
+    default:
+      return assertNever(event);
+  }
+}
+
+export const validationTimeoutWorkflow: Workflow<ValidationTimeoutInput, NoState, ValidationTimeoutOutput, never> = { decide: decideValidationTimeout, ...noState };

@@ -1,7 +1,8 @@
 import { DeciderSpecification, WorkflowSpecification } from '@gatehouse/testing';
 import type { HotfixEvent } from '../hotfix/hotfix.js';
 import type { ReleasePlanEvent } from '../release/releasePlan.js';
-import { hotfixDeadlinesWorkflow, type ReleasePlanDeadlineOutput, releasePlanDeadlinesWorkflow } from './deadlines.js';
+import type { PostDeploymentValidation } from '@gatehouse/policy';
+import { hotfixDeadlinesWorkflow, type ReleasePlanDeadlineOutput, releasePlanDeadlinesWorkflow, type ValidationTimeoutEvent, validationTimeoutWorkflow } from './deadlines.js';
 import { type WorkflowTimerCommand, workflowTimerDecider, type WorkflowTimerEvent } from './timers.js';
 
 const hotfix = WorkflowSpecification.for(hotfixDeadlinesWorkflow);
@@ -97,6 +98,49 @@ const armed = (generation: number): WorkflowTimerEvent => ({
 });
 const fired: WorkflowTimerEvent = { type: 'TimerFired', data: { timerId: 't-1', generation: 1, at: '2026-12-01T10:00:00.000Z', firedAt: '2026-12-01T10:00:01.000Z', outcome: 'sent' } };
 const cancelled: WorkflowTimerEvent = { type: 'TimerCancelled', data: { timerId: 't-1', generation: 1, reason: 'done', cancelledAt: '2026-12-01T09:30:00.000Z' } };
+
+const validation = WorkflowSpecification.for(validationTimeoutWorkflow);
+const checks: PostDeploymentValidation = {
+  checks: [
+    { name: 'smoke', required: true },
+    { name: 'integration', required: true },
+  ],
+  timeoutMinutes: 90,
+  onTimeout: 'fail',
+};
+const implemented = { type: 'ChangeImplemented', data: { changeRequestId: 'cr-1', implementer: 'deployments', completedAt: '2026-12-07T09:30:00.000Z' } } as const;
+const timeoutTimer = 'changeRequest-cr-1:validation-timeout';
+
+describe('Post-deployment validation timeout workflow (a timer as output)', () => {
+  it('arms the timeout when the change begins validating, firing timeoutMinutes after its deployment succeeded with the policy it began under', () =>
+    validation
+      .given([])
+      .when({ event: implemented, policy: { environment: 'staging', validation: checks } })
+      .then([
+        {
+          kind: 'schedule',
+          timerId: timeoutTimer,
+          at: new Date('2026-12-07T11:00:00.000Z'),
+          target: 'changeRequest',
+          streamId: 'changeRequest-cr-1',
+          command: { type: 'TimeOutPostDeploymentValidation', data: { changeRequestId: 'cr-1', environment: 'staging', validation: checks, closedBy: 'change-requests' } },
+        },
+      ]));
+
+  it('arms nothing where the environment asks for no post-deployment checks (the watch alone validates)', () =>
+    validation
+      .given([])
+      .when({ event: implemented, policy: { environment: 'development', validation: undefined } })
+      .then([{ kind: 'ignore', reason: 'development asks for no post-deployment checks' }]));
+
+  it.each([
+    ['validated', { type: 'ChangeValidated', data: { changeRequestId: 'cr-1', validator: 'change-requests', outcome: 'passed', notes: 'smoke passed', validatedAt: '2026-12-07T09:50:00.000Z' } }, 'validation passed'],
+    ['failed', { type: 'ChangeValidated', data: { changeRequestId: 'cr-1', validator: 'change-requests', outcome: 'failed', notes: 'smoke failed', validatedAt: '2026-12-07T09:50:00.000Z' } }, 'validation failed'],
+    ['rolled back', { type: 'ChangeRolledBack', data: { changeRequestId: 'cr-1', requestedBy: 'ops', reason: 'errors', rolledBackAt: '2026-12-07T09:40:00.000Z' } }, 'the change was rolled back'],
+    ['closed', { type: 'ChangeClosed', data: { changeRequestId: 'cr-1', closedBy: 'change-requests', outcome: 'rolled_back', postImplementationReviewRef: null, closedAt: '2026-12-07T09:45:00.000Z' } }, 'the change was closed'],
+    ['timed out', { type: 'PostDeploymentValidationTimedOut', data: { changeRequestId: 'cr-1', missing: ['integration'], onTimeout: 'warn', timedOutAt: '2026-12-07T11:00:00.000Z' } }, 'the timeout is recorded'],
+  ] satisfies [string, ValidationTimeoutEvent, string][])('cancels the timeout when the change is %s', (_, event, reason) => validation.given([]).when({ event, policy: null }).then([{ kind: 'cancel', timerId: timeoutTimer, reason }]));
+});
 
 describe('Timer decider', () => {
   it('arms a timer once: arming it again while armed records nothing', () => {

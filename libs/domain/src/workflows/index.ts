@@ -55,4 +55,11 @@ export {
   type ReleasePlanDeadlineOutput,
   releasePlanDeadlinesWorkflow,
   type TimerCommandOf,
+  decideValidationTimeout,
+  VALIDATION_TIMEOUT_EVENT_TYPES,
+  type ValidationTimeoutEvent,
+  type ValidationTimeoutInput,
+  type ValidationTimeoutOutput,
+  validationTimeoutTimerId,
+  validationTimeoutWorkflow,
 } from './deadlines.js';

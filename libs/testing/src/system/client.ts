@@ -28,6 +28,23 @@ export const CAST: Record<string, string[]> = {
   qa: ['qa'],
 };
 
+/** The post-deployment checks the seed policies name for staging and production (deploy/policies, `postDeploymentValidation`). */
+export const SEED_VALIDATION_CHECKS: readonly string[] = ['smoke', 'integration'];
+
+/**
+ * What CI posts to `POST /api/ingest` once a change deployed and its post-deployment checks ran: one
+ * `gatehouse.validation.result` CloudEvent per check (ids derived from the change, so a repeat is a duplicate).
+ */
+export function validationResults(changeRequestId: string, checks: readonly string[] = SEED_VALIDATION_CHECKS, status: 'passed' | 'failed' = 'passed'): Json[] {
+  return checks.map((check) => ({
+    specversion: '1.0',
+    id: `validation-${changeRequestId}-${check}`,
+    source: 'ci/post-deployment',
+    type: 'gatehouse.validation.result',
+    data: { changeRequestId, check, status },
+  }));
+}
+
 /** How often a test's stand-in metric source scrapes (see `advanceUntilStatus`'s `scrape`). */
 export const SCRAPE_INTERVAL_MS = 5 * MINUTE;
 
@@ -173,14 +190,29 @@ export class GatehouseClient {
   }
 
   /**
+   * Reports the change's post-deployment checks passed, as CI does after a deployment (`validationResults` on the
+   * ingest endpoint with a CI, release engineer, token).
+   */
+  async publishValidation(changeRequestId: string, checks: readonly string[] = SEED_VALIDATION_CHECKS, user = 'rel'): Promise<void> {
+    for (const event of validationResults(changeRequestId, checks)) await this.ok('POST', '/api/ingest', user, event);
+  }
+
+  /**
    * Moves the clock in steps of `step`, letting the services react after each, until the change
    * reaches `status` (or one of them); throws with the deployment's and watch's history when `limit` of clock time passes.
    * `scrape`: healthy samples are pushed for that service after each step (environments that analyse canary steps
    * and watches pause a rollout that saw too few samples).
+   * `validation`: once the change is validating, these post-deployment checks are reported passed (`publishValidation`),
+   * as CI does after a deployment; environments whose policy names checks validate a change only with them.
    */
-  async advanceUntilStatus(changeRequestId: string, status: string | string[], { step = 5 * MINUTE, limit = 3 * 24 * HOUR, scrape }: { step?: number; limit?: number; scrape?: ScrapeTarget } = {}): Promise<void> {
+  async advanceUntilStatus(
+    changeRequestId: string,
+    status: string | string[],
+    { step = 5 * MINUTE, limit = 3 * 24 * HOUR, scrape, validation }: { step?: number; limit?: number; scrape?: ScrapeTarget; validation?: readonly string[] } = {},
+  ): Promise<void> {
     const start = this.clockMs;
     const wanted = Array.isArray(status) ? status : [status];
+    let unreported = validation;
     for (;;) {
       // Give the services a moment at this instant before moving on.
       const reached = await this.waitFor(`${changeRequestId} → ${wanted.join('|')}`, async () => wanted.includes(await this.changeStatus(changeRequestId)), { timeoutMs: this.settleMs, intervalMs: 100 }).then(
@@ -188,6 +220,12 @@ export class GatehouseClient {
         () => false,
       );
       if (reached) return;
+      // Deployed: CI runs the post-deployment checks and reports them, at this instant.
+      if (unreported !== undefined && (await this.changeStatus(changeRequestId)) === 'validating') {
+        await this.publishValidation(changeRequestId, unreported);
+        unreported = undefined;
+        continue;
+      }
       if (this.clockMs - start > limit) {
         const current = await this.changeStatus(changeRequestId);
         const streams = ['approval', 'schedule', 'deployment', 'watch'].map((category) => `${category}-${changeRequestId}`);
