@@ -16,6 +16,8 @@ import { ZodRequestValidationPipe } from './validation.js';
 /** Requests larger than this are refused with 413 before any handler runs. */
 export const DEFAULT_BODY_LIMIT_BYTES = 256 * 1024;
 export const CORRELATION_HEADER = 'x-correlation-id';
+/** A body declared larger than the limit but not larger than this is read and thrown away before the 413. */
+const DRAIN_LIMIT_BYTES = 16 * 1024 * 1024;
 const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export interface HttpAppOptions {
@@ -56,6 +58,15 @@ export async function createHttpApp(module: Type<unknown> | DynamicModule, optio
   }
   app.useGlobalPipes(new ZodRequestValidationPipe());
   app.useGlobalFilters(new HttpErrorFilter({ ...DEFAULT_ERROR_STATUS, ...errorStatus }));
+  app.getHttpAdapter().getInstance().addHook('onRequest', (request, reply, done) => {
+    const declared = Number(request.headers['content-length']);
+    if (!(declared > bodyLimitBytes) || declared > DRAIN_LIMIT_BYTES) return done();
+    // Fastify would answer 413 at once and close while the client is still sending: closing a socket with unread
+    // data resets the connection, and the client may get ECONNRESET/EPIPE instead of the 413. So the body is read
+    // and thrown away first (up to DRAIN_LIMIT_BYTES; beyond that the connection is closed as Fastify does).
+    request.raw.resume();
+    request.raw.once('end', () => void reply.code(413).header('connection', 'close').send({ error: 'PayloadTooLarge', message: 'Request body is too large', correlationId: request.id }));
+  });
   app.getHttpAdapter().getInstance().addHook('onSend', async (request, reply) => {
     reply.header(CORRELATION_HEADER, request.id);
   });
