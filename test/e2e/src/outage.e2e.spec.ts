@@ -46,6 +46,16 @@ describe('infrastructure faults: the distributed form on its own NATS and Postgr
     }
     return true;
   };
+  /** Ready, or an error naming each process that is not and what its readiness says (waitFor reports the last). */
+  const everyProcessReadyOrWhyNot = async (): Promise<boolean> => {
+    const notReady: string[] = [];
+    for (const [name, process] of system.processes) {
+      const answer = await fetch(`${process.url}/health/ready`).then(async (r) => (r.status === 200 ? undefined : `${r.status} ${await r.text()}`), (error: unknown) => String(error));
+      if (answer !== undefined) notReady.push(`${name}: ${answer.slice(0, 300)}`);
+    }
+    if (notReady.length > 0) throw new Error(`not ready: ${notReady.join('; ')}`);
+    return true;
+  };
   /** No process exited, none was restarted: the pids seen at start are alive. */
   const expectSameProcessesAlive = (): void => {
     for (const [name, pid] of pids) {
@@ -140,7 +150,7 @@ describe('infrastructure faults: the distributed form on its own NATS and Postgr
     for (const deadline = Date.now() + OUTAGE_MS; Date.now() < deadline; await sleep(2_000)) await expectRefusedFast(postgresKey, /PostgreSQL/);
     expect(await everyProcessReady()).toBe(false);
     await postgres.start();
-    await client.waitFor('every process ready after the PostgreSQL outage', everyProcessReady, { timeoutMs: 90_000, intervalMs: 500 });
+    await client.waitFor('every process ready after the PostgreSQL outage', everyProcessReadyOrWhyNot, { timeoutMs: 90_000, intervalMs: 500 });
     expectSameProcessesAlive();
     expect((await client.call('POST', '/api/releases', 'ana', newRelease(), { 'idempotency-key': postgresKey })).status).toBe(201);
     // Reactions whose handlers met PostgreSQL down were retried, not dead-lettered (their effects would be lost).

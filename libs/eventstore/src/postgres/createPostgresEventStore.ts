@@ -20,9 +20,10 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 1_500;
 /**
  * How long a query waits for a pooled connection to come free when every one is busy. This is load,
  * not an outage: it is kept apart from the connect timeout (pg's Pool uses one setting for both),
- * so a burst of appends queued behind a full pool is not told "PostgreSQL is unreachable".
+ * so a burst of appends queued behind a full pool is not told "PostgreSQL is unreachable". Bounded, so that
+ * during an outage retries do not pile up behind the pool for long.
  */
-export const DEFAULT_ACQUIRE_TIMEOUT_MS = 30_000;
+export const DEFAULT_ACQUIRE_TIMEOUT_MS = 10_000;
 
 export interface PostgresEventStoreOptions {
   /** libpq-style URL (pg's `connectionString`), e.g. postgres://user@host:5432/db. Ignored when `pool` is given. */
