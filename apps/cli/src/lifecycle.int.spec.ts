@@ -6,7 +6,7 @@
  * pipelines in examples/ run step by step as their YAML says.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -109,11 +109,14 @@ describePostgres('the built gatehouse CLI against a running Gatehouse', () => {
     }
   }
 
-  /** Moves governance time ten seconds every few milliseconds until `done` settles: deployments progress while a CLI waits. */
-  async function whileTimePasses<T>(done: Promise<T>, stepMs = 10_000): Promise<T> {
+  /**
+   * Moves governance time ten seconds every few milliseconds until `done` settles (or `enough` holds): deployments
+   * progress while a CLI waits.
+   */
+  async function whileTimePasses<T>(done: Promise<T>, stepMs = 10_000, enough: () => Promise<boolean> = async () => false): Promise<T> {
     let settled = false;
     const driver = (async () => {
-      while (!settled) {
+      while (!settled && !(await enough())) {
         clock.advance(stepMs);
         await new Promise((resolve) => setTimeout(resolve, 40));
       }
@@ -138,6 +141,21 @@ describePostgres('the built gatehouse CLI against a running Gatehouse', () => {
     await approvalRequested(changeId);
     const granted = await api('POST', `/api/change-requests/${changeId}/approvals`, 'rui', { role: 'code_reviewer' });
     if (granted.result?.status === undefined) throw new Error(`approval of ${changeId}: ${JSON.stringify(granted)}`);
+  }
+
+  async function approveAs(changeId: string, user: string, role: string): Promise<void> {
+    const granted = await api('POST', `/api/change-requests/${changeId}/approvals`, user, { role });
+    if (granted.result?.status === undefined) throw new Error(`${role} approval of ${changeId} by ${user}: ${JSON.stringify(granted)}`);
+  }
+
+  /** Waits until the approved change is booked, then moves the clock to its booked start (never backwards), as its window comes. */
+  async function untilBooked(changeId: string): Promise<void> {
+    let booked: Json | undefined;
+    await until(`the booking of ${changeId}`, async () => {
+      booked = (await api('GET', '/api/schedule', 'aud')).items.find((item: Json) => item.changeRequestId === changeId);
+      return booked !== undefined;
+    });
+    if (Date.parse(booked!.scheduledFor) > clock.now().getTime()) clock.set(booked!.scheduledFor);
   }
 
   beforeAll(async () => {
@@ -435,46 +453,69 @@ describePostgres('the built gatehouse CLI against a running Gatehouse', () => {
   }, 120_000);
 
   describe.each(['github-actions.yml', 'gitlab-ci.yml'])('examples/%s', (file) => {
-    it('runs as written: publishes the build, the test gate and the deployment request, and waits while a reviewer approves', async () => {
+    it('runs as written: publishes the build and the test gate, deploys to development, promotes to staging and reports its post-deployment checks', async () => {
       const steps = pipelineSteps(YAML.parse(await readFile(path.join(REPO_ROOT, 'examples', file), 'utf8')), file);
-      expect(steps.length).toBeGreaterThanOrEqual(3);
-      const version = file.startsWith('github') ? '3.0.0' : '3.1.0';
+      expect(steps.filter((s) => s.waits)).toHaveLength(2);
+      // Each example's service, so both book staging's daily window (one deployment of a service per window).
+      const service = file.startsWith('github') ? 'notifier' : 'digest';
+      // The service's checkout, whose smoke and integration tests pass (the pipeline runs them with npm).
+      const checkout = await mkdtemp(path.join(dataDir, `${service}-`));
+      await writeFile(path.join(checkout, 'package.json'), JSON.stringify({ name: service, version: '3.0.0', private: true, scripts: { 'test:smoke': 'echo smoke ok', 'test:integration': 'echo integration ok' } }));
       const env = {
         PATH: `${path.join(REPO_ROOT, 'node_modules/.bin')}:${process.env['PATH'] ?? ''}`,
         HOME: dataDir,
         GATEHOUSE_URL: url,
         GATEHOUSE_TOKEN: tokens['ci']!,
-        SERVICE: 'notifier',
-        VERSION: version,
-        PREVIOUS_VERSION: file.startsWith('github') ? '2.9.0' : '3.0.0',
+        SERVICE: service,
+        VERSION: '3.0.0',
+        PREVIOUS_VERSION: '2.9.0',
         GITHUB_ACTOR: 'octocat',
-        GITHUB_REPOSITORY: 'penguinmails/notifier',
+        GITHUB_REPOSITORY: `penguinmails/${service}`,
         GITLAB_USER_LOGIN: 'octocat',
-        CI_PROJECT_URL: 'https://gitlab.example.com/penguinmails/notifier',
+        CI_PROJECT_URL: `https://gitlab.example.com/penguinmails/${service}`,
         GITHUB_OUTPUT: path.join(dataDir, `${file}.output`),
       };
       const outputs: Record<string, string> = {};
+      const deployed: Record<string, string> = {};
       for (const step of steps) {
-        const run = (script: string) => runScript(script, { ...env, ...outputs }, dataDir);
+        const run = (script: string) => runScript(script, { ...env, ...outputs }, checkout);
         if (!step.waits) {
           const result = await run(step.script);
           if (result.code !== 0) throw new Error(`${file} step "${step.name}" → ${result.code}\n${result.stderr}${result.stdout}`);
           Object.assign(outputs, await readOutputs(env.GITHUB_OUTPUT), exportsOf(result.stdout));
           continue;
         }
-        // The pipeline waits; a reviewer approves the change it opened, and time passes until it is deployed.
-        const changeId = outputs['CHANGE_ID'];
+        // The pipeline waits; reviewers approve the change it opened, and time passes until it is deployed.
+        const changeId = outputs[step.waits];
         expect(changeId).toMatch(/^[A-Za-z0-9_-]+$/);
+        const environment = (await api('GET', `/api/change-requests/${changeId}`, 'aud')).changeRequest.draft.environments[0] as string;
         const waiting = run(step.script);
         await reviewAndApproveOverHttp(changeId!);
-        const result = await whileTimePasses(waiting);
+        // Staging also asks its tech lead, and deploys in its daily window: time moves to the booking.
+        if (environment === 'staging') await approveAs(changeId!, 'tess', 'tech_lead');
+        await untilBooked(changeId!);
+        // Time stops once it is deployed: the post-deployment checks run in the pipeline's next step, within
+        // the validation's time (time racing on while the wait polls would time the validation out first).
+        const result = await whileTimePasses(waiting, MINUTE, async () => ['validating', 'validated', 'closed'].includes(await statusOf(changeId!)));
         expect(result.stderr).toBe('');
         expect(result.code).toBe(0);
-        expect(result.stdout).toContain(`${changeId} deployed to development`);
+        expect(result.stdout).toContain(`${changeId} deployed to ${environment}`);
         const change = await api('GET', `/api/change-requests/${changeId}`, 'aud');
         expect(change.changeRequest.draft).toMatchObject({ author: 'ci', initiator: 'octocat' });
+        deployed[environment] = changeId!;
       }
-    }, 120_000);
+      expect(Object.keys(deployed).sort()).toEqual(['development', 'staging']);
+      // The pipeline reported staging's checks: the change holds both results, reported by the CI identity.
+      const staging = await api('GET', `/api/change-requests/${deployed['staging']}`, 'aud');
+      const checks = staging.history.filter((e: Json) => e.type === 'PostDeploymentCheckRecorded').map((e: Json) => [e.data.check, e.data.status, e.data.reportedBy]);
+      expect(checks.sort()).toEqual([
+        ['integration', 'passed', 'ci'],
+        ['smoke', 'passed', 'ci'],
+      ]);
+      // With both checks passed in time, the change is validated once its post-deployment watch has passed (then closed).
+      const validated = async () => (await api('GET', `/api/change-requests/${deployed['staging']}`, 'aud')).history.some((e: Json) => e.type === 'ChangeValidated');
+      await whileTimePasses(until(`${deployed['staging']} validated`, validated, 60_000), MINUTE);
+    }, 180_000);
   });
 });
 
@@ -484,8 +525,11 @@ const CALLS_GATEHOUSE = /\bgatehouse (ci|release|cr|review|approve) /;
 interface Step {
   name: string;
   script: string;
-  waits: boolean;
+  /** For a `gatehouse ci wait "$VAR"` step: the variable holding the change it waits for. */
+  waits: string | undefined;
 }
+
+const WAITS_FOR = /gatehouse ci wait "\$([A-Z_]+)"/;
 
 /** The shell steps of a GitHub Actions workflow (jobs.*.steps[].run) or a GitLab CI file (jobs' script lines), in order. */
 function pipelineSteps(document: Json, file: string): Step[] {
@@ -495,7 +539,7 @@ function pipelineSteps(document: Json, file: string): Step[] {
       for (const step of job.steps ?? []) {
         // The happy path: steps that run when the ones before succeeded (not the `if: failure()` reports).
         const runsOnSuccess = step.if === undefined || step.if === 'success()';
-        if (typeof step.run === 'string' && CALLS_GATEHOUSE.test(step.run) && runsOnSuccess) steps.push({ name: step.name ?? step.run, script: step.run, waits: /gatehouse ci wait/.test(step.run) });
+        if (typeof step.run === 'string' && CALLS_GATEHOUSE.test(step.run) && runsOnSuccess) steps.push({ name: step.name ?? step.run, script: step.run, waits: WAITS_FOR.exec(step.run)?.[1] });
       }
     }
   } else {
@@ -504,7 +548,7 @@ function pipelineSteps(document: Json, file: string): Step[] {
     jobs.sort(([, a], [, b]) => stages.indexOf(a.stage) - stages.indexOf(b.stage));
     for (const [name, job] of jobs) {
       const script = (job.script as string[]).join('\n');
-      if (CALLS_GATEHOUSE.test(script)) steps.push({ name, script, waits: /gatehouse ci wait/.test(script) });
+      if (CALLS_GATEHOUSE.test(script)) steps.push({ name, script, waits: WAITS_FOR.exec(script)?.[1] });
     }
   }
   return steps;
