@@ -29,7 +29,7 @@ export class KeptReadModels implements OnModuleInit, OnModuleDestroy {
   }
 
   async onModuleInit(): Promise<void> {
-    this.keeper = await ReadModelKeeper.start(this.ctx.store, (model, event) => this.fold(model, event), this.ctx.logger, this.ctx.tickIntervalMs);
+    this.keeper = await ReadModelKeeper.start(this.ctx.store, (model, event) => this.fold(model, event), this.ctx.logger, { followIntervalMs: this.ctx.tickIntervalMs });
   }
 
   async onModuleDestroy(): Promise<void> {

@@ -5,6 +5,19 @@ import { CheckpointMovedError, ReadModelTables, WRITE_BATCH_EVENTS, type Fold, t
 
 /** Pause between looks at the log once caught up (a store that signals appends wakes the keeper sooner). */
 export const DEFAULT_FOLLOW_INTERVAL_MS = 100;
+/**
+ * A replica that does not write the tables takes them over when their checkpoint row has not moved for this long
+ * while the log has (the writing replica died or hangs). A live writer moves it within a follow interval of an
+ * append, and a rebuild in progress touches it after every batch.
+ */
+export const DEFAULT_TAKEOVER_AFTER_MS = 15_000;
+
+export interface ReadModelKeeperOptions {
+  /** @defaultValue DEFAULT_FOLLOW_INTERVAL_MS */
+  followIntervalMs?: number;
+  /** @defaultValue DEFAULT_TAKEOVER_AFTER_MS */
+  takeoverAfterMs?: number;
+}
 
 export interface RebuildReport {
   /** Events read from the log to rebuild. */
@@ -22,7 +35,11 @@ export interface RebuildReport {
  * follows the log, writing each batch with its checkpoint. One thing at a time: catching up, writing and
  * rebuilding run one after the other, so the checkpoint only ever describes what the tables hold.
  * Replicas share the tables; the checkpoint moves only from where a replica last saw it, so one of them writes
- * and the others, finding it moved, serve their own (complete) model and leave the tables to that one.
+ * and the others, finding it moved, serve their own (complete) model and leave the tables to that one. When the
+ * writer dies, the row stops moving while the log goes on: after `takeoverAfterMs` another replica loads the
+ * tables as they are and writes from their checkpoint on (the compare-and-set keeps two that try at once from
+ * both writing). Tables of a newer READ_MODEL_VERSION (a rolling upgrade) are left to the replicas of that
+ * version: an older replica folds the log in memory and never writes or rebuilds them back.
  *
  * Over the in-memory store (tests) there are no tables: the model is folded from the log at start and only
  * kept in memory, as the log itself is.
@@ -39,19 +56,30 @@ export class ReadModelKeeper {
   private readonly tables: ReadModelTables | undefined;
   /** False once another replica was found keeping the tables. */
   private writing = true;
+  /** While not writing: the state row as last seen, and since when (performance.now()) it has not changed. */
+  private watched: { key: string; since: number } | undefined;
+  private readonly followIntervalMs: number;
+  private readonly takeoverAfterMs: number;
 
   private constructor(
     private readonly store: AuditableEventStore,
     private readonly fold: Fold,
     private readonly logger: ServiceLogger,
-    private readonly followIntervalMs: number,
+    options: ReadModelKeeperOptions,
   ) {
     this.tables = store.sql === undefined ? undefined : new ReadModelTables(store.sql);
+    this.followIntervalMs = options.followIntervalMs ?? DEFAULT_FOLLOW_INTERVAL_MS;
+    this.takeoverAfterMs = options.takeoverAfterMs ?? DEFAULT_TAKEOVER_AFTER_MS;
+  }
+
+  /** Whether this replica writes the tables (false: another one does, or they are of a newer version, or there are none). */
+  get isWriter(): boolean {
+    return this.tables !== undefined && this.writing;
   }
 
   /** Opens the models (warm from the tables, or rebuilt), catches up with the log, then follows it. */
-  static async start(store: AuditableEventStore, fold: Fold, logger: ServiceLogger, followIntervalMs = DEFAULT_FOLLOW_INTERVAL_MS): Promise<ReadModelKeeper> {
-    const keeper = new ReadModelKeeper(store, fold, logger, followIntervalMs);
+  static async start(store: AuditableEventStore, fold: Fold, logger: ServiceLogger, options: ReadModelKeeperOptions = {}): Promise<ReadModelKeeper> {
+    const keeper = new ReadModelKeeper(store, fold, logger, options);
     await keeper.serially(() => keeper.open());
     await keeper.serially(() => keeper.catchUp());
     keeper.unwatch = await store.watchAppends?.(() => keeper.wake?.(), { onError: (error) => logger.warn({ error: String(error) }, 'append wake-ups lost; following the log by polling until they are back') });
@@ -85,6 +113,15 @@ export class ReadModelKeeper {
   private async open(): Promise<void> {
     if (this.tables === undefined) return;
     const state = await this.tables.state();
+    if (state !== undefined && state.version > READ_MODEL_VERSION) {
+      // A newer version keeps the tables (a rolling upgrade in progress): rebuilding them back to this version would
+      // make the two versions rebuild them in turn. Fold the log in memory and leave them alone.
+      this.logger.warn({ storedVersion: state.version, version: READ_MODEL_VERSION, schema: this.tables.schema }, 'read-model tables of a newer version: this replica serves from memory and leaves the tables to that version');
+      this.state = state;
+      this.writing = false;
+      this.model = (await this.foldInMemory()).model;
+      return;
+    }
     if (state !== undefined && state.version === READ_MODEL_VERSION) {
       await this.tables.dropStaleGenerations(state.generation);
       this.model = await this.tables.load(state);
@@ -109,13 +146,7 @@ export class ReadModelKeeper {
   /** Folds from the whole log; with tables, into a new generation swapped in at the end. Returns the events read. */
   private async rebuildNow(): Promise<number> {
     if (this.tables === undefined) {
-      const model = initialReadModel();
-      let events = 0;
-      for await (const event of this.store.readAll({ batchSize: WRITE_BATCH_EVENTS })) {
-        this.fold(model, event);
-        events += 1;
-      }
-      model.changes.clear();
+      const { model, events } = await this.foldInMemory();
       this.model = model;
       return events;
     }
@@ -124,6 +155,43 @@ export class ReadModelKeeper {
     this.state = rebuilt.state;
     this.writing = true;
     return rebuilt.events;
+  }
+
+  /** The models folded from the whole log, in memory only, and the number of events read. */
+  private async foldInMemory(): Promise<{ model: ReadModel; events: number }> {
+    const model = initialReadModel();
+    let events = 0;
+    for await (const event of this.store.readAll({ batchSize: WRITE_BATCH_EVENTS })) {
+      this.fold(model, event);
+      events += 1;
+    }
+    model.changes.clear();
+    return { model, events };
+  }
+
+  /**
+   * While another replica writes: takes the tables over when their state row stood still for `takeoverAfterMs`
+   * while this replica's model moved past it. Loads them as they are, so the catch-up that follows writes
+   * everything after their checkpoint; if the other writer was alive after all, its next write or this one's
+   * fails the compare-and-set and one of them goes back to serving from memory.
+   */
+  private async considerTakeover(): Promise<void> {
+    if (this.tables === undefined || this.writing) return;
+    const row = await this.tables.peek();
+    // Tables of another version are that version's; none at all: a rebuild (on demand) makes them.
+    if (row === undefined || row.version !== READ_MODEL_VERSION) return void (this.watched = undefined);
+    const key = `${row.generation}:${row.position}:${row.touchedAt ?? ''}`;
+    const now = performance.now();
+    if (this.watched?.key !== key) return void (this.watched = { key, since: now });
+    if (row.position === this.model.position || now - this.watched.since < this.takeoverAfterMs) return;
+    this.logger.warn(
+      { position: String(row.position), generation: row.generation, stillForMs: Math.round(now - this.watched.since), modelPosition: String(this.model.position) },
+      'the replica writing the read-model tables stopped while the log moved on: this one takes them over',
+    );
+    this.model = await this.tables.load(row);
+    this.state = row;
+    this.writing = true;
+    this.watched = undefined;
   }
 
   /** Folds the events after the model's position, writing every WRITE_BATCH_EVENTS events and at the end. */
@@ -155,7 +223,10 @@ export class ReadModelKeeper {
   private async follow(): Promise<void> {
     while (!this.stopping) {
       try {
-        await this.serially(() => this.catchUp());
+        await this.serially(async () => {
+          await this.considerTakeover();
+          await this.catchUp();
+        });
       } catch (error) {
         // The store briefly away, or a write refused: the model is as of its last write; the next round retries from there.
         // The store briefly away: the model holds what it folded, and its changes stay pending until a write commits.

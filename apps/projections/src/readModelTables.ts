@@ -32,6 +32,8 @@ export interface ReadModelState {
   version: number;
   generation: number;
   position: bigint;
+  /** When a writer last touched the row (a write, a swap, a rebuild in progress): text, compared for change only. */
+  touchedAt?: string;
 }
 
 /** Another writer (a second replica, a rebuild) moved the checkpoint since this process read it. */
@@ -70,8 +72,21 @@ export class ReadModelTables {
          name text PRIMARY KEY, version integer NOT NULL, generation integer NOT NULL, position bigint NOT NULL,
          rebuilt_at timestamptz NOT NULL DEFAULT now(), updated_at timestamptz NOT NULL DEFAULT now())`,
     );
-    const [row] = await this.sql.executor.query<{ version: number; generation: number; position: string }>(`SELECT version, generation, position FROM ${this.s}.read_models WHERE name = $1`, [MODEL_NAME]);
-    return row === undefined ? undefined : { version: row.version, generation: row.generation, position: BigInt(row.position) };
+    return this.peek();
+  }
+
+  /** The state row as it is now (no schema set-up: a replica that does not write looks at it on every round). */
+  async peek(): Promise<ReadModelState | undefined> {
+    const [row] = await this.sql.executor.query<{ version: number; generation: number; position: string; touched_at: string }>(
+      `SELECT version, generation, position, updated_at::text AS touched_at FROM ${this.s}.read_models WHERE name = $1`,
+      [MODEL_NAME],
+    );
+    return row === undefined ? undefined : { version: row.version, generation: row.generation, position: BigInt(row.position), touchedAt: row.touched_at };
+  }
+
+  /** Marks the row as touched: a long rebuild says it is alive, so no other replica takes the tables over meanwhile. */
+  private async touch(): Promise<void> {
+    await this.sql.executor.query(`UPDATE ${this.s}.read_models SET updated_at = clock_timestamp() WHERE name = $1`, [MODEL_NAME]);
   }
 
   /** The model as the tables of `state` hold it; its changes are empty. */
@@ -113,7 +128,7 @@ export class ReadModelTables {
     await this.sql.executor.transaction(async (tx) => {
       // The checkpoint first: its row lock orders this write after a concurrent swap, which may have dropped the tables.
       const moved = await tx.query(
-        `UPDATE ${this.s}.read_models SET position = $2, updated_at = now() WHERE name = $1 AND generation = $3 AND position = $4 RETURNING name`,
+        `UPDATE ${this.s}.read_models SET position = $2, updated_at = clock_timestamp() WHERE name = $1 AND generation = $3 AND position = $4 RETURNING name`,
         [MODEL_NAME, next.position.toString(), state.generation, state.position.toString()],
       );
       if (moved.length !== 1) throw new CheckpointMovedError(state);
@@ -140,6 +155,7 @@ export class ReadModelTables {
         if (model.changes.events >= WRITE_BATCH_EVENTS) {
           await this.sql.executor.transaction((tx) => this.writeChanges(tx, model, generation));
           model.changes.clear();
+          await this.touch();
         }
       }
       const state: ReadModelState = { version: READ_MODEL_VERSION, generation, position: model.position };
