@@ -63,3 +63,14 @@ export {
   validationTimeoutTimerId,
   validationTimeoutWorkflow,
 } from './deadlines.js';
+export {
+  type DecideDeploymentStart,
+  decideDeploymentStartTimer,
+  DEPLOYMENT_START_EVENT_TYPES,
+  DEPLOYMENT_START_TARGET,
+  type DeploymentStartEvent,
+  type DeploymentStartInput,
+  type DeploymentStartOutput,
+  deploymentStartTimerId,
+  deploymentStartWorkflow,
+} from './deploymentStart.js';
