@@ -74,3 +74,16 @@ export {
   deploymentStartTimerId,
   deploymentStartWorkflow,
 } from './deploymentStart.js';
+export {
+  decideWatchDeadlines,
+  WATCH_DEADLINE_EVENT_TYPES,
+  WATCH_TIMER_TARGET,
+  type WatchDeadlineEvent,
+  watchDeadlineFacts,
+  type WatchDeadlineInput,
+  type WatchDeadlineOutput,
+  watchDeadlinesWorkflow,
+  watchDecisionTimerId,
+  watchEndTimerId,
+  type WatchTimerCommand,
+} from './watchDeadlines.js';
