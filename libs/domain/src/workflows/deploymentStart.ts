@@ -11,7 +11,7 @@
 import { assertNever } from '../decider.js';
 import { type BookingCancelled, type DeploymentRescheduled, type DeploymentScheduled, type ScheduleStatus, scheduleStreamId } from '../scheduling/schedule.js';
 import type { WorkflowCancel, WorkflowSchedule } from './timers.js';
-import type { Workflow, WorkflowIgnore } from './workflow.js';
+import { statelessWorkflow, type Workflow, type WorkflowIgnore } from './workflow.js';
 
 /** The timer of one booked instant of a change. */
 export const deploymentStartTimerId = (changeRequestId: string, scheduledFor: string): string => `${scheduleStreamId(changeRequestId)}:start:${Date.parse(scheduledFor)}`;
@@ -73,8 +73,4 @@ export function decideDeploymentStartTimer(input: DeploymentStartInput): Deploym
 }
 
 /** Stateless: every decision reads the event and the booking as it stands. */
-export const deploymentStartWorkflow: Workflow<DeploymentStartInput, null, DeploymentStartOutput, never> = {
-  decide: decideDeploymentStartTimer,
-  evolve: () => null,
-  initialState: () => null,
-};
+export const deploymentStartWorkflow: Workflow<DeploymentStartInput, null, DeploymentStartOutput, never> = statelessWorkflow(decideDeploymentStartTimer);

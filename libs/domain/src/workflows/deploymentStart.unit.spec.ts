@@ -1,23 +1,12 @@
 import { WorkflowSpecification } from '@gatehouse/testing';
+import { productionBooking } from '../scheduling/fixtures.js';
 import type { Booking } from '../scheduling/schedule.js';
 import { type DeploymentStartOutput, deploymentStartTimerId, deploymentStartWorkflow } from './deploymentStart.js';
 
 const spec = WorkflowSpecification.for(deploymentStartWorkflow);
 const TUESDAY = '2026-12-01T10:00:00.000Z';
 const THURSDAY = '2026-12-03T10:00:00.000Z';
-const booking: Booking & { bookedAt: string } = {
-  changeRequestId: 'cr-1',
-  releaseId: 'rel-1',
-  service: 'campaign-api',
-  version: '2.1.0',
-  environment: 'production',
-  changeType: 'normal',
-  strategy: 'canary',
-  scheduledFor: TUESDAY,
-  windowId: 'tue-thu-morning',
-  policyVersion: 'p-1',
-  bookedAt: '2026-11-25T15:00:00.000Z',
-};
+const booking: Booking & { bookedAt: string } = { ...productionBooking, scheduledFor: TUESDAY, bookedAt: '2026-11-25T15:00:00.000Z' };
 const startAt = (instant: string): DeploymentStartOutput => ({
   kind: 'schedule',
   timerId: deploymentStartTimerId('cr-1', instant),
@@ -54,7 +43,7 @@ describe('Deployment start workflow (the booking timer as an output)', () => {
   it('a reschedule to the same instant (new policy version) keeps the armed timer', () =>
     spec
       .given([])
-      .when({ event: { type: 'DeploymentRescheduled', data: { ...booking, policyVersion: 'p-2', previousScheduledFor: TUESDAY, reason: 'policy p-2' } }, booking: { status: 'scheduled', scheduledFor: TUESDAY } })
+      .when({ event: { type: 'DeploymentRescheduled', data: { ...booking, policyVersion: 'sha256:v2', previousScheduledFor: TUESDAY, reason: 'policy p-2' } }, booking: { status: 'scheduled', scheduledFor: TUESDAY } })
       .then([startAt(TUESDAY)]));
 
   it('a reschedule seen after the booking was cancelled only disarms the old instant', () =>

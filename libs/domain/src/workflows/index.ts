@@ -1,4 +1,4 @@
-export { type WorkflowAwait, type Cause, commandIdFor, type WorkflowIgnore, type RefusalClassifier, type RefusalKind, type WorkflowSend, type Workflow, type WorkflowOutput } from './workflow.js';
+export { type WorkflowAwait, type Cause, commandIdFor, statelessWorkflow, type WorkflowIgnore, type RefusalClassifier, type RefusalKind, type WorkflowSend, type Workflow, type WorkflowOutput } from './workflow.js';
 export {
   CHANGE_LIFECYCLE_ACTOR,
   type ChangeLifecycleCommand,

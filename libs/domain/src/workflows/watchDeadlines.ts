@@ -19,7 +19,7 @@ import {
   type WatchTimerArmed,
 } from '../watch/watch.js';
 import type { WorkflowCancel, WorkflowSchedule } from './timers.js';
-import type { Workflow, WorkflowIgnore } from './workflow.js';
+import { statelessWorkflow, type Workflow, type WorkflowIgnore } from './workflow.js';
 
 const watchStreamIdOf = (changeRequestId: string): string => `watch-${changeRequestId}`;
 export const watchEndTimerId = (changeRequestId: string, dueAt: string): string => `${watchStreamIdOf(changeRequestId)}:end:${Date.parse(dueAt)}`;
@@ -95,8 +95,4 @@ export function decideWatchDeadlines(input: WatchDeadlineInput): WatchDeadlineOu
 }
 
 /** Stateless: every decision reads the event and the watch as it stands. */
-export const watchDeadlinesWorkflow: Workflow<WatchDeadlineInput, null, WatchDeadlineOutput, never> = {
-  decide: decideWatchDeadlines,
-  evolve: () => null,
-  initialState: () => null,
-};
+export const watchDeadlinesWorkflow: Workflow<WatchDeadlineInput, null, WatchDeadlineOutput, never> = statelessWorkflow(decideWatchDeadlines);
