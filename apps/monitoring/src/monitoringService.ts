@@ -64,6 +64,8 @@ export interface MonitoringServiceOptions {
   prometheusCheckIntervalMs?: number;
   /** Alert channels (webhooks). @defaultValue alertDeliveryConfigFromEnv(env) */
   alertDelivery?: AlertDeliveryConfig;
+  /** How long a delivery's performer is trusted to finish it before another replica (or a restart) claims it. @defaultValue DEFAULT_EFFECT_LEASE_MS (30 s) */
+  effectLeaseMs?: number;
   /** Where the defaults above are read. @defaultValue process.env */
   env?: Readonly<Record<string, string | undefined>>;
 }
@@ -281,6 +283,7 @@ export async function startMonitoring(ctx: ServiceContext, options: MonitoringSe
     clock,
     actor: MONITORING_ACTOR,
     logger,
+    ...(options.effectLeaseMs !== undefined && { leaseMs: options.effectLeaseMs }),
     onSettled: (effect) => metrics.alertDeliveries.inc({ channel: effect.channel }),
   });
   /**
