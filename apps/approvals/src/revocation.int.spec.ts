@@ -3,7 +3,8 @@
 import type { ChangeView } from '@gatehouse/contracts';
 import { changeRequestsService } from '../../change-requests/src/index.js';
 import { commandId, eventually, givenDeployed, givenGatesPassed, type Harness, releasePayload, startHarness, submitPayload, waitFor } from '../../change-requests/src/test-support/harness.js';
-import { createSchedulingService, dueTimerId } from '../../scheduling/src/index.js';
+import { deploymentStartTimerId } from '@gatehouse/domain';
+import { createSchedulingService } from '../../scheduling/src/index.js';
 import { type ApprovalReply, approvalsService } from './index.js';
 
 // Monday 2026-11-30 09:00Z, after the Black Friday week and Thanksgiving weekend blackouts.
@@ -30,7 +31,7 @@ describe('revoking an approval of a fully approved change (change-requests + app
   const grant = (role: keyof typeof approvers, overrides: Record<string, unknown> = {}) =>
     h.send<ApprovalReply>('approvals', 'grant', { commandId: commandId(), changeRequestId: CR, role, ...approvers[role], ...overrides });
   const revoke = (approver: string, reason: string) => h.send<ApprovalReply>('approvals', 'revoke', { commandId: commandId(), changeRequestId: CR, approver, reason });
-  const timerStream = `timer-${dueTimerId({ changeRequestId: CR, scheduledFor: PRODUCTION_SLOT })}`;
+  const timerStream = `workflowTimer-${deploymentStartTimerId(CR, PRODUCTION_SLOT)}`;
   /** Lets the consumers and the timer loop run many times over. */
   const settle = () => new Promise((resolve) => setTimeout(resolve, 200));
 
@@ -64,7 +65,7 @@ describe('revoking an approval of a fully approved change (change-requests + app
     expect(await change()).toMatchObject({ approvalId: null, window: null });
     const cancelled = await eventually(h, `schedule-${CR}`, 'BookingCancelled');
     expect(cancelled.data).toMatchObject({ scheduledFor: PRODUCTION_SLOT, reason: expect.stringContaining('approval withdrawn: erin revoked the sre approval') });
-    expect((await eventually(h, timerStream, 'TimerCancelled')).metadata).toMatchObject({ actor: 'scheduling', causationId: `${withdrawn.id}:CancelTimer` });
+    expect((await eventually(h, timerStream, 'TimerCancelled')).metadata).toMatchObject({ actor: 'scheduling', causationId: `${cancelled.id}:cancel:${deploymentStartTimerId(CR, PRODUCTION_SLOT)}` });
 
     // Another SRE approves: ChangeFullyApproved a second time approves the change again and books the same slot again.
     expect(await grant('sre', { approver: 'sam' })).toMatchObject({ status: 'approved', events: ['ApprovalGranted', 'ChangeFullyApproved'] });

@@ -2,7 +2,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { watchStreamId } from '@gatehouse/contracts';
-import { alertDeliveryStreamId, MS_PER_SECOND, settableClock, type SettableClock } from '@gatehouse/domain';
+import { alertDeliveryEffectId, alertDeliveryStreamId, MS_PER_SECOND, settableClock, type SettableClock } from '@gatehouse/domain';
 import { type AuditableEventStore, createInMemoryEventStore, type StoredEvent } from '@gatehouse/eventstore';
 import { PolicyRegistry, type EmbeddedHost, type ServiceLogger, startEmbeddedServices } from '@gatehouse/service-kit';
 import { createMonitoringService } from './index.js';
@@ -190,3 +190,35 @@ async function waitFor(condition: () => Promise<boolean>, timeoutMs = 15_000): P
     await sleep(10);
   }
 }
+
+describe('alert delivery left open by another replica (or before a restart)', () => {
+  it('is resumed from the store by a replica that never saw it start, and delivered once', async () => {
+    const receiver = await startReceiver();
+    const store = createInMemoryEventStore();
+    const clock = settableClock(DEPLOY_START);
+    // What a replica that crashed between recording the intent and calling the webhook left behind.
+    const alertId = 'evt-alert-1';
+    const message = { alertId, kind: 'alert', rule: 'latency-p99', severity: 'warning', changeRequestId: 'cr-9', service: 'checkout', environment: 'production', summary: 'p99 above 800 ms', raisedAt: DEPLOY_START };
+    await store.appendToStream(alertDeliveryStreamId(alertId), [
+      { type: 'AlertDeliveryIntended', data: { effectId: alertDeliveryEffectId(alertId, 'slack'), channel: 'slack', message, at: DEPLOY_START }, metadata: { actor: 'monitoring' } },
+    ]);
+    const policies = await PolicyRegistry.activateFromDirectory(store, POLICIES, clock);
+    const monitoring = createMonitoringService({
+      timerCheckIntervalMs: 10,
+      env: {},
+      effectLeaseMs: 0,
+      alertDelivery: { channels: { slack: { url: `${receiver.url}/slack`, to: [] } }, maxAttempts: 3, backoffMs: 5 },
+    });
+    const host = await startEmbeddedServices([monitoring], { store, clock, policies, logger: quietLogger, pollIntervalMs: 5 });
+    try {
+      await waitFor(async () => (await store.readStream(alertDeliveryStreamId(alertId))).some((e) => e.type === 'AlertDelivered'));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect((await store.readStream(alertDeliveryStreamId(alertId))).map((e) => e.type)).toEqual(['AlertDeliveryIntended', 'AlertDeliveryAttemptClaimed', 'AlertDelivered']);
+      expect(receiver.received.filter((r) => r.path === '/slack')).toHaveLength(1);
+    } finally {
+      await host.stop();
+      await store.close();
+      await receiver.close();
+    }
+  });
+});

@@ -1,4 +1,4 @@
-import { DecideWatchPayload, RecordSamplesPayload, watchStreamId, type DecideWatchResult, type RecordSamplesResult } from '@gatehouse/contracts';
+import { DecideWatchPayload, monitoringEventSchemas, RecordSamplesPayload, watchStreamId, type DecideWatchResult, type RecordSamplesResult } from '@gatehouse/contracts';
 import { type CommandContext, requireCaller } from '@gatehouse/bus';
 import {
   alertDeliveryDecider,
@@ -11,10 +11,18 @@ import {
   watchRulesFor,
   type AlertMessage,
   type WatchCommand,
+  WATCH_DEADLINE_EVENT_TYPES,
+  WATCH_TIMER_TARGET,
+  watchDeadlineFacts,
+  watchDeadlinesWorkflow,
+  type WatchDeadlineEvent,
+  type WatchEvent,
 } from '@gatehouse/domain';
+import type { ReceivedEvent } from '@gatehouse/bus';
 import type { EventMetadata, StoredEvent } from '@gatehouse/eventstore';
 import { getEnvironmentPolicy, prometheusPolicyOf } from '@gatehouse/policy';
-import { createEffectRunner, handleCommand, registeredCounter, type ServiceContext, startTicker } from '@gatehouse/service-kit';
+import { createEffectRunner, createTimerRunner, handleCommand, registeredCounter, type ServiceContext, startTicker, type TimerTarget, workflowReaction } from '@gatehouse/service-kit';
+import { z } from 'zod';
 import { Histogram, type Registry } from 'prom-client';
 import { alertDeliveryConfigFromEnv, webhookAlertPort, type AlertDeliveryConfig } from './alerts/webhooks.js';
 import { createPrometheusClient } from './prometheus/client.js';
@@ -32,8 +40,20 @@ import {
 import { WatchIndex } from './watchIndex.js';
 
 export const MONITORING_ACTOR = 'monitoring';
+/** The watch events whose deadlines the workflow follows, with their schemas. */
+export const WATCH_DEADLINE_SCHEMAS = Object.fromEntries(WATCH_DEADLINE_EVENT_TYPES.map((type) => [type, monitoringEventSchemas[type]])) as {
+  [T in (typeof WATCH_DEADLINE_EVENT_TYPES)[number]]: (typeof monitoringEventSchemas)[T];
+};
 /** How often due watch timers are checked against the clock. */
 export const DEFAULT_TIMER_CHECK_INTERVAL_MS = 1_000;
+/** Durable consumer of the workflow that arms and disarms the watches' end and decision timers. */
+export const WATCH_DEADLINES_CONSUMER = 'monitoring-watch-deadlines';
+/** Category of the alert delivery streams (`alert-delivery-<alertId>`), whose open intents any replica resumes. */
+export const ALERT_DELIVERY_CATEGORY = 'alert';
+export const ALERT_DELIVERY_EVENT_TYPES = ['AlertDeliveryIntended', 'AlertDelivered', 'AlertDeliveryFailed'] as const;
+
+/** What a watch timer sends (armed by `watchDeadlinesWorkflow`); its `now` is the instant it fired. */
+const WatchTimerCommandSchema = z.object({ type: z.enum(['CompleteWatch', 'ExpireWatchDecision']), data: z.object({ changeRequestId: z.string().min(1) }) });
 
 export interface MonitoringServiceOptions {
   /** @defaultValue DEFAULT_TIMER_CHECK_INTERVAL_MS */
@@ -44,6 +64,8 @@ export interface MonitoringServiceOptions {
   prometheusCheckIntervalMs?: number;
   /** Alert channels (webhooks). @defaultValue alertDeliveryConfigFromEnv(env) */
   alertDelivery?: AlertDeliveryConfig;
+  /** How long a delivery's performer is trusted to finish it before another replica (or a restart) claims it. @defaultValue DEFAULT_EFFECT_LEASE_MS (30 s) */
+  effectLeaseMs?: number;
   /** Where the defaults above are read. @defaultValue process.env */
   env?: Readonly<Record<string, string | undefined>>;
 }
@@ -52,16 +74,24 @@ export interface MonitoringServiceOptions {
 export interface Monitoring {
   onDeploymentEvent(event: StoredEvent): Promise<void>;
   onAlertEvent(event: StoredEvent): Promise<void>;
+  /** libs/domain `watchDeadlinesWorkflow`, as the handler of its durable consumer. */
+  onWatchDeadlineEvent(received: ReceivedEvent): Promise<void>;
+  /** The service's workflow timers (a replay of the `workflowTimer` streams): what its timer runner fires. */
+  onTimerEvent(event: StoredEvent): void;
+  /** Alert delivery streams (a replay of their events): those with an intent left open are resumed. */
+  onAlertDeliveryEvent(event: StoredEvent): void;
   decideWatch(raw: unknown, meta: CommandContext): Promise<DecideWatchResult>;
   recordSamples(raw: unknown): Promise<RecordSamplesResult>;
-  /** Stops the timer loops (watch timers, Prometheus queries, alert delivery resumption). */
+  /** Stops the timer runner and loops (watch timers, Prometheus queries, alert delivery resumption). */
   stop(): Promise<void>;
 }
 
 /**
  * Monitoring: watches every deployment (stream `watch-<changeRequestId>`), records pushed metric samples,
  * fires rollback triggers and alerts (deployments owns the rollback they ask for), and completes the watch on its timer.
- * Catches its watch index up and starts the timer loops; the controller routes commands and events here.
+ * Catches its watch index up and starts the timer runner and loops; the controller routes commands and events here.
+ * The watch's end and the deadline of a decision on a paused watch are workflow timers (`watchDeadlinesWorkflow`),
+ * fired by the service's timer runner under the id `<timerId>:<generation>:fire`, so two replicas complete a watch once.
  */
 export async function startMonitoring(ctx: ServiceContext, options: MonitoringServiceOptions = {}): Promise<Monitoring> {
   const { timerCheckIntervalMs, env = process.env } = options;
@@ -185,27 +215,35 @@ export async function startMonitoring(ctx: ServiceContext, options: MonitoringSe
     return { changeRequestId, recorded: payload.samples.length, fired, position: last === undefined ? null : String(last.globalPosition), duplicate: result.duplicate };
   }
 
-  // Watch timers: checked against ctx.clock; CompleteWatch appends with the expected version and
-  // a command id derived from the arming event, so a timer completes its watch once.
-  const ticker = startTicker(
-    timerCheckIntervalMs ?? ctx.tickIntervalMs ?? DEFAULT_TIMER_CHECK_INTERVAL_MS,
-    async () => {
-      await index.catchUp();
-      const now = clock.now();
-      for (const { changeRequestId, armedBy } of index.dueTimers(now)) {
-        await decide('CompleteWatch', changeRequestId, { type: 'CompleteWatch', data: { now } }, `${armedBy}:CompleteWatch`, { actor: MONITORING_ACTOR }).catch((error: unknown) =>
-          logger.error({ changeRequestId, error: String(error) }, 'watch timer could not complete the watch; retrying on the next check'),
-        );
-      }
-      // A watch paused on an inconclusive analysis is aborted (and so rolled back) when nobody decided in time.
-      for (const { changeRequestId, pausedBy } of index.expiredDecisions(now)) {
-        await decide('ExpireWatchDecision', changeRequestId, { type: 'ExpireWatchDecision', data: { now } }, `${pausedBy}:ExpireWatchDecision`, { actor: MONITORING_ACTOR }).catch((error: unknown) =>
-          logger.error({ changeRequestId, error: String(error) }, 'paused watch could not be aborted; retrying on the next check'),
-        );
-      }
+  // ---------------------------------------------------------------- watch deadlines (workflow timers)
+  const watchDeadlines = workflowReaction({
+    name: WATCH_DEADLINES_CONSUMER,
+    dataSchemas: WATCH_DEADLINE_SCHEMAS,
+    workflow: watchDeadlinesWorkflow,
+    prepare: async (stored) => {
+      const event = { type: stored.type, data: stored.data } as WatchDeadlineEvent;
+      const history = await store.readStream(watchStreamId(event.data.changeRequestId));
+      return { input: { event, watch: watchDeadlineFacts(history.map((e) => ({ type: e.type, data: e.data }) as WatchEvent)) }, state: null };
     },
-    (error) => logger.error({ error: String(error) }, 'watch timer check failed'),
-  );
+    timers: { store, owner: ctx.name, clock },
+    logger,
+    metrics: ctx.metrics,
+  });
+  /** The `watch` timer target: a fired end completes the watch (or pauses it, inconclusive), a fired decision deadline aborts it. */
+  const watchTimerTarget: TimerTarget = async (raw, { commandId, firedAt, correlationId }) => {
+    const { type, data } = parseOrThrow(WatchTimerCommandSchema, raw, 'watch timer command');
+    const result = await decide(type, data.changeRequestId, { type, data: { now: firedAt } }, commandId, { actor: MONITORING_ACTOR, correlationId });
+    return result.events.map((e) => e.type);
+  };
+  const timers = createTimerRunner({
+    owner: ctx.name,
+    store,
+    clock,
+    targets: { [WATCH_TIMER_TARGET]: watchTimerTarget },
+    ...((timerCheckIntervalMs ?? ctx.tickIntervalMs) !== undefined && { intervalMs: timerCheckIntervalMs ?? ctx.tickIntervalMs }),
+    logger,
+    metrics: ctx.metrics,
+  });
 
   // ---------------------------------------------------------------- the Prometheus metric source
   const prometheus =
@@ -245,15 +283,27 @@ export async function startMonitoring(ctx: ServiceContext, options: MonitoringSe
     clock,
     actor: MONITORING_ACTOR,
     logger,
+    ...(options.effectLeaseMs !== undefined && { leaseMs: options.effectLeaseMs }),
     onSettled: (effect) => metrics.alertDeliveries.inc({ channel: effect.channel }),
   });
-  /** Delivery streams with an intent left open (a crash mid-delivery), resumed by the ticker. */
-  const openDeliveries = new Set<string>();
+  /**
+   * Delivery streams with an intent left open (a failed webhook, a crash mid-delivery), by stream: the open effect ids.
+   * Folded from the store's delivery events (a replay at every start), whichever replica recorded them, so any replica
+   * resumes them; resuming claims an attempt with the expected version, so only one performs it.
+   */
+  const openDeliveries = new Map<string, Set<string>>();
+  function onAlertDeliveryEvent(event: StoredEvent): void {
+    const { effectId } = event.data as { effectId?: unknown };
+    if (typeof effectId !== 'string') return;
+    const open = openDeliveries.get(event.streamId) ?? new Set<string>();
+    if (event.type === 'AlertDeliveryIntended') open.add(effectId);
+    else open.delete(effectId);
+    if (open.size > 0) openDeliveries.set(event.streamId, open);
+    else openDeliveries.delete(event.streamId);
+  }
   async function deliver(event: StoredEvent, message: AlertMessage, channels: string[]): Promise<void> {
     if (channels.length === 0) return;
-    const streamId = alertDeliveryStreamId(event.id);
-    const result = await alertEffects.decide(streamId, { type: 'RequestAlertDelivery', data: { message, channels, now: clock.now() } }, `${event.id}:deliver`, metadataOf(event));
-    if (Object.values(result.state.deliveries).some((d) => !d.settled)) openDeliveries.add(streamId);
+    await alertEffects.decide(alertDeliveryStreamId(event.id), { type: 'RequestAlertDelivery', data: { message, channels, now: clock.now() } }, `${event.id}:deliver`, metadataOf(event));
   }
   async function onAlertEvent(event: StoredEvent): Promise<void> {
     if (event.type === 'AlertRaised') {
@@ -269,25 +319,28 @@ export async function startMonitoring(ctx: ServiceContext, options: MonitoringSe
   const deliveryTicker = startTicker(
     timerCheckIntervalMs ?? ctx.tickIntervalMs ?? DEFAULT_TIMER_CHECK_INTERVAL_MS,
     async () => {
-      for (const streamId of openDeliveries) {
+      for (const streamId of [...openDeliveries.keys()]) {
+        // Only intents whose lease ran out are claimed (the replica performing one holds it meanwhile).
         await alertEffects.resume(streamId);
-        const history = await store.readStream(streamId);
-        const state = history.reduce((s, e) => alertDeliveryDecider.evolve(s, e as never), alertDeliveryDecider.initialState());
-        if (Object.values(state.deliveries).every((d) => d.settled)) openDeliveries.delete(streamId);
       }
     },
     (error) => logger.error({ error: String(error) }, 'alert delivery resume failed'),
   );
 
+  timers.start();
+
   return {
     onDeploymentEvent,
     onAlertEvent,
+    onWatchDeadlineEvent: watchDeadlines,
+    onTimerEvent: (event) => timers.onTimerEvent(event),
+    onAlertDeliveryEvent,
     decideWatch,
     recordSamples,
     async stop() {
       await prometheusTicker?.stop();
       await deliveryTicker.stop();
-      await ticker.stop();
+      await timers.stop();
     },
   };
 }

@@ -5,7 +5,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { authenticatedCommandBus, createNatsCommandBus, developmentCommandKeys, type CommandBus, type Relay, startRelay } from '@gatehouse/bus';
 import { watchStreamId } from '@gatehouse/contracts';
-import { MS_PER_SECOND, settableClock } from '@gatehouse/domain';
+import { MS_PER_SECOND, settableClock, watchEndTimerId } from '@gatehouse/domain';
 import { createEventStore, type AuditableEventStore } from '@gatehouse/eventstore';
 import { type StandaloneService, startStandaloneService } from '@gatehouse/service-kit';
 import { isolatedSchema, natsUrl, requireNats, requirePostgres, type IsolatedSchema } from '@gatehouse/testing';
@@ -118,6 +118,40 @@ describeIf('two monitoring replicas on one PostgreSQL + NATS', () => {
     expect(triggers).toHaveLength(1);
     // The run the trigger saw is the unbroken one across both replicas' batches (the 1st to the 11th scrape).
     expect(triggers[0]!.data).toMatchObject({ evidence: { heldSeconds: 300, windowStart: '2026-12-01T10:00:30.000Z', windowEnd: '2026-12-01T10:05:30.000Z' } });
+  }, 60_000);
+
+  it('the watch ends on its timer once, with the timer runners of both replicas looking at the clock', async () => {
+    const cr = 'cr-search-1-2-0';
+    const deployment = { deploymentId: `dep-${cr}`, changeRequestId: cr, releaseId: 'rel-search-1-2-0', service: 'search', version: '1.2.0', environment: 'staging', strategy: 'rolling-update' };
+    await store.appendToStream(`deployment-${cr}`, [
+      {
+        type: 'DeploymentStarted',
+        data: { ...deployment, steps: [{ index: 0, name: 'rollout', trafficPercent: 100, durationMinutes: 10, analysis: false }], startedAt: clock.now().toISOString() },
+        metadata: { actor: 'deployments', correlationId: 'corr-2' },
+      },
+    ]);
+    await waitFor(async () => (await store.readStream(watchStreamId(cr))).some((e) => e.type === 'WatchTimerArmed'));
+    const provisional = (await store.readStream(watchStreamId(cr))).find((e) => e.type === 'WatchTimerArmed')!.data as { dueAt: string };
+    await waitFor(async () => (await store.readStream(`workflowTimer-${watchEndTimerId(cr, provisional.dueAt)}`)).length === 1);
+
+    // The deployment succeeds five minutes in: the watch (staging: one hour) counts from then.
+    clock.advance(5 * 60 * MS_PER_SECOND);
+    await store.appendToStream(`deployment-${cr}`, [{ type: 'DeploymentSucceeded', data: { changeRequestId: cr, completedAt: clock.now().toISOString() }, metadata: { actor: 'deployments', correlationId: 'corr-2' } }]);
+    const endsAt = new Date(clock.now().getTime() + 3_600 * MS_PER_SECOND).toISOString();
+    const endTimer = `workflowTimer-${watchEndTimerId(cr, endsAt)}`;
+    await waitFor(async () => (await store.readStream(endTimer)).length === 1);
+    // The provisional end is superseded: disarmed, never fired.
+    await waitFor(async () => (await store.readStream(`workflowTimer-${watchEndTimerId(cr, provisional.dueAt)}`)).some((e) => e.type === 'TimerCancelled'));
+
+    clock.set(endsAt);
+    await waitFor(async () => (await store.readStream(watchStreamId(cr))).some((e) => e.type === 'PostDeploymentWatchCompleted'));
+    await new Promise((resolve) => setTimeout(resolve, 300)); // both runners have looked at the clock many times since
+    const watch = await store.readStream(watchStreamId(cr));
+    const completed = watch.filter((e) => e.type === 'PostDeploymentWatchCompleted');
+    expect(completed).toHaveLength(1);
+    expect(completed[0]!.metadata).toMatchObject({ causationId: `${watchEndTimerId(cr, endsAt)}:1:fire` });
+    expect((await store.readStream(endTimer)).map((e) => e.type)).toEqual(['TimerArmed', 'TimerFired']);
+    expect((await store.readStream(`workflowTimer-${watchEndTimerId(cr, provisional.dueAt)}`)).map((e) => e.type)).toEqual(['TimerArmed', 'TimerCancelled']);
   }, 60_000);
 });
 

@@ -12,17 +12,16 @@ import { WATCH_INDEX_VERSION, WatchIndex } from './watchIndex.js';
 const postgres = await requirePostgres();
 const NOW = new Date('2026-12-01T12:00:00Z');
 
-/** Watch `n`: its change's kind, the watch started (service svc-<n % 3>), a timer; every third completed, every fourth paused. */
+/** Watch `n`: its change's kind, the watch started (service svc-<n % 3>); every third completed, every fourth ended. */
 async function appendWatches(store: AuditableEventStore, from: number, to: number): Promise<number> {
   let appended = 0;
   for (let n = from; n < to; n += 1) {
     const changeRequestId = `cr-${n}`;
     const events: Array<{ type: string; data: unknown }> = [
       { type: 'PostDeploymentWatchStarted', data: { changeRequestId, service: `svc-${n % 3}`, environment: 'production', rules: [{ metric: 'error_rate', threshold: 0.05 }] } },
-      { type: 'WatchTimerArmed', data: { changeRequestId, dueAt: new Date(NOW.getTime() + (n - 10) * 60_000).toISOString() } },
     ];
-    if (n % 4 === 0) events.push({ type: 'PostDeploymentWatchPaused', data: { changeRequestId, decideBy: new Date(NOW.getTime() + (n - 10) * 60_000).toISOString() } });
     if (n % 3 === 0) events.push({ type: 'PostDeploymentWatchCompleted', data: { changeRequestId } });
+    else if (n % 4 === 0) events.push({ type: 'PostDeploymentWatchEnded', data: { changeRequestId } });
     await store.appendToStream(`changeRequest-${changeRequestId}`, [{ type: 'ChangeRequestSubmitted', data: { changeRequestId, kind: n % 5 === 0 ? 'emergency' : 'normal' } }]);
     await store.appendToStream(`watch-${changeRequestId}`, events);
     appended += events.length + 1;
@@ -36,8 +35,6 @@ function answers(index: WatchIndex, watches: number) {
     open: index.openWatches().sort((a, b) => a.changeRequestId.localeCompare(b.changeRequestId)),
     active: [0, 1, 2].map((n) => index.activeWatch(`svc-${n}`, 'production')),
     kinds: Array.from({ length: watches }, (_, n) => index.changeKind(`cr-${n}`)),
-    due: index.dueTimers(NOW),
-    decisions: index.expiredDecisions(new Date(NOW.getTime() + 3_600_000)),
   };
 }
 

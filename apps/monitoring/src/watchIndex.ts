@@ -2,7 +2,7 @@ import type { WatchRule } from '@gatehouse/domain';
 import { quoteSchema, START, type AuditableEventStore, type SqlAccess, type StoredEvent } from '@gatehouse/eventstore';
 import { CHANGE_KIND_EVENTS, ChangeKindData } from './inbound.js';
 
-const WATCH_EVENT_TYPES = ['PostDeploymentWatchStarted', 'WatchTimerArmed', 'PostDeploymentWatchPaused', 'PostDeploymentWatchAborted', 'PostDeploymentWatchCompleted', 'PostDeploymentWatchEnded', 'RollbackTriggerFired'];
+const WATCH_EVENT_TYPES = ['PostDeploymentWatchStarted', 'PostDeploymentWatchCompleted', 'PostDeploymentWatchEnded', 'RollbackTriggerFired'];
 
 /** An open watch as the Prometheus source reads it. */
 export interface OpenWatch {
@@ -13,16 +13,17 @@ export interface OpenWatch {
 }
 const INDEXED_TYPES: readonly string[] = [...WATCH_EVENT_TYPES, ...CHANGE_KIND_EVENTS];
 
-/** Version of what the index keeps and how it folds: tables of another version are rebuilt from the log at start. */
-export const WATCH_INDEX_VERSION = 1;
+/** Version of what the index keeps and how it folds: tables of another version are rebuilt from the log at start. (2: the watches' timers moved to workflow timers.) */
+export const WATCH_INDEX_VERSION = 2;
 /** Events folded between two writes of the index's tables while catching up. */
 const WRITE_BATCH_EVENTS = 5_000;
-const KINDS = ['active', 'timer', 'changeKind', 'watch', 'automaticRollbacks', 'decision'] as const;
+const KINDS = ['active', 'changeKind', 'watch', 'automaticRollbacks'] as const;
 type Kind = (typeof KINDS)[number];
 
 /**
  * The monitoring service's small read model: which change each service+environment is being watched
- * for (samples arrive by service and environment), each open watch's timer, and each change's kind.
+ * for (samples arrive by service and environment), each open watch's rules, and each change's kind (the watches'
+ * timers are workflow timers: libs/domain `watchDeadlinesWorkflow`).
  * Read from the store, not kept from what this process did: `catchUp()` reads every indexed event
  * appended since the last look (gap-safe), by this replica or any other, so any replica serves any watch.
  *
@@ -34,14 +35,11 @@ type Kind = (typeof KINDS)[number];
  */
 export class WatchIndex {
   private readonly active = new Map<string, string>();
-  private readonly timers = new Map<string, { dueAt: string; armedBy: string }>();
   private readonly changeKinds = new Map<string, string>();
   /** Every watch started: its service, environment and rules. */
   private readonly watches = new Map<string, Omit<OpenWatch, 'changeRequestId'>>();
   /** Per service+environment: the changes rolled back automatically since its last completed watch. */
   private readonly automaticRollbacks = new Map<string, Set<string>>();
-  /** Watches paused on an inconclusive analysis: until when a decision is awaited, and the pausing event. */
-  private readonly decisions = new Map<string, { decideBy: string; pausedBy: string }>();
   private position = START;
   /** Catch-ups run one after another, so the position only moves forward. */
   private reading: Promise<void> = Promise.resolve();
@@ -106,8 +104,6 @@ export class WatchIndex {
     switch (kind) {
       case 'active':
         return this.active.get(key);
-      case 'timer':
-        return this.timers.get(key);
       case 'changeKind':
         return this.changeKinds.get(key);
       case 'watch':
@@ -116,8 +112,6 @@ export class WatchIndex {
         const changes = this.automaticRollbacks.get(key);
         return changes === undefined ? undefined : [...changes];
       }
-      case 'decision':
-        return this.decisions.get(key);
     }
   }
 
@@ -125,16 +119,12 @@ export class WatchIndex {
     switch (kind) {
       case 'active':
         return void this.active.set(key, value as string);
-      case 'timer':
-        return void this.timers.set(key, value as { dueAt: string; armedBy: string });
       case 'changeKind':
         return void this.changeKinds.set(key, value as string);
       case 'watch':
         return void this.watches.set(key, value as Omit<OpenWatch, 'changeRequestId'>);
       case 'automaticRollbacks':
         return void this.automaticRollbacks.set(key, new Set(value as string[]));
-      case 'decision':
-        return void this.decisions.set(key, value as { decideBy: string; pausedBy: string });
     }
   }
 
@@ -159,16 +149,6 @@ export class WatchIndex {
     return this.changeKinds.get(changeRequestId);
   }
 
-  /** Open watches whose timer is due at `now`, with the id of the event that armed it. */
-  dueTimers(now: Date): Array<{ changeRequestId: string; armedBy: string }> {
-    return [...this.timers].filter(([, t]) => Date.parse(t.dueAt) <= now.getTime()).map(([changeRequestId, t]) => ({ changeRequestId, armedBy: t.armedBy }));
-  }
-
-  /** Paused watches whose decision time has run out at `now`, with the id of the event that paused them. */
-  expiredDecisions(now: Date): Array<{ changeRequestId: string; pausedBy: string }> {
-    return [...this.decisions].filter(([, d]) => Date.parse(d.decideBy) <= now.getTime()).map(([changeRequestId, d]) => ({ changeRequestId, pausedBy: d.pausedBy }));
-  }
-
   /** Folds one event (idempotent: the same event read again changes nothing). */
   apply(event: StoredEvent): void {
     if ((CHANGE_KIND_EVENTS as readonly string[]).includes(event.type)) {
@@ -180,7 +160,7 @@ export class WatchIndex {
       }
       return;
     }
-    const data = event.data as { changeRequestId: string; service?: string; environment?: string; dueAt?: string; decideBy?: string; rules?: WatchRule[]; action?: string };
+    const data = event.data as { changeRequestId: string; service?: string; environment?: string; rules?: WatchRule[]; action?: string };
     switch (event.type) {
       case 'PostDeploymentWatchStarted':
         this.active.set(keyOf(data.service!, data.environment!), data.changeRequestId);
@@ -196,20 +176,6 @@ export class WatchIndex {
         this.touch('automaticRollbacks', key);
         break;
       }
-      case 'WatchTimerArmed':
-        this.timers.set(data.changeRequestId, { dueAt: data.dueAt!, armedBy: event.id });
-        this.touch('timer', data.changeRequestId);
-        break;
-      case 'PostDeploymentWatchPaused':
-        this.timers.delete(data.changeRequestId);
-        this.decisions.set(data.changeRequestId, { decideBy: data.decideBy!, pausedBy: event.id });
-        this.touch('timer', data.changeRequestId);
-        this.touch('decision', data.changeRequestId);
-        break;
-      case 'PostDeploymentWatchAborted':
-        this.decisions.delete(data.changeRequestId);
-        this.touch('decision', data.changeRequestId);
-        break;
       case 'PostDeploymentWatchCompleted':
       case 'PostDeploymentWatchEnded':
         if (event.type === 'PostDeploymentWatchCompleted') {
@@ -219,10 +185,6 @@ export class WatchIndex {
             this.touch('automaticRollbacks', keyOf(watch.service, watch.environment));
           }
         }
-        this.timers.delete(data.changeRequestId);
-        this.decisions.delete(data.changeRequestId);
-        this.touch('timer', data.changeRequestId);
-        this.touch('decision', data.changeRequestId);
         for (const [key, changeRequestId] of this.active) {
           if (changeRequestId !== data.changeRequestId) continue;
           this.active.delete(key);

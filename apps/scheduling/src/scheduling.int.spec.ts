@@ -1,9 +1,9 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { changeRequestDecider, changeRulesFromPolicy, releaseDecider, settableClock, type ChangeRequestCommand, type ChangeRequestState, type SettableClock } from '@gatehouse/domain';
+import { changeRequestDecider, changeRulesFromPolicy, deploymentStartTimerId, releaseDecider, settableClock, type ChangeRequestCommand, type ChangeRequestState, type SettableClock } from '@gatehouse/domain';
 import { type AuditableEventStore, createInMemoryEventStore, type StoredEvent } from '@gatehouse/eventstore';
 import { type EmbeddedHost, PolicyRegistry, type ServiceLogger, startEmbeddedServices } from '@gatehouse/service-kit';
-import { createSchedulingService, dueTimerId, SlotRefusedError } from './index.js';
+import { createSchedulingService, DEPLOYMENT_DUE_PURPOSE, SlotRefusedError } from './index.js';
 
 const POLICIES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../deploy/policies');
 const quietLogger: ServiceLogger = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} };
@@ -118,17 +118,18 @@ describe('scheduling service', () => {
     const second = await waitFor(eventOf(store, 'schedule-cr-2', 'DeploymentScheduled'));
     expect(second.data).toMatchObject({ scheduledFor: '2026-12-03T10:00:00.000Z' });
 
-    const timerId = dueTimerId({ changeRequestId: 'cr-1', scheduledFor: '2026-12-01T10:00:00.000Z' });
-    await waitFor(eventOf(store, `timer-${timerId}`, 'TimerArmed'));
+    const timerId = deploymentStartTimerId('cr-1', '2026-12-01T10:00:00.000Z');
+    const armed = await waitFor(eventOf(store, `workflowTimer-${timerId}`, 'TimerArmed'));
+    expect(armed.data).toMatchObject({ owner: 'scheduling', at: '2026-12-01T10:00:00.000Z', target: 'schedule', streamId: 'schedule-cr-1', command: { type: 'DecideDeploymentStart', data: { changeRequestId: 'cr-1', dueAt: '2026-12-01T10:00:00.000Z' } } });
     await settle();
     expect(await types(store, 'schedule-cr-1')).toEqual(['DeploymentScheduled']);
 
     clock.set('2026-12-01T10:00:00Z');
     const due = await waitFor(eventOf(store, 'schedule-cr-1', 'DeploymentDue'));
     expect(due.data).toEqual({ changeRequestId: 'cr-1', releaseId: 'rel-1', service: 'campaign-api', version: '2.1.0', environment: 'production', changeType: 'normal', strategy: 'canary', dueAt: '2026-12-01T10:00:00.000Z' });
-    expect(due.metadata).toMatchObject({ actor: 'scheduling', causationId: timerId });
-    await settle(); // both instances' timer loops and consumers have run several times
-    expect(await types(store, `timer-${timerId}`)).toEqual(['TimerArmed', 'TimerFired']);
+    expect(due.metadata).toMatchObject({ actor: 'scheduling', causationId: `${timerId}:1:fire` });
+    await settle(); // both instances' timer runners and consumers have run several times
+    expect(await types(store, `workflowTimer-${timerId}`)).toEqual(['TimerArmed', 'TimerFired']);
     expect(await types(store, 'schedule-cr-1')).toEqual(['DeploymentScheduled', 'DeploymentDue']);
     expect(await types(store, 'schedule-cr-2')).toEqual(['DeploymentScheduled']);
   });
@@ -146,6 +147,58 @@ describe('scheduling service', () => {
     await waitFor(eventOf(store, 'schedule-cr-1', 'DeploymentDue'));
     await settle();
     expect(await types(store, 'schedule-cr-1')).toEqual(['DeploymentScheduled', 'DeploymentDue']);
+  });
+
+  it('moves a timer an earlier version armed on its own timer stream, and fires it once, at its instant', async () => {
+    // What the previous version left behind: a booking, and its start timer on `timer-<id>`, armed and not fired.
+    await approvedProductionChange(store, policies, clock, 'cr-1', 'rel-1');
+    const host = await start();
+    await waitFor(eventOf(store, 'schedule-cr-1', 'DeploymentScheduled'));
+    await waitFor(eventOf(store, `workflowTimer-${deploymentStartTimerId('cr-1', '2026-12-01T10:00:00.000Z')}`, 'TimerArmed'));
+    await host.stop();
+    hosts.splice(hosts.indexOf(host), 1);
+    await store.appendToStream(`workflowTimer-${deploymentStartTimerId('cr-1', '2026-12-01T10:00:00.000Z')}`, [
+      { type: 'TimerCancelled', data: { timerId: deploymentStartTimerId('cr-1', '2026-12-01T10:00:00.000Z'), generation: 1, reason: 'this version did not exist yet', cancelledAt: clock.now().toISOString() }, metadata: { actor: 'test' } },
+    ]);
+    const legacyId = 'cr-1-due-1764583200000';
+    const [legacyArmed] = (
+      await store.appendToStream(`timer-${legacyId}`, [
+        { type: 'TimerArmed', data: { timerId: legacyId, dueAt: '2026-12-01T10:00:00.000Z', purpose: DEPLOYMENT_DUE_PURPOSE, payload: { changeRequestId: 'cr-1' }, armedAt: clock.now().toISOString() }, metadata: { actor: 'scheduling', correlationId: 'corr-cr-1' } },
+      ])
+    ).events;
+
+    await start();
+    await start(); // two instances move it at once
+    const legacyCancelled = await waitFor(eventOf(store, `timer-${legacyId}`, 'TimerCancelled'));
+    const timerId = deploymentStartTimerId('cr-1', '2026-12-01T10:00:00.000Z');
+    expect(legacyCancelled.data).toMatchObject({ reason: `moved to workflowTimer-${timerId}` });
+    const rearmed = (await store.readStream(`workflowTimer-${timerId}`)).filter((e) => e.type === 'TimerArmed');
+    expect(rearmed).toHaveLength(2);
+    expect(rearmed[1]).toMatchObject({ data: { generation: 2, at: '2026-12-01T10:00:00.000Z' }, metadata: { causationId: `${legacyArmed!.id}:arm:${timerId}`, correlationId: 'corr-cr-1' } });
+
+    clock.set('2026-12-01T10:00:00Z');
+    const due = await waitFor(eventOf(store, 'schedule-cr-1', 'DeploymentDue'));
+    expect(due.metadata).toMatchObject({ causationId: `${timerId}:2:fire` });
+    await settle();
+    expect(await types(store, 'schedule-cr-1')).toEqual(['DeploymentScheduled', 'DeploymentDue']);
+    expect(await types(store, `timer-${legacyId}`)).toEqual(['TimerArmed', 'TimerCancelled']);
+    expect(await types(store, `workflowTimer-${timerId}`)).toEqual(['TimerArmed', 'TimerCancelled', 'TimerArmed', 'TimerFired']);
+  });
+
+  it('disarms the old instant when a booking moves, and starts it at the new one only', async () => {
+    await approvedProductionChange(store, policies, clock, 'cr-1', 'rel-1');
+    const host = await start();
+    await waitFor(eventOf(store, `workflowTimer-${deploymentStartTimerId('cr-1', '2026-12-01T10:00:00.000Z')}`, 'TimerArmed'));
+    await host.commandsAs({ subject: 'sre-sam', roles: ['sre'] }).send('scheduling', 'requestSlot', { commandId: 'c-1', changeRequestId: 'cr-1', at: '2026-12-03T10:00:00Z', actor: 'sre-sam' });
+    const old = await waitFor(eventOf(store, `workflowTimer-${deploymentStartTimerId('cr-1', '2026-12-01T10:00:00.000Z')}`, 'TimerCancelled'));
+    expect(old.data).toMatchObject({ reason: 'rescheduled to 2026-12-03T10:00:00.000Z' });
+    await waitFor(eventOf(store, `workflowTimer-${deploymentStartTimerId('cr-1', '2026-12-03T10:00:00.000Z')}`, 'TimerArmed'));
+
+    clock.set('2026-12-01T10:00:00Z');
+    await settle();
+    expect(await types(store, 'schedule-cr-1')).toEqual(['DeploymentScheduled', 'DeploymentRescheduled']);
+    clock.set('2026-12-03T10:00:00Z');
+    expect((await waitFor(eventOf(store, 'schedule-cr-1', 'DeploymentDue'))).data).toMatchObject({ dueAt: '2026-12-03T10:00:00.000Z' });
   });
 
   it('refuses a requested slot in the blackout with the reasons, writing nothing; accepts an open one', async () => {

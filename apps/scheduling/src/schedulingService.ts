@@ -11,6 +11,9 @@ import {
   type PolicyActivatedData,
   type SlotBookedResult,
   type TimerFiredData,
+  WorkflowTimerEvents,
+  type WorkflowTimerArmedData,
+  type WorkflowTimerFiredData,
 } from '@gatehouse/contracts';
 import {
   assertNever,
@@ -32,18 +35,17 @@ import {
   type ScheduleState,
   type SchedulingFacts,
   scheduleStreamId,
-  timerDecider,
-  type TimerState,
-  timerStreamId,
+  DEPLOYMENT_START_TARGET,
+  timerFireCommandId,
+  WORKFLOW_TIMER_CATEGORY,
 } from '@gatehouse/domain';
-import { type StoredEvent, WrongExpectedVersionError } from '@gatehouse/eventstore';
+import type { StoredEvent } from '@gatehouse/eventstore';
 import { loadPolicySet, type PolicyFile, type PolicySet } from '@gatehouse/policy';
 import { handleCommand, POLICY_STREAM, registeredCounter, type ServiceContext } from '@gatehouse/service-kit';
-import type { Counter, Registry } from 'prom-client';
+import { z } from 'zod';
+import type { Registry } from 'prom-client';
+import { DecideDeploymentStartCommand, DEPLOYMENT_DUE_PURPOSE } from './start-timers.js';
 
-/** How often the timer loop looks for due timers, in ms. */
-export const TIMER_POLL_INTERVAL_MS = 1_000;
-export const DEPLOYMENT_DUE_PURPOSE = 'deployment-due';
 const ACTOR = 'scheduling';
 
 
@@ -77,24 +79,38 @@ export const CONSUMED_EVENTS = {
   WarnGateOverridden: GateEventSchemas.WarnGateOverridden,
   ...ReleasePlanEventSchemas,
   ...SchedulingEvents,
+  // The legacy `timer-<id>` events and the workflow timers' share their type names.
+  TimerArmed: z.union([SchedulingEvents.TimerArmed, WorkflowTimerEvents.TimerArmed]),
+  TimerFired: z.union([SchedulingEvents.TimerFired, WorkflowTimerEvents.TimerFired]),
+  TimerCancelled: z.union([SchedulingEvents.TimerCancelled, WorkflowTimerEvents.TimerCancelled]),
   PolicyVersionActivated: PolicyActivatedEvent,
 } as const;
 
 const FACT_TYPES: ReadonlySet<string> = new Set(GOVERNANCE_FACT_TYPES);
 const isGovernanceFact = (event: StoredEvent): boolean => FACT_TYPES.has(event.type);
+const isWorkflowTimerEvent = (event: StoredEvent): boolean => event.streamId.startsWith(`${WORKFLOW_TIMER_CATEGORY}-`);
+
+/** The start a fired timer asks for, and the command ids of what it decides. */
+interface StartRequest {
+  changeRequestId: string;
+  dueAt: string;
+  firedAt: string;
+  /** The id of the command the decision appends, by decision. */
+  commandIds: { start: string; rebook: string; refuse: string; block: string };
+}
 
 export type SchedulingMetrics = ReturnType<typeof schedulingMetrics>;
 
 /**
  * The service shell: folds each event into the governance read model, asks the pure decision for the
  * event's reaction (decisions.ts in libs/domain) and appends what it decided. No rule lives here.
- * One per service start (a Nest provider of the scheduling module): the controller and the timer loop share it.
+ * One per service start (a Nest provider of the scheduling module), fed by the planner's replay consumer.
  */
 export class SchedulingShell {
   private readonly facts: SchedulingFacts = emptySchedulingFacts();
   private policy: PolicySet;
-  /** timerId → due instant (ms) of armed timers not yet fired or cancelled. */
-  readonly pendingTimers = new Map<string, number>();
+  /** Start timers (workflow timers this service armed) by timer id: the generation armed and the start it asks for. */
+  private readonly startTimers = new Map<string, { generation: number; changeRequestId: string; dueAt: string }>();
 
   constructor(
     private readonly ctx: ServiceContext,
@@ -113,13 +129,11 @@ export class SchedulingShell {
         return this.book(event, changeRequestId);
       case 'ChangeCancelled':
       case 'ChangeRequestRejected':
-        return this.cancel(event, changeRequestId, `change ${event.type === 'ChangeCancelled' ? 'cancelled' : 'rejected'}`, false);
+        return this.cancel(event, changeRequestId, `change ${event.type === 'ChangeCancelled' ? 'cancelled' : 'rejected'}`);
       case 'ChangeApprovalWithdrawn':
-        return this.cancel(event, changeRequestId, `approval withdrawn: ${String(data['reason'])}`, true);
+        return this.cancel(event, changeRequestId, `approval withdrawn: ${String(data['reason'])}`);
       case 'DeploymentScheduled':
       case 'DeploymentRescheduled': {
-        const booking = this.facts.bookings.get(changeRequestId);
-        if (booking !== undefined) await this.armTimer(event, booking);
         if (movesMajorRelease(this.facts, { type: event.type, data: event.data } as GovernanceFact)) {
           const release = this.facts.releases.get(String(data['releaseId']));
           await this.replan(event, `major release ${release?.service ?? ''} ${release?.version ?? ''} booked to production for ${String(data['scheduledFor'])} (its freezes now apply)`);
@@ -127,13 +141,13 @@ export class SchedulingShell {
         return;
       }
       case 'TimerArmed':
-        this.pendingTimers.set(String(data['timerId']), Date.parse(String(data['dueAt'])));
+        if (isWorkflowTimerEvent(event)) this.noteStartTimer(event.data as WorkflowTimerArmedData);
         return;
       case 'TimerCancelled':
-        this.pendingTimers.delete(String(data['timerId']));
+        if (isWorkflowTimerEvent(event)) this.startTimers.delete(String(data['timerId']));
         return;
       case 'TimerFired':
-        return this.start(event, event.data as TimerFiredData);
+        return isWorkflowTimerEvent(event) ? this.startTimerFired(event, event.data as WorkflowTimerFiredData) : this.legacyTimerFired(event, event.data as TimerFiredData);
       case 'PolicyVersionActivated':
         if (event.streamId !== POLICY_STREAM) return;
         return this.activate(event, (event.data as PolicyActivatedData).files);
@@ -189,35 +203,12 @@ export class SchedulingShell {
     }
   }
 
-  private async armTimer(event: StoredEvent, booking: Booking): Promise<void> {
-    const timerId = dueTimerId(booking);
-    await handleCommand({
-      store: this.ctx.store,
-      decider: timerDecider,
-      streamId: timerStreamId(timerId),
-      command: { type: 'ArmTimer', data: { timerId, dueAt: booking.scheduledFor, purpose: DEPLOYMENT_DUE_PURPOSE, payload: { changeRequestId: booking.changeRequestId }, now: this.ctx.clock.now() } },
-      commandId: `${event.id}:ArmTimer`,
-      metadata: { actor: ACTOR, ...correlationOf(event) },
-    });
-  }
-
-  /** The change went away (cancelled, rejected) or lost its approval before its slot: the booking goes, and with a withdrawal its timer too. */
-  private async cancel(event: StoredEvent, changeRequestId: string, reason: string, withTimer: boolean): Promise<void> {
+  /** The change went away (cancelled, rejected) or lost its approval before its slot: the booking goes (and with it its start timer, deploymentStartWorkflow). */
+  private async cancel(event: StoredEvent, changeRequestId: string, reason: string): Promise<void> {
     const booking = this.facts.bookings.get(changeRequestId) ?? this.facts.blocked.get(changeRequestId);
     if (booking === undefined) return;
     const now = this.ctx.clock.now();
     await this.append(scheduleStreamId(changeRequestId), `${event.id}:CancelBooking`, { type: 'CancelBooking', data: { changeRequestId, reason, now } }, correlationOf(event));
-    if (withTimer) {
-      const timerId = dueTimerId(booking);
-      await handleCommand({
-        store: this.ctx.store,
-        decider: timerDecider,
-        streamId: timerStreamId(timerId),
-        command: { type: 'CancelTimer', data: { timerId, reason, now } },
-        commandId: `${event.id}:CancelTimer`,
-        metadata: { actor: ACTOR, ...correlationOf(event) },
-      });
-    }
     this.facts.bookings.delete(changeRequestId);
     this.facts.blocked.delete(changeRequestId);
   }
@@ -250,12 +241,36 @@ export class SchedulingShell {
     }
   }
 
-  /** A booking's timer fired: the start decision at the moment it fired (window, blackout, freeze, gates) says what happens. */
-  private async start(event: StoredEvent, fired: TimerFiredData): Promise<void> {
+  /** A workflow timer armed by this service's start workflow: remembered until it fires (its `TimerArmed` comes first in the log). */
+  private noteStartTimer(armed: WorkflowTimerArmedData): void {
+    if (armed.owner !== this.ctx.name || armed.target !== DEPLOYMENT_START_TARGET) return;
+    const command = DecideDeploymentStartCommand.safeParse(armed.command);
+    if (!command.success) return;
+    this.startTimers.set(armed.timerId, { generation: armed.generation, ...command.data.data });
+  }
+
+  /** A start timer fired (and its command was taken): decide the start under the fired command's id. */
+  private async startTimerFired(event: StoredEvent, fired: WorkflowTimerFiredData): Promise<void> {
+    const timer = this.startTimers.get(fired.timerId);
+    if (timer === undefined || timer.generation !== fired.generation) return;
+    this.startTimers.delete(fired.timerId);
+    if (fired.outcome !== 'sent') return;
+    // One id for whichever command the decision appends: another replica, or a replay, decides nothing twice.
+    const commandId = timerFireCommandId(fired);
+    await this.start(event, { changeRequestId: timer.changeRequestId, dueAt: timer.dueAt, firedAt: fired.firedAt, commandIds: { start: commandId, rebook: commandId, refuse: commandId, block: commandId } });
+  }
+
+  /** A timer of an earlier version (`timer-<id>`) fired: decided under the ids that version used, so a start it already decided is not decided again. */
+  private async legacyTimerFired(event: StoredEvent, fired: TimerFiredData): Promise<void> {
     const { timerId, dueAt, purpose, payload, firedAt } = fired;
-    this.pendingTimers.delete(timerId);
     const changeRequestId = payload['changeRequestId'];
     if (purpose !== DEPLOYMENT_DUE_PURPOSE || typeof changeRequestId !== 'string') return;
+    await this.start(event, { changeRequestId, dueAt, firedAt, commandIds: { start: timerId, rebook: `${timerId}:Rebook`, refuse: `${timerId}:Refuse`, block: `${timerId}:StartRefused` } });
+  }
+
+  /** A booking's timer fired: the start decision at the moment it fired (window, blackout, freeze, gates) says what happens. */
+  private async start(event: StoredEvent, request: StartRequest): Promise<void> {
+    const { changeRequestId, dueAt, firedAt, commandIds } = request;
     const booking = this.facts.bookings.get(changeRequestId);
     if (booking === undefined) return;
     const at = new Date(firedAt);
@@ -267,19 +282,19 @@ export class SchedulingShell {
       case 'stale':
         return;
       case 'start':
-        // The timer id is the causation: however often TimerFired is delivered, DeploymentDue is appended once.
-        await this.append(streamId, timerId, { type: 'MarkDeploymentDue', data: { changeRequestId, dueAt, now } }, metadata);
+        // The fired timer is the causation: however often TimerFired is delivered, DeploymentDue is appended once.
+        await this.append(streamId, commandIds.start, { type: 'MarkDeploymentDue', data: { changeRequestId, dueAt, now } }, metadata);
         return;
       case 'rebook': {
         const { scheduledFor, windowId, policyVersion, reason } = decision;
-        this.remember(await this.append(streamId, `${timerId}:Rebook`, { type: 'RescheduleDeployment', data: { changeRequestId, scheduledFor: scheduledFor.toISOString(), ...(windowId ? { windowId } : {}), policyVersion, reason, now } }, { ...metadata, policyVersion }));
+        this.remember(await this.append(streamId, commandIds.rebook, { type: 'RescheduleDeployment', data: { changeRequestId, scheduledFor: scheduledFor.toISOString(), ...(windowId ? { windowId } : {}), policyVersion, reason, now } }, { ...metadata, policyVersion }));
         return;
       }
       case 'refuse-slot':
-        await this.append(streamId, `${timerId}:Refuse`, { type: 'RefuseScheduling', data: { changeRequestId, environment: booking.environment, reasons: decision.reasons, now } }, { ...metadata, policyVersion: decision.policyVersion });
+        await this.append(streamId, commandIds.refuse, { type: 'RefuseScheduling', data: { changeRequestId, environment: booking.environment, reasons: decision.reasons, now } }, { ...metadata, policyVersion: decision.policyVersion });
         return;
       case 'block':
-        await this.append(streamId, `${timerId}:StartRefused`, { type: 'RefuseDeploymentStart', data: { changeRequestId, dueAt, reasons: decision.reasons, now } }, { ...metadata, policyVersion: this.policy.policyVersion });
+        await this.append(streamId, commandIds.block, { type: 'RefuseDeploymentStart', data: { changeRequestId, dueAt, reasons: decision.reasons, now } }, { ...metadata, policyVersion: this.policy.policyVersion });
         return;
       default:
         return assertNever(decision);
@@ -318,45 +333,10 @@ export class SchedulingShell {
 
 const correlationOf = (event: StoredEvent) => ({ correlationId: (event.metadata.correlationId as string | undefined) ?? event.id });
 
-/** Deterministic: one timer per booked instant of a change, so re-arming after a replay is a no-op. */
-export function dueTimerId(booking: Pick<Booking, 'changeRequestId' | 'scheduledFor'>): string {
-  return `${booking.changeRequestId}-due-${Date.parse(booking.scheduledFor)}`;
-}
-
-/** Fires each due timer by appending TimerFired at the version read: a concurrent or repeated firing loses and does nothing. */
-export async function fireDueTimers(ctx: ServiceContext, pendingTimers: Map<string, number>, fired: Counter<'purpose'>): Promise<void> {
-  const now = ctx.clock.now();
-  for (const [timerId, dueAt] of [...pendingTimers]) {
-    if (dueAt > now.getTime()) continue;
-    const streamId = timerStreamId(timerId);
-    const history = await ctx.store.readStream(streamId);
-    const timer = history.reduce<TimerState>((s, e) => timerDecider.evolve(s, e as never), timerDecider.initialState());
-    const last = history.at(-1);
-    if (timer.status !== 'armed' || last === undefined) {
-      pendingTimers.delete(timerId);
-      continue;
-    }
-    const events = timerDecider.decide({ type: 'FireTimer', data: { timerId, now } }, timer);
-    try {
-      await ctx.store.appendToStream(
-        streamId,
-        events.map((e) => ({ type: e.type, data: e.data, metadata: { actor: ACTOR, causationId: last.id, correlationId: (last.metadata.correlationId as string | undefined) ?? last.id } })),
-        { expectedVersion: last.streamVersion },
-      );
-      events.forEach(() => fired.inc({ purpose: timer.purpose }));
-    } catch (error) {
-      if (!(error instanceof WrongExpectedVersionError)) throw error;
-      // Another instance fired it first.
-    }
-    pendingTimers.delete(timerId);
-  }
-}
-
 export function schedulingMetrics(registry: Registry) {
   const counter = <L extends string>(name: string, help: string, labelNames: L[]) => registeredCounter(registry, name, help, labelNames);
   return {
     commands: counter('gatehouse_scheduling_commands_total', 'Scheduling commands handled, by command and outcome', ['command', 'outcome']),
     appended: counter('gatehouse_scheduling_events_appended_total', 'Events appended by scheduling, by type', ['type']),
-    timersFired: counter('gatehouse_scheduling_timers_fired_total', 'Durable timers fired, by purpose', ['purpose']),
   };
 }

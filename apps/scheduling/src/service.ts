@@ -4,7 +4,7 @@ import { SchedulingModule, type SchedulingServiceOptions } from './scheduling.mo
 
 /**
  * The scheduling service: `scheduling.*` commands and the planner's reactions in scheduling.controller.ts
- * (`@MessagePattern`, `@EventPattern`), the due-timer loop in scheduling.module.ts, the shell they share in
+ * (`@MessagePattern`, `@EventPattern`), the start timers' workflow and timer runner in start-timers.ts and timers.provider.ts, the shell they share in
  * schedulingService.ts.
  */
 export function createSchedulingService(options: SchedulingServiceOptions = {}): ServiceDefinition {

@@ -1,6 +1,7 @@
 /**
  * Scheduling context: the commands it serves and the events it publishes on `schedule-<changeRequestId>`
- * (bookings) and `timer-<timerId>` (durable timers). A change approved by change-requests is booked into
+ * (bookings); its booking start timers are workflow timers (`workflowTimer-schedule-<id>:start:<ms>`; versions before
+ * them kept `timer-<timerId>` streams, moved over at start). A change approved by change-requests is booked into
  * the next allowed slot; when the slot's timer fires, `DeploymentDue` hands it to deployments.
  */
 import { z } from 'zod';
@@ -80,6 +81,18 @@ export const SchedulingEvents = {
   TimerFired: z.object({ timerId: z.string(), dueAt: IsoInstant, purpose: z.string(), payload: z.record(z.string(), z.unknown()), firedAt: IsoInstant }),
   TimerCancelled: z.object({ timerId: z.string(), reason: z.string(), cancelledAt: IsoInstant }),
 };
+/**
+ * The workflow timers' events (`workflowTimer-<timerId>`, libs/domain workflows/timers.ts), as scheduling's planner reads
+ * its booking start timers. They share their type names with the legacy `timer-<id>` events above.
+ */
+export const WorkflowTimerEvents = {
+  TimerArmed: z.object({ timerId: z.string(), generation: z.number().int(), owner: z.string(), at: IsoInstant, target: z.string(), streamId: z.string(), command: z.unknown(), armedAt: IsoInstant }),
+  TimerFired: z.object({ timerId: z.string(), generation: z.number().int(), at: IsoInstant, firedAt: IsoInstant, outcome: z.enum(['sent', 'refused']) }),
+  TimerCancelled: z.object({ timerId: z.string(), generation: z.number().int(), reason: z.string(), cancelledAt: IsoInstant }),
+};
+export type WorkflowTimerFiredData = z.infer<typeof WorkflowTimerEvents.TimerFired>;
+export type WorkflowTimerArmedData = z.infer<typeof WorkflowTimerEvents.TimerArmed>;
+
 export type DeploymentScheduledData = z.infer<typeof SchedulingEvents.DeploymentScheduled>;
 export type DeploymentDueData = z.infer<typeof SchedulingEvents.DeploymentDue>;
 export type TimerFiredData = z.infer<typeof SchedulingEvents.TimerFired>;

@@ -47,7 +47,7 @@ describe('crash safety of the distributed form (kill -9, restart)', () => {
     await client.advanceUntilStatus(staging, 'implementing', { step: MINUTE, limit: HOUR });
 
     expect(await count(`schedule-${staging}`, 'DeploymentScheduled')).toBe(1);
-    const fired = (await client.eventsOfType('TimerFired')).filter((e: Json) => JSON.stringify(e.data).includes(staging));
+    const fired = (await client.eventsOfType('TimerFired')).filter((e: Json) => String(e.data.timerId).startsWith(`schedule-${staging}:start:`));
     expect(fired).toHaveLength(1);
     expect(await count(`deployment-${staging}`, 'DeploymentStarted')).toBe(1);
   });

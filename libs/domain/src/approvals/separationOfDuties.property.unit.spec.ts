@@ -159,7 +159,14 @@ describe('separation of duties, over random sequences of attempts', () => {
               change = tryDecide(changeRequestDecider, { type: 'CompleteChangeReview', data: { changeRequestId: CR, reviewer: a.by, notes: '', now: NOW } }, change);
               break;
             case 'validate':
-              change = tryDecide(changeRequestDecider, { type: 'ValidateChange', data: { changeRequestId: CR, validator: a.by, outcome: 'passed', notes: '', now: NOW } }, change);
+              change = tryDecide(
+                changeRequestDecider,
+                {
+                  type: 'SignOffPostDeploymentValidation',
+                  data: { changeRequestId: CR, environment: 'production', validation: { checks: [], timeoutMinutes: 30, onTimeout: 'fail', signOff: { roles: [...ROLES_IN_PLAY], optional: false } }, signer: a.by, signerRoles: rolesOf[a.by], closedBy: 'change-lifecycle', now: NOW },
+                },
+                change,
+              );
               break;
             case 'closeWithReview':
               change = tryDecide(changeRequestDecider, { type: 'CloseChange', data: { changeRequestId: CR, closedBy: a.by, postImplementationReviewRef: 'PIR-1', now: NOW } }, change);

@@ -137,7 +137,6 @@ export type ScheduleChange = DomainCommand<
 export type StartChangeImplementation = DomainCommand<'StartChangeImplementation', { changeRequestId: string; implementer: string; now: Date }>;
 export type CompleteChangeImplementation = DomainCommand<'CompleteChangeImplementation', { changeRequestId: string; implementer: string; now: Date }>;
 export type FailChangeImplementation = DomainCommand<'FailChangeImplementation', { changeRequestId: string; reason: string; now: Date }>;
-export type ValidateChange = DomainCommand<'ValidateChange', { changeRequestId: string; validator: string; outcome: 'passed' | 'failed'; notes: string; now: Date }>;
 export type RollBackChange = DomainCommand<'RollBackChange', { changeRequestId: string; requestedBy: string; reason: string; now: Date }>;
 export type CloseChange = DomainCommand<'CloseChange', { changeRequestId: string; closedBy: string; postImplementationReviewRef?: string; now: Date }>;
 /**
@@ -177,7 +176,6 @@ export type ChangeRequestCommand =
   | StartChangeImplementation
   | CompleteChangeImplementation
   | FailChangeImplementation
-  | ValidateChange
   | RollBackChange
   | CloseChange
   | RecordPostImplementationReview
@@ -307,7 +305,6 @@ export const CHANGE_REQUEST_WORKFLOW: Readonly<Record<Exclude<ChangeRequestComma
   StartChangeImplementation: ['scheduled'],
   CompleteChangeImplementation: ['implementing'],
   FailChangeImplementation: ['implementing'],
-  ValidateChange: ['validating'],
   RollBackChange: ['implementing', 'validating', 'validation_failed'],
   CloseChange: ['validated', 'rolled_back', 'failed'],
   RecordPostImplementationReview: ['implementing', 'validating', 'validated', 'validation_failed', 'rolled_back', 'failed'],
@@ -442,9 +439,6 @@ export function decideChangeRequest(command: ChangeRequestCommand, state: Change
       return [{ type: 'ChangeImplemented', data: { changeRequestId: id, implementer: command.data.implementer, completedAt: at } }];
     case 'FailChangeImplementation':
       return [{ type: 'ChangeImplementationFailed', data: { changeRequestId: id, reason: requireReason(command.data.reason, 'a failed implementation'), failedAt: at } }];
-    case 'ValidateChange':
-      refuseOwner(change.draft, command.data.validator, 'author_cannot_validate', 'validate it');
-      return [{ type: 'ChangeValidated', data: { changeRequestId: id, validator: command.data.validator, outcome: command.data.outcome, notes: command.data.notes, validatedAt: at } }];
     case 'RollBackChange':
       return [{ type: 'ChangeRolledBack', data: { changeRequestId: id, requestedBy: command.data.requestedBy, reason: requireReason(command.data.reason, 'a rollback'), rolledBackAt: at } }];
     case 'CloseChange': {

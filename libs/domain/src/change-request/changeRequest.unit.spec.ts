@@ -170,8 +170,8 @@ describe('Change request: workflow', () => {
       { type: 'ScheduleChange', data: { changeRequestId: 'cr-1', window: { start: '2026-12-01T10:00:00Z', end: '2026-12-01T12:00:00Z' }, scheduledBy: 'sched', bookedAt: at('2026-11-24T09:00:00Z'), now: at('2026-11-24T09:00:00Z') } },
       { type: 'StartChangeImplementation', data: { changeRequestId: 'cr-1', implementer: 'sre-sam', now: at('2026-12-01T10:00:00Z') } },
       { type: 'CompleteChangeImplementation', data: { changeRequestId: 'cr-1', implementer: 'sre-sam', now: at('2026-12-01T10:40:00Z') } },
-      { type: 'ValidateChange', data: { changeRequestId: 'cr-1', validator: 'qa-quinn', outcome: 'passed', notes: 'smoke ok', now: at('2026-12-01T11:00:00Z') } },
-      { type: 'CloseChange', data: { changeRequestId: 'cr-1', closedBy: 'alice', now: at('2026-12-02T09:00:00Z') } },
+      // The post-deployment watch passed where no checks are asked: validated, and closed at once.
+      { type: 'CompletePostDeploymentWatch', data: { changeRequestId: 'cr-1', environment: 'production', validation: undefined, closedBy: 'change-lifecycle', now: at('2026-12-01T11:00:00Z') } },
     ] as const;
     const statuses: string[] = [];
     for (const step of steps) {
@@ -180,8 +180,8 @@ describe('Change request: workflow', () => {
         statuses.push(state.status);
       });
     }
-    expect(statuses).toEqual(['in_review', 'awaiting_approval', 'approved', 'scheduled', 'implementing', 'validating', 'validated', 'closed']);
-    expect(history.at(-1)).toMatchObject({ type: 'ChangeClosed', data: { outcome: 'successful' } });
+    expect(statuses).toEqual(['in_review', 'awaiting_approval', 'approved', 'scheduled', 'implementing', 'validating', 'closed']);
+    expect(history.slice(-2)).toMatchObject([{ type: 'ChangeValidated', data: { outcome: 'passed', validator: 'monitoring' } }, { type: 'ChangeClosed', data: { outcome: 'successful' } }]);
   });
 
   it('refuses a review by the author', () => {
@@ -207,7 +207,10 @@ describe('Change request: workflow', () => {
     const validating = [ingested, ev.reviewStarted, ev.reviewCompleted, ev.approved, ev.scheduled, ev.implementing, ev.implemented];
     spec
       .given(validating)
-      .when({ type: 'ValidateChange', data: { changeRequestId: 'cr-1', validator: 'ivan', outcome: 'passed', notes: 'fine', now: NOW } })
+      .when({
+        type: 'SignOffPostDeploymentValidation',
+        data: { changeRequestId: 'cr-1', environment: 'production', validation: { checks: [], timeoutMinutes: 30, onTimeout: 'fail', signOff: { roles: ['qa'], optional: false } }, signer: 'ivan', signerRoles: ['qa'], closedBy: 'change-lifecycle', now: NOW },
+      })
       .thenThrows(SeparationOfDutiesViolation, (e) => e.rule === 'author_cannot_validate');
   });
 

@@ -1,21 +1,11 @@
 import { DeciderSpecification } from '@gatehouse/testing';
 import { NotFoundError, ReasonRequiredError } from '../errors.js';
+import { productionBooking } from './fixtures.js';
 import { DeploymentAlreadyBookedError, scheduleDecider, type Booking, type ScheduleEvent } from './schedule.js';
 
 const spec = DeciderSpecification.for(scheduleDecider);
 const NOW = new Date('2026-11-25T09:00:00Z');
-const booking: Booking = {
-  changeRequestId: 'cr-1',
-  releaseId: 'rel-1',
-  service: 'campaign-api',
-  version: '2.1.0',
-  environment: 'production',
-  changeType: 'normal',
-  strategy: 'canary',
-  scheduledFor: '2026-12-01T10:00:00.000Z',
-  windowId: 'tue-thu-morning',
-  policyVersion: 'sha256:v1',
-};
+const booking: Booking = productionBooking;
 const BOOKED_AT = '2026-11-25T09:00:00.000Z';
 const scheduled: ScheduleEvent = { type: 'DeploymentScheduled', data: { ...booking, bookedAt: BOOKED_AT } };
 const due = { changeRequestId: 'cr-1', releaseId: 'rel-1', service: 'campaign-api', version: '2.1.0', environment: 'production', changeType: 'normal', strategy: 'canary' } as const;

@@ -3,8 +3,10 @@ import { assertNever, type Decider, type DomainCommand, type DomainEvent } from 
 import { AlreadyExistsError, DomainError, NotFoundError } from '../errors.js';
 
 /**
- * Durable timers: arming is a stored fact on `timer-<timerId>`, so a restarted service re-arms what is
- * pending; firing is one more event appended with the expected version, so a timer fires once.
+ * Legacy durable timers: versions before workflow timers (workflows/timers.ts) armed booking starts on
+ * `timer-<timerId>`. Nothing arms them any more; scheduling reads them once at start, moves each one still armed to
+ * a workflow timer and cancels it here (apps/scheduling start-timers.ts), and still decides a start on a
+ * `TimerFired` recorded here by an earlier version.
  */
 export type ArmTimer = DomainCommand<'ArmTimer', { timerId: string; dueAt: string; purpose: string; payload: Readonly<Record<string, unknown>>; now: Date }>;
 export type FireTimer = DomainCommand<'FireTimer', { timerId: string; now: Date }>;

@@ -1,4 +1,4 @@
-export { type WorkflowAwait, type Cause, commandIdFor, type WorkflowIgnore, type RefusalClassifier, type RefusalKind, type WorkflowSend, type Workflow, type WorkflowOutput } from './workflow.js';
+export { type WorkflowAwait, type Cause, commandIdFor, statelessWorkflow, type WorkflowIgnore, type RefusalClassifier, type RefusalKind, type WorkflowSend, type Workflow, type WorkflowOutput } from './workflow.js';
 export {
   CHANGE_LIFECYCLE_ACTOR,
   type ChangeLifecycleCommand,
@@ -63,3 +63,27 @@ export {
   validationTimeoutTimerId,
   validationTimeoutWorkflow,
 } from './deadlines.js';
+export {
+  type DecideDeploymentStart,
+  decideDeploymentStartTimer,
+  DEPLOYMENT_START_EVENT_TYPES,
+  DEPLOYMENT_START_TARGET,
+  type DeploymentStartEvent,
+  type DeploymentStartInput,
+  type DeploymentStartOutput,
+  deploymentStartTimerId,
+  deploymentStartWorkflow,
+} from './deploymentStart.js';
+export {
+  decideWatchDeadlines,
+  WATCH_DEADLINE_EVENT_TYPES,
+  WATCH_TIMER_TARGET,
+  type WatchDeadlineEvent,
+  watchDeadlineFacts,
+  type WatchDeadlineInput,
+  type WatchDeadlineOutput,
+  watchDeadlinesWorkflow,
+  watchDecisionTimerId,
+  watchEndTimerId,
+  type WatchTimerCommand,
+} from './watchDeadlines.js';

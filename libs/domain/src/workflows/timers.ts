@@ -14,8 +14,8 @@ import { assertNever } from '../decider.js';
 import { iso } from '../clock.js';
 
 /**
- * Category of the workflow timers' streams. (Scheduling's booking timers, fired by recording `TimerFired` and
- * reacting to it in scheduling's own read model, keep their `timer-<id>` streams: libs/domain scheduling/timer.ts.)
+ * Category of the workflow timers' streams. (Scheduling's booking timers were once kept on `timer-<id>` streams,
+ * libs/domain scheduling/timer.ts; scheduling moves any still armed to workflow timers at start.)
  */
 export const WORKFLOW_TIMER_CATEGORY = 'workflowTimer';
 export const workflowTimerStreamId = (timerId: string): string => `${WORKFLOW_TIMER_CATEGORY}-${timerId}`;

@@ -54,6 +54,11 @@ export interface WorkflowIgnore {
 // Timers are (see timers.ts): `schedule` arms one, `cancel` disarms it; the runner records both before anything else.
 export type WorkflowOutput<Target extends string, Command> = WorkflowSend<Target, Command> | WorkflowSchedule<Target, Command> | WorkflowCancel | WorkflowAwait | WorkflowIgnore;
 
+/** A workflow whose every decision reads only its input (the facts it needs are gathered into it): no state to fold. */
+export function statelessWorkflow<Input, Output>(decide: (input: Input) => readonly Output[]): Workflow<Input, null, Output, never> {
+  return { decide: (input) => decide(input), evolve: () => null, initialState: () => null };
+}
+
 /** `<causing event id>:<stable name>`: the same event always yields the same command id. */
 export function commandIdFor(cause: Cause, name: string): string {
   return `${cause.eventId}:${name}`;
