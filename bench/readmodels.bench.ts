@@ -1,10 +1,10 @@
 /**
  * Read models in PostgreSQL (issue 11, "Read models at scale"):
  *
- * 1. Rebuild rate: the projections' read models rebuilt from the log into fresh tables (read the log, fold,
- *    batched writes, swap), next to a raw batched INSERT of the same rows (the rows the rebuild left in its
- *    tables, written again with unnest() batches of the same size into a plain key/value table) measured in
- *    the same run. Target: >= 50,000 events/s.
+ * 1. Rebuild rate: the projections' read models rebuilt from the log into fresh tables (read the log, fold in
+ *    memory, write each key's final row in batched INSERTs, swap), next to a raw batched INSERT of the same
+ *    rows (the rows the rebuild left in its tables, written again with unnest() batches of the same size into
+ *    a plain key/value table of the same column types) measured in the same run. Target: >= 50,000 events/s.
  * 2. Start time of the projections service over the log: before (every event read and folded in memory, as
  *    every start did before the read models had tables), its first start (no tables yet: it builds them), and
  *    after (the tables and their checkpoint exist: the model is loaded from them and no event is replayed).
@@ -21,7 +21,7 @@ import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { settableClock } from '@gatehouse/domain';
 import { createPostgresEventStore, type StoredEvent } from '@gatehouse/eventstore';
-import { evolveReadModel, initialReadModel, projectionsService, ReadModelTables, WRITE_BATCH_EVENTS, type ReadModel } from '@gatehouse/projections';
+import { evolveReadModel, initialReadModel, projectionsService, ReadModelTables, REBUILD_ROWS_PER_STATEMENT, WRITE_BATCH_EVENTS, type ReadModel } from '@gatehouse/projections';
 import { type ServiceLogger, startEmbeddedServices, PolicyRegistry } from '@gatehouse/service-kit';
 import { seedProjectionLogSql } from './lib/storeBenchSql.js';
 
@@ -70,11 +70,11 @@ export async function runReadModelsBench({ databaseUrl = process.env['DATABASE_U
         : await raw.query<{ key: string; value: string }>(`SELECT $1 || ':' || key AS key, value::text AS value FROM ${rm}.${t}`, [t]);
       for (const row of keyed.rows) rows.push(row);
     }
-    await raw.query(`CREATE TABLE ${s}.raw_rows (key text PRIMARY KEY, value jsonb NOT NULL)`);
+    await raw.query(`CREATE TABLE ${s}.raw_rows (key text PRIMARY KEY, value json NOT NULL)`);
     started = process.hrtime.bigint();
-    for (let i = 0; i < rows.length; i += WRITE_BATCH_EVENTS) {
-      const batch = rows.slice(i, i + WRITE_BATCH_EVENTS);
-      await raw.query(`INSERT INTO ${s}.raw_rows (key, value) SELECT * FROM unnest($1::text[], $2::jsonb[])`, [batch.map((r) => r.key), batch.map((r) => r.value)]);
+    for (let i = 0; i < rows.length; i += REBUILD_ROWS_PER_STATEMENT) {
+      const batch = rows.slice(i, i + REBUILD_ROWS_PER_STATEMENT);
+      await raw.query(`INSERT INTO ${s}.raw_rows (key, value) SELECT * FROM unnest($1::text[], $2::json[])`, [batch.map((r) => r.key), batch.map((r) => r.value)]);
     }
     const rawInsertSeconds = seconds(started);
     const rawInsert = { rows: rows.length, seconds: rawInsertSeconds, rowsPerSecond: Math.round(rows.length / rawInsertSeconds), eventsPerSecond: Math.round(rebuilt.events / rawInsertSeconds) };
