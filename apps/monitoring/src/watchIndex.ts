@@ -17,8 +17,8 @@ const INDEXED_TYPES: readonly string[] = [...WATCH_EVENT_TYPES, ...CHANGE_KIND_E
 export const WATCH_INDEX_VERSION = 1;
 /** Events folded between two writes of the index's tables while catching up. */
 const WRITE_BATCH_EVENTS = 5_000;
-/** Page size of the log reads of a rebuild. */
-const REBUILD_READ_BATCH = 20_000;
+/** Page size of the log reads of a rebuild (as the projections' rebuild: larger pages can tip the page query's plan to a sort). */
+const REBUILD_READ_BATCH = 5_000;
 /** Entries per INSERT when a rebuild replaces the tables' contents. */
 const REBUILD_ROWS_PER_STATEMENT = 10_000;
 

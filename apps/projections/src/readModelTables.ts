@@ -10,7 +10,7 @@
  *   back whole, and the next start folds it again from the checkpoint. The checkpoint moves only from where
  *   this process last saw it (compare-and-set): a second replica that wrote in between makes the write fail
  *   with CheckpointMovedError, and the caller leaves the writing to that replica.
- * - `rebuild()` folds the whole log in memory (the model lives there anyway), reading large pages, then
+ * - `rebuild()` folds the whole log in memory (the model lives there anyway), reading pages ahead, then
  *   writes only each key's final row into a fresh generation of tables with plain multi-row INSERTs, one
  *   short transaction per REBUILD_ROWS_PER_STATEMENT rows (no transaction stays open long: the gap-safe log
  *   readers wait for open transactions; no upsert: every key is written once), then swaps the generation and
@@ -26,8 +26,11 @@ import { initialReadModel, KEYED_TABLES, READ_MODEL_VERSION, type HistoryEntry, 
 
 /** Events folded between two writes while catching up with the log. */
 export const WRITE_BATCH_EVENTS = 5_000;
-/** Page size of the log reads of a rebuild: larger pages, fewer round trips, while the next page is read ahead. */
-export const REBUILD_READ_BATCH = 20_000;
+/**
+ * Page size of the log reads of a rebuild (the next page is read ahead while one is folded). No larger:
+ * larger pages tip the planner, on a log whose statistics lag, from the commit-order index to a sort of the rest of the log at every page.
+ */
+export const REBUILD_READ_BATCH = 5_000;
 /** Rows per INSERT (and per transaction) when a rebuild writes its final rows. */
 export const REBUILD_ROWS_PER_STATEMENT = 10_000;
 const MODEL_NAME = 'projections';
@@ -144,7 +147,7 @@ export class ReadModelTables {
         fold(model, event);
         events += 1;
         // Every key is written from the model at the end: what folding changed need not be remembered.
-        if (model.changes.events >= REBUILD_READ_BATCH) model.changes.clear();
+        if (model.changes.events >= WRITE_BATCH_EVENTS) model.changes.clear();
       }
       model.changes.clear();
       await this.writeFinalRows(model, generation);
