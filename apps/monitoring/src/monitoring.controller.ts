@@ -5,6 +5,7 @@ import { Controller, Inject, type OnModuleDestroy } from '@nestjs/common';
 import { Ctx, EventPattern, MessagePattern, Payload } from '@nestjs/microservices';
 import { DEPLOYMENT_ENDINGS } from './inbound.js';
 import { ALERT_DELIVERY_CATEGORY, ALERT_DELIVERY_EVENT_TYPES, type Monitoring, WATCH_DEADLINE_SCHEMAS, WATCH_DEADLINES_CONSUMER } from './monitoringService.js';
+import type { WatchIndexRebuildReport } from './watchIndex.js';
 
 export const MONITORING = 'MONITORING';
 const TIMERS = timerIndexConsumer('monitoring');
@@ -22,6 +23,11 @@ export class MonitoringController implements OnModuleDestroy {
   @MessagePattern(busCommand(MONITORING_CONTEXT, 'recordSamples'))
   recordSamples(@Payload() raw: unknown): Promise<RecordSamplesResult> {
     return this.monitoring.recordSamples(raw);
+  }
+
+  @MessagePattern(busCommand(MONITORING_CONTEXT, 'rebuildWatchIndex'))
+  rebuildWatchIndex(@Payload() raw: unknown, @Ctx() rpc: CommandRpcContext): Promise<WatchIndexRebuildReport & { requestedBy: string }> {
+    return this.monitoring.rebuildWatchIndex(raw, rpc.getCommand());
   }
 
   /** A watch opens with each deployment, is armed when it succeeds, and ends with it otherwise. */

@@ -1,4 +1,4 @@
-import { DecideWatchPayload, monitoringEventSchemas, RecordSamplesPayload, watchStreamId, type DecideWatchResult, type RecordSamplesResult } from '@gatehouse/contracts';
+import { DecideWatchPayload, monitoringEventSchemas, READ_MODEL_ADMIN_ROLES, RecordSamplesPayload, WatchIndexRebuildPayload, watchStreamId, type DecideWatchResult, type RecordSamplesResult } from '@gatehouse/contracts';
 import { type CommandContext, requireCaller } from '@gatehouse/bus';
 import {
   alertDeliveryDecider,
@@ -37,7 +37,7 @@ import {
   EMERGENCY_KIND,
   type DeploymentEnding,
 } from './inbound.js';
-import { WatchIndex } from './watchIndex.js';
+import { WatchIndex, type WatchIndexRebuildReport } from './watchIndex.js';
 
 export const MONITORING_ACTOR = 'monitoring';
 /** The watch events whose deadlines the workflow follows, with their schemas. */
@@ -82,6 +82,8 @@ export interface Monitoring {
   onAlertDeliveryEvent(event: StoredEvent): void;
   decideWatch(raw: unknown, meta: CommandContext): Promise<DecideWatchResult>;
   recordSamples(raw: unknown): Promise<RecordSamplesResult>;
+  /** Rebuilds the watch index from the whole log (sre, release_engineer). */
+  rebuildWatchIndex(raw: unknown, meta: CommandContext): Promise<WatchIndexRebuildReport & { requestedBy: string }>;
   /** Stops the timer runner and loops (watch timers, Prometheus queries, alert delivery resumption). */
   stop(): Promise<void>;
 }
@@ -329,6 +331,16 @@ export async function startMonitoring(ctx: ServiceContext, options: MonitoringSe
 
   timers.start();
 
+  async function rebuildWatchIndex(raw: unknown, meta: CommandContext): Promise<WatchIndexRebuildReport & { requestedBy: string }> {
+    const caller = requireCaller(meta);
+    if (!caller.roles.some((role) => READ_MODEL_ADMIN_ROLES.includes(role))) throw new RebuildForbiddenError(caller.subject);
+    parseOrThrow(WatchIndexRebuildPayload, raw, 'monitoring.rebuildWatchIndex');
+    logger.info({ requestedBy: caller.subject }, 'watch index rebuild requested');
+    const report = await index.rebuild();
+    logger.info({ requestedBy: caller.subject, ...report }, 'watch index rebuilt from the log');
+    return { ...report, requestedBy: caller.subject };
+  }
+
   return {
     onDeploymentEvent,
     onAlertEvent,
@@ -337,12 +349,22 @@ export async function startMonitoring(ctx: ServiceContext, options: MonitoringSe
     onAlertDeliveryEvent,
     decideWatch,
     recordSamples,
+    rebuildWatchIndex,
     async stop() {
       await prometheusTicker?.stop();
       await deliveryTicker.stop();
       await timers.stop();
     },
   };
+}
+
+/** The caller holds none of READ_MODEL_ADMIN_ROLES; nothing was rebuilt. */
+export class RebuildForbiddenError extends DomainError {
+  override readonly name = 'RebuildForbiddenError';
+  readonly code = 'REBUILD_FORBIDDEN' as const;
+  constructor(readonly subject: string) {
+    super(`${subject} may not rebuild the watch index: it takes one of the roles ${READ_MODEL_ADMIN_ROLES.join(', ')}`);
+  }
 }
 
 function monitoringMetrics(registry: Registry) {

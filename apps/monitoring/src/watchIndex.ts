@@ -17,6 +17,23 @@ const INDEXED_TYPES: readonly string[] = [...WATCH_EVENT_TYPES, ...CHANGE_KIND_E
 export const WATCH_INDEX_VERSION = 2;
 /** Events folded between two writes of the index's tables while catching up. */
 const WRITE_BATCH_EVENTS = 5_000;
+/** Page size of the log reads of a rebuild (as the projections' rebuild: larger pages can tip the page query's plan to a sort). */
+const REBUILD_READ_BATCH = 5_000;
+/** Entries per INSERT when a rebuild replaces the tables' contents. */
+const REBUILD_ROWS_PER_STATEMENT = 10_000;
+
+/** What a rebuild of the index did. */
+export interface WatchIndexRebuildReport {
+  /** Indexed events read from the log. */
+  events: number;
+  /** Entries the index holds now (and its tables, when the store has SQL). */
+  entries: number;
+  /** Global position the index is at (decimal string). */
+  position: string;
+  /** False over a store without SQL (the index is only in memory). */
+  tables: boolean;
+  durationMs: number;
+}
 const KINDS = ['active', 'changeKind', 'watch', 'automaticRollbacks'] as const;
 type Kind = (typeof KINDS)[number];
 
@@ -34,12 +51,12 @@ type Kind = (typeof KINDS)[number];
  * complete in memory; the tables only spare a start the replay).
  */
 export class WatchIndex {
-  private readonly active = new Map<string, string>();
-  private readonly changeKinds = new Map<string, string>();
+  private active = new Map<string, string>();
+  private changeKinds = new Map<string, string>();
   /** Every watch started: its service, environment and rules. */
-  private readonly watches = new Map<string, Omit<OpenWatch, 'changeRequestId'>>();
+  private watches = new Map<string, Omit<OpenWatch, 'changeRequestId'>>();
   /** Per service+environment: the changes rolled back automatically since its last completed watch. */
-  private readonly automaticRollbacks = new Map<string, Set<string>>();
+  private automaticRollbacks = new Map<string, Set<string>>();
   private position = START;
   /** Catch-ups run one after another, so the position only moves forward. */
   private reading: Promise<void> = Promise.resolve();
@@ -51,8 +68,52 @@ export class WatchIndex {
   private unsavedEvents = 0;
   private writing = true;
 
-  constructor(private readonly store: AuditableEventStore) {
-    this.tables = store.sql === undefined ? undefined : new WatchIndexTables(store.sql);
+  /** @param keepTables keep the index in the store's tables, when it has SQL. @defaultValue true */
+  constructor(
+    private readonly store: AuditableEventStore,
+    { keepTables = true }: { keepTables?: boolean } = {},
+  ) {
+    this.tables = store.sql === undefined || !keepTables ? undefined : new WatchIndexTables(store.sql);
+  }
+
+  /**
+   * Rebuilds the index from the whole log: folds it into a fresh index in memory, replaces the tables' entries
+   * and checkpoint with it in one transaction (this replica becomes their writer again; another one finds the
+   * checkpoint moved and leaves the writing to it), then swaps it in. Answers come from the current index
+   * meanwhile; catch-ups wait for the rebuild.
+   */
+  rebuild(): Promise<WatchIndexRebuildReport> {
+    const run = this.reading.catch(() => undefined).then(async (): Promise<WatchIndexRebuildReport> => {
+      const startedAt = performance.now();
+      const fresh = new WatchIndex(this.store, { keepTables: false });
+      let events = 0;
+      for await (const event of this.store.readAll({ eventTypes: INDEXED_TYPES, batchSize: REBUILD_READ_BATCH })) {
+        fresh.apply(event);
+        fresh.position = event.globalPosition;
+        events += 1;
+      }
+      const entries = fresh.entries();
+      if (this.tables !== undefined) this.saved = await this.tables.replace(entries, fresh.position);
+      ({ active: this.active, changeKinds: this.changeKinds, watches: this.watches, automaticRollbacks: this.automaticRollbacks } = fresh);
+      this.position = fresh.position;
+      this.writing = true;
+      for (const keys of this.dirty.values()) keys.clear();
+      this.unsavedEvents = 0;
+      return { events, entries: entries.length, position: String(this.position), tables: this.tables !== undefined, durationMs: Math.round(performance.now() - startedAt) };
+    });
+    this.reading = run.then(() => undefined);
+    return run;
+  }
+
+  /** Every entry as the tables keep it. */
+  private entries(): Array<[Kind, string, unknown]> {
+    const keys: Record<Kind, Iterable<string>> = {
+      active: this.active.keys(),
+      changeKind: this.changeKinds.keys(),
+      watch: this.watches.keys(),
+      automaticRollbacks: this.automaticRollbacks.keys(),
+    };
+    return KINDS.flatMap((kind) => [...keys[kind]].map((key): [Kind, string, unknown] => [kind, key, this.stored(kind, key)]));
   }
 
   catchUp(): Promise<void> {
@@ -201,6 +262,9 @@ function keyOf(service: string, environment: string): string {
   return JSON.stringify([service, environment]);
 }
 
+const insertEntriesSql = (s: string): string =>
+  `INSERT INTO ${s}.watch_index (kind, key, value) SELECT r.kind, r.key, r.value FROM jsonb_to_recordset($1::jsonb) AS r(kind text, key text, value jsonb)`;
+
 class CheckpointMoved extends Error {
   override readonly name = 'CheckpointMoved';
 }
@@ -239,6 +303,27 @@ class WatchIndexTables {
     return START;
   }
 
+  /**
+   * Replaces every entry and sets the checkpoint (and version), whoever moved it last, in one transaction: a
+   * concurrent catch-up of another replica finds the checkpoint moved and stops writing. Returns the checkpoint.
+   */
+  async replace(entries: ReadonlyArray<[Kind, string, unknown]>, position: bigint): Promise<bigint> {
+    await this.load(); // creates the tables if this is their first use
+    await this.sql.executor.transaction(async (tx) => {
+      await tx.query(
+        `INSERT INTO ${this.s}.watch_index_state (name, version, position) VALUES ('watch_index', $1, $2)
+         ON CONFLICT (name) DO UPDATE SET version = excluded.version, position = excluded.position, updated_at = now()`,
+        [WATCH_INDEX_VERSION, position.toString()],
+      );
+      await tx.query(`DELETE FROM ${this.s}.watch_index`);
+      for (let i = 0; i < entries.length; i += REBUILD_ROWS_PER_STATEMENT) {
+        const rows = entries.slice(i, i + REBUILD_ROWS_PER_STATEMENT).map(([kind, key, value]) => ({ kind, key, value }));
+        await tx.query(insertEntriesSql(this.s), [JSON.stringify(rows)]);
+      }
+    });
+    return position;
+  }
+
   /** Writes the changed entries (undefined: deleted) and moves the checkpoint from `from` to `to`, atomically; false when another writer moved it. */
   async write(changes: ReadonlyArray<[Kind, string, unknown]>, from: bigint, to: bigint): Promise<boolean> {
     try {
@@ -251,11 +336,7 @@ class WatchIndexTables {
         const upserts = changes.filter(([, , value]) => value !== undefined).map(([kind, key, value]) => ({ kind, key, value }));
         const deletes = changes.filter(([, , value]) => value === undefined);
         if (upserts.length > 0) {
-          await tx.query(
-            `INSERT INTO ${this.s}.watch_index (kind, key, value) SELECT r.kind, r.key, r.value FROM jsonb_to_recordset($1::jsonb) AS r(kind text, key text, value jsonb)
-             ON CONFLICT (kind, key) DO UPDATE SET value = excluded.value`,
-            [JSON.stringify(upserts)],
-          );
+          await tx.query(`${insertEntriesSql(this.s)} ON CONFLICT (kind, key) DO UPDATE SET value = excluded.value`, [JSON.stringify(upserts)]);
         }
         if (deletes.length > 0) {
           await tx.query(`DELETE FROM ${this.s}.watch_index WHERE (kind, key) IN (SELECT * FROM unnest($1::text[], $2::text[]))`, [deletes.map(([kind]) => kind), deletes.map(([, key]) => key)]);

@@ -1,7 +1,7 @@
 export { ProjectionsModule, projectionsService } from './projectionsService.js';
 export { queryReadModel } from './query.js';
 export * from './readModel.js';
-export { ReadModelTables, CheckpointMovedError, WRITE_BATCH_EVENTS, type ReadModelState } from './readModelTables.js';
+export { ReadModelTables, CheckpointMovedError, REBUILD_ROWS_PER_STATEMENT, WRITE_BATCH_EVENTS, type ReadModelState } from './readModelTables.js';
 export { ReadModelKeeper, type RebuildReport } from './readModelKeeper.js';
 export { RebuildForbiddenError } from './projectionsService.js';
 export { ProjectionQueryPayload, PROJECTIONS_CONTEXT, type ProjectionQueryResult, type ProjectionView } from '@gatehouse/contracts';

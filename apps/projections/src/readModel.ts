@@ -27,7 +27,7 @@ export type { ActiveDeploymentView, ChangeRequestView, HistoryEntry, PendingAppr
  * or to how the tables store it: a projections service that finds tables of another version rebuilds them from
  * the log at start (see readModelTables.ts).
  */
-export const READ_MODEL_VERSION = 1;
+export const READ_MODEL_VERSION = 2;
 
 /** The model's keyed collections, each kept in a table of its own (readModelTables.ts). */
 export const KEYED_TABLES = ['change_request', 'approval', 'release', 'booked_build', 'schedule', 'version', 'active_deployment'] as const;

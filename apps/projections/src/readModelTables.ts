@@ -2,7 +2,7 @@
  * The projections' read models kept in PostgreSQL (PGlite when embedded), in the service's own schema
  * `<log schema>_projections` of the store's database.
  *
- * - One table per keyed collection of the model (`<collection>_g<generation>`: key text, value jsonb) and one
+ * - One table per keyed collection of the model (`<collection>_g<generation>`: key text, value json) and one
  *   for the changes' history, plus `read_models`, one row per model: its version, the generation of its
  *   tables and its checkpoint (global position of the last event folded in).
  * - `write()` stores what folding changed (ReadModel.changes) and moves the checkpoint in ONE transaction, so
@@ -10,10 +10,12 @@
  *   back whole, and the next start folds it again from the checkpoint. The checkpoint moves only from where
  *   this process last saw it (compare-and-set): a second replica that wrote in between makes the write fail
  *   with CheckpointMovedError, and the caller leaves the writing to that replica.
- * - `rebuild()` folds the whole log into a fresh generation of tables, committed batch by batch (no
- *   transaction stays open long: the gap-safe log readers wait for open transactions), then swaps the
- *   generation and checkpoint in one transaction and drops the old tables. Queries keep reading the model
- *   in memory meanwhile.
+ * - `rebuild()` folds the whole log in memory (the model lives there anyway), reading pages ahead, then
+ *   writes only each key's final row into a fresh generation of tables with plain multi-row INSERTs, one
+ *   short transaction per REBUILD_ROWS_PER_STATEMENT rows (no transaction stays open long: the gap-safe log
+ *   readers wait for open transactions; no upsert: every key is written once), then swaps the generation and
+ *   checkpoint in one transaction and drops the old tables. Queries keep reading the model in memory
+ *   meanwhile.
  *
  * The model in memory is a cache warmed from these tables (`load()`), never replayed from the log at start
  * unless the tables are missing or of another READ_MODEL_VERSION.
@@ -22,8 +24,15 @@ import { quoteSchema, type AuditableEventStore, type SqlAccess, type SqlQueryabl
 import type { StoredChangeRequest } from './changeRequestIndex.js';
 import { initialReadModel, KEYED_TABLES, READ_MODEL_VERSION, type HistoryEntry, type KeyedTable, type ReadModel, type TrackedMap } from './readModel.js';
 
-/** Events folded between two writes while catching up or rebuilding. */
+/** Events folded between two writes while catching up with the log. */
 export const WRITE_BATCH_EVENTS = 5_000;
+/**
+ * Page size of the log reads of a rebuild (the next page is read ahead while one is folded). No larger:
+ * larger pages tip the planner, on a log whose statistics lag, from the commit-order index to a sort of the rest of the log at every page.
+ */
+export const REBUILD_READ_BATCH = 5_000;
+/** Rows per INSERT (and per transaction) when a rebuild writes its final rows. */
+export const REBUILD_ROWS_PER_STATEMENT = 10_000;
 const MODEL_NAME = 'projections';
 const MAX_IDENTIFIER_LENGTH = 63;
 
@@ -149,18 +158,20 @@ export class ReadModelTables {
     try {
       const model = initialReadModel();
       let events = 0;
-      for await (const event of store.readAll({ batchSize: WRITE_BATCH_EVENTS })) {
+      for await (const event of store.readAll({ batchSize: REBUILD_READ_BATCH })) {
         fold(model, event);
         events += 1;
+        // Every key is written from the model at the end: what folding changed need not be remembered. The
+        // state row is touched as the rebuild goes, so no other replica takes the tables over meanwhile.
         if (model.changes.events >= WRITE_BATCH_EVENTS) {
-          await this.sql.executor.transaction((tx) => this.writeChanges(tx, model, generation));
           model.changes.clear();
           await this.touch();
         }
       }
+      model.changes.clear();
+      await this.writeFinalRows(model, generation);
       const state: ReadModelState = { version: READ_MODEL_VERSION, generation, position: model.position };
       await this.sql.executor.transaction(async (tx) => {
-        await this.writeChanges(tx, model, generation);
         const swapped =
           current === undefined
             ? await tx.query(
@@ -199,8 +210,8 @@ export class ReadModelTables {
       [
         this.dropGenerationSql(generation),
         // ord: the entry's place in insertion order (change requests: their updateSeq).
-        ...KEYED_TABLES.map((table) => `CREATE TABLE ${this.keyed(table, generation)} (key text PRIMARY KEY, ord bigint NOT NULL, value jsonb NOT NULL);`),
-        `CREATE TABLE ${this.history(generation)} (change_request_id text NOT NULL, position bigint NOT NULL, entry jsonb NOT NULL, PRIMARY KEY (change_request_id, position));`,
+        ...KEYED_TABLES.map((table) => `CREATE TABLE ${this.keyed(table, generation)} (key text PRIMARY KEY, ord bigint NOT NULL, value json NOT NULL);`),
+        `CREATE TABLE ${this.history(generation)} (change_request_id text NOT NULL, position bigint NOT NULL, entry json NOT NULL, PRIMARY KEY (change_request_id, position));`,
       ].join('\n'),
     );
   }
@@ -215,6 +226,46 @@ export class ReadModelTables {
     for (let generation = 1; generation <= highest; generation += 1) if (generation !== live) await this.sql.executor.exec(this.dropGenerationSql(generation));
   }
 
+  /**
+   * Writes every row of the model into the (empty) tables of `generation`: each key once, with its final
+   * value, in insertion order, REBUILD_ROWS_PER_STATEMENT rows per INSERT, each committed on its own.
+   */
+  private async writeFinalRows(model: ReadModel, generation: number): Promise<void> {
+    const db = this.sql.executor;
+    for (const table of KEYED_TABLES) {
+      const target = this.keyed(table, generation);
+      let rows: Array<{ k: string; o: number; v: unknown }> = [];
+      const flush = async (): Promise<void> => {
+        if (rows.length === 0) return;
+        const json = JSON.stringify(rows);
+        rows = [];
+        await db.query(insertKeyedSql(target), [json]);
+        await this.touch();
+      };
+      for (const key of keysOf(model, table)) {
+        const stored = storedValue(model, table, key)!;
+        rows.push({ k: key, o: stored.order, v: stored.value });
+        if (rows.length >= REBUILD_ROWS_PER_STATEMENT) await flush();
+      }
+      await flush();
+    }
+    let entries: Array<{ c: string; p: string; e: HistoryEntry }> = [];
+    const flushHistory = async (): Promise<void> => {
+      if (entries.length === 0) return;
+      const json = JSON.stringify(entries);
+      entries = [];
+      await db.query(insertHistorySql(this.history(generation)), [json]);
+      await this.touch();
+    };
+    for (const [changeRequestId, history] of model.history) {
+      for (const entry of history) {
+        entries.push({ c: changeRequestId, p: entry.position, e: entry });
+        if (entries.length >= REBUILD_ROWS_PER_STATEMENT) await flushHistory();
+      }
+    }
+    await flushHistory();
+  }
+
   private async writeChanges(tx: SqlQueryable, model: ReadModel, generation: number): Promise<void> {
     for (const [table, keys] of model.changes.keys) {
       if (keys.size === 0) continue;
@@ -227,21 +278,46 @@ export class ReadModelTables {
       }
       const target = this.keyed(table, generation);
       if (upserts.length > 0) {
-        await tx.query(
-          `INSERT INTO ${target} (key, ord, value) SELECT r.k, r.o, r.v FROM jsonb_to_recordset($1::jsonb) AS r(k text, o bigint, v jsonb)
-           ON CONFLICT (key) DO UPDATE SET ord = excluded.ord, value = excluded.value`,
-          [JSON.stringify(upserts)],
-        );
+        await tx.query(`${insertKeyedSql(target)} ON CONFLICT (key) DO UPDATE SET ord = excluded.ord, value = excluded.value`, [JSON.stringify(upserts)]);
       }
       if (deletes.length > 0) await tx.query(`DELETE FROM ${target} WHERE key = ANY($1::text[])`, [deletes]);
     }
     if (model.changes.history.length > 0) {
       await tx.query(
-        `INSERT INTO ${this.history(generation)} (change_request_id, position, entry)
-         SELECT r.c, r.p, r.e FROM jsonb_to_recordset($1::jsonb) AS r(c text, p bigint, e jsonb)`,
+        insertHistorySql(this.history(generation)),
         [JSON.stringify(model.changes.history.map(({ changeRequestId, entry }) => ({ c: changeRequestId, p: entry.position, e: entry })))],
       );
     }
+  }
+}
+
+/*
+ * Rows travel as one JSON array per statement, taken apart by json_to_recordset. The values are stored as json
+ * (the text as written), not jsonb: the tables are only ever read back whole, and jsonb would parse every value
+ * on the way in and print it again on the way out, which was most of a write's cost.
+ */
+const insertKeyedSql = (table: string): string =>
+  `INSERT INTO ${table} (key, ord, value) SELECT r.k, r.o, r.v FROM json_to_recordset($1::json) AS r(k text, o bigint, v json)`;
+const insertHistorySql = (table: string): string =>
+  `INSERT INTO ${table} (change_request_id, position, entry) SELECT r.c, r.p, r.e FROM json_to_recordset($1::json) AS r(c text, p bigint, e json)`;
+
+/** Every key the model holds in `table`. */
+function keysOf(model: ReadModel, table: KeyedTable): Iterable<string> {
+  switch (table) {
+    case 'change_request':
+      return [...model.changeRequests.values()].map((change) => change.changeRequestId);
+    case 'approval':
+      return model.approvals.keys();
+    case 'release':
+      return model.releases.keys();
+    case 'booked_build':
+      return model.bookedBuilds.keys();
+    case 'schedule':
+      return model.schedule.keys();
+    case 'version':
+      return model.versions.keys();
+    case 'active_deployment':
+      return model.activeDeployments.keys();
   }
 }
 

@@ -192,3 +192,6 @@ export const alertDeliveryEventSchemas = {
   /** Failed after `attempts` HTTP requests (0: the channel is not configured); `detail` says why. */
   AlertDeliveryFailed: DeliveryRecord,
 } as const;
+
+/** `monitoring.rebuildWatchIndex {}`: rebuild the watch index from the whole log and replace its tables (READ_MODEL_ADMIN_ROLES). */
+export const WatchIndexRebuildPayload = z.strictObject({});

@@ -69,11 +69,19 @@ describePostgres('rebuilding the read models over HTTP and the CLI', () => {
   it('rebuilds for an SRE (HTTP) and a release engineer (CLI), into a new generation of tables each time', async () => {
     const before = await generation();
     const rebuilt = await post(await tokenFor('sam', ['sre']));
-    expect(rebuilt).toMatchObject({ status: 200, body: { rebuilt: { generation: before + 1, requestedBy: 'sam', events: expect.any(Number), position: expect.stringMatching(/^\d+$/) } } });
+    expect(rebuilt).toMatchObject({
+      status: 200,
+      body: {
+        rebuilt: { generation: before + 1, requestedBy: 'sam', events: expect.any(Number), position: expect.stringMatching(/^\d+$/) },
+        watchIndex: { requestedBy: 'sam', tables: true, events: expect.any(Number), entries: expect.any(Number), position: expect.stringMatching(/^\d+$/) },
+      },
+    });
     expect(rebuilt.body.rebuilt.events).toBeGreaterThan(0);
     const ran = await cli(['admin', 'rebuild-read-models'], await tokenFor('rita', ['release_engineer']));
     expect(ran).toMatchObject({ code: 0, stderr: '' });
-    expect(ran.stdout).toMatch(new RegExp(`^read models rebuilt: \\d+ events to position \\d+ in \\d+ ms \\(tables generation ${before + 2}\\), requested by rita\\n$`));
+    expect(ran.stdout).toMatch(
+      new RegExp(`^read models rebuilt: \\d+ events to position \\d+ in \\d+ ms \\(tables generation ${before + 2}\\), requested by rita\\nwatch index rebuilt: \\d+ events, \\d+ entries, to position \\d+ in \\d+ ms\\n$`),
+    );
     expect(await generation()).toBe(before + 2);
     // The views answer from the rebuilt tables.
     const versions = await fetch(`${gateway().url}/api/versions`, { headers: { authorization: `Bearer ${await tokenFor('sam', ['sre'])}` } });

@@ -1,6 +1,6 @@
 /**
- * `gatehouse admin rebuild-read-models`: rebuild the projections' read models of a running Gatehouse from the
- * whole log into fresh tables, swapped in when complete (`POST /api/admin/read-models/rebuild`, for SREs and
+ * `gatehouse admin rebuild-read-models`: rebuild the projections' read models and monitoring's watch index of a
+ * running Gatehouse from the whole log, swapped in when complete (`POST /api/admin/read-models/rebuild`, for SREs and
  * release engineers). The views keep answering from the current tables meanwhile.
  */
 import type { Command } from 'commander';
@@ -21,7 +21,11 @@ export function registerAdminCommands(program: Command, io: CliIo, exit: ExitCod
       if (reply === null) return void (exit.value = EXIT_REQUEST_FAILED);
       const r = reply.rebuilt;
       if (options.json) io.stdout(`${JSON.stringify(reply, null, 2)}\n`);
-      else io.stdout(`read models rebuilt: ${r.events} events to position ${r.position} in ${r.durationMs} ms${r.generation === null ? '' : ` (tables generation ${r.generation})`}, requested by ${r.requestedBy}\n`);
+      else {
+        io.stdout(`read models rebuilt: ${r.events} events to position ${r.position} in ${r.durationMs} ms${r.generation === null ? '' : ` (tables generation ${r.generation})`}, requested by ${r.requestedBy}\n`);
+        const w = reply.watchIndex;
+        if (w !== undefined) io.stdout(`watch index rebuilt: ${w.events} events, ${w.entries} entries, to position ${w.position} in ${w.durationMs} ms\n`);
+      }
       exit.value = EXIT_OK;
     });
 }

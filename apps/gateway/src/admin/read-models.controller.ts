@@ -1,6 +1,6 @@
 import { Controller, HttpCode, HttpStatus, Post, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { PROJECTIONS_CONTEXT, READ_MODEL_ADMIN_ROLES } from '@gatehouse/contracts';
+import { MONITORING_CONTEXT, PROJECTIONS_CONTEXT, READ_MODEL_ADMIN_ROLES } from '@gatehouse/contracts';
 import type { Role } from '@gatehouse/policy';
 import { AuthGuard, CurrentPrincipal } from '../auth/auth.guard.js';
 import { requireAnyRole } from '../auth/authorization.js';
@@ -11,9 +11,9 @@ import { CommandSender } from '../lifecycle/command-sender.js';
 export const REBUILD_TIMEOUT_MS = 10 * 60_000;
 
 /**
- * The projections' read models (change requests, approvals, schedule, versions...) are kept in tables with a
- * checkpoint. An SRE or release engineer can rebuild them from the whole log into fresh tables, swapped in once
- * complete; the views keep answering from the current ones meanwhile.
+ * The projections' read models (change requests, approvals, schedule, versions...) and the monitoring service's
+ * watch index are kept in tables with a checkpoint. An SRE or release engineer can rebuild both from the whole
+ * log, swapped in once complete; the views and the watches keep answering from the current ones meanwhile.
  */
 @ApiTags('admin')
 @ApiBearerAuth()
@@ -24,9 +24,15 @@ export class ReadModelsController {
 
   @Post('rebuild')
   @HttpCode(HttpStatus.OK)
-  @ApiOperation({ summary: 'Rebuild the read models from the whole log into fresh tables and swap them in (sre, release_engineer)' })
+  @ApiOperation({ summary: "Rebuild the read models and monitoring's watch index from the whole log and swap them in (sre, release_engineer)" })
   async rebuild(@CurrentPrincipal() principal: Principal): Promise<object> {
     requireAnyRole(principal, READ_MODEL_ADMIN_ROLES as readonly Role[], 'rebuilding the read models');
-    return { rebuilt: await this.sender.dispatch({ context: PROJECTIONS_CONTEXT, command: 'rebuild' }, {}, { subject: principal.sub, roles: principal.roles }, REBUILD_TIMEOUT_MS) };
+    const caller = { subject: principal.sub, roles: principal.roles };
+    // Two services, two independent rebuilds: run side by side.
+    const [rebuilt, watchIndex] = await Promise.all([
+      this.sender.dispatch({ context: PROJECTIONS_CONTEXT, command: 'rebuild' }, {}, caller, REBUILD_TIMEOUT_MS),
+      this.sender.dispatch({ context: MONITORING_CONTEXT, command: 'rebuildWatchIndex' }, {}, caller, REBUILD_TIMEOUT_MS),
+    ]);
+    return { rebuilt, watchIndex };
   }
 }
