@@ -54,7 +54,7 @@ export async function readPage(db: SqlQueryable, s: string, after: LogCursor, op
 }
 
 export async function cursorAfter(db: SqlQueryable, s: string, position: bigint): Promise<LogCursor> {
-  const [row] = await db.query<{ transaction_id: string; global_position: string }>(cursorSql(s), [position.toString()]);
+  const [row] = await db.query<{ transaction_id: string; global_position: string }>(cursorSql(s), [position.toString()], `gatehouse_cursor_${s}`);
   if (row === undefined) {
     throw new InvalidArgumentError('after', `no event at global position ${position}; resume only from positions returned by the store`);
   }
