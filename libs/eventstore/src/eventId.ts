@@ -13,6 +13,7 @@ const pool = new Uint8Array(POOL_BYTES);
 let poolOffset = POOL_BYTES;
 
 const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0'));
+const hex = (byte: number): string => HEX[byte] as string;
 
 let lastMsecs = -Infinity;
 let sequence = 0;
@@ -42,25 +43,25 @@ export function newEventId(now: number = Date.now()): string {
   const seq = sequence;
   const b = pool;
   return (
-    HEX[(msecs / 0x10000000000) & 0xff] +
-    HEX[(msecs / 0x100000000) & 0xff] +
-    HEX[(msecs / 0x1000000) & 0xff] +
-    HEX[(msecs / 0x10000) & 0xff] +
+    hex((msecs / 0x10000000000) & 0xff) +
+    hex((msecs / 0x100000000) & 0xff) +
+    hex((msecs / 0x1000000) & 0xff) +
+    hex((msecs / 0x10000) & 0xff) +
     '-' +
-    HEX[(msecs / 0x100) & 0xff] +
-    HEX[msecs & 0xff] +
+    hex((msecs / 0x100) & 0xff) +
+    hex(msecs & 0xff) +
     '-' +
-    HEX[0x70 | ((seq >>> 28) & 0x0f)] +
-    HEX[(seq >>> 20) & 0xff] +
+    hex(0x70 | ((seq >>> 28) & 0x0f)) +
+    hex((seq >>> 20) & 0xff) +
     '-' +
-    HEX[0x80 | ((seq >>> 14) & 0x3f)] +
-    HEX[(seq >>> 6) & 0xff] +
+    hex(0x80 | ((seq >>> 14) & 0x3f)) +
+    hex((seq >>> 6) & 0xff) +
     '-' +
-    HEX[((seq << 2) & 0xff) | ((b[r + 4] as number) & 0x03)] +
-    HEX[b[r + 5] as number] +
-    HEX[b[r + 6] as number] +
-    HEX[b[r + 7] as number] +
-    HEX[b[r + 8] as number] +
-    HEX[b[r + 9] as number]
+    hex(((seq << 2) & 0xff) | ((b[r + 4] as number) & 0x03)) +
+    hex(b[r + 5] as number) +
+    hex(b[r + 6] as number) +
+    hex(b[r + 7] as number) +
+    hex(b[r + 8] as number) +
+    hex(b[r + 9] as number)
   );
 }

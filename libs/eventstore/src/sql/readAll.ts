@@ -48,7 +48,8 @@ export async function readPage(db: SqlQueryable, s: string, after: LogCursor, op
   )) as EventTuple[];
   const last = rows[rows.length - 1];
   return {
-    events: rows.map(tupleToStoredEvent),
+    size: rows.length,
+    event: (index) => tupleToStoredEvent(rows[index] as EventTuple),
     next: last === undefined ? after : { transactionId: last[0], position: BigInt(last[1]) },
   };
 }
