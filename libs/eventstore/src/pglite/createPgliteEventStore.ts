@@ -37,9 +37,13 @@ export interface PgliteEventStoreOptions {
  * (idle after migrating, then 3,000 read-and-append commands): idle RSS 308 → 186 MB with
  * shared_buffers 16 MB; 375 → 251 MB after the load with the four below; command latency within
  * the noise of the shared machine (pages not in shared_buffers are still in the OS page cache).
+ * shared_buffers 8 MB: the store alone in a data folder after 3,000 read-and-append commands and a
+ * readAll, 245-258 → 222-231 MB RSS (16 → 8 MB, alternating runs). What else PGlite costs: the
+ * WASM heap may not start below 128 MB (initialMemory smaller fails to link) and its untouched
+ * pages cost no RSS; Node's --no-wasm-tier-up saved ~30 MB at start but nothing after the load.
  */
 export const EMBEDDED_POSTGRES_SETTINGS: Readonly<Record<string, string>> = {
-  shared_buffers: '16MB',
+  shared_buffers: '8MB',
   work_mem: '1MB',
   maintenance_work_mem: '16MB',
   temp_buffers: '1MB',
