@@ -1,5 +1,6 @@
-import { v7 as uuidv7, validate as isUuid } from 'uuid';
+import { validate as isUuid } from 'uuid';
 import { canonicalJson, NotJsonError } from './canonicalJson.js';
+import { newEventId } from './eventId.js';
 import { InvalidArgumentError } from './errors.js';
 import { canonicalEventBodyFromJson } from './hashing.js';
 import { ANY, NO_STREAM, STREAM_EXISTS, type EventMetadata, type ExpectedVersion, type NewEvent } from './types.js';
@@ -64,7 +65,7 @@ function prepareEvent(streamId: string, event: NewEvent, index: number, recorded
   }
   let id: string;
   if (event.id === undefined) {
-    id = uuidv7();
+    id = newEventId();
   } else if (typeof event.id === 'string' && isUuid(event.id)) {
     // PostgreSQL prints uuids in lower case; hashing the same spelling keeps hashes verifiable.
     id = event.id.toLowerCase();

@@ -31,7 +31,7 @@ export function storeFromStorage(storage: EventLogStorage): AuditableEventStore 
         const firstPage = (after === START ? Promise.resolve(LOG_START) : storage.cursorAfter(after)).then((cursor) => storage.readPage(cursor, pageOptions));
         return pagedIterator(firstPage, (page) => {
           ensureOpen();
-          return page.events.length < batchSize ? undefined : storage.readPage(page.next, pageOptions);
+          return page.size < batchSize ? undefined : storage.readPage(page.next, pageOptions);
         });
       },
     };
@@ -123,24 +123,24 @@ function pagedIterator(
     return page;
   };
   let pending = track(firstPage);
-  let events: StoredEvent[] = [];
+  let page: LogPage | undefined;
   let index = 0;
   return {
     async next(): Promise<IteratorResult<StoredEvent>> {
-      while (index >= events.length) {
+      while (page === undefined || index >= page.size) {
         if (pending === undefined) return { done: true, value: undefined };
-        const page: LogPage = await pending;
+        const arrived: LogPage = await pending;
         pending = undefined;
-        pending = track(nextPage(page));
-        events = page.events;
+        pending = track(nextPage(arrived));
+        page = arrived;
         index = 0;
       }
-      return { done: false, value: events[index++] as StoredEvent };
+      return { done: false, value: page.event(index++) };
     },
     async return(): Promise<IteratorResult<StoredEvent>> {
       // A consumer that stops early abandons the read-ahead; its outcome no longer matters.
       pending = undefined;
-      events = [];
+      page = undefined;
       return { done: true, value: undefined };
     },
   };

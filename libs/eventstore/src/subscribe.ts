@@ -39,8 +39,9 @@ export function startSubscription(storage: EventLogStorage, handler: EventHandle
       const page = await storage.readPage(cursor, { limit: batchSize });
       let handledUpTo: bigint | undefined;
       try {
-        for (const event of page.events) {
+        for (let index = 0; index < page.size; index++) {
           if (stopping) return;
+          const event = page.event(index);
           await handler(event);
           handledUpTo = event.globalPosition;
         }
@@ -49,7 +50,7 @@ export function startSubscription(storage: EventLogStorage, handler: EventHandle
         if (handledUpTo !== undefined) await storage.storeCheckpoint(subscriptionId, handledUpTo);
       }
       cursor = page.next;
-      if (page.events.length < batchSize && !stopping) await sleep(pollIntervalMs);
+      if (page.size < batchSize && !stopping) await sleep(pollIntervalMs);
     }
   };
 

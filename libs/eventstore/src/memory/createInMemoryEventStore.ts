@@ -2,7 +2,7 @@ import { localAppendSignal } from '../appendSignal.js';
 import { WrongExpectedVersionError, InvalidArgumentError } from '../errors.js';
 import { eventHash, GENESIS_HASH } from '../hashing.js';
 import type { PreparedAppend } from '../prepareEvents.js';
-import type { EventLogStorage, LogCursor, LogPage, ReadPageOptions } from '../storage.js';
+import { pageOf, type EventLogStorage, type LogCursor, type LogPage, type ReadPageOptions } from '../storage.js';
 import { storeFromStorage } from '../storeFromStorage.js';
 import { NO_STREAM, STREAM_EXISTS, ANY, type AuditableEventStore, type Seal, type SealedEvent, type StoredEvent } from '../types.js';
 
@@ -92,7 +92,7 @@ function inMemoryStorage(): EventLogStorage {
         events.push(copy(event));
         next = { transactionId: transactionId.toString(), position: event.globalPosition };
       }
-      return { events, next };
+      return pageOf(events, next);
     },
     async cursorAfter(position) {
       const logged = log[Number(position) - 1];

@@ -9,6 +9,7 @@ import type { SqlExecutor, SqlQueryable } from '../sql/executor.js';
 import { sqlStorage } from '../sql/sqlStorage.js';
 import { storeFromStorage } from '../storeFromStorage.js';
 import type { AuditableEventStore } from '../types.js';
+import { runPrepared } from './preparedStatements.js';
 import { INT8_OID, keepDecimalString, XID8_OID } from '../sql/typeOids.js';
 
 export interface PgliteEventStoreOptions {
@@ -36,9 +37,13 @@ export interface PgliteEventStoreOptions {
  * (idle after migrating, then 3,000 read-and-append commands): idle RSS 308 → 186 MB with
  * shared_buffers 16 MB; 375 → 251 MB after the load with the four below; command latency within
  * the noise of the shared machine (pages not in shared_buffers are still in the OS page cache).
+ * shared_buffers 8 MB: the store alone in a data folder after 3,000 read-and-append commands and a
+ * readAll, 245-258 → 222-231 MB RSS (16 → 8 MB, alternating runs). What else PGlite costs: the
+ * WASM heap may not start below 128 MB (initialMemory smaller fails to link) and its untouched
+ * pages cost no RSS; Node's --no-wasm-tier-up saved ~30 MB at start but nothing after the load.
  */
 export const EMBEDDED_POSTGRES_SETTINGS: Readonly<Record<string, string>> = {
-  shared_buffers: '16MB',
+  shared_buffers: '8MB',
   work_mem: '1MB',
   maintenance_work_mem: '16MB',
   temp_buffers: '1MB',
@@ -72,18 +77,30 @@ async function initialiseDataDirApart(dataDir: string): Promise<void> {
 /** PGlite parses int8 to a JS number, which loses precision: keep decimal strings like the pg adapter. */
 export const PGLITE_PARSERS: NonNullable<PGliteOptions['parsers']> = { [INT8_OID]: keepDecimalString, [XID8_OID]: keepDecimalString };
 
-function queryable(db: PGlite | Transaction): SqlQueryable {
+/**
+ * Statements given a name (the hot paths) run as named prepared statements (preparedStatements.ts);
+ * the others through PGlite's query(). `tx` is the open transaction the statements belong to, if any.
+ */
+function queryable(db: PGlite, tx?: Transaction): SqlQueryable {
+  const target = tx ?? db;
+  const prepared = <Row>(name: string, text: string, params: readonly unknown[], rowMode: 'object' | 'array'): Promise<Row[]> => {
+    const run = (): Promise<Row[]> => runPrepared(db, PGLITE_PARSERS, name, text, params, rowMode, tx !== undefined) as Promise<Row[]>;
+    // The same locks as PGlite's own query(): inside a transaction it holds the transaction lock already.
+    return tx === undefined ? db._runExclusiveTransaction(() => db._runExclusiveQuery(run)) : db._runExclusiveQuery(run);
+  };
   return {
-    async query<Row>(text: string, params: readonly unknown[] = []): Promise<Row[]> {
-      const result = await db.query<Row>(text, params as unknown[], { parsers: PGLITE_PARSERS });
+    async query<Row>(text: string, params: readonly unknown[] = [], name?: string): Promise<Row[]> {
+      if (name !== undefined) return prepared<Row>(name, text, params, 'object');
+      const result = await target.query<Row>(text, params as unknown[], { parsers: PGLITE_PARSERS });
       return result.rows;
     },
-    async queryArrays(text: string, params: readonly unknown[] = []): Promise<unknown[][]> {
-      const result = await db.query<unknown[]>(text, params as unknown[], { parsers: PGLITE_PARSERS, rowMode: 'array' });
+    async queryArrays(text: string, params: readonly unknown[] = [], name?: string): Promise<unknown[][]> {
+      if (name !== undefined) return prepared<unknown[]>(name, text, params, 'array');
+      const result = await target.query<unknown[]>(text, params as unknown[], { parsers: PGLITE_PARSERS, rowMode: 'array' });
       return result.rows;
     },
     async exec(script: string): Promise<void> {
-      await db.exec(script);
+      await target.exec(script);
     },
   };
 }
@@ -106,7 +123,7 @@ function instanceWatchers(db: PGlite, schema: string): Watchers {
 export function pgliteExecutor(db: PGlite, ownsDb: boolean): SqlExecutor {
   return {
     ...queryable(db),
-    transaction: <T>(work: (tx: SqlQueryable) => Promise<T>): Promise<T> => db.transaction((tx) => work(queryable(tx))),
+    transaction: <T>(work: (tx: SqlQueryable) => Promise<T>): Promise<T> => db.transaction((tx) => work(queryable(db, tx))),
     async close(): Promise<void> {
       if (ownsDb) await db.close();
     },

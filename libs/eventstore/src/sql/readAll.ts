@@ -48,13 +48,14 @@ export async function readPage(db: SqlQueryable, s: string, after: LogCursor, op
   )) as EventTuple[];
   const last = rows[rows.length - 1];
   return {
-    events: rows.map(tupleToStoredEvent),
+    size: rows.length,
+    event: (index) => tupleToStoredEvent(rows[index] as EventTuple),
     next: last === undefined ? after : { transactionId: last[0], position: BigInt(last[1]) },
   };
 }
 
 export async function cursorAfter(db: SqlQueryable, s: string, position: bigint): Promise<LogCursor> {
-  const [row] = await db.query<{ transaction_id: string; global_position: string }>(cursorSql(s), [position.toString()]);
+  const [row] = await db.query<{ transaction_id: string; global_position: string }>(cursorSql(s), [position.toString()], `gatehouse_cursor_${s}`);
   if (row === undefined) {
     throw new InvalidArgumentError('after', `no event at global position ${position}; resume only from positions returned by the store`);
   }

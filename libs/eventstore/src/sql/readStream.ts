@@ -16,6 +16,6 @@ export async function readStream(
   streamId: string,
   options: { fromVersion: bigint; maxCount?: number },
 ): Promise<StoredEvent[]> {
-  const rows = await db.query<EventRow>(readStreamSql(s), [streamId, options.fromVersion.toString(), options.maxCount ?? null]);
+  const rows = await db.query<EventRow>(readStreamSql(s), [streamId, options.fromVersion.toString(), options.maxCount ?? null], `gatehouse_read_stream_${s}`);
   return rows.map(toStoredEvent);
 }
