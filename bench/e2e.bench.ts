@@ -130,6 +130,7 @@ async function main(): Promise<void> {
     const visibility: number[] = [];
     let errors = 0;
     let firstError: string | undefined;
+    const releaseFailed = new Set<number>();
     const rss = setInterval(() => void sampleRss(system, peakRss), 1_000);
     const cpuBefore = await cpuSeconds(system);
     const measured = await openLoop(rate, seconds, async (k) => {
@@ -137,11 +138,17 @@ async function main(): Promise<void> {
       const t0 = performance.now();
       try {
         if (k % 2 === 0) {
-          releaseIds[i] = await createRelease(i);
+          releaseIds[i] = await createRelease(i).catch((error: unknown) => {
+            releaseFailed.add(i);
+            throw error;
+          });
           releaseLatencies.push(performance.now() - t0);
         } else {
-          // The release is created by the previous send; wait for it if its reply is still on the way.
-          while (releaseIds[i] === undefined) await new Promise((resolve) => setTimeout(resolve, 1));
+          // The release is created by the previous send; wait for it if its reply is still on the way (not for ever if it failed).
+          while (releaseIds[i] === undefined) {
+            if (releaseFailed.has(i)) throw new Error(`the release of change ${i} was not created`);
+            await new Promise((resolve) => setTimeout(resolve, 1));
+          }
           const t1 = performance.now();
           await submitChange(i);
           changeLatencies.push(performance.now() - t1);

@@ -4,8 +4,8 @@ import { NestFactory } from '@nestjs/core';
 import { MessagePattern, Payload, type MicroserviceOptions } from '@nestjs/microservices';
 import type { INestMicroservice } from '@nestjs/common';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { deeplyNested, hostilePayloads, natsUrl, requireNats } from '@gatehouse/testing';
-import { CommandFailedError, CommandTimeoutError, NoResponderError } from '../errors.js';
+import { deeplyNested, hostilePayloads, natsUrl, requireNats, startOwnNatsServer, type OwnNatsServer } from '@gatehouse/testing';
+import { BusUnavailableError, CommandFailedError, CommandTimeoutError, NoResponderError } from '../errors.js';
 import { InvalidCommandPayloadError, MAX_COMMAND_PAYLOAD_DEPTH } from './payload-limits.js';
 import { uniqueSuffix } from '../test-support/events.js';
 import { commandPattern, commandServerOptions, createCommandClient, createNatsCommandBus, type CommandClient } from './nats.js';
@@ -184,4 +184,53 @@ describeNats('commands over NATS request/reply', () => {
       await expect(client.send('approvals', 'ApproveChange', { changeId: 'c-11', notes: 'x'.repeat(600_000) })).rejects.toMatchObject({ limit: 'size' });
     });
   });
+});
+
+describeNats('the command client when NATS goes away (its own nats-server)', () => {
+  let server: OwnNatsServer;
+  let bus: CommandBus;
+  let client: CommandClient;
+
+  beforeAll(async () => {
+    server = await startOwnNatsServer();
+    bus = createNatsCommandBus({ servers: server.url, subjectPrefix: prefix });
+    client = createCommandClient({ servers: server.url, subjectPrefix: prefix });
+    await bus.register('outage', 'Hang', () => new Promise(() => undefined));
+    await bus.register('outage', 'Echo', (payload: unknown) => payload);
+  }, 60_000);
+  afterAll(async () => {
+    await server?.start().catch(() => undefined);
+    await client?.close();
+    await bus?.close();
+    await server?.close();
+  }, 60_000);
+
+  it('a send waiting for its reply fails with BusUnavailableError as the connection drops, sends fail at once while it is down, and work again after', async () => {
+    await expect(client.send('outage', 'Echo', { n: 1 })).resolves.toEqual({ n: 1 });
+    const waiting = client.send('outage', 'Hang', {}, { timeoutMs: 30_000 });
+    const outcome = waiting.then(
+      () => 'answered',
+      (error: unknown) => error,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const stoppedAt = Date.now();
+    await server.stop();
+    const failure = await outcome;
+    expect(failure).toBeInstanceOf(BusUnavailableError);
+    expect(failure).toMatchObject({ subject: `${prefix}.cmd.outage.Hang` });
+    expect(Date.now() - stoppedAt).toBeLessThan(10_000);
+
+    const startedAt = Date.now();
+    await expect(client.send('outage', 'Echo', { n: 2 })).rejects.toBeInstanceOf(BusUnavailableError);
+    expect(Date.now() - startedAt).toBeLessThan(1_000);
+    await expect(client.ready()).rejects.toThrow(/NATS connection/);
+
+    await server.start();
+    const deadline = Date.now() + 20_000;
+    let answer: unknown;
+    while (answer === undefined && Date.now() < deadline) {
+      answer = await client.send('outage', 'Echo', { n: 3 }).catch(() => new Promise((resolve) => setTimeout(() => resolve(undefined), 200)));
+    }
+    expect(answer).toEqual({ n: 3 });
+  }, 60_000);
 });

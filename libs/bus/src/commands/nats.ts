@@ -1,8 +1,6 @@
-import { ClientProxyFactory, Transport, type ClientProxy, type NatsOptions } from '@nestjs/microservices';
-import { EmptyResponseException } from '@nestjs/microservices/errors/empty-response.exception.js';
-import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
-import { filter, firstValueFrom, mergeMap, type Observable, race, type Subscription as RxSubscription, take, throwError, timeout } from 'rxjs';
-import { BusUnavailableError, CommandTimeoutError, DuplicateHandlerError, NoResponderError } from '../errors.js';
+import { Transport, type NatsOptions } from '@nestjs/microservices';
+import { connect, errors as natsErrors, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { BusUnavailableError, CommandFailedError, CommandTimeoutError, DuplicateHandlerError, NoResponderError } from '../errors.js';
 import { errorFields, silentLogger, type BusLogger } from '../logger.js';
 import { DEFAULT_SUBJECT_PREFIX, commandSubject } from '../subjects.js';
 import { assertPayloadDepth, assertPayloadSize, InvalidCommandPayloadError, MAX_COMMAND_PAYLOAD_BYTES } from './payload-limits.js';
@@ -19,40 +17,41 @@ export interface CommandClientOptions {
   defaultTimeoutMs?: number;
 }
 
-/** Nest's NATS client status values (`ClientProxy.status`). */
-type ConnectionStatus = 'connected' | 'disconnected' | 'reconnecting' | string;
+type ConnectionStatus = 'connected' | 'disconnected' | 'reconnecting' | 'closed';
 
 /**
- * Sends commands over NATS request/reply through NestJS's `ClientProxy`, so it
- * interoperates with `@MessagePattern` handlers. Nest's NATS client never
- * times out by itself: the rxjs `timeout()` turns silence into
- * `CommandTimeoutError`, and the server's no-responders status (an empty
- * reply) into `NoResponderError`, both naming the subject.
+ * Sends commands over NATS request/reply with the nats.js client itself: one multiplexed reply
+ * subscription per connection (`<inboxPrefix>.<nuid>.*`), so a command is one publish and one reply,
+ * where Nest's `ClientProxy` subscribed and unsubscribed a fresh inbox around every request and ran
+ * each through rxjs. It speaks Nest's packet format (`{ id, pattern, data }`, answered by
+ * `{ id, response, isDisposed }`), so `@MessagePattern` servers and {@link createNatsCommandBus}'s
+ * `register` answer it alike.
  *
- * While the connection is down (the client keeps reconnecting) a send fails at
- * once with `BusUnavailableError`, and so does a send waiting for its reply when
- * the connection drops. A payload nested deeper than `MAX_COMMAND_PAYLOAD_DEPTH`
- * or larger than {@link MAX_COMMAND_PAYLOAD_BYTES} is refused before it is
- * serialised (`InvalidCommandPayloadError`, naming the field).
+ * Silence becomes `CommandTimeoutError` and the server's no-responders status `NoResponderError`, both
+ * naming the subject. While the connection is down (it keeps reconnecting) a send fails at once with
+ * `BusUnavailableError`, and so does a send waiting for its reply when the connection drops. A payload
+ * nested deeper than `MAX_COMMAND_PAYLOAD_DEPTH` or larger than {@link MAX_COMMAND_PAYLOAD_BYTES} is
+ * refused before it is serialised (`InvalidCommandPayloadError`, naming the field).
  */
 export class CommandClient {
   private readonly subjectPrefix: string;
   private readonly defaultTimeoutMs: number;
   private status: ConnectionStatus = 'disconnected';
   private connectedOnce = false;
-  private readonly watching: RxSubscription;
+  private connecting: Promise<NatsConnection> | undefined;
+  private nc: NatsConnection | undefined;
+  private closed = false;
+  private nextId = 0;
+  /** Sends waiting for their reply: failed at once when the connection drops. */
+  private readonly waiting = new Set<(error: BusUnavailableError) => void>();
 
   constructor(
-    /** A `ClientNats` (e.g. from `ClientsModule` or {@link createCommandClient}). */
-    readonly proxy: ClientProxy,
+    /** Opens the connection (reconnecting forever once up); called again after a failed first attempt. */
+    private readonly open: () => Promise<NatsConnection>,
     { subjectPrefix = DEFAULT_SUBJECT_PREFIX, defaultTimeoutMs = DEFAULT_COMMAND_TIMEOUT_MS }: CommandClientOptions = {},
   ) {
     this.subjectPrefix = subjectPrefix;
     this.defaultTimeoutMs = defaultTimeoutMs;
-    this.watching = (proxy.status as Observable<ConnectionStatus>).subscribe((status) => {
-      this.status = status;
-      if (status === 'connected') this.connectedOnce = true;
-    });
   }
 
   /** Whether the connection is known to be down right now (it was up before and has not come back). */
@@ -63,57 +62,137 @@ export class CommandClient {
   async send<Result = unknown>(context: string, command: string, payload: unknown, { timeoutMs = this.defaultTimeoutMs }: SendOptions = {}): Promise<Result> {
     const subject = commandSubject(context, command, this.subjectPrefix);
     assertPayloadDepth(subject, payload);
-    assertPayloadSize(subject, Buffer.byteLength(JSON.stringify(payload) ?? ''));
+    const data: string | undefined = JSON.stringify(payload);
+    assertPayloadSize(subject, Buffer.byteLength(data ?? ''));
     if (this.unavailable) throw new BusUnavailableError(subject, `connection ${this.status}`);
-    const connectionLost = (this.proxy.status as Observable<ConnectionStatus>).pipe(
-      filter((status) => status !== 'connected' && this.connectedOnce),
-      take(1),
-      mergeMap(() => throwError(() => new BusUnavailableError(subject, 'the connection dropped while waiting for the reply; retry with the same command id'))),
-    );
-    let reply: unknown;
+    const id = `${++this.nextId}`;
+    // Nest's packet, written around the data serialised once (no `data` key for undefined, as JSON.stringify of the packet would).
+    const body = `{"pattern":${JSON.stringify(subject)},${data === undefined ? '' : `"data":${data},`}"id":"${id}"}`;
+    const nc = await this.connectionFor(subject);
+    let dropped!: (error: BusUnavailableError) => void;
+    const connectionLost = new Promise<never>((_, reject) => (dropped = reject));
+    this.waiting.add(dropped);
+    const request = nc.request(subject, body, { timeout: timeoutMs });
+    // Settled after a drop (its own timeout): observed so it never surfaces as an unhandled rejection.
+    request.catch(() => undefined);
+    let reply: Msg;
     try {
-      reply = await firstValueFrom(
-        race(this.proxy.send<unknown>(subject, payload), connectionLost).pipe(
-          timeout({ first: timeoutMs, with: () => throwError(() => new CommandTimeoutError(subject, timeoutMs)) }),
-        ),
-      );
+      reply = await Promise.race([request, connectionLost]);
     } catch (error) {
-      if (error instanceof EmptyResponseException) throw new NoResponderError(subject);
-      if (isConnectionFailure(error)) throw new BusUnavailableError(subject, error instanceof Error ? error.message : String(error));
-      throw error;
+      throw requestFailure(subject, timeoutMs, error);
+    } finally {
+      this.waiting.delete(dropped);
     }
-    return unwrapReply<Result>(subject, reply);
+    return unwrapReply<Result>(subject, replyPacketOf(subject, id, reply));
   }
 
   /** Resolves when the connection answers a round trip; rejects naming why not. */
   async ready(): Promise<void> {
     if (this.unavailable) throw new Error(`NATS connection ${this.status}`);
-    const nc = await connectionOf(this.proxy);
+    const nc = await this.connectionFor('readiness');
     if (nc.isClosed()) throw new Error('NATS connection closed');
     await nc.rtt();
   }
 
-  close(): Promise<void> {
-    this.watching.unsubscribe();
-    return Promise.resolve(this.proxy.close());
+  async close(): Promise<void> {
+    this.closed = true;
+    const nc = this.nc ?? (await this.connecting?.catch(() => undefined));
+    this.nc = undefined;
+    this.connecting = undefined;
+    this.status = 'closed';
+    this.failWaiting('the client was closed');
+    if (nc !== undefined && !nc.isClosed()) await nc.close();
+  }
+
+  /**
+   * The connection, opened on first use; a failed attempt is not kept, so the next call tries again.
+   * Fails with `BusUnavailableError` naming `subject` when it cannot be opened.
+   */
+  async connectionFor(subject: string): Promise<NatsConnection> {
+    if (this.nc !== undefined) return this.nc;
+    if (this.closed) throw new BusUnavailableError(subject, 'the client was closed');
+    const attempt = (this.connecting ??= this.open().then((nc) => {
+      if (this.closed) {
+        void nc.close();
+        throw new BusUnavailableError(subject, 'the client was closed');
+      }
+      this.nc = nc;
+      this.status = 'connected';
+      this.connectedOnce = true;
+      void this.watch(nc);
+      return nc;
+    }));
+    try {
+      return await attempt;
+    } catch (error) {
+      if (this.connecting === attempt) this.connecting = undefined;
+      if (error instanceof BusUnavailableError) throw error;
+      throw new BusUnavailableError(subject, error instanceof Error ? error.message : String(error));
+    }
+  }
+
+  private async watch(nc: NatsConnection): Promise<void> {
+    for await (const status of nc.status()) {
+      if (status.type === 'disconnect') {
+        this.status = 'disconnected';
+        this.failWaiting('the connection dropped while waiting for the reply; retry with the same command id');
+      } else if (status.type === 'reconnecting') {
+        this.status = 'reconnecting';
+      } else if (status.type === 'reconnect') {
+        this.status = 'connected';
+      }
+    }
+    // The status iterator ends when the connection is closed for good.
+    if (this.nc === nc) {
+      this.status = 'closed';
+      this.failWaiting('the connection closed');
+    }
+  }
+
+  private failWaiting(reason: string): void {
+    const waiting = [...this.waiting];
+    this.waiting.clear();
+    for (const fail of waiting) fail(new BusUnavailableError('(waiting for a reply)', reason));
   }
 }
 
-/** Nest's ClientNats rejects with a bare string while it reconnects; nats.js with connection errors once closed. */
-function isConnectionFailure(error: unknown): boolean {
-  if (typeof error === 'string') return true;
-  if (!(error instanceof Error)) return false;
-  return /connection (lost|closed|refused)|closed connection|disconnect|CONNECTION_(CLOSED|REFUSED)/i.test(`${error.name} ${error.message} ${String((error as { code?: unknown }).code ?? '')}`);
+/** nats.js's failures of a request, as the bus's errors naming the subject. */
+function requestFailure(subject: string, timeoutMs: number, error: unknown): unknown {
+  if (error instanceof BusUnavailableError) return error.subject === subject ? error : new BusUnavailableError(subject, error.reason);
+  if (error instanceof natsErrors.RequestError && error.isNoResponders()) return new NoResponderError(subject);
+  if (error instanceof natsErrors.NoRespondersError) return new NoResponderError(subject);
+  if (error instanceof natsErrors.TimeoutError || (error instanceof natsErrors.RequestError && error.cause instanceof natsErrors.TimeoutError)) return new CommandTimeoutError(subject, timeoutMs);
+  if (isConnectionFailure(error)) return new BusUnavailableError(subject, error instanceof Error ? error.message : String(error));
+  return error;
 }
 
-async function connectionOf(proxy: ClientProxy): Promise<NatsConnection> {
+/**
+ * The CommandReply in a reply message: Nest's reply packet `{ id, response | err, isDisposed }` (what
+ * both kinds of server send to a request with an id), or a bare reply. An empty body is the server's
+ * no-responders answer on old servers.
+ */
+function replyPacketOf(subject: string, id: string, reply: Msg): unknown {
+  if (reply.data.length === 0) throw new NoResponderError(subject);
+  let packet: unknown;
   try {
-    await proxy.connect();
-  } catch (error) {
-    // ClientNats rejects with a string ("Error: Connection lost. Trying to reconnect...").
-    throw error instanceof Error ? error : new Error(String(error).replace(/^Error: /, ''));
+    packet = reply.json<unknown>();
+  } catch {
+    throw new CommandFailedError(subject, 'InvalidReply', 'the reply is not JSON', undefined);
   }
-  return proxy.unwrap<NatsConnection>();
+  if (typeof packet !== 'object' || packet === null || !('id' in packet) || (packet as { id: unknown }).id !== id) return packet;
+  const { err, response } = packet as { err?: unknown; response?: unknown };
+  if (err !== undefined && err !== null) {
+    const message = typeof err === 'string' ? err : typeof (err as { message?: unknown }).message === 'string' ? (err as { message: string }).message : JSON.stringify(err);
+    throw new CommandFailedError(subject, 'RemoteError', message, typeof err === 'object' ? (err as Record<string, unknown>) : undefined);
+  }
+  return response;
+}
+
+/** Connection errors of nats.js (closed, refused, lost) as opposed to an answer. */
+function isConnectionFailure(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  if (error instanceof natsErrors.ClosedConnectionError || error instanceof natsErrors.DrainingConnectionError || error instanceof natsErrors.ConnectionError) return true;
+  return /connection (lost|closed|refused)|closed connection|disconnect|CONNECTION_(CLOSED|REFUSED)/i.test(`${error.name} ${error.message} ${String((error as { code?: unknown }).code ?? '')}`);
 }
 
 export interface NatsCommandTransportOptions {
@@ -135,10 +214,12 @@ export interface NatsCommandTransportOptions {
  */
 export const COMMAND_CONNECTION_OPTIONS = { maxReconnectAttempts: -1, reconnectTimeWait: 1_000, noAsyncTraces: true } as const;
 
-/** A {@link CommandClient} on its own Nest NATS client, reconnecting forever. */
+/** A {@link CommandClient} on its own NATS connection (opened on first use), reconnecting forever. */
 export function createCommandClient({ servers, name, user, pass, inboxPrefix, ...options }: NatsCommandTransportOptions & CommandClientOptions): CommandClient {
-  const proxy = ClientProxyFactory.create({ transport: Transport.NATS, options: { servers, ...COMMAND_CONNECTION_OPTIONS, ...(name !== undefined ? { name } : {}), ...(user !== undefined ? { user, pass } : {}), ...(inboxPrefix !== undefined ? { inboxPrefix } : {}) } });
-  return new CommandClient(proxy, options);
+  return new CommandClient(
+    () => connect({ servers, ...COMMAND_CONNECTION_OPTIONS, ...(name !== undefined ? { name } : {}), ...(user !== undefined ? { user, pass } : {}), ...(inboxPrefix !== undefined ? { inboxPrefix } : {}) }),
+    options,
+  );
 }
 
 /**
@@ -250,7 +331,7 @@ export function createNatsCommandBus({ queue = DEFAULT_COMMAND_QUEUE, logger = s
   const subscriptions = new Map<string, Subscription>();
   const subjectPrefix = options.subjectPrefix ?? DEFAULT_SUBJECT_PREFIX;
 
-  const connection = (): Promise<NatsConnection> => connectionOf(client.proxy);
+  const connection = (): Promise<NatsConnection> => client.connectionFor(`${subjectPrefix}.cmd`);
 
   /** Decode → handle → answer. Never throws: whatever arrives gets a reply (when one is asked for) and the process stays up. */
   async function serve(msg: Msg, handler: CommandHandler, context: string, command: string): Promise<void> {

@@ -172,6 +172,33 @@ export interface EventConsumer {
 const defaultRetryDelay = (deliveryCount: number): number => backoffDelayMs(deliveryCount);
 
 /**
+ * Acks of handled events, sent together once per turn of the event loop: nats.js writes to its
+ * socket once per microtask checkpoint, so acks of the several consumers of a process (each event
+ * reaches most of them) would otherwise cost one socket write each. Delaying an ack by one turn
+ * changes nothing a consumer relies on: it is still sent before the next pull is needed and long
+ * before ack_wait, and a crash before it is sent means one redelivery, as a crash before any ack.
+ */
+const pendingAcks: JsMsg[] = [];
+let acksScheduled = false;
+function ackSoon(msg: JsMsg): void {
+  pendingAcks.push(msg);
+  if (acksScheduled) return;
+  acksScheduled = true;
+  setImmediate(flushAcks);
+}
+/** Sends every pending ack now (also before a consumer stops, so none waits for a closed connection). */
+function flushAcks(): void {
+  acksScheduled = false;
+  for (const msg of pendingAcks.splice(0)) {
+    try {
+      msg.ack();
+    } catch {
+      // The connection closed: the server redelivers the message after ack_wait.
+    }
+  }
+}
+
+/**
  * Starts a durable pull consumer on the events stream with explicit acks:
  * events are parsed and validated, handled one at a time in stream order,
  * retried with back-off (for minutes: a dependency that is down is waited for,
@@ -271,7 +298,7 @@ export async function consumeEvents<S extends DataSchemas | undefined = undefine
     }
     if (dataSchemas !== undefined) {
       const schema = dataSchemas[event.type];
-      if (schema === undefined) return msg.ack();
+      if (schema === undefined) return ackSoon(msg);
       const parsed = schema.safeParse(event.data);
       if (!parsed.success) return deadLetter(msg, 'invalid_data', new InvalidEnvelopeError(`data of ${event.type} fails its schema`, parsed.error.issues), event.id);
       event = { ...event, data: parsed.data };
@@ -291,7 +318,7 @@ export async function consumeEvents<S extends DataSchemas | undefined = undefine
     } finally {
       clearInterval(keepAlive);
     }
-    msg.ack();
+    ackSoon(msg);
     hooks.onHandled?.({ eventId: event.id, type: event.type, deliveryCount });
   }
 
@@ -334,9 +361,12 @@ export async function consumeEvents<S extends DataSchemas | undefined = undefine
   return {
     async stop() {
       stopping = true;
+      flushAcks();
       await messages.close();
       await redriven?.close();
       await done;
+      // The handler that was running acked after the close.
+      flushAcks();
     },
     done,
   };

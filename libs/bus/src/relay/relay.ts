@@ -24,6 +24,13 @@ export const DEFAULT_RELAY_POLL_INTERVAL_WITHOUT_WAKE_UPS_MS = 100;
  */
 const RECHECK_DELAY_MS = 10;
 export const DEFAULT_RELAY_CHECKPOINT_EVERY = 1_000;
+/**
+ * While events trickle in, the checkpoint is stored at most this often (and after every
+ * `checkpointEvery` events, when caught up and asked to be, and when stopping): one write per
+ * pass cost a PostgreSQL transaction per few commands, and a checkpoint that lags by a second
+ * only means a second of duplicates for JetStream to absorb after a crash.
+ */
+export const DEFAULT_RELAY_CHECKPOINT_INTERVAL_MS = 1_000;
 export const DEFAULT_RELAY_PUBLISH_TIMEOUT_MS = 5_000;
 export const DEFAULT_RELAY_RETRY_DELAY_MS = 1_000;
 export const DEFAULT_RELAY_READ_AHEAD = 4_000;
@@ -73,8 +80,14 @@ export interface RelayOptions {
    * @defaultValue DEFAULT_RELAY_POLL_INTERVAL_MS (500) with wake-ups, else DEFAULT_RELAY_POLL_INTERVAL_WITHOUT_WAKE_UPS_MS (100)
    */
   pollIntervalMs?: number;
-  /** Store the checkpoint after this many acknowledged events (and whenever caught up or stopping). @defaultValue DEFAULT_RELAY_CHECKPOINT_EVERY (1000) */
+  /** Store the checkpoint after this many acknowledged events (and when stopping). @defaultValue DEFAULT_RELAY_CHECKPOINT_EVERY (1000) */
   checkpointEvery?: number;
+  /**
+   * Once caught up, store the checkpoint if the last one is at least this old; a pending one is
+   * stored when it comes due even if no event arrives. 0 stores it after every pass.
+   * @defaultValue DEFAULT_RELAY_CHECKPOINT_INTERVAL_MS (1000)
+   */
+  checkpointIntervalMs?: number;
   /** Wait this long for each PubAck. @defaultValue DEFAULT_RELAY_PUBLISH_TIMEOUT_MS (5000) */
   publishTimeoutMs?: number;
   /** Back-off after a failure before resuming from the checkpoint. @defaultValue DEFAULT_RELAY_RETRY_DELAY_MS (1000) */
@@ -144,6 +157,7 @@ export function startRelay({
   readAheadEvents = DEFAULT_RELAY_READ_AHEAD,
   pollIntervalMs,
   checkpointEvery = DEFAULT_RELAY_CHECKPOINT_EVERY,
+  checkpointIntervalMs = DEFAULT_RELAY_CHECKPOINT_INTERVAL_MS,
   publishTimeoutMs = DEFAULT_RELAY_PUBLISH_TIMEOUT_MS,
   retryDelayMs = DEFAULT_RELAY_RETRY_DELAY_MS,
   enforceOrder = true,
@@ -164,6 +178,10 @@ export function startRelay({
   const caughtUpWaiters = new Set<() => void>();
   let passesStarted = 0;
   let passesCaughtUp = 0;
+  /** When the checkpoint was last stored (ms, Date.now()). */
+  let checkpointedAt = 0;
+  /** waitUntilCaughtUp() callers need the checkpoint stored at the end of each pass up to this one. */
+  let checkpointWantedUntilPass = 0;
   // Set by the store's wake-up, cleared just before a pass reads: one arriving mid-pass starts the next pass.
   let appendedSinceRead = false;
   let endIdle: (() => void) | undefined;
@@ -225,7 +243,14 @@ export function startRelay({
     const position = metrics.ackedPosition;
     await store.storeCheckpoint(checkpointName, position);
     metrics.checkpointPosition = position;
+    checkpointedAt = Date.now();
     hooks.onCheckpoint?.(position);
+  }
+
+  /** Ms until a pending checkpoint is due (0: due now); undefined when nothing is pending. */
+  function checkpointDueInMs(): number | undefined {
+    if (metrics.ackedPosition === metrics.checkpointPosition) return undefined;
+    return Math.max(0, checkpointedAt + checkpointIntervalMs - Date.now());
   }
 
   /** One catch-up pass: read after the acked position until the log is exhausted. */
@@ -238,6 +263,7 @@ export function startRelay({
     let sinceCheckpoint = 0;
     let ackedRun = 0;
     let duplicateRun = 0;
+    let completed = false;
 
     const settleOldest = async (): Promise<void> => {
       const pending = window.shift()!;
@@ -289,12 +315,14 @@ export function startRelay({
         }
       }
       while (window.length > 0) await settleOldest();
+      completed = !stopController.signal.aborted;
     } finally {
       // Later publishes may still be pending; their results are settled promises, so dropping them leaks nothing.
       window.length = 0;
       metrics.inFlight = 0;
       flushAcked();
-      await storeCheckpoint();
+      // Caught up: stored when due (or asked for); after a failure or on stop: stored now, as far as it was acknowledged.
+      if (!completed || passNumber <= checkpointWantedUntilPass || checkpointDueInMs() === 0) await storeCheckpoint();
     }
     return { passNumber, eventsRead };
   }
@@ -327,7 +355,9 @@ export function startRelay({
         // readAll), and that transaction's end may announce nothing: look again soon, then back off.
         const active = stopWatching !== undefined && (woken || eventsRead > 0);
         idleMs = active ? recheckMs : Math.min(idleMs * 2, pollMs);
-        await idle(idleMs);
+        const dueMs = checkpointDueInMs();
+        await idle(dueMs === undefined ? idleMs : Math.min(idleMs, dueMs));
+        if (checkpointDueInMs() === 0) await storeCheckpoint();
       } catch (error) {
         metrics.errors += 1;
         metrics.caughtUp = false;
@@ -335,6 +365,12 @@ export function startRelay({
         logger.warn({ ...errorFields(error), checkpointName, position: metrics.ackedPosition.toString() }, 'relay pass failed; resuming from the last acknowledged event');
         await sleep(retryDelayMs, stopController.signal);
       }
+    }
+    // Stopped while idle: what was acknowledged since the last checkpoint is stored now.
+    if (resumed) {
+      await storeCheckpoint().catch((error: unknown) => {
+        logger.warn({ ...errorFields(error), checkpointName, position: metrics.ackedPosition.toString() }, 'relay could not store its checkpoint when stopping; the events after it are published again (as duplicates) at the next start');
+      });
     }
     await stopWatching?.().catch(() => undefined);
     logger.info({ checkpointName, position: metrics.ackedPosition.toString() }, 'relay stopped');
@@ -349,6 +385,7 @@ export function startRelay({
     waitUntilCaughtUp({ timeoutMs = 30_000 } = {}) {
       // A pass already running may have read past the log's end before the caller's commit: wait for the next one.
       const target = passesStarted + 1;
+      checkpointWantedUntilPass = Math.max(checkpointWantedUntilPass, target);
       return new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => {
           caughtUpWaiters.delete(check);
