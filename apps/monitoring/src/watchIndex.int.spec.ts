@@ -6,13 +6,16 @@
  * in memory.
  */
 import { type AuditableEventStore, createPgliteEventStore, createPostgresEventStore, type ReadAllOptions, type SqlQueryable, type StoredEvent } from '@gatehouse/eventstore';
-import { isolatedSchema, requirePostgres } from '@gatehouse/testing';
+import { isolatedSchema, requirePostgres, visibleHead } from '@gatehouse/testing';
 import { WATCH_INDEX_VERSION, WatchIndex } from './watchIndex.js';
 
 const postgres = await requirePostgres();
 const NOW = new Date('2026-12-01T12:00:00Z');
 
-/** Watch `n`: its change's kind, the watch started (service svc-<n % 3>); every third completed, every fourth ended. */
+/**
+ * Watch `n`: its change's kind, the watch started (service svc-<n % 3>); every third completed, every fourth ended.
+ * Returns once log readers see them (another suite's open transaction on the server can hold them back a moment).
+ */
 async function appendWatches(store: AuditableEventStore, from: number, to: number): Promise<number> {
   let appended = 0;
   for (let n = from; n < to; n += 1) {
@@ -26,6 +29,7 @@ async function appendWatches(store: AuditableEventStore, from: number, to: numbe
     await store.appendToStream(`watch-${changeRequestId}`, events);
     appended += events.length + 1;
   }
+  await visibleHead(store);
   return appended;
 }
 
@@ -84,11 +88,8 @@ describe.each(kinds)('watch index in tables with a checkpoint (%s)', (_, open) =
   const sql = (): SqlQueryable => store.sql!.executor;
   const tables = () => `"${store.sql!.schema}_monitoring"`;
   const checkpoint = async () => (await sql().query<{ version: number; position: string }>(`SELECT version, position FROM ${tables()}.watch_index_state`))[0];
-  const head = async () => {
-    let last = 0n;
-    for await (const event of store.readAll()) last = event.globalPosition;
-    return String(last);
-  };
+  /** The log's head once readers see it all. */
+  const head = async () => String(await visibleHead(store));
 
   beforeEach(async () => {
     ({ store, cleanup } = await open());

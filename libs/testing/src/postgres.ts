@@ -70,3 +70,27 @@ export function isolatedSchema(prefix: string, url: string = testDatabaseUrl()):
 function redact(url: string): string {
   return url.replace(/:\/\/([^:@/]+):[^@/]+@/, '://$1:***@');
 }
+
+/** An event store as far as {@link visibleHead} needs it (structural: libs/testing does not depend on the store). */
+export interface HeadReadableStore {
+  readAll(): AsyncIterable<{ globalPosition: bigint }>;
+  readonly sql?: { readonly executor: { query<Row>(text: string, params?: readonly unknown[]): Promise<Row[]> }; readonly schema: string };
+}
+
+/**
+ * The global position of the log's last event, once log readers see every event appended so far. The store's
+ * gap-safe reads stop at the oldest transaction still running on the server, whichever database it is in, so on a
+ * PostgreSQL server shared with other suites a test that appends and then reads must wait for that horizon to
+ * pass, or it reads less than it appended. Over a store without SQL, the last event readAll returns.
+ */
+export async function visibleHead(store: HeadReadableStore, { timeoutMs = 30_000 }: { timeoutMs?: number } = {}): Promise<bigint> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const [row] = store.sql === undefined ? [] : await store.sql.executor.query<{ head: string | null }>(`SELECT max(global_position)::text AS head FROM "${store.sql.schema}".events`);
+    let last = 0n;
+    for await (const event of store.readAll()) last = event.globalPosition;
+    if (row === undefined || BigInt(row.head ?? '0') === last) return last;
+    if (Date.now() > deadline) throw new Error(`log readers still see up to position ${last} of ${row.head} after ${timeoutMs} ms: a transaction on the server stays open`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

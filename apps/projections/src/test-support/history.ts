@@ -4,6 +4,7 @@
  */
 import { approvalDecider, changeRequestDecider, type ApprovalEvent, type ChangeRequestEvent } from '@gatehouse/domain';
 import type { AuditableEventStore } from '@gatehouse/eventstore';
+import { visibleHead } from '@gatehouse/testing';
 
 const NOW = new Date('2026-11-24T09:00:00Z');
 const rules = { production: { runbookRequired: true, standardChangesPreApproved: true, standardChangeTemplates: [], exposure: 'production' as const } };
@@ -103,5 +104,7 @@ export async function appendChanges(store: AuditableEventStore, from: number, to
       appended += part.events.length;
     }
   }
+  // Once log readers see them: another suite's open transaction on the server can hold them back a moment.
+  await visibleHead(store);
   return appended;
 }
