@@ -22,6 +22,7 @@ import { ClientProxyFactory, Transport } from '@nestjs/microservices';
 import { firstValueFrom, timeout } from 'rxjs';
 import { createCommandClient, createNatsCommandBus } from '@gatehouse/bus';
 import { natsUrl } from '@gatehouse/testing';
+import { benchChangeDraft } from './lib/changeDraft.js';
 import { openLoop, summarise, summaryLine, type Summary } from './lib/openLoop.js';
 
 const rate = Number(process.env['BUS_BENCH_RATE'] ?? 500);
@@ -33,19 +34,7 @@ const payload = {
   commandId: randomUUID(),
   actor: 'ana',
   correlationId: randomUUID(),
-  kind: 'normal',
-  title: 'bench change',
-  description: 'benchmark',
-  type: 'enhancement',
-  priority: 'low',
-  impact: 'low',
-  risk: 'low',
-  environments: ['development'],
-  schedule: { planned: '2026-11-30T09:00:00Z', duration: 30 },
-  implementationPlan: 'deploy',
-  rollbackPlan: 'roll back',
-  testingPlan: 'unit tests',
-  releaseId: randomUUID(),
+  ...benchChangeDraft('bench change', '2026-11-30T09:00:00Z', randomUUID()),
 };
 
 async function natsServerTicks(): Promise<number> {

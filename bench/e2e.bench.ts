@@ -20,6 +20,7 @@ import { connect } from '@nats-io/transport-node';
 import pg from 'pg';
 import { GatehouseClient, natsUrl, startDistributedGatehouse, testDatabaseUrl } from '@gatehouse/testing';
 import { openLoop, summarise, type Summary } from './lib/openLoop.js';
+import { benchChangeDraft } from './lib/changeDraft.js';
 
 const TARGET_RATE = 200;
 const TARGET_COMMAND_P99_MS = 25;
@@ -68,21 +69,7 @@ async function main(): Promise<void> {
       const response = await fetch(`${system.url}/api/change-requests`, {
         method: 'POST',
         headers,
-        body: JSON.stringify({
-          kind: 'normal',
-          title: `bench change ${i}`,
-          description: 'benchmark',
-          type: 'enhancement',
-          priority: 'low',
-          impact: 'low',
-          risk: 'low',
-          environments: ['development'],
-          schedule: { planned: START_AT, duration: 30 },
-          implementationPlan: 'deploy',
-          rollbackPlan: 'roll back',
-          testingPlan: 'unit tests',
-          releaseId,
-        }),
+        body: JSON.stringify(benchChangeDraft(`bench change ${i}`, START_AT, releaseId!)),
       });
       if (response.status !== 201) throw new Error(`submitChange → ${response.status} ${await response.text()}`);
       await response.arrayBuffer();
