@@ -5,9 +5,30 @@ import { Loading, Problem } from '../components/Status.js';
 import { useApi } from '../components/useApi.js';
 import type { Session } from '../session.js';
 
-/** The approval requests waiting for the roles the caller holds, with approve / reject and a comment. */
+/** The queue is read again this often while the page is open: requests arrive and are decided by others. */
+const QUEUE_REFRESH_MS = 5_000;
+
+interface Outcome {
+  ok: boolean;
+  message: string;
+  /** The change it was about. */
+  title: string;
+}
+
+/**
+ * The approval requests waiting for the roles the caller holds, with approve / reject and a comment, read again
+ * every few seconds. The outcome
+ * of a decision is shown by the page, not the request's card: an approval that completes the request takes the
+ * card out of the queue when the queue reloads, and the answer must stay on screen after it.
+ */
 export function ApprovalsPage({ session }: { session: Session }) {
+  const [outcome, setOutcome] = useState<Outcome>();
   const pending = useApi(session, '/api/approvals/pending');
+  const reloadQueue = pending.reload;
+  useEffect(() => {
+    const timer = setInterval(reloadQueue, QUEUE_REFRESH_MS);
+    return () => clearInterval(timer);
+  }, [reloadQueue]);
   const changes = useApi(session, '/api/change-requests?status=awaiting_approval');
   const mine = (pending.data?.items ?? []).filter((p: Json) => session.roles.includes(p.role));
   const others = (pending.data?.items ?? []).filter((p: Json) => !session.roles.includes(p.role));
@@ -18,11 +39,24 @@ export function ApprovalsPage({ session }: { session: Session }) {
       <p className="meta">Requests waiting for your roles: {session.roles.join(', ')}. Each is checked against the rules before you decide; the server checks again.</p>
       <Loading when={pending.loading && pending.data === undefined} />
       <Problem message={pending.error} />
+      {outcome ? (
+        <p role="alert" className={outcome.ok ? 'ok' : 'problem'}>
+          {outcome.message} <span className="meta">({outcome.title})</span>
+        </p>
+      ) : null}
       {pending.data !== undefined && mine.length === 0 ? <p>Nothing waits for your roles.</p> : null}
       <ul className="plain queue">
         {mine.map((p: Json) => (
           <li key={`${p.changeRequestId}-${p.role}`}>
-            <ApprovalItem session={session} item={p} title={titleOf(p.changeRequestId)} onDecided={pending.reload} />
+            <ApprovalItem
+              session={session}
+              item={p}
+              title={titleOf(p.changeRequestId)}
+              onDecided={(decided) => {
+                setOutcome(decided);
+                if (decided.ok) pending.reload();
+              }}
+            />
           </li>
         ))}
       </ul>
@@ -43,10 +77,9 @@ export function ApprovalsPage({ session }: { session: Session }) {
   );
 }
 
-function ApprovalItem({ session, item, title, onDecided }: { session: Session; item: Json; title: string; onDecided(): void }) {
+function ApprovalItem({ session, item, title, onDecided }: { session: Session; item: Json; title: string; onDecided(outcome: Outcome): void }) {
   const [check, setCheck] = useState<Json>();
   const [comment, setComment] = useState('');
-  const [outcome, setOutcome] = useState<{ ok: boolean; message: string }>();
   const [busy, setBusy] = useState(false);
   const id = `${item.changeRequestId}-${item.role}`;
   useEffect(() => {
@@ -57,14 +90,13 @@ function ApprovalItem({ session, item, title, onDecided }: { session: Session; i
     try {
       if (action === 'approve') {
         await api(session, 'POST', `/api/change-requests/${item.changeRequestId}/approvals`, { role: item.role, ...(comment ? { comment } : {}) });
-        setOutcome({ ok: true, message: `Approved as ${item.role}.` });
+        onDecided({ ok: true, message: `Approved as ${item.role}.`, title });
       } else {
         await api(session, 'POST', `/api/change-requests/${item.changeRequestId}/rejections`, { stage: 'approval', reason: comment });
-        setOutcome({ ok: true, message: 'Rejected.' });
+        onDecided({ ok: true, message: 'Rejected.', title });
       }
-      onDecided();
     } catch (error) {
-      setOutcome({ ok: false, message: `Refused by the server: ${(error as Error).message}` });
+      onDecided({ ok: false, message: `Refused by the server: ${(error as Error).message}`, title });
     } finally {
       setBusy(false);
     }
@@ -97,11 +129,6 @@ function ApprovalItem({ session, item, title, onDecided }: { session: Session; i
           Reject
         </button>
       </div>
-      {outcome ? (
-        <p role="alert" className={outcome.ok ? 'ok' : 'problem'}>
-          {outcome.message}
-        </p>
-      ) : null}
     </article>
   );
 }
