@@ -33,11 +33,12 @@ export interface LogTree {
 export async function readLogTree(store: EventStore, maxSize?: number): Promise<LogTree> {
   const tree = new MerkleTree();
   const leaves: LogLeaf[] = [];
-  const byPosition = new Map<bigint, number>();
+  // Keyed by the position as a number (exact below 2^53): a bigint key costs a hash of its digits per lookup.
+  const byPosition = new Map<number, number>();
   const add = (leaf: LogLeaf): void => {
     tree.append(eventLeafHash(leaf.eventHash));
     leaves.push(leaf);
-    byPosition.set(leaf.globalPosition, leaf.index);
+    byPosition.set(Number(leaf.globalPosition), leaf.index);
   };
   const sql = (store as { sql?: SqlAccess }).sql;
   if (maxSize !== 0 && sql !== undefined) {
@@ -55,5 +56,5 @@ export async function readLogTree(store: EventStore, maxSize?: number): Promise<
       if (maxSize !== undefined && leaves.length >= maxSize) break;
     }
   }
-  return { tree, leaves, indexOf: (position) => byPosition.get(position) };
+  return { tree, leaves, indexOf: (position) => byPosition.get(Number(position)) };
 }

@@ -17,6 +17,10 @@ export function hashLeaf(entry: Uint8Array): Buffer {
   return createHash('sha256').update(LEAF_PREFIX).update(entry).digest();
 }
 
+/** 0x00 || entry for a 32-byte entry, reused by eventLeafHash (one update instead of two, no allocation). */
+const LEAF_INPUT = Buffer.alloc(1 + HASH_LENGTH);
+const EVENT_HASH_HEX = /^[0-9a-fA-F]{64}$/;
+
 export function hashChildren(left: Uint8Array, right: Uint8Array): Buffer {
   return createHash('sha256').update(NODE_PREFIX).update(left).update(right).digest();
 }
@@ -26,11 +30,9 @@ export const EMPTY_ROOT: Buffer = createHash('sha256').digest();
 
 /** The leaf of an event: its hash (hex, 32 bytes) as the entry. */
 export function eventLeafHash(eventHashHex: string): Buffer {
-  const entry = Buffer.from(eventHashHex, 'hex');
-  if (entry.length !== HASH_LENGTH || entry.toString('hex') !== eventHashHex.toLowerCase()) {
-    throw new TypeError(`event hash must be ${HASH_LENGTH} bytes of hex, got '${eventHashHex}'`);
-  }
-  return hashLeaf(entry);
+  if (!EVENT_HASH_HEX.test(eventHashHex)) throw new TypeError(`event hash must be ${HASH_LENGTH} bytes of hex, got '${eventHashHex}'`);
+  LEAF_INPUT.write(eventHashHex, 1, HASH_LENGTH, 'hex');
+  return createHash('sha256').update(LEAF_INPUT).digest();
 }
 
 /** Largest power of two strictly smaller than n (n >= 2). */

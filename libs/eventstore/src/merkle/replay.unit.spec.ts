@@ -30,6 +30,33 @@ describe('replay export', () => {
     expect(await verifyReplay(lines, publicKey)).toMatchObject({ ok: true, events: 3 });
   });
 
+  it('exports the whole log from the start without reading the tree: the same lines, and a log that no longer matches the head fails', async () => {
+    const store = createInMemoryEventStore();
+    await store.appendToStream('order-1', [{ type: 'OrderPlaced', data: { sku: 'a' } }, { type: 'OrderPaid', data: { amount: 3 } }]);
+    await store.appendToStream('order-2', [{ type: 'OrderPlaced', data: { sku: 'b' } }]);
+    const tree = await readLogTree(store);
+    const head = signTreeHead({ treeSize: 3, rootHash: tree.tree.root(3).toString('hex'), lastPosition: '3', timestamp: '2026-12-01T10:00:00.000Z' }, privateKey);
+    // An event after the head: neither export carries it.
+    await store.appendToStream('order-1', [{ type: 'OrderShipped', data: {} }]);
+    const collect = async (source: AsyncIterable<string>) => {
+      const lines: string[] = [];
+      for await (const line of source) lines.push(line);
+      return lines;
+    };
+    const withTree = await collect(replayLines(store, tree, head));
+    const withoutTree = await collect(replayLines(store, undefined, head));
+    expect(withoutTree).toEqual(withTree);
+    expect(JSON.parse(withoutTree.at(-1)!)).toEqual({ end: true, events: 3 });
+    expect(await verifyReplay(withoutTree, publicKey)).toMatchObject({ ok: true, events: 3 });
+
+    // A head that does not describe these events (another root): the export still streams, and fails verification.
+    const other = signTreeHead({ ...head, rootHash: tree.tree.root(2).toString('hex') }, privateKey);
+    expect(await verifyReplay(await collect(replayLines(store, undefined, other)), publicKey)).toMatchObject({ ok: false, reason: expect.stringMatching(/do not produce the root/) });
+    // Filters and resumes need the tree.
+    await expect(collect(replayLines(store, undefined, head, { after: 1n }))).rejects.toThrow(/needs the log tree/);
+    await expect(collect(replayLines(store, undefined, head, { streamId: 'order-1' }))).rejects.toThrow(/needs the log tree/);
+  });
+
   it('filters by stream and resumes after a position, each line still proving itself', async () => {
     const oneStream = await exportOf({ streamId: 'order-1' });
     expect(oneStream.slice(1, -1).map((l) => JSON.parse(l).event.type)).toEqual(['OrderPlaced', 'OrderPaid']);
