@@ -13,6 +13,11 @@
  *   raw one-row PostgreSQL INSERT).
  * Targets: 200 commands/s with p99 < 25 ms; projection visible p99 < 100 ms after the command returns.
  *
+ * - The highest offered rate that still meets p99 < 25 ms: after the main run, short runs up a ladder of rates
+ *   (E2E_BENCH_LADDER=25,50,100,150 for E2E_BENCH_LADDER_SECONDS=20 each; empty to skip), stopping at the first miss.
+ * - Memory over a long run when E2E_BENCH_SOAK_SECONDS is set (600 at E2E_BENCH_SOAK_RATE=100 for the issue's
+ *   10 minutes): each process's RSS after warm-up, at the end and at its peak.
+ *
  *   npm run bench:e2e     (E2E_BENCH_RATE=200, E2E_BENCH_SECONDS=30, E2E_BENCH_WARMUP_SECONDS=5)
  */
 import { randomUUID } from 'node:crypto';
@@ -110,43 +115,50 @@ async function main(): Promise<void> {
     });
 
     // The measured run: releases and change requests alternate, each change request's visibility timed.
-    const base = warm;
-    const total = Math.round(rate * seconds);
-    const releaseLatencies: number[] = [];
-    const changeLatencies: number[] = [];
-    const visibility: number[] = [];
-    let errors = 0;
-    let firstError: string | undefined;
-    const releaseFailed = new Set<number>();
+    let next = warm;
+    /** One open-loop run at `offered` commands/s; numbering continues from the previous run's. */
+    const runAt = async (offered: number, durationS: number) => {
+      const base = next;
+      next += Math.ceil((offered * durationS) / 2) + 1;
+      const releaseLatencies: number[] = [];
+      const changeLatencies: number[] = [];
+      const visibility: number[] = [];
+      let errors = 0;
+      let firstError: string | undefined;
+      const releaseFailed = new Set<number>();
+      const loop = await openLoop(offered, durationS, async (k) => {
+        const i = base + Math.floor(k / 2);
+        const t0 = performance.now();
+        try {
+          if (k % 2 === 0) {
+            releaseIds[i] = await createRelease(i).catch((error: unknown) => {
+              releaseFailed.add(i);
+              throw error;
+            });
+            releaseLatencies.push(performance.now() - t0);
+          } else {
+            // The release is created by the previous send; wait for it if its reply is still on the way (not for ever if it failed).
+            while (releaseIds[i] === undefined) {
+              if (releaseFailed.has(i)) throw new Error(`the release of change ${i} was not created`);
+              await new Promise((resolve) => setTimeout(resolve, 1));
+            }
+            const t1 = performance.now();
+            await submitChange(i);
+            changeLatencies.push(performance.now() - t1);
+            if (i % VISIBILITY_SAMPLE === 0) visibility.push(await visible(i));
+          }
+        } catch (error) {
+          errors += 1;
+          firstError ??= String(error);
+          throw error;
+        }
+      });
+      return { releaseLatencies, changeLatencies, visibility, errors, firstError, elapsedMs: loop.elapsedMs };
+    };
     const rss = setInterval(() => void sampleRss(system, peakRss), 1_000);
     const cpuBefore = await cpuSeconds(system);
-    const measured = await openLoop(rate, seconds, async (k) => {
-      const i = base + Math.floor(k / 2);
-      const t0 = performance.now();
-      try {
-        if (k % 2 === 0) {
-          releaseIds[i] = await createRelease(i).catch((error: unknown) => {
-            releaseFailed.add(i);
-            throw error;
-          });
-          releaseLatencies.push(performance.now() - t0);
-        } else {
-          // The release is created by the previous send; wait for it if its reply is still on the way (not for ever if it failed).
-          while (releaseIds[i] === undefined) {
-            if (releaseFailed.has(i)) throw new Error(`the release of change ${i} was not created`);
-            await new Promise((resolve) => setTimeout(resolve, 1));
-          }
-          const t1 = performance.now();
-          await submitChange(i);
-          changeLatencies.push(performance.now() - t1);
-          if (i % VISIBILITY_SAMPLE === 0) visibility.push(await visible(i));
-        }
-      } catch (error) {
-        errors += 1;
-        firstError ??= String(error);
-        throw error;
-      }
-    });
+    const { releaseLatencies, changeLatencies, visibility, errors, firstError, elapsedMs } = await runAt(rate, seconds);
+    const measured = { elapsedMs };
     clearInterval(rss);
     const cpuAfter = await cpuSeconds(system);
     const completed = releaseLatencies.length + changeLatencies.length;
@@ -180,7 +192,7 @@ async function main(): Promise<void> {
       cpuMsPerCommand,
       breakdownMs: breakdown,
       ...(firstError ? { firstError } : {}),
-      total,
+      total: Math.round(rate * seconds),
     };
     const commandP99 = result.commands.p99;
     const met = {
@@ -210,6 +222,56 @@ async function main(): Promise<void> {
         '',
       ].join('\n'),
     );
+
+    // The highest offered rate that still meets the command p99 target: short runs up a ladder of rates, stopping at the first miss.
+    const ladderRates = (process.env['E2E_BENCH_LADDER'] ?? '25,50,100,150').split(',').filter((r) => r.trim() !== '').map(Number);
+    const ladderSeconds = Number(process.env['E2E_BENCH_LADDER_SECONDS'] ?? 20);
+    const ladder: Array<{ offeredPerSecond: number; commands: Summary; met: boolean }> = [];
+    for (const offered of ladderRates) {
+      const step = await runAt(offered, ladderSeconds);
+      const summary = summarise([...step.releaseLatencies, ...step.changeLatencies], step.errors, step.elapsedMs);
+      const stepMet = summary.p99 < TARGET_COMMAND_P99_MS && step.errors === 0 && summary.perSecond >= offered * 0.98;
+      ladder.push({ offeredPerSecond: offered, commands: summary, met: stepMet });
+      process.stdout.write(`${line(`ladder: offered ${offered}/s for ${ladderSeconds} s`, summary)}  ${stepMet ? 'p99 target met' : 'p99 target MISSED'}\n`);
+      if (!stepMet) break;
+    }
+    if (ladder.length > 0) {
+      const meeting = [...ladder.filter((step) => step.met).map((step) => step.offeredPerSecond), ...(met.commandP99 && met.throughput ? [rate] : [])];
+      const highest = meeting.length === 0 ? null : Math.max(...meeting);
+      process.stdout.write(`  highest offered rate with command p99 < ${TARGET_COMMAND_P99_MS} ms and no error: ${highest === null ? `none (not even ${ladderRates[0]}/s)` : `${highest}/s`} (of ${[...ladderRates, rate].join(', ')})\n`);
+      process.stdout.write(`${JSON.stringify({ ladder, highestRateMeetingP99: highest })}\n`);
+    }
+
+    // Memory over a long run (E2E_BENCH_SOAK_SECONDS, e.g. 600 at E2E_BENCH_SOAK_RATE=100): RSS of each process every
+    // 10 s; growth is the end against the end of warm-up (the first fifth of the run). Growth where data grows by
+    // design (the read models hold every change) is not a leak; a process whose work is stateless should stay flat.
+    const soakSeconds = Number(process.env['E2E_BENCH_SOAK_SECONDS'] ?? 0);
+    if (soakSeconds > 0) {
+      const soakRate = Number(process.env['E2E_BENCH_SOAK_RATE'] ?? 100);
+      const samples: Array<{ atS: number; rssMb: Record<string, number> }> = [];
+      const soakStart = performance.now();
+      const sampler = setInterval(() => void currentRss(system).then((rssMb) => samples.push({ atS: Math.round((performance.now() - soakStart) / 1000), rssMb })), 10_000);
+      const soak = await runAt(soakRate, soakSeconds);
+      clearInterval(sampler);
+      samples.push({ atS: Math.round((performance.now() - soakStart) / 1000), rssMb: await currentRss(system) });
+      const warmedUp = samples.find((sample) => sample.atS >= soakSeconds / 5) ?? samples[0]!;
+      const last = samples.at(-1)!;
+      const memory = Object.fromEntries(
+        Object.keys(last.rssMb).map((name) => {
+          const series = samples.map((sample) => sample.rssMb[name] ?? 0);
+          return [name, { afterWarmUpMb: warmedUp.rssMb[name] ?? 0, endMb: last.rssMb[name] ?? 0, peakMb: Math.max(...series), growthMb: (last.rssMb[name] ?? 0) - (warmedUp.rssMb[name] ?? 0) }];
+        }),
+      );
+      const summary = summarise([...soak.releaseLatencies, ...soak.changeLatencies], soak.errors, soak.elapsedMs);
+      process.stdout.write(
+        [
+          line(`soak: offered ${soakRate}/s for ${soakSeconds} s`, summary),
+          `  RSS (MB) after warm-up (${warmedUp.atS} s) → end (${last.atS} s), peak: ${Object.entries(memory).map(([name, m]) => `${name} ${m.afterWarmUpMb}→${m.endMb} (${m.growthMb >= 0 ? '+' : ''}${m.growthMb}, peak ${m.peakMb})`).join(', ')}`,
+          JSON.stringify({ soak: { offeredPerSecond: soakRate, seconds: soakSeconds, commands: summary, ...(soak.firstError ? { firstError: soak.firstError } : {}), memory, samples } }),
+          '',
+        ].join('\n'),
+      );
+    }
   } finally {
     await pool.query(`DROP TABLE IF EXISTS public.${baselineTable}`).catch(() => undefined);
     await pool.end();
@@ -253,15 +315,21 @@ async function cpuSeconds(system: Awaited<ReturnType<typeof startDistributedGate
   return seconds;
 }
 
-/** Resident set size of each process, from /proc (Linux). */
-async function sampleRss(system: Awaited<ReturnType<typeof startDistributedGatehouse>>, peak: Record<string, number>): Promise<void> {
+/** Resident set size (MB) of each process now, from /proc (Linux). */
+async function currentRss(system: Awaited<ReturnType<typeof startDistributedGatehouse>>): Promise<Record<string, number>> {
   const { readFile } = await import('node:fs/promises');
+  const rss: Record<string, number> = {};
   for (const [name, process_] of system.processes) {
     if (process_.pid === undefined) continue;
     const status = await readFile(`/proc/${process_.pid}/status`, 'utf8').catch(() => '');
-    const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-    peak[name] = Math.max(peak[name] ?? 0, Math.round(kb / 1024));
+    rss[name] = Math.round(Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024);
   }
+  return rss;
+}
+
+/** Keeps the peak RSS (MB) of each process. */
+async function sampleRss(system: Awaited<ReturnType<typeof startDistributedGatehouse>>, peak: Record<string, number>): Promise<void> {
+  for (const [name, mb] of Object.entries(await currentRss(system))) peak[name] = Math.max(peak[name] ?? 0, mb);
 }
 
 main().catch((error: unknown) => {
