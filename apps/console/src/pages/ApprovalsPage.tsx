@@ -17,9 +17,8 @@ interface Outcome {
 
 /**
  * The approval requests waiting for the roles the caller holds, with approve / reject and a comment, read again
- * every few seconds. The outcome
- * of a decision is shown by the page, not the request's card: an approval that completes the request takes the
- * card out of the queue when the queue reloads, and the answer must stay on screen after it.
+ * every few seconds. The outcome of a decision is shown by the page, not the request's card: an approval that
+ * completes the request takes the card out of the queue when the queue reloads, and the answer must stay on screen.
  */
 export function ApprovalsPage({ session }: { session: Session }) {
   const [outcome, setOutcome] = useState<Outcome>();
