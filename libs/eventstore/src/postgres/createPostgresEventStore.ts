@@ -99,6 +99,11 @@ export function postgresExecutor(pool: pg.Pool, ownsPool: boolean): SqlExecutor 
     async transaction<T>(work: (tx: SqlQueryable) => Promise<T>): Promise<T> {
       const client = await unavailableAware(() => pool.connect());
       let broken: unknown;
+      // pg emits 'error' on a client whose connection fails, and the pool stops listening on a client while it is
+      // checked out: with nobody listening, PostgreSQL stopping mid-transaction would end the process. The
+      // statement in flight (or the next one) fails on its own, as StoreUnavailableError.
+      const onConnectionError = (error: unknown): void => void (broken ??= asStoreUnavailable(error));
+      client.on('error', onConnectionError);
       try {
         await unavailableAware(() => client.query('BEGIN'));
         const result = await work(queryable(client));
@@ -111,6 +116,8 @@ export function postgresExecutor(pool: pg.Pool, ownsPool: boolean): SqlExecutor 
         else await client.query('ROLLBACK').catch((rollbackError: unknown) => void (broken = rollbackError));
         throw failure;
       } finally {
+        // A broken client is destroyed by the pool and may still report errors as it goes: keep listening to it.
+        if (broken === undefined) client.removeListener('error', onConnectionError);
         client.release(broken instanceof Error ? broken : undefined);
       }
     },
