@@ -14,6 +14,7 @@ import { readGatewayConfig } from '@gatehouse/gateway';
 import { SignJWT } from 'jose';
 import murmur from 'murmurhash';
 import { type RunningGatehouse, startGatehouse } from './gatehouse.js';
+import { approvalRequested } from './test-support/approvals.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const POLICIES = path.join(ROOT, 'deploy/policies');
@@ -217,6 +218,7 @@ describe('feature flags through the HTTP API and the CLI', () => {
     });
     await ok('POST', `/api/change-requests/${changeRequestId}/review`, 'rui', { action: 'start' });
     await ok('POST', `/api/change-requests/${changeRequestId}/review`, 'rui', { action: 'complete', notes: 'fine' });
+    await approvalRequested((stream) => ok('GET', `/api/streams/${stream}`, 'aud'), changeRequestId);
     await ok('POST', `/api/change-requests/${changeRequestId}/approvals`, 'rui', { role: 'code_reviewer' });
     const deadline = Date.now() + 60_000;
     for (;;) {

@@ -11,6 +11,7 @@ import { readGatewayConfig } from '@gatehouse/gateway';
 import { validationResults } from '@gatehouse/testing';
 import { SignJWT } from 'jose';
 import { type RunningGatehouse, startGatehouse } from './gatehouse.js';
+import { approvalRequested } from './test-support/approvals.js';
 
 const POLICIES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../deploy/policies');
 const JWT_SECRET = 'lifecycle-test-secret-of-at-least-32-characters';
@@ -132,9 +133,9 @@ describe('one-process Gatehouse through its HTTP API', () => {
   async function reviewAndApprove(changeRequestId: string, approvers: [user: string, role: string][]): Promise<void> {
     await ok('POST', `/api/change-requests/${changeRequestId}/review`, 'rui', { action: 'start' });
     await ok('POST', `/api/change-requests/${changeRequestId}/review`, 'rui', { action: 'complete', notes: 'looks right' });
+    await approvalRequested((stream) => ok('GET', `/api/streams/${stream}`, 'aud'), changeRequestId);
     for (const [user, role] of approvers) await ok('POST', `/api/change-requests/${changeRequestId}/approvals`, user, { role });
   }
-
 
   /** The environment's testing gates (deploy/policies), as CI would report them passed before a change goes there. */
   const GATES: Record<string, string[]> = { development: ['unit-tests'], production: ['integration-tests', 'e2e-tests', 'performance-tests', 'security-tests'] };

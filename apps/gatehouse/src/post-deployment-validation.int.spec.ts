@@ -13,6 +13,7 @@ import { type SettableClock, settableClock } from '@gatehouse/domain';
 import { readGatewayConfig } from '@gatehouse/gateway';
 import { SignJWT } from 'jose';
 import { type RunningGatehouse, startGatehouse } from './gatehouse.js';
+import { approvalRequested } from './test-support/approvals.js';
 
 const POLICIES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../deploy/policies');
 const JWT_SECRET = 'post-deployment-validation-secret-32chars';
@@ -107,6 +108,7 @@ describe('post-deployment validation, tried through the HTTP API', () => {
     const dev = (await ok('POST', '/api/change-requests', 'ana', change('development'))).changeRequestId;
     await ok('POST', `/api/change-requests/${dev}/review`, 'rui', { action: 'start' });
     await ok('POST', `/api/change-requests/${dev}/review`, 'rui', { action: 'complete', notes: 'ok' });
+    await approvalRequested((stream) => ok('GET', `/api/streams/${stream}`, 'aud'), dev);
     await ok('POST', `/api/change-requests/${dev}/approvals`, 'rui', { role: 'code_reviewer' });
     // Development names no post-deployment checks: its change still closes by itself.
     await advanceUntil('the development change to close', async () => (await statusOf(dev)) === 'closed', { step: MINUTE, limit: 2 * HOUR });
@@ -116,6 +118,7 @@ describe('post-deployment validation, tried through the HTTP API', () => {
       : (await ok('POST', '/api/change-requests', 'ana', change('staging'))).changeRequestId;
     await ok('POST', `/api/change-requests/${staging}/review`, 'rui', { action: 'start' });
     await ok('POST', `/api/change-requests/${staging}/review`, 'rui', { action: 'complete', notes: 'ok' });
+    await approvalRequested((stream) => ok('GET', `/api/streams/${stream}`, 'aud'), staging);
     await ok('POST', `/api/change-requests/${staging}/approvals`, 'rui', { role: 'code_reviewer' });
     await ok('POST', `/api/change-requests/${staging}/approvals`, 'tess', { role: 'tech_lead' });
     await advanceUntil('the staging change to be scheduled', async () => (await statusOf(staging)) === 'scheduled', { step: MINUTE, limit: HOUR });
