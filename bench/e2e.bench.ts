@@ -158,7 +158,6 @@ async function main(): Promise<void> {
     const rss = setInterval(() => void sampleRss(system, peakRss), 1_000);
     const cpuBefore = await cpuSeconds(system);
     const { releaseLatencies, changeLatencies, visibility, errors, firstError, elapsedMs } = await runAt(rate, seconds);
-    const measured = { elapsedMs };
     clearInterval(rss);
     const cpuAfter = await cpuSeconds(system);
     const completed = releaseLatencies.length + changeLatencies.length;
@@ -182,10 +181,10 @@ async function main(): Promise<void> {
       offeredRatePerSecond: rate,
       seconds,
       machine: { cores: (await import('node:os')).cpus().length, loadAverage: (await import('node:os')).loadavg().map((l) => Math.round(l * 100) / 100) },
-      commands: summarise(commands, errors, measured.elapsedMs),
-      createRelease: summarise(releaseLatencies, 0, measured.elapsedMs),
-      submitChange: summarise(changeLatencies, 0, measured.elapsedMs),
-      projectionVisible: summarise(visibility, 0, measured.elapsedMs),
+      commands: summarise(commands, errors, elapsedMs),
+      createRelease: summarise(releaseLatencies, 0, elapsedMs),
+      submitChange: summarise(changeLatencies, 0, elapsedMs),
+      projectionVisible: summarise(visibility, 0, elapsedMs),
       baselineInfrastructure: summarise(infrastructure.latencies, infrastructure.errors, infrastructure.elapsedMs),
       baselineGatewayHttp: summarise(httpFloor.latencies, httpFloor.errors, httpFloor.elapsedMs),
       peakRssMb: peakRss,

@@ -49,6 +49,7 @@ export { readLogTree, type LogTree, type LogLeaf } from './merkle/logTree.js';
 export {
   REPLAY_FORMAT,
   replayLines,
+  replayNeedsTree,
   verifyReplay,
   toReplayEvent,
   fromReplayEvent,

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { ConflictException, Controller, Get, HttpCode, HttpStatus, Inject, NotFoundException, Post, Query, StreamableFile, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { type AuditableEventStore, readLogTree, replayLines, type SignedTreeHead } from '@gatehouse/eventstore';
+import { type AuditableEventStore, readLogTree, replayLines, replayNeedsTree, type ReplayFilter, type SignedTreeHead } from '@gatehouse/eventstore';
 import type { Role } from '@gatehouse/policy';
 import { RequestValidationError } from '@gatehouse/service-kit';
 import { createZodDto } from 'nestjs-zod';
@@ -171,22 +171,21 @@ export class TreeHeadController {
   async export(@Query() query: ExportQuery): Promise<StreamableFile> {
     const treeHead = await this.treeHeads.latest();
     if (treeHead === undefined) throw new ConflictException({ error: 'NoTreeHead', message: 'no tree head has been signed yet: POST /api/audit/tree-heads first' });
-    const resumed = query.after !== undefined && query.after !== 0n;
+    const filter: ReplayFilter = {
+      ...(query.after === undefined || query.after === 0n ? {} : { after: query.after }),
+      ...(query.until === undefined ? {} : { until: query.until }),
+      ...(query.stream === undefined ? {} : { streamId: query.stream }),
+      ...(query.type === undefined ? {} : { eventType: query.type }),
+    };
     // The whole log from the start needs no tree: the verifier rebuilds it from the events and checks the signed root.
-    const whole = !resumed && query.until === undefined && query.stream === undefined && query.type === undefined;
-    const log = whole ? undefined : await readLogTree(this.store, treeHead.treeSize);
-    if (resumed && log?.indexOf(query.after as bigint) === undefined) {
+    const log = replayNeedsTree(filter) ? await readLogTree(this.store, treeHead.treeSize) : undefined;
+    if (filter.after !== undefined && log?.indexOf(filter.after) === undefined) {
       throw new RequestValidationError([{ field: 'after', reason: `no event at position ${query.after} in the signed log: resume after a position an export returned` }]);
     }
     if (query.after !== undefined && query.until !== undefined && query.until <= query.after) {
       throw new RequestValidationError([{ field: 'until', reason: `must be greater than after (${query.after})` }]);
     }
-    const lines = replayLines(this.store, log, treeHead, {
-      ...(resumed ? { after: query.after as bigint } : {}),
-      ...(query.until === undefined ? {} : { until: query.until }),
-      ...(query.stream === undefined ? {} : { streamId: query.stream }),
-      ...(query.type === undefined ? {} : { eventType: query.type }),
-    });
+    const lines = replayLines(this.store, log, treeHead, filter);
     const ndjson = Readable.from((async function* () {
       for await (const line of lines) yield `${line}\n`;
     })());

@@ -78,6 +78,11 @@ export function fromReplayEvent(event: ReplayEvent): StoredEvent {
 
 const hex = (b: Buffer): string => b.toString('hex');
 
+/** Whether an export needs the log tree: all but the whole log from its start (left edge, audit paths). */
+export function replayNeedsTree(filter: ReplayFilter): boolean {
+  return filter.after !== undefined || filter.streamId !== undefined || filter.eventType !== undefined || filter.until !== undefined;
+}
+
 /**
  * The export's lines (each a JSON text without the newline), read from the store as it goes: only
  * the tree's leaf hashes are held in memory. `tree` must cover `treeHead.treeSize` events. A whole-log
@@ -87,7 +92,7 @@ const hex = (b: Buffer): string => b.toString('hex');
  */
 export async function* replayLines(store: EventStore, tree: LogTree | undefined, treeHead: SignedTreeHead, filter: ReplayFilter = {}): AsyncGenerator<string> {
   const whole = filter.streamId === undefined && filter.eventType === undefined && filter.until === undefined;
-  if (tree === undefined && !(whole && filter.after === undefined)) throw new RangeError('a filtered or resumed export needs the log tree (audit paths, left edge)');
+  if (tree === undefined && replayNeedsTree(filter)) throw new RangeError('a filtered or resumed export needs the log tree (audit paths, left edge)');
   const firstLeaf = filter.after === undefined || tree === undefined ? 0 : (tree.indexOf(filter.after) ?? -1) + 1;
   const leftEdge = tree !== undefined && whole && firstLeaf > 0 ? tree.tree.leftEdge(firstLeaf).map(({ height, hash }) => ({ height, hash: hex(hash) })) : whole ? [] : undefined;
   yield JSON.stringify({
