@@ -1,4 +1,5 @@
 export { ProjectionsModule, projectionsService } from './projectionsService.js';
+export { FOLDING_SEMI_SPACE_MB, sizeHeapForFolding } from './heap.js';
 export { queryReadModel } from './query.js';
 export * from './readModel.js';
 export { ReadModelTables, CheckpointMovedError, REBUILD_ROWS_PER_STATEMENT, WRITE_BATCH_EVENTS, type ReadModelState } from './readModelTables.js';

@@ -39,9 +39,11 @@ export class ReadModelChanges {
   history: Array<{ changeRequestId: string; entry: HistoryEntry }> = [];
   /** Events folded since the last clear(). */
   events = 0;
+  /** Off while a rebuild folds: it writes every key at the end, so which ones changed need not be kept. */
+  trackKeys = true;
 
   touch(table: KeyedTable, key: string): void {
-    this.keys.get(table)!.add(key);
+    if (this.trackKeys) this.keys.get(table)!.add(key);
   }
 
   clear(): void {

@@ -11,7 +11,7 @@ import { settableClock } from '@gatehouse/domain';
 import { type AuditableEventStore, createPgliteEventStore, createPostgresEventStore, type SqlQueryable } from '@gatehouse/eventstore';
 import { type EmbeddedHost, PolicyRegistry, type ServiceLogger, startEmbeddedServices } from '@gatehouse/service-kit';
 import { isolatedSchema, requirePostgres } from '@gatehouse/testing';
-import { evolveReadModel, initialReadModel, projectionsService, queryReadModel, READ_MODEL_VERSION, type ProjectionQueryResult } from './index.js';
+import { evolveReadModel, initialReadModel, projectionsService, queryReadModel, READ_MODEL_VERSION, ReadModelTables, WRITE_BATCH_EVENTS, type ProjectionQueryResult } from './index.js';
 import { ProjectionQueryPayload } from '@gatehouse/contracts';
 import { appendChanges } from './test-support/history.js';
 
@@ -224,6 +224,20 @@ describe.each(kinds)('read models in tables with a checkpoint (%p)', (kind) => {
     const restarted = await start(await under.reopen(store));
     expect(await folded(restarted)).toBe(0);
     expect(await answers(restarted)).toEqual(await expected());
+  });
+
+  it(`${kind().name}: a rebuild over more than one write batch loads every row and history entry once, as a fold in memory holds them`, async () => {
+    // History entries are loaded while the fold goes on, one COPY per batch of events; keyed rows at the end.
+    expect(await appendChanges(store, 0, 700)).toBeGreaterThan(WRITE_BATCH_EVENTS);
+    const tables = new ReadModelTables(store.sql!);
+    const rebuilt = await tables.rebuild(store, (model, event) => void evolveReadModel(model, event), await tables.state());
+    const loaded = await tables.load(rebuilt.state);
+    const folded = initialReadModel();
+    for await (const event of store.readAll()) evolveReadModel(folded, event);
+    expect(loaded.history).toEqual(folded.history);
+    expect(loaded.position).toBe(folded.position);
+    for (const q of QUERIES) expect(structuredClone(queryReadModel(loaded, ProjectionQueryPayload.parse(q)))).toEqual(structuredClone(queryReadModel(folded, ProjectionQueryPayload.parse(q))));
+    expect(await historyRows(rebuilt.state.generation)).toBe([...folded.history.values()].reduce((n, entries) => n + entries.length, 0));
   });
 
   it(`${kind().name}: refuses a rebuild to a caller without an operator role, or with a payload, and rebuilds nothing`, async () => {

@@ -20,7 +20,7 @@
  * The model in memory is a cache warmed from these tables (`load()`), never replayed from the log at start
  * unless the tables are missing or of another READ_MODEL_VERSION.
  */
-import { quoteSchema, type AuditableEventStore, type SqlAccess, type SqlQueryable, type StoredEvent } from '@gatehouse/eventstore';
+import { copyTextField, quoteSchema, type AuditableEventStore, type SqlAccess, type SqlQueryable, type StoredEvent } from '@gatehouse/eventstore';
 import type { StoredChangeRequest } from './changeRequestIndex.js';
 import { initialReadModel, KEYED_TABLES, READ_MODEL_VERSION, type HistoryEntry, type KeyedTable, type ReadModel, type TrackedMap } from './readModel.js';
 
@@ -157,19 +157,25 @@ export class ReadModelTables {
     await this.createGeneration(generation);
     try {
       const model = initialReadModel();
+      // Keyed rows are written from the model at the end: which keys folding changed need not be remembered.
+      model.changes.trackKeys = false;
+      const loads = new CopyLoads(this.sql.executor);
       let events = 0;
       for await (const event of store.readAll({ batchSize: REBUILD_READ_BATCH })) {
         fold(model, event);
         events += 1;
-        // Every key is written from the model at the end: what folding changed need not be remembered. The
-        // state row is touched as the rebuild goes, so no other replica takes the tables over meanwhile.
         if (model.changes.events >= WRITE_BATCH_EVENTS) {
+          // History entries are final once folded (a change's history only grows): they are loaded while the fold
+          // goes on. The state row is touched as the rebuild goes, so no other replica takes the tables over meanwhile.
+          await loads.send(this.historyInto(generation), historyRows(model.changes.history));
           model.changes.clear();
           await this.touch();
         }
       }
+      await loads.send(this.historyInto(generation), historyRows(model.changes.history));
       model.changes.clear();
-      await this.writeFinalRows(model, generation);
+      await this.writeFinalRows(model, generation, loads);
+      model.changes.trackKeys = true;
       const state: ReadModelState = { version: READ_MODEL_VERSION, generation, position: model.position };
       await this.sql.executor.transaction(async (tx) => {
         const swapped =
@@ -227,43 +233,30 @@ export class ReadModelTables {
   }
 
   /**
-   * Writes every row of the model into the (empty) tables of `generation`: each key once, with its final
-   * value, in insertion order, REBUILD_ROWS_PER_STATEMENT rows per INSERT, each committed on its own.
+   * Writes every keyed row of the model into the (empty) tables of `generation`: each key once, with its final
+   * value, in insertion order, by COPY loads of REBUILD_ROWS_PER_STATEMENT rows, each committed on its own, the
+   * next one prepared while the last one loads.
    */
-  private async writeFinalRows(model: ReadModel, generation: number): Promise<void> {
-    const db = this.sql.executor;
+  private async writeFinalRows(model: ReadModel, generation: number, loads: CopyLoads): Promise<void> {
     for (const table of KEYED_TABLES) {
-      const target = this.keyed(table, generation);
-      let rows: Array<{ k: string; o: number; v: unknown }> = [];
-      const flush = async (): Promise<void> => {
-        if (rows.length === 0) return;
-        const json = JSON.stringify(rows);
-        rows = [];
-        await db.query(insertKeyedSql(target), [json]);
-        await this.touch();
-      };
+      const into = `${this.keyed(table, generation)} (key, ord, value)`;
+      let rows: string[] = [];
       for (const key of keysOf(model, table)) {
         const stored = storedValue(model, table, key)!;
-        rows.push({ k: key, o: stored.order, v: stored.value });
-        if (rows.length >= REBUILD_ROWS_PER_STATEMENT) await flush();
+        rows.push(`${copyTextField(key)}\t${stored.order}\t${copyTextField(JSON.stringify(stored.value))}\n`);
+        if (rows.length >= REBUILD_ROWS_PER_STATEMENT) {
+          await loads.send(into, rows.join(''));
+          rows = [];
+          await this.touch();
+        }
       }
-      await flush();
+      await loads.send(into, rows.join(''));
     }
-    let entries: Array<{ c: string; p: string; e: HistoryEntry }> = [];
-    const flushHistory = async (): Promise<void> => {
-      if (entries.length === 0) return;
-      const json = JSON.stringify(entries);
-      entries = [];
-      await db.query(insertHistorySql(this.history(generation)), [json]);
-      await this.touch();
-    };
-    for (const [changeRequestId, history] of model.history) {
-      for (const entry of history) {
-        entries.push({ c: changeRequestId, p: entry.position, e: entry });
-        if (entries.length >= REBUILD_ROWS_PER_STATEMENT) await flushHistory();
-      }
-    }
-    await flushHistory();
+    await loads.finish();
+  }
+
+  private historyInto(generation: number): string {
+    return `${this.history(generation)} (change_request_id, position, entry)`;
   }
 
   private async writeChanges(tx: SqlQueryable, model: ReadModel, generation: number): Promise<void> {
@@ -288,6 +281,35 @@ export class ReadModelTables {
         [JSON.stringify(model.changes.history.map(({ changeRequestId, entry }) => ({ c: changeRequestId, p: entry.position, e: entry })))],
       );
     }
+  }
+}
+
+/** History entries as COPY text rows. */
+function historyRows(entries: ReadonlyArray<{ changeRequestId: string; entry: HistoryEntry }>): string {
+  let text = '';
+  for (const { changeRequestId, entry } of entries) text += `${copyTextField(changeRequestId)}\t${entry.position}\t${copyTextField(JSON.stringify(entry))}\n`;
+  return text;
+}
+
+/**
+ * COPY loads sent one after the other, each while the caller goes on (folding, preparing the next): at most
+ * one is in flight. A failed load fails the next send or finish().
+ */
+class CopyLoads {
+  private inFlight: Promise<void> = Promise.resolve();
+  private failure: { error: unknown } | undefined;
+
+  constructor(private readonly db: SqlQueryable) {}
+
+  async send(into: string, text: string): Promise<void> {
+    await this.finish();
+    if (text === '') return;
+    this.inFlight = this.db.copyIn(into, text).catch((error: unknown) => void (this.failure ??= { error }));
+  }
+
+  async finish(): Promise<void> {
+    await this.inFlight;
+    if (this.failure !== undefined) throw this.failure.error;
   }
 }
 

@@ -12,6 +12,7 @@ export { createPgliteEventStore, EMBEDDED_POSTGRES_SETTINGS, type PgliteEventSto
 export { createInMemoryEventStore } from './memory/createInMemoryEventStore.js';
 export { DEFAULT_SCHEMA, appendsChannel, quoteSchema } from './sql/schema.js';
 export type { SqlExecutor, SqlQueryable } from './sql/executor.js';
+export { copyTextField } from './sql/executor.js';
 export { MIGRATIONS } from './sql/migrations.js';
 export { DEFAULT_POLL_INTERVAL_MS } from './subscribe.js';
 export {

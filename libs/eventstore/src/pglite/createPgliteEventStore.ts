@@ -102,6 +102,10 @@ function queryable(db: PGlite, tx?: Transaction): SqlQueryable {
     async exec(script: string): Promise<void> {
       await target.exec(script);
     },
+    async copyIn(into: string, text: string): Promise<void> {
+      // PGlite reads COPY input from the query's blob, named /dev/blob.
+      await target.query(`COPY ${into} FROM '/dev/blob'`, [], { blob: new Blob([text]) });
+    },
   };
 }
 

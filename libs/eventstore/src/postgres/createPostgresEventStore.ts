@@ -1,4 +1,6 @@
+import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import { DEFAULT_SCHEMA } from '../sql/schema.js';
 import type { SqlExecutor, SqlQueryable } from '../sql/executor.js';
 import { parseTimestamptz, TIMESTAMPTZ_OID } from '../sql/parseTimestamptz.js';
@@ -90,7 +92,33 @@ function queryable(client: pg.Pool | pg.PoolClient): SqlQueryable {
     async exec(script: string): Promise<void> {
       await unavailableAware(() => client.query(script));
     },
+    async copyIn(into: string, text: string): Promise<void> {
+      if (!(client instanceof pg.Pool)) return unavailableAware(() => copyText(client, into, text));
+      const pooled = await unavailableAware(() => client.connect());
+      // Checked out, the client has no pool listener: a connection lost mid-COPY fails the load, not the process.
+      let broken: Error | undefined;
+      const onConnectionError = (error: Error): void => void (broken ??= error);
+      pooled.on('error', onConnectionError);
+      try {
+        await copyText(pooled, into, text);
+      } catch (error) {
+        const failure = asStoreUnavailable(error);
+        // A connection that failed goes to be destroyed; one whose COPY the server refused is fine to reuse.
+        if (failure instanceof StoreUnavailableError) broken ??= failure;
+        throw failure;
+      } finally {
+        if (broken === undefined) pooled.removeListener('error', onConnectionError);
+        pooled.release(broken);
+      }
+    },
   };
+}
+
+/** COPY … FROM STDIN through pg-copy-streams: the text goes as it is, the server parses it. */
+function copyText(client: pg.PoolClient, into: string, text: string): Promise<void> {
+  return pipeline(async function* () {
+    yield text;
+  }, client.query(copyFrom(`COPY ${into} FROM STDIN`)));
 }
 
 export function postgresExecutor(pool: pg.Pool, ownsPool: boolean): SqlExecutor {
