@@ -216,6 +216,46 @@ describe('deployments service', () => {
     expect((await sandbox.status(workload)).stableVersion).toBe('2.0.3');
   });
 
+  it('a start refused by the target is recorded once, however many replicas and redeliveries see the due event; it starts once the cluster is back', async () => {
+    let reachable = false;
+    let refusing = 0;
+    let bothRefusing: () => void = () => {};
+    const bothAsked = new Promise<void>((resolve) => (bothRefusing = resolve));
+    const unreachableCluster: DeploymentTarget = {
+      apply: (step) => sandbox.apply(step),
+      status: (ref) => sandbox.status(ref),
+      rollback: (to) => sandbox.rollback(to),
+      preflight: async () => {
+        if (reachable) return;
+        // The two replicas refuse the same due event at the same time: both go on to record it together.
+        if (++refusing === 2) bothRefusing();
+        await bothAsked;
+        throw new Error('cluster prod-k8s-cluster-01: the API server (/version) is unreachable: connect ECONNREFUSED');
+      },
+    };
+    await Promise.all([start(undefined, unreachableCluster), start(undefined, unreachableCluster)]);
+    await due();
+    const dueEvent = (await store.readStream('schedule-cr-1'))[0]!;
+    const refusals = async () => (await store.readStream(`kubernetes-${dueEvent.id}`)).filter((e) => e.type === 'KubernetesDeploymentRefused');
+    await waitFor(async () => ((await refusals()).length > 0 ? true : undefined));
+    await settle();
+    // A restart replays the due event (a redelivery of the same refusal): still one.
+    for (const host of hosts.splice(0)) await host.stop();
+    await start(undefined, unreachableCluster);
+    await settle();
+    expect(refusing).toBeGreaterThanOrEqual(3);
+    expect(await refusals()).toHaveLength(1);
+    expect((await refusals())[0]).toMatchObject({ data: { deploymentId: dueEvent.id, changeRequestId: 'cr-1', reason: expect.stringContaining('ECONNREFUSED') }, metadata: { actor: 'deployments', correlationId: 'corr-cr-1' } });
+    expect(await stream()).toEqual([]);
+
+    reachable = true;
+    for (const host of hosts.splice(0)) await host.stop();
+    await start(undefined, unreachableCluster);
+    await stepStarted(0);
+    expect((await stream()).filter((e) => e.type === 'DeploymentStarted')).toHaveLength(1);
+    expect(await refusals()).toHaveLength(1);
+  });
+
   describe('a step with too few samples (inconclusive analysis) pauses the rollout for a person', () => {
     const paused = () => waitFor(find('DeploymentPaused'));
     const promote = (host: EmbeddedHost, commandId: string, actorRoles: string[], reason?: string) =>
