@@ -82,6 +82,10 @@ export async function startDeployments(ctx: ServiceContext, options: Deployments
       if (effect.kind === 'ApplyDeploymentStep') metrics.steps.inc({ environment: effect.step.environment });
       else metrics.rollbacks.inc({ environment: effect.to.environment });
     },
+    // A step refused for good fails the deployment (its restore is the failure outcome's intent).
+    onFailed: (effect) => {
+      if (effect.kind === 'ApplyDeploymentStep') metrics.outcomes.inc({ outcome: 'failed' });
+    },
   });
 
   const count = (events: readonly StoredEvent[]) => events.forEach((e) => metrics.appended.inc({ type: e.type }));
