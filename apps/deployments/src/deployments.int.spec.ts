@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { settableClock, type SettableClock } from '@gatehouse/domain';
+import { NoFlagBoundError, settableClock, type SettableClock } from '@gatehouse/domain';
 import { type AuditableEventStore, createInMemoryEventStore, type StoredEvent } from '@gatehouse/eventstore';
 import { type EmbeddedHost, PolicyRegistry, type ServiceLogger, startEmbeddedServices } from '@gatehouse/service-kit';
 import { createDeploymentsService, type DeploymentTarget, SandboxTarget } from './index.js';
@@ -214,6 +214,104 @@ describe('deployments service', () => {
     expect(intent).toMatchObject({ type: 'DeploymentRollbackRequested', data: { ending: 'aborted', toVersion: '2.0.3' }, metadata: { causationId: 'a-1' } });
     expect(aborted).toMatchObject({ type: 'DeploymentAborted', data: { reason: 'wrong build', actor: 'sre-sam' }, metadata: { actor: 'sre-sam' } });
     expect((await sandbox.status(workload)).stableVersion).toBe('2.0.3');
+  });
+
+  it('a start refused by the target is recorded once, however many replicas and redeliveries see the due event; it starts once the cluster is back', async () => {
+    let reachable = false;
+    let refusing = 0;
+    let bothRefusing: () => void = () => {};
+    const bothAsked = new Promise<void>((resolve) => (bothRefusing = resolve));
+    const unreachableCluster: DeploymentTarget = {
+      apply: (step) => sandbox.apply(step),
+      status: (ref) => sandbox.status(ref),
+      rollback: (to) => sandbox.rollback(to),
+      preflight: async () => {
+        if (reachable) return;
+        // The two replicas refuse the same due event at the same time: both go on to record it together.
+        if (++refusing === 2) bothRefusing();
+        await bothAsked;
+        throw new Error('cluster prod-k8s-cluster-01: the API server (/version) is unreachable: connect ECONNREFUSED');
+      },
+    };
+    await Promise.all([start(undefined, unreachableCluster), start(undefined, unreachableCluster)]);
+    await due();
+    const dueEvent = (await store.readStream('schedule-cr-1'))[0]!;
+    const refusals = async () => (await store.readStream(`kubernetes-${dueEvent.id}`)).filter((e) => e.type === 'KubernetesDeploymentRefused');
+    await waitFor(async () => ((await refusals()).length > 0 ? true : undefined));
+    await settle();
+    // A restart replays the due event (a redelivery of the same refusal): still one.
+    for (const host of hosts.splice(0)) await host.stop();
+    await start(undefined, unreachableCluster);
+    await settle();
+    expect(refusing).toBeGreaterThanOrEqual(3);
+    expect(await refusals()).toHaveLength(1);
+    expect((await refusals())[0]).toMatchObject({ data: { deploymentId: dueEvent.id, changeRequestId: 'cr-1', reason: expect.stringContaining('ECONNREFUSED') }, metadata: { actor: 'deployments', correlationId: 'corr-cr-1' } });
+    expect(await stream()).toEqual([]);
+
+    reachable = true;
+    for (const host of hosts.splice(0)) await host.stop();
+    await start(undefined, unreachableCluster);
+    await stepStarted(0);
+    expect((await stream()).filter((e) => e.type === 'DeploymentStarted')).toHaveLength(1);
+    expect(await refusals()).toHaveLength(1);
+  });
+
+  describe('a feature-flag deployment ramps the flags bound to its service (flags.* on change-requests, stubbed here)', () => {
+    const LEASE_MS = 50;
+    const flagDue = () =>
+      store.appendToStream('schedule-cr-1', [
+        {
+          type: 'DeploymentDue',
+          data: { changeRequestId: 'cr-1', releaseId: 'rel-1', service: 'campaign-api', version: '2.1.0', environment: 'development', changeType: 'normal', strategy: 'feature-flag', dueAt: clock.now().toISOString() },
+          metadata: { actor: 'scheduling', correlationId: 'corr-cr-1' },
+        },
+      ]);
+    /** The flags service as change-requests serves it, with `ramp` standing in for `rampFlags`; no flag is bound. */
+    const flagsService = async (host: EmbeddedHost, ramp: () => Promise<unknown>) => {
+      await host.commands.register('flags', 'flagsOfService', async () => ({ flags: [] }));
+      await host.commands.register('flags', 'rampFlags', ramp);
+      await host.commands.register('flags', 'turnOffFlags', async () => ({ flags: [] }));
+    };
+    const types = async () => (await stream()).map((e) => e.type);
+
+    beforeEach(() => {
+      sandbox = new SandboxTarget({ clock, rolloutSeconds: 45, initialVersions: { 'campaign-api/development': '2.0.3' } });
+    });
+
+    it('with no flag bound to the service, fails at once naming the refused effect and why, restores the previous version, and never retries', async () => {
+      let ramps = 0;
+      const host = await start(LEASE_MS);
+      await flagsService(host, async () => {
+        ramps++;
+        throw new NoFlagBoundError('campaign-api', 'development');
+      });
+      await flagDue();
+      const failed = await waitFor(find('DeploymentFailed'));
+      expect(failed.data).toMatchObject({ environment: 'development', reason: expect.stringMatching(/^step 0 \(.+\) failed: ApplyDeploymentStep was refused: no feature flag is bound to service campaign-api/) });
+      expect(await types()).toEqual(['DeploymentStarted', 'DeploymentStepStarted', 'DeploymentEffectFailed', 'DeploymentRollbackRequested', 'DeploymentFailed']);
+      expect((await stream())[2]).toMatchObject({ data: { effectId: expect.stringMatching(/:step-0:apply$/), effect: 'ApplyDeploymentStep', index: 0, attempt: 1 }, metadata: { actor: 'deployments' } });
+      expect(await sandbox.status({ service: 'campaign-api', environment: 'development' })).toEqual({ stableVersion: '2.0.3', state: 'idle' });
+      // Many leases and ticks later: no other attempt, no claim, nothing new.
+      for (let i = 0; i < 5; i++) {
+        clock.advance(10 * MINUTE);
+        await new Promise((resolve) => setTimeout(resolve, LEASE_MS + 10));
+      }
+      expect(ramps).toBe(1);
+      expect(await types()).toHaveLength(5);
+    });
+
+    it('a transient failure of the flags service (not a refusal) is retried after its lease until the ramp goes through', async () => {
+      let ramps = 0;
+      const host = await start(LEASE_MS);
+      await flagsService(host, async () => {
+        if (++ramps === 1) throw new Error('flag store unavailable');
+        return { flags: [] };
+      });
+      await flagDue();
+      await waitFor(find('DeploymentStepApplied'));
+      expect(await types()).toEqual(['DeploymentStarted', 'DeploymentStepStarted', 'DeploymentEffectClaimed', 'DeploymentStepApplied']);
+      expect(ramps).toBe(2);
+    });
   });
 
   describe('a step with too few samples (inconclusive analysis) pauses the rollout for a person', () => {

@@ -25,6 +25,7 @@ import { type DeploymentTarget, SandboxTarget } from './target.js';
 import { clusterEffects } from './targetEffects.js';
 import { kubernetesStreamId } from './kubernetes/fromEnvironment.js';
 import { busFlagsPort, featureFlagEffects } from './flagEffects.js';
+import { refusalCommandId, refusalRecorder } from './startRefusal.js';
 
 /** How often the runner advances active deployments (step readiness, analysis deadlines), in ms. */
 export const DEPLOYMENT_TICK_INTERVAL_MS = 1_000;
@@ -81,6 +82,10 @@ export async function startDeployments(ctx: ServiceContext, options: Deployments
       if (effect.kind === 'ApplyDeploymentStep') metrics.steps.inc({ environment: effect.step.environment });
       else metrics.rollbacks.inc({ environment: effect.to.environment });
     },
+    // A step refused for good fails the deployment (its restore is the failure outcome's intent).
+    onFailed: (effect) => {
+      if (effect.kind === 'ApplyDeploymentStep') metrics.outcomes.inc({ outcome: 'failed' });
+    },
   });
 
   const count = (events: readonly StoredEvent[]) => events.forEach((e) => metrics.appended.inc({ type: e.type }));
@@ -108,9 +113,15 @@ export async function startDeployments(ctx: ServiceContext, options: Deployments
       // The due event is replayed at the next start, so the deployment starts once the cluster is back.
       const reason = error instanceof Error ? error.message : String(error);
       ctx.logger.warn({ changeRequestId: due.changeRequestId, environment: due.environment, reason }, 'deployment refused at start by its target');
-      await ctx.store.appendToStream(kubernetesStreamId(event.id), [
-        { type: 'KubernetesDeploymentRefused', data: { deploymentId: event.id, changeRequestId: due.changeRequestId, service: due.service, version: due.version, environment: due.environment, reason, at: ctx.clock.now().toISOString() }, metadata: { actor: ACTOR } },
-      ]);
+      // Recorded once however many replicas (or redeliveries) see this due event refused for this reason.
+      await handleCommand({
+        store: ctx.store,
+        decider: refusalRecorder,
+        streamId: kubernetesStreamId(event.id),
+        command: { type: 'KubernetesDeploymentRefused', data: { deploymentId: event.id, changeRequestId: due.changeRequestId, service: due.service, version: due.version, environment: due.environment, reason, at: ctx.clock.now().toISOString() } },
+        commandId: refusalCommandId(event.id, reason),
+        metadata: { actor: ACTOR, correlationId: (event.metadata.correlationId as string | undefined) ?? event.id },
+      });
       return;
     }
     const now = ctx.clock.now();

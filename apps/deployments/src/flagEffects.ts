@@ -1,8 +1,8 @@
-import type { CommandBus } from '@gatehouse/bus';
+import { type CommandBus, CommandFailedError } from '@gatehouse/bus';
 import { FLAGS_CONTEXT, type FlagView, type RampFlagsPayload, type TurnOffFlagsPayload } from '@gatehouse/contracts';
 import type { DeploymentEffect } from '@gatehouse/domain';
 import type { DeploymentStrategy } from '@gatehouse/policy';
-import type { EffectPort } from '@gatehouse/service-kit';
+import { type EffectPort, PermanentEffectError } from '@gatehouse/service-kit';
 
 /** The flags service as a feature-flag deployment uses it (change-requests serves `flags.*`). */
 export interface FlagsPort {
@@ -11,10 +11,23 @@ export interface FlagsPort {
   turnOff(payload: TurnOffFlagsPayload): Promise<void>;
 }
 
+/** Refusals of the flags service that every retry would meet again (libs/domain `NoFlagBoundError`). */
+const PERMANENT_FLAG_REFUSALS: ReadonlySet<string> = new Set(['NO_FLAG_BOUND']);
+
 export function busFlagsPort(commands: CommandBus): FlagsPort {
   return {
     flagsOf: async (service, environment) => (await commands.send<{ flags: FlagView[] }>(FLAGS_CONTEXT, 'flagsOfService', { service, environment })).flags,
-    ramp: async (payload) => void (await commands.send(FLAGS_CONTEXT, 'rampFlags', payload)),
+    ramp: async (payload) => {
+      try {
+        await commands.send(FLAGS_CONTEXT, 'rampFlags', payload);
+      } catch (error) {
+        // No flag bound to the service: the deployment fails now rather than ramping nothing on every lease.
+        if (error instanceof CommandFailedError && PERMANENT_FLAG_REFUSALS.has(String((error.details as { code?: unknown } | undefined)?.code))) {
+          throw new PermanentEffectError(error.remoteMessage, { cause: error });
+        }
+        throw error;
+      }
+    },
     turnOff: async (payload) => void (await commands.send(FLAGS_CONTEXT, 'turnOffFlags', payload)),
   };
 }
@@ -31,7 +44,7 @@ export function featureFlagEffects(cluster: EffectPort<DeploymentEffect>, strate
     if (effect.kind === 'ApplyDeploymentStep') {
       const { service, environment, deploymentId, index } = effect.step;
       const bound = await flags.flagsOf(service, environment);
-      // No flag bound: not done, so the ramp is attempted and its refusal (naming the service) is logged and retried.
+      // No flag bound: not done, so the ramp is attempted; its refusal (naming the service) fails the deployment.
       return bound.length > 0 && bound.every((f) => f.environments[environment]?.ramp?.deploymentId === deploymentId && f.environments[environment]?.ramp?.stepIndex === index);
     }
     const { service, environment, deploymentId } = effect.to;

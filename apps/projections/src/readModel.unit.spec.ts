@@ -126,3 +126,21 @@ describe('versions view after a rollback', () => {
     expect(staging(model)).toEqual([]);
   });
 });
+
+describe('active deployments view when a step is refused for good', () => {
+  const ids = { deploymentId: 'dep-f', changeRequestId: 'cr-f', releaseId: 'rel-f', service: 'campaign-api', version: '2.1.0', environment: 'development' };
+  const stream = 'deployment-cr-f';
+  const steps = [{ index: 0, name: 'flag 10%', trafficPercent: 10, durationMinutes: 10, analysis: false }];
+  const active = (model: ReadModel) => items<{ changeRequestId: string; currentStep: number }>(model, { view: 'activeDeployments', filter: {} });
+
+  it('keeps the deployment on its step while the previous version is restored, and drops it once it failed', () => {
+    const model = fold(initialReadModel(), [
+      [stream, 'DeploymentStarted', { ...ids, strategy: 'feature-flag', steps, previousVersion: '2.0.3', startedAt: '2026-12-01T10:00:00.000Z' }],
+      [stream, 'DeploymentStepStarted', { deploymentId: 'dep-f', changeRequestId: 'cr-f', index: 0, name: 'flag 10%', trafficPercent: 10, at: '2026-12-01T10:00:00.000Z', analysisUntil: '2026-12-01T10:10:00.000Z', effectId: 'dep-f:step-0:apply' }],
+      [stream, 'DeploymentEffectFailed', { deploymentId: 'dep-f', changeRequestId: 'cr-f', effectId: 'dep-f:step-0:apply', effect: 'ApplyDeploymentStep', index: 0, reason: 'no feature flag is bound to service campaign-api', attempt: 1, at: '2026-12-01T10:00:01.000Z' }],
+    ]);
+    expect(active(model)).toEqual([expect.objectContaining({ changeRequestId: 'cr-f', currentStep: 1 })]);
+    fold(model, [[stream, 'DeploymentFailed', { ...ids, reason: 'step 0 (flag 10%) failed: ApplyDeploymentStep was refused: no feature flag is bound to service campaign-api', at: '2026-12-01T10:00:02.000Z' }]]);
+    expect(active(model)).toEqual([]);
+  });
+});

@@ -72,6 +72,20 @@ export const DeploymentEvents = {
   }),
   /** Another attempt claimed at an intent whose performer stopped before recording its outcome. */
   DeploymentEffectClaimed: z.object({ deploymentId: z.string(), changeRequestId: z.string(), effectId: z.string(), attempt: z.number().int().min(2), at: IsoInstant }),
+  /**
+   * Failure outcome of an intent the outside world refused for good (never retried): a step's is followed by the
+   * intent to restore the previous version (ending `failed`); a restore's by `DeploymentFailed`.
+   */
+  DeploymentEffectFailed: z.object({
+    deploymentId: z.string(),
+    changeRequestId: z.string(),
+    effectId: z.string(),
+    effect: z.enum(['ApplyDeploymentStep', 'RollBackWorkload']),
+    index: z.number().int().optional(),
+    reason: z.string(),
+    attempt: z.number().int().min(1),
+    at: IsoInstant,
+  }),
   DeploymentStepCompleted: StepFact.extend({ promotedBy: z.string().optional(), analysis: z.record(z.string(), z.unknown()).optional() }),
   /** The step's analysis was Inconclusive: the rollout waits for one of `decisionRoles` until `decideBy`, then aborts. */
   DeploymentPaused: StepFact.extend({ analysis: z.record(z.string(), z.unknown()), decisionRoles: z.array(z.string()), decideBy: IsoInstant }),

@@ -29,7 +29,7 @@ export {
   type ClockSetReport,
   type ControlledClock,
 } from './clock-control.js';
-export { createEffectRunner, DEFAULT_EFFECT_LEASE_MS, type EffectPort, type EffectRunner, type EffectRunnerOptions } from './effect-runner.js';
+export { createEffectRunner, DEFAULT_EFFECT_LEASE_MS, type EffectPort, PermanentEffectError, type EffectRunner, type EffectRunnerOptions } from './effect-runner.js';
 export { armTimer, cancelTimer, createTimerRunner, DEFAULT_TIMER_INTERVAL_MS, type FiredTimer, startTimerRunner, timerIndexConsumer, type TimerRecorder, type TimerRunner, type TimerRunnerOptions, type TimerTarget } from './timer-runner.js';
 export { AwaitingFactError, DEFAULT_MAX_AWAIT_DELIVERIES, type PreparedInput, runWorkflow, workflowReaction, type WorkflowReactionOptions, type WorkflowRunnerOptions } from './workflow-runner.js';
 export {

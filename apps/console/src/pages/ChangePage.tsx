@@ -180,9 +180,11 @@ function DeploymentProgress({ events, state }: { events: LiveEvent[]; state: str
     const mine = events.filter((e) => e.data?.deploymentId === started.data.deploymentId);
     const completed = new Set(mine.filter((e) => e.type === 'DeploymentStepCompleted').map((e) => e.data.index));
     const running = new Set(mine.filter((e) => e.type === 'DeploymentStepStarted').map((e) => e.data.index));
+    // A step whose apply was refused for good (e.g. no flag bound for a feature-flag deployment) failed, it is not running.
+    const refused = new Set(mine.filter((e) => e.type === 'DeploymentEffectFailed' && e.data.index !== undefined).map((e) => e.data.index));
     const end = mine.find((e) => ['DeploymentSucceeded', 'DeploymentFailed', 'DeploymentAborted', 'DeploymentRolledBack'].includes(e.type));
     const paused = mine.filter((e) => e.type === 'DeploymentPaused').at(-1);
-    return { completed, running, end, paused };
+    return { completed, running, refused, end, paused };
   }, [events, started]);
   return (
     <section aria-labelledby="progress-heading">
@@ -197,11 +199,12 @@ function DeploymentProgress({ events, state }: { events: LiveEvent[]; state: str
           <p>
             {started.data.strategy} deployment of {started.data.service} {started.data.version} to {started.data.environment}, started {formatInstant(started.data.startedAt)}
             {progress.end ? ` — ${progress.end.type.replace('Deployment', '').toLowerCase()} at ${formatInstant(progress.end.occurredAt)}` : ''}
+            {progress.end?.type === 'DeploymentFailed' && typeof progress.end.data?.reason === 'string' ? `: ${progress.end.data.reason}` : ''}
           </p>
           <ol className="steps" aria-label="Deployment steps">
             {(started.data.steps as Json[]).map((step: Json, i: number) => {
               const index = step.index ?? i;
-              const status = progress.completed.has(index) ? 'done' : progress.running.has(index) ? 'running' : 'waiting';
+              const status = progress.completed.has(index) ? 'done' : progress.refused.has(index) ? 'failed' : progress.running.has(index) ? 'running' : 'waiting';
               return (
                 <li key={index} className={`step ${status}`} data-testid="deployment-step" data-status={status}>
                   <span>{step.name ?? `step ${index + 1}`}</span> <span>{step.trafficPercent ?? step.percent ?? ''}%</span> <span className="badge">{status}</span>

@@ -300,6 +300,7 @@ function apply(history: GovernanceHistory, event: AuditEvent, { approvalOwner, d
       return;
     }
     case 'RollbackTriggerFired':
+    case 'DeploymentEffectFailed':
     case 'DeploymentRollbackRequested':
     case 'DeploymentFailed':
     case 'DeploymentAborted':
@@ -316,7 +317,8 @@ function apply(history: GovernanceHistory, event: AuditEvent, { approvalOwner, d
         // The failure began when the breaching window did, not when the trigger had seen enough of it.
         const windowStart = str(evidence['windowStart']);
         deployment.failureDetectedAt ??= windowStart === null ? event.at : Math.min(event.at, Date.parse(windowStart));
-      } else if (event.type === 'DeploymentRollbackRequested' || event.type === 'DeploymentFailed') {
+      } else if (event.type === 'DeploymentEffectFailed' || event.type === 'DeploymentRollbackRequested' || event.type === 'DeploymentFailed') {
+        // A step the outside world refused for good is a failure detected then (its restore intent follows).
         deployment.failureDetectedAt ??= event.at;
         if (event.type === 'DeploymentFailed') deployment.failedAt = event.at;
         if (event.type === 'DeploymentRollbackRequested' && 'toVersion' in data) deployment.restoreTo = { version: str(data['toVersion']) };

@@ -71,6 +71,8 @@ export type RollBackDeployment = DomainCommand<
 export type RecordStepApplied = DomainCommand<'RecordStepApplied', { changeRequestId: string; index: number; now: Date }>;
 /** Outcome of the RollBackWorkload effect: the version is restored; ends the deployment as its intent said. */
 export type CompleteRollback = DomainCommand<'CompleteRollback', { changeRequestId: string; effectId: string; now: Date }>;
+/** Failure outcome of an effect the outside world refused for good (not retried): the deployment fails. */
+export type RecordEffectFailed = DomainCommand<'RecordEffectFailed', { changeRequestId: string; effectId: string; reason: string; now: Date }>;
 /** Another attempt at an intent left without outcome (its performer stopped); `attempt` is the one claimed. */
 export type ClaimEffectAttempt = DomainCommand<'ClaimEffectAttempt', { changeRequestId: string; effectId: string; attempt: number; now: Date }>;
 export type DeploymentCommand =
@@ -84,6 +86,7 @@ export type DeploymentCommand =
   | RollBackDeployment
   | RecordStepApplied
   | CompleteRollback
+  | RecordEffectFailed
   | ClaimEffectAttempt
   | ExpireAnalysisDecision;
 
@@ -141,6 +144,15 @@ export type DeploymentRollbackRequested = DomainEvent<
 >;
 /** Another attempt claimed at an intent whose performer stopped before its outcome. */
 export type DeploymentEffectClaimed = DomainEvent<'DeploymentEffectClaimed', { deploymentId: string; changeRequestId: string; effectId: string; attempt: number; at: string }>;
+/**
+ * Failure outcome of an intent: the outside world refused the effect for good at its `attempt`, so it is closed and
+ * never retried. Recorded with what follows from it: a step's failure fails the deployment (the previous version is
+ * restored); a restore's failure ends it failed, left to a person.
+ */
+export type DeploymentEffectFailed = DomainEvent<
+  'DeploymentEffectFailed',
+  { deploymentId: string; changeRequestId: string; effectId: string; effect: DeploymentEffect['kind']; index?: number; reason: string; attempt: number; at: string }
+>;
 export type DeploymentEvent =
   | DeploymentStarted
   | DeploymentStepStarted
@@ -149,6 +161,7 @@ export type DeploymentEvent =
   | InconclusiveAnalysisDecided
   | DeploymentRollbackRequested
   | DeploymentEffectClaimed
+  | DeploymentEffectFailed
   | DeploymentStepCompleted
   | DeploymentSucceeded
   | DeploymentFailed
@@ -168,12 +181,15 @@ export interface DeploymentProgress extends DeploymentIds {
   completedAt?: string;
   /** Steps completed so far (the next step to start has this index). */
   completedSteps: number;
-  /** The step started and not yet completed; `applied` once the cluster accepted it; `attempt` counts claims on its apply. */
-  current?: { index: number; startedAt: string; analysisUntil: string; effectId: string; applied: boolean; attempt: number };
+  /**
+   * The step started and not yet completed; `applied` once the cluster accepted it; `attempt` counts claims on its apply;
+   * `refused` says why its apply was refused for good (its intent is closed).
+   */
+  current?: { index: number; startedAt: string; analysisUntil: string; effectId: string; applied: boolean; attempt: number; refused?: string };
   /** Why the rollout is paused (status `paused`) and until when a decision is awaited. */
   paused?: { index: number; decisionRoles: string[]; decideBy: string };
-  /** The rollback intended and not yet confirmed (status `restoring`); `attempt` counts claims on it. */
-  restoring?: { intent: DeploymentRollbackRequested['data']; attempt: number };
+  /** The rollback intended and not yet confirmed (status `restoring`); `attempt` counts claims on it; `refused` as for `current`. */
+  restoring?: { intent: DeploymentRollbackRequested['data']; attempt: number; refused?: string };
 }
 export type DeploymentState = { status: 'not_started' } | DeploymentProgress;
 
@@ -324,6 +340,8 @@ export function decideDeployment(command: DeploymentCommand, state: DeploymentSt
       if (state.status !== 'restoring' || intent === undefined || intent.effectId !== command.data.effectId) return [];
       return [endingOf(intent, at)];
     }
+    case 'RecordEffectFailed':
+      return effectFailed(command, state);
     case 'ClaimEffectAttempt': {
       const open = openDeploymentIntents(state).find((i) => i.effect.effectId === command.data.effectId);
       if (open === undefined || command.data.attempt !== open.attempt + 1) return [];
@@ -369,6 +387,26 @@ function rollBack(command: RollBackDeployment, state: DeploymentProgress): Deplo
       at: iso(now),
     }),
   ];
+}
+
+/** The failure outcome of an open intent, and what follows from it. */
+function effectFailed(command: RecordEffectFailed, state: DeploymentProgress): DeploymentEvent[] {
+  const open = openDeploymentIntents(state).find((i) => i.effect.effectId === command.data.effectId);
+  if (open === undefined) return [];
+  const at = iso(command.data.now);
+  const cause = requireReason(command.data.reason, 'a failed effect');
+  const { effect, attempt } = open;
+  const fact = { deploymentId: state.deploymentId, changeRequestId: state.changeRequestId, effectId: effect.effectId, effect: effect.kind, reason: cause, attempt, at };
+  if (effect.kind === 'ApplyDeploymentStep') {
+    const { index, name } = effect.step;
+    // As a step failed on the cluster: the deployment fails and the version it replaced is restored.
+    const reason = `step ${index} (${name}) failed: ${effect.kind} was refused: ${cause}`;
+    return [{ type: 'DeploymentEffectFailed', data: { ...fact, index } }, rollbackRequested(state, { ending: 'failed', reason, actor: RUNNER_ACTOR, at })];
+  }
+  // The restore itself was refused: nothing is left to try here, so the deployment ends failed and says what a person must do.
+  const intent = state.restoring!.intent;
+  const reason = `${intent.reason}; then ${effect.kind} to ${intent.toVersion ?? 'no version'} was refused: ${cause}; restore the workload by hand`;
+  return [{ type: 'DeploymentEffectFailed', data: fact }, { type: 'DeploymentFailed', data: { ...idsOf(state), reason, at } }];
 }
 
 /** A person's decision on a paused rollout: one of the policy's decision roles, with a reason. */
@@ -420,7 +458,7 @@ export const rollbackEffectId = (deploymentId: string, ending: DeploymentEnding)
 
 /** Intents recorded and not yet followed by their outcome: what the effect runner still has to perform. */
 export function openDeploymentIntents(state: DeploymentState): OpenIntent<DeploymentEffect>[] {
-  if (state.status === 'running' && state.current !== undefined && !state.current.applied) {
+  if (state.status === 'running' && state.current !== undefined && !state.current.applied && state.current.refused === undefined) {
     const step = stepAt(state, state.current.index);
     return [
       {
@@ -434,7 +472,7 @@ export function openDeploymentIntents(state: DeploymentState): OpenIntent<Deploy
       },
     ];
   }
-  if (state.status === 'restoring' && state.restoring !== undefined) {
+  if (state.status === 'restoring' && state.restoring !== undefined && state.restoring.refused === undefined) {
     const { intent, attempt } = state.restoring;
     return [
       {
@@ -453,6 +491,7 @@ export const deploymentEffects: EffectProtocol<DeploymentCommand, DeploymentStat
     effect.kind === 'ApplyDeploymentStep'
       ? { type: 'RecordStepApplied', data: { changeRequestId: effect.changeRequestId, index: effect.step.index, now } }
       : { type: 'CompleteRollback', data: { changeRequestId: effect.changeRequestId, effectId: effect.effectId, now } },
+  recordFailure: ({ effect }, reason, now) => ({ type: 'RecordEffectFailed', data: { changeRequestId: effect.changeRequestId, effectId: effect.effectId, reason, now } }),
   claimAttempt: ({ effect, attempt }, now) => ({ type: 'ClaimEffectAttempt', data: { changeRequestId: effect.changeRequestId, effectId: effect.effectId, attempt: attempt + 1, now } }),
 };
 
@@ -503,6 +542,10 @@ export function evolveDeployment(state: DeploymentState, event: DeploymentEvent)
     case 'DeploymentEffectClaimed':
       if (state.restoring?.intent.effectId === event.data.effectId) return { ...state, restoring: { ...state.restoring, attempt: event.data.attempt } };
       if (state.current?.effectId === event.data.effectId) return { ...state, current: { ...state.current, attempt: event.data.attempt } };
+      return state;
+    case 'DeploymentEffectFailed':
+      if (state.restoring?.intent.effectId === event.data.effectId) return { ...state, restoring: { ...state.restoring, refused: event.data.reason } };
+      if (state.current?.effectId === event.data.effectId) return { ...state, current: { ...state.current, refused: event.data.reason } };
       return state;
     case 'DeploymentSucceeded':
       return { ...state, status: 'succeeded', completedAt: event.data.completedAt };

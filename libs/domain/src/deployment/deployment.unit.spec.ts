@@ -180,6 +180,44 @@ describe('Deployment: effects and their claims', () => {
   });
 });
 
+describe('Deployment: an effect refused for good fails the deployment, never retried', () => {
+  const fold = (events: DeploymentEvent[]) => events.reduce(deploymentDecider.evolve, deploymentDecider.initialState());
+  const refused = (effectId: string, reason: string) => ({ type: 'RecordEffectFailed', data: { changeRequestId: 'cr-1', effectId, reason, now: at('2026-12-01T10:00:02Z') } }) as const;
+  const noFlag = 'no feature flag is bound to service campaign-api';
+  const stepFailed: DeploymentEvent = {
+    type: 'DeploymentEffectFailed',
+    data: { deploymentId: 'dep-1', changeRequestId: 'cr-1', effectId: 'dep-1:step-0:apply', effect: 'ApplyDeploymentStep', index: 0, reason: noFlag, attempt: 1, at: '2026-12-01T10:00:02.000Z' },
+  };
+
+  it('given a step whose apply was refused, then its failure closes the intent and the previous version is restored, naming the effect and the cause', () => {
+    const failing = restoreIntent('failed', { reason: `step 0 (${steps[0]!.name}) failed: ApplyDeploymentStep was refused: ${noFlag}`, actor: 'deployments' }, '2026-12-01T10:00:02.000Z');
+    spec.given([started, step0]).when(refused('dep-1:step-0:apply', noFlag)).then([stepFailed, failing]);
+    expect(openDeploymentIntents(fold([started, step0, stepFailed])).map((i) => i.effect.kind)).toEqual([]);
+    expect(openDeploymentIntents(fold([started, step0, stepFailed, failing])).map((i) => i.effect.kind)).toEqual(['RollBackWorkload']);
+  });
+
+  it('a failure recorded again (a redelivery, another replica) changes nothing', () => {
+    const failing = restoreIntent('failed', { reason: 'x', actor: 'deployments' }, '2026-12-01T10:00:02.000Z');
+    spec.given([started, step0, stepFailed, failing]).when(refused('dep-1:step-0:apply', noFlag)).thenNothingHappened();
+    spec.given([started, step0, stepFailed]).when(refused('dep-1:step-0:apply', noFlag)).thenNothingHappened();
+  });
+
+  it('a restore refused for good ends the deployment failed, saying what a person must do', () => {
+    const intent = restoreIntent('rolled_back', { reason: 'errors up', actor: 'sre-sam', initiator: 'manual' });
+    spec
+      .given([started, step0, intent])
+      .when(refused('dep-1:restore:rolled_back', 'workload campaign-api was deleted'))
+      .then([
+        { type: 'DeploymentEffectFailed', data: { deploymentId: 'dep-1', changeRequestId: 'cr-1', effectId: 'dep-1:restore:rolled_back', effect: 'RollBackWorkload', reason: 'workload campaign-api was deleted', attempt: 1, at: '2026-12-01T10:00:02.000Z' } },
+        { type: 'DeploymentFailed', data: { ...ids, reason: 'errors up; then RollBackWorkload to 2.0.3 was refused: workload campaign-api was deleted; restore the workload by hand', at: '2026-12-01T10:00:02.000Z' } },
+      ]);
+  });
+
+  it('needs a reason', () => {
+    spec.given([started, step0]).when(refused('dep-1:step-0:apply', ' ')).thenThrows(ReasonRequiredError);
+  });
+});
+
 describe('Deployment: a step whose analysis is inconclusive pauses for a person (Argo Rollouts)', () => {
   const decision = { decisionRoles: ['sre', 'release_engineer'], decisionTimeoutMinutes: 60 };
   const result = (phase: AnalysisResult['phase'], reason = 'no error_rate samples between 10:00 and 10:40'): AnalysisResult => ({ phase, reason, samples: { error_rate: 0 }, from: '2026-12-01T10:00:00.000Z', until: '2026-12-01T10:40:00.000Z' });

@@ -99,6 +99,7 @@ export const releaseNotificationDecider: Decider<ReleaseNotificationCommand, Rel
 export const releaseNotificationEffects: EffectProtocol<ReleaseNotificationCommand, ReleaseNotificationState, DeliverNotification> = {
   openIntents: (state) => Object.values(state.open),
   recordOutcome: (effect, now) => ({ type: 'RecordNotificationDelivered', data: { effectId: effect.effectId, now } }),
+  recordFailure: ({ effect }, reason, now) => ({ type: 'GiveUpNotification', data: { effectId: effect.effectId, reason, now } }),
   claimAttempt: (intent, now) => ({ type: 'ClaimNotificationAttempt', data: { effectId: intent.effect.effectId, attempt: intent.attempt + 1, now } }),
 };
 

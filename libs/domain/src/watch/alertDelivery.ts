@@ -116,6 +116,7 @@ export function alertDeliveryEffects(outcomeOf: (effectId: string) => DeliveryOu
   return {
     openIntents: (state) => Object.values(state.deliveries).filter((d) => !d.settled).map((d): OpenIntent<DeliverAlert> => ({ effect: d.effect, attempt: d.attempt })),
     recordOutcome: (effect, now) => ({ type: 'RecordAlertDelivery', data: { effectId: effect.effectId, outcome: outcomeOf(effect.effectId), now } }),
+    recordFailure: ({ effect, attempt }, reason, now) => ({ type: 'RecordAlertDelivery', data: { effectId: effect.effectId, outcome: { status: 'failed', attempts: attempt, detail: reason }, now } }),
     claimAttempt: (intent, now) => ({ type: 'ClaimAlertDeliveryAttempt', data: { effectId: intent.effect.effectId, attempt: intent.attempt + 1, now } }),
   };
 }

@@ -2,7 +2,8 @@
  * Effects on the outside world as typed workflow outputs. A workflow never performs anything: it decides
  * commands (with deterministic ids derived from the causing event) and its deciders record an **intent**
  * event for each effect. The effect runner (libs/service-kit `effect-runner.ts`) performs the intent
- * idempotently and records the **outcome**; an intent without outcome is resumed after a restart.
+ * idempotently and records the **outcome** — or, when the outside world refused it for good, its **failure
+ * outcome**; an intent without either is resumed after a restart.
  *
  * Every intent event, and every claim of another attempt at it, carries `data.effectId`: that is how the
  * runner finds when an intent was last claimed (its lease).
@@ -42,11 +43,13 @@ export interface OpenIntent<E extends EffectShape = Effect> {
 
 /**
  * How a decider exposes its effects to the runner, purely: which intents are open in a state, the command
- * that records an effect's outcome, and the command that claims another attempt at an open intent (appended
- * with the expected stream version, so of two replicas only one performs it).
+ * that records an effect's outcome, the command that records its failure when the outside world refused it for
+ * good (the intent is then closed, never retried), and the command that claims another attempt at an open intent
+ * (appended with the expected stream version, so of two replicas only one performs it).
  */
 export interface EffectProtocol<Command, State, E extends EffectShape = Effect> {
   openIntents(state: State): readonly OpenIntent<E>[];
   recordOutcome(effect: E, now: Date): Command;
+  recordFailure(intent: OpenIntent<E>, reason: string, now: Date): Command;
   claimAttempt(intent: OpenIntent<E>, now: Date): Command;
 }
