@@ -10,12 +10,12 @@
  *   back whole, and the next start folds it again from the checkpoint. The checkpoint moves only from where
  *   this process last saw it (compare-and-set): a second replica that wrote in between makes the write fail
  *   with CheckpointMovedError, and the caller leaves the writing to that replica.
- * - `rebuild()` folds the whole log in memory (the model lives there anyway), reading pages ahead, then
- *   writes only each key's final row into a fresh generation of tables with plain multi-row INSERTs, one
- *   short transaction per REBUILD_ROWS_PER_STATEMENT rows (no transaction stays open long: the gap-safe log
- *   readers wait for open transactions; no upsert: every key is written once), then swaps the generation and
- *   checkpoint in one transaction and drops the old tables. Queries keep reading the model in memory
- *   meanwhile.
+ * - `rebuild()` folds the whole log in memory (the model lives there anyway), reading pages ahead, into a
+ *   fresh generation of tables loaded with COPY: each change's history entries while the fold goes on (they
+ *   never change once folded), then only each key's final row, REBUILD_ROWS_PER_STATEMENT rows per load, each
+ *   load committed on its own (no transaction stays open long: the gap-safe log readers wait for open
+ *   transactions; no upsert: every key is written once); then it swaps the generation and checkpoint in one
+ *   transaction and drops the old tables. Queries keep reading the model in memory meanwhile.
  *
  * The model in memory is a cache warmed from these tables (`load()`), never replayed from the log at start
  * unless the tables are missing or of another READ_MODEL_VERSION.
@@ -31,7 +31,7 @@ export const WRITE_BATCH_EVENTS = 5_000;
  * larger pages tip the planner, on a log whose statistics lag, from the commit-order index to a sort of the rest of the log at every page.
  */
 export const REBUILD_READ_BATCH = 5_000;
-/** Rows per INSERT (and per transaction) when a rebuild writes its final rows. */
+/** Rows per COPY load (each its own transaction) when a rebuild writes its final rows. */
 export const REBUILD_ROWS_PER_STATEMENT = 10_000;
 const MODEL_NAME = 'projections';
 const MAX_IDENTIFIER_LENGTH = 63;
@@ -314,7 +314,7 @@ class CopyLoads {
 }
 
 /*
- * Rows travel as one JSON array per statement, taken apart by json_to_recordset. The values are stored as json
+ * Incremental writes (write()): rows travel as one JSON array per statement, taken apart by json_to_recordset. The values are stored as json
  * (the text as written), not jsonb: the tables are only ever read back whole, and jsonb would parse every value
  * on the way in and print it again on the way out, which was most of a write's cost.
  */
