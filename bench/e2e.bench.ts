@@ -44,7 +44,10 @@ async function main(): Promise<void> {
   // E2E_BENCH_PROFILE=change-requests,gateway writes CPU profiles of those processes to E2E_BENCH_PROFILE_DIR (/tmp/gatehouse-profiles).
   const profiled = (process.env['E2E_BENCH_PROFILE'] ?? '').split(',').filter((name) => name !== '');
   const profileDir = process.env['E2E_BENCH_PROFILE_DIR'] ?? '/tmp/gatehouse-profiles';
-  const nodeArgs = Object.fromEntries(profiled.map((name) => [name, ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]]));
+  // E2E_BENCH_NODE_ARGS (e.g. "--max-semi-space-size=32") goes to every process: V8 settings measured without a rebuild.
+  const everyProcess = (process.env['E2E_BENCH_NODE_ARGS'] ?? '').split(' ').filter((arg) => arg !== '');
+  const names = ['gateway', 'relay', 'change-requests', 'approvals', 'scheduling', 'deployments', 'monitoring', 'projections'] as const;
+  const nodeArgs = Object.fromEntries(names.map((name) => [name, [...everyProcess, ...(profiled.includes(name) ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])]]));
   const system = await startDistributedGatehouse({ startAt: START_AT, logLevel: 'warn', nodeArgs });
   const client = new GatehouseClient(system.url, system.jwtSecret, START_AT);
   const nc = await connect({ servers: natsUrl(), noAsyncTraces: true });

@@ -29,7 +29,8 @@ export interface LogPage {
    * The event at `index` (0 <= index < size), built when asked: a page read ahead holds the rows
    * as the driver parsed them, and each event object is made as it is consumed and dies young,
    * instead of a whole page of them surviving into the old generation (a quarter of readAll's
-   * Node CPU was that garbage collection).
+   * Node CPU was that garbage collection). Ask for each index once, in order: the SQL adapters let
+   * a row go as its event is built.
    */
   event(index: number): StoredEvent;
   /** Cursor of the last event returned (unchanged when the page is empty). */
