@@ -18,6 +18,7 @@ import {
   watchDeadlinesWorkflow,
   type WatchDeadlineEvent,
   type WatchEvent,
+  type WatchState,
 } from '@gatehouse/domain';
 import type { ReceivedEvent } from '@gatehouse/bus';
 import type { EventMetadata, StoredEvent } from '@gatehouse/eventstore';
@@ -168,11 +169,12 @@ export async function startMonitoring(ctx: ServiceContext, options: MonitoringSe
    * A deployment's success or ending can arrive before its start: JetStream redelivers a start this process took
    * and never acknowledged (killed meanwhile) only after its ack wait, while later events flow. The watch decider
    * does nothing with a success on a watch not started, so taking it then would lose it for good (the watch would
-   * end only on the provisional timer, which waits for that success: the change stayed validating). Wait instead:
-   * the event is retried with back-off until the start was handled.
+   * end only on the provisional timer, which waits for that success: the change stayed validating). When the
+   * decision found the watch not started (nothing was written) while the deployment has started, wait instead: the
+   * event is retried with back-off until the start was handled.
    */
-  async function awaitWatchStarted(changeRequestId: string, event: StoredEvent): Promise<void> {
-    if ((await store.readStream(watchStreamId(changeRequestId), { maxCount: 1 })).length > 0) return;
+  async function awaitWatchStarted(watch: WatchState, changeRequestId: string, event: StoredEvent): Promise<void> {
+    if (watch.status !== 'not_started') return;
     const deployment = await store.readStream(deploymentStreamId(changeRequestId), { maxCount: 1 });
     if (deployment[0]?.type !== 'DeploymentStarted') return;
     throw new OutOfOrderError(`${event.type} ${event.id} of ${changeRequestId} came before its watch started (DeploymentStarted ${deployment[0].id} not handled yet)`);
@@ -180,15 +182,15 @@ export async function startMonitoring(ctx: ServiceContext, options: MonitoringSe
 
   async function onDeploymentSucceeded(event: StoredEvent): Promise<void> {
     const data = DeploymentSucceededData.parse(event.data);
-    await awaitWatchStarted(data.changeRequestId, event);
-    await decide('ArmWatchTimer', data.changeRequestId, { type: 'ArmWatchTimerOnCompletion', data: { completedAt: data.completedAt } }, `${event.id}:ArmWatchTimer`, metadataOf(event));
+    const result = await decide('ArmWatchTimer', data.changeRequestId, { type: 'ArmWatchTimerOnCompletion', data: { completedAt: data.completedAt } }, `${event.id}:ArmWatchTimer`, metadataOf(event));
+    await awaitWatchStarted(result.state, data.changeRequestId, event);
   }
 
   async function onDeploymentEnded(event: StoredEvent): Promise<void> {
     const data = DeploymentEndedData.parse(event.data);
     const reason = DEPLOYMENT_ENDINGS[event.type as DeploymentEnding];
-    await awaitWatchStarted(data.changeRequestId, event);
-    await decide('EndWatch', data.changeRequestId, { type: 'EndWatch', data: { reason, now: clock.now() } }, `${event.id}:EndWatch`, metadataOf(event));
+    const result = await decide('EndWatch', data.changeRequestId, { type: 'EndWatch', data: { reason, now: clock.now() } }, `${event.id}:EndWatch`, metadataOf(event));
+    await awaitWatchStarted(result.state, data.changeRequestId, event);
   }
 
   async function onDeploymentEvent(event: StoredEvent): Promise<void> {

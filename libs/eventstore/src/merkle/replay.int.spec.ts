@@ -5,31 +5,15 @@
  * spelling), for the whole log and every filter, be one line each, and verify offline.
  */
 import { generateKeyPairSync } from 'node:crypto';
-import { isolatedSchema, requirePostgres } from '@gatehouse/testing';
-import { createPgliteEventStore } from '../pglite/createPgliteEventStore.js';
-import { createPostgresEventStore } from '../postgres/createPostgresEventStore.js';
+import { sqlStoreKinds } from '../contract/sqlStoreKinds.js';
 import type { AuditableEventStore, EventStore } from '../types.js';
 import { readLogTree } from './logTree.js';
 import { replayLines, verifyReplay, type ReplayFilter } from './replay.js';
 import { signTreeHead } from './treeHead.js';
 
-const postgres = await requirePostgres();
 const { privateKey, publicKey } = generateKeyPairSync('ed25519');
 
-const kinds: Array<[string, () => Promise<{ store: AuditableEventStore; cleanup(): Promise<void> }>]> = [
-  ['PGlite', async () => ({ store: await createPgliteEventStore(), cleanup: async () => {} })],
-  ...(postgres.available
-    ? [
-        [
-          'PostgreSQL',
-          async () => {
-            const schema = isolatedSchema('replay_export', postgres.url);
-            return { store: await createPostgresEventStore({ connectionString: postgres.url, schema: schema.name, maxConnections: 2 }), cleanup: () => schema.drop() };
-          },
-        ] as [string, () => Promise<{ store: AuditableEventStore; cleanup(): Promise<void> }>],
-      ]
-    : []),
-];
+const kinds = await sqlStoreKinds('replay_export', { maxConnections: 2 });
 
 /** The same store seen without its SQL access: the export takes the generic path (readAll, parse, stringify). */
 const withoutSql = (store: EventStore): EventStore => ({ readAll: (options) => store.readAll(options) }) as EventStore;

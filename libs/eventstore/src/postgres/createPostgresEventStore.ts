@@ -93,25 +93,36 @@ function queryable(client: pg.Pool | pg.PoolClient): SqlQueryable {
       await unavailableAware(() => client.query(script));
     },
     async copyIn(into: string, text: string): Promise<void> {
-      if (!(client instanceof pg.Pool)) return unavailableAware(() => copyText(client, into, text));
-      const pooled = await unavailableAware(() => client.connect());
-      // Checked out, the client has no pool listener: a connection lost mid-COPY fails the load, not the process.
-      let broken: Error | undefined;
-      const onConnectionError = (error: Error): void => void (broken ??= error);
-      pooled.on('error', onConnectionError);
-      try {
-        await copyText(pooled, into, text);
-      } catch (error) {
-        const failure = asStoreUnavailable(error);
-        // A connection that failed goes to be destroyed; one whose COPY the server refused is fine to reuse.
-        if (failure instanceof StoreUnavailableError) broken ??= failure;
-        throw failure;
-      } finally {
-        if (broken === undefined) pooled.removeListener('error', onConnectionError);
-        pooled.release(broken);
-      }
+      if (client instanceof pg.Pool) return withPooledClient(client, (pooled) => copyText(pooled, into, text));
+      return unavailableAware(() => copyText(client, into, text));
     },
   };
+}
+
+/**
+ * Runs `work` on a client checked out of `pool`. pg emits 'error' on a client whose connection fails, and the pool
+ * stops listening on a client while it is checked out: with nobody listening, PostgreSQL stopping mid-statement
+ * would end the process. Here it only marks the client broken, and the statement in flight (or the next one) fails
+ * on its own, as StoreUnavailableError. A broken client (its connection failed, or `work` said so) is released to
+ * be destroyed, never handed to the next query.
+ */
+async function withPooledClient<T>(pool: pg.Pool, work: (client: pg.PoolClient, markBroken: (error: unknown) => void) => Promise<T>): Promise<T> {
+  const client = await unavailableAware(() => pool.connect());
+  let broken: unknown;
+  const markBroken = (error: unknown): void => void (broken ??= error);
+  const onConnectionError = (error: unknown): void => markBroken(asStoreUnavailable(error));
+  client.on('error', onConnectionError);
+  try {
+    return await work(client, markBroken);
+  } catch (error) {
+    const failure = asStoreUnavailable(error);
+    if (failure instanceof StoreUnavailableError) broken = failure;
+    throw failure;
+  } finally {
+    // A broken client is destroyed by the pool and may still report errors as it goes: keep listening to it.
+    if (broken === undefined) client.removeListener('error', onConnectionError);
+    client.release(broken instanceof Error ? broken : undefined);
+  }
 }
 
 /** COPY … FROM STDIN through pg-copy-streams: the text goes as it is, the server parses it. */
@@ -124,30 +135,19 @@ function copyText(client: pg.PoolClient, into: string, text: string): Promise<vo
 export function postgresExecutor(pool: pg.Pool, ownsPool: boolean): SqlExecutor {
   return {
     ...queryable(pool),
-    async transaction<T>(work: (tx: SqlQueryable) => Promise<T>): Promise<T> {
-      const client = await unavailableAware(() => pool.connect());
-      let broken: unknown;
-      // pg emits 'error' on a client whose connection fails, and the pool stops listening on a client while it is
-      // checked out: with nobody listening, PostgreSQL stopping mid-transaction would end the process. The
-      // statement in flight (or the next one) fails on its own, as StoreUnavailableError.
-      const onConnectionError = (error: unknown): void => void (broken ??= asStoreUnavailable(error));
-      client.on('error', onConnectionError);
-      try {
+    transaction<T>(work: (tx: SqlQueryable) => Promise<T>): Promise<T> {
+      return withPooledClient(pool, async (client, markBroken) => {
         await unavailableAware(() => client.query('BEGIN'));
-        const result = await work(queryable(client));
-        await unavailableAware(() => client.query('COMMIT'));
-        return result;
-      } catch (error) {
-        const failure = asStoreUnavailable(error);
-        // A connection that failed must not go back to the pool for the next query to meet.
-        if (failure instanceof StoreUnavailableError) broken = failure;
-        else await client.query('ROLLBACK').catch((rollbackError: unknown) => void (broken = rollbackError));
-        throw failure;
-      } finally {
-        // A broken client is destroyed by the pool and may still report errors as it goes: keep listening to it.
-        if (broken === undefined) client.removeListener('error', onConnectionError);
-        client.release(broken instanceof Error ? broken : undefined);
-      }
+        try {
+          const result = await work(queryable(client));
+          await unavailableAware(() => client.query('COMMIT'));
+          return result;
+        } catch (error) {
+          // A connection that failed cannot roll back (the pool destroys it); one that did not, must.
+          if (!(asStoreUnavailable(error) instanceof StoreUnavailableError)) await client.query('ROLLBACK').catch(markBroken);
+          throw error;
+        }
+      });
     },
     async close(): Promise<void> {
       if (ownsPool) await pool.end();

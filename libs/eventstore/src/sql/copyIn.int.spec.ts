@@ -3,29 +3,12 @@
  * treats specially comes back as written, a load the server refuses fails with nothing loaded, and the
  * connection it used serves the next statement.
  */
-import { isolatedSchema, requirePostgres } from '@gatehouse/testing';
-import { createPgliteEventStore } from '../pglite/createPgliteEventStore.js';
-import { createPostgresEventStore } from '../postgres/createPostgresEventStore.js';
+import { sqlStoreKinds } from '../contract/sqlStoreKinds.js';
 import type { AuditableEventStore } from '../types.js';
 import { copyTextField } from './executor.js';
 
-const postgres = await requirePostgres();
-
-const kinds: Array<[string, () => Promise<{ store: AuditableEventStore; cleanup(): Promise<void> }>]> = [
-  ['PGlite', async () => ({ store: await createPgliteEventStore(), cleanup: async () => {} })],
-  ...(postgres.available
-    ? [
-        [
-          'PostgreSQL',
-          async () => {
-            const schema = isolatedSchema('copy_in', postgres.url);
-            // One connection: a refused load that left it unusable would fail the next statement.
-            return { store: await createPostgresEventStore({ connectionString: postgres.url, schema: schema.name, maxConnections: 1 }), cleanup: () => schema.drop() };
-          },
-        ] as [string, () => Promise<{ store: AuditableEventStore; cleanup(): Promise<void> }>],
-      ]
-    : []),
-];
+// PostgreSQL with one connection: a refused load that left it unusable would fail the next statement.
+const kinds = await sqlStoreKinds('copy_in', { maxConnections: 1 });
 
 const rows = [
   { key: 'plain', ord: 1, value: { a: 1 } },
