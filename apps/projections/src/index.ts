@@ -1,6 +1,7 @@
 export { ProjectionsModule, projectionsService } from './projectionsService.js';
 export { FOLDING_SEMI_SPACE_MB, sizeHeapForFolding } from './heap.js';
-export { queryReadModel } from './query.js';
+export { answerQuery, queryReadModel, type ReadModelQuery } from './query.js';
+export { CHANGE_STREAM_CATEGORIES, historyEntryOf, readChangeHistory } from './changeHistory.js';
 export * from './readModel.js';
 export { ReadModelTables, CheckpointMovedError, REBUILD_ROWS_PER_STATEMENT, WRITE_BATCH_EVENTS, type ReadModelState } from './readModelTables.js';
 export { ReadModelKeeper, type RebuildReport } from './readModelKeeper.js';

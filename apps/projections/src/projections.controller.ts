@@ -7,7 +7,7 @@ import { Controller, Inject, Injectable, type OnModuleDestroy, type OnModuleInit
 import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
 import type { Counter } from 'prom-client';
 import { RebuildForbiddenError } from './projectionsService.js';
-import { queryReadModel } from './query.js';
+import { answerQuery } from './query.js';
 import { evolveReadModel, type ReadModel } from './readModel.js';
 import { ReadModelKeeper, type RebuildReport } from './readModelKeeper.js';
 
@@ -72,10 +72,10 @@ export class ProjectionsController {
   ) {}
 
   @MessagePattern(busCommand(PROJECTIONS_CONTEXT, 'query'))
-  query(@Payload() raw: unknown): ProjectionQueryResult {
+  async query(@Payload() raw: unknown): Promise<ProjectionQueryResult> {
     const view = typeof raw === 'object' && raw !== null && typeof (raw as { view?: unknown }).view === 'string' ? (raw as { view: string }).view : 'unknown';
     try {
-      const result = queryReadModel(this.readModels.model, parseOrThrow(ProjectionQueryPayload, raw, 'projections.query'));
+      const result = await answerQuery(this.readModels.model, this.ctx.store, parseOrThrow(ProjectionQueryPayload, raw, 'projections.query'));
       this.readModels.queries.inc({ view, outcome: 'ok' });
       return result;
     } catch (error) {

@@ -154,7 +154,8 @@ describe('projections service (embedded)', () => {
     await append('changeRequest-cr-bad', [{ type: 'ChangeRequestSubmitted', data: { changeRequestId: 'cr-bad', kind: 'normal' } }], 'mallory');
     const booked = await append(`schedule-${CR}`, [{ type: 'DeploymentScheduled', data: { ...booking, scheduledFor: '2026-12-01T10:00:00.000Z', windowId: 'tue-thu-morning', policyVersion: 'sha256:test' } }], 'scheduling');
     await waitVisible(booked.lastGlobalPosition);
-    expect((await query({ view: 'changeHistory', filter: { changeRequestId: 'cr-bad' } })).items).toEqual([]);
+    // The history is the log's: the event is shown there, as recorded, though no view could fold it.
+    expect((await query<{ type: string; actor: string }>({ view: 'changeHistory', filter: { changeRequestId: 'cr-bad' } })).items).toEqual([expect.objectContaining({ type: 'ChangeRequestSubmitted', actor: 'mallory' })]);
     expect((await query({ view: 'changeRequests' })).items).toEqual([expect.objectContaining({ changeRequestId: CR })]);
     expect((await query({ view: 'schedule' })).items).toEqual([expect.objectContaining({ changeRequestId: CR, status: 'booked' })]);
   });
@@ -183,11 +184,9 @@ describe('evolveReadModel', () => {
     evolveReadModel(model, event(2n, 'DeploymentSucceeded', { ...ids, completedAt: '2026-12-01T12:00:00Z' }));
     const deployed = { service: 'checkout', environment: 'production', version: '2.4.0', changeRequestId: CR, since: '2026-12-01T12:00:00Z', previous: ['2.3.1'] };
     expect([...model.versions.values()]).toEqual([deployed]);
-    expect(model.history.get(CR)).toHaveLength(1);
     expect(model.position).toBe(2n);
 
     evolveReadModel(model, event(3n, 'DeploymentRolledBack', { ...ids, reason: 'error rate', initiator: 'automatic', at: '2026-12-01T13:00:00Z' }));
     expect([...model.versions.values()]).toEqual([{ service: 'checkout', environment: 'production', version: '2.3.1', changeRequestId: CR, since: '2026-12-01T13:00:00Z', previous: [] }]);
-    expect(model.history.get(CR)!.at(-1)).toMatchObject({ type: 'DeploymentRolledBack', reason: 'error rate' });
   });
 });

@@ -1,8 +1,23 @@
 import type { ProjectionQueryPayload, ProjectionQueryResult } from '@gatehouse/contracts';
+import type { EventStore } from '@gatehouse/eventstore';
+import { readChangeHistory } from './changeHistory.js';
 import { changeRequestView, pendingApprovalViews, type ReadModel } from './readModel.js';
 
+/** The views the read model answers; a change's history is read from the log (changeHistory.ts). */
+export type ReadModelQuery = Exclude<ProjectionQueryPayload, { view: 'changeHistory' }>;
+
+/**
+ * Answers a validated query: the views from the read model, a change's history from the log. The history is
+ * read when asked, so it holds at least every event up to the model's `asOfPosition` that it answers with.
+ */
+export async function answerQuery(model: ReadModel, store: Pick<EventStore, 'readStream'>, query: ProjectionQueryPayload): Promise<ProjectionQueryResult> {
+  if (query.view !== 'changeHistory') return queryReadModel(model, query);
+  const asOfPosition = String(model.position);
+  return { asOfPosition, items: await readChangeHistory(store, query.filter.changeRequestId) };
+}
+
 /** Answers a validated query from the read model; reads it, never changes it. */
-export function queryReadModel(model: ReadModel, query: ProjectionQueryPayload): ProjectionQueryResult {
+export function queryReadModel(model: ReadModel, query: ReadModelQuery): ProjectionQueryResult {
   const asOfPosition = String(model.position);
   switch (query.view) {
     case 'changeRequests': {
@@ -36,8 +51,5 @@ export function queryReadModel(model: ReadModel, query: ProjectionQueryPayload):
       const items = [...model.activeDeployments.values()].filter((d) => (service === undefined || d.service === service) && (environment === undefined || d.environment === environment));
       return { asOfPosition, items };
     }
-    case 'changeHistory':
-      // A copy: the model keeps appending to the change's history.
-      return { asOfPosition, items: [...(model.history.get(query.filter.changeRequestId) ?? [])] };
   }
 }

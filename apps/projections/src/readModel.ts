@@ -27,16 +27,15 @@ export type { ActiveDeploymentView, ChangeRequestView, HistoryEntry, PendingAppr
  * or to how the tables store it: a projections service that finds tables of another version rebuilds them from
  * the log at start (see readModelTables.ts).
  */
-export const READ_MODEL_VERSION = 2;
+export const READ_MODEL_VERSION = 3;
 
 /** The model's keyed collections, each kept in a table of its own (readModelTables.ts). */
 export const KEYED_TABLES = ['change_request', 'approval', 'release', 'booked_build', 'schedule', 'version', 'active_deployment'] as const;
 export type KeyedTable = (typeof KEYED_TABLES)[number];
 
-/** What folding changed since the tables were last written: the keys to rewrite per table, the history entries to add. */
+/** What folding changed since the tables were last written: the keys to rewrite per table. */
 export class ReadModelChanges {
   readonly keys = new Map<KeyedTable, Set<string>>(KEYED_TABLES.map((table) => [table, new Set<string>()]));
-  history: Array<{ changeRequestId: string; entry: HistoryEntry }> = [];
   /** Events folded since the last clear(). */
   events = 0;
   /** Off while a rebuild folds: it writes every key at the end, so which ones changed need not be kept. */
@@ -48,7 +47,6 @@ export class ReadModelChanges {
 
   clear(): void {
     for (const keys of this.keys.values()) keys.clear();
-    this.history = [];
     this.events = 0;
   }
 }
@@ -111,8 +109,6 @@ export interface ReadModel {
   /** By `[service, environment]` as JSON. */
   readonly versions: TrackedMap<RunningVersionView>;
   readonly activeDeployments: TrackedMap<ActiveDeploymentView>;
-  /** Each change's history in log order, by change request id. */
-  readonly history: Map<string, HistoryEntry[]>;
 }
 
 export interface Build {
@@ -143,15 +139,8 @@ export function initialReadModel(): ReadModel {
     schedule: new TrackedMap('schedule', changes),
     versions: new TrackedMap('version', changes),
     activeDeployments: new TrackedMap('active_deployment', changes),
-    history: new Map(),
   };
 }
-
-/** Streams whose id is `<category>-<changeRequestId>`: together they are one change's history. */
-export const CHANGE_STREAM_CATEGORIES = ['changeRequest', 'approval', 'schedule', 'deployment', 'watch'] as const;
-const CHANGE_STREAMS: ReadonlySet<string> = new Set(CHANGE_STREAM_CATEGORIES);
-/** Events kept in a change's history without their data (they can be large and are in the log). */
-const SUMMARISED_IN_HISTORY = new Set(['MetricSamplesRecorded']);
 
 export function splitStreamId(streamId: string): { category: string; id: string } {
   const dash = streamId.indexOf('-');
@@ -172,7 +161,6 @@ const num = (value: unknown): number | null => (typeof value === 'number' ? valu
 export function evolveReadModel(model: ReadModel, event: StoredEvent): ReadModel {
   const { category, id } = splitStreamId(event.streamId);
   const data = (event.data ?? {}) as Data;
-  const historyEntry = CHANGE_STREAMS.has(category) && id !== '' ? historyEntryOf(event, data) : undefined;
   switch (category) {
     case 'release':
       evolveRelease(model, id, event.type, data);
@@ -190,27 +178,9 @@ export function evolveReadModel(model: ReadModel, event: StoredEvent): ReadModel
       evolveDeployment(model, id, event, data);
       break;
   }
-  if (historyEntry !== undefined) {
-    const history = model.history.get(id);
-    if (history === undefined) model.history.set(id, [historyEntry]);
-    else history.push(historyEntry);
-    model.changes.history.push({ changeRequestId: id, entry: historyEntry });
-  }
   model.position = event.globalPosition;
   model.changes.events += 1;
   return model;
-}
-
-function historyEntryOf(event: StoredEvent, data: Data): HistoryEntry {
-  return {
-    position: String(event.globalPosition),
-    streamId: event.streamId,
-    type: event.type,
-    recordedAt: event.recordedAt.toISOString(),
-    actor: str(event.metadata.actor),
-    reason: str(data.reason),
-    data: SUMMARISED_IN_HISTORY.has(event.type) ? { samples: Array.isArray(data.samples) ? data.samples.length : 0 } : data,
-  };
 }
 
 function evolveRelease(model: ReadModel, releaseId: string, type: string, data: Data): void {

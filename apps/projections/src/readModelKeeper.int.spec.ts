@@ -8,7 +8,7 @@
 import { createPostgresEventStore, quoteSchema, type AuditableEventStore } from '@gatehouse/eventstore';
 import type { ServiceLogger } from '@gatehouse/service-kit';
 import { isolatedSchema, requirePostgres } from '@gatehouse/testing';
-import { queryReadModel } from './query.js';
+import { queryReadModel, type ReadModelQuery } from './query.js';
 import { evolveReadModel, initialReadModel, READ_MODEL_VERSION, type ReadModel } from './readModel.js';
 import { ReadModelKeeper } from './readModelKeeper.js';
 import { ReadModelTables } from './readModelTables.js';
@@ -17,7 +17,7 @@ import { appendChanges } from './test-support/history.js';
 
 const postgres = await requirePostgres();
 const quietLogger: ServiceLogger = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} };
-const VIEWS = ['changeRequests', 'pendingApprovals', 'schedule', 'versions', 'activeDeployments'].map((view) => ProjectionQueryPayload.parse({ view }));
+const VIEWS = ['changeRequests', 'pendingApprovals', 'schedule', 'versions', 'activeDeployments'].map((view) => ProjectionQueryPayload.parse({ view }) as ReadModelQuery);
 const FOLLOW_MS = 10;
 const TAKEOVER_MS = 300;
 

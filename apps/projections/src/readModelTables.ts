@@ -2,27 +2,27 @@
  * The projections' read models kept in PostgreSQL (PGlite when embedded), in the service's own schema
  * `<log schema>_projections` of the store's database.
  *
- * - One table per keyed collection of the model (`<collection>_g<generation>`: key text, value json) and one
- *   for the changes' history, plus `read_models`, one row per model: its version, the generation of its
- *   tables and its checkpoint (global position of the last event folded in).
+ * - One table per keyed collection of the model (`<collection>_g<generation>`: key text, value json), plus
+ *   `read_models`, one row per model: its version, the generation of its tables and its checkpoint (global
+ *   position of the last event folded in). A change's history is not copied here: it is read from the log
+ *   (changeHistory.ts).
  * - `write()` stores what folding changed (ReadModel.changes) and moves the checkpoint in ONE transaction, so
  *   the tables always hold exactly the events up to the checkpoint: a process killed mid-batch rolls its batch
  *   back whole, and the next start folds it again from the checkpoint. The checkpoint moves only from where
  *   this process last saw it (compare-and-set): a second replica that wrote in between makes the write fail
  *   with CheckpointMovedError, and the caller leaves the writing to that replica.
  * - `rebuild()` folds the whole log in memory (the model lives there anyway), reading pages ahead, into a
- *   fresh generation of tables loaded with COPY: each change's history entries while the fold goes on (they
- *   never change once folded), then only each key's final row, REBUILD_ROWS_PER_STATEMENT rows per load, each
- *   load committed on its own (no transaction stays open long: the gap-safe log readers wait for open
- *   transactions; no upsert: every key is written once); then it swaps the generation and checkpoint in one
- *   transaction and drops the old tables. Queries keep reading the model in memory meanwhile.
+ *   fresh generation of tables loaded with COPY: each key's final row, REBUILD_ROWS_PER_STATEMENT rows per
+ *   load, each load committed on its own (no transaction stays open long: the gap-safe log readers wait for
+ *   open transactions; no upsert: every key is written once); then it swaps the generation and checkpoint in
+ *   one transaction and drops the old tables. Queries keep reading the model in memory meanwhile.
  *
  * The model in memory is a cache warmed from these tables (`load()`), never replayed from the log at start
  * unless the tables are missing or of another READ_MODEL_VERSION.
  */
 import { copyTextField, quoteSchema, type AuditableEventStore, type SqlAccess, type SqlQueryable, type StoredEvent } from '@gatehouse/eventstore';
 import type { StoredChangeRequest } from './changeRequestIndex.js';
-import { initialReadModel, KEYED_TABLES, READ_MODEL_VERSION, type HistoryEntry, type KeyedTable, type ReadModel, type TrackedMap } from './readModel.js';
+import { initialReadModel, KEYED_TABLES, READ_MODEL_VERSION, type KeyedTable, type ReadModel, type TrackedMap } from './readModel.js';
 
 /** Events folded between two writes while catching up with the log. */
 export const WRITE_BATCH_EVENTS = 5_000;
@@ -69,10 +69,6 @@ export class ReadModelTables {
     return `${this.s}.${table}_g${generation}`;
   }
 
-  private history(generation: number): string {
-    return `${this.s}.history_g${generation}`;
-  }
-
   /** Creates the schema and state table if missing; the state row, or undefined when no tables were ever built. */
   async state(): Promise<ReadModelState | undefined> {
     await this.sql.executor.exec(
@@ -116,12 +112,6 @@ export class ReadModelTables {
     for (const approval of model.approvals.values()) if (approval.state.status === 'pending') model.pendingApprovals.add(approval);
     const changes = (await db.queryArrays(`SELECT value FROM ${this.keyed('change_request', state.generation)} ORDER BY ord`)) as Array<[StoredChangeRequest]>;
     for (const [value] of changes) model.changeRequests.restore(value);
-    const history = await db.queryArrays(`SELECT change_request_id, entry FROM ${this.history(state.generation)} ORDER BY change_request_id, position`);
-    for (const [changeRequestId, entry] of history as Array<[string, HistoryEntry]>) {
-      const entries = model.history.get(changeRequestId);
-      if (entries === undefined) model.history.set(changeRequestId, [entry]);
-      else entries.push(entry);
-    }
     model.position = state.position;
     model.changes.clear();
     return model;
@@ -165,14 +155,11 @@ export class ReadModelTables {
         fold(model, event);
         events += 1;
         if (model.changes.events >= WRITE_BATCH_EVENTS) {
-          // History entries are final once folded (a change's history only grows): they are loaded while the fold
-          // goes on. The state row is touched as the rebuild goes, so no other replica takes the tables over meanwhile.
-          await loads.send(this.historyInto(generation), historyRows(model.changes.history));
+          // The state row is touched as the rebuild goes, so no other replica takes the tables over meanwhile.
           model.changes.clear();
           await this.touch();
         }
       }
-      await loads.send(this.historyInto(generation), historyRows(model.changes.history));
       model.changes.clear();
       await this.writeFinalRows(model, generation, loads);
       model.changes.trackKeys = true;
@@ -217,13 +204,13 @@ export class ReadModelTables {
         this.dropGenerationSql(generation),
         // ord: the entry's place in insertion order (change requests: their updateSeq).
         ...KEYED_TABLES.map((table) => `CREATE TABLE ${this.keyed(table, generation)} (key text PRIMARY KEY, ord bigint NOT NULL, value json NOT NULL);`),
-        `CREATE TABLE ${this.history(generation)} (change_request_id text NOT NULL, position bigint NOT NULL, entry json NOT NULL, PRIMARY KEY (change_request_id, position));`,
       ].join('\n'),
     );
   }
 
   private dropGenerationSql(generation: number): string {
-    return [...KEYED_TABLES.map((table) => this.keyed(table, generation)), this.history(generation)].map((table) => `DROP TABLE IF EXISTS ${table};`).join('\n');
+    // history_g<n>: the changes' history, kept in the tables up to READ_MODEL_VERSION 2 (now read from the log).
+    return [...KEYED_TABLES.map((table) => this.keyed(table, generation)), `${this.s}.history_g${generation}`].map((table) => `DROP TABLE IF EXISTS ${table};`).join('\n');
   }
 
   /** Drops generations that are not the live one (left by a rebuild that was killed). */
@@ -255,10 +242,6 @@ export class ReadModelTables {
     await loads.finish();
   }
 
-  private historyInto(generation: number): string {
-    return `${this.history(generation)} (change_request_id, position, entry)`;
-  }
-
   private async writeChanges(tx: SqlQueryable, model: ReadModel, generation: number): Promise<void> {
     for (const [table, keys] of model.changes.keys) {
       if (keys.size === 0) continue;
@@ -275,20 +258,7 @@ export class ReadModelTables {
       }
       if (deletes.length > 0) await tx.query(`DELETE FROM ${target} WHERE key = ANY($1::text[])`, [deletes]);
     }
-    if (model.changes.history.length > 0) {
-      await tx.query(
-        insertHistorySql(this.history(generation)),
-        [JSON.stringify(model.changes.history.map(({ changeRequestId, entry }) => ({ c: changeRequestId, p: entry.position, e: entry })))],
-      );
-    }
   }
-}
-
-/** History entries as COPY text rows. */
-function historyRows(entries: ReadonlyArray<{ changeRequestId: string; entry: HistoryEntry }>): string {
-  let text = '';
-  for (const { changeRequestId, entry } of entries) text += `${copyTextField(changeRequestId)}\t${entry.position}\t${copyTextField(JSON.stringify(entry))}\n`;
-  return text;
 }
 
 /**
@@ -320,8 +290,6 @@ class CopyLoads {
  */
 const insertKeyedSql = (table: string): string =>
   `INSERT INTO ${table} (key, ord, value) SELECT r.k, r.o, r.v FROM json_to_recordset($1::json) AS r(k text, o bigint, v json)`;
-const insertHistorySql = (table: string): string =>
-  `INSERT INTO ${table} (change_request_id, position, entry) SELECT r.c, r.p, r.e FROM json_to_recordset($1::json) AS r(c text, p bigint, e json)`;
 
 /** Every key the model holds in `table`. */
 function keysOf(model: ReadModel, table: KeyedTable): Iterable<string> {
