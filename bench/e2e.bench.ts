@@ -160,9 +160,14 @@ async function main(): Promise<void> {
     };
     const rss = setInterval(() => void sampleRss(system, peakRss), 1_000);
     const cpuBefore = await cpuSeconds(system);
+    const machineBefore = await machineTicks();
     const { releaseLatencies, changeLatencies, visibility, errors, firstError, elapsedMs } = await runAt(rate, seconds);
     clearInterval(rss);
     const cpuAfter = await cpuSeconds(system);
+    const machineAfter = await machineTicks();
+    // How the machine's busy time splits: user code against the kernel (system calls, loopback TCP, context switches).
+    const busy = (['user', 'kernel'] as const).reduce((sum, k) => sum + machineAfter[k] - machineBefore[k], 0);
+    const machineCpu = { userShare: Math.round(((machineAfter.user - machineBefore.user) / busy) * 100) / 100, kernelShare: Math.round(((machineAfter.kernel - machineBefore.kernel) / busy) * 100) / 100, contextSwitchesPerCommand: Math.round((machineAfter.contextSwitches - machineBefore.contextSwitches) / Math.max(1, releaseLatencies.length + changeLatencies.length)) };
     const completed = releaseLatencies.length + changeLatencies.length;
     /** CPU milliseconds each process spent per command (and its reactions: relay, consumers, projection polls). */
     const cpuMsPerCommand = Object.fromEntries(
@@ -192,6 +197,7 @@ async function main(): Promise<void> {
       baselineGatewayHttp: summarise(httpFloor.latencies, httpFloor.errors, httpFloor.elapsedMs),
       peakRssMb: peakRss,
       cpuMsPerCommand,
+      machineCpu,
       breakdownMs: breakdown,
       ...(firstError ? { firstError } : {}),
       total: Math.round(rate * seconds),
@@ -217,6 +223,7 @@ async function main(): Promise<void> {
         `  targets: ${TARGET_RATE}/s ${met.throughput ? 'met' : 'MISSED'}; command p99 < ${TARGET_COMMAND_P99_MS} ms ${met.commandP99 ? 'met' : 'MISSED'}; visible p99 < ${TARGET_VISIBLE_P99_MS} ms ${met.visibleP99 ? 'met' : 'MISSED'}`,
         `  inside (whole run, means; p99 is a histogram bucket bound): gateway HTTP ${breakdown.gatewayHttp.mean} ms (p99 ≤ ${breakdown.gatewayHttp.p99}), bus round trip ${breakdown.gatewayBusRoundTrip.mean} ms (p99 ≤ ${breakdown.gatewayBusRoundTrip.p99}), change-requests handler ${breakdown.serviceHandler.mean} ms (p99 ≤ ${breakdown.serviceHandler.p99})`,
         `  CPU ms per command: ${Object.entries(cpuMsPerCommand).map(([name, ms]) => `${name} ${ms}`).join(', ')} (total ${Object.values(cpuMsPerCommand).reduce((a, b) => a + b, 0).toFixed(1)}; 2 cores = 10 ms per command at 200/s)`,
+        `  machine CPU during the run: ${Math.round(machineCpu.userShare * 100)}% user, ${Math.round(machineCpu.kernelShare * 100)}% kernel; ${machineCpu.contextSwitchesPerCommand} context switches per command`,
         `  peak RSS (MB): ${Object.entries(peakRss).map(([name, mb]) => `${name} ${mb}`).join(', ')}`,
         ...(firstError ? [`  first error: ${firstError}`] : []),
         '',
@@ -315,6 +322,14 @@ async function cpuSeconds(system: Awaited<ReturnType<typeof startDistributedGate
     if (name !== undefined) seconds[name] = (seconds[name] ?? 0) + (await ticksOf(pid)) / 100;
   }
   return seconds;
+}
+
+/** The whole machine's CPU ticks so far (user, kernel incl. interrupts) and context switches, from /proc/stat (Linux). */
+async function machineTicks(): Promise<{ user: number; kernel: number; contextSwitches: number }> {
+  const stat = await (await import('node:fs/promises')).readFile('/proc/stat', 'utf8');
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0] = stat.split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const contextSwitches = Number(/^ctxt (\d+)$/m.exec(stat)?.[1] ?? 0);
+  return { user: user + nice, kernel: system + irq + softirq, contextSwitches };
 }
 
 /** Resident set size (MB) of each process now, from /proc (Linux). */

@@ -45,7 +45,24 @@ export function storeEventCheck(store: Pick<EventStore, 'readStream' | 'readAll'
     if (cache.size > cacheSize) cache.delete(cache.keys().next().value as string);
   };
 
-  async function lookup(streamId: string, version: bigint, position: bigint): Promise<StoredEvent | undefined> {
+  /** The reads of missed events, one at a time: the consumers of a process mostly miss on the same new event at once. */
+  let reads: Promise<unknown> = Promise.resolve();
+
+  function lookup(streamId: string, version: bigint, position: bigint): Promise<StoredEvent | undefined> {
+    const cached = cache.get(keyOf(streamId, version));
+    if (cached !== undefined) return Promise.resolve(found(cached));
+    // After the read before it, which most often brought this event into the cache too.
+    const read = reads.then(() => readMissing(streamId, version, position));
+    reads = read.catch(() => undefined);
+    return read;
+  }
+
+  const found = (event: StoredEvent): StoredEvent => {
+    if (lastFound === undefined || event.globalPosition > lastFound) lastFound = event.globalPosition;
+    return event;
+  };
+
+  async function readMissing(streamId: string, version: bigint, position: bigint): Promise<StoredEvent | undefined> {
     const key = keyOf(streamId, version);
     if (!cache.has(key) && lastFound !== undefined && position > lastFound) {
       // Events arrive in log order: one page of the log serves the next lookups (a replay from the start, or a burst).
@@ -56,9 +73,8 @@ export function storeEventCheck(store: Pick<EventStore, 'readStream' | 'readAll'
       }
     }
     if (!cache.has(key)) for (const event of await store.readStream(streamId, { fromVersion: version, maxCount: READ_AHEAD })) remember(event);
-    const found = cache.get(key);
-    if (found !== undefined && (lastFound === undefined || found.globalPosition > lastFound)) lastFound = found.globalPosition;
-    return found;
+    const stored = cache.get(key);
+    return stored === undefined ? undefined : found(stored);
   }
 
   return {

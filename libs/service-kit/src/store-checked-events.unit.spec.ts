@@ -34,6 +34,20 @@ describe('storeEventCheck: only what the store holds is a fact', () => {
     expect((await check.check(toEnvelope({ ...first!, streamVersion: 99n, globalPosition: 999_999_999_999n })))?.reason).toBe('not_in_store');
   });
 
+  it('given several consumers of one process checking the same new event at once, then the store is read once for it', async () => {
+    const store = await createInMemoryEventStore();
+    const append = async (n: number) => (await store.appendToStream(`changeRequest-cr-${n}`, [{ type: 'ChangeUpdated', data: { n }, metadata: { actor: 'ana' } }])).events[0]!;
+    let reads = 0;
+    const check = storeEventCheck({ readStream: (...args) => (reads++, store.readStream(...args)), readAll: (...args) => (reads++, store.readAll(...args)) });
+    const first = await append(1);
+    expect(await Promise.all([1, 2, 3].map(() => check.check(toEnvelope(first))))).toEqual([undefined, undefined, undefined]);
+    expect(reads).toBe(1);
+    // Live: each new event is read once, by the first consumer that misses it; the others find it in the cache.
+    const next = await append(2);
+    expect(await Promise.all([1, 2, 3].map(() => check.check(toEnvelope(next))))).toEqual([undefined, undefined, undefined]);
+    expect(reads).toBe(2);
+  });
+
   it('given a forged cancellation at a far position, when checked, then not_in_store / position_mismatch', async () => {
     const { check, stored } = await given();
     expect(await reasonOf(check, { ...stored, streamVersion: 7n, globalPosition: 999_999_999_999n })).toBe('not_in_store');
