@@ -74,3 +74,23 @@ export function eventFilter(
   const type = filter.eventType === undefined ? '*' : assertSubjectToken('event type', filter.eventType);
   return `${assertSubjectPrefix(prefix)}.${EVENT_SEGMENT}.${category}.${type}`;
 }
+
+/**
+ * Whether an event subject (`<prefix>.evt.<category>.<EventType>`) is one a subscription selected, read from the
+ * subject alone, before the message is parsed. `undefined` for either list selects all of it; a subject that does
+ * not follow the layout is not decided here (true): the consumer parses it and parks it if it is not an event.
+ */
+export function eventSubjectSelector(
+  { categories, eventTypes }: { categories?: readonly string[] | undefined; eventTypes?: readonly string[] | undefined },
+  prefix: string = DEFAULT_SUBJECT_PREFIX,
+): (subject: string) => boolean {
+  const head = `${assertSubjectPrefix(prefix)}.${EVENT_SEGMENT}.`;
+  const categorySet = categories === undefined ? undefined : new Set(categories);
+  const typeSet = eventTypes === undefined ? undefined : new Set(eventTypes);
+  return (subject) => {
+    if (!subject.startsWith(head)) return true;
+    const dot = subject.indexOf('.', head.length);
+    if (dot < 0 || subject.indexOf('.', dot + 1) >= 0) return true;
+    return (categorySet === undefined || categorySet.has(subject.slice(head.length, dot))) && (typeSet === undefined || typeSet.has(subject.slice(dot + 1)));
+  };
+}

@@ -1,5 +1,5 @@
 import { InvalidSubjectTokenError } from './errors.js';
-import { categoryOf, commandSubject, eventFilter, eventSubjectFor, allEventsSubject, deadLetterSubject } from './subjects.js';
+import { categoryOf, commandSubject, eventFilter, eventSubjectFor, eventSubjectSelector, allEventsSubject, deadLetterSubject } from './subjects.js';
 
 describe('subjects', () => {
   it('routes an event by the category before the first dash of its stream id', () => {
@@ -40,5 +40,26 @@ describe('subjects', () => {
     expect(eventFilter({})).toBe('gatehouse.evt.*.*');
     expect(eventFilter({ category: 'changeRequest' })).toBe('gatehouse.evt.changeRequest.*');
     expect(eventFilter({ eventType: 'ChangeApproved' }, 'x')).toBe('x.evt.*.ChangeApproved');
+  });
+});
+
+describe('eventSubjectSelector', () => {
+  const select = eventSubjectSelector({ categories: ['order', 'deployment'], eventTypes: ['Done'] }, 'acme.gh');
+  it('selects the subjects of the chosen categories and types, and only those', () => {
+    expect(select('acme.gh.evt.order.Done')).toBe(true);
+    expect(select('acme.gh.evt.deployment.Done')).toBe(true);
+    expect(select('acme.gh.evt.order.Started')).toBe(false);
+    expect(select('acme.gh.evt.watch.Done')).toBe(false);
+    expect(select('acme.gh.evt.orders.Done')).toBe(false);
+  });
+  it('leaves what is not an event subject of its prefix to the consumer (parsed, and parked if it is no event)', () => {
+    expect(select('acme.gh.dlq._redrive.some-consumer')).toBe(true);
+    expect(select('acme.gh.evt.order')).toBe(true);
+    expect(select('acme.gh.evt.order.Done.extra')).toBe(true);
+    expect(select('other.evt.watch.Done')).toBe(true);
+  });
+  it('selects everything on a side left open', () => {
+    expect(eventSubjectSelector({ eventTypes: ['Done'] })('gatehouse.evt.anything.Done')).toBe(true);
+    expect(eventSubjectSelector({ categories: ['order'] })('gatehouse.evt.order.Anything')).toBe(true);
   });
 });

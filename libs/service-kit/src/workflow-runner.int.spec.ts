@@ -16,7 +16,7 @@ import { Registry } from 'prom-client';
 import { z } from 'zod';
 import { handleCommand } from './command-handler.js';
 import type { ServiceLogger } from './service.js';
-import { withSingleFilterSubject } from './standalone/single-filter.js';
+import { supportsMultipleFilterSubjects } from './standalone/single-filter.js';
 import { runWorkflow } from './workflow-runner.js';
 
 // ---------------------------------------------------------------- a parcel: packed, then shipped
@@ -78,7 +78,7 @@ describe('runWorkflow on JetStream', () => {
     sendFailures = 0;
     warnings.length = 0;
     // As the services run it: one filter subject on servers older than 2.10 (Debian's is 2.9).
-    const events = withSingleFilterSubject(createJetStreamEventConsumerFactory({ js, jsm, streamName, subjectPrefix, retryDelayMs: () => 100 }));
+    const events = createJetStreamEventConsumerFactory({ js, jsm, streamName, subjectPrefix, retryDelayMs: () => 100, multipleFilterSubjects: supportsMultipleFilterSubjects(nc.info?.version) });
     consumer = await runWorkflow({
       name: `shipping-${expect.getState().currentTestName?.length ?? 0}-${randomBytes(2).toString('hex')}`,
       events,

@@ -228,6 +228,46 @@ describeNats('consumeEvents (JetStream)', () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(received).toEqual([wanted.id]);
   });
+  it('on a server that takes one filter subject, narrows a broader one by subject: only the selected events are read, the others acked unparsed', async () => {
+    const wanted = [storedEvent('narrowA-1', 'Done'), storedEvent('narrowB-2', 'Done')];
+    await publish(storedEvent('narrowA-1', 'Started'));
+    await publish(wanted[0]!);
+    await publish(storedEvent('narrowC-3', 'Done'));
+    // Not an event at all, on a subject the subscription did not select: skipped unread, not parked.
+    await js.publish(`${subjectPrefix}.evt.narrowA.Started`, new TextEncoder().encode('{not json'), { msgID: `narrow-garbage-skipped-${suffix}` });
+    // The same garbage on a selected subject is read, and parked.
+    await js.publish(`${subjectPrefix}.evt.narrowB.Done`, new TextEncoder().encode('{not json'), { msgID: `narrow-garbage-read-${suffix}` });
+    await publish(wanted[1]!);
+    const parked: string[] = [];
+    const factory = createJetStreamEventConsumerFactory({ js, jsm, streamName, deadLetterStreamName, subjectPrefix, ackWaitMs: 5_000, multipleFilterSubjects: false, hooks: { onDeadLetter: ({ subject }) => void parked.push(subject) } });
+    const durable: string[] = [];
+    running.push(await factory.consume({ name: 'narrowed', categories: ['narrowA', 'narrowB'], eventTypes: ['Done'], handler: ({ event }) => void durable.push(event.id) }));
+    const replayed: string[] = [];
+    running.push(await factory.consume({ name: 'narrowed-replay', replay: true, categories: ['narrowA', 'narrowB'], eventTypes: ['Done'], handler: ({ event }) => void replayed.push(event.id) }));
+    await waitFor(() => durable.length === 2 && replayed.length === 2, { what: 'the selected events' });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(durable).toEqual(wanted.map((e) => e.id));
+    expect(replayed).toEqual(wanted.map((e) => e.id));
+    // Reported by each of the two consumers (the durable parks it, the replay skips it); the unselected garbage by neither.
+    expect(parked).toEqual([`${subjectPrefix}.evt.narrowB.Done`, `${subjectPrefix}.evt.narrowB.Done`]);
+    const info = await jsm.consumers.info(streamName, 'narrowed');
+    expect(info.config.filter_subject).toBe(`${subjectPrefix}.evt.*.*`);
+    expect(info.num_ack_pending + info.num_pending).toBe(0);
+  });
+
+  it('reads from the subject which types have no data schema, and skips them unparsed', async () => {
+    const wanted = storedEvent('schemaSkip-1', 'Approved', { by: 'bob' });
+    await js.publish(`${subjectPrefix}.evt.schemaSkip.Ignored`, new TextEncoder().encode('{not json'), { msgID: `schema-skip-garbage-${suffix}` });
+    await publish(wanted);
+    const parked: string[] = [];
+    const received: string[] = [];
+    await start({ durableName: 'schema-skip', filterSubjects: [eventFilter({ category: 'schemaSkip' }, subjectPrefix)], dataSchemas: { Approved: z.object({ by: z.string() }) }, hooks: { onDeadLetter: ({ subject }) => void parked.push(subject) }, handler: ({ event }) => void received.push(event.id) });
+    await waitFor(() => received.length === 1, { what: 'the event with a schema' });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(received).toEqual([wanted.id]);
+    expect(parked).toEqual([]);
+  });
+
   describe('replay: true (ordered ephemeral consumer)', () => {
     async function consumerNames(): Promise<string[]> {
       const names: string[] = [];

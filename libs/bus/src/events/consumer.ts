@@ -6,7 +6,7 @@ import { decodeEnvelope, fromEnvelope, type CloudEventEnvelope } from '../envelo
 import { InvalidEnvelopeError } from '../errors.js';
 import { errorFields, silentLogger, type BusLogger } from '../logger.js';
 import { DEFAULT_DEAD_LETTER_STREAM_NAME, DEFAULT_EVENT_STREAM_NAME } from '../stream.js';
-import { DEFAULT_SUBJECT_PREFIX, DLQ_SEGMENT, EVENT_SEGMENT, allEventsSubject, assertSubjectPrefix, deadLetterSubject } from '../subjects.js';
+import { DEFAULT_SUBJECT_PREFIX, DLQ_SEGMENT, EVENT_SEGMENT, allEventsSubject, assertSubjectPrefix, deadLetterSubject, eventSubjectSelector } from '../subjects.js';
 
 /**
  * Handler attempts before a transiently failing event is dead-lettered: with the default back-off
@@ -137,9 +137,15 @@ export interface ConsumeEventsOptions<S extends DataSchemas | undefined = undefi
    */
   filterSubjects?: readonly string[];
   /**
+   * Narrows a broader filter subject in the client: messages on event subjects outside these categories and
+   * types are acked unread, before they are parsed (nats-server < 2.10 takes one filter subject per consumer,
+   * so a subscription needing several gets the broader one). @defaultValue every event the filter lets through
+   */
+  select?: { categories?: readonly string[] | undefined; eventTypes?: readonly string[] | undefined };
+  /**
    * Optional zod schema per event type: data is validated before the handler
    * runs and typed accordingly; a failure is dead-lettered as `invalid_data`.
-   * Types without a schema are acked and skipped.
+   * Types without a schema are acked and skipped (read from the subject: unparsed).
    */
   dataSchemas?: S;
   handler: ReceivedEventHandler<S extends DataSchemas ? EventOfSchemas<S> : StoredEvent>;
@@ -214,6 +220,7 @@ export async function consumeEvents<S extends DataSchemas | undefined = undefine
     durableName,
     subjectPrefix = DEFAULT_SUBJECT_PREFIX,
     filterSubjects = [allEventsSubject(subjectPrefix)],
+    select,
     dataSchemas,
     maxDeliver = DEFAULT_MAX_DELIVER,
     ackWaitMs = DEFAULT_ACK_WAIT_MS,
@@ -226,6 +233,7 @@ export async function consumeEvents<S extends DataSchemas | undefined = undefine
   const handler = options.handler as ReceivedEventHandler;
   assertSubjectPrefix(subjectPrefix);
   if (filterSubjects.length === 0) throw new RangeError('filterSubjects must name at least one subject');
+  const selected = selectedSubjects(select, dataSchemas, subjectPrefix);
 
   const jsm = options.jsm ?? (await js.jetstreamManager());
   const config: Partial<ConsumerConfig> & { durable_name: string } = {
@@ -284,6 +292,8 @@ export async function consumeEvents<S extends DataSchemas | undefined = undefine
   }
 
   async function handle(msg: JsMsg): Promise<void> {
+    // Redriven dead letters arrive on the redrive subject: they were this consumer's, and are parsed.
+    if (!selected(msg.subject)) return ackSoon(msg);
     const deliveryCount = msg.info.deliveryCount;
     let envelope: CloudEventEnvelope;
     let event: StoredEvent;
@@ -384,6 +394,17 @@ async function ensureDurable(jsm: JetStreamManager, streamName: string, config: 
   }
   const { durable_name, ack_policy: _ackPolicy, deliver_policy: _deliverPolicy, ...mutable } = config;
   await jsm.consumers.update(streamName, durable_name, mutable);
+}
+
+/**
+ * Which messages a consumer reads, from their subject alone: those of the selected categories and types, and of
+ * the types it has a data schema for (it skips the others anyway). Everything when nothing narrows it.
+ */
+export function selectedSubjects(select: ConsumeEventsOptions['select'], dataSchemas: DataSchemas | undefined, prefix: string): (subject: string) => boolean {
+  const schemaTypes = dataSchemas === undefined ? undefined : Object.keys(dataSchemas);
+  const eventTypes = select?.eventTypes === undefined ? schemaTypes : schemaTypes === undefined ? select.eventTypes : select.eventTypes.filter((type) => schemaTypes.includes(type));
+  if (select?.categories === undefined && eventTypes === undefined) return () => true;
+  return eventSubjectSelector({ categories: select?.categories, eventTypes }, prefix);
 }
 
 /** [category, type] of an event subject; placeholders when a foreign message does not follow the layout. */

@@ -56,17 +56,27 @@ export interface JetStreamEventConsumerFactoryOptions {
   ackWaitMs?: number;
   /** Durable consumers: delay before redelivering after a transient handler failure. @defaultValue `backoffDelayMs` */
   retryDelayMs?: (deliveryCount: number) => number;
+  /**
+   * Whether the server takes several filter subjects on one consumer (nats-server ≥ 2.10, see
+   * `supportsMultipleFilterSubjects`). When not, a subscription needing several gets one broader subject (its
+   * category, else every event) and the client reads only the selected subjects, skipping the others unparsed.
+   * @defaultValue true
+   */
+  multipleFilterSubjects?: boolean;
   hooks?: ConsumerHooks;
   logger?: BusLogger;
 }
 
-/** Durable JetStream pull consumers (see {@link consumeEvents}). Several categories × types need nats-server ≥ 2.10. */
-export function createJetStreamEventConsumerFactory({ subjectPrefix = DEFAULT_SUBJECT_PREFIX, ...shared }: JetStreamEventConsumerFactoryOptions): EventConsumerFactory {
+/** Durable JetStream pull consumers (see {@link consumeEvents}). */
+export function createJetStreamEventConsumerFactory({ subjectPrefix = DEFAULT_SUBJECT_PREFIX, multipleFilterSubjects = true, ...shared }: JetStreamEventConsumerFactoryOptions): EventConsumerFactory {
   return {
     consume({ name, categories, eventTypes, dataSchemas, handler, replay = false }) {
-      const filterSubjects = (categories ?? [undefined]).flatMap((category) =>
+      const exact = (categories ?? [undefined]).flatMap((category) =>
         (eventTypes ?? [undefined]).map((eventType) => eventFilter({ ...(category !== undefined ? { category } : {}), ...(eventType !== undefined ? { eventType } : {}) }, subjectPrefix)),
       );
+      const narrowInClient = !multipleFilterSubjects && exact.length > 1;
+      const filterSubjects = narrowInClient ? [eventFilter(categories?.length === 1 ? { category: categories[0]! } : {}, subjectPrefix)] : exact;
+      const select = narrowInClient ? { categories, eventTypes } : undefined;
       if (replay) {
         const { js, streamName, maxDeliver, hooks, logger } = shared;
         return replayJetStreamEvents({
@@ -74,6 +84,7 @@ export function createJetStreamEventConsumerFactory({ subjectPrefix = DEFAULT_SU
           name,
           subjectPrefix,
           filterSubjects,
+          ...(select !== undefined ? { select } : {}),
           dataSchemas,
           handler: handler as ReceivedEventHandler,
           ...(streamName !== undefined ? { streamName } : {}),
@@ -82,7 +93,7 @@ export function createJetStreamEventConsumerFactory({ subjectPrefix = DEFAULT_SU
           ...(logger !== undefined ? { logger } : {}),
         });
       }
-      return consumeEvents({ ...shared, subjectPrefix, durableName: name, filterSubjects, dataSchemas, handler });
+      return consumeEvents({ ...shared, subjectPrefix, durableName: name, filterSubjects, ...(select !== undefined ? { select } : {}), dataSchemas, handler });
     },
   };
 }

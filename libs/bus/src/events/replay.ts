@@ -7,7 +7,7 @@ import { errorFields, silentLogger, type BusLogger } from '../logger.js';
 import { DEFAULT_EVENT_STREAM_NAME } from '../stream.js';
 import { REACTION_LEDGER_CATEGORY } from './store-ledger.js';
 import { DEFAULT_SUBJECT_PREFIX, allEventsSubject, assertSubjectPrefix, categoryOf, eventSubjectFor } from '../subjects.js';
-import { DEFAULT_PULL_BATCH, type ConsumerHooks, type DataSchemas, type DeadLetterReason, type EventConsumer, type ReceivedEventHandler } from './consumer.js';
+import { DEFAULT_PULL_BATCH, selectedSubjects, type ConsumeEventsOptions, type ConsumerHooks, type DataSchemas, type DeadLetterReason, type EventConsumer, type ReceivedEventHandler } from './consumer.js';
 
 /** Attempts of a replay handler before the event is reported and skipped: replays rebuild read models, they do not wait for dependencies. */
 export const DEFAULT_REPLAY_MAX_DELIVER = 5;
@@ -156,6 +156,8 @@ export interface ReplayJetStreamEventsOptions {
   subjectPrefix?: string;
   /** See `consumeEvents`; several need nats-server ≥ 2.10. @defaultValue [`<prefix>.evt.>`] */
   filterSubjects?: readonly string[];
+  /** See `consumeEvents`: narrows a broader filter subject in the client, before messages are parsed. */
+  select?: ConsumeEventsOptions['select'];
   dataSchemas?: DataSchemas;
   handler: ReceivedEventHandler;
   /** @defaultValue DEFAULT_REPLAY_MAX_DELIVER (5) */
@@ -179,6 +181,7 @@ export async function replayJetStreamEvents({
   name,
   subjectPrefix = DEFAULT_SUBJECT_PREFIX,
   filterSubjects = [allEventsSubject(subjectPrefix)],
+  select,
   dataSchemas,
   handler,
   maxDeliver = DEFAULT_REPLAY_MAX_DELIVER,
@@ -190,6 +193,7 @@ export async function replayJetStreamEvents({
   assertSubjectPrefix(subjectPrefix);
   if (filterSubjects.length === 0) throw new RangeError('filterSubjects must name at least one subject');
   const deliver: DeliverOptions = { name, dataSchemas, handler, maxDeliver, retryDelayMs, hooks, logger };
+  const selected = selectedSubjects(select, dataSchemas, subjectPrefix);
   const namePrefix = `${name.replace(/[^A-Za-z0-9_-]/g, '_')}_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
   const consumer = await js.consumers.get(streamName, {
     name_prefix: namePrefix,
@@ -203,6 +207,7 @@ export async function replayJetStreamEvents({
   async function run(): Promise<void> {
     for await (const msg of messages) {
       if (stopping) break;
+      if (!selected(msg.subject)) continue;
       let envelope: CloudEventEnvelope;
       let event: StoredEvent;
       try {

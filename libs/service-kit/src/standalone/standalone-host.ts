@@ -15,7 +15,7 @@ import { deadLetterRefusedEvents } from './refused-events.js';
 import { controlledClock } from '../clock-control.js';
 import { joinSharedClock, type SharedClockMember } from './nats-clock.js';
 import { startOperationsServer } from './operations.js';
-import { supportsMultipleFilterSubjects, withSingleFilterSubject } from './single-filter.js';
+import { supportsMultipleFilterSubjects } from './single-filter.js';
 
 export interface StandaloneServiceOptions {
   /** Overrides GATEHOUSE_CLOCK (tests that move time). */
@@ -55,11 +55,10 @@ export async function startStandaloneService(
   const commands = createNatsCommandBus({ servers: config.NATS_URL, name: `gatehouse-${definition.name}-commands`, subjectPrefix: config.GATEHOUSE_NATS_PREFIX, logger, ...natsCredentials(config) });
   const commandKeys = commandKeysFromConfig({ name: definition.name, signingKey: config.GATEHOUSE_COMMAND_SIGNING_KEY, publicKeys: config.GATEHOUSE_COMMAND_PUBLIC_KEYS });
   if (commandKeys.insecure) logger.warn({}, 'GATEHOUSE_COMMAND_PUBLIC_KEYS is not set: commands are signed and verified with the published development keys, which protect nothing');
-  const jetStreamEvents = createJetStreamEventConsumerFactory({ js, jsm, streamName: config.GATEHOUSE_EVENT_STREAM, deadLetterStreamName: config.GATEHOUSE_DLQ_STREAM, subjectPrefix: config.GATEHOUSE_NATS_PREFIX, logger });
   const serverVersion = infra.nc.info?.version;
-  const oldServer = !supportsMultipleFilterSubjects(serverVersion);
-  if (oldServer) logger.warn({ serverVersion }, 'nats-server < 2.10: subscriptions use one filter subject and select categories/types client-side');
-  const transportEvents = oldServer ? withSingleFilterSubject(jetStreamEvents) : jetStreamEvents;
+  const multipleFilterSubjects = supportsMultipleFilterSubjects(serverVersion);
+  if (!multipleFilterSubjects) logger.warn({ serverVersion }, 'nats-server < 2.10: subscriptions use one filter subject and select categories/types client-side, by subject');
+  const transportEvents = createJetStreamEventConsumerFactory({ js, jsm, streamName: config.GATEHOUSE_EVENT_STREAM, deadLetterStreamName: config.GATEHOUSE_DLQ_STREAM, subjectPrefix: config.GATEHOUSE_NATS_PREFIX, multipleFilterSubjects, logger });
   // Only what the store holds is a fact: an event on the bus that does not match it is dead-lettered, never handled.
   const events = storeCheckedEvents(
     transportEvents,
