@@ -59,7 +59,8 @@ export interface JetStreamEventConsumerFactoryOptions {
   /**
    * Whether the server takes several filter subjects on one consumer (nats-server ≥ 2.10, see
    * `supportsMultipleFilterSubjects`). When not, a subscription needing several gets one broader subject (its
-   * category, else every event) and the client reads only the selected subjects, skipping the others unparsed.
+   * category, else its event type, else every event) and the client reads only the selected subjects, skipping
+   * the others unparsed.
    * @defaultValue true
    */
   multipleFilterSubjects?: boolean;
@@ -75,7 +76,9 @@ export function createJetStreamEventConsumerFactory({ subjectPrefix = DEFAULT_SU
         (eventTypes ?? [undefined]).map((eventType) => eventFilter({ ...(category !== undefined ? { category } : {}), ...(eventType !== undefined ? { eventType } : {}) }, subjectPrefix)),
       );
       const narrowInClient = !multipleFilterSubjects && exact.length > 1;
-      const filterSubjects = narrowInClient ? [eventFilter(categories?.length === 1 ? { category: categories[0]! } : {}, subjectPrefix)] : exact;
+      // The narrowest one subject: the category when there is one, else the event type when there is one.
+      const broader = categories?.length === 1 ? { category: categories[0]! } : eventTypes?.length === 1 ? { eventType: eventTypes[0]! } : {};
+      const filterSubjects = narrowInClient ? [eventFilter(broader, subjectPrefix)] : exact;
       const select = narrowInClient ? { categories, eventTypes } : undefined;
       if (replay) {
         const { js, streamName, maxDeliver, hooks, logger } = shared;
