@@ -70,8 +70,8 @@ export class ReadModelKeeper {
   private readonly followIntervalMs: number;
   private readonly takeoverAfterMs: number;
   private readonly writeIntervalMs: number;
-  /** When the tables were last written (performance.now()). */
-  private writtenAt = 0;
+  /** When the tables last held what the model holds (performance.now()). */
+  private writtenAt = performance.now();
 
   private constructor(
     private readonly store: AuditableEventStore,
@@ -236,8 +236,8 @@ export class ReadModelKeeper {
 
   private async write(model: ReadModel): Promise<void> {
     if (this.tables === undefined || this.state === undefined || !this.writing) return void model.changes.clear();
-    if (model.position === this.state.position) return;
-    this.state = await this.tables.write(model, this.state);
+    if (model.position !== this.state.position) this.state = await this.tables.write(model, this.state);
+    // The tables hold what the model holds (written now, or already): the interval runs from here.
     this.writtenAt = performance.now();
   }
 
