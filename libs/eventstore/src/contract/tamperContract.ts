@@ -21,6 +21,22 @@ export interface TamperFixture {
   teardown(): Promise<void>;
 }
 
+/**
+ * Waits until the log readers see `count` events. They wait for every write transaction open on the server, in
+ * any database, so another suite running at the same time (CI runs two projects at once) can hold the events
+ * just appended back a moment: the attacks and checks below start from a log every reader sees whole.
+ */
+async function logShows(store: AuditableEventStore, count: number): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    let seen = 0;
+    for await (const _ of store.readAll()) seen += 1;
+    if (seen >= count) return;
+    if (Date.now() > deadline) throw new Error(`the log readers saw ${seen} events, not ${count}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 export function runTamperContract(name: string, createFixture: () => Promise<TamperFixture>): void {
   describe(`tamper evidence: ${name}`, () => {
     let fixture: TamperFixture;
@@ -37,6 +53,7 @@ export function runTamperContract(name: string, createFixture: () => Promise<Tam
       await store.appendToStream('orders-1', [{ type: 'OrderPlaced', data: { sku: 'x' } }]);
       await store.appendToStream('payments-1', [{ type: 'PaymentSettled', data: { amount: 100 } }]);
       await store.appendToStream('orders-1', [{ type: 'OrderShipped', data: { carrier: 'ups' } }]);
+      await logShows(store, 5);
       await sealOnce(store, 2);
       payments = await store.readStream('payments-1');
       orders = await store.readStream('orders-1');
@@ -91,6 +108,7 @@ export function runTamperContract(name: string, createFixture: () => Promise<Tam
         { type: 'OrderReturned', data: {} },
         { type: 'OrderRefunded', data: {} },
       ]);
+      await logShows(fixture.store, 7);
       await fixture.sql(`DELETE FROM ${fixture.schema}.events WHERE global_position = $1`, [more[0]!.globalPosition.toString()]);
       expect(await verifyEventLog(fixture.store)).toEqual({
         ok: false,
@@ -243,6 +261,7 @@ export function runTamperContract(name: string, createFixture: () => Promise<Tam
       const before = await readLogTree(fixture.store);
       const head = signTreeHead({ treeSize: before.tree.size, rootHash: before.tree.root().toString('hex'), lastPosition: '5', timestamp: new Date().toISOString() }, privateKey);
       await fixture.store.appendToStream('orders-1', [{ type: 'OrderClosed', data: {} }]);
+      await logShows(fixture.store, 6);
 
       await rewritePayments(1n, { amount: 100, by: 'mallory' });
       await fixture.sql(`DELETE FROM ${fixture.schema}.seals`);
@@ -263,6 +282,7 @@ export function runTamperContract(name: string, createFixture: () => Promise<Tam
       const before = await readLogTree(fixture.store);
       const head = signTreeHead({ treeSize: 5, rootHash: before.tree.root().toString('hex'), lastPosition: '5', timestamp: new Date().toISOString() }, privateKey);
       await fixture.store.appendToStream(TREE_HEADS_STREAM, [{ type: TREE_HEAD_SIGNED, data: head }]);
+      await logShows(fixture.store, 6);
       expect(await verifyEventLog(fixture.store, { treeHeadKey: publicKey })).toMatchObject({ ok: true, eventsChecked: 6 });
 
       await rewritePayments(1n, { amount: 100, by: 'mallory' });
@@ -293,6 +313,7 @@ export function runTamperContract(name: string, createFixture: () => Promise<Tam
       const tree = await readLogTree(fixture.store);
       const head = signTreeHead({ treeSize: 5, rootHash: tree.tree.root().toString('hex'), lastPosition: '5', timestamp: new Date().toISOString() }, old.privateKey);
       await fixture.store.appendToStream(TREE_HEADS_STREAM, [{ type: TREE_HEAD_SIGNED, data: head }]);
+      await logShows(fixture.store, 6);
       expect(await verifyEventLog(fixture.store, { treeHeadKey: current.publicKey })).toMatchObject({ ok: true });
       await rewritePayments(1n, { amount: 100, by: 'mallory' });
       await fixture.sql(`DELETE FROM ${fixture.schema}.seals`);
