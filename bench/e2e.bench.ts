@@ -165,10 +165,12 @@ async function main(): Promise<void> {
     clearInterval(rss);
     const cpuAfter = await cpuSeconds(system);
     const machineAfter = await machineTicks();
-    // How the machine's busy time splits: user code against the kernel (system calls, loopback TCP, context switches).
-    const busy = (['user', 'kernel'] as const).reduce((sum, k) => sum + machineAfter[k] - machineBefore[k], 0);
-    const machineCpu = { userShare: Math.round(((machineAfter.user - machineBefore.user) / busy) * 100) / 100, kernelShare: Math.round(((machineAfter.kernel - machineBefore.kernel) / busy) * 100) / 100, contextSwitchesPerCommand: Math.round((machineAfter.contextSwitches - machineBefore.contextSwitches) / Math.max(1, releaseLatencies.length + changeLatencies.length)) };
     const completed = releaseLatencies.length + changeLatencies.length;
+    // How the machine's busy time splits: user code against the kernel (system calls, loopback TCP, context switches).
+    const user = machineAfter.user - machineBefore.user;
+    const kernel = machineAfter.kernel - machineBefore.kernel;
+    const share = (ticks: number): number => Math.round((ticks / (user + kernel)) * 100) / 100;
+    const machineCpu = { userShare: share(user), kernelShare: share(kernel), contextSwitchesPerCommand: Math.round((machineAfter.contextSwitches - machineBefore.contextSwitches) / Math.max(1, completed)) };
     /** CPU milliseconds each process spent per command (and its reactions: relay, consumers, projection polls). */
     const cpuMsPerCommand = Object.fromEntries(
       Object.entries(cpuAfter)

@@ -225,13 +225,19 @@ export class ReadModelKeeper {
       }
       if (writeAll || performance.now() - this.writtenAt >= this.writeIntervalMs) await this.write(model);
     } catch (error) {
-      if (!(error instanceof CheckpointMovedError)) throw error;
-      // Another replica keeps the tables (it wrote or rebuilt them since): this one leaves the writing to it and
-      // goes on serving its own model, complete in memory. A rebuild here makes it the writer again.
-      this.logger.info({ error: error.message }, 'another replica keeps the read-model tables; this one stops writing them');
-      this.writing = false;
-      model.changes.clear();
+      this.leaveTablesIfMoved(error, model);
     }
+  }
+
+  /**
+   * Another replica keeps the tables (it wrote or rebuilt them since): this one leaves the writing to it and goes
+   * on serving its own model, complete in memory. A rebuild here makes it the writer again. Rethrows any other error.
+   */
+  private leaveTablesIfMoved(error: unknown, model: ReadModel): void {
+    if (!(error instanceof CheckpointMovedError)) throw error;
+    this.logger.info({ error: error.message }, 'another replica keeps the read-model tables; this one stops writing them');
+    this.writing = false;
+    model.changes.clear();
   }
 
   private async write(model: ReadModel): Promise<void> {
@@ -246,9 +252,7 @@ export class ReadModelKeeper {
     try {
       await this.write(model);
     } catch (error) {
-      if (!(error instanceof CheckpointMovedError)) throw error;
-      this.writing = false;
-      model.changes.clear();
+      this.leaveTablesIfMoved(error, model);
     }
   }
 
