@@ -11,6 +11,7 @@ import { canonicalEventBody, eventHash, nextChainHash } from '../hashing.js';
 import { sealOnce } from '../sealer.js';
 import type { AuditableEventStore, StoredEvent } from '../types.js';
 import { verifyEventLog } from '../verify.js';
+import { logShows } from './logShows.js';
 
 export interface TamperFixture {
   store: AuditableEventStore;
@@ -19,22 +20,6 @@ export interface TamperFixture {
   /** Raw SQL straight to the database, bypassing the store. */
   sql(text: string, params?: unknown[]): Promise<unknown>;
   teardown(): Promise<void>;
-}
-
-/**
- * Waits until the log readers see `count` events. They wait for every write transaction open on the server, in
- * any database, so another suite running at the same time (CI runs two projects at once) can hold the events
- * just appended back a moment: the attacks and checks below start from a log every reader sees whole.
- */
-async function logShows(store: AuditableEventStore, count: number): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    let seen = 0;
-    for await (const _ of store.readAll()) seen += 1;
-    if (seen >= count) return;
-    if (Date.now() > deadline) throw new Error(`the log readers saw ${seen} events, not ${count}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 export function runTamperContract(name: string, createFixture: () => Promise<TamperFixture>): void {

@@ -3,6 +3,7 @@
  * transaction id (the store knows where its pages ended); any other position is looked up, and one the log
  * does not hold is refused, as before.
  */
+import { logShows } from '../contract/logShows.js';
 import { sqlStoreKinds } from '../contract/sqlStoreKinds.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { AuditableEventStore, StoredEvent } from '../types.js';
@@ -32,28 +33,16 @@ describe.each(kinds)('resuming readAll (%s)', (_, open) => {
     for await (const event of store.readAll(after === undefined ? {} : { after })) events.push(event);
     return events;
   };
-  /**
-   * Reads after `after` until `count` events show. readAll waits for every write transaction open on the server,
-   * so a suite of another project running at the same time (CI runs two at once) can hold fresh appends back.
-   */
-  const shows = async (count: number, after?: bigint): Promise<StoredEvent[]> => {
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      const events = await all(after);
-      if (events.length >= count || Date.now() > deadline) return events;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  };
   const append = (n: number) => store.appendToStream(`order-${n}`, [{ type: 'Placed', data: { n } }]);
 
   it('after the last event a page gave, with no lookup; elsewhere with one; nowhere else', async () => {
     for (let n = 0; n < 3; n += 1) await append(n);
-    const first = await shows(3);
+    const first = await logShows(store, 3);
     const last = first.at(-1)!.globalPosition;
     expect(await all(last)).toEqual([]);
     await append(3);
     await append(4);
-    expect((await shows(2, last)).map((e) => e.data)).toEqual([{ n: 3 }, { n: 4 }]);
+    expect((await logShows(store, 2, { after: last })).map((e) => e.data)).toEqual([{ n: 3 }, { n: 4 }]);
     expect(lookups).toBe(0);
 
     expect((await all(first[0]!.globalPosition)).map((e) => e.data)).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }, { n: 4 }]);
