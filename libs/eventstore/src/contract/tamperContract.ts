@@ -150,6 +150,7 @@ export function runTamperContract(name: string, createFixture: () => Promise<Tam
          VALUES ('0190f5a0-0000-7000-8000-000000000001', 'payments-1', 3, 'PaymentRefunded', '{"amount": 100}', '{}', now(), $1, $2)`,
         ['f'.repeat(64), payments[2]!.hash],
       );
+      await logShows(fixture.store, 6);
       const [forged] = (await fixture.store.readStream('payments-1', { fromVersion: 3n })) as [StoredEvent];
       expect(await verifyEventLog(fixture.store)).toEqual({
         ok: false,
