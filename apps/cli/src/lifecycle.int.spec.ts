@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { settableClock, type SettableClock } from '@gatehouse/domain';
 import { type RunningGatehouse, startGatehouse } from '@gatehouse/gatehouse';
 import { readGatewayConfig } from '@gatehouse/gateway';
-import { isolatedSchema, requirePostgres } from '@gatehouse/testing';
+import { isolatedSchema, requirePostgres, visibleHead } from '@gatehouse/testing';
 import { SignJWT } from 'jose';
 import YAML from 'yaml';
 import { EXIT_BAD_INPUT, EXIT_NOT_FOUND, EXIT_OK, EXIT_REFUSED, EXIT_UNAVAILABLE } from './io.js';
@@ -99,14 +99,12 @@ describePostgres('the built gatehouse CLI against a running Gatehouse', () => {
     return response.json();
   }
 
-  /** The head of the event log, to prove a refusal wrote nothing. */
+  /**
+   * The head of the event log, to prove a refusal wrote nothing: once the log readers see every event appended so
+   * far (they hold events back behind any write transaction open on the server, such as another suite's in CI).
+   */
   async function head(): Promise<string> {
-    let after = '0';
-    for (;;) {
-      const page = await api('GET', `/api/events?after=${after}&limit=1000`, 'aud');
-      if (page.events.length === 0) return after;
-      after = page.events.at(-1).globalPosition;
-    }
+    return String(await visibleHead(gatehouse.gateway.store));
   }
 
   /**
@@ -327,10 +325,14 @@ describePostgres('the built gatehouse CLI against a running Gatehouse', () => {
     return changeId;
   }
 
-  /** Deploys an approved development change to the end, as `ci wait` follows it while governance time passes. */
+  /**
+   * Deploys an approved development change to the end, as `ci wait` follows it while governance time passes, then
+   * waits for its close: `ci wait` returns once the change is deployed, and its validation and close follow.
+   */
   async function deployed(changeId: string): Promise<void> {
     const waited = await whileTimePasses(cli(['ci', 'wait', changeId, '--interval', '0.05', '--timeout', '60'], { user: 'ci' }));
     if (waited.code !== EXIT_OK) throw new Error(`ci wait ${changeId} → ${waited.code}\n${waited.stderr}`);
+    await until(`${changeId} to close`, async () => (await statusOf(changeId)) === 'closed');
   }
 
   it('schedule moves a booking (to an instant, or to the next slot with --json) and revoke withdraws an approval; refusals exit 3 and write nothing', async () => {

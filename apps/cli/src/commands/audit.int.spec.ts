@@ -114,8 +114,14 @@ describePostgres('gatehouse audit against a gateway on PostgreSQL', () => {
       if (granted.status !== 404 || attempt > 200) throw new Error(`approval → ${granted.status} ${JSON.stringify(granted.body)}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    const { events } = await ok('GET', '/api/events?type=ApprovalGranted', 'aud');
-    const granted = events.find((e: Json) => e.data.approver === 'rui');
+    // The log readers hold events back behind any write transaction open on the server (another suite's, in CI).
+    let granted: Json | undefined;
+    for (let attempt = 0; granted === undefined; attempt++) {
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 50));
+      const { events } = await ok('GET', '/api/events?type=ApprovalGranted', 'aud');
+      granted = events.find((e: Json) => e.data.approver === 'rui');
+      if (granted === undefined && attempt > 200) throw new Error('the approval never showed in /api/events');
+    }
     approval = { streamId: granted.streamId, globalPosition: granted.globalPosition, streamVersion: granted.streamVersion };
   }, 60_000);
 
@@ -143,7 +149,13 @@ describePostgres('gatehouse audit against a gateway on PostgreSQL', () => {
   it('records each signed tree head as an event and in the export file, and answers 400 naming the field for bad proof parameters', async () => {
     const { treeHead } = await ok('POST', '/api/audit/tree-heads', 'aud');
     const heads = async (): Promise<Json[]> => (await ok('GET', '/api/events?type=TreeHeadSigned&limit=1000', 'aud')).events.map((e: Json) => e.data);
-    expect((await heads()).at(-1)).toEqual(treeHead);
+    // The log readers hold the new event back behind any write transaction open on the server (another suite's, in CI).
+    let latest: Json[] = await heads();
+    for (let attempt = 0; JSON.stringify(latest.at(-1)) !== JSON.stringify(treeHead) && attempt < 200; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      latest = await heads();
+    }
+    expect(latest.at(-1)).toEqual(treeHead);
     expect(await ok('GET', '/api/audit/tree-heads/latest', 'aud')).toEqual({ treeHead });
     const exported = (await readFile(path.join(dataDir, 'tree-heads.ndjson'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line));
     expect(exported.at(-1)).toEqual(treeHead);
