@@ -75,3 +75,81 @@ describe('handleCommand', () => {
     expect(outcomes.filter((o) => o.status === 'rejected').map((o) => (o as PromiseRejectedResult).reason.name)).toEqual(['LimitExceeded']);
   });
 });
+
+/** One process's view of a store: its own object (so its own remembered streams), counting the stream reads it makes. */
+function processOn(store: EventStore): { store: EventStore; reads: () => number } {
+  let reads = 0;
+  const view = new Proxy(store, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver);
+      if (property !== 'readStream') return typeof value === 'function' ? value.bind(target) : value;
+      return (...args: Parameters<EventStore['readStream']>) => {
+        reads += 1;
+        return target.readStream(...args);
+      };
+    },
+  });
+  return { store: view, reads: () => reads };
+}
+
+describe('handleCommand on a stream the process remembers', () => {
+  let store: EventStore;
+  beforeEach(async () => {
+    store = await createInMemoryEventStore();
+  });
+  afterEach(() => store.close());
+
+  const increment = (on: EventStore, by: number, commandId: string, max = 10) =>
+    handleCommand({ store: on, decider: counter, streamId: 'counter-1', command: { type: 'Increment', by, max }, commandId });
+  const totalInStore = async () => (await store.readStream('counter-1')).reduce((total, e) => total + (e.data as { by: number }).by, 0);
+
+  it('creates a new stream and follows it with no read, each append checked by its version', async () => {
+    const one = processOn(store);
+    expect(await increment(one.store, 2, 'a')).toMatchObject({ state: { total: 2 }, duplicate: false });
+    expect(await increment(one.store, 3, 'b')).toMatchObject({ state: { total: 5 }, duplicate: false });
+    expect(one.reads()).toBe(0);
+    expect((await store.readStream('counter-1')).map((e) => [e.streamVersion, e.metadata.causationId])).toEqual([
+      [0n, 'a'],
+      [1n, 'b'],
+    ]);
+  });
+
+  it("another writer's event in between fails the append on its version: the command is decided again on a fresh read", async () => {
+    const one = processOn(store);
+    await increment(one.store, 8, 'a');
+    await store.appendToStream('counter-1', [{ type: 'Incremented', data: { by: 1 } }]);
+    // Remembered: 8, so +1 would pass and +2 would not; the store holds 9.
+    expect(await increment(one.store, 1, 'b')).toMatchObject({ state: { total: 10 } });
+    expect(one.reads()).toBe(1);
+    await expect(increment(one.store, 1, 'c')).rejects.toThrow(LimitExceeded);
+    expect(await totalInStore()).toBe(10);
+  });
+
+  it('a refusal on the remembered state is checked on a fresh read before it is answered', async () => {
+    const one = processOn(store);
+    await increment(one.store, 9, 'a');
+    await store.appendToStream('counter-1', [{ type: 'Incremented', data: { by: -5 } }]);
+    // Remembered: 9, where +3 exceeds 10; the store holds 4, where it does not.
+    expect(await increment(one.store, 3, 'b')).toMatchObject({ state: { total: 7 }, duplicate: false });
+    expect(await totalInStore()).toBe(7);
+  });
+
+  it('a command another process handled is a duplicate here too, and nothing is appended twice', async () => {
+    const one = processOn(store);
+    const two = processOn(store);
+    await increment(one.store, 2, 'a');
+    expect(await increment(two.store, 2, 'a')).toMatchObject({ duplicate: true, events: [], state: { total: 2 } });
+    expect(await increment(one.store, 2, 'a')).toMatchObject({ duplicate: true, events: [], state: { total: 2 } });
+    expect(await store.readStream('counter-1')).toHaveLength(1);
+  });
+
+  it('two processes writing one stream each see the other through the version check', async () => {
+    const one = processOn(store);
+    const two = processOn(store);
+    await increment(one.store, 4, 'a');
+    await increment(two.store, 4, 'b');
+    await expect(increment(one.store, 4, 'c')).rejects.toThrow(LimitExceeded);
+    expect(await increment(one.store, 2, 'd')).toMatchObject({ state: { total: 10 } });
+    expect(await totalInStore()).toBe(10);
+  });
+});
