@@ -26,6 +26,10 @@ export const REMOTE_ERROR_STATUS: Readonly<Record<string, HttpStatus>> = {
   InvalidCommandPayloadError: HttpStatus.BAD_REQUEST,
   // The service is up but its database is not: retry later.
   StoreUnavailableError: HttpStatus.SERVICE_UNAVAILABLE,
+  // The service is up but another service it asks is not (restarting, or NATS is down): retry later, as when the gateway asks directly.
+  NoResponderError: HttpStatus.SERVICE_UNAVAILABLE,
+  CommandTimeoutError: HttpStatus.SERVICE_UNAVAILABLE,
+  BusUnavailableError: HttpStatus.SERVICE_UNAVAILABLE,
 };
 
 /** Turns a bus failure into the HTTP error the client sees; other errors pass through unchanged. */
@@ -62,7 +66,7 @@ export function httpErrorForBusFailure(error: unknown, context: string): unknown
       status === HttpStatus.BAD_GATEWAY
         ? `the ${context} service failed: ${error.remoteMessage}`
         : status === HttpStatus.SERVICE_UNAVAILABLE
-          ? `the ${context} service cannot reach its database: ${error.remoteMessage}; retry with the same Idempotency-Key (a command is applied at most once)`
+          ? `the ${context} service cannot reach ${error.remoteName === 'StoreUnavailableError' ? 'its database' : 'a service it depends on'}: ${error.remoteMessage}; retry with the same Idempotency-Key (a command is applied at most once)`
           : error.remoteMessage;
     const name = status === HttpStatus.BAD_GATEWAY ? 'ServiceError' : status === HttpStatus.SERVICE_UNAVAILABLE ? 'ServiceUnavailable' : error.remoteName;
     return new HttpException(

@@ -1,5 +1,5 @@
 import { HttpException, HttpStatus } from '@nestjs/common';
-import { CommandFailedError, ForbiddenCommandError, replyError, unwrapReply } from '@gatehouse/bus';
+import { BusUnavailableError, CommandFailedError, CommandTimeoutError, ForbiddenCommandError, NoResponderError, replyError, unwrapReply } from '@gatehouse/bus';
 import { httpErrorForBusFailure } from './bus-errors.js';
 
 describe('a service refusing the gateway’s signature', () => {
@@ -16,5 +16,25 @@ describe('a service refusing the gateway’s signature', () => {
     const http = httpErrorForBusFailure(failure, 'approvals') as HttpException;
     expect(http.getStatus()).toBe(HttpStatus.BAD_GATEWAY);
     expect(http.getResponse()).toMatchObject({ error: 'ServiceError', message: expect.stringMatching(/the approvals service failed: command approvals.grant refused \(unknown_signer\)/) });
+  });
+});
+
+describe('a service whose own request to another service finds no one to answer', () => {
+  it.each([
+    ['NoResponderError', new NoResponderError('gatehouse.cmd.changeRequests.getChange')],
+    ['CommandTimeoutError', new CommandTimeoutError('gatehouse.cmd.changeRequests.getChange', 5_000)],
+    ['BusUnavailableError', new BusUnavailableError('gatehouse.cmd.changeRequests.getChange', 'disconnected')],
+  ])('given %s relayed by approvals, when mapped, then 503 with a retry, as when the gateway asks directly (not a 4xx rule refusal)', (_, nested) => {
+    // approvals asked change-requests while it restarted; its handler failed with the bus error, relayed as its reply.
+    let failure: unknown;
+    try {
+      unwrapReply('gatehouse.cmd.approvals.grant', replyError(nested));
+    } catch (error) {
+      failure = error;
+    }
+    expect(failure).toBeInstanceOf(CommandFailedError);
+    const http = httpErrorForBusFailure(failure, 'approvals') as HttpException;
+    expect(http.getStatus()).toBe(HttpStatus.SERVICE_UNAVAILABLE);
+    expect(http.getResponse()).toMatchObject({ error: 'ServiceUnavailable', message: expect.stringMatching(/the approvals service cannot reach a service it depends on: .*retry with the same Idempotency-Key/) });
   });
 });
