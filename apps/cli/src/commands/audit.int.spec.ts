@@ -12,7 +12,7 @@ import { settableClock } from '@gatehouse/domain';
 import { recomputeEventHash, sealOnce, type StoredEvent } from '@gatehouse/eventstore';
 import { type RunningGatehouse, startGatehouse } from '@gatehouse/gatehouse';
 import { readGatewayConfig } from '@gatehouse/gateway';
-import { isolatedSchema, requirePostgres } from '@gatehouse/testing';
+import { isolatedSchema, requirePostgres, visibleHead } from '@gatehouse/testing';
 import { SignJWT } from 'jose';
 import pg from 'pg';
 import { EXIT_BAD_INPUT, EXIT_OK, run, type CliIo } from '../index.js';
@@ -115,13 +115,9 @@ describePostgres('gatehouse audit against a gateway on PostgreSQL', () => {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     // The log readers hold events back behind any write transaction open on the server (another suite's, in CI).
-    let granted: Json | undefined;
-    for (let attempt = 0; granted === undefined; attempt++) {
-      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 50));
-      const { events } = await ok('GET', '/api/events?type=ApprovalGranted', 'aud');
-      granted = events.find((e: Json) => e.data.approver === 'rui');
-      if (granted === undefined && attempt > 200) throw new Error('the approval never showed in /api/events');
-    }
+    await visibleHead(gatehouse.gateway.store);
+    const { events } = await ok('GET', '/api/events?type=ApprovalGranted', 'aud');
+    const granted = events.find((e: Json) => e.data.approver === 'rui');
     approval = { streamId: granted.streamId, globalPosition: granted.globalPosition, streamVersion: granted.streamVersion };
   }, 60_000);
 
@@ -150,12 +146,8 @@ describePostgres('gatehouse audit against a gateway on PostgreSQL', () => {
     const { treeHead } = await ok('POST', '/api/audit/tree-heads', 'aud');
     const heads = async (): Promise<Json[]> => (await ok('GET', '/api/events?type=TreeHeadSigned&limit=1000', 'aud')).events.map((e: Json) => e.data);
     // The log readers hold the new event back behind any write transaction open on the server (another suite's, in CI).
-    let latest: Json[] = await heads();
-    for (let attempt = 0; JSON.stringify(latest.at(-1)) !== JSON.stringify(treeHead) && attempt < 200; attempt++) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      latest = await heads();
-    }
-    expect(latest.at(-1)).toEqual(treeHead);
+    await visibleHead(gatehouse.gateway.store);
+    expect((await heads()).at(-1)).toEqual(treeHead);
     expect(await ok('GET', '/api/audit/tree-heads/latest', 'aud')).toEqual({ treeHead });
     const exported = (await readFile(path.join(dataDir, 'tree-heads.ndjson'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line));
     expect(exported.at(-1)).toEqual(treeHead);

@@ -3,6 +3,7 @@
  * raw SQL behind the store's back, and verifyEventLog must name the first bad row.
  */
 import { generateKeyPairSync } from 'node:crypto';
+import { visibleHead } from '@gatehouse/testing';
 import { canonicalJson } from '../canonicalJson.js';
 import { readLogTree } from '../merkle/logTree.js';
 import { verifyConsistency } from '../merkle/merkleTree.js';
@@ -11,7 +12,6 @@ import { canonicalEventBody, eventHash, nextChainHash } from '../hashing.js';
 import { sealOnce } from '../sealer.js';
 import type { AuditableEventStore, StoredEvent } from '../types.js';
 import { verifyEventLog } from '../verify.js';
-import { logShows } from './logShows.js';
 
 export interface TamperFixture {
   store: AuditableEventStore;
@@ -38,7 +38,7 @@ export function runTamperContract(name: string, createFixture: () => Promise<Tam
       await store.appendToStream('orders-1', [{ type: 'OrderPlaced', data: { sku: 'x' } }]);
       await store.appendToStream('payments-1', [{ type: 'PaymentSettled', data: { amount: 100 } }]);
       await store.appendToStream('orders-1', [{ type: 'OrderShipped', data: { carrier: 'ups' } }]);
-      await logShows(store, 5);
+      await visibleHead(store);
       await sealOnce(store, 2);
       payments = await store.readStream('payments-1');
       orders = await store.readStream('orders-1');
@@ -93,7 +93,7 @@ export function runTamperContract(name: string, createFixture: () => Promise<Tam
         { type: 'OrderReturned', data: {} },
         { type: 'OrderRefunded', data: {} },
       ]);
-      await logShows(fixture.store, 7);
+      await visibleHead(fixture.store);
       await fixture.sql(`DELETE FROM ${fixture.schema}.events WHERE global_position = $1`, [more[0]!.globalPosition.toString()]);
       expect(await verifyEventLog(fixture.store)).toEqual({
         ok: false,
@@ -150,7 +150,7 @@ export function runTamperContract(name: string, createFixture: () => Promise<Tam
          VALUES ('0190f5a0-0000-7000-8000-000000000001', 'payments-1', 3, 'PaymentRefunded', '{"amount": 100}', '{}', now(), $1, $2)`,
         ['f'.repeat(64), payments[2]!.hash],
       );
-      await logShows(fixture.store, 6);
+      await visibleHead(fixture.store);
       const [forged] = (await fixture.store.readStream('payments-1', { fromVersion: 3n })) as [StoredEvent];
       expect(await verifyEventLog(fixture.store)).toEqual({
         ok: false,
@@ -247,7 +247,7 @@ export function runTamperContract(name: string, createFixture: () => Promise<Tam
       const before = await readLogTree(fixture.store);
       const head = signTreeHead({ treeSize: before.tree.size, rootHash: before.tree.root().toString('hex'), lastPosition: '5', timestamp: new Date().toISOString() }, privateKey);
       await fixture.store.appendToStream('orders-1', [{ type: 'OrderClosed', data: {} }]);
-      await logShows(fixture.store, 6);
+      await visibleHead(fixture.store);
 
       await rewritePayments(1n, { amount: 100, by: 'mallory' });
       await fixture.sql(`DELETE FROM ${fixture.schema}.seals`);
@@ -268,7 +268,7 @@ export function runTamperContract(name: string, createFixture: () => Promise<Tam
       const before = await readLogTree(fixture.store);
       const head = signTreeHead({ treeSize: 5, rootHash: before.tree.root().toString('hex'), lastPosition: '5', timestamp: new Date().toISOString() }, privateKey);
       await fixture.store.appendToStream(TREE_HEADS_STREAM, [{ type: TREE_HEAD_SIGNED, data: head }]);
-      await logShows(fixture.store, 6);
+      await visibleHead(fixture.store);
       expect(await verifyEventLog(fixture.store, { treeHeadKey: publicKey })).toMatchObject({ ok: true, eventsChecked: 6 });
 
       await rewritePayments(1n, { amount: 100, by: 'mallory' });
@@ -299,7 +299,7 @@ export function runTamperContract(name: string, createFixture: () => Promise<Tam
       const tree = await readLogTree(fixture.store);
       const head = signTreeHead({ treeSize: 5, rootHash: tree.tree.root().toString('hex'), lastPosition: '5', timestamp: new Date().toISOString() }, old.privateKey);
       await fixture.store.appendToStream(TREE_HEADS_STREAM, [{ type: TREE_HEAD_SIGNED, data: head }]);
-      await logShows(fixture.store, 6);
+      await visibleHead(fixture.store);
       expect(await verifyEventLog(fixture.store, { treeHeadKey: current.publicKey })).toMatchObject({ ok: true });
       await rewritePayments(1n, { amount: 100, by: 'mallory' });
       await fixture.sql(`DELETE FROM ${fixture.schema}.seals`);

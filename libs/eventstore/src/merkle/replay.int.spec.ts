@@ -5,7 +5,7 @@
  * spelling), for the whole log and every filter, be one line each, and verify offline.
  */
 import { generateKeyPairSync } from 'node:crypto';
-import { logShows } from '../contract/logShows.js';
+import { visibleHead } from '@gatehouse/testing';
 import { sqlStoreKinds } from '../contract/sqlStoreKinds.js';
 import type { AuditableEventStore, EventStore } from '../types.js';
 import { readLogTree } from './logTree.js';
@@ -43,7 +43,7 @@ describe.each(kinds)('replay export over SQL (%s)', (_, open) => {
         },
       ]);
     }
-    await logShows(store, 30);
+    await visibleHead(store);
   });
   afterAll(async () => {
     await store.close();
