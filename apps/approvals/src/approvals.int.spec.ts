@@ -1,7 +1,9 @@
 // Runs the approvals service together with change-requests (the service it asks for a change's details
 // and whose process manager turns ChangeFullyApproved into ChangeRequestApproved) on the embedded host.
+import { type AuditableEventStore, createInMemoryEventStore } from '@gatehouse/eventstore';
 import { changeRequestsService } from '../../change-requests/src/index.js';
 import { commandId, eventually, givenDeployed, type Harness, releasePayload, startHarness, submitPayload, waitFor } from '../../change-requests/src/test-support/harness.js';
+import { OPENING_WAIT_MS } from './commands.controller.js';
 import { type ApprovalReply, approvalsService } from './index.js';
 
 // Monday 2026-11-30 09:00Z, after the Black Friday week and Thanksgiving weekend blackouts.
@@ -223,5 +225,83 @@ describe('approvals with change-requests on the embedded host', () => {
     await grant('cr-5', 'tech_lead');
     await grant('cr-5', 'sre', { approver: 'victor', approverRoles: ['vp_engineering'], role: 'vp_engineering' });
     await waitFor(async () => (await h.send<{ status: string }>('changeRequests', 'getChange', { changeRequestId: 'cr-5' })).status === 'approved', 'emergency approved');
+  });
+});
+
+/**
+ * An approver who acts the moment a change awaits approval, before the approvals service has opened its
+ * request (its reaction is behind: restarting, catching up): held here by a store that delays appending
+ * ApprovalsRequested until the test lets it through.
+ */
+describe('approving before the approval request is open', () => {
+  let h: Harness;
+  let letOpen: () => void;
+  beforeEach(async () => {
+    const opened = new Promise<void>((resolve) => (letOpen = resolve));
+    const delayOpening = (store: AuditableEventStore): AuditableEventStore =>
+      new Proxy(store, {
+        get(target, key) {
+          if (key === 'appendToStream') {
+            return async (...args: Parameters<AuditableEventStore['appendToStream']>) => {
+              if (args[1].some((event) => event.type === 'ApprovalsRequested')) await opened;
+              return target.appendToStream(...args);
+            };
+          }
+          const value: unknown = Reflect.get(target, key);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+    h = await startHarness([changeRequestsService, approvalsService], NOW, () => delayOpening(createInMemoryEventStore()));
+  });
+  afterEach(async () => {
+    letOpen();
+    await h.stop();
+  });
+
+  async function stagingChangeReviewed(changeRequestId: string): Promise<void> {
+    await h.send('changeRequests', 'createRelease', releasePayload('rel-1'));
+    await givenDeployed(h, 'rel-1', ['development']);
+    await h.send('changeRequests', 'submitChange', submitPayload(changeRequestId, { environment: 'staging', planned: STAGING_SLOT, releaseId: 'rel-1' }));
+    await h.send('changeRequests', 'startReview', { commandId: commandId(), actor: 'bob', changeRequestId });
+    await h.send('changeRequests', 'completeReview', { commandId: commandId(), actor: 'bob', changeRequestId, notes: 'looks good' });
+  }
+  const grant = (changeRequestId: string, role: 'code_reviewer' | 'tech_lead') =>
+    h.send<ApprovalReply>('approvals', 'grant', { commandId: commandId(), changeRequestId, role, ...roles[role] });
+
+  it('waits for the request to open, then counts the approval', async () => {
+    await stagingChangeReviewed('cr-1');
+    expect((await h.send<{ status: string }>('changeRequests', 'getChange', { changeRequestId: 'cr-1' })).status).toBe('awaiting_approval');
+    let settled = false;
+    const granted = grant('cr-1', 'code_reviewer').finally(() => (settled = true));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(settled).toBe(false);
+    expect(await h.types('approval-cr-1')).toEqual([]);
+    letOpen();
+    expect(await granted).toMatchObject({ status: 'pending', events: ['ApprovalGranted'], outstanding: [{ role: 'tech_lead', missing: 1 }] });
+    expect(await h.types('approval-cr-1')).toEqual(['ApprovalsRequested', 'ApprovalGranted']);
+  });
+
+  it('answers a retryable refusal, writing nothing, when the request does not open in time', async () => {
+    await stagingChangeReviewed('cr-2');
+    const started = Date.now();
+    await expect(grant('cr-2', 'code_reviewer')).rejects.toMatchObject({ remoteName: 'ApprovalsNotOpenedYetError', message: expect.stringContaining('retry') });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(OPENING_WAIT_MS);
+    await expect(h.send('approvals', 'reject', { commandId: commandId(), changeRequestId: 'cr-2', ...roles.tech_lead, reason: 'no load test' })).rejects.toMatchObject({
+      remoteName: 'ApprovalsNotOpenedYetError',
+    });
+    expect(await h.types('approval-cr-2')).toEqual([]);
+    expect((await h.send<{ status: string }>('changeRequests', 'getChange', { changeRequestId: 'cr-2' })).status).toBe('awaiting_approval');
+  }, 15_000);
+
+  it('tells an approver of a change still in review that approvals open once the review completes, writing nothing', async () => {
+    await h.send('changeRequests', 'createRelease', releasePayload('rel-1'));
+    await givenDeployed(h, 'rel-1', ['development']);
+    await h.send('changeRequests', 'submitChange', submitPayload('cr-3', { environment: 'staging', planned: STAGING_SLOT, releaseId: 'rel-1' }));
+    await h.send('changeRequests', 'startReview', { commandId: commandId(), actor: 'bob', changeRequestId: 'cr-3' });
+    await expect(grant('cr-3', 'code_reviewer')).rejects.toMatchObject({
+      remoteName: 'IllegalTransitionError',
+      message: expect.stringContaining('change request: GrantApproval is not allowed while in_review; allowed from: awaiting_approval'),
+    });
+    expect(await h.types('approval-cr-3')).toEqual([]);
   });
 });

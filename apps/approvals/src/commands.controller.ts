@@ -15,7 +15,7 @@ import {
   RevokeApprovalPayload,
   SetOnCallRosterPayload,
 } from '@gatehouse/contracts';
-import { approvalDecider, type ApprovalCommand, checkReleasePlan, onCallAt, onCallRosterDecider, parseOrThrow } from '@gatehouse/domain';
+import { approvalDecider, type ApprovalCommand, ApprovalsNotOpenedYetError, checkReleasePlan, IllegalTransitionError, NotFoundError, onCallAt, onCallRosterDecider, parseOrThrow } from '@gatehouse/domain';
 import { ROLES, type Role } from '@gatehouse/policy';
 import { busCommand, type CommandMetrics, commandMetrics, CommandOutcomes, type CommandRpcContext, handleCommand, SERVICE_CONTEXT, type ServiceContext } from '@gatehouse/service-kit';
 import { Controller, Inject, UseInterceptors } from '@nestjs/common';
@@ -23,6 +23,13 @@ import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
 import { approvalStream, loadApproval, loadRoster, reply, rosterReply } from './approvals.js';
 
 // Who approves, and in which roles, is the verified caller's (the gateway signed it from the JWT), never the payload's.
+/**
+ * How long a grant or rejection waits for the approval request of a change that already awaits approval
+ * (the reaction opening it is moments behind the change's own event), inside the caller's 5 s bus timeout.
+ */
+export const OPENING_WAIT_MS = 3_000;
+const OPENING_POLL_MS = 25;
+
 const approverOf = (meta: CommandContext) => {
   const caller = requireCaller(meta);
   return { approver: caller.subject, approverRoles: caller.roles.filter((r): r is Role => (ROLES as readonly string[]).includes(r)) };
@@ -43,11 +50,11 @@ export class ApprovalCommandsController {
     const p = parseOrThrow(GrantApprovalPayload, raw, `${APPROVALS_CONTEXT}.grant payload`);
     const { approver, approverRoles } = approverOf(rpc.getCommand());
     const { role, comment } = p;
-    await this.refuseWhilePlanOpen(p.changeRequestId);
+    await this.refuseWhilePlanOpen(await this.changeOf(p.changeRequestId));
     const now = this.ctx.clock.now();
     // On call is what the roster Gatehouse keeps says at the moment of the approval, not what the approver says.
     const approverOnCall = onCallAt(await loadRoster(this.ctx.store, role), approver, now);
-    return this.decide(p, approver, {
+    return this.decideOnceOpened(p, approver, {
       type: 'GrantApproval',
       data: { approvalId: p.changeRequestId, approver, approverRoles, approverOnCall, role, ...(comment === undefined ? {} : { comment }), now },
     });
@@ -57,7 +64,10 @@ export class ApprovalCommandsController {
   reject(@Payload() raw: unknown, @Ctx() rpc: CommandRpcContext): Promise<ApprovalReply> {
     const p = parseOrThrow(RejectApprovalPayload, raw, `${APPROVALS_CONTEXT}.reject payload`);
     const { approver, approverRoles } = approverOf(rpc.getCommand());
-    return this.decide(p, approver, { type: 'RejectApproval', data: { approvalId: p.changeRequestId, approver, approverRoles, reason: p.reason, now: this.ctx.clock.now() } });
+    return this.decideOnceOpened(p, approver, {
+      type: 'RejectApproval',
+      data: { approvalId: p.changeRequestId, approver, approverRoles, reason: p.reason, now: this.ctx.clock.now() },
+    });
   }
 
   @MessagePattern(busCommand(APPROVALS_CONTEXT, 'revoke'))
@@ -66,7 +76,7 @@ export class ApprovalCommandsController {
     const { approver } = approverOf(rpc.getCommand());
     // Asked of the owner at the moment of the revocation: once the deployment started, the approver hears so now,
     // rather than being told yes while the withdrawal is refused later, out of sight, by change-requests.
-    const { status, window } = await this.ctx.commands.send<ChangeView>(CHANGE_REQUESTS_CONTEXT, 'getChange', { changeRequestId: p.changeRequestId });
+    const { status, window } = await this.changeOf(p.changeRequestId);
     return this.decide(p, approver, { type: 'RevokeApproval', data: { approvalId: p.changeRequestId, approver, reason: p.reason, change: { status, window }, now: this.ctx.clock.now() } });
   }
 
@@ -113,9 +123,38 @@ export class ApprovalCommandsController {
     return reply(p.changeRequestId, result.state, result.decided.map((e) => e.type), result.duplicate);
   }
 
+  /**
+   * A grant or rejection of a change that awaits approval, whose approval request this service has not opened yet
+   * (its reaction to the change's event is moments behind): waits for it, bounded, rather than answer that the
+   * approval does not exist. A change not awaiting approval is told so (409), naming its status.
+   */
+  private async decideOnceOpened(
+    p: { commandId: string; changeRequestId: string; correlationId?: string | undefined },
+    actor: string,
+    command: ApprovalCommand,
+  ): Promise<ApprovalReply> {
+    try {
+      return await this.decide(p, actor, command);
+    } catch (error) {
+      if (!(error instanceof NotFoundError) || error.aggregate !== 'approval') throw error;
+      // Asked now, not reused from before the decision: the change may have moved on meanwhile.
+      const { status } = await this.changeOf(p.changeRequestId);
+      if (status !== 'awaiting_approval') throw new IllegalTransitionError('change request', command.type, status, ['awaiting_approval']);
+      const deadline = Date.now() + OPENING_WAIT_MS;
+      while ((await loadApproval(this.ctx.store, p.changeRequestId)).status === 'not_requested') {
+        if (Date.now() >= deadline) throw new ApprovalsNotOpenedYetError(p.changeRequestId, OPENING_WAIT_MS);
+        await new Promise((resolve) => setTimeout(resolve, OPENING_POLL_MS));
+      }
+      return this.decide(p, actor, command);
+    }
+  }
+
+  private changeOf(changeRequestId: string): Promise<ChangeView> {
+    return this.ctx.commands.send<ChangeView>(CHANGE_REQUESTS_CONTEXT, 'getChange', { changeRequestId });
+  }
+
   /** The release plan's rule: no approval while a prerequisite of the change's release is pending or failed (its owner named). */
-  private async refuseWhilePlanOpen(changeRequestId: string): Promise<void> {
-    const { release } = await this.ctx.commands.send<ChangeView>(CHANGE_REQUESTS_CONTEXT, 'getChange', { changeRequestId });
+  private async refuseWhilePlanOpen({ changeRequestId, release }: ChangeView): Promise<void> {
     if (release === null) return;
     const plan = await this.ctx.commands.send<ReleasePlanView>(RELEASE_PLANS_CONTEXT, 'getReleasePlan', { releaseId: release.releaseId });
     const refusal = checkReleasePlan(release.releaseId, plan.prerequisites, `approving change ${changeRequestId}`);

@@ -30,6 +30,14 @@ export const REMOTE_ERROR_STATUS: Readonly<Record<string, HttpStatus>> = {
   NoResponderError: HttpStatus.SERVICE_UNAVAILABLE,
   CommandTimeoutError: HttpStatus.SERVICE_UNAVAILABLE,
   BusUnavailableError: HttpStatus.SERVICE_UNAVAILABLE,
+  // The service has not yet caught up with an event the command needs (approvals not yet opened for a change): retry shortly.
+  ApprovalsNotOpenedYetError: HttpStatus.SERVICE_UNAVAILABLE,
+};
+
+/** Why a service answered 503, by the error it relayed; otherwise another service it asks did not answer. */
+const UNAVAILABLE_BECAUSE: Readonly<Record<string, string>> = {
+  StoreUnavailableError: 'cannot reach its database',
+  ApprovalsNotOpenedYetError: 'is catching up on the log',
 };
 
 /** Turns a bus failure into the HTTP error the client sees; other errors pass through unchanged. */
@@ -66,7 +74,7 @@ export function httpErrorForBusFailure(error: unknown, context: string): unknown
       status === HttpStatus.BAD_GATEWAY
         ? `the ${context} service failed: ${error.remoteMessage}`
         : status === HttpStatus.SERVICE_UNAVAILABLE
-          ? `the ${context} service cannot reach ${error.remoteName === 'StoreUnavailableError' ? 'its database' : 'a service it depends on'}: ${error.remoteMessage}; retry with the same Idempotency-Key (a command is applied at most once)`
+          ? `the ${context} service ${UNAVAILABLE_BECAUSE[error.remoteName] ?? 'cannot reach a service it depends on'}: ${error.remoteMessage}; retry with the same Idempotency-Key (a command is applied at most once)`
           : error.remoteMessage;
     const name = status === HttpStatus.BAD_GATEWAY ? 'ServiceError' : status === HttpStatus.SERVICE_UNAVAILABLE ? 'ServiceUnavailable' : error.remoteName;
     return new HttpException(

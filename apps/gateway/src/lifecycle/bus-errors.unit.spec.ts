@@ -1,5 +1,6 @@
 import { HttpException, HttpStatus } from '@nestjs/common';
 import { BusUnavailableError, CommandFailedError, CommandTimeoutError, ForbiddenCommandError, NoResponderError, replyError, unwrapReply } from '@gatehouse/bus';
+import { ApprovalsNotOpenedYetError } from '@gatehouse/domain';
 import { httpErrorForBusFailure } from './bus-errors.js';
 
 describe('a service refusing the gateway’s signature', () => {
@@ -36,5 +37,22 @@ describe('a service whose own request to another service finds no one to answer'
     const http = httpErrorForBusFailure(failure, 'approvals') as HttpException;
     expect(http.getStatus()).toBe(HttpStatus.SERVICE_UNAVAILABLE);
     expect(http.getResponse()).toMatchObject({ error: 'ServiceUnavailable', message: expect.stringMatching(/the approvals service cannot reach a service it depends on: .*retry with the same Idempotency-Key/) });
+  });
+});
+
+describe('a service that has not yet caught up with the event a command needs', () => {
+  it('given ApprovalsNotOpenedYetError from approvals, when mapped, then 503 saying it is catching up, with a retry', () => {
+    let failure: unknown;
+    try {
+      unwrapReply('gatehouse.cmd.approvals.grant', replyError(new ApprovalsNotOpenedYetError('cr-1', 3_000)));
+    } catch (error) {
+      failure = error;
+    }
+    const http = httpErrorForBusFailure(failure, 'approvals') as HttpException;
+    expect(http.getStatus()).toBe(HttpStatus.SERVICE_UNAVAILABLE);
+    expect(http.getResponse()).toMatchObject({
+      error: 'ServiceUnavailable',
+      message: expect.stringMatching(/^the approvals service is catching up on the log: change cr-1 awaits approval, but its approval request was not opened within 3000 ms.*retry with the same Idempotency-Key/),
+    });
   });
 });

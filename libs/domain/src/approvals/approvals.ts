@@ -234,6 +234,21 @@ export class DeploymentAlreadyStartedError extends DomainError {
   }
 }
 
+/**
+ * The change awaits approval but this service has not opened its approval request yet: the reaction
+ * that opens it is behind (restarting, or catching up on the log). Nothing was written; retry.
+ */
+export class ApprovalsNotOpenedYetError extends DomainError {
+  override readonly name = 'ApprovalsNotOpenedYetError';
+  readonly code = 'APPROVALS_NOT_OPENED_YET' as const;
+  constructor(
+    readonly approvalId: string,
+    readonly waitedMs: number,
+  ) {
+    super(`change ${approvalId} awaits approval, but its approval request was not opened within ${waitedMs} ms (the approvals service is catching up); nothing was changed: retry`);
+  }
+}
+
 // ---------------------------------------------------------------- decide
 
 const AGGREGATE = 'approval';
