@@ -3,6 +3,7 @@
  * scheduling, deployment operations and the hotfix lane. Each command is one or two API calls;
  * the rules are the gateway's and the services', never re-decided here.
  */
+import { randomUUID } from 'node:crypto';
 import { Command, Option } from 'commander';
 import { CHANGE_KINDS, CHANGE_REQUEST_STATUSES, CHANGE_SIZES, CHANGE_REQUEST_TYPES, IMPACTS, INCIDENT_SEVERITIES, LIKELIHOODS, PRIORITIES, RELEASE_CHANGE_KINDS, RELEASE_STATUSES, RELEASE_TYPES, RISK_LEVELS } from '@gatehouse/domain';
 import { ROLES } from '@gatehouse/policy';
@@ -333,16 +334,19 @@ export function registerLifecycleCommands(program: Command, io: CliIo, exit: Exi
     async (client, [changeId], o) => {
       const route = `/api/change-requests/${id('change request', changeId!)}/approvals`;
       const body = { role: o['role'], ...(o['comment'] === undefined ? {} : { comment: o['comment'] }) };
-      // Approvals are requested by a reaction to the completed review, a moment after it: a 404 right then is waited out.
+      // Approvals are opened by a reaction to the completed review, a moment after it; the gateway waits for that a few
+      // seconds, then answers 503 APPROVALS_NOT_OPENED_YET (nothing written): asked again, with the same key, a while longer.
       const deadline = Date.now() + APPROVAL_REQUEST_WAIT_MS;
       const sleep = io.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+      const idempotencyKey = randomUUID();
       let answer: Json;
       for (;;) {
         try {
-          answer = await client.call('POST', route, body);
+          answer = await client.call('POST', route, body, { idempotencyKey });
           break;
         } catch (error) {
-          if (!(error instanceof GatewayError) || error.status !== 404 || Date.now() >= deadline) throw error;
+          const notOpenedYet = error instanceof GatewayError && error.status === 503 && error.body?.details?.code === 'APPROVALS_NOT_OPENED_YET';
+          if (!notOpenedYet || Date.now() >= deadline) throw error;
           await sleep(APPROVAL_RETRY_MS);
         }
       }
