@@ -22,7 +22,6 @@ import { Controller, Inject, UseInterceptors } from '@nestjs/common';
 import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
 import { approvalStream, loadApproval, loadRoster, reply, rosterReply } from './approvals.js';
 
-// Who approves, and in which roles, is the verified caller's (the gateway signed it from the JWT), never the payload's.
 /**
  * How long a grant or rejection waits for the approval request of a change that already awaits approval
  * (the reaction opening it is moments behind the change's own event), inside the caller's 5 s bus timeout.
@@ -30,6 +29,7 @@ import { approvalStream, loadApproval, loadRoster, reply, rosterReply } from './
 export const OPENING_WAIT_MS = 3_000;
 const OPENING_POLL_MS = 25;
 
+// Who approves, and in which roles, is the verified caller's (the gateway signed it from the JWT), never the payload's.
 const approverOf = (meta: CommandContext) => {
   const caller = requireCaller(meta);
   return { approver: caller.subject, approverRoles: caller.roles.filter((r): r is Role => (ROLES as readonly string[]).includes(r)) };
