@@ -27,7 +27,8 @@ import { approvalStream, loadApproval, loadRoster, reply, rosterReply } from './
  * (the reaction opening it is moments behind the change's own event), inside the caller's 5 s bus timeout.
  */
 export const OPENING_WAIT_MS = 3_000;
-const OPENING_POLL_MS = 25;
+/** First look again after 25 ms, doubling to at most 200 ms: about 18 stream reads if the request never opens. */
+const openingPollMs = (attempt: number): number => Math.min(200, 25 * 2 ** attempt);
 
 // Who approves, and in which roles, is the verified caller's (the gateway signed it from the JWT), never the payload's.
 const approverOf = (meta: CommandContext) => {
@@ -141,9 +142,9 @@ export class ApprovalCommandsController {
       const { status } = await this.changeOf(p.changeRequestId);
       if (status !== 'awaiting_approval') throw new IllegalTransitionError('change request', command.type, status, ['awaiting_approval']);
       const deadline = Date.now() + OPENING_WAIT_MS;
-      while ((await loadApproval(this.ctx.store, p.changeRequestId)).status === 'not_requested') {
+      for (let attempt = 0; (await loadApproval(this.ctx.store, p.changeRequestId)).status === 'not_requested'; attempt++) {
         if (Date.now() >= deadline) throw new ApprovalsNotOpenedYetError(p.changeRequestId, OPENING_WAIT_MS);
-        await new Promise((resolve) => setTimeout(resolve, OPENING_POLL_MS));
+        await new Promise((resolve) => setTimeout(resolve, openingPollMs(attempt)));
       }
       return this.decide(p, actor, command);
     }
