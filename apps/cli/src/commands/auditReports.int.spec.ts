@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import { fixedClock } from '@gatehouse/domain';
 import { ANY, createEventStore } from '@gatehouse/eventstore';
 import { type RunningGateway, readGatewayConfig, startGateway } from '@gatehouse/gateway';
-import { isolatedSchema, requirePostgres } from '@gatehouse/testing';
+import { isolatedSchema, requirePostgres, visibleHead } from '@gatehouse/testing';
 import { type CliIo, run as runCli } from '../index.js';
 import { SignJWT } from 'jose';
 
@@ -88,6 +88,8 @@ describePostgres('auditors\' reports over HTTP and the built CLI', () => {
       await store.appendToStream(history[start].streamId, batch, { expectedVersion: ANY });
       start = end;
     }
+    // The reports read the log, which holds events back behind any write transaction open on the server (another suite's, in CI).
+    await visibleHead(store);
     await store.close();
     const config = readGatewayConfig({
       PORT: '0',
@@ -221,6 +223,8 @@ describePostgres('auditors\' reports over HTTP and the built CLI', () => {
     const fully = history.find((e) => e.type === 'ChangeFullyApproved' && e.data.subject.environment === 'staging');
     const store = await createEventStore({ databaseUrl: postgres.url, schema: schema.name });
     const { events: [forged] } = await store.appendToStream(fully.streamId, [{ type: 'ChangeFullyApproved', data: { ...fully.data, approvedAt: '2026-12-05T09:00:00.000Z' }, metadata: { actor: 'approvals', occurredAt: '2026-12-05T09:00:00.000Z' } }], { expectedVersion: ANY });
+    // The log readers hold events back behind any write transaction open on the server (another suite's, in CI).
+    await visibleHead(store);
     await store.close();
 
     const tampered = await json('/api/audit/rederive');
