@@ -108,6 +108,21 @@ describePostgres('the built gatehouse CLI against a running Gatehouse', () => {
   }
 
   /**
+   * The head once the log has stood still for a second: what earlier steps set off (a timer armed, a booking
+   * cancelled after an abort) has been written, so a "nothing written" check sees only the commands it sends.
+   */
+  async function quietHead(): Promise<string> {
+    let last = await head();
+    let since = Date.now();
+    for (;;) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const now = await head();
+      if (now !== last) [last, since] = [now, Date.now()];
+      else if (Date.now() - since >= 1_000) return last;
+    }
+  }
+
+  /**
    * Moves governance time ten seconds every few milliseconds until `done` settles (or `enough` holds): deployments
    * progress while a CLI waits.
    */
@@ -233,7 +248,7 @@ describePostgres('the built gatehouse CLI against a running Gatehouse', () => {
   });
 
   it('answers exit 4 for what does not exist, 2 for bad input (sending nothing), 5 when the gateway is down', async () => {
-    const before = await head();
+    const before = await quietHead();
     const [missing, missingChange, badType, badInstant, badService, down] = await Promise.all([
       cli(['release', 'show', 'no-such-release']),
       cli(['cr', 'show', 'no-such-change']),
@@ -263,7 +278,7 @@ describePostgres('the built gatehouse CLI against a running Gatehouse', () => {
     const changeId = (await ok(['cr', 'submit', '--env', 'development', '--release', releaseId, '--title', 'Mailer 1.4 to development', '--description', 'Batch sends'])).trim();
 
     // The author may not review their own change, and a developer cannot approve as code reviewer.
-    const before = await head();
+    const before = await quietHead();
     const [selfReview, notAReviewer, shown] = await Promise.all([cli(['review', 'start', changeId]), cli(['approve', changeId, '--role', 'code_reviewer']), ok(['cr', 'show', changeId, '--json'])]);
     expect(JSON.parse(shown).changeRequest).toMatchObject({ status: 'submitted', draft: { author: 'ana', schedule: { planned: expect.stringMatching(/^2026-11-30T09:/) } } });
     expect(selfReview.code).toBe(EXIT_REFUSED);
@@ -335,7 +350,7 @@ describePostgres('the built gatehouse CLI against a running Gatehouse', () => {
     const changeId = await approvedChange('newsletter', '1.1.0', '1.0.0', inThreeDays);
     expect(await statusOf(changeId)).toBe('scheduled');
 
-    const before = await head();
+    const before = await quietHead();
     const [badAt, missing, past, notAnApprover, noReason, auditorMoves] = await Promise.all([
       cli(['schedule', changeId, '--reason', 'later', '--at', 'next week']),
       cli(['schedule', 'no-such-change', '--reason', 'later']),
@@ -375,7 +390,7 @@ describePostgres('the built gatehouse CLI against a running Gatehouse', () => {
     const second = await approvedChange('digest', '1.2.0', '1.1.0');
     await deployed(second);
 
-    const before = await head();
+    const before = await quietHead();
     const [auditorRollsBack, noReason, missing, promoteDone, abortDone] = await Promise.all([
       cli(['rollback', second, '--reason', 'slow digests'], { user: 'aud' }),
       cli(['rollback', second]),
@@ -411,7 +426,7 @@ describePostgres('the built gatehouse CLI against a running Gatehouse', () => {
   }, 180_000);
 
   it('hotfix opens the lane, shows it, and its steps refuse what the rules forbid (exit 3, nothing written); bad input exits 2, unknown 4, down 5', async () => {
-    const before = await head();
+    const before = await quietHead();
     const [developerOpens, badSeverity, missing, down] = await Promise.all([
       cli(['hotfix', 'open', '--incident', 'INC-42', '--service', 'mailer', '--severity', 'critical']),
       cli(['hotfix', 'open', '--incident', 'INC-42', '--service', 'mailer', '--severity', 'apocalyptic'], { user: 'sam' }),
@@ -432,7 +447,7 @@ describePostgres('the built gatehouse CLI against a running Gatehouse', () => {
     expect(shown.hotfix).toMatchObject({ hotfixId, status: 'identified', incident: { incidentId: 'INC-42', service: 'mailer', severity: 'critical', reportedBy: 'sam' }, branch: null });
     expect(shown.history.map((e: Json) => e.type)).toEqual(['IncidentIdentified']);
 
-    const opened = await head();
+    const opened = await quietHead();
     const [wrongTag, validateFirst, reviewFirst, badOutcome] = await Promise.all([
       // Production runs no mailer: no tag can be one production runs.
       cli(['hotfix', 'branch', hotfixId, '--branch', 'hotfix/INC-42', '--from-tag', 'v1.4.0'], { user: 'sam' }),

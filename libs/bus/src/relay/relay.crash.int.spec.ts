@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import type { EventStore, StoredEvent } from '@gatehouse/eventstore';
-import { isolatedSchema, natsUrl, requireNats, requirePostgres } from '@gatehouse/testing';
+import { isolatedSchema, natsUrl, requireNats, requirePostgres, visibleHead } from '@gatehouse/testing';
 import { ensureEventStream } from '../stream.js';
 import { openTestStore } from '../test-fixtures/store.js';
 import { uniqueSuffix } from '../test-support/events.js';
@@ -114,6 +114,8 @@ describeIf(`relay crash recovery (PostgreSQL → child process relay → JetStre
         Array.from({ length: APPEND_BATCH }, (_, i) => ({ type: 'ChangeRequested', data: { n: offset + i, title: `change ${offset + i}` }, metadata: { actor: 'crash-test' } })),
       );
     }
+    // The log readers hold events back behind any write transaction open on the server (another suite's, in CI).
+    await visibleHead(store);
     const stored: StoredEvent[] = [];
     for await (const event of store.readAll()) stored.push(event);
     expect(stored).toHaveLength(EVENT_COUNT);
