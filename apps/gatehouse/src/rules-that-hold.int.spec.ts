@@ -254,15 +254,11 @@ describe('rules that hold, tried through the HTTP API', () => {
       const dev = (await ok('POST', '/api/change-requests', 'ana', draft('development', releaseId))).changeRequestId;
       await ok('POST', `/api/change-requests/${dev}/review`, 'rui', { action: 'start' });
       await ok('POST', `/api/change-requests/${dev}/review`, 'rui', { action: 'complete', notes: 'ok' });
-      // Approvals are requested by a reaction to the completed review.
-      await waitUntil('approvals requested', async () => (await typesOf(`approval-${dev}`)).includes('ApprovalsRequested'));
       await ok('POST', `/api/change-requests/${dev}/approvals`, 'rui', { role: 'code_reviewer' });
       await advanceUntilStatus(dev, 'closed', { step: MINUTE, limit: 2 * HOUR });
       const staging = (await ok('POST', '/api/change-requests', 'ana', draft('staging', releaseId))).changeRequestId;
       await ok('POST', `/api/change-requests/${staging}/review`, 'rui', { action: 'start' });
       await ok('POST', `/api/change-requests/${staging}/review`, 'rui', { action: 'complete', notes: 'ok' });
-      // Approvals are requested by a reaction to the completed review.
-      await waitUntil('approvals requested', async () => (await typesOf(`approval-${staging}`)).includes('ApprovalsRequested'));
       await ok('POST', `/api/change-requests/${staging}/approvals`, 'rui', { role: 'code_reviewer' });
       await ok('POST', `/api/change-requests/${staging}/approvals`, 'tess', { role: 'tech_lead' });
       await advanceUntilStatus(staging, 'validating', { step: 10 * MINUTE });
