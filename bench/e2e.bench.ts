@@ -37,6 +37,8 @@ const START_AT = '2026-11-30T09:00:00Z';
 /** Polls of the read model cost commands of their own: time the visibility of one change in VISIBILITY_SAMPLE, every VISIBILITY_POLL_MS. */
 const VISIBILITY_SAMPLE = Number(process.env['E2E_BENCH_VISIBILITY_SAMPLE'] ?? 4);
 const VISIBILITY_POLL_MS = 5;
+/** Pause before each ladder step. */
+const LADDER_SETTLE_MS = 5_000;
 
 const rate = Number(process.env['E2E_BENCH_RATE'] ?? TARGET_RATE);
 const seconds = Number(process.env['E2E_BENCH_SECONDS'] ?? 30);
@@ -267,6 +269,8 @@ async function main(): Promise<void> {
     const ladderSeconds = Number(process.env['E2E_BENCH_LADDER_SECONDS'] ?? 20);
     const ladder: Array<{ offeredPerSecond: number; commands: Summary; met: boolean }> = [];
     for (const offered of ladderRates) {
+      // Each step starts on a quiet system: the run before it may still be draining its backlog of reactions.
+      await new Promise((resolve) => setTimeout(resolve, LADDER_SETTLE_MS));
       const step = await runAt(offered, ladderSeconds);
       const summary = summarise([...step.releaseLatencies, ...step.changeLatencies], step.errors, step.elapsedMs);
       const stepMet = summary.p99 < TARGET_COMMAND_P99_MS && step.errors === 0 && summary.perSecond >= offered * 0.98;
