@@ -194,12 +194,12 @@ async function main(): Promise<void> {
     // How the machine's busy time splits: user code against the kernel (system calls, loopback TCP, context switches).
     const user = machineAfter.user - machineBefore.user;
     const kernel = machineAfter.kernel - machineBefore.kernel;
-    const share = (ticks: number): number => Math.round((ticks / (user + kernel)) * 100) / 100;
+    const share = (ticks: number): number => round2(ticks / (user + kernel));
     const machineCpu = { userShare: share(user), kernelShare: share(kernel), contextSwitchesPerCommand: Math.round((machineAfter.contextSwitches - machineBefore.contextSwitches) / Math.max(1, completed)) };
     /** CPU milliseconds each process spent per command (and its reactions: relay, consumers, projection polls). */
     const cpuMsPerCommand = Object.fromEntries(
-      Object.entries(cpuAfter)
-        .map(([name, after]) => [name, Math.round(((after - (cpuBefore[name] ?? 0)) * 1000 * 100) / Math.max(1, completed)) / 100] as const)
+      Object.entries(cpuDelta(cpuBefore, cpuAfter))
+        .map(([name, seconds]) => [name, round2((seconds * 1000) / Math.max(1, completed))] as const)
         .sort((a, b) => b[1] - a[1]),
     );
     const commands = [...releaseLatencies, ...changeLatencies];
